@@ -1,0 +1,1 @@
+"""Small files the package ships: presets, pyvisa-sim instrument YAML, small logged runs."""

@@ -1,0 +1,8 @@
+"""Lab scripts: characterisation and model benchmarks, each a function with a CLI front.
+
+Each experiment logs to one HDF5 run file and draws PNG figures next to it.
+"""
+
+from .demo import run_demo
+
+__all__ = ["run_demo"]

@@ -1,0 +1,39 @@
+"""neurram-lab: lab control for the NeuRRAM RRAM compute-in-memory chip.
+
+Tiers, all on one :class:`Board` contract:
+
+- tier 1 (:mod:`neurram_lab.cells`): cell reads and pulses, forming, rails, power;
+- tier 2 (:mod:`neurram_lab.writeverify`): write-verify programming;
+- run logs (:mod:`neurram_lab.runlog`): HDF5 run files in SWMR mode.
+
+Open a board with :func:`open_board`: ``sim://`` (the physics twin), and the
+other schemes their packages register.
+"""
+
+__version__ = "0.1.0"
+
+from .board import ACTIVATIONS, MVM_DIRECTIONS, Board, BoardInfo, MVMRequest, validate_mvm
+from .cells import Chip, Core
+from .errors import (
+    BoardError,
+    FrontPanelError,
+    InputError,
+    LimitError,
+    NeuRRAMError,
+    ReplayDivergence,
+    RunLogError,
+    UnknownBoardError,
+)
+from .limits import N_COLS, N_CORES, N_ROWS, PULSE_KINDS, SafetyLimits
+from .registry import known_schemes, open_board, parse_spec, register_board
+from .runlog import FORMAT_VERSION, Column, Run, RunLog, read_run
+from .writeverify import ProgramResult, WriteVerifyConfig, form_cells, write_verify
+
+__all__ = [
+    "__version__", "Board", "BoardInfo", "MVMRequest", "validate_mvm", "MVM_DIRECTIONS", "ACTIVATIONS",
+    "Chip", "Core", "NeuRRAMError", "LimitError", "InputError", "UnknownBoardError", "BoardError",
+    "FrontPanelError", "RunLogError", "ReplayDivergence", "SafetyLimits", "N_CORES", "N_ROWS", "N_COLS",
+    "PULSE_KINDS", "open_board", "register_board", "known_schemes", "parse_spec", "RunLog", "Run",
+    "read_run", "Column", "FORMAT_VERSION", "WriteVerifyConfig", "ProgramResult", "write_verify",
+    "form_cells",
+]

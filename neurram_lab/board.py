@@ -1,0 +1,386 @@
+"""The Board contract: the vectorised operations the NeuRRAM firmware offers.
+
+Every board (physics twin, FPGA test board, hardware-in-the-loop stub, replay
+of a logged run) subclasses :class:`Board`. The public methods validate their
+arguments against :class:`~neurram_lab.limits.SafetyLimits` and only then call
+the board's ``_``-prefixed implementation, so no board ever receives a request
+that broke a limit, and a rejected request sends nothing at all.
+
+All cell operations take arrays of cells (core, row, col), broadcast together,
+so neither the twin nor a USB link pays per-cell Python overhead.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import BoardError, InputError, LimitError
+from .limits import SafetyLimits
+
+MVM_DIRECTIONS = ("forward", "backward", "recurrent_bl", "recurrent_sl")
+ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "stochastic")
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    """What a board is.
+
+    Attributes
+    ----------
+    kind : str
+        ``"sim"``, ``"fpga"``, ``"hil"``, ``"replay"``.
+    spec : str
+        The spec string the board was opened with.
+    serial : str
+        Board serial number, or a made-up one for the twin (``"TWIN-<seed>"``).
+    firmware : str
+        Firmware / model version string.
+    n_cores, n_rows, n_cols : int
+        Array geometry (48, 256, 256 for NeuRRAM).
+    extra : dict
+        Board-specific facts (seed, parameter file, USB ids ...), JSON-able.
+    """
+
+    kind: str
+    spec: str
+    serial: str
+    firmware: str
+    n_cores: int = 48
+    n_rows: int = 256
+    n_cols: int = 256
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class MVMRequest:
+    """One matrix-vector multiplication batch on one or several cores.
+
+    Attributes
+    ----------
+    cores : tuple of int
+        Cores that run this batch (same lines and settings on each).
+    inputs : ndarray of int, shape (n_cores, batch, n_in)
+        Raw integer inputs, one per logical input line and core; signed
+        inputs lie in [-(2**(input_bits-1) - 1), 2**(input_bits-1) - 1],
+        unsigned in [0, 2**input_bits - 1].
+    input_lines : ndarray of int, shape (n_in,)
+        Physical lines driven by the inputs (rows for forward MVM). With
+        ``differential`` each logical input drives two adjacent lines:
+        ``2*line`` with +x and ``2*line + 1`` with -x, so lines index row pairs.
+    output_lines : ndarray of int, shape (n_out,)
+        Lines whose neurons convert (columns for forward MVM).
+    direction : {"forward", "backward", "recurrent_bl", "recurrent_sl"}
+    input_bits : int
+        1..8 (sign included when ``signed_inputs``).
+    output_bits : int
+        1..10, sign included.
+    signed_inputs : bool
+    differential : bool
+        Differential row pairs (forward) / differential output neurons (backward).
+    two_phase : bool
+        Split inputs above 4 bits into MSB and LSB segments.
+    activation : {"none", "relu", "sigmoid", "tanh", "stochastic"}
+    parallel : bool
+        Run the cores at the same time (shared supply) or one after the other.
+    v_read_v : float or None
+        Input amplitude around v_ref (V); None uses the ``v_read`` rail.
+    """
+
+    cores: tuple
+    inputs: np.ndarray
+    input_lines: np.ndarray
+    output_lines: np.ndarray
+    direction: str = "forward"
+    input_bits: int = 4
+    output_bits: int = 6
+    signed_inputs: bool = True
+    differential: bool = True
+    two_phase: bool = False
+    activation: str = "none"
+    parallel: bool = True
+    v_read_v: float | None = None
+
+
+class Board(abc.ABC):
+    """Abstract NeuRRAM test board.
+
+    Parameters
+    ----------
+    spec : str
+        The spec string this board was opened with.
+    limits : SafetyLimits, optional
+        Safety limits; the defaults are safe for the chip.
+    """
+
+    def __init__(self, spec: str, limits: SafetyLimits | None = None):
+        self.spec = spec
+        self.limits = limits if limits is not None else SafetyLimits()
+        self._closed = False
+
+    # ------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Release the board; later calls raise :class:`BoardError`."""
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def _close(self) -> None:
+        """Board-specific release; default does nothing."""
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BoardError(f"board {self.spec!r} is closed")
+
+    # ----------------------------------------------------------------- info
+    def info(self) -> BoardInfo:
+        """Describe the board."""
+        self._check_open()
+        return self._info()
+
+    @abc.abstractmethod
+    def _info(self) -> BoardInfo: ...
+
+    # ---------------------------------------------------------------- rails
+    def set_rails(self, volts: dict | None = None, **more: float) -> None:
+        """Set bias rails (V), e.g. ``set_rails(v_read=0.3)``; all checked before any is set."""
+        self._check_open()
+        req = dict(volts or {}, **more)
+        checked = self.limits.check_rails(req)
+        self._set_rails(checked)
+
+    @abc.abstractmethod
+    def _set_rails(self, volts: dict[str, float]) -> None: ...
+
+    def get_rails(self) -> dict[str, float]:
+        """Present value of every rail (V)."""
+        self._check_open()
+        return dict(self._get_rails())
+
+    @abc.abstractmethod
+    def _get_rails(self) -> dict[str, float]: ...
+
+    # ---------------------------------------------------------------- power
+    def power_cores(self, cores, on: bool = True) -> None:
+        """Power cores on or gate them off; weights survive (non-volatile)."""
+        self._check_open()
+        c = self.limits.check_cores(cores)
+        self._power_cores(np.unique(c), bool(on))
+
+    @abc.abstractmethod
+    def _power_cores(self, cores: np.ndarray, on: bool) -> None: ...
+
+    def powered_cores(self) -> np.ndarray:
+        """Bool array (n_cores,), True where the core is powered."""
+        self._check_open()
+        return np.asarray(self._powered_cores(), dtype=bool).copy()
+
+    @abc.abstractmethod
+    def _powered_cores(self) -> np.ndarray: ...
+
+    def _check_powered(self, cores: np.ndarray) -> None:
+        if cores.size == 0:
+            return
+        powered = self._powered_cores()
+        off = np.unique(cores[~powered[cores]])
+        if off.size:
+            raise BoardError(
+                f"core {int(off[0])} is power-gated; power it with power_cores([{int(off[0])}])"
+            )
+
+    # ---------------------------------------------------------------- cells
+    def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None) -> None:
+        """Apply one SET, RESET or FORM pulse to each addressed cell, in order.
+
+        Parameters
+        ----------
+        kind : {"set", "reset", "form"}
+        core, row, col : int or array of int
+            Cell addresses, broadcast together.
+        v_pulse : float or array
+            Pulse amplitude across the cell (V), per cell or one for all.
+        width_s : float or array
+            Pulse width (s).
+        v_gate : float or array, optional
+            Selector gate voltage (V); default the ``v_wl_<kind>`` rail.
+        """
+        self._check_open()
+        c, r, k = self.limits.check_cells(core, row, col)
+        v, w, g = self.limits.check_pulse(kind, v_pulse, width_s, v_gate, n=c.size)
+        if g is None:
+            g = np.full(c.size, self._get_rails()[f"v_wl_{kind}"])
+        self._check_powered(c)
+        if c.size:
+            self._pulse(kind, c, r, k, np.asarray(v, float), np.asarray(w, float), np.asarray(g, float))
+
+    @abc.abstractmethod
+    def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate) -> None: ...
+
+    def read(self, core, row, col) -> np.ndarray:
+        """Read the conductance of each addressed cell (siemens, float32)."""
+        self._check_open()
+        c, r, k = self.limits.check_cells(core, row, col)
+        self._check_powered(c)
+        if c.size == 0:
+            return np.zeros(0, np.float32)
+        return np.asarray(self._read(c, r, k), dtype=np.float32)
+
+    @abc.abstractmethod
+    def _read(self, core, row, col) -> np.ndarray: ...
+
+    # ------------------------------------------------------------------ MVM
+    def mvm(self, request: MVMRequest) -> np.ndarray:
+        """Run an MVM batch; returns raw neuron codes, int16 (n_cores, batch, n_out)."""
+        self._check_open()
+        req = validate_mvm(request, self.limits)
+        self._check_powered(np.asarray(req.cores, dtype=np.int64))
+        return np.asarray(self._mvm(req), dtype=np.int16)
+
+    def _mvm(self, request: MVMRequest) -> np.ndarray:
+        raise BoardError(f"board {self.spec!r} does not implement MVM yet")
+
+    def neuron_test(self, core: int, v_in_v, output_bits: int = 8) -> np.ndarray:
+        """Neuron-test mode: feed voltages (V) straight into the neurons, bypassing the RRAM.
+
+        ``v_in_v`` has shape (batch, 256), one voltage per neuron; returns codes
+        int16 (batch, 256).
+        """
+        self._check_open()
+        c = self.limits.check_cores(core)
+        if c.size != 1:
+            raise InputError("neuron_test takes one core")
+        if not 1 <= int(output_bits) <= 10:
+            raise LimitError("output_bits", output_bits, (1, 10))
+        v = np.atleast_2d(np.asarray(v_in_v, dtype=np.float64))
+        self._check_powered(c)
+        return np.asarray(self._neuron_test(int(c[0]), v, int(output_bits)), dtype=np.int16)
+
+    def _neuron_test(self, core: int, v_in_v: np.ndarray, output_bits: int) -> np.ndarray:
+        raise BoardError(f"board {self.spec!r} does not implement neuron test yet")
+
+    # ---------------------------------------------------------------- clock
+    def now(self) -> float:
+        """Board time (s): virtual on the twin, monotonic since open on hardware."""
+        self._check_open()
+        return float(self._now())
+
+    @abc.abstractmethod
+    def _now(self) -> float: ...
+
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` pass: advances virtual time on the twin, sleeps on hardware."""
+        self._check_open()
+        s = float(seconds)
+        if not np.isfinite(s) or s < 0:
+            raise LimitError("seconds", s, (0.0, float("inf")), "wait needs a finite, non-negative time")
+        self._wait(s)
+
+    @abc.abstractmethod
+    def _wait(self, seconds: float) -> None: ...
+
+    # ------------------------------------------------------------- snapshot
+    def snapshot(self) -> dict:
+        """JSON-able state for run records: info, rails, powered cores, limits, counters, board extras."""
+        self._check_open()
+        snap = {
+            "info": self._info().to_dict(),
+            "rails_v": dict(self._get_rails()),
+            "powered_cores": [int(i) for i in np.flatnonzero(self._powered_cores())],
+            "limits": self.limits.to_dict(),
+            "counters": dict(self._counters()),
+            "time_s": float(self._now()),
+        }
+        snap.update(self._snapshot_extra())
+        return snap
+
+    def _snapshot_extra(self) -> dict:
+        return {}
+
+    # ------------------------------------------------------------- counters
+    def counters(self) -> dict:
+        """Running totals of the board's work: pulses, reads, MVMs, energy_j (where known)."""
+        self._check_open()
+        return dict(self._counters())
+
+    def _counters(self) -> dict:
+        return {}
+
+
+def validate_mvm(req: MVMRequest, limits: SafetyLimits) -> MVMRequest:
+    """Check an :class:`MVMRequest` against the limits; returns a normalised copy."""
+    if not isinstance(req, MVMRequest):
+        raise InputError(f"mvm takes an MVMRequest, got {type(req).__name__}")
+    cores = limits.check_cores(req.cores)
+    if cores.size == 0 or np.unique(cores).size != cores.size:
+        raise InputError(f"mvm cores must be distinct and non-empty, got {req.cores!r}")
+    if req.direction not in MVM_DIRECTIONS:
+        raise InputError(f"direction {req.direction!r} is not one of {MVM_DIRECTIONS}")
+    if req.activation not in ACTIVATIONS:
+        raise InputError(f"activation {req.activation!r} is not one of {ACTIVATIONS}")
+    if not 1 <= int(req.input_bits) <= 8:
+        raise LimitError("input_bits", req.input_bits, (1, 8))
+    if not 1 <= int(req.output_bits) <= 10:
+        raise LimitError("output_bits", req.output_bits, (1, 10))
+    n_lines = limits.n_rows  # rows == cols on NeuRRAM
+    pair = req.differential and req.direction == "forward"
+    in_lines = _lines("input_lines", req.input_lines, n_lines // 2 if pair else n_lines)
+    out_lines = _lines("output_lines", req.output_lines, n_lines)
+    x = np.asarray(req.inputs)
+    if x.dtype.kind not in "iu":
+        raise InputError(f"mvm inputs must be integers, got dtype {x.dtype}")
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[0] != cores.size or x.shape[2] != in_lines.size:
+        raise InputError(
+            f"mvm inputs shape {np.shape(req.inputs)} does not match "
+            f"({cores.size} cores, batch, {in_lines.size} input lines)"
+        )
+    nb = int(req.input_bits)
+    lo, hi = (-(2 ** (nb - 1) - 1), 2 ** (nb - 1) - 1) if req.signed_inputs else (0, 2**nb - 1)
+    if x.size and (int(x.min()) < lo or int(x.max()) > hi):
+        bad = int(x.min()) if int(x.min()) < lo else int(x.max())
+        raise LimitError("mvm input", bad, (lo, hi), f"{nb}-bit {'signed' if req.signed_inputs else 'unsigned'}")
+    v_read = req.v_read_v
+    if v_read is not None:
+        lo_v, hi_v = limits.rails_v["v_read"]
+        if not lo_v <= float(v_read) <= hi_v:
+            raise LimitError("v_read_v", float(v_read), (lo_v, hi_v), "volts")
+    return dataclasses.replace(
+        req,
+        cores=tuple(int(c) for c in cores),
+        inputs=x.astype(np.int16, copy=False),
+        input_lines=in_lines,
+        output_lines=out_lines,
+        input_bits=nb,
+        output_bits=int(req.output_bits),
+    )
+
+
+def _lines(name: str, lines, n: int) -> np.ndarray:
+    a = np.asarray(lines)
+    if a.dtype.kind not in "iu" or a.ndim != 1 or a.size == 0:
+        raise InputError(f"{name} must be a non-empty 1-D integer array")
+    a = a.astype(np.int64)
+    if a.min() < 0 or a.max() >= n:
+        raise LimitError(name, int(a.max() if a.max() >= n else a.min()), (0, n - 1))
+    if np.unique(a).size != a.size:
+        raise InputError(f"{name} has repeated lines")
+    return a
+

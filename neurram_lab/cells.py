@@ -1,0 +1,91 @@
+"""Tier 1: cell-level handles on a board (read conductance, pulse, form, power, rails).
+
+``Chip(board).core(3).read_g_siemens(rows, cols)``. Thin, vectorised wrappers
+over the Board contract that fix the core index and give each pulse kind a
+name; numpy arrays in and out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .board import Board
+
+
+class Core:
+    """One of the 48 cores of the chip on ``board``.
+
+    Parameters
+    ----------
+    board : Board
+    index : int
+        Core number, 0..47 (authors' addressing: row = index // 6, column = index % 6).
+    """
+
+    def __init__(self, board: Board, index: int):
+        board.limits.check_cores(index)
+        self.board, self.index = board, int(index)
+
+    def __repr__(self) -> str:
+        return f"Core({self.index} on {self.board.spec})"
+
+    def _cells(self, rows, cols):
+        r, c = np.broadcast_arrays(np.asarray(rows), np.asarray(cols))
+        return np.full(r.shape, self.index), r, c
+
+    def read_g_siemens(self, rows, cols) -> np.ndarray:
+        """Conductance of cells (rows[i], cols[i]) (S, float32), broadcast shape."""
+        core, r, c = self._cells(rows, cols)
+        return self.board.read(core, r, c).reshape(r.shape)
+
+    def read_all_g_siemens(self) -> np.ndarray:
+        """Conductance of all 256 x 256 cells (S, float32)."""
+        rows, cols = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+        return self.read_g_siemens(rows, cols)
+
+    def set_pulse(self, rows, cols, v_set, width_s=1e-6, v_gate=None) -> None:
+        """One SET pulse (BL at ``v_set`` volts) on each cell."""
+        core, r, c = self._cells(rows, cols)
+        self.board.pulse("set", core, r, c, v_set, width_s, v_gate)
+
+    def reset_pulse(self, rows, cols, v_reset, width_s=1e-6, v_gate=None) -> None:
+        """One RESET pulse (SL at ``v_reset`` volts) on each cell."""
+        core, r, c = self._cells(rows, cols)
+        self.board.pulse("reset", core, r, c, v_reset, width_s, v_gate)
+
+    def form(self, rows, cols, v_form=4.5, width_s=1e-6, v_gate=None) -> None:
+        """One FORM pulse (BL at ``v_form`` volts) on each cell."""
+        core, r, c = self._cells(rows, cols)
+        self.board.pulse("form", core, r, c, v_form, width_s, v_gate)
+
+    def power(self, on: bool = True) -> None:
+        """Power the core on, or gate it off (weights survive)."""
+        self.board.power_cores([self.index], on)
+
+    @property
+    def powered(self) -> bool:
+        return bool(self.board.powered_cores()[self.index])
+
+
+class Chip:
+    """The whole chip on a board: 48 :class:`Core` handles and the bias rails."""
+
+    def __init__(self, board: Board):
+        self.board = board
+        self.n_cores = board.limits.n_cores
+
+    def core(self, index: int) -> Core:
+        return Core(self.board, index)
+
+    def cores(self, indices=None) -> list[Core]:
+        idx = range(self.n_cores) if indices is None else indices
+        return [Core(self.board, int(i)) for i in idx]
+
+    @property
+    def rails_v(self) -> dict[str, float]:
+        """Present rail voltages (V)."""
+        return self.board.get_rails()
+
+    def set_rails(self, **volts: float) -> None:
+        """Set rails (V) after checking every one against the limits."""
+        self.board.set_rails(volts)

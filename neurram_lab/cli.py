@@ -1,0 +1,139 @@
+"""The ``neurram`` command line.
+
+Every command takes ``--board SPEC`` (default ``sim://``), ``--out PATH``,
+``--seed N``, ``--quiet``, ``--json`` (exactly one JSON object of summary
+figures as the last line of stdout) and ``--debug`` (show tracebacks).
+Commands live in the modules listed in ``COMMAND_MODULES``; each module
+defines ``COMMAND = (group or None, name)``, ``HELP``, ``add_arguments(parser)``
+and ``main(args, ctx) -> dict`` (the summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from .errors import NeuRRAMError
+from .runlog import to_json
+
+COMMAND_MODULES = [
+    "experiments.demo",
+]
+
+GROUP_HELP = {
+    "characterize": "characterisation experiments (write-verify, relaxation, MVM, energy)",
+    "bench": "speed benchmarks of the twin and the driver stack",
+    "deploy": "deploy neural networks on the chip and run them",
+}
+
+
+class CliContext:
+    """What every command gets besides its own arguments."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.board_spec: str = args.board
+        self.seed: int | None = args.seed
+        self.out = Path(args.out)
+        self.quiet: bool = args.quiet
+        self.json: bool = args.json
+
+    def open_board(self, **options):
+        """Open ``--board``, passing ``--seed`` to boards that take one."""
+        from .registry import open_board, parse_spec
+
+        scheme = parse_spec(self.board_spec)[0]
+        if self.seed is not None and scheme in ("sim", "hil") and "seed" not in options:
+            options["seed"] = self.seed
+        return open_board(self.board_spec, **options)
+
+    @property
+    def show_progress(self) -> bool:
+        return not self.quiet and sys.stdout.isatty()
+
+    def progress(self, total: int, desc: str, unit: str = "it"):
+        """A tqdm bar, silent with --quiet or when stdout is not a terminal."""
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, disable=not self.show_progress, leave=False)
+
+    def say(self, text: str) -> None:
+        """Human-readable output (suppressed by --quiet)."""
+        if not self.quiet:
+            print(text)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("common options")
+    g.add_argument("--board", default="sim://", metavar="SPEC", help="board to use: sim://, hil://, okusb://SERIAL, replay://RUN.h5 (default sim://)")
+    g.add_argument("--out", default="runs", metavar="PATH", help="directory for run files and figures (default ./runs)")
+    g.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the twin and of random inputs")
+    g.add_argument("--quiet", action="store_true", help="no progress bars or human-readable text")
+    g.add_argument("--json", action="store_true", help="print one JSON object of summary figures as the last line")
+    g.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurram",
+        description="Lab control for the NeuRRAM RRAM compute-in-memory chip: real test board, physics twin, logged runs.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"neurram-lab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for mod_name in COMMAND_MODULES:
+        mod = importlib.import_module(mod_name)
+        group, name = mod.COMMAND
+        if group is None:
+            target = sub
+        else:
+            if group not in groups:
+                gp = sub.add_parser(group, help=GROUP_HELP.get(group, group), description=GROUP_HELP.get(group))
+                groups[group] = gp.add_subparsers(dest="subcommand", metavar="EXPERIMENT")
+                gp.set_defaults(_group_parser=gp)
+            target = groups[group]
+        p = target.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        mod.add_arguments(p)
+        _common(p)
+        p.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``neurram`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        gp = getattr(args, "_group_parser", parser)
+        gp.print_help()
+        return 2
+    ctx = CliContext(args)
+    try:
+        summary = args._module.main(args, ctx)
+    except NeuRRAMError as exc:
+        if args.debug:
+            raise
+        print(f"neurram: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("neurram: aborted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"neurram: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        line = to_json(summary if summary is not None else {})
+        json.loads(line)  # always valid JSON
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

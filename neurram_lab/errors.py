@@ -1,0 +1,92 @@
+"""One exception hierarchy for the whole project, rooted in :class:`NeuRRAMError`.
+
+Every message names the offending value and the limit or call it broke, so the
+CLI can print it as one line.
+"""
+
+from __future__ import annotations
+
+
+class NeuRRAMError(Exception):
+    """Base of every error raised on purpose by neurram-lab."""
+
+
+class LimitError(NeuRRAMError, ValueError):
+    """A request broke a safety limit or a range; nothing was sent to the board.
+
+    Attributes
+    ----------
+    name : str
+        What was checked (``"v_set"``, ``"width_s"``, ``"core"`` ...).
+    value : object
+        The offending value (the worst one, for arrays).
+    limit : object
+        The limit that was broken, e.g. ``(0.0, 4.0)``.
+    """
+
+    def __init__(self, name: str, value, limit, detail: str = ""):
+        self.name, self.value, self.limit = name, value, limit
+        msg = f"{name}={value!r} is outside the allowed range {limit!r}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)
+
+
+class InputError(NeuRRAMError, ValueError):
+    """Malformed input: wrong shape, dtype, missing field, unreadable file."""
+
+
+class UnknownBoardError(NeuRRAMError, ValueError):
+    """A board spec string whose scheme no board registered."""
+
+    def __init__(self, spec: str, known: list[str]):
+        self.spec, self.known = spec, known
+        super().__init__(
+            f"unknown board spec {spec!r}; known schemes: {', '.join(s + '://' for s in known)}"
+        )
+
+
+class BoardError(NeuRRAMError, RuntimeError):
+    """A board failed to do what it was asked, or was used after close."""
+
+
+class FrontPanelError(BoardError):
+    """A FrontPanel call returned a negative error code.
+
+    Attributes
+    ----------
+    code : int
+        The FrontPanel return code (negative).
+    name : str
+        Its name in the FrontPanel API (``"Timeout"``, ``"DeviceNotOpen"`` ...).
+    call : str
+        The call that returned it.
+    """
+
+    def __init__(self, code: int, name: str, call: str = ""):
+        self.code, self.name, self.call = code, name, call
+        where = f" in {call}" if call else ""
+        super().__init__(f"FrontPanel error {code} ({name}){where}")
+
+
+class RunLogError(NeuRRAMError, OSError):
+    """A run-log file that is not one, has an unknown format version, or is damaged."""
+
+
+class ReplayDivergence(NeuRRAMError):
+    """A replayed run asked for a call different from the recorded one.
+
+    Attributes
+    ----------
+    index : int
+        Index of the call in the journal.
+    recorded, requested : str
+        The recorded and the requested operation names.
+    """
+
+    def __init__(self, index: int, recorded: str, requested: str, detail: str = ""):
+        self.index, self.recorded, self.requested = index, recorded, requested
+        msg = f"replay diverged at call {index}: recorded {recorded!r}, requested {requested!r}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)

@@ -1,0 +1,307 @@
+"""One HDF5 file per run, written in SWMR mode so a crash never leaves it unreadable.
+
+Layout (format version 1)::
+
+    /                       attrs: neurram_format_version, uid, experiment,
+                                   parameters_json, software_version,
+                                   board_json (info, rails, limits, twin params, seed),
+                                   start_time_unix_s, start_time_iso
+    /run/stop_json          uint8, grows once: the stop record as UTF-8 JSON
+                            (status, stop time, summary); empty while running
+    /tables/<name>/<col>    chunked, resizable 1-D columns; attrs ``units``
+    /tables/<name>          attrs ``columns`` (order)
+
+HDF5's SWMR mode forbids creating objects once it is on, so every table is
+declared when the run starts; then rows are appended and flushed as the run
+goes. A second process may open the file with ``swmr=True`` and follow it.
+A file whose stop record is missing (or torn) reads back as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .errors import RunLogError
+
+FORMAT_VERSION = 1
+STATUSES = ("success", "failed", "aborted")
+_CHUNK = 4096
+
+
+def software_version() -> str:
+    """Installed neurram-lab version (or ``"unknown"``)."""
+    try:
+        from importlib.metadata import version
+
+        return version("neurram-lab")
+    except Exception:  # noqa: BLE001 - not installed: running from a checkout
+        return "unknown"
+
+
+@dataclass
+class Column:
+    """A table column: numpy dtype string and units (``""`` for pure numbers)."""
+
+    dtype: str
+    units: str = ""
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON-able: {type(o).__name__}")
+
+
+def to_json(obj) -> str:
+    """JSON with numpy scalars and arrays turned into plain values."""
+    return json.dumps(obj, default=_json_default, sort_keys=True)
+
+
+class RunLog:
+    """Writer of one run file.
+
+    Parameters
+    ----------
+    path : str or Path
+        File to create; must not exist.
+    experiment : str
+        Experiment name (``"demo"``, ``"write-verify"`` ...).
+    parameters : dict
+        Everything needed to run it again (JSON-able).
+    tables : dict of str -> dict of str -> Column or (dtype, units)
+        Every table the run will append to, declared up front.
+    board_snapshot : dict, optional
+        ``Board.snapshot()`` at start.
+    """
+
+    def __init__(self, path, experiment: str, parameters: dict, tables: dict, board_snapshot: dict | None = None):
+        self.path = Path(path)
+        if self.path.exists():
+            raise RunLogError(f"run file {self.path} already exists; runs never overwrite each other")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.uid = uuid.uuid4().hex
+        self.experiment = experiment
+        self._t0 = time.time()
+        self._columns: dict[str, dict[str, Column]] = {}
+        self._lengths: dict[str, int] = {}
+        try:
+            f = h5py.File(self.path, "w-", libver="latest")
+        except OSError as exc:
+            raise RunLogError(f"cannot create run file {self.path}: {exc}") from exc
+        self._f = f
+        try:
+            f.attrs["neurram_format_version"] = FORMAT_VERSION
+            f.attrs["uid"] = self.uid
+            f.attrs["experiment"] = experiment
+            f.attrs["parameters_json"] = to_json(parameters)
+            f.attrs["software_version"] = software_version()
+            f.attrs["board_json"] = to_json(board_snapshot or {})
+            f.attrs["start_time_unix_s"] = self._t0
+            f.attrs["start_time_iso"] = _iso(self._t0)
+            run = f.create_group("run")
+            run.create_dataset("stop_json", shape=(0,), maxshape=(None,), dtype="u1", chunks=(_CHUNK,))
+            tg = f.create_group("tables")
+            for tname, cols in tables.items():
+                g = tg.create_group(tname)
+                spec = {c: (v if isinstance(v, Column) else Column(*v)) for c, v in cols.items()}
+                g.attrs["columns"] = json.dumps(list(spec))
+                for cname, col in spec.items():
+                    ds = g.create_dataset(cname, shape=(0,), maxshape=(None,), dtype=np.dtype(col.dtype), chunks=(_CHUNK,))
+                    ds.attrs["units"] = col.units
+                self._columns[tname] = spec
+                self._lengths[tname] = 0
+            f.swmr_mode = True
+            f.flush()
+        except Exception:
+            f.close()
+            self.path.unlink(missing_ok=True)
+            raise
+        self._closed = False
+
+    # -------------------------------------------------------------- writing
+    def append(self, table: str, flush: bool = True, **columns) -> None:
+        """Append rows to ``table``: one equal-length array (or scalar) per column."""
+        if self._closed:
+            raise RunLogError(f"run file {self.path} is closed")
+        if table not in self._columns:
+            raise RunLogError(f"table {table!r} was not declared; declared: {sorted(self._columns)}")
+        spec = self._columns[table]
+        missing = set(spec) - set(columns)
+        extra = set(columns) - set(spec)
+        if missing or extra:
+            raise RunLogError(f"table {table!r} needs columns {list(spec)}; missing {sorted(missing)}, unknown {sorted(extra)}")
+        arrays = {c: np.atleast_1d(np.asarray(v)) for c, v in columns.items()}
+        n = max(a.size for a in arrays.values())
+        arrays = {c: np.broadcast_to(a.ravel(), (n,)) if a.size == 1 else a.ravel() for c, a in arrays.items()}
+        if any(a.size != n for a in arrays.values()):
+            raise RunLogError(f"columns of {table!r} have unequal lengths {[a.size for a in arrays.values()]}")
+        start = self._lengths[table]
+        g = self._f["tables"][table]
+        for cname, a in arrays.items():
+            ds = g[cname]
+            ds.resize((start + n,))
+            ds[start:] = a.astype(ds.dtype, copy=False)
+        self._lengths[table] = start + n
+        if flush:
+            self.flush()
+
+    def flush(self) -> None:
+        """Make everything appended so far durable and visible to SWMR readers."""
+        if not self._closed:
+            self._f.flush()
+
+    def close(self, status: str = "success", summary: dict | None = None, error: str | None = None) -> None:
+        """Write the stop record and close the file."""
+        if self._closed:
+            return
+        if status not in STATUSES:
+            raise RunLogError(f"status {status!r} is not one of {STATUSES}")
+        t1 = time.time()
+        stop = {"status": status, "stop_time_unix_s": t1, "stop_time_iso": _iso(t1), "summary": summary or {}, "error": error}
+        raw = np.frombuffer(to_json(stop).encode("utf-8"), np.uint8)
+        ds = self._f["run"]["stop_json"]
+        ds.resize((raw.size,))
+        ds[:] = raw
+        self._f.flush()
+        self._f.close()
+        self._closed = True
+
+    @property
+    def h5(self) -> h5py.File:
+        """The open h5py file (for writers that add their own SWMR appends)."""
+        return self._f
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close("success")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.close("aborted", error="KeyboardInterrupt")
+        else:
+            self.close("failed", error=f"{exc_type.__name__}: {exc}")
+        return False
+
+
+def _iso(t: float) -> str:
+    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------ reading
+@dataclass
+class Run:
+    """A run file read back.
+
+    Attributes
+    ----------
+    path : Path
+    record : dict
+        uid, experiment, parameters, software_version, board, start/stop
+        times, status (``success``/``failed``/``aborted``/``interrupted``),
+        summary, error.
+    tables : dict of str -> pandas.DataFrame
+        Each table, columns cut to the rows every column has (a crash between
+        two column writes leaves no ragged row). ``df.attrs["units"]`` maps
+        column to units.
+    """
+
+    path: Path
+    record: dict
+    tables: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return self.record["status"]
+
+
+def read_run(path, tables: bool = True) -> Run:
+    """Open a run file (also while it is being written) and read it.
+
+    Raises
+    ------
+    RunLogError
+        Not an HDF5 file, not a run log, an unknown format version, or damaged.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise RunLogError(f"no run file at {p}")
+    try:
+        f = h5py.File(p, "r", libver="latest", swmr=True)
+    except OSError as exc:
+        raise RunLogError(f"{p} is not a readable HDF5 run file ({exc})") from exc
+    try:
+        with f:
+            return _read_open(p, f, tables)
+    except RunLogError:
+        raise
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise RunLogError(f"{p} is damaged: {exc}") from exc
+
+
+def _read_open(p: Path, f: h5py.File, want_tables: bool) -> Run:
+    if "neurram_format_version" not in f.attrs:
+        raise RunLogError(f"{p} is an HDF5 file but not a neurram run log (no format version)")
+    version = int(f.attrs["neurram_format_version"])
+    if version != FORMAT_VERSION:
+        raise RunLogError(f"{p} has run-log format version {version}; this software reads version {FORMAT_VERSION}")
+    a = f.attrs
+    record = {
+        "uid": _s(a["uid"]),
+        "experiment": _s(a["experiment"]),
+        "parameters": json.loads(_s(a["parameters_json"])),
+        "software_version": _s(a["software_version"]),
+        "board": json.loads(_s(a["board_json"])),
+        "start_time_unix_s": float(a["start_time_unix_s"]),
+        "start_time_iso": _s(a["start_time_iso"]),
+    }
+    stop = None
+    ds = f["run"]["stop_json"]
+    ds.refresh()
+    if ds.shape[0]:
+        try:
+            stop = json.loads(bytes(ds[:]).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            stop = None  # torn stop record: the writer died while writing it
+    if stop is None:
+        record.update(status="interrupted", stop_time_unix_s=None, stop_time_iso=None, summary={}, error=None)
+    else:
+        record.update(stop)
+    out = {}
+    if want_tables:
+        for tname, g in f["tables"].items():
+            out[tname] = _read_table(g)
+    return Run(p, record, out)
+
+
+def _read_table(g: h5py.Group) -> pd.DataFrame:
+    names = json.loads(_s(g.attrs["columns"]))
+    cols = {}
+    for n in names:
+        g[n].refresh()
+        cols[n] = g[n]
+    length = min((c.shape[0] for c in cols.values()), default=0)
+    df = pd.DataFrame({n: c[:length] for n, c in cols.items()})
+    df.attrs["units"] = {n: _s(c.attrs.get("units", "")) for n, c in cols.items()}
+    return df
+
+
+def _s(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)

@@ -1,0 +1,25 @@
+"""The NeuRRAM physics twin: devices, array, neurons, cores, chip, energy; and SimBoard.
+
+Everything is vectorised over cells and batches. ``open_board("sim://")`` opens
+a :class:`SimBoard`.
+"""
+
+from .board import DEFAULT_RAILS_V, SimBoard
+from .cells import CellArray
+from .defects import CellKind, draw_die
+from .device import RelaxationClock, relaxation_sigma
+from .params import (
+    DefectParams,
+    DeviceParams,
+    EnergyParams,
+    ReadParams,
+    RelaxParams,
+    TimingParams,
+    TwinParams,
+)
+
+__all__ = [
+    "SimBoard", "DEFAULT_RAILS_V", "CellArray", "CellKind", "draw_die", "RelaxationClock",
+    "relaxation_sigma", "TwinParams", "DeviceParams", "RelaxParams", "ReadParams",
+    "DefectParams", "TimingParams", "EnergyParams",
+]

@@ -1,0 +1,158 @@
+"""SimBoard: the Board contract served by the physics twin (``sim://``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurram_lab.board import Board, BoardInfo
+from neurram_lab.errors import InputError
+from neurram_lab.limits import SafetyLimits
+
+from . import device
+from .cells import CELLS_PER_CORE, N_CORES, CellArray
+from .params import TwinParams
+
+DEFAULT_RAILS_V = {
+    "v_ref": 0.9,
+    "v_read": 0.5,
+    "v_cell_read": 0.2,
+    "v_decr": 0.5,
+    "v_wl_set": 2.0,
+    "v_wl_reset": 4.5,
+    "v_wl_form": 1.6,
+    "v_wl_read": 4.5,
+}
+TWIN_VERSION = "twin-1"
+
+
+class SimBoard(Board):
+    """The NeuRRAM chip simulated in software, with a virtual clock.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the die (device variability, defects) and every noise source.
+    params : TwinParams or path, optional
+        Twin parameters; a path loads a TOML/JSON file of overrides.
+    limits : SafetyLimits or path, optional
+    """
+
+    def __init__(self, seed: int = 0, params=None, limits=None, spec: str | None = None):
+        if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
+            limits = SafetyLimits.from_file(limits)
+        super().__init__(spec or f"sim://?seed={seed}", limits)
+        self.params_file = str(params) if params is not None and not isinstance(params, TwinParams) else None
+        if params is None:
+            params = TwinParams()
+        elif not isinstance(params, TwinParams):
+            params = TwinParams.from_file(params)
+        self.params = params
+        self.seed = int(seed)
+        self.cells = CellArray(params, self.seed)
+        self._rails = dict(DEFAULT_RAILS_V)
+        self._powered = np.ones(N_CORES, bool)
+        self._t_s = 0.0
+        self._counts = {"pulses": 0, "reads": 0, "mvms": 0, "energy_j": 0.0}
+
+    @classmethod
+    def from_spec(cls, target: str, spec: str = "sim://", seed=0, params=None, limits=None, **extra):
+        """Factory for ``sim://[?seed=N&params=FILE&limits=FILE]``."""
+        if target not in ("", "twin", "/"):
+            raise InputError(f"sim:// takes no target, got {target!r} in {spec!r}")
+        if extra:
+            raise InputError(f"unknown sim:// options {sorted(extra)}; known: seed, params, limits")
+        try:
+            seed = int(seed)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"seed must be an integer, got {seed!r}") from exc
+        if seed < 0:
+            raise InputError(f"seed must be non-negative, got {seed}")
+        return cls(seed=seed, params=params, limits=limits, spec=spec)
+
+    # ----------------------------------------------------------------- info
+    def _info(self) -> BoardInfo:
+        return BoardInfo(
+            kind="sim",
+            spec=self.spec,
+            serial=f"TWIN-{self.seed}",
+            firmware=TWIN_VERSION,
+            extra={"seed": self.seed, "params_file": self.params_file},
+        )
+
+    # -------------------------------------------------------- rails & power
+    def _set_rails(self, volts):
+        self._rails.update(volts)
+
+    def _get_rails(self):
+        return self._rails
+
+    def _power_cores(self, cores, on):
+        self._powered[cores] = on
+
+    def _powered_cores(self):
+        return self._powered
+
+    # ---------------------------------------------------------------- cells
+    def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
+        idx = core * CELLS_PER_CORE + row * 256 + col
+        self.cells.ensure_cores(core)
+        dur = width_s + self.params.timing.pulse_overhead_s
+        t_end = self._t_s + np.cumsum(dur)
+        for sel in _distinct_batches(idx):
+            self.cells.pulse(kind, idx[sel], v_pulse[sel], width_s[sel], v_gate[sel], t_end[sel])
+        g = self.cells.g_s[idx].astype(np.float64)
+        e = self.params.energy
+        energy = np.sum(v_pulse**2 * g * width_s + e.line_c_f * v_pulse**2 + e.wl_c_f * v_gate**2)
+        self._t_s = float(t_end[-1])
+        self._counts["pulses"] += int(idx.size)
+        self._counts["energy_j"] += float(energy)
+
+    def _read(self, core, row, col):
+        idx = core * CELLS_PER_CORE + row * 256 + col
+        self.cells.ensure_cores(core)
+        g_now = self.cells.g_s[idx]
+        dur = device.read_time_s(g_now, self.params.read) + self.params.timing.read_overhead_s
+        t = self._t_s + np.cumsum(dur)
+        g = self.cells.read(idx, t)
+        v = self._rails["v_cell_read"]
+        e = self.params.energy
+        self._counts["energy_j"] += float(np.sum(v**2 * g * dur) + idx.size * e.line_c_f * v**2)
+        self._counts["reads"] += int(idx.size)
+        self._t_s = float(t[-1])
+        return g.astype(np.float32)
+
+    # ---------------------------------------------------------------- clock
+    def _now(self):
+        return self._t_s
+
+    def _wait(self, seconds):
+        self._t_s += seconds
+
+    def _counters(self):
+        return dict(self._counts)
+
+    def _snapshot_extra(self):
+        return {"twin": {"seed": self.seed, "params_file": self.params_file, "params": self.params.to_dict()}}
+
+    # ------------------------------------------------------ twin-only views
+    def true_conductance_s(self, core, row, col) -> np.ndarray:
+        """Noise-free conductance now (S): the twin's ground truth, not a board call."""
+        c, r, k = self.limits.check_cells(core, row, col)
+        self.cells.ensure_cores(c)
+        idx = c * CELLS_PER_CORE + r * 256 + k
+        return self.cells.true_conductance(idx, self._t_s)
+
+
+def _distinct_batches(idx: np.ndarray):
+    """Yield index arrays into ``idx`` such that each batch holds distinct cells, in call order."""
+    order = np.argsort(idx, kind="stable")
+    sorted_idx = idx[order]
+    starts = np.r_[True, sorted_idx[1:] != sorted_idx[:-1]]
+    if starts.all():
+        yield slice(None)
+        return
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(idx.size), 0))
+    rank = np.empty(idx.size, np.int64)
+    rank[order] = np.arange(idx.size) - group_start
+    for k in range(int(rank.max()) + 1):
+        yield np.flatnonzero(rank == k)

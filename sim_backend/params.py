@@ -1,0 +1,159 @@
+"""Every parameter of the physics twin, in one dataclass with the paper's values as defaults.
+
+Sections group the physics: ``device`` (pulse response of a formed cell,
+forming), ``relax`` (conductance relaxation), ``read`` (cell reads),
+``defects`` (per-die defect rates), ``timing`` and ``energy`` (per-operation
+costs). SI units throughout. Load overrides from TOML or JSON with
+:meth:`TwinParams.from_file`; keys not in the file keep their defaults, unknown
+keys are an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neurram_lab._files import load_mapping
+from neurram_lab.errors import InputError
+
+
+@dataclass
+class DeviceParams:
+    """Pulse response of the 1T1R cell (TiN/HfOx/TaOx/TiN).
+
+    A SET pulse of amplitude V and width w moves G toward the cell's ceiling
+    g_cap by the fraction 1 - exp(-w/tau), tau = tau0 * exp(-(V - v_th)/v_slope):
+    the response grows exponentially with voltage above the threshold, grows
+    with width, depends on the present G, and saturates. RESET mirrors it
+    toward the cell's floor. Thresholds, ceilings and floors vary from device
+    to device; each pulse's effect varies cycle to cycle (log-normal).
+    """
+
+    set_tau0_s: float = 1.0e-6
+    set_v_th_v: float = 1.7  # SET threshold: tau == tau0 here (mean over devices)
+    set_v_th_sigma_v: float = 0.12  # device-to-device spread of the SET threshold
+    set_v_slope_v: float = 0.12  # voltage for an e-fold faster response
+    reset_tau0_s: float = 1.0e-6
+    reset_v_th_v: float = 2.0
+    reset_v_th_sigma_v: float = 0.12
+    reset_v_slope_v: float = 0.12
+    g_cap_s: float = 75e-6  # SET ceiling at the nominal gate voltage (mean)
+    g_cap_sigma_rel: float = 0.12
+    g_floor_s: float = 0.3e-6  # RESET floor (mean)
+    g_floor_sigma_rel: float = 0.3
+    gate_v_th_v: float = 0.7  # selector threshold: compliance vanishes below it
+    gate_v_nominal_v: float = 2.0  # gate voltage at which g_cap applies
+    c2c_sigma: float = 0.35  # log-normal cycle-to-cycle spread of each pulse's step
+    g_pristine_s: float = 0.1e-6  # conductance of an unformed cell (mean)
+    form_v_th_v: float = 3.6  # forming threshold at 1 us (mean over devices)
+    form_v_th_sigma_v: float = 0.15
+    form_g_s: float = 30e-6  # conductance right after forming (mean, capped by compliance)
+    form_g_sigma_rel: float = 0.25
+
+
+@dataclass
+class RelaxParams:
+    """Conductance relaxation after programming (SPEC §2).
+
+    Each cell holds an ensemble of defect traps whose relaxation times are
+    log-uniform in [tau_min_s, tau_max_s]; each trap that relaxes moves the
+    filament conductance by a random +-step. The displacement is therefore a
+    Gaussian process with independent increments and variance
+    a(G)^2 * F(t), F the fraction of traps relaxed by time t after the pulse
+    (most within 1 s, then slower, saturating after hours). a(G) peaks at
+    ``g_peak_s`` and narrows toward gmin. A weak pull toward ``g_mid_s``
+    gives the small mean shift.
+    """
+
+    tau_min_s: float = 0.017
+    tau_max_s: float = 7.4e3
+    sigma_peak_s: float = 4.1e-6  # a(G) at its peak: spread after full relaxation
+    g_peak_s: float = 13e-6
+    shape_low: float = 0.86  # exponent of the rise of a(G) below the peak
+    shape_high: float = 0.40  # exponent of the fall above it
+    device_sigma_rel: float = 0.25  # device-to-device spread of a(G) (log-normal)
+    drift_rel: float = 0.03  # mean pull per unit F toward g_mid_s, fraction of (G - g_mid)
+    g_mid_s: float = 15e-6
+
+
+@dataclass
+class ReadParams:
+    """Single-cell reads during write-verify."""
+
+    noise_rel: float = 0.01  # relative read noise
+    noise_floor_s: float = 0.05e-6  # absolute read-noise floor
+    t_min_s: float = 1e-6  # read time at high conductance
+    t_max_s: float = 10e-6  # read time at very low conductance
+    g_fast_s: float = 10e-6  # conductance scale of the read-time drop
+
+
+@dataclass
+class DefectParams:
+    """Per-die defect rates (fractions of cells or columns)."""
+
+    unformable_frac: float = 5e-4  # never form
+    stuck_on_frac: float = 3e-4  # formed, stuck at high conductance
+    stuck_off_frac: float = 3e-4  # formed, stuck near zero
+    leaky_frac: float = 2e-4  # high, drifting conductance that pulses barely move
+    bad_col_per_core: float = 0.1  # expected bad columns per core
+    stuck_on_g_s: float = 90e-6
+    leaky_g_s: float = 55e-6
+
+
+@dataclass
+class TimingParams:
+    """Time each cell operation takes on the chip (s)."""
+
+    pulse_overhead_s: float = 0.2e-6  # register setup around each pulse
+    read_overhead_s: float = 0.2e-6
+
+
+@dataclass
+class EnergyParams:
+    """Energy of cell operations."""
+
+    line_c_f: float = 1.0e-12  # capacitance charged on the BL/SL per pulse or read (F)
+    wl_c_f: float = 0.43e-12  # WL: 256 x 1.5 fF + 48 fF driver (F)
+
+
+@dataclass
+class TwinParams:
+    """All parameters of the twin. ``TwinParams()`` is the paper's chip."""
+
+    device: DeviceParams = field(default_factory=DeviceParams)
+    relax: RelaxParams = field(default_factory=RelaxParams)
+    read: ReadParams = field(default_factory=ReadParams)
+    defects: DefectParams = field(default_factory=DefectParams)
+    timing: TimingParams = field(default_factory=TimingParams)
+    energy: EnergyParams = field(default_factory=EnergyParams)
+
+    def to_dict(self) -> dict:
+        """Nested mapping of every parameter (JSON-able)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "<dict>") -> "TwinParams":
+        """Defaults overridden by ``data`` (``{section: {name: value}}``)."""
+        out = cls()
+        sections = {f.name: f for f in dataclasses.fields(cls)}
+        for sec, values in data.items():
+            if sec not in sections:
+                raise InputError(f"{source}: unknown twin parameter section {sec!r}; known: {sorted(sections)}")
+            if not isinstance(values, dict):
+                raise InputError(f"{source}: section {sec!r} must be a table of parameters")
+            obj = getattr(out, sec)
+            names = {f.name: f for f in dataclasses.fields(obj)}
+            for name, value in values.items():
+                if name not in names:
+                    raise InputError(f"{source}: unknown parameter {sec}.{name}; known: {sorted(names)}")
+                try:
+                    setattr(obj, name, float(value))
+                except (TypeError, ValueError) as exc:
+                    raise InputError(f"{source}: {sec}.{name} must be a number, got {value!r}") from exc
+        return out
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TwinParams":
+        """Load overrides from a TOML or JSON file."""
+        return cls.from_dict(load_mapping(path), source=str(path))

@@ -1,0 +1,43 @@
+"""Shared fixtures. ``BOARD_SPECS`` lists every board the contract suite runs on."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurram_lab import open_board
+
+# Every board spec the Board contract suite must pass on; later boards add theirs.
+BOARD_SPECS = ["sim://?seed=7"]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--board", action="append", default=[], help="extra board spec for the contract suite (e.g. okusb://SERIAL)")
+
+
+def pytest_generate_tests(metafunc):
+    if "board_spec" in metafunc.fixturenames:
+        specs = list(BOARD_SPECS) + list(metafunc.config.getoption("--board"))
+        metafunc.parametrize("board_spec", specs)
+
+
+def pytest_collection_modifyitems(config, items):
+    hw = [s for s in config.getoption("--board") if s.startswith("okusb://")]
+    if not hw:
+        skip = pytest.mark.skip(reason="needs a real board: pass --board okusb://SERIAL")
+        for item in items:
+            if "hardware" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def board(board_spec):
+    b = open_board(board_spec)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def sim():
+    b = open_board("sim://?seed=11")
+    yield b
+    b.close()

@@ -1,0 +1,124 @@
+"""The Board contract: every board in BOARD_SPECS must pass every test here unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurram_lab import BoardError, BoardInfo, InputError, LimitError, open_board
+
+ROWS = np.arange(8)
+COLS = np.arange(8) * 3
+
+
+def _cells(core=1, n=8):
+    return np.full(n, core), ROWS[:n], COLS[:n]
+
+
+def test_info_describes_the_chip(board):
+    info = board.info()
+    assert isinstance(info, BoardInfo)
+    assert (info.n_cores, info.n_rows, info.n_cols) == (48, 256, 256)
+    assert info.serial and info.firmware
+    assert board.info().to_dict()["spec"] == board.spec
+
+
+def test_rails_round_trip_and_limits(board):
+    board.set_rails(v_read=0.25)
+    assert board.get_rails()["v_read"] == pytest.approx(0.25)
+    before = board.get_rails()
+    with pytest.raises(LimitError) as e:
+        board.set_rails(v_read=0.2, v_wl_set=9.0)  # second one breaks the limit
+    assert "v_wl_set" in str(e.value) and "9.0" in str(e.value)
+    assert board.get_rails() == before, "a rejected rail update must set nothing"
+    with pytest.raises(LimitError):
+        board.set_rails(v_bogus=1.0)
+
+
+def test_power_gating(board):
+    assert board.powered_cores().all()
+    board.power_cores([5, 6], on=False)
+    p = board.powered_cores()
+    assert not p[5] and not p[6] and p[4]
+    with pytest.raises(BoardError, match="core 5"):
+        board.read([5], [0], [0])
+    board.power_cores(5, on=True)
+    assert board.read([5], [0], [0]).shape == (1,)
+
+
+def test_read_shape_dtype_and_units(board):
+    g = board.read(*_cells())
+    assert g.dtype == np.float32 and g.shape == (8,)
+    assert np.all((g >= 0) & (g < 200e-6)), "conductances are siemens, below 200 uS"
+
+
+def test_form_then_set_raises_and_reset_lowers_conductance(board):
+    c, r, k = _cells(core=2)
+    board.pulse("form", c, r, k, 4.8, 2e-6)
+    board.pulse("reset", c, r, k, 2.6, 1e-6)
+    low = board.read(c, r, k)
+    board.pulse("set", c, r, k, 2.2, 1e-6)
+    high = board.read(c, r, k)
+    assert np.median(high - low) > 5e-6
+    board.pulse("reset", c, r, k, 2.6, 1e-6)
+    assert np.median(board.read(c, r, k)) < np.median(high) - 5e-6
+
+
+def test_bad_requests_send_nothing(board):
+    c, r, k = _cells()
+    before = board.counters()
+    t0 = board.now()
+    bad = [
+        lambda: board.pulse("set", c, r, k, 4.5, 1e-6),  # only FORM may exceed 4 V
+        lambda: board.pulse("form", c, r, k, 5.5, 1e-6),
+        lambda: board.pulse("set", c, r, k, 1.0, 1e-12),
+        lambda: board.pulse("set", [48], [0], [0], 1.0, 1e-6),
+        lambda: board.pulse("set", [0], [256], [0], 1.0, 1e-6),
+        lambda: board.pulse("set", [0], [0], [-1], 1.0, 1e-6),
+        lambda: board.pulse("zap", c, r, k, 1.0, 1e-6),
+        lambda: board.pulse("set", c, r, k, [1.0, 2.0], 1e-6),
+        lambda: board.read([0, 1], [0, 1, 2], [0]),
+        lambda: board.read([0.5], [0], [0]),
+        lambda: board.wait(-1.0),
+    ]
+    for call in bad:
+        with pytest.raises((LimitError, InputError)):
+            call()
+    assert board.counters() == before
+    assert board.now() == t0
+
+
+def test_clock_advances_with_work_and_wait(board):
+    t0 = board.now()
+    board.read(*_cells())
+    t1 = board.now()
+    assert t1 > t0
+    board.wait(2.5)
+    assert board.now() >= t1 + 2.5
+
+
+def test_closed_board_refuses_calls(board_spec):
+    b = open_board(board_spec)
+    b.close()
+    with pytest.raises(BoardError, match="closed"):
+        b.read([0], [0], [0])
+    b.close()  # idempotent
+
+
+def test_context_manager_closes(board_spec):
+    with open_board(board_spec) as b:
+        b.info()
+    assert b.closed
+
+
+def test_same_seed_same_results(board_spec):
+    def run(spec):
+        with open_board(spec) as b:
+            c, r, k = _cells(core=3)
+            b.pulse("form", c, r, k, 4.8, 1e-6)
+            b.pulse("set", c, r, k, np.linspace(1.5, 2.2, 8), 1e-6)
+            b.wait(10.0)
+            return b.read(c, r, k), b.now()
+
+    (g1, t1), (g2, t2) = run(board_spec), run(board_spec)
+    assert np.array_equal(g1, g2) and t1 == t2
