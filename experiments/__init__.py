@@ -3,6 +3,6 @@
 Each experiment logs to one HDF5 run file and draws PNG figures next to it.
 """
 
-from .demo import run_demo
+from . import demo
 
-__all__ = ["run_demo"]
+__all__ = ["demo"]

@@ -1,4 +1,15 @@
-"""Shared plumbing of experiments: run-file paths, starting a logged run, figures."""
+"""Shared plumbing of experiments: run-file paths, starting a logged run, figures.
+
+Convention for every experiment module (so ``neurram replay`` can re-run it):
+
+- ``EXPERIMENT``: the name stored in the run record;
+- ``run(board, out_dir, progress=None, **params) -> dict``: the experiment,
+  returning its JSON summary; the run record's ``parameters`` are exactly
+  ``params`` (JSON-able), so ``run(board, out_dir, **record["parameters"])``
+  repeats it;
+- inside ``with start_run(...) as log:`` every board call goes through
+  ``log.board`` (the board the run journals).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +27,13 @@ def run_path(out_dir, experiment: str) -> Path:
 
 
 def start_run(board, out_dir, experiment: str, parameters: dict, tables: dict) -> RunLog:
-    """Create the run file of an experiment with the board's snapshot in its record."""
-    return RunLog(run_path(out_dir, experiment), experiment, parameters, tables, board.snapshot())
+    """Create the run file of an experiment with the board's snapshot in its record.
+
+    The returned log's ``board`` attribute is the board experiments must use.
+    """
+    log = RunLog(run_path(out_dir, experiment), experiment, parameters, tables, board.snapshot())
+    log.board = board
+    return log
 
 
 def figure_path(run_file: Path, suffix: str = "") -> Path:
@@ -33,3 +49,20 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def progress_callback(progress, total: int, desc: str):
+    """Turn a ``progress(total, desc)`` bar factory into ``(tick(n_done), close())``."""
+    bar = progress(total, desc) if progress else None
+    last = [0]
+
+    def tick(done: int) -> None:
+        if bar is not None:
+            bar.update(done - last[0])
+            last[0] = done
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+
+    return tick, close

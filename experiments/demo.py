@@ -14,8 +14,9 @@ import numpy as np
 
 from neurram_lab.writeverify import WriteVerifyConfig, form_cells, write_verify
 
-from ._common import figure_path, pyplot, start_run
+from ._common import figure_path, progress_callback, pyplot, start_run
 
+EXPERIMENT = "demo"
 COMMAND = (None, "demo")
 HELP = "form, program and read back a pattern on the twin; log and plot it"
 
@@ -39,7 +40,7 @@ def patterns_s(n_cores: int, gmin_s: float, gmax_s: float) -> np.ndarray:
     return np.stack([gmin_s + (gmax_s - gmin_s) * pics[i % 3] for i in range(n_cores)])
 
 
-def run_demo(board, out_dir, cores=(0, 1, 2), gmax_s=40e-6, progress=None) -> dict:
+def run(board, out_dir, progress=None, cores=(0, 1, 2), gmax_s=40e-6) -> dict:
     """Run the demo on ``board``; returns the summary (paths included).
 
     Parameters
@@ -63,27 +64,19 @@ def run_demo(board, out_dir, cores=(0, 1, 2), gmax_s=40e-6, progress=None) -> di
     col_a = np.tile(cols.ravel(), len(cores))
     tgt = targets.reshape(-1)
     cfg = WriteVerifyConfig()
-    params = {"cores": cores, "gmax_s": gmax_s, "gmin_s": gmin_s, "patch": PATCH,
-              "read_times_s": list(READ_TIMES_S), "write_verify": vars(cfg)}
+    params = {"cores": cores, "gmax_s": gmax_s}
     tables = {
         "program": {"core": ("i2", ""), "row": ("i2", ""), "col": ("i2", ""), "target_s": ("f4", "S"),
                     "g_final_s": ("f4", "S"), "pulses": ("i4", ""), "reversals": ("i4", ""), "success": ("?", "")},
         "readback": {"t_after_program_s": ("f8", "s"), "core": ("i2", ""), "row": ("i2", ""), "col": ("i2", ""),
                      "g_s": ("f4", "S")},
     }
-    with start_run(board, out_dir, "demo", params, tables) as log:
+    with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
+        board = log.board
         formed = form_cells(board, core_a, row_a, col_a)
-        bar = progress(int(formed.sum()), "write-verify") if progress else None
-        last = [0]
-
-        def tick(done):
-            if bar is not None:
-                bar.update(done - last[0])
-                last[0] = done
-
+        tick, close = progress_callback(progress, int(formed.sum()), "write-verify")
         res = write_verify(board, core_a[formed], row_a[formed], col_a[formed], tgt[formed], cfg, progress=tick)
-        if bar is not None:
-            bar.close()
+        close()
         log.append("program", core=res.core, row=res.row, col=res.col, target_s=res.target_s,
                    g_final_s=res.g_final_s, pulses=res.pulses, reversals=res.reversals, success=res.success)
         t_prog = board.now()
@@ -146,7 +139,7 @@ def _figure(path, cores, targets, reads, times, sigma_us) -> None:
 def main(args, ctx) -> dict:
     cores = [int(c) for c in args.cores.split(",") if c.strip()]
     with ctx.open_board() as board:
-        summary = run_demo(board, ctx.out, cores, args.gmax_us * 1e-6, progress=ctx.progress)
+        summary = run(board, ctx.out, progress=ctx.progress, cores=cores, gmax_s=args.gmax_us * 1e-6)
     ctx.say(
         f"Programmed {summary['cells']} cells on cores {summary['cores']} of {board.spec}: "
         f"{summary['in_window_fraction']:.2%} in the ±1 µS window, "
