@@ -27,6 +27,7 @@ from .errors import (
 from .limits import N_COLS, N_CORES, N_ROWS, PULSE_KINDS, SafetyLimits
 from .registry import known_schemes, open_board, parse_spec, register_board
 from .runlog import FORMAT_VERSION, Column, Run, RunLog, read_run
+from .weights import MatrixPlacement, ProgrammedMatrix, conductance_to_weights, weights_to_conductance
 from .writeverify import ProgramResult, WriteVerifyConfig, form_cells, write_verify
 
 __all__ = [
@@ -35,5 +36,5 @@ __all__ = [
     "FrontPanelError", "RunLogError", "ReplayDivergence", "SafetyLimits", "N_CORES", "N_ROWS", "N_COLS",
     "PULSE_KINDS", "open_board", "register_board", "known_schemes", "parse_spec", "RunLog", "Run",
     "read_run", "Column", "FORMAT_VERSION", "WriteVerifyConfig", "ProgramResult", "write_verify",
-    "form_cells",
+    "form_cells", "MatrixPlacement", "ProgrammedMatrix", "weights_to_conductance", "conductance_to_weights",
 ]
