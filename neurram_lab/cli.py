@@ -21,6 +21,9 @@ from .runlog import to_json
 
 COMMAND_MODULES = [
     "experiments.demo",
+    "experiments.write_verify",
+    "experiments.relaxation",
+    "benchmarks.bench_program",
 ]
 
 GROUP_HELP = {
