@@ -26,12 +26,12 @@ EXPERIMENT = "relaxation"
 COMMAND = ("characterize", "relaxation")
 HELP = "program cells to a set of levels and follow their relaxation over (virtual) time"
 
-DEFAULT_LEVELS_US = (1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 36, 40)
+DEFAULT_LEVELS_US = (1,) + tuple(range(2, 41, 2))
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--levels-us", default=",".join(str(x) for x in DEFAULT_LEVELS_US),
-                        help="comma-separated target levels (uS; default 1,2,4,...,40)")
+                        help="comma-separated target levels (uS; default 1,2,4,6,...,40)")
     parser.add_argument("--until-s", type=float, default=1800.0, help="last read, after programming (s, default 1800)")
     parser.add_argument("--n-times", type=int, default=14, help="log-spaced read times from 0.1 s (default 14; 1 s always read)")
     parser.add_argument("--cells-per-level", type=int, default=1024, help="cells programmed to each level (default 1024)")

@@ -31,11 +31,11 @@ class DeviceParams:
     """
 
     set_tau0_s: float = 1.0e-6
-    set_v_th_v: float = 1.7  # SET threshold: tau == tau0 here (mean over devices)
+    set_v_th_v: float = 1.73  # SET threshold: tau == tau0 here (mean over devices)
     set_v_th_sigma_v: float = 0.12  # device-to-device spread of the SET threshold
     set_v_slope_v: float = 0.12  # voltage for an e-fold faster response
     reset_tau0_s: float = 1.0e-6
-    reset_v_th_v: float = 2.0
+    reset_v_th_v: float = 2.03
     reset_v_th_sigma_v: float = 0.12
     reset_v_slope_v: float = 0.12
     g_cap_s: float = 75e-6  # SET ceiling at the nominal gate voltage (mean)
@@ -76,18 +76,18 @@ class RelaxParams:
 
     fast_tau_min_s: float = 1e-3
     fast_tau_max_s: float = 1.0
-    slow_tau_min_s: float = 2.0
-    slow_tau_max_s: float = 3.0e4
-    fast_sigma_s: float = 2.3e-6  # a_fast(G) at its peak
-    fast_g_peak_s: float = 12.5e-6
+    slow_tau_min_s: float = 3.0
+    slow_tau_max_s: float = 5.0e4
+    fast_sigma_s: float = 2.75e-6  # a_fast(G) at its peak
+    fast_g_peak_s: float = 11.5e-6
     fast_shape_low: float = 0.95  # a(G) ~ (x e^(1-x))^shape, x = G / g_peak, below the peak
-    fast_shape_high: float = 0.75  # ... and above it
-    slow_sigma_s: float = 3.3e-6
-    slow_g_peak_s: float = 19e-6
-    slow_shape_low: float = 0.7
+    fast_shape_high: float = 0.95  # ... and above it
+    slow_sigma_s: float = 3.35e-6
+    slow_g_peak_s: float = 20e-6
+    slow_shape_low: float = 0.55
     slow_shape_high: float = 0.9
     device_sigma_rel: float = 0.25  # device-to-device spread of a(G) (log-normal)
-    excite_gain: float = 4.0  # defects excited per unit switching fraction of a pulse
+    excite_gain: float = 6.0  # defects excited per unit switching fraction of a pulse
     drift_rel: float = 0.03  # mean pull per unit F toward g_mid_s, fraction of (G - g_mid)
     g_mid_s: float = 15e-6
 
