@@ -27,7 +27,7 @@ import numpy as np
 from .board import Board
 from .errors import InputError, LimitError, RunLogError
 from .weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance
-from .writeverify import OUTCOME_STALLED, OUTCOME_SUCCESS, WriteVerifyConfig, form_cells, write_verify
+from .writeverify import OUTCOME_STALLED, OUTCOME_SUCCESS, ProgramResult, WriteVerifyConfig, form_cells, write_verify
 
 PROGRAM_TABLES = {
     "wv_plan": {"iteration": ("i2", ""), "cell": ("i4", "")},
@@ -157,6 +157,7 @@ def iterative_program(
     progress=None,
     log_events: bool = False,
     spread_range_s: tuple[float, float] | None = None,
+    block_cells: int | None = None,
 ) -> IterativeResult:
     """Program cells to ``target_s`` in ``iterations`` write-verify passes.
 
@@ -189,6 +190,12 @@ def iterative_program(
         Log every read and pulse to ``wv_events``.
     spread_range_s : (lo, hi), optional
         Level range for the spread statistic (default: the targets' range).
+    block_cells : int or None
+        Write-verify the cells of a pass in consecutive blocks of this many
+        (default None: all at once). Each round of a
+        block is one read and up to two pulse calls; smaller blocks finish
+        each cell sooner after its first pulse, so less relaxation happens
+        while the rest of the block is still being programmed.
     """
     cfg = config or WriteVerifyConfig()
     cfg.check(board)
@@ -256,8 +263,8 @@ def iterative_program(
         if not verified:
             if log is not None and fresh_plan:
                 log.append("wv_plan", iteration=it, cell=flat[plan])
-            res = write_verify(
-                board, c[plan], r[plan], k[plan], tgt[plan], cfg,
+            res = _write_verify_blocks(
+                board, c[plan], r[plan], k[plan], tgt[plan], cfg, block_cells,
                 progress=_pass_progress(progress, it, plan.size),
                 on_event=_event_logger(log, it, flat[plan]) if log_events else None,
                 on_done=_done_logger(log, it, flat[plan]) if log is not None else None,
@@ -281,6 +288,55 @@ def iterative_program(
         c, r, k, tgt, g_read, in_window, pulses, reversals, passes, outcome, first_pulses, first_outcome,
         stats, resumed,
     )
+
+
+def _write_verify_blocks(board, c, r, k, tgt, cfg, block, progress=None, on_event=None, on_done=None):
+    """:func:`write_verify` over consecutive blocks of cells; one ProgramResult for all."""
+    n = c.size
+    if block is None or n <= block:
+        return write_verify(board, c, r, k, tgt, cfg, progress=progress, on_event=on_event, on_done=on_done)
+    if int(block) < 1:
+        raise LimitError("block_cells", block, ">= 1")
+    parts = []
+    for a in range(0, n, int(block)):
+        b = min(n, a + int(block))
+        off = a
+
+        def prog(done, off=off):
+            if progress is not None:
+                progress(off + done)
+
+        def ev(rnd, op, cells, v, g, t_s, off=off):
+            on_event(rnd, op, cells + off, v, g, t_s)
+
+        def dn(cells, res, off=off):
+            on_done(cells + off, _Shifted(res, off))
+
+        parts.append(write_verify(board, c[a:b], r[a:b], k[a:b], tgt[a:b], cfg, progress=prog,
+                                  on_event=ev if on_event is not None else None,
+                                  on_done=dn if on_done is not None else None))
+    cat = {name: np.concatenate([getattr(p, name) for p in parts])
+           for name in ("core", "row", "col", "target_s", "g_final_s", "pulses", "reversals", "success", "outcome")}
+    return ProgramResult(**cat)
+
+
+class _Shifted:
+    """A block's ProgramResult seen through positions of the whole pass."""
+
+    def __init__(self, res, off):
+        self._res, self._off = res, off
+
+    def __getattr__(self, name):
+        a = getattr(self._res, name)
+        return _ShiftedArray(a, self._off) if isinstance(a, np.ndarray) else a
+
+
+class _ShiftedArray:
+    def __init__(self, a, off):
+        self._a, self._off = a, off
+
+    def __getitem__(self, i):
+        return self._a[np.asarray(i) - self._off]
 
 
 def _pass_stats(it, res, n_planned, g_read, tgt, in_window, t_s, lo, hi) -> dict:
