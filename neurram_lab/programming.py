@@ -565,7 +565,8 @@ def program_weights(
         Wait after each pass before re-reading (s); ``g_measured_s`` is read
         after the last one.
     form : bool
-        Form pristine cells first (cells that fail to form count as dead).
+        Form pristine cells first (cells that fail to form count as dead);
+        cells covered by a ``DeadCellScan`` given as ``dead`` were formed by it.
     log, resume_from, progress
         As for :func:`iterative_program`.
 
@@ -585,8 +586,10 @@ def program_weights(
     dead_m = _dead_mask(dead, placement, g_t.shape, core, row, col)
     live = ~dead_m.ravel()
     given_dead = int(dead_m.sum())
-    if form and live.any():
-        li = np.flatnonzero(live)
+    # a scan formed its cells already (and parked them low, where they could pass for pristine)
+    scanned = _scanned(dead, core, row, col) if isinstance(dead, DeadCellScan) else np.zeros(core.size, bool)
+    if form and (live & ~scanned).any():
+        li = np.flatnonzero(live & ~scanned)
         formed = form_cells(board, core[li], row[li], col[li], g_pristine_max_s=0.5e-6)
         live[li[~formed]] = False
     li = np.flatnonzero(live)
@@ -618,6 +621,13 @@ def program_weights(
         weights=w, placement=placement, gmin_s=float(gmin_s), gmax_s=float(gmax_s), w_max=float(w_max),
         g_target_s=g_t, g_measured_s=g_meas, dead=dead_final, info=info,
     )
+
+
+def _scanned(scan: DeadCellScan, core, row, col) -> np.ndarray:
+    """True where (core, row, col) was covered by ``scan``."""
+    have = np.zeros((48, 256, 256), bool)
+    have[scan.core, scan.row, scan.col] = True
+    return have[core, row, col]
 
 
 def _dead_mask(dead, placement: MatrixPlacement, shape, core, row, col) -> np.ndarray:
