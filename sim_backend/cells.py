@@ -117,11 +117,10 @@ class CellArray:
         j_then = self.age_index.take(idx)
         np.maximum(j_now, j_then, out=j_now)  # time only runs forward
         rec = self._rec.take(idx, axis=0)
-        dff = clk.fast.take(j_now)
-        dff -= clk.fast.take(j_then)
-        dfs = clk.slow.take(j_now)
-        dfs -= clk.slow.take(j_then)
-        var = rec[:, 0] * dff
+        df = clk.both.take(j_now, axis=0)
+        df -= clk.both.take(j_then, axis=0)
+        dfs = df[:, 1]
+        var = rec[:, 0] * df[:, 0]
         var += rec[:, 1] * dfs
         step = np.sqrt(var, out=var)
         step *= self.normal(idx.size)
@@ -188,10 +187,10 @@ class CellArray:
         e *= normal
         scale = self.relax_scale.take(idx)
         w = e * scale * scale
-        jg = self._amp.index(new)
+        a2 = self._amp.both.take(self._amp.index(new), axis=0)
         out = np.empty((idx.size, 4), F32)
-        np.multiply(self._amp.var_fast.take(jg), w, out=out[:, 0])
-        np.multiply(self._amp.var_slow.take(jg), w, out=out[:, 1])
+        np.multiply(a2[:, 0], w, out=out[:, 0])
+        np.multiply(a2[:, 1], w, out=out[:, 1])
         np.multiply(F32(-r.drift_rel) * e, new - F32(r.g_mid_s), out=out[:, 2])
         out[:, 3] = e
         self._rec_rows[idx] = out.view(_ROW).reshape(idx.size)
