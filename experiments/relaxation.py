@@ -135,11 +135,9 @@ def _figure(path, levels, times, sig, shift, g_last, tgt, lvl, ok) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(2, 2, figsize=(11, 8), layout="constrained")
     lv = levels * 1e6
-    show = sorted({0, len(times) // 3, 2 * len(times) // 3, len(times) - 1})
-    if 1.0 in times:
-        show = sorted(set(show) | {times.index(1.0)})
+    show = sorted({0, len(times) - 1} | {times.index(t) for t in (1.0, 1800.0, 86400.0) if t in times})
     for j in show:
-        ax[0, 0].plot(lv, sig[j] * 1e6, "o-", ms=3, label=f"{times[j]:g} s")
+        ax[0, 0].plot(lv, sig[j] * 1e6, "o-", ms=3, label=f"{times[j]:.3g} s")
     ax[0, 0].set_xlabel("target level (µS)")
     ax[0, 0].set_ylabel("spread σ (µS)")
     ax[0, 0].set_title("relaxation spread against level")
