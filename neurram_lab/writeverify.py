@@ -223,9 +223,11 @@ def write_verify(
         err = g - ta
         ok = np.abs(err, out=err) <= win
         want_set = g < ta
-        flip = (sv > 0) != want_set
-        flip &= sv != 0
-        rev += flip
+        if rnd == 0:
+            flip = np.zeros(pos.size, bool)  # no pulse yet, nothing to reverse
+        else:
+            flip = (sv > 0) != want_set  # every running cell has been pulsed: sv != 0
+            rev += flip
         timed_out = rev > max_rev
         stalled = stall >= max_stall
         stalled &= ~flip
@@ -259,7 +261,7 @@ def write_verify(
         v = np.abs(sv)
         v += step
         np.minimum(v, vmax, out=v)
-        restart = flip | (sv == 0)
+        restart = flip if rnd else np.ones(pos.size, bool)
         v[restart] = np.where(want_set[restart], s0, r0)
         climbing = v >= vmax
         climbing &= ~restart

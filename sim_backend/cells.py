@@ -207,8 +207,9 @@ class CellArray:
     # ---------------------------------------------------------------- reads
     def read(self, idx, t_s) -> np.ndarray:
         """Noisy conductance readings (S, float32) of cells ``idx`` at times ``t_s``."""
-        self.advance(idx, t_s)
-        g = self.g_s.take(idx)
+        g, j, _ = self._relaxed(idx, t_s)
+        self.g_s[idx] = g
+        self.age_index[idx] = j
         leaky = self.kind.take(idx) == CellKind.LEAKY
         if leaky.any():
             g = np.where(leaky, g * (F32(1.0) + F32(0.1) * self.normal(idx.size)), g)

@@ -229,3 +229,18 @@ def test_parse_cores(text, cores):
 def test_parse_cores_rejects(text, exc):
     with pytest.raises(exc):
         parse_cores(text)
+
+
+def test_block_wise_passes_log_every_cell_once(tmp_path):
+    b = SimBoard(seed=12)
+    c, r, k = _formed_cells(b, 1500, core=4)
+    tgt = np.random.default_rng(5).uniform(1e-6, 40e-6, c.size)
+    with RunLog(tmp_path / "blocks.h5", "wv", {}, PROGRAM_TABLES) as log:
+        res = iterative_program(b, c, r, k, tgt, iterations=1, log=log, block_cells=512)
+    rows = read_run(tmp_path / "blocks.h5").tables["wv_cells"].sort_values("cell")
+    flat = flat_index(c, r, k)
+    order = np.argsort(flat)
+    assert np.array_equal(rows["cell"].to_numpy(), flat[order])
+    assert np.array_equal(rows["pulses"].to_numpy(), res.first_pulses[order])
+    assert np.allclose(rows["target_s"].to_numpy(), tgt[order], rtol=1e-6)
+    assert res.wv_success_fraction > 0.98
