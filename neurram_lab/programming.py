@@ -225,10 +225,10 @@ def iterative_program(
     in_window = np.zeros(n, bool)
     stats: list[dict] = []
 
-    start, todo, verified, resumed = 1, None, False, 0
+    start, todo, resumed = 1, None, 0
     if resume_from is not None:
         prior = _ResumeState.load(resume_from, flat, tgt)
-        start, todo, verified = prior.next_pass, prior.todo, prior.verified
+        start, todo = prior.next_pass, prior.todo  # todo: the interrupted pass's unfinished cells
         for it, pos, row_ in prior.finished:
             pulses[pos] += row_["pulses"]
             reversals[pos] += row_["reversals"]
@@ -253,37 +253,33 @@ def iterative_program(
             prior.copy_into(log)
 
     for it in range(start, int(iterations) + 1):
-        if it == start and todo is not None:
+        resuming = it == start and todo is not None
+        if resuming:
             plan = todo
-            fresh_plan = False
         else:
-            verified = False
             plan = np.arange(n) if it == 1 else np.flatnonzero(~in_window & (outcome != OUTCOME_STALLED))
-            fresh_plan = True
-        if not verified:
-            if log is not None and fresh_plan:
-                log.append("wv_plan", iteration=it, cell=flat[plan])
-            res = _write_verify_blocks(
-                board, c[plan], r[plan], k[plan], tgt[plan], cfg, block_cells,
-                progress=_pass_progress(progress, it, plan.size),
-                on_event=_event_logger(log, it, flat[plan]) if log_events else None,
-                on_done=_done_logger(log, it, flat[plan]) if log is not None else None,
-            )
-            pulses[plan] += res.pulses
-            reversals[plan] += res.reversals
-            passes[plan] += 1
-            outcome[plan] = res.outcome
-            if it == 1:
-                first_pulses[plan] = res.pulses
-                first_outcome[plan] = res.outcome
-            board.wait(settle_s)
-            g_read = board.read(c, r, k)
-            in_window = np.abs(g_read.astype(np.float64) - tgt) <= cfg.window_s
             if log is not None:
-                log.append("wv_verify", iteration=it, cell=flat, g_read_s=g_read, t_s=board.now())
-            n_planned = plan.size + (0 if fresh_plan else resumed)
-            stats.append(_pass_stats(it, res, n_planned, g_read, tgt, in_window, board.now(), lo, hi))
-        verified = False
+                log.append("wv_plan", iteration=it, cell=flat[plan])
+        res = _write_verify_blocks(
+            board, c[plan], r[plan], k[plan], tgt[plan], cfg, block_cells,
+            progress=_pass_progress(progress, it, plan.size),
+            on_event=_event_logger(log, it, flat[plan]) if log_events else None,
+            on_done=_done_logger(log, it, flat[plan]) if log is not None else None,
+        )
+        pulses[plan] += res.pulses
+        reversals[plan] += res.reversals
+        passes[plan] += 1
+        outcome[plan] = res.outcome
+        if it == 1:
+            first_pulses[plan] = res.pulses
+            first_outcome[plan] = res.outcome
+        board.wait(settle_s)
+        g_read = board.read(c, r, k)
+        in_window = np.abs(g_read.astype(np.float64) - tgt) <= cfg.window_s
+        if log is not None:
+            log.append("wv_verify", iteration=it, cell=flat, g_read_s=g_read, t_s=board.now())
+        n_planned = plan.size + (resumed if resuming else 0)
+        stats.append(_pass_stats(it, res, n_planned, g_read, tgt, in_window, board.now(), lo, hi))
     return IterativeResult(
         c, r, k, tgt, g_read, in_window, pulses, reversals, passes, outcome, first_pulses, first_outcome,
         stats, resumed,
@@ -381,7 +377,6 @@ class _ResumeState:
     def __init__(self):
         self.next_pass = 1
         self.todo = None
-        self.verified = False
         self.finished: list = []
         self.g_read = None
         self.verify_reads: dict = {}
@@ -437,9 +432,8 @@ class _ResumeState:
             g[positions(verify["cell"].to_numpy()[sel])] = verify["g_read_s"].to_numpy()[sel]
             st.g_read = g
             st.verify_reads[int(it)] = g
-        if last in set(v_its.tolist()) and st.g_read is not None:
-            st.next_pass, st.verified = last + 1, True
-            st.todo = None
+        if last in st.verify_reads:  # the last planned pass finished and was verified
+            st.next_pass, st.todo = last + 1, None
             return st
         planned = positions(plan["cell"].to_numpy()[plan["iteration"].to_numpy() == last])
         done = np.zeros(flat.size, bool)
