@@ -39,7 +39,7 @@ def test_characterize_write_verify_options_move_the_statistics(tmp_path, capsys)
     from neurram_lab.cli import main
 
     def run(*extra):
-        assert main(["characterize", "write-verify", "--cells-per-core", "2048", "--iterations", "1", "--json",
+        assert main(["characterize", "write-verify", "--cells-per-core", "1024", "--iterations", "1", "--json",
                      "--quiet", "--out", str(tmp_path), *extra]) == 0
         return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
