@@ -1,0 +1,260 @@
+"""Blocks of the firmware's batch sequencer: one vectorised Board call per block.
+
+The host writes one block to pipe-in 0x80, fires trigger 0x45 bit 12, polls
+wire-out 0x28 for ``NS_SEQ_DONE`` and reads the results from pipe-out 0xA0
+(cell results) or 0xA2 (neuron codes). The firmware runs a block only once it
+holds all of it, so a Board call reaches the chip as one batch however the
+transport splits it.
+
+Block layout (little-endian)::
+
+    header  magic u32 "NRSQ" | op u16 | flags u16 | n u32 | length u32 (header + body, unpadded)
+    body    op-specific arrays (below), then zero padding to 16 bytes
+
+Numbers cross the link losslessly: voltages, widths and times as float64,
+conductances as float32 (the Board contract's dtype), codes as int16.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurram_lab.board import ACTIVATIONS, MVM_DIRECTIONS, MVMRequest
+
+from .frontpanel import pad_block
+
+MAGIC = 0x5153524E  # b"NRSQ"
+HEADER = struct.Struct("<IHHII")
+PULSE_KINDS = ("set", "reset", "form")
+JSON_BYTES = 16384  # JSON results (INFO, COUNTERS) come zero-padded to this size
+
+
+class SeqOp(enum.IntEnum):
+    """Sequencer operations."""
+
+    PULSE = 1  # flags: kind index; body: addr u32[n], v f64[n], width f64[n], gate f64[n]
+    READ = 2  # body: addr u32[n]; result: f32[n] on pipe-out 0xA0
+    WAIT = 3  # body: seconds f64
+    POWER = 4  # flags: 1 on / 0 off; body: core mask u64
+    MVM = 5  # body: see encode_mvm; result: int16 (n_cores, batch, n_out) on pipe-out 0xA2
+    NEURON_TEST = 6  # flags: output bits; n: batch; body: core u32, pad, v f64[n*256]; result int16 on 0xA2
+    INFO = 7  # result: JSON (zero-padded to JSON_BYTES) on pipe-out 0xA0
+    COUNTERS = 8  # result: JSON of the running counters, as INFO
+
+
+class SeqError(enum.IntEnum):
+    """Codes the sequencer leaves in wire-out 0x23 when a block fails."""
+
+    NONE = 0
+    BAD_MAGIC = 1
+    INCOMPLETE = 2  # ran before the whole block arrived
+    BAD_OP = 3
+    BAD_BODY = 4  # body length does not match the header
+    CORE_GATED = 5
+    OVERFLOW = 6  # more bytes than the block declared
+    FAILED = 7  # the chip model raised
+
+
+@dataclass(frozen=True)
+class Block:
+    """One decoded block."""
+
+    op: int
+    flags: int
+    n: int
+    body: memoryview
+
+
+def encode(op: int, body: bytes = b"", flags: int = 0, n: int = 0) -> bytes:
+    """A whole block, padded to 16 bytes."""
+    body = bytes(body)
+    return pad_block(HEADER.pack(MAGIC, int(op), int(flags), int(n), HEADER.size + len(body)) + body)
+
+
+def declared_length(data) -> int | None:
+    """Unpadded length a block announces in its header, or None before the header is in."""
+    if len(data) < HEADER.size:
+        return None
+    return HEADER.unpack_from(data)[4]
+
+
+def decode(data) -> Block:
+    """Split a complete block into header fields and body; raises ValueError(SeqError) when malformed."""
+    if len(data) < HEADER.size:
+        raise ValueError(SeqError.INCOMPLETE)
+    magic, op, flags, n, length = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise ValueError(SeqError.BAD_MAGIC)
+    if len(data) < length:
+        raise ValueError(SeqError.INCOMPLETE)
+    return Block(op, flags, n, memoryview(data)[HEADER.size:length])
+
+
+# ---------------------------------------------------------------- cells
+def cell_address(core, row, col) -> np.ndarray:
+    """Flat 32-bit cell address: core << 16 | row << 8 | col."""
+    return (np.asarray(core, np.uint32) << 16) | (np.asarray(row, np.uint32) << 8) | np.asarray(col, np.uint32)
+
+
+def split_address(addr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse of :func:`cell_address` as int64 arrays (core, row, col)."""
+    a = np.asarray(addr, np.uint32).astype(np.int64)
+    return a >> 16, (a >> 8) & 0xFF, a & 0xFF
+
+
+def encode_pulse(kind: str, core, row, col, v_pulse, width_s, v_gate) -> bytes:
+    n = len(core)
+    body = b"".join(
+        (
+            cell_address(core, row, col).astype("<u4").tobytes(),
+            np.asarray(v_pulse, "<f8").tobytes(),
+            np.asarray(width_s, "<f8").tobytes(),
+            np.asarray(v_gate, "<f8").tobytes(),
+        )
+    )
+    return encode(SeqOp.PULSE, body, flags=PULSE_KINDS.index(kind), n=n)
+
+
+def decode_pulse(block: Block):
+    """(kind, core, row, col, v_pulse, width_s, v_gate) of a PULSE block."""
+    n = block.n
+    if len(block.body) != n * 28 or block.flags >= len(PULSE_KINDS):
+        raise ValueError(SeqError.BAD_BODY)
+    b = block.body
+    addr = np.frombuffer(b, "<u4", n, 0)
+    v = np.frombuffer(b, "<f8", n, 4 * n).astype(np.float64)
+    w = np.frombuffer(b, "<f8", n, 12 * n).astype(np.float64)
+    g = np.frombuffer(b, "<f8", n, 20 * n).astype(np.float64)
+    c, r, k = split_address(addr)
+    return PULSE_KINDS[block.flags], c, r, k, v, w, g
+
+
+def encode_read(core, row, col) -> bytes:
+    return encode(SeqOp.READ, cell_address(core, row, col).astype("<u4").tobytes(), n=len(core))
+
+
+def decode_read(block: Block):
+    if len(block.body) != 4 * block.n:
+        raise ValueError(SeqError.BAD_BODY)
+    return split_address(np.frombuffer(block.body, "<u4", block.n))
+
+
+# ------------------------------------------------------------------ MVM
+_MVM_HEAD = struct.Struct("<HIHHBBBBBBdxxxxxx")  # n_cores batch n_in n_out dir in_bits out_bits act flags pad v_read
+MVM_SIGNED, MVM_DIFFERENTIAL, MVM_TWO_PHASE, MVM_PARALLEL, MVM_HAS_V_READ = 1, 2, 4, 8, 16
+
+
+def encode_mvm(req: MVMRequest) -> bytes:
+    """Block of a validated :class:`MVMRequest`."""
+    x = np.asarray(req.inputs)
+    n_cores, batch, n_in = x.shape
+    n_out = len(req.output_lines)
+    flags = (
+        (MVM_SIGNED if req.signed_inputs else 0)
+        | (MVM_DIFFERENTIAL if req.differential else 0)
+        | (MVM_TWO_PHASE if req.two_phase else 0)
+        | (MVM_PARALLEL if req.parallel else 0)
+        | (MVM_HAS_V_READ if req.v_read_v is not None else 0)
+    )
+    head = _MVM_HEAD.pack(
+        n_cores, batch, n_in, n_out, MVM_DIRECTIONS.index(req.direction), int(req.input_bits),
+        int(req.output_bits), ACTIVATIONS.index(req.activation), flags, 0,
+        float(req.v_read_v) if req.v_read_v is not None else 0.0,
+    )
+    body = b"".join(
+        (
+            head,
+            np.asarray(req.cores, "<u2").tobytes(),
+            np.asarray(req.input_lines, "<u2").tobytes(),
+            np.asarray(req.output_lines, "<u2").tobytes(),
+            x.astype("<i2").tobytes(),
+        )
+    )
+    return encode(SeqOp.MVM, body, n=batch)
+
+
+def decode_mvm(block: Block) -> MVMRequest:
+    """The :class:`MVMRequest` of an MVM block, with the dtypes ``validate_mvm`` gives."""
+    b = block.body
+    if len(b) < _MVM_HEAD.size:
+        raise ValueError(SeqError.BAD_BODY)
+    n_cores, batch, n_in, n_out, d, ib, ob, act, flags, _, v_read = _MVM_HEAD.unpack_from(b)
+    off = _MVM_HEAD.size
+    need = off + 2 * (n_cores + n_in + n_out + n_cores * batch * n_in)
+    if len(b) != need or d >= len(MVM_DIRECTIONS) or act >= len(ACTIVATIONS):
+        raise ValueError(SeqError.BAD_BODY)
+    cores = np.frombuffer(b, "<u2", n_cores, off)
+    off += 2 * n_cores
+    in_lines = np.frombuffer(b, "<u2", n_in, off).astype(np.int64)
+    off += 2 * n_in
+    out_lines = np.frombuffer(b, "<u2", n_out, off).astype(np.int64)
+    off += 2 * n_out
+    x = np.frombuffer(b, "<i2", n_cores * batch * n_in, off).astype(np.int16).reshape(n_cores, batch, n_in)
+    return MVMRequest(
+        cores=tuple(int(c) for c in cores),
+        inputs=x,
+        input_lines=in_lines,
+        output_lines=out_lines,
+        direction=MVM_DIRECTIONS[d],
+        input_bits=int(ib),
+        output_bits=int(ob),
+        signed_inputs=bool(flags & MVM_SIGNED),
+        differential=bool(flags & MVM_DIFFERENTIAL),
+        two_phase=bool(flags & MVM_TWO_PHASE),
+        activation=ACTIVATIONS[act],
+        parallel=bool(flags & MVM_PARALLEL),
+        v_read_v=float(v_read) if flags & MVM_HAS_V_READ else None,
+    )
+
+
+# ---------------------------------------------------------- neuron test
+def encode_neuron_test(core: int, v_in_v: np.ndarray, output_bits: int) -> bytes:
+    v = np.asarray(v_in_v, "<f8")
+    body = struct.pack("<II", int(core), v.shape[1]) + v.tobytes()
+    return encode(SeqOp.NEURON_TEST, body, flags=int(output_bits), n=v.shape[0])
+
+
+def decode_neuron_test(block: Block):
+    """(core, v_in_v (batch, width), output_bits)."""
+    b = block.body
+    if len(b) < 8:
+        raise ValueError(SeqError.BAD_BODY)
+    core, width = struct.unpack_from("<II", b)
+    if len(b) != 8 + 8 * block.n * width:
+        raise ValueError(SeqError.BAD_BODY)
+    v = np.frombuffer(b, "<f8", block.n * width, 8).astype(np.float64).reshape(block.n, width)
+    return int(core), v, int(block.flags)
+
+
+# ------------------------------------------------------------ the rest
+def encode_wait(seconds: float) -> bytes:
+    return encode(SeqOp.WAIT, struct.pack("<d", float(seconds)))
+
+
+def encode_power(cores, on: bool) -> bytes:
+    mask = 0
+    for c in np.asarray(cores, np.int64).ravel():
+        mask |= 1 << int(c)
+    return encode(SeqOp.POWER, struct.pack("<Q", mask), flags=int(bool(on)))
+
+
+def mask_to_cores(mask: int, n_cores: int = 48) -> np.ndarray:
+    """Bool array (n_cores,) from a core bit mask."""
+    return np.array([(mask >> i) & 1 for i in range(n_cores)], bool)
+
+
+def encode_json_result(obj: dict) -> bytes:
+    """JSON result zero-padded to JSON_BYTES (Python's JSON floats round-trip exactly)."""
+    raw = json.dumps(obj).encode()
+    if len(raw) > JSON_BYTES:
+        raise ValueError("result does not fit its pipe-out block")
+    return raw + b"\0" * (JSON_BYTES - len(raw))
+
+
+def decode_json_result(data: bytes) -> dict:
+    return json.loads(bytes(data).rstrip(b"\0").decode())
