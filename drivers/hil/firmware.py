@@ -53,7 +53,7 @@ class EmulatedFirmware:
     # ------------------------------------------------------------- endpoints
     def hello(self) -> dict:
         info = self.twin._info()
-        return {"firmware": FIRMWARE_VERSION, "serial": info.serial, "seed": self.twin.seed}
+        return {"firmware": FIRMWARE_VERSION, "chip": info.serial}
 
     def set_wire_ins(self, values: np.ndarray) -> int:
         old_reset = int(self.wire_in[ep.WI_RESET])
@@ -157,14 +157,14 @@ class EmulatedFirmware:
 
     # ------------------------------------------------------------- sequencer
     def _clear_sequencer(self) -> None:
-        self._fifo.clear()
+        self._fifo = bytearray()
         for buf in self._out.values():
             buf.clear()
         self._seq_done = True
         self._seq_error = SeqError.NONE
 
     def _fail(self, err: SeqError) -> None:
-        self._fifo.clear()
+        self._fifo = bytearray()  # a new buffer: views of the failed block may still be alive
         self._seq_error = err
         self._seq_done = True
 
