@@ -176,7 +176,7 @@ class FrontPanel(abc.ABC):
             return INVALID_ENDPOINT
         if len(data) % PIPE_BLOCK_BYTES:
             return INVALID_BLOCK_SIZE
-        return self._pipe_in(address, bytes(data))
+        return self._pipe_in(address, data)
 
     def read_from_pipe_out(self, address: int, buffer: bytearray) -> int:
         """Fill ``buffer`` (a multiple of 16 bytes) from pipe-out ``address``; returns bytes read."""
@@ -205,7 +205,7 @@ class FrontPanel(abc.ABC):
     def _trigger(self, address: int, bit: int) -> int: ...
 
     @abc.abstractmethod
-    def _pipe_in(self, address: int, data: bytes) -> int: ...
+    def _pipe_in(self, address: int, data) -> int: ...
 
     @abc.abstractmethod
     def _pipe_out(self, address: int, n_bytes: int) -> tuple[int, bytes]: ...

@@ -26,7 +26,7 @@ import numpy as np
 
 from neurram_lab.board import ACTIVATIONS, MVM_DIRECTIONS, MVMRequest
 
-from .frontpanel import pad_block
+from .frontpanel import PIPE_BLOCK_BYTES
 
 MAGIC = 0x5153524E  # b"NRSQ"
 HEADER = struct.Struct("<IHHII")
@@ -37,8 +37,8 @@ JSON_BYTES = 16384  # JSON results (INFO, COUNTERS) come zero-padded to this siz
 class SeqOp(enum.IntEnum):
     """Sequencer operations."""
 
-    PULSE = 1  # flags: kind index; body: addr u32[n], v f64[n], width f64[n], gate f64[n]
-    READ = 2  # body: addr u32[n]; result: f32[n] on pipe-out 0xA0
+    PULSE = 1  # flags: kind index; body: v f64[n], width f64[n], gate f64[n], core u8[n], row u8[n], col u8[n]
+    READ = 2  # body: core u8[n], row u8[n], col u8[n]; result: f32[n] on pipe-out 0xA0
     WAIT = 3  # body: seconds f64
     POWER = 4  # flags: 1 on / 0 off; body: core mask u64
     MVM = 5  # body: see encode_mvm; result: int16 (n_cores, batch, n_out) on pipe-out 0xA2
@@ -70,10 +70,22 @@ class Block:
     body: memoryview
 
 
-def encode(op: int, body: bytes = b"", flags: int = 0, n: int = 0) -> bytes:
+def encode(op: int, body=b"", flags: int = 0, n: int = 0) -> bytearray:
     """A whole block, padded to 16 bytes."""
-    body = bytes(body)
-    return pad_block(HEADER.pack(MAGIC, int(op), int(flags), int(n), HEADER.size + len(body)) + body)
+    return encode_arrays(op, [np.frombuffer(bytes(body), np.uint8)], flags, n)
+
+
+def encode_arrays(op: int, arrays, flags: int = 0, n: int = 0) -> bytearray:
+    """A block whose body is ``arrays`` back to back, each written once into the block (no temporaries)."""
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    length = HEADER.size + sum(a.nbytes for a in arrays)
+    out = bytearray(length + (-length) % PIPE_BLOCK_BYTES)
+    HEADER.pack_into(out, 0, MAGIC, int(op), int(flags), int(n), length)
+    off = HEADER.size
+    for a in arrays:
+        np.frombuffer(out, a.dtype, a.size, off)[...] = a.ravel()
+        off += a.nbytes
+    return out
 
 
 def declared_length(data) -> int | None:
@@ -96,52 +108,38 @@ def decode(data) -> Block:
 
 
 # ---------------------------------------------------------------- cells
-def cell_address(core, row, col) -> np.ndarray:
-    """Flat 32-bit cell address: core << 16 | row << 8 | col."""
-    return (np.asarray(core, np.uint32) << 16) | (np.asarray(row, np.uint32) << 8) | np.asarray(col, np.uint32)
+def _addresses(core, row, col) -> list[np.ndarray]:
+    return [np.asarray(a).astype(np.uint8) for a in (core, row, col)]  # validated: core < 48, row/col < 256
 
 
-def split_address(addr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inverse of :func:`cell_address` as int64 arrays (core, row, col)."""
-    a = np.asarray(addr, np.uint32).astype(np.int64)
-    return a >> 16, (a >> 8) & 0xFF, a & 0xFF
+def _split(body, n: int, off: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple(np.frombuffer(body, np.uint8, n, off + i * n).astype(np.int64) for i in range(3))
 
 
-def encode_pulse(kind: str, core, row, col, v_pulse, width_s, v_gate) -> bytes:
-    n = len(core)
-    body = b"".join(
-        (
-            cell_address(core, row, col).astype("<u4").tobytes(),
-            np.asarray(v_pulse, "<f8").tobytes(),
-            np.asarray(width_s, "<f8").tobytes(),
-            np.asarray(v_gate, "<f8").tobytes(),
-        )
-    )
-    return encode(SeqOp.PULSE, body, flags=PULSE_KINDS.index(kind), n=n)
+def encode_pulse(kind: str, core, row, col, v_pulse, width_s, v_gate) -> bytearray:
+    arrays = [np.asarray(v_pulse, "<f8"), np.asarray(width_s, "<f8"), np.asarray(v_gate, "<f8"), *_addresses(core, row, col)]
+    return encode_arrays(SeqOp.PULSE, arrays, flags=PULSE_KINDS.index(kind), n=len(core))
 
 
 def decode_pulse(block: Block):
     """(kind, core, row, col, v_pulse, width_s, v_gate) of a PULSE block."""
     n = block.n
-    if len(block.body) != n * 28 or block.flags >= len(PULSE_KINDS):
+    if len(block.body) != n * 27 or block.flags >= len(PULSE_KINDS):
         raise ValueError(SeqError.BAD_BODY)
     b = block.body
-    addr = np.frombuffer(b, "<u4", n, 0)
-    v = np.frombuffer(b, "<f8", n, 4 * n).astype(np.float64)
-    w = np.frombuffer(b, "<f8", n, 12 * n).astype(np.float64)
-    g = np.frombuffer(b, "<f8", n, 20 * n).astype(np.float64)
-    c, r, k = split_address(addr)
+    v, w, g = (np.frombuffer(b, "<f8", n, i * 8 * n).astype(np.float64) for i in range(3))
+    c, r, k = _split(b, n, 24 * n)
     return PULSE_KINDS[block.flags], c, r, k, v, w, g
 
 
-def encode_read(core, row, col) -> bytes:
-    return encode(SeqOp.READ, cell_address(core, row, col).astype("<u4").tobytes(), n=len(core))
+def encode_read(core, row, col) -> bytearray:
+    return encode_arrays(SeqOp.READ, _addresses(core, row, col), n=len(core))
 
 
 def decode_read(block: Block):
-    if len(block.body) != 4 * block.n:
+    if len(block.body) != 3 * block.n:
         raise ValueError(SeqError.BAD_BODY)
-    return split_address(np.frombuffer(block.body, "<u4", block.n))
+    return _split(block.body, block.n, 0)
 
 
 # ------------------------------------------------------------------ MVM
@@ -166,16 +164,14 @@ def encode_mvm(req: MVMRequest) -> bytes:
         int(req.output_bits), ACTIVATIONS.index(req.activation), flags, 0,
         float(req.v_read_v) if req.v_read_v is not None else 0.0,
     )
-    body = b"".join(
-        (
-            head,
-            np.asarray(req.cores, "<u2").tobytes(),
-            np.asarray(req.input_lines, "<u2").tobytes(),
-            np.asarray(req.output_lines, "<u2").tobytes(),
-            x.astype("<i2").tobytes(),
-        )
-    )
-    return encode(SeqOp.MVM, body, n=batch)
+    arrays = [
+        np.frombuffer(head, np.uint8),
+        np.asarray(req.cores, "<u2"),
+        np.asarray(req.input_lines, "<u2"),
+        np.asarray(req.output_lines, "<u2"),
+        x.astype("<i2", copy=False),
+    ]
+    return encode_arrays(SeqOp.MVM, arrays, n=batch)
 
 
 def decode_mvm(block: Block) -> MVMRequest:
@@ -215,8 +211,8 @@ def decode_mvm(block: Block) -> MVMRequest:
 # ---------------------------------------------------------- neuron test
 def encode_neuron_test(core: int, v_in_v: np.ndarray, output_bits: int) -> bytes:
     v = np.asarray(v_in_v, "<f8")
-    body = struct.pack("<II", int(core), v.shape[1]) + v.tobytes()
-    return encode(SeqOp.NEURON_TEST, body, flags=int(output_bits), n=v.shape[0])
+    head = np.array([int(core), v.shape[1]], "<u4")
+    return encode_arrays(SeqOp.NEURON_TEST, [head, v], flags=int(output_bits), n=v.shape[0])
 
 
 def decode_neuron_test(block: Block):

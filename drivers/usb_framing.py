@@ -20,6 +20,7 @@ chunked, and resynchronises on the magic after garbage.
 
 from __future__ import annotations
 
+import array
 import enum
 import struct
 import zlib
@@ -57,7 +58,7 @@ class Frame:
     op: int
     endpoint: int
     seq: int
-    payload: bytes
+    payload: bytes  # or a memoryview of the bytes it was cut from
     flags: int = 0
 
     @property
@@ -79,19 +80,47 @@ class Frame:
         return self.payload[CODE.size:]
 
 
-def _crc(head: bytes, payload) -> int:
-    return zlib.crc32(payload, zlib.crc32(head)) & 0xFFFFFFFF
+def _crc(head, *parts) -> int:
+    crc = zlib.crc32(head)
+    for p in parts:
+        crc = zlib.crc32(p, crc)
+    return crc & 0xFFFFFFFF
+
+
+def _head(op: int, endpoint: int, flags: int, seq: int, length: int) -> bytes:
+    if not 0 <= op <= 0xFF or not 0 <= endpoint <= 0xFF or not 0 <= flags <= 0xFF:
+        raise FrameError(f"op {op}, endpoint {endpoint} or flags {flags} out of range 0..255")
+    if length > MAX_PAYLOAD:
+        raise FrameError(f"payload of {length} bytes exceeds {MAX_PAYLOAD}")
+    return HEADER.pack(MAGIC, VERSION, op, endpoint, flags, seq & 0xFFFF, length, 0)[:12]
 
 
 def encode(frame: Frame) -> bytes:
     """Bytes of ``frame`` (header with CRC, then payload)."""
-    payload = bytes(frame.payload)
-    if not 0 <= frame.op <= 0xFF or not 0 <= frame.endpoint <= 0xFF or not 0 <= frame.flags <= 0xFF:
-        raise FrameError(f"op/endpoint/flags out of range in {frame!r:.80}")
-    if len(payload) > MAX_PAYLOAD:
-        raise FrameError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
-    head = HEADER.pack(MAGIC, VERSION, frame.op, frame.endpoint, frame.flags, frame.seq & 0xFFFF, len(payload), 0)[:12]
-    return head + struct.pack("<I", _crc(head, payload)) + payload
+    return encode_parts(frame.op, frame.endpoint, frame.seq, (frame.payload,), frame.flags)
+
+
+def encode_parts(op: int, endpoint: int, seq: int, parts, flags: int = 0) -> bytes:
+    """Bytes of a frame whose payload is the concatenation of ``parts`` (one copy of each)."""
+    parts = [memoryview(p).cast("B") for p in parts]
+    head = _head(int(op), int(endpoint), int(flags), int(seq), sum(len(p) for p in parts))
+    return b"".join([head, struct.pack("<I", _crc(head, *parts)), *parts])
+
+
+def encode_array(op: int, endpoint: int, seq: int, payload, flags: int = 0) -> array.array:
+    """A frame as ``array('B')``, which pyusb sends without another copy."""
+    payload = memoryview(payload).cast("B")
+    head = _head(int(op), int(endpoint), int(flags), int(seq), len(payload))
+    out = array.array("B", head)
+    out.frombytes(struct.pack("<I", _crc(head, payload)))
+    out.frombytes(payload)
+    return out
+
+
+def response_bytes(request: Frame, code: int, body=b"", nak: bool = False) -> bytes:
+    """Encoded response to ``request`` carrying ``code`` and ``body``."""
+    flags = FLAG_RESPONSE | (FLAG_NAK if nak else 0)
+    return encode_parts(request.op, request.endpoint, request.seq, (CODE.pack(int(code)), body), flags)
 
 
 def response(request: Frame, code: int, body: bytes = b"", nak: bool = False) -> Frame:
@@ -124,7 +153,7 @@ class FrameReader:
 
     def needed(self) -> int | None:
         """Bytes still missing from the frame in progress (None until its header is in)."""
-        if len(self._buf) < HEADER_BYTES or self._buf[:2] != MAGIC:
+        if len(self._buf) < HEADER_BYTES or bytes(self._buf[:2]) != MAGIC:
             return None
         length = struct.unpack_from("<I", self._buf, 8)[0]
         return max(HEADER_BYTES + length - len(self._buf), 0) if length <= MAX_PAYLOAD else None
@@ -132,24 +161,38 @@ class FrameReader:
     def feed(self, data) -> tuple[list[Frame], int, int]:
         """Add ``data``; returns (complete frames, bytes still pending, damaged frames dropped).
 
-        A frame whose CRC fails is dropped as a whole (its length field is
-        trusted only if it is sane); bytes before a magic are skipped.
+        A frame whose CRC fails is dropped (its length field is trusted only if
+        sane); bytes before a magic are skipped. When nothing is pending, whole
+        frames are cut from ``data`` without copying (their payloads are
+        memoryviews of it), so large pipe transfers are not copied here.
         """
-        self._buf += data
+        if self._buf:
+            self._buf += data
+            src = bytes(self._buf)
+            self._buf.clear()
+            frames, pos, damaged = self._scan(memoryview(src))
+            self._buf += src[pos:]
+        else:
+            src = memoryview(data).cast("B")
+            frames, pos, damaged = self._scan(src)
+            self._buf += src[pos:]
+        return frames, len(self._buf), damaged
+
+    @staticmethod
+    def _scan(buf: memoryview) -> tuple[list[Frame], int, int]:
         frames: list[Frame] = []
         damaged = 0
-        buf = self._buf
         pos = 0
+        n = len(buf)
         while True:
-            start = buf.find(MAGIC, pos)
+            start = _find_magic(buf, pos)
             if start < 0:
-                # keep a trailing b"N" that may start a magic
-                pos = len(buf) - 1 if buf.endswith(MAGIC[:1]) else len(buf)
+                pos = n - 1 if n and buf[n - 1] == MAGIC[0] else n  # keep a trailing b"N"
                 break
             if start != pos:
                 damaged += 1
             pos = start
-            if len(buf) - pos < HEADER_BYTES:
+            if n - pos < HEADER_BYTES:
                 break
             magic, version, op, endpoint, flags, seq, length, crc = HEADER.unpack_from(buf, pos)
             if version != VERSION or length > MAX_PAYLOAD:
@@ -157,15 +200,21 @@ class FrameReader:
                 pos += 1
                 continue
             end = pos + HEADER_BYTES + length
-            if len(buf) < end:
+            if n < end:
                 break
-            head = bytes(buf[pos:pos + 12])
-            payload = bytes(buf[pos + HEADER_BYTES:end])
-            if _crc(head, payload) != crc:
+            payload = buf[pos + HEADER_BYTES:end]
+            if _crc(buf[pos:pos + 12], payload) != crc:
                 damaged += 1
                 pos += 1  # resynchronise: the length field may be the damaged part
                 continue
             frames.append(Frame(op, endpoint, seq, payload, flags))
             pos = end
-        del buf[:pos]
-        return frames, len(buf), damaged
+        return frames, pos, damaged
+
+
+def _find_magic(buf: memoryview, pos: int) -> int:
+    """Index of the next magic at or after ``pos`` (-1 if none)."""
+    if buf[pos:pos + 2] == MAGIC:
+        return pos  # the usual case: a frame starts right here
+    i = bytes(buf[pos:]).find(MAGIC)  # resynchronising after damage: rare, may copy
+    return pos + i if i >= 0 else -1

@@ -71,7 +71,7 @@ class UsbFrontPanel(fp.FrontPanel):
         Hand each frame to USB in pieces of this many bytes (None: whole frames).
     """
 
-    def __init__(self, device, timeout_ms: int = 1000, retries: int = 3, max_chunk: int = 1 << 22, write_packet: int | None = None):
+    def __init__(self, device, timeout_ms: int = 1000, retries: int = 3, max_chunk: int = 1 << 24, write_packet: int | None = None):
         super().__init__()
         self.device = device
         self.timeout_ms = int(timeout_ms)
@@ -89,7 +89,7 @@ class UsbFrontPanel(fp.FrontPanel):
             raise fp.FrontPanelError(fp.COMMUNICATION_ERROR, fp.error_name(fp.COMMUNICATION_ERROR), f"open USB device: {exc}") from exc
         code, body = self._request(Op.HELLO, 0, b"")
         fp.check(code, "HELLO")
-        self.hello = json.loads(body.decode())
+        self.hello = json.loads(bytes(body).decode())
 
     def device_info(self) -> dict:
         facts = describe(self.device)
@@ -145,7 +145,7 @@ class UsbFrontPanel(fp.FrontPanel):
                 return fp.TRANSFER_ERROR, b""
             parts.append(body)
             got += n
-        return n_bytes, b"".join(parts)
+        return n_bytes, parts[0] if len(parts) == 1 else b"".join(parts)
 
     # ------------------------------------------------------------- framing
     def _request(self, op: int, endpoint: int, payload) -> tuple[int, bytes]:
@@ -153,7 +153,7 @@ class UsbFrontPanel(fp.FrontPanel):
         if not self._open:
             return fp.DEVICE_NOT_OPEN, b""
         self._seq = (self._seq + 1) & 0xFFFF
-        raw = fr.encode(fr.Frame(int(op), int(endpoint), self._seq, bytes(payload)))
+        raw = fr.encode_array(op, endpoint, self._seq, payload)
         self.stats["requests"] += 1
         last = fp.TIMEOUT
         for attempt in range(self.retries + 1):
@@ -180,7 +180,7 @@ class UsbFrontPanel(fp.FrontPanel):
                 last = fp.TRANSFER_ERROR
         return last, b""
 
-    def _write(self, raw: bytes) -> None:
+    def _write(self, raw) -> None:
         if self.write_packet:
             for i in range(0, len(raw), self.write_packet):
                 self.device.write(EP_OUT, raw[i:i + self.write_packet], self.timeout_ms)

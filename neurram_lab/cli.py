@@ -21,6 +21,8 @@ from .runlog import to_json
 
 COMMAND_MODULES = [
     "experiments.demo",
+    "drivers.discovery",
+    "benchmarks.hil_bench",
 ]
 
 GROUP_HELP = {

@@ -39,7 +39,7 @@ def test_write_verify_is_bit_identical_to_sim():
             assert a == b or (a != a and b != b), name
 
 
-@pytest.mark.parametrize("opts", [dict(max_chunk=4096, write_packet=1000), dict(max_chunk=1 << 22)])
+@pytest.mark.parametrize("opts", [dict(max_chunk=4096, write_packet=1000), dict(max_chunk=1 << 24)])
 def test_same_batches_however_the_transport_chunks(opts):
     """The firmware buffers a whole block before running it, so chunking cannot change the noise draws."""
     c = np.repeat(np.arange(3), 2000)

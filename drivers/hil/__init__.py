@@ -31,7 +31,7 @@ def make_virtual_device(seed: int = 0, params=None, faults=None) -> VirtualNeurr
 
 
 def connect(device: VirtualNeurramDevice, spec: str = "hil://", limits=None, timeout_ms: int = 1000,
-            retries: int = 3, max_chunk: int = 1 << 22, write_packet: int | None = None,
+            retries: int = 3, max_chunk: int = 1 << 24, write_packet: int | None = None,
             poll_timeout_s: float = 5.0):
     """Open an FpgaBoard on ``device`` through pyusb (``usb.core.find`` with a :class:`VirtualBackend`)."""
     import usb.core
@@ -50,7 +50,7 @@ def connect(device: VirtualNeurramDevice, spec: str = "hil://", limits=None, tim
 
 
 def open_hil(target: str = "", spec: str = "hil://", seed=0, params=None, limits=None, device=None,
-             timeout_ms=1000, retries=3, max_chunk=1 << 22, write_packet=None, poll_timeout_s=5.0, **extra):
+             timeout_ms=1000, retries=3, max_chunk=1 << 24, write_packet=None, poll_timeout_s=5.0, **extra):
     """Factory for ``hil://[?seed=N&params=F&limits=F&timeout_ms=&retries=&max_chunk=&write_packet=]``.
 
     ``device=`` (keyword only) reuses an existing :class:`VirtualNeurramDevice`,

@@ -42,8 +42,9 @@ class EmulatedFirmware:
         self.max_fifo_bytes = int(max_fifo_bytes)
         self.wire_in = np.zeros(ep.N_WIRE_INS, np.uint32)
         self.stuck: dict[int, tuple[int, int]] = {}  # wire-out -> (mask, forced value)
-        self._fifo = bytearray()
-        self._out: dict[int, bytearray] = {ep.PO_SPI: bytearray(), ep.PO_MULTI_LEVEL: bytearray()}
+        self._fifo: list = []  # chunks of the block arriving on pipe-in 0x80
+        self._fifo_bytes = 0
+        self._out: dict[int, memoryview] = {ep.PO_SPI: memoryview(b""), ep.PO_MULTI_LEVEL: memoryview(b"")}
         self._seq_done = True
         self._seq_error = SeqError.NONE
         self._dac_staged: tuple[str, float] | None = None
@@ -82,7 +83,7 @@ class EmulatedFirmware:
             ep.NS_NEURON_IDLE | ep.NS_ENERGY_TEST_IDLE | ep.NS_SPI_IDLE | ep.NS_MULTI_LEVEL_IDLE
             | ep.NS_MATMUL_IDLE | ep.NS_PIPE_IN_IDLE | ep.NS_PIPE_OUT_IDLE | ep.NS_MATMUL_D2A_IDLE
         )
-        if not self._out[ep.PO_SPI]:
+        if not len(self._out[ep.PO_SPI]):
             ns |= ep.NS_PIPE_OUT_EMPTY
         if self._seq_done:
             ns |= ep.NS_SEQ_DONE
@@ -110,23 +111,23 @@ class EmulatedFirmware:
     def pipe_in(self, address: int, data: bytes) -> int:
         if address != ep.PI_SPI:
             return len(data)  # the output-mask pipe is accepted and ignored
-        if len(self._fifo) + len(data) > self.max_fifo_bytes:
+        if self._fifo_bytes + len(data) > self.max_fifo_bytes:
             return fp.FIFO_OVERFLOW
         if self._seq_done:  # a new block starts: the previous results are stale
             self._seq_done = False
             self._seq_error = SeqError.NONE
-        self._fifo += data
+        self._fifo.append(data)
+        self._fifo_bytes += len(data)
         return len(data)
 
-    def pipe_out(self, address: int, n_bytes: int) -> tuple[int, bytes]:
+    def pipe_out(self, address: int, n_bytes: int):
         buf = self._out.get(address)
         if buf is None:
             return fp.NO_ERROR, b"\0" * n_bytes
         if len(buf) < n_bytes:
             return fp.FIFO_UNDERFLOW, b""
-        data = bytes(buf[:n_bytes])
-        del buf[:n_bytes]
-        return n_bytes, data
+        self._out[address] = buf[n_bytes:]
+        return n_bytes, buf[:n_bytes]
 
     # ------------------------------------------------------------------- DAC
     def _dac_program(self) -> int:
@@ -157,19 +158,18 @@ class EmulatedFirmware:
 
     # ------------------------------------------------------------- sequencer
     def _clear_sequencer(self) -> None:
-        self._fifo = bytearray()
-        for buf in self._out.values():
-            buf.clear()
+        self._fifo, self._fifo_bytes = [], 0
+        self._out = {k: memoryview(b"") for k in self._out}
         self._seq_done = True
         self._seq_error = SeqError.NONE
 
     def _fail(self, err: SeqError) -> None:
-        self._fifo = bytearray()  # a new buffer: views of the failed block may still be alive
+        self._fifo, self._fifo_bytes = [], 0
         self._seq_error = err
         self._seq_done = True
 
     def _run_block(self) -> None:
-        fifo = self._fifo
+        fifo = self._fifo[0] if len(self._fifo) == 1 else b"".join(self._fifo)  # the whole block, however it came
         length = sq.declared_length(fifo)
         if length is None or len(fifo) < length:
             return self._fail(SeqError.INCOMPLETE)
@@ -184,11 +184,10 @@ class EmulatedFirmware:
             return self._fail(err)
         except Exception:  # the chip model failed: report it, never a silent result
             return self._fail(SeqError.FAILED)
-        self._fifo = bytearray()
-        for buf in self._out.values():
-            buf.clear()
+        self._fifo, self._fifo_bytes = [], 0
+        self._out = {k: memoryview(b"") for k in self._out}
         if result:
-            self._out[result_ep] += fp.pad_block(result)
+            self._out[result_ep] = memoryview(fp.pad_block(result))
         self._seq_error = SeqError.NONE
         self._seq_done = True
         self.blocks_run += 1

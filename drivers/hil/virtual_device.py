@@ -15,6 +15,7 @@ the :class:`~drivers.hil.firmware.EmulatedFirmware`. Faults
 
 from __future__ import annotations
 
+import collections
 import errno
 import json
 import struct
@@ -63,7 +64,7 @@ class VirtualNeurramDevice:
         self.faults = faults if faults is not None else FaultPlan()
         self.connected = True
         self._rx = fr.FrameReader()
-        self._tx = bytearray()
+        self._tx: collections.deque = collections.deque()  # encoded response frames, oldest first
         self._last: tuple[int, int, bytes, bytes] | None = None  # (seq, op, payload, response bytes)
         self.executed = 0  # requests run by the firmware (retransmissions not counted)
         self.device_descriptor = _desc(
@@ -118,13 +119,15 @@ class VirtualNeurramDevice:
                 raise self._gone()
         return len(data)
 
-    def transmit(self, n: int) -> bytes:
-        """Up to ``n`` bytes for the bulk IN endpoint."""
+    def transmit(self, n: int):
+        """Up to ``n`` bytes for the bulk IN endpoint (at most one frame's worth)."""
         if not self.connected:
             raise self._gone()
-        out = bytes(self._tx[:n])
-        del self._tx[:n]
-        return out
+        head = self._tx.popleft()
+        if len(head) > n:
+            self._tx.appendleft(head[n:])
+            head = head[:n]
+        return head
 
     @property
     def has_data(self) -> bool:
@@ -141,7 +144,7 @@ class VirtualNeurramDevice:
         if self._last is not None and self._last[:3] == (frame.seq, frame.op, frame.payload):
             raw = self._last[3]  # a retransmission: answer again, run nothing
         else:
-            raw = fr.encode(self._execute(frame))
+            raw = self._execute(frame)
             self._last = (frame.seq, frame.op, frame.payload, raw)
         if "timeout" in kinds:
             return
@@ -151,33 +154,33 @@ class VirtualNeurramDevice:
             b = bytearray(raw)
             b[len(b) - 1 if len(b) > fr.HEADER_BYTES else 12] ^= 0x5A
             raw = bytes(b)
-        self._tx += raw
+        self._tx.append(memoryview(raw))
 
-    def _execute(self, frame: fr.Frame) -> fr.Frame:
+    def _execute(self, frame: fr.Frame) -> bytes:
         fw = self.firmware
         self.executed += 1
         p = frame.payload
         try:
             if frame.op == Op.HELLO:
-                return fr.response(frame, 0, json.dumps(fw.hello()).encode())
+                return fr.response_bytes(frame, 0, json.dumps(fw.hello()).encode())
             if frame.op == Op.WIRE_INS:
                 if len(p) != 4 * 32:
-                    return fr.response(frame, -10)  # InvalidBlockSize
-                return fr.response(frame, fw.set_wire_ins(np.frombuffer(p, "<u4").astype(np.uint32)))
+                    return fr.response_bytes(frame, -10)  # InvalidBlockSize
+                return fr.response_bytes(frame, fw.set_wire_ins(np.frombuffer(p, "<u4").astype(np.uint32)))
             if frame.op == Op.WIRE_OUTS:
-                return fr.response(frame, 0, fw.wire_outs().astype("<u4").tobytes())
+                return fr.response_bytes(frame, 0, fw.wire_outs().astype("<u4").tobytes())
             if frame.op == Op.TRIGGER:
-                (bit,) = struct.unpack("<I", p[:4])
-                return fr.response(frame, fw.trigger(frame.endpoint, bit))
+                (bit,) = struct.unpack_from("<I", p)
+                return fr.response_bytes(frame, fw.trigger(frame.endpoint, bit))
             if frame.op == Op.PIPE_IN:
-                return fr.response(frame, fw.pipe_in(frame.endpoint, p))
+                return fr.response_bytes(frame, fw.pipe_in(frame.endpoint, p))
             if frame.op == Op.PIPE_OUT:
-                (n,) = struct.unpack("<I", p[:4])
+                (n,) = struct.unpack_from("<I", p)
                 code, data = fw.pipe_out(frame.endpoint, n)
-                return fr.response(frame, code, data)
+                return fr.response_bytes(frame, code, data)
         except struct.error:
-            return fr.response(frame, -20)  # InvalidParameter
-        return fr.response(frame, -15, nak=True)  # UnsupportedFeature
+            return fr.response_bytes(frame, -20)  # InvalidParameter
+        return fr.response_bytes(frame, -15, nak=True)  # UnsupportedFeature
 
 
 class VirtualBackend(usb.backend.IBackend):
@@ -273,7 +276,7 @@ class VirtualBackend(usb.backend.IBackend):
             if self.honour_timeouts and timeout:
                 time.sleep(timeout / 1000.0)
             raise usb.core.USBTimeoutError("Operation timed out", -7, errno.ETIMEDOUT)
-        data = dev_handle.transmit(len(buff))
+        data = dev_handle.transmit(len(buff) * buff.itemsize)
         memoryview(buff).cast("B")[: len(data)] = data
         return len(data)
 

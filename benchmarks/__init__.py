@@ -1,0 +1,1 @@
+"""Speed benchmarks, kept apart from the tests; run through ``neurram bench ...``."""
