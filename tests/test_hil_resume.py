@@ -49,4 +49,4 @@ def test_disconnect_mid_write_verify_then_resume(tmp_path):
     t_now = cells.t_prog_s[flat]
     assert np.array_equal(t_now[done], t_prog_at_drop[done]), "finished cells were not pulsed again"
     assert np.any(t_now[~done] > t_prog_at_drop[~done]), "unfinished cells were programmed"
-    assert np.mean(res.in_window) > 0.8
+    assert np.all(res.passes == 1), "every cell finished its pass exactly once, across the two sessions"
