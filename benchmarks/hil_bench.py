@@ -74,6 +74,20 @@ def _time_both(workload: str, n: int, repeats: int, seed: int):
     return min(times["sim"]), min(times["hil"]), outs
 
 
+def call_overhead_s(seed: int = 0, calls: int = 200) -> float:
+    """Extra wall time per small Board call on hil:// (one-cell reads), the cost write-verify rounds pay."""
+    from neurram_lab import open_board
+
+    best = {}
+    with open_board(f"sim://?seed={seed}") as s, open_board(f"hil://?seed={seed}") as h:
+        for name, b in (("sim", s), ("hil", h), ("sim", s), ("hil", h)):
+            t0 = time.perf_counter()
+            for i in range(calls):
+                b.read([0], [i % 256], [0])
+            best[name] = min(best.get(name, float("inf")), (time.perf_counter() - t0) / calls)
+    return best["hil"] - best["sim"]
+
+
 def run(seed: int = 0, n: int | None = None, repeats: int = 3, workload: str | None = None) -> dict:
     """Measure; returns the summary (ratio, both wall times, workload, identical)."""
     if workload is None:
@@ -92,6 +106,7 @@ def run(seed: int = 0, n: int | None = None, repeats: int = 3, workload: str | N
         "ratio": t_hil / t_sim,
         "goal": 1.3,
         "identical": identical,
+        "call_overhead_us": call_overhead_s(seed) * 1e6,
         "machine": f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}".strip(),
     }
 
@@ -106,6 +121,7 @@ def main(args, ctx) -> dict:
     summary = run(seed=args.seed or 0, n=args.n, repeats=args.repeats, workload=args.workload)
     ctx.say(
         f"{summary['workload']}: sim:// {summary['sim_wall_s'] * 1e3:.1f} ms, hil:// {summary['hil_wall_s'] * 1e3:.1f} ms, "
-        f"ratio {summary['ratio']:.3f} (goal <= 1.3), identical={summary['identical']}"
+        f"ratio {summary['ratio']:.3f} (goal <= 1.3), identical={summary['identical']}; "
+        f"per small call +{summary['call_overhead_us']:.0f} us"
     )
     return summary

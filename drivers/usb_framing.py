@@ -187,7 +187,10 @@ class FrameReader:
         while True:
             start = _find_magic(buf, pos)
             if start < 0:
-                pos = n - 1 if n and buf[n - 1] == MAGIC[0] else n  # keep a trailing b"N"
+                if n > pos:  # no frame start up to the end; keep a last b"N" that may begin a magic
+                    keep = n - 1 if buf[n - 1] == MAGIC[0] else n
+                    damaged += keep > pos
+                    pos = keep
                 break
             if start != pos:
                 damaged += 1

@@ -87,7 +87,7 @@ class UsbFrontPanel(fp.FrontPanel):
         except usb.core.USBError as exc:
             self._open = False
             raise fp.FrontPanelError(fp.COMMUNICATION_ERROR, fp.error_name(fp.COMMUNICATION_ERROR), f"open USB device: {exc}") from exc
-        code, body = self._request(Op.HELLO, 0, b"")
+        code, body = self._request(Op.HELLO, 0, b"", expect=1 << 12)
         fp.check(code, "HELLO")
         self.hello = json.loads(bytes(body).decode())
 
@@ -108,7 +108,7 @@ class UsbFrontPanel(fp.FrontPanel):
         return self._request(Op.WIRE_INS, 0, values.astype("<u4").tobytes())[0]
 
     def _pull_wire_outs(self) -> tuple[int, np.ndarray]:
-        code, body = self._request(Op.WIRE_OUTS, 0, b"")
+        code, body = self._request(Op.WIRE_OUTS, 0, b"", expect=4 * 32)
         if code < 0:
             return code, None
         if len(body) != 4 * 32:
@@ -138,7 +138,7 @@ class UsbFrontPanel(fp.FrontPanel):
         got = 0
         while got < n_bytes:
             n = min(self.max_chunk, n_bytes - got)
-            code, body = self._request(Op.PIPE_OUT, address, struct.pack("<I", n))
+            code, body = self._request(Op.PIPE_OUT, address, struct.pack("<I", n), expect=n)
             if code < 0:
                 return code, b""
             if len(body) != n:
@@ -148,8 +148,11 @@ class UsbFrontPanel(fp.FrontPanel):
         return n_bytes, parts[0] if len(parts) == 1 else b"".join(parts)
 
     # ------------------------------------------------------------- framing
-    def _request(self, op: int, endpoint: int, payload) -> tuple[int, bytes]:
-        """Send one request and wait for its response, retrying; returns (code, body)."""
+    def _request(self, op: int, endpoint: int, payload, expect: int = 0) -> tuple[int, bytes]:
+        """Send one request and wait for its response, retrying; returns (code, body).
+
+        ``expect`` is the response body size the caller expects (sizes the first USB read).
+        """
         if not self._open:
             return fp.DEVICE_NOT_OPEN, b""
         self._seq = (self._seq + 1) & 0xFFFF
@@ -162,7 +165,7 @@ class UsbFrontPanel(fp.FrontPanel):
             self._rx.clear()
             try:
                 self._write(raw)
-                frame = self._await(self._seq)
+                frame = self._await(self._seq, fr.HEADER_BYTES + fr.CODE.size + expect)
             except usb.core.USBError as exc:
                 if isinstance(exc, usb.core.USBTimeoutError):
                     last = fp.TIMEOUT
@@ -187,16 +190,15 @@ class UsbFrontPanel(fp.FrontPanel):
         else:
             self.device.write(EP_OUT, raw, self.timeout_ms)
 
-    def _await(self, seq: int):
-        """Read until the response to ``seq`` is complete; None on timeout or damage."""
+    def _await(self, seq: int, want: int):
+        """Read until the response to ``seq`` (about ``want`` bytes) is complete; None on timeout or damage."""
         deadline = time.monotonic() + self.timeout_ms / 1000.0
-        want = 1 << 16
         while True:
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
                 return None
             try:
-                data = self.device.read(EP_IN, max(want, fr.HEADER_BYTES), left_ms)
+                data = self.device.read(EP_IN, max(want, 64), left_ms)
             except usb.core.USBTimeoutError:
                 return None
             frames, pending, damaged = self._rx.feed(data)
@@ -207,4 +209,4 @@ class UsbFrontPanel(fp.FrontPanel):
             if damaged and not pending:
                 return None  # the response was damaged: retry now rather than wait
             need = self._rx.needed()
-            want = need if need else 1 << 16  # the header tells how much is still to come
+            want = need if need else 1 << 12  # the header tells how much is still to come

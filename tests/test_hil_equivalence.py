@@ -10,7 +10,7 @@ from neurram_lab import open_board
 from neurram_lab.writeverify import WriteVerifyConfig, form_cells, write_verify
 
 
-def _patch(core, n=32):
+def _patch(core, n=20):
     r, k = np.divmod(np.arange(n * n), n)
     return np.full(r.size, core), r, k
 

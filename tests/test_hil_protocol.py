@@ -35,12 +35,13 @@ def test_frame_bytes_are_pinned():
 
 
 @given(frames)
+@settings(deadline=None)
 def test_frame_round_trip(frame):
     assert fr.decode(fr.encode(frame)) == frame
 
 
 @given(st.lists(frames, min_size=1, max_size=5), st.data())
-@settings(max_examples=60)
+@settings(max_examples=100, deadline=None)
 def test_reader_reassembles_any_chunking(fs, data):
     stream = b"".join(fr.encode(f) for f in fs)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=8)))
@@ -53,12 +54,20 @@ def test_reader_reassembles_any_chunking(fs, data):
 
 
 @given(frames, st.integers(0, 10_000), st.integers(1, 255))
+@settings(deadline=None)
 def test_any_flipped_byte_is_caught(frame, where, xor):
     raw = bytearray(fr.encode(frame))
     raw[where % len(raw)] ^= xor
     frames_out, _pending, _damaged = fr.FrameReader().feed(bytes(raw))
-    assert frame not in frames_out or frames_out.count(frame) == 0
-    assert all(f != frame for f in frames_out)
+    assert all(f != frame for f in frames_out), "a damaged frame must never decode as the original"
+    assert frames_out == [], "nor as anything else"
+
+
+def test_reader_keeps_no_byte_of_a_finished_frame():
+    """Regression (found by hypothesis): a payload ending in b"N" was kept as a possible magic."""
+    f = fr.Frame(fr.Op.HELLO, 0, 0, b"N")
+    out, pending, damaged = fr.FrameReader().feed(fr.encode(f))
+    assert out == [f] and pending == 0 and damaged == 0
 
 
 def test_reader_resyncs_after_garbage():
@@ -68,7 +77,7 @@ def test_reader_resyncs_after_garbage():
 
 
 # ------------------------------------------------------------- sequencer
-cells = st.integers(0, 200).flatmap(
+cells = st.integers(0, 64).flatmap(
     lambda n: st.tuples(
         st.lists(st.integers(0, 47), min_size=n, max_size=n),
         st.lists(st.integers(0, 255), min_size=n, max_size=n),
@@ -79,6 +88,7 @@ cells = st.integers(0, 200).flatmap(
 
 
 @given(cells, st.sampled_from(sq.PULSE_KINDS))
+@settings(max_examples=50, deadline=None)
 def test_pulse_block_round_trip_is_lossless(cell, kind):
     c, r, k, v = (np.array(x) for x in cell)
     c, r, k = c.astype(np.int64), r.astype(np.int64), k.astype(np.int64)
@@ -119,6 +129,7 @@ def mvm_requests(draw):
 
 
 @given(mvm_requests())
+@settings(max_examples=60, deadline=None)
 def test_mvm_block_round_trip(req):
     back = sq.decode_mvm(sq.decode(sq.encode_mvm(req)))
     for name in ("cores", "direction", "input_bits", "output_bits", "signed_inputs", "differential",
