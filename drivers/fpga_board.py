@@ -91,8 +91,8 @@ class FpgaBoard(Board):
         fp.check(self.fp.activate_trigger_in(ep.TI_NEURON, ep.TI_NEURON_SEQ_CLEAR), "ActivateTriggerIn(0x45, seq clear)")
         self._dirty = False
 
-    def _run(self, block: bytes, result_ep: int | None = None, n_result: int = 0, extra_s: float = 0.0) -> bytes:
-        """Run one sequencer block; returns ``n_result`` result bytes from ``result_ep``."""
+    def _run(self, block, result_ep: int | None = None, n_result: int = 0, extra_s: float = 0.0):
+        """Run one sequencer block; returns ``n_result`` result bytes (a memoryview) from ``result_ep``."""
         self._check_open()
         if self._dirty:
             self._reset_sequencer()
@@ -107,13 +107,13 @@ class FpgaBoard(Board):
             name = SeqError(code).name if code in SeqError._value2member_map_ else f"code {code}"
             self._dirty = False  # the firmware dropped the block itself
             raise BoardError(f"test-board sequencer rejected a {_op_name(block)} block: {name}")
-        data = b""
+        data = memoryview(b"")
         if n_result:
             buf = bytearray(n_result + (-n_result) % fp.PIPE_BLOCK_BYTES)
             got = fp.check(self.fp.read_from_pipe_out(result_ep, buf), f"ReadFromPipeOut(0x{result_ep:02X})")
             if got != len(buf):
                 raise FrontPanelError(fp.TRANSFER_ERROR, fp.error_name(fp.TRANSFER_ERROR), f"ReadFromPipeOut(0x{result_ep:02X}) gave {got} of {len(buf)} bytes")
-            data = bytes(buf[:n_result])
+            data = memoryview(buf)[:n_result]
         self._dirty = False
         return data
 

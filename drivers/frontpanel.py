@@ -88,10 +88,10 @@ def check(code: int, call: str) -> int:
     return code
 
 
-def pad_block(data: bytes) -> bytes:
-    """Zero-pad ``data`` to a whole number of 16-byte pipe blocks."""
+def pad_block(data):
+    """Zero-pad ``data`` to a whole number of 16-byte pipe blocks (returned as is when it is one)."""
     extra = (-len(data)) % PIPE_BLOCK_BYTES
-    return bytes(data) + b"\0" * extra if extra else bytes(data)
+    return bytes(data) + b"\0" * extra if extra else data
 
 
 class FrontPanel(abc.ABC):

@@ -13,7 +13,7 @@ in ``CommunicationError`` and the transport closes; nothing is retried then.
 
 from __future__ import annotations
 
-import errno
+import array
 import json
 import struct
 import time
@@ -29,7 +29,7 @@ from .usb_framing import Op
 OPAL_KELLY_VID = 0x151F
 EP_OUT = 0x02
 EP_IN = 0x86
-_GONE_ERRNOS = {errno.ENODEV, errno.ENOENT, errno.EIO, errno.EPIPE}
+_ZERO = array.array("B", b"\0")
 
 
 def find_boards(backend=None) -> list:
@@ -198,7 +198,9 @@ class UsbFrontPanel(fp.FrontPanel):
             if left_ms <= 0:
                 return None
             try:
-                data = self.device.read(EP_IN, max(want, 64), left_ms)
+                buff = _ZERO * max(want, 64)  # one allocation; pyusb's own buffer would cost two copies
+                got = self.device.read(EP_IN, buff, left_ms)
+                data = memoryview(buff)[:got]
             except usb.core.USBTimeoutError:
                 return None
             frames, pending, damaged = self._rx.feed(data)

@@ -186,8 +186,8 @@ class EmulatedFirmware:
             return self._fail(SeqError.FAILED)
         self._fifo, self._fifo_bytes = [], 0
         self._out = {k: memoryview(b"") for k in self._out}
-        if result:
-            self._out[result_ep] = memoryview(fp.pad_block(result))
+        if len(result):
+            self._out[result_ep] = memoryview(fp.pad_block(result)).cast("B")
         self._seq_error = SeqError.NONE
         self._seq_done = True
         self.blocks_run += 1
@@ -208,7 +208,7 @@ class EmulatedFirmware:
             c, r, k = sq.decode_read(block)
             self._check_powered(c)
             g = np.asarray(t._read(c, r, k), np.float32) if c.size else np.zeros(0, np.float32)
-            return ep.PO_SPI, g.astype("<f4").tobytes()
+            return ep.PO_SPI, memoryview(np.ascontiguousarray(g, "<f4")).cast("B")
         if block.op == SeqOp.WAIT:
             (seconds,) = struct.unpack("<d", bytes(block.body[:8]))
             t._wait(seconds)
@@ -221,13 +221,13 @@ class EmulatedFirmware:
         if block.op == SeqOp.MVM:
             req = sq.decode_mvm(block)
             self._check_powered(np.asarray(req.cores, np.int64))
-            codes = np.asarray(t._mvm(req), np.int16)
-            return ep.PO_MULTI_LEVEL, codes.astype("<i2").tobytes()
+            codes = np.ascontiguousarray(t._mvm(req), "<i2")
+            return ep.PO_MULTI_LEVEL, memoryview(codes).cast("B")
         if block.op == SeqOp.NEURON_TEST:
             core, v, bits = sq.decode_neuron_test(block)
             self._check_powered(np.array([core]))
-            codes = np.asarray(t._neuron_test(core, v, bits), np.int16)
-            return ep.PO_MULTI_LEVEL, codes.astype("<i2").tobytes()
+            codes = np.ascontiguousarray(t._neuron_test(core, v, bits), "<i2")
+            return ep.PO_MULTI_LEVEL, memoryview(codes).cast("B")
         if block.op == SeqOp.INFO:
             info = t._info()
             facts = {
