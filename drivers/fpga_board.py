@@ -78,7 +78,7 @@ class FpgaBoard(Board):
         deadline = time.monotonic() + self.poll_timeout_s + extra_s
         while True:
             fp.check(self.fp.update_wire_outs(), f"UpdateWireOuts (polling {what})")
-            word = fp.check(self.fp.get_wire_out(address), f"GetWireOutValue(0x{address:02X})")
+            word = self._wire(address)
             if word & mask == want:
                 return word
             if time.monotonic() > deadline:
@@ -103,7 +103,7 @@ class FpgaBoard(Board):
         fp.check(self.fp.activate_trigger_in(ep.TI_NEURON, ep.TI_NEURON_SEQ_RUN), "ActivateTriggerIn(0x45, seq run)")
         status = self._poll(ep.WO_NEURON_STATUS, ep.NS_SEQ_DONE, ep.NS_SEQ_DONE, "sequencer done", extra_s)
         if status & ep.NS_SEQ_ERROR:
-            code = self.fp.get_wire_out(ep.WO_SEQ_ERROR)
+            code = fp.check(self.fp.get_wire_out(ep.WO_SEQ_ERROR), "GetWireOutValue(0x23)")
             name = SeqError(code).name if code in SeqError._value2member_map_ else f"code {code}"
             self._dirty = False  # the firmware dropped the block itself
             raise BoardError(f"test-board sequencer rejected a {_op_name(block)} block: {name}")
@@ -117,11 +117,14 @@ class FpgaBoard(Board):
         self._dirty = False
         return data
 
+    def _wire(self, address: int) -> int:
+        return fp.check(self.fp.get_wire_out(address), f"GetWireOutValue(0x{address:02X})")
+
     def _wire_f64(self, lo: int, hi: int) -> float:
-        return struct.unpack("<d", struct.pack("<II", self.fp.get_wire_out(lo), self.fp.get_wire_out(hi)))[0]
+        return struct.unpack("<d", struct.pack("<II", self._wire(lo), self._wire(hi)))[0]
 
     def _powered_from_wires(self) -> np.ndarray:
-        mask = self.fp.get_wire_out(ep.WO_POWER_LO) | (self.fp.get_wire_out(ep.WO_POWER_HI) << 32)
+        mask = self._wire(ep.WO_POWER_LO) | (self._wire(ep.WO_POWER_HI) << 32)
         return sq.mask_to_cores(mask, self.limits.n_cores)
 
     # -------------------------------------------------------------- contract

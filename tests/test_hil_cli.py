@@ -56,3 +56,29 @@ def test_hil_spec_options_are_checked():
         open_board("hil://board7")
     with open_board("hil://?seed=3&timeout_ms=200&retries=1") as b:
         assert b.fp.timeout_ms == 200 and b.fp.retries == 1
+
+
+def test_vendor_transport_drives_the_same_firmware_bit_identically():
+    """OkFrontPanel (the okusb:// transport) against a stand-in of the vendor ``ok`` module."""
+    import numpy as np
+
+    from drivers import FpgaBoard
+    from drivers._okfp import OkFrontPanel, list_serials
+    from tests._ok_standin import ok_module
+
+    dev = make_virtual_device(8)
+    ok = ok_module({"1740000ABC": dev.firmware})
+    assert list_serials(ok) == ["1740000ABC"]
+    from neurram_lab import FrontPanelError
+
+    with pytest.raises(FrontPanelError, match="DeviceNotOpen"):
+        OkFrontPanel("NOPE", ok=ok)
+    c, r, k = np.full(16, 1), np.arange(16), np.arange(16)
+    out = []
+    for b in (FpgaBoard(OkFrontPanel("1740000ABC", ok=ok), "okusb://1740000ABC"), open_board("sim://?seed=8")):
+        with b:
+            b.set_rails(v_wl_set=1.9)
+            b.pulse("form", c, r, k, 4.8, 2e-6)
+            b.pulse("set", c, r, k, 2.0, 1e-6)
+            out.append((b.read(c, r, k).tobytes(), b.now()))
+    assert out[0] == out[1]
