@@ -10,7 +10,7 @@ import pytest
 from drivers import endpoints as ep
 from drivers.hil import FaultPlan, connect, make_virtual_device
 from drivers.usb_framing import Op
-from neurram_lab import BoardError, FrontPanelError, open_board
+from neurram_lab import BoardError, FrontPanelError, InputError, LimitError, open_board
 
 FAST = dict(timeout_ms=30, retries=2, poll_timeout_s=0.2)
 
@@ -32,7 +32,7 @@ def reference():
         return _work(s)
 
 
-@pytest.mark.parametrize("kind", ["timeout", "short_read", "corrupt", "corrupt_request"])
+@pytest.mark.parametrize("kind", ["timeout", "short_read", "corrupt", "corrupt_request", "corrupt_header"])
 @pytest.mark.parametrize("op", [Op.PIPE_IN, Op.TRIGGER, Op.WIRE_OUTS, Op.PIPE_OUT])
 def test_transient_fault_is_retried_to_the_same_result(kind, op, reference):
     dev = make_virtual_device(9, faults=FaultPlan())
@@ -41,6 +41,21 @@ def test_transient_fault_is_retried_to_the_same_result(kind, op, reference):
         got = _work(b)
         assert fault.fired == 1 and b.fp.stats["retries"] == 1, "exactly one bounded retry"
     assert got == reference
+
+
+def test_rejected_requests_send_no_usb_traffic():
+    dev = make_virtual_device(9)
+    with connect(dev, **FAST) as b:
+        n = dev.faults.frames_seen()
+        for call in (
+            lambda: b.pulse("set", [0], [0], [0], 4.5, 1e-6),
+            lambda: b.set_rails(v_read=0.2, v_wl_set=9.0),
+            lambda: b.read([48], [0], [0]),
+            lambda: b.wait(-1.0),
+        ):
+            with pytest.raises((LimitError, InputError)):
+                call()
+        assert dev.faults.frames_seen() == n
 
 
 def test_retransmission_never_runs_a_block_twice(reference):
@@ -54,7 +69,7 @@ def test_retransmission_never_runs_a_block_twice(reference):
         assert b.counters()["pulses"] == 8
 
 
-@pytest.mark.parametrize("kind", ["timeout", "short_read", "corrupt", "corrupt_request"])
+@pytest.mark.parametrize("kind", ["timeout", "short_read", "corrupt", "corrupt_request", "corrupt_header"])
 def test_persistent_fault_ends_in_a_typed_error(kind):
     dev = make_virtual_device(9, faults=FaultPlan())
     with connect(dev, **FAST) as b:

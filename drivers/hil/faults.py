@@ -11,6 +11,8 @@ Kinds
 ``short_read``       only the first half of the response reaches the host
 ``corrupt``          one byte of the response is flipped (CRC catches it)
 ``corrupt_request``  one byte of the request is flipped on the way in (the device drops it)
+``corrupt_header``   the request's length field is damaged on the way in: the device waits
+                     for bytes that never come until it drops the partial frame (idle timeout)
 ``disconnect``       the device vanishes halfway through receiving the frame
 Stuck status bits are not frame faults: see ``VirtualNeurramDevice.stick``.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FAULT_KINDS = ("timeout", "short_read", "corrupt", "corrupt_request", "disconnect")
+FAULT_KINDS = ("timeout", "short_read", "corrupt", "corrupt_request", "corrupt_header", "disconnect")
 
 
 @dataclass

@@ -58,7 +58,8 @@ class VirtualNeurramDevice:
         Where it appears on the (virtual) bus.
     """
 
-    def __init__(self, firmware: EmulatedFirmware, serial: str, faults: FaultPlan | None = None, bus: int = 1, address: int = 7):
+    def __init__(self, firmware: EmulatedFirmware, serial: str, faults: FaultPlan | None = None, bus: int = 1,
+                 address: int = 7, partial_timeout_s: float = 0.02):
         self.firmware = firmware
         self.serial = serial
         self.faults = faults if faults is not None else FaultPlan()
@@ -67,6 +68,9 @@ class VirtualNeurramDevice:
         self._tx: collections.deque = collections.deque()  # encoded response frames, oldest first
         self._last: tuple[int, int, bytes, bytes] | None = None  # (seq, op, payload, response bytes)
         self.executed = 0  # requests run by the firmware (retransmissions not counted)
+        self.partial_timeout_s = float(partial_timeout_s)  # a partial frame idle this long is dropped
+        self.dropped_partials = 0
+        self._t_last_rx = 0.0
         self.device_descriptor = _desc(
             bLength=18, bDescriptorType=1, bcdUSB=0x0300, bDeviceClass=0xFF, bDeviceSubClass=0,
             bDeviceProtocol=0, bMaxPacketSize0=9, idVendor=OPAL_KELLY_VID, idProduct=VIRTUAL_PID,
@@ -112,6 +116,11 @@ class VirtualNeurramDevice:
         """Bytes arriving on the bulk OUT endpoint."""
         if not self.connected:
             raise self._gone()
+        now = time.monotonic()
+        if self._rx.pending and now - self._t_last_rx > self.partial_timeout_s:
+            self._rx.clear()  # the rest of that frame never came: drop it, as a device's idle timer does
+            self.dropped_partials += 1
+        self._t_last_rx = now
         frames, _pending, _damaged = self._rx.feed(data)
         for frame in frames:
             self._handle(frame)
@@ -141,6 +150,11 @@ class VirtualNeurramDevice:
             return
         if "corrupt_request" in kinds:
             return  # the damaged request never makes it past the device's CRC check
+        if "corrupt_header" in kinds:
+            raw = bytearray(fr.encode(frame))
+            raw[10] ^= 0x01  # length + 65536: the device now waits for bytes that never come
+            self._rx.feed(bytes(raw[: fr.HEADER_BYTES + len(frame.payload)]))
+            return
         if self._last is not None and self._last[:3] == (frame.seq, frame.op, frame.payload):
             raw = self._last[3]  # a retransmission: answer again, run nothing
         else:
