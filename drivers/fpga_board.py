@@ -97,11 +97,18 @@ class FpgaBoard(Board):
         if self._dirty:
             self._reset_sequencer()
         self._dirty = True  # until the block has run and its results are read
-        n = fp.check(self.fp.write_to_pipe_in(ep.PI_SPI, block), "WriteToPipeIn(0x80)")
+        # pipe-in, run trigger and the first status read go out together where the transport can
+        n, trig, wo = self.fp.pipeline(
+            ("pipe_in", ep.PI_SPI, block), ("trigger", ep.TI_NEURON, ep.TI_NEURON_SEQ_RUN), ("wire_outs",)
+        )
+        n = fp.check(n, "WriteToPipeIn(0x80)")
         if n != len(block):
             raise FrontPanelError(fp.TRANSFER_ERROR, fp.error_name(fp.TRANSFER_ERROR), f"WriteToPipeIn(0x80) took {n} of {len(block)} bytes")
-        fp.check(self.fp.activate_trigger_in(ep.TI_NEURON, ep.TI_NEURON_SEQ_RUN), "ActivateTriggerIn(0x45, seq run)")
-        status = self._poll(ep.WO_NEURON_STATUS, ep.NS_SEQ_DONE, ep.NS_SEQ_DONE, "sequencer done", extra_s)
+        fp.check(trig, "ActivateTriggerIn(0x45, seq run)")
+        fp.check(wo, "UpdateWireOuts (polling sequencer done)")
+        status = self._wire(ep.WO_NEURON_STATUS)
+        if not status & ep.NS_SEQ_DONE:
+            status = self._poll(ep.WO_NEURON_STATUS, ep.NS_SEQ_DONE, ep.NS_SEQ_DONE, "sequencer done", extra_s)
         if status & ep.NS_SEQ_ERROR:
             code = fp.check(self.fp.get_wire_out(ep.WO_SEQ_ERROR), "GetWireOutValue(0x23)")
             name = SeqError(code).name if code in SeqError._value2member_map_ else f"code {code}"

@@ -88,6 +88,11 @@ def check(code: int, call: str) -> int:
     return code
 
 
+def endpoints_kind(address: int) -> str:
+    """Kind of endpoint ``address`` (see :func:`drivers.endpoints.endpoint_kind`)."""
+    return ep.endpoint_kind(address)
+
+
 def pad_block(data):
     """Zero-pad ``data`` to a whole number of 16-byte pipe blocks (returned as is when it is one)."""
     extra = (-len(data)) % PIPE_BLOCK_BYTES
@@ -193,6 +198,30 @@ class FrontPanel(abc.ABC):
             return TRANSFER_ERROR
         buffer[:] = data
         return len(data)
+
+    # ------------------------------------------------------------ pipelining
+    def pipeline(self, *calls) -> list[int]:
+        """Run endpoint calls in order; one code each.
+
+        ``calls`` are ``("pipe_in", address, data)``, ``("trigger", address, bit)``
+        and ``("wire_outs",)``. This default makes them one by one and stops at
+        the first failure (later calls get ``Failed``); a transport that can
+        overlap round trips overrides it.
+        """
+        codes = []
+        for kind, *args in calls:
+            if codes and codes[-1] < 0:
+                codes.append(FAILED)
+                continue
+            if kind == "pipe_in":
+                codes.append(self.write_to_pipe_in(*args))
+            elif kind == "trigger":
+                codes.append(self.activate_trigger_in(*args))
+            elif kind == "wire_outs":
+                codes.append(self.update_wire_outs())
+            else:
+                raise ValueError(f"cannot pipeline {kind!r}")
+        return codes
 
     # ------------------------------------------------------- transport hooks
     @abc.abstractmethod

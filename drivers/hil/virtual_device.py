@@ -38,6 +38,29 @@ EP_IN = 0x86  # bulk IN: device -> host frames
 MAX_PACKET = 1024  # USB 3.0 SuperSpeed bulk max packet
 LANGID_EN_US = 0x0409
 STRINGS = {1: "Opal Kelly (virtual)", 2: "XEM6310 NeuRRAM HIL stub"}
+ANSWER_CACHE = 64  # responses kept for resent requests
+
+
+class Session:
+    """One opened handle: its own frame stream, response queue and sequence state.
+
+    A real board has one host; the virtual one lets several handles share the
+    chip (tests use a second host to change the board behind the first's back).
+    """
+
+    def __init__(self, device: "VirtualNeurramDevice"):
+        self.device = device
+        self.rx = fr.FrameReader()
+        self.tx: collections.deque = collections.deque()  # encoded response frames, oldest first
+        self.answered: collections.OrderedDict = collections.OrderedDict()  # seq -> (op, payload, response)
+        self.expect: int | None = None  # the sequence number run next
+        self.t_last_rx = 0.0
+
+    def reset(self) -> None:
+        self.rx.clear()
+        self.tx.clear()
+        self.answered.clear()
+        self.expect = None
 
 
 def _desc(**fields) -> SimpleNamespace:
@@ -64,13 +87,10 @@ class VirtualNeurramDevice:
         self.serial = serial
         self.faults = faults if faults is not None else FaultPlan()
         self.connected = True
-        self._rx = fr.FrameReader()
-        self._tx: collections.deque = collections.deque()  # encoded response frames, oldest first
-        self._last: tuple[int, int, bytes, bytes] | None = None  # (seq, op, payload, response bytes)
+        self.sessions: list[Session] = []
         self.executed = 0  # requests run by the firmware (retransmissions not counted)
         self.partial_timeout_s = float(partial_timeout_s)  # a partial frame idle this long is dropped
         self.dropped_partials = 0
-        self._t_last_rx = 0.0
         self.device_descriptor = _desc(
             bLength=18, bDescriptorType=1, bcdUSB=0x0300, bDeviceClass=0xFF, bDeviceSubClass=0,
             bDeviceProtocol=0, bMaxPacketSize0=9, idVendor=OPAL_KELLY_VID, idProduct=VIRTUAL_PID,
@@ -96,9 +116,9 @@ class VirtualNeurramDevice:
     def unplug(self) -> None:
         """Disconnect: every later transfer fails with ENODEV; the chip keeps its state."""
         self.connected = False
-        self._rx.clear()
-        self._tx.clear()
-        self._last = None
+        for sess in self.sessions:
+            sess.reset()
+        self.sessions.clear()
 
     def replug(self) -> None:
         """Connect again (same chip, same firmware state, empty USB buffers)."""
@@ -108,41 +128,44 @@ class VirtualNeurramDevice:
         """Force bits ``mask`` of ``wire_out`` to ``value`` (a stuck status line)."""
         self.firmware.stuck[wire_out] = (mask, value)
 
+    def open(self) -> Session:
+        if not self.connected:
+            raise self._gone()
+        sess = Session(self)
+        self.sessions.append(sess)
+        return sess
+
     def _gone(self):
         return usb.core.USBError("No such device (it may have been disconnected)", -4, errno.ENODEV)
 
     # ------------------------------------------------------------- transfers
-    def receive(self, data) -> int:
-        """Bytes arriving on the bulk OUT endpoint."""
-        if not self.connected:
+    def receive(self, sess: Session, data) -> int:
+        """Bytes arriving on the bulk OUT endpoint of session ``sess``."""
+        if not self.connected or sess not in self.sessions:
             raise self._gone()
         now = time.monotonic()
-        if self._rx.pending and now - self._t_last_rx > self.partial_timeout_s:
-            self._rx.clear()  # the rest of that frame never came: drop it, as a device's idle timer does
+        if sess.rx.pending and now - sess.t_last_rx > self.partial_timeout_s:
+            sess.rx.clear()  # the rest of that frame never came: drop it, as a device's idle timer does
             self.dropped_partials += 1
-        self._t_last_rx = now
-        frames, _pending, _damaged = self._rx.feed(data)
+        sess.t_last_rx = now
+        frames, _pending, _damaged = sess.rx.feed(data)
         for frame in frames:
-            self._handle(frame)
+            self._handle(sess, frame)
             if not self.connected:
                 raise self._gone()
         return len(data)
 
-    def transmit(self, n: int):
+    def transmit(self, sess: Session, n: int):
         """Up to ``n`` bytes for the bulk IN endpoint (at most one frame's worth)."""
-        if not self.connected:
+        if not self.connected or sess not in self.sessions:
             raise self._gone()
-        head = self._tx.popleft()
+        head = sess.tx.popleft()
         if len(head) > n:
-            self._tx.appendleft(head[n:])
+            sess.tx.appendleft(head[n:])
             head = head[:n]
         return head
 
-    @property
-    def has_data(self) -> bool:
-        return bool(self._tx)
-
-    def _handle(self, frame: fr.Frame) -> None:
+    def _handle(self, sess: Session, frame: fr.Frame) -> None:
         hits = self.faults.next_frame(frame.op)
         kinds = {f.kind for f in hits}
         if "disconnect" in kinds:
@@ -153,13 +176,24 @@ class VirtualNeurramDevice:
         if "corrupt_header" in kinds:
             raw = bytearray(fr.encode(frame))
             raw[10] ^= 0x01  # length + 65536: the device now waits for bytes that never come
-            self._rx.feed(bytes(raw[: fr.HEADER_BYTES + len(frame.payload)]))
+            sess.rx.feed(bytes(raw[: fr.HEADER_BYTES + len(frame.payload)]))
             return
-        if self._last is not None and self._last[:3] == (frame.seq, frame.op, frame.payload):
-            raw = self._last[3]  # a retransmission: answer again, run nothing
-        else:
+        ahead = None if sess.expect is None else (frame.seq - sess.expect) & 0xFFFF
+        if frame.op == Op.HELLO or ahead is None or ahead == 0:
+            if frame.op == Op.HELLO:  # a host (re)starts its numbering
+                sess.answered.clear()
             raw = self._execute(frame)
-            self._last = (frame.seq, frame.op, frame.payload, raw)
+            sess.expect = (frame.seq + 1) & 0xFFFF
+            sess.answered[frame.seq] = (frame.op, frame.payload, raw)
+            while len(sess.answered) > ANSWER_CACHE:
+                sess.answered.popitem(last=False)
+        elif ahead >= 0x8000:  # behind: a resend of something already run
+            cached = sess.answered.get(frame.seq)
+            if cached is None or cached[0] != frame.op or cached[1] != frame.payload:
+                return  # too old or not the same request: never run it again
+            raw = cached[2]
+        else:
+            return  # ahead: a frame before it was lost; run nothing out of order, the host resends both
         if "timeout" in kinds:
             return
         if "short_read" in kinds:
@@ -168,7 +202,7 @@ class VirtualNeurramDevice:
             b = bytearray(raw)
             b[len(b) - 1 if len(b) > fr.HEADER_BYTES else 12] ^= 0x5A
             raw = bytes(b)
-        self._tx.append(memoryview(raw))
+        sess.tx.append(memoryview(raw))
 
     def _execute(self, frame: fr.Frame) -> bytes:
         fw = self.firmware
@@ -236,27 +270,26 @@ class VirtualBackend(usb.backend.IBackend):
         return dev.endpoint_descriptors[ep]
 
     def open_device(self, dev):
-        if not dev.connected:
-            raise dev._gone()
-        return dev
+        return dev.open()
 
     def close_device(self, dev_handle):
-        pass
+        if dev_handle in dev_handle.device.sessions:
+            dev_handle.device.sessions.remove(dev_handle)
 
     def set_configuration(self, dev_handle, config_value):
         if config_value not in (0, 1):
             raise usb.core.USBError("Invalid configuration", -2, errno.EINVAL)
-        dev_handle.configuration = config_value
+        dev_handle.device.configuration = config_value
 
     def get_configuration(self, dev_handle):
-        return dev_handle.configuration
+        return dev_handle.device.configuration
 
     def set_interface_altsetting(self, dev_handle, intf, altsetting):
         pass
 
     def claim_interface(self, dev_handle, intf):
-        if not dev_handle.connected:
-            raise dev_handle._gone()
+        if not dev_handle.device.connected:
+            raise dev_handle.device._gone()
 
     def release_interface(self, dev_handle, intf):
         pass
@@ -279,30 +312,31 @@ class VirtualBackend(usb.backend.IBackend):
     def bulk_write(self, dev_handle, ep, intf, data, timeout):
         if ep != EP_OUT:
             raise usb.core.USBError("Invalid endpoint", -2, errno.EINVAL)
-        return dev_handle.receive(memoryview(data).cast("B"))
+        return dev_handle.device.receive(dev_handle, memoryview(data).cast("B"))
 
     def bulk_read(self, dev_handle, ep, intf, buff, timeout):
         if ep != EP_IN:
             raise usb.core.USBError("Invalid endpoint", -2, errno.EINVAL)
-        if not dev_handle.connected:
-            raise dev_handle._gone()
-        if not dev_handle.has_data:
+        dev = dev_handle.device
+        if not dev.connected or dev_handle not in dev.sessions:
+            raise dev._gone()
+        if not dev_handle.tx:
             if self.honour_timeouts and timeout:
                 time.sleep(timeout / 1000.0)
             raise usb.core.USBTimeoutError("Operation timed out", -7, errno.ETIMEDOUT)
-        data = dev_handle.transmit(len(buff) * buff.itemsize)
+        data = dev.transmit(dev_handle, len(buff) * buff.itemsize)
         memoryview(buff).cast("B")[: len(data)] = data
         return len(data)
 
     def ctrl_transfer(self, dev_handle, bmRequestType, bRequest, wValue, wIndex, data_or_wLength, timeout):
-        if not dev_handle.connected:
-            raise dev_handle._gone()
+        if not dev_handle.device.connected:
+            raise dev_handle.device._gone()
         if bRequest == 0x06 and (wValue >> 8) == 0x03:  # GET_DESCRIPTOR, string
             index = wValue & 0xFF
             if index == 0:
                 raw = struct.pack("<BBH", 4, 3, LANGID_EN_US)
             else:
-                text = dev_handle.serial if index == 3 else STRINGS.get(index)
+                text = dev_handle.device.serial if index == 3 else STRINGS.get(index)
                 if text is None:
                     raise usb.core.USBError("Pipe error", -9, errno.EPIPE)
                 enc = text.encode("utf-16-le")
