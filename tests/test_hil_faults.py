@@ -40,6 +40,8 @@ def test_transient_fault_is_retried_to_the_same_result(kind, op, reference):
         fault = dev.faults.add(kind, at=dev.faults.frames_seen(op) + 1, count=1, op=op)
         got = _work(b)
         assert fault.fired == 1 and b.fp.stats["retries"] == 1, "exactly one bounded retry"
+        # a pipelined run trigger never overtook its lost pipe-in: no block ever ran incomplete
+        assert dev.firmware.blocks_failed == 0
     assert got == reference
 
 

@@ -50,6 +50,7 @@ class EmulatedFirmware:
         self._dac_staged: tuple[str, float] | None = None
         self._dac_ack = False
         self.blocks_run = 0
+        self.blocks_failed = 0
 
     # ------------------------------------------------------------- endpoints
     def hello(self) -> dict:
@@ -164,6 +165,7 @@ class EmulatedFirmware:
         self._seq_error = SeqError.NONE
 
     def _fail(self, err: SeqError) -> None:
+        self.blocks_failed += 1
         self._fifo, self._fifo_bytes = [], 0
         self._seq_error = err
         self._seq_done = True
