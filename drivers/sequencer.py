@@ -37,7 +37,7 @@ JSON_BYTES = 16384  # JSON results (INFO, COUNTERS) come zero-padded to this siz
 class SeqOp(enum.IntEnum):
     """Sequencer operations."""
 
-    PULSE = 1  # flags: kind index; body: v f64[n], width f64[n], gate f64[n], core u8[n], row u8[n], col u8[n]
+    PULSE = 1  # flags: kind [1:0], scalar v/width/gate bits 2/3/4; body: v, width, gate f64[n] (or [1]), core, row, col u8[n]
     READ = 2  # body: core u8[n], row u8[n], col u8[n]; result: f32[n] on pipe-out 0xA0
     WAIT = 3  # body: seconds f64
     POWER = 4  # flags: 1 on / 0 off; body: core mask u64
@@ -116,20 +116,44 @@ def _split(body, n: int, off: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(np.frombuffer(body, np.uint8, n, off + i * n).astype(np.int64) for i in range(3))
 
 
+PULSE_KIND_MASK = 0x3
+PULSE_SCALAR_BITS = (1 << 2, 1 << 3, 1 << 4)  # v_pulse, width_s, v_gate sent as one value
+
+
+def _uniform(a: np.ndarray) -> bool:
+    """True when every element has the same bits as the first (so one value stands for all, losslessly)."""
+    bits = a.view(np.uint64)
+    return bits.size > 0 and bool(np.all(bits == bits[0]))
+
+
 def encode_pulse(kind: str, core, row, col, v_pulse, width_s, v_gate) -> bytearray:
-    arrays = [np.asarray(v_pulse, "<f8"), np.asarray(width_s, "<f8"), np.asarray(v_gate, "<f8"), *_addresses(core, row, col)]
-    return encode_arrays(SeqOp.PULSE, arrays, flags=PULSE_KINDS.index(kind), n=len(core))
+    """PULSE block; a float array whose elements are all bit-identical goes as one value (flag bit)."""
+    n = len(core)
+    flags = PULSE_KINDS.index(kind)
+    arrays = []
+    for bit, a in zip(PULSE_SCALAR_BITS, (v_pulse, width_s, v_gate)):
+        a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, "<f8"), (n,)))
+        if _uniform(a):
+            flags |= bit
+            a = a[:1]
+        arrays.append(a)
+    return encode_arrays(SeqOp.PULSE, [*arrays, *_addresses(core, row, col)], flags=flags, n=n)
 
 
 def decode_pulse(block: Block):
     """(kind, core, row, col, v_pulse, width_s, v_gate) of a PULSE block."""
-    n = block.n
-    if len(block.body) != n * 27 or block.flags >= len(PULSE_KINDS):
+    n, b, flags = block.n, block.body, block.flags
+    kind = flags & PULSE_KIND_MASK
+    sizes = [1 if flags & bit else n for bit in PULSE_SCALAR_BITS]
+    if kind >= len(PULSE_KINDS) or len(b) != 8 * sum(sizes) + 3 * n:
         raise ValueError(SeqError.BAD_BODY)
-    b = block.body
-    v, w, g = (np.frombuffer(b, "<f8", n, i * 8 * n).astype(np.float64) for i in range(3))
-    c, r, k = _split(b, n, 24 * n)
-    return PULSE_KINDS[block.flags], c, r, k, v, w, g
+    out, off = [], 0
+    for size in sizes:
+        a = np.frombuffer(b, "<f8", size, off).astype(np.float64)
+        out.append(np.full(n, a[0]) if size == 1 and n != 1 else a)
+        off += 8 * size
+    c, r, k = _split(b, n, off)
+    return PULSE_KINDS[kind], c, r, k, *out
 
 
 def encode_read(core, row, col) -> bytearray:

@@ -95,7 +95,7 @@ def test_disconnect_mid_transfer_is_a_communication_error_and_the_chip_survives(
     g_before = dev.firmware.twin.cells.g_s.copy()
     dev.faults.add("disconnect", at=dev.faults.frames_seen(Op.PIPE_IN) + 3, op=Op.PIPE_IN)  # 4th of 16 chunks
     with pytest.raises(FrontPanelError) as e:
-        b.pulse("set", c, r, k, 2.0, 1e-6)
+        b.pulse("set", c, r, k, np.linspace(1.5, 2.2, c.size), 1e-6)  # a ~6 kB block: 6 frames
     assert e.value.name == "CommunicationError"
     assert np.array_equal(dev.firmware.twin.cells.g_s, g_before), "half a block never reaches the chip"
     with pytest.raises(FrontPanelError) as e:

@@ -101,6 +101,24 @@ def test_pulse_block_round_trip_is_lossless(cell, kind):
         assert a.tobytes() == b.astype(a.dtype).tobytes()  # bit-identical, not approx
 
 
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_uniform_pulse_arrays_go_as_one_value_losslessly(n):
+    c = np.arange(n) % 48
+    v = np.linspace(1.0, 2.0, n)
+    w = np.full(n, 1e-6)
+    g = np.full(n, -0.0)  # bit-exact: -0.0 must not come back as 0.0
+    block = sq.encode_pulse("reset", c, c, c, v, w, g)
+    if n > 1:
+        assert len(block) < len(sq.encode_pulse("reset", c, c, c, v, v, v))
+    kind, c2, r2, k2, v2, w2, g2 = sq.decode_pulse(sq.decode(block))
+    assert kind == "reset" and v2.tobytes() == v.tobytes() and w2.tobytes() == w.tobytes()
+    assert g2.tobytes() == g.tobytes() and np.array_equal(c2, c)
+    mixed = np.full(n, 0.0)
+    if n > 1:
+        mixed[1] = -0.0
+        assert sq.decode_pulse(sq.decode(sq.encode_pulse("set", c, c, c, v, w, mixed)))[6].tobytes() == mixed.tobytes()
+
+
 @st.composite
 def mvm_requests(draw):
     n_cores = draw(st.integers(1, 3))
