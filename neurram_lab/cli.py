@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "experiments.write_verify",
     "experiments.relaxation",
     "benchmarks.bench_program",
+    "drivers.discovery",
+    "benchmarks.hil_bench",
 ]
 
 GROUP_HELP = {

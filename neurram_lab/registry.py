@@ -20,6 +20,8 @@ from .errors import InputError, UnknownBoardError
 # so that opening the twin never imports pyusb and friends.
 _LAZY: dict[str, str] = {
     "sim": "sim_backend.board:SimBoard.from_spec",
+    "hil": "drivers.hil:open_hil",
+    "okusb": "drivers.fpga_board:open_okusb",
 }
 _FACTORIES: dict[str, Callable[..., Board]] = {}
 

@@ -7,7 +7,7 @@ import pytest
 from neurram_lab import open_board
 
 # Every board spec the Board contract suite must pass on; later boards add theirs.
-BOARD_SPECS = ["sim://?seed=7"]
+BOARD_SPECS = ["sim://?seed=7", "hil://?seed=7"]
 
 
 def pytest_addoption(parser):
