@@ -179,7 +179,8 @@ class CoreCircuit:
         net = network(direction, g, in_lines, out_lines, differential)
         p = self.p
         if p.ideal_settling and net["sense_lines"] is not None:
-            m = weighted_mean_map(net["g_s"], net["mix"], net["sense_lines"])
+            drv = net["driven"]
+            m = weighted_mean_map(net["g_s"][drv], net["mix"][drv], net["sense_lines"])
         else:
             gd = np.where(net["driven"], 1.0 / p.r_driver_ohm if p.r_driver_ohm > 0 else np.inf, 0.0)
             if p.ideal_settling:

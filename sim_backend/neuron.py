@@ -39,8 +39,9 @@ def lsb_v(v_decr_v: float, output_bits: int, p: CircuitParams) -> float:
 
 
 def sampling_noise_v(n_cycles, p: CircuitParams) -> np.ndarray:
-    """RMS integrator noise from kT/C sampling over ``n_cycles`` independent samples (V)."""
-    per = np.sqrt(K_BOLTZMANN * p.temperature_k / p.c_sample_f) * cs_over_ci(p)
+    """RMS integrator noise after ``n_cycles`` independent cycles (V): kT/C of Csample
+    carried onto Cinteg, plus the amplifier's own noise per cycle."""
+    per = np.hypot(np.sqrt(K_BOLTZMANN * p.temperature_k / p.c_sample_f) * cs_over_ci(p), p.cycle_noise_v)
     return per * np.sqrt(np.asarray(n_cycles, np.float64))
 
 
