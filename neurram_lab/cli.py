@@ -21,6 +21,7 @@ from .runlog import to_json
 
 COMMAND_MODULES = [
     "experiments.demo",
+    "experiments.mvm_accuracy",
 ]
 
 GROUP_HELP = {
