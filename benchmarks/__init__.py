@@ -1,0 +1,1 @@
+"""Speed benchmarks of the twin and the driver stack (``neurram bench ...``); not part of the test suite."""
