@@ -22,6 +22,7 @@ from .runlog import to_json
 COMMAND_MODULES = [
     "experiments.demo",
     "experiments.mvm_accuracy",
+    "experiments.mvm_energy",
     "benchmarks.mvm",
 ]
 

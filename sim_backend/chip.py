@@ -166,8 +166,7 @@ class ChipCircuit:
                 else:
                     codes[i] += seg_codes * np.int16(mult)
                 e = _energy.segment_energy(batch, float(n_set[i].sum()), nbits, kbits, n_out, amap.wl_on,
-                                           amap.n_lines_in, float(n_set[i].sum(axis=0) @ amap.load_s), v_read,
-                                           v_line_sq, stochastic, p)
+                                           amap.n_lines_in, v_read, v_line_sq, stochastic, p)
                 for k, v in e.items():
                     e_tot[k] += v
         if len(segs) == 1:

@@ -158,7 +158,7 @@ class CircuitParams:
     e_compare_j: float = 25e-15  # per neuron per comparison
     e_decr_j: float = 15e-15  # per neuron per Vdecr charge step
     e_lfsr_j: float = 121e-15  # per neuron per stochastic step
-    p_static_w: float = 0.4e-3  # per powered, active core
+    p_static_w: float = 5e-6  # leakage of a running core
     t_wl_s: float = 10e-9
     t_sample_s: float = 10e-9
     t_integ_s: float = 240e-9
