@@ -96,8 +96,9 @@ def convert(v_int_v, offset_v, lsb, k: int, thresholds: np.ndarray, noise_v, rng
     top = 2**k - 1
     a = np.abs(v, out=v)
     a *= np.float32(1.0 / lsb)
-    np.minimum(a, np.float32(top), out=a)
+    np.minimum(a, np.float32(max(top + 0.5, thresholds[top] + 0.5)), out=a)  # beyond the last threshold: saturate
     m = a.astype(np.int16)  # floor for a >= 0
+    np.minimum(m, np.int16(top), out=m)
     dev = float(np.abs(thresholds[1:top + 1] - np.arange(1, top + 1)).max()) if top else 0.0
     if dev > 0:  # correct where a lies within dev of an integer threshold
         frac = a - m
