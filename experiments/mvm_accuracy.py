@@ -7,7 +7,8 @@ calibration vectors (model-driven: operating point and offsets), then runs
 ``vectors`` uniform random vectors in [-1, 1] and compares each output with
 the ideal ``x_q @ W`` of the quantised inputs and the read-back conductances.
 The error is in output LSB (the calibrated full scale of the result over
-``2**(output_bits - 1)``). In parallel mode the cores share one operating
+``2**(output_bits - 1)``); outputs on a bad column (most cells unformed) are
+left out and counted, as the paper's mapping avoids them. In parallel mode the cores share one operating
 point (shared rails); in sequence each core gets its own.
 """
 
@@ -63,6 +64,19 @@ def read_back(board, pms) -> None:
         pm.g_measured_s = board.read(*pm.placement.cells()).astype(np.float64).reshape(pm.g_target_s.shape)
 
 
+def usable_outputs(pm, direction: str) -> np.ndarray:
+    """Outputs whose cells mostly formed: a bad column (or row pair) is left out, as the
+    authors' mapping avoids them (SPEC §2); without ``dead`` every output counts."""
+    n = pm.placement.n_out if direction == "forward" else pm.placement.n_in
+    if pm.dead is None:
+        return np.ones(n, bool)
+    dead = np.asarray(pm.dead, bool)
+    if direction == "forward":
+        return dead.mean(axis=0) < 0.5
+    per_row = dead.mean(axis=1)
+    return (per_row[0::2] < 0.5) & (per_row[1::2] < 0.5) if pm.placement.differential else per_row < 0.5
+
+
 def measure_error(board, pms, vectors: int = 1000, input_bits: int = 4, output_bits: int = 6,
                   direction: str = "forward", two_phase: bool = False, parallel: bool = False, seed: int = 0) -> dict:
     """Calibrate, run random vectors and compare with the ideal; errors in output LSB.
@@ -84,7 +98,7 @@ def measure_error(board, pms, vectors: int = 1000, input_bits: int = 4, output_b
             cal = calibrate(board, pm, xc, parallel=False, **kw)
             cals.append(cal)
             ys.append(run_mvm(board, pm, xi, parallel=False, calibration=cal, **kw))
-    ideal_l, meas_l, per_core = [], [], []
+    ideal_l, meas_l, per_core, usable_l = [], [], [], []
     for pm, xi, y, cal in zip(pms, x, ys, cals):
         q, s = quantize_inputs(xi, input_bits)
         w = conductance_to_weights(pm.g_measured_s, pm.gmin_s, pm.gmax_s, pm.w_max, pm.placement.differential)
@@ -92,11 +106,15 @@ def measure_error(board, pms, vectors: int = 1000, input_bits: int = 4, output_b
         lsb = result_lsb(pm, cal)
         ideal_l.append(ideal / lsb)
         meas_l.append(y / lsb)
-        per_core.append(float(np.sqrt(np.mean((meas_l[-1] - ideal_l[-1]) ** 2))))
-    err = np.concatenate([(m - i).ravel() for m, i in zip(meas_l, ideal_l)])
+        usable = usable_outputs(pm, direction)
+        usable_l.append(usable)
+        per_core.append(float(np.sqrt(np.mean((meas_l[-1] - ideal_l[-1])[:, usable] ** 2))))
+    err = np.concatenate([(m - i)[:, u].ravel() for m, i, u in zip(meas_l, ideal_l, usable_l)])
     return {
         "rmse_lsb": float(np.sqrt(np.mean(err**2))),
         "rmse_lsb_per_core": per_core,
+        "excluded_outputs": [int((~u).sum()) for u in usable_l],
+        "usable": usable_l,
         "mean_error_lsb": float(err.mean()),
         "ideal_lsb": ideal_l,
         "measured_lsb": meas_l,
@@ -127,7 +145,8 @@ def run(board, out_dir, progress=None, rows=64, cols=64, input_bits=4, output_bi
             log.append("outputs", core=np.full(i.size, c), vector=v.ravel(), output=o.ravel(),
                        ideal_lsb=i.ravel(), measured_lsb=m.ravel())
         summary = dict(params)
-        summary.update({k: res[k] for k in ("rmse_lsb", "rmse_lsb_per_core", "mean_error_lsb", "v_read_v", "v_decr_v")})
+        summary.update({k: res[k] for k in ("rmse_lsb", "rmse_lsb_per_core", "excluded_outputs", "mean_error_lsb",
+                                            "v_read_v", "v_decr_v")})
         summary["mvm_energy_j"] = board.counters().get("mvm_energy_j")
         summary["run_file"] = str(log.path)
         fig = figure_path(log.path)
@@ -140,8 +159,8 @@ def run(board, out_dir, progress=None, rows=64, cols=64, input_bits=4, output_bi
 
 def _figure(path, res, params) -> None:
     plt = pyplot()
-    ideal = np.concatenate([i.ravel() for i in res["ideal_lsb"]])
-    meas = np.concatenate([m.ravel() for m in res["measured_lsb"]])
+    ideal = np.concatenate([i[:, u].ravel() for i, u in zip(res["ideal_lsb"], res["usable"])])
+    meas = np.concatenate([m[:, u].ravel() for m, u in zip(res["measured_lsb"], res["usable"])])
     fig, ax = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
     lim = float(np.max(np.abs(np.r_[ideal, meas]))) * 1.05
     ax[0].plot(ideal, meas, ".", ms=1.5, alpha=0.25)

@@ -25,7 +25,8 @@ Shared supply: driven lines draw about ``v_read * G_line`` from the
 ``v_ref +- v_read`` rails; the rails sag by ``R_c * I`` where ``R_c`` grows
 with the core's distance from the supply (cores on an 8 x 6 grid, supply at
 core 0) and ``I`` is the current of every core running at the same time.
-Parallel MVMs also see supply noise common to all cores.
+The rails also wobble, with an rms of ``supply_noise_ohm`` times the current
+drawn, per vector: common to the cores running together.
 """
 
 from __future__ import annotations
@@ -132,12 +133,14 @@ class ChipCircuit:
             t_vec += _energy.segment_latency_s(nbits, kbits, p)
             n_set = np.bitwise_count(seg).astype(np.float32)  # non-zero bits per input over the planes
             # supply: time-averaged rail current of each core, then the sag each core sees
-            i_core = np.stack([v_read * (n_set[i] @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
+            # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
+            i_core = np.stack([v_read * (seg[i].astype(np.float32) @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
                                for i in range(nc)]) if nbits else np.zeros((nc, batch))
             i_seen = np.broadcast_to(i_core.sum(axis=0), i_core.shape) if parallel else i_core
             amp = v_read - r_core[:, None] * i_seen  # (nc, batch) input amplitude each core sees (V)
-            if parallel and p.supply_noise_rel > 0:
-                amp = amp * (1.0 + p.supply_noise_rel * self.rng.standard_normal(batch))[None, :]
+            if p.supply_noise_ohm > 0 and nbits:  # rail wobble, common to the cores running together
+                z = self.rng.standard_normal((1, batch) if parallel else (nc, batch))
+                amp = amp - p.supply_noise_ohm * i_seen * z
             sigma = float(np.hypot(sampling_noise_v(cycles, p), p.comparator_noise_v))
             lsb = lsb_v(v_decr, kbits, p)
             thr = self.thresholds(kbits - 1)

@@ -146,9 +146,9 @@ class CircuitParams:
     lfsr_noise_v: float = 0.02  # stochastic neuron: full span of the injected LFSR noise
     # multi-core
     core_gain_sigma_rel: float = 0.003  # core-to-core Csample/Cinteg mismatch
-    r_supply_ohm: float = 0.2  # shared v_ref +- v_read supply impedance
-    r_supply_per_core_ohm: float = 0.15  # extra supply resistance per core of distance
-    supply_noise_rel: float = 0.004  # supply instability per parallel MVM (rms, relative)
+    r_supply_ohm: float = 0.3  # shared v_ref +- v_read supply impedance
+    r_supply_per_core_ohm: float = 0.25  # extra supply resistance per core of distance
+    supply_noise_ohm: float = 0.35  # supply instability: rms rail wobble per ampere drawn (V/A), per vector
     # energy and timing
     c_wl_f: float = 432e-15  # one WL: 256 access gates x 1.5 fF + 48 fF driver
     v_wl_mvm_v: float = 1.3  # WL swing during MVM
