@@ -4,6 +4,7 @@ Tiers, all on one :class:`Board` contract:
 
 - tier 1 (:mod:`neurram_lab.cells`): cell reads and pulses, forming, rails, power;
 - tier 2 (:mod:`neurram_lab.writeverify`): write-verify programming;
+  (:mod:`neurram_lab.mvm`, :mod:`neurram_lab.calibration`): multi-core MVM in weight units, calibration;
 - run logs (:mod:`neurram_lab.runlog`): HDF5 run files in SWMR mode.
 
 Open a board with :func:`open_board`: ``sim://`` (the physics twin), and the
@@ -29,6 +30,8 @@ from .registry import known_schemes, open_board, parse_spec, register_board
 from .runlog import FORMAT_VERSION, Column, Run, RunLog, read_run
 from .weights import MatrixPlacement, ProgrammedMatrix, conductance_to_weights, weights_to_conductance
 from .writeverify import ProgramResult, WriteVerifyConfig, form_cells, write_verify
+from .mvm import MVMCalibration, code_scale, input_segments, run_mvm
+from .calibration import calibrate
 
 __all__ = [
     "__version__", "Board", "BoardInfo", "MVMRequest", "validate_mvm", "MVM_DIRECTIONS", "ACTIVATIONS",
@@ -37,4 +40,5 @@ __all__ = [
     "PULSE_KINDS", "open_board", "register_board", "known_schemes", "parse_spec", "RunLog", "Run",
     "read_run", "Column", "FORMAT_VERSION", "WriteVerifyConfig", "ProgramResult", "write_verify",
     "form_cells", "MatrixPlacement", "ProgrammedMatrix", "weights_to_conductance", "conductance_to_weights",
+    "run_mvm", "calibrate", "MVMCalibration", "code_scale", "input_segments",
 ]
