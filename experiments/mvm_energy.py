@@ -63,6 +63,12 @@ def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 
     params = {"rows": int(rows), "cols": int(cols), "bits": bits, "vectors": int(vectors), "seed": int(seed)}
     half = int(rows) // 2
     cores = (0, 1)
+    for c in cores:  # bad shapes fail here, before a run file exists
+        MatrixPlacement(c, 0, 0, half, int(cols))
+    if not bits or min(bits) < 1 or max(bits) > 8:
+        from neurram_lab.errors import LimitError
+
+        raise LimitError("bits", bits, (1, 8), "input widths")
     tables = {"energy": {"input_bits": ("i2", ""), "output_bits": ("i2", ""), "energy_per_mvm_j": ("f8", "J"),
                          "energy_per_op_j": ("f8", "J"), "latency_s": ("f8", "s"), "tops_per_w": ("f8", "TOPS/W"),
                          "edp_js": ("f8", "J s"),
