@@ -47,7 +47,7 @@ def run_bench(board, batch: int = 2048, repeats: int = 20, seed: int = 0) -> dic
     t0 = time.perf_counter()
     board.mvm(req)  # first call: conductance snapshot and the network solve
     first_s = time.perf_counter() - t0
-    factor_s = board.last_mvm["factor_s"]
+    factor_s = (getattr(board, "last_mvm", None) or {}).get("factor_s", float("nan"))
     xf = x[0].astype(np.float32)
     wf = w.astype(np.float32)
     sim, mm = [], []
