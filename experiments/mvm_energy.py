@@ -103,7 +103,7 @@ def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 
                    "energy_per_op_j": e_mvm / (2 * macs), "latency_s": lat,
                    "tops_per_w": 2 * macs / e_mvm / 1e12, "edp_js": e_mvm * lat,
                    **{f"{c}_per_op_j": e[c] / (2 * macs) for c in COMPONENTS}}
-            e7 = sum(e[c] / SCALE_7NM[c] for c in COMPONENTS)
+            e7 = sum(e[c] / SCALE_7NM[c] for c in COMPONENTS) or float("nan")
             row["energy_per_op_7nm_j"] = e7 / (2 * macs)
             row["tops_per_w_7nm"] = 2 * macs / e7 / 1e12
             row["latency_7nm_s"] = lat / LATENCY_7NM
