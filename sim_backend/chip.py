@@ -46,6 +46,7 @@ from .params import CircuitParams
 
 CORE_GRID_COLS = 6
 DAC_LEVELS = 10
+_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], np.float32)
 _THREAD_ROWS = 512  # batches larger than this convert in row blocks on a thread pool
 
 
@@ -179,7 +180,7 @@ class ChipCircuit:
             seg = (mag >> shift) & (2**nbits - 1) if nbits > 0 else np.zeros_like(mag)
             cycles = 2**nbits - 1
             t_vec += _energy.segment_latency_s(nbits, kbits, p)
-            n_set = np.bitwise_count(seg).astype(np.float32)  # non-zero bits per input over the planes
+            n_set = _POPCOUNT[seg]  # non-zero bits per input over the planes (seg < 256)
             # supply: time-averaged rail current of each core, then the sag each core sees
             # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
             i_core = np.stack([v_read * (seg[i].astype(np.float32) @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
