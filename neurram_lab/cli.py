@@ -26,6 +26,9 @@ COMMAND_MODULES = [
     "benchmarks.bench_program",
     "drivers.discovery",
     "benchmarks.hil_bench",
+    "experiments.mvm_accuracy",
+    "experiments.mvm_energy",
+    "benchmarks.mvm",
 ]
 
 GROUP_HELP = {
