@@ -21,12 +21,15 @@ from .errors import (
     LimitError,
     NeuRRAMError,
     ReplayDivergence,
+    ReplayInterrupted,
     RunLogError,
     UnknownBoardError,
 )
 from .limits import N_COLS, N_CORES, N_ROWS, PULSE_KINDS, SafetyLimits
 from .registry import known_schemes, open_board, parse_spec, register_board
 from .runlog import FORMAT_VERSION, Column, Run, RunLog, read_run
+from .journal import Journal, JournalCall
+from .journal_board import JournalBoard
 from .weights import MatrixPlacement, ProgrammedMatrix, conductance_to_weights, weights_to_conductance
 from .writeverify import ProgramResult, WriteVerifyConfig, form_cells, write_verify
 
@@ -36,5 +39,13 @@ __all__ = [
     "FrontPanelError", "RunLogError", "ReplayDivergence", "SafetyLimits", "N_CORES", "N_ROWS", "N_COLS",
     "PULSE_KINDS", "open_board", "register_board", "known_schemes", "parse_spec", "RunLog", "Run",
     "read_run", "Column", "FORMAT_VERSION", "WriteVerifyConfig", "ProgramResult", "write_verify",
-    "form_cells", "MatrixPlacement", "ProgrammedMatrix", "weights_to_conductance", "conductance_to_weights",
+    "form_cells", "ReplayInterrupted", "Journal", "JournalCall", "JournalBoard", "ReplayBoard", "MatrixPlacement", "ProgrammedMatrix", "weights_to_conductance", "conductance_to_weights",
 ]
+
+
+def __getattr__(name):  # ReplayBoard imported on first use, like the boards of the registry
+    if name == "ReplayBoard":
+        from .replay import ReplayBoard
+
+        return ReplayBoard
+    raise AttributeError(f"module 'neurram_lab' has no attribute {name!r}")

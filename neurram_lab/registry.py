@@ -20,6 +20,7 @@ from .errors import InputError, UnknownBoardError
 # so that opening the twin never imports pyusb and friends.
 _LAZY: dict[str, str] = {
     "sim": "sim_backend.board:SimBoard.from_spec",
+    "replay": "neurram_lab.replay:ReplayBoard.from_spec",
 }
 _FACTORIES: dict[str, Callable[..., Board]] = {}
 

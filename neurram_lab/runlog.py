@@ -10,11 +10,18 @@ Layout (format version 1)::
                             (status, stop time, summary); empty while running
     /tables/<name>/<col>    chunked, resizable 1-D columns; attrs ``units``
     /tables/<name>          attrs ``columns`` (order)
+    /journal/...            every Board call of the run (see :mod:`neurram_lab.journal`)
 
 HDF5's SWMR mode forbids creating objects once it is on, so every table is
 declared when the run starts; then rows are appended and flushed as the run
 goes. A second process may open the file with ``swmr=True`` and follow it.
 A file whose stop record is missing (or torn) reads back as ``interrupted``.
+Every dataset carries a Fletcher-32 checksum and the root attributes are
+fixed-length (kept in checksummed object headers), so a damaged file raises
+:class:`RunLogError` rather than reading back wrong. The writer opens the file
+with HDF5 file locking on; once in SWMR mode HDF5 marks the superblock, so a
+second writer is refused while the first runs (and after it was killed, until
+``h5clear -s``), while SWMR readers may follow it.
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from . import journal as _journal
 from .errors import RunLogError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: no journal
 STATUSES = ("success", "failed", "aborted")
 _CHUNK = 4096
 
@@ -94,7 +103,7 @@ class RunLog:
     def __init__(self, path, experiment: str, parameters: dict, tables: dict, board_snapshot: dict | None = None):
         self.path = Path(path)
         if self.path.exists():
-            raise RunLogError(f"run file {self.path} already exists; runs never overwrite each other")
+            raise RunLogError(f"run file {self.path} already exists{_writer_note(self.path)}; runs never overwrite each other")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.uid = uuid.uuid4().hex
         self.experiment = experiment
@@ -102,31 +111,31 @@ class RunLog:
         self._columns: dict[str, dict[str, Column]] = {}
         self._lengths: dict[str, int] = {}
         try:
-            f = h5py.File(self.path, "w-", libver="latest")
+            f = h5py.File(self.path, "w-", libver="latest", locking=True)
         except OSError as exc:
             raise RunLogError(f"cannot create run file {self.path}: {exc}") from exc
         self._f = f
         try:
             f.attrs["neurram_format_version"] = FORMAT_VERSION
-            f.attrs["uid"] = self.uid
-            f.attrs["experiment"] = experiment
-            f.attrs["parameters_json"] = to_json(parameters)
-            f.attrs["software_version"] = software_version()
-            f.attrs["board_json"] = to_json(board_snapshot or {})
+            for key, text in (("uid", self.uid), ("experiment", experiment), ("parameters_json", to_json(parameters)),
+                              ("software_version", software_version()), ("board_json", to_json(board_snapshot or {})),
+                              ("start_time_iso", _iso(self._t0))):
+                f.attrs[key] = np.bytes_(text.encode("utf-8"))  # fixed length: stored in the checksummed header
             f.attrs["start_time_unix_s"] = self._t0
-            f.attrs["start_time_iso"] = _iso(self._t0)
             run = f.create_group("run")
-            run.create_dataset("stop_json", shape=(0,), maxshape=(None,), dtype="u1", chunks=(_CHUNK,))
+            run.create_dataset("stop_json", shape=(0,), maxshape=(None,), dtype="u1", chunks=(_CHUNK,), fletcher32=True)
             tg = f.create_group("tables")
             for tname, cols in tables.items():
                 g = tg.create_group(tname)
                 spec = {c: (v if isinstance(v, Column) else Column(*v)) for c, v in cols.items()}
                 g.attrs["columns"] = json.dumps(list(spec))
                 for cname, col in spec.items():
-                    ds = g.create_dataset(cname, shape=(0,), maxshape=(None,), dtype=np.dtype(col.dtype), chunks=(_CHUNK,))
+                    ds = g.create_dataset(cname, shape=(0,), maxshape=(None,), dtype=np.dtype(col.dtype), chunks=(_CHUNK,),
+                                          fletcher32=True)
                     ds.attrs["units"] = col.units
                 self._columns[tname] = spec
                 self._lengths[tname] = 0
+            _journal.declare(f)
             f.swmr_mode = True
             f.flush()
         except Exception:
@@ -134,6 +143,7 @@ class RunLog:
             self.path.unlink(missing_ok=True)
             raise
         self._closed = False
+        self.journal = _journal.JournalWriter(f["journal"], self.flush)
 
     # -------------------------------------------------------------- writing
     def append(self, table: str, flush: bool = True, **columns) -> None:
@@ -163,8 +173,9 @@ class RunLog:
             self.flush()
 
     def flush(self) -> None:
-        """Make everything appended so far durable and visible to SWMR readers."""
+        """Make everything appended so far (journal included) durable and visible to SWMR readers."""
         if not self._closed:
+            self.journal.write_pending()
             self._f.flush()
 
     def close(self, status: str = "success", summary: dict | None = None, error: str | None = None) -> None:
@@ -173,6 +184,8 @@ class RunLog:
             return
         if status not in STATUSES:
             raise RunLogError(f"status {status!r} is not one of {STATUSES}")
+        self.journal.write_pending()
+        self.journal.closed = True
         t1 = time.time()
         stop = {"status": status, "stop_time_unix_s": t1, "stop_time_iso": _iso(t1), "summary": summary or {}, "error": error}
         raw = np.frombuffer(to_json(stop).encode("utf-8"), np.uint8)
@@ -201,6 +214,17 @@ class RunLog:
         return False
 
 
+def _writer_note(path: Path) -> str:
+    """A note when HDF5 says the file is open for (SWMR) writing; read-only check."""
+    try:
+        with h5py.File(path, "r", libver="latest"):
+            return ""
+    except OSError as exc:
+        if "already open for write" in str(exc) or "unable to lock" in str(exc).lower():
+            return " and is open for writing by another process (or its writer was killed)"
+        return ""
+
+
 def _iso(t: float) -> str:
     return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -221,19 +245,24 @@ class Run:
         Each table, columns cut to the rows every column has (a crash between
         two column writes leaves no ragged row). ``df.attrs["units"]`` maps
         column to units.
+    journal : Journal or None
+        The board calls (``read_run(..., journal=True)``), see :mod:`neurram_lab.journal`.
     """
 
     path: Path
     record: dict
     tables: dict = field(default_factory=dict)
+    journal: object = None
 
     @property
     def status(self) -> str:
         return self.record["status"]
 
 
-def read_run(path, tables: bool = True) -> Run:
+def read_run(path, tables: bool = True, journal: bool = False) -> Run:
     """Open a run file (also while it is being written) and read it.
+
+    ``journal=True`` also reads the journal of board calls into ``Run.journal``.
 
     Raises
     ------
@@ -249,19 +278,22 @@ def read_run(path, tables: bool = True) -> Run:
         raise RunLogError(f"{p} is not a readable HDF5 run file ({exc})") from exc
     try:
         with f:
-            return _read_open(p, f, tables)
+            run = _read_open(p, f, tables)
+            if journal:
+                run.journal = _journal.read_journal_open(f)
+            return run
     except RunLogError:
         raise
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:
-        raise RunLogError(f"{p} is damaged: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes h5py or json raise
+        raise RunLogError(f"{p} is damaged: {type(exc).__name__}: {exc}") from exc
 
 
 def _read_open(p: Path, f: h5py.File, want_tables: bool) -> Run:
     if "neurram_format_version" not in f.attrs:
         raise RunLogError(f"{p} is an HDF5 file but not a neurram run log (no format version)")
     version = int(f.attrs["neurram_format_version"])
-    if version != FORMAT_VERSION:
-        raise RunLogError(f"{p} has run-log format version {version}; this software reads version {FORMAT_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise RunLogError(f"{p} has run-log format version {version}; this software reads versions {READABLE_VERSIONS}")
     a = f.attrs
     record = {
         "uid": _s(a["uid"]),
