@@ -21,6 +21,9 @@ from .runlog import to_json
 
 COMMAND_MODULES = [
     "experiments.demo",
+    "neurram_lab.cmd_replay",
+    "neurram_lab.cmd_runs",
+    "neurram_lab.cmd_show",
 ]
 
 GROUP_HELP = {

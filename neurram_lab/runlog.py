@@ -16,12 +16,12 @@ HDF5's SWMR mode forbids creating objects once it is on, so every table is
 declared when the run starts; then rows are appended and flushed as the run
 goes. A second process may open the file with ``swmr=True`` and follow it.
 A file whose stop record is missing (or torn) reads back as ``interrupted``.
-Every dataset carries a Fletcher-32 checksum and the root attributes are
-fixed-length (kept in checksummed object headers), so a damaged file raises
-:class:`RunLogError` rather than reading back wrong. The writer opens the file
-with HDF5 file locking on; once in SWMR mode HDF5 marks the superblock, so a
-second writer is refused while the first runs (and after it was killed, until
-``h5clear -s``), while SWMR readers may follow it.
+Every dataset carries a Fletcher-32 checksum and the record strings a CRC-32
+(``record_crc32``), so a damaged file raises :class:`RunLogError` rather than
+reading back wrong. Once in SWMR mode HDF5 marks the superblock, so a second
+writer is refused while the first runs (and after it was killed, until
+``h5clear -s``), whatever ``HDF5_USE_FILE_LOCKING`` says; SWMR readers may
+follow it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import datetime as _dt
 import json
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,17 +112,20 @@ class RunLog:
         self._columns: dict[str, dict[str, Column]] = {}
         self._lengths: dict[str, int] = {}
         try:
-            f = h5py.File(self.path, "w-", libver="latest", locking=True)
+            f = h5py.File(self.path, "w-", libver="latest")
         except OSError as exc:
             raise RunLogError(f"cannot create run file {self.path}: {exc}") from exc
         self._f = f
         try:
             f.attrs["neurram_format_version"] = FORMAT_VERSION
-            for key, text in (("uid", self.uid), ("experiment", experiment), ("parameters_json", to_json(parameters)),
-                              ("software_version", software_version()), ("board_json", to_json(board_snapshot or {})),
-                              ("start_time_iso", _iso(self._t0))):
-                f.attrs[key] = np.bytes_(text.encode("utf-8"))  # fixed length: stored in the checksummed header
+            texts = {"uid": self.uid, "experiment": experiment, "parameters_json": to_json(parameters),
+                     "software_version": software_version(), "board_json": to_json(board_snapshot or {}),
+                     "start_time_iso": _iso(self._t0)}
+            for key, text in texts.items():
+                f.attrs[key] = text
             f.attrs["start_time_unix_s"] = self._t0
+            # strings live in HDF5's global heap, which has no checksum of its own
+            f.attrs["record_crc32"] = np.uint32(_record_crc(texts))
             run = f.create_group("run")
             run.create_dataset("stop_json", shape=(0,), maxshape=(None,), dtype="u1", chunks=(_CHUNK,), fletcher32=True)
             tg = f.create_group("tables")
@@ -214,6 +218,13 @@ class RunLog:
         return False
 
 
+_RECORD_TEXTS = ("uid", "experiment", "parameters_json", "software_version", "board_json", "start_time_iso")
+
+
+def _record_crc(texts: dict) -> int:
+    return zlib.crc32("\x00".join(texts[k] for k in _RECORD_TEXTS).encode("utf-8"))
+
+
 def _writer_note(path: Path) -> str:
     """A note when HDF5 says the file is open for (SWMR) writing; read-only check."""
     try:
@@ -295,6 +306,10 @@ def _read_open(p: Path, f: h5py.File, want_tables: bool) -> Run:
     if version not in READABLE_VERSIONS:
         raise RunLogError(f"{p} has run-log format version {version}; this software reads versions {READABLE_VERSIONS}")
     a = f.attrs
+    if "record_crc32" in a:
+        texts = {k: _s(a[k]) for k in _RECORD_TEXTS}
+        if int(a["record_crc32"]) != _record_crc(texts):
+            raise RunLogError(f"{p} is damaged: its run record does not match its checksum")
     record = {
         "uid": _s(a["uid"]),
         "experiment": _s(a["experiment"]),
