@@ -7,18 +7,20 @@ creating datasets later)::
     /journal/calls/<col>     one row per call: op (u1), t_wall_s (f8, unix time
                              at the call), dt_wall_s (f8, its duration),
                              t_board_s (f8, board time after it), error (u1),
-                             meta_offset (i8), meta_size (i4)
+                             meta_offset (i8), meta_size (i4), crc (u4: CRC-32
+                             of the arrays it stored, its meta and row)
     /journal/meta            u1: per call a small UTF-8 JSON object
                              {"a": args, "r": response, "e": error, "op": name
                              of a board-specific op}, arrays replaced by
                              references "store offset shape dtype"
-    /journal/store/<dtype>   flat 1-D array stores (u1 ... f8); integer ones lzf-compressed
+    /journal/store/<dtype>   flat 1-D array stores (u1 ... f8)
 
 Calls are buffered in memory and written in batches whenever the run log
 flushes (every table append does), every ``flush_interval_s`` of wall time,
-when ``flush_bytes`` have piled up, and before a ``wait``. A reader keeps only
-the calls whose metadata and arrays are all in the file, so a writer killed
-between two writes leaves a clean prefix.
+when ``flush_bytes`` have piled up, and before a ``wait``. A reader checks
+each call's CRC: in an interrupted run it keeps the calls before the first bad
+one (a writer killed mid-flush leaves a clean prefix); in a finished run a bad
+call means the file is damaged (:class:`RunLogError`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import struct
 import time
 import zlib
 from dataclasses import dataclass
@@ -41,7 +44,8 @@ OPS = ("snapshot", "info", "set_rails", "get_rails", "power_cores", "powered_cor
        "mvm", "neuron_test", "now", "wait", "counters", "extra")
 _OP_CODE = {name: i for i, name in enumerate(OPS)}
 CALL_COLUMNS = {"op": "u1", "t_wall_s": "f8", "dt_wall_s": "f8", "t_board_s": "f8", "error": "u1",
-                "meta_offset": "i8", "meta_size": "i4"}
+                "meta_offset": "i8", "meta_size": "i4", "crc": "u4"}
+_ROW = struct.Struct("<Bddd?qi")  # the row fields the CRC covers, as packed for it
 _CALL_CHUNK = 1024
 _RECENT_MAX = 256  # recently stored arrays remembered by content, to spot repeats (the same cells read, then pulsed)
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
@@ -54,16 +58,16 @@ def declare(f: h5py.File) -> None:
     g.attrs["ops"] = np.bytes_(json.dumps(OPS))
     g.attrs["stores"] = np.bytes_(json.dumps(STORES))
     calls = g.create_group("calls")
+    # No HDF5 filters (checksums, compression) on anything appended: a writer killed
+    # while HDF5 rewrites a filtered chunk can leave it unreadable, flushed rows included.
+    # Integrity comes from the per-call CRC-32 instead.
     for name, dt in CALL_COLUMNS.items():
-        calls.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dt, chunks=(_CALL_CHUNK,), fletcher32=True)
-    g.create_dataset("meta", shape=(0,), maxshape=(None,), dtype="u1", chunks=(_STORE_CHUNK_BYTES,),
-                     compression="lzf", fletcher32=True)
+        calls.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dt, chunks=(_CALL_CHUNK,))
+    g.create_dataset("meta", shape=(0,), maxshape=(None,), dtype="u1", chunks=(_STORE_CHUNK_BYTES,))
     sg = g.create_group("store")
     for key in STORES:
         dt = np.dtype("u1" if key == "b1" else key)
-        # lzf only where it pays: integer and bool stores (indices); measured floats barely shrink and cost 1 ms/12k values
-        sg.create_dataset(key, shape=(0,), maxshape=(None,), dtype=dt, chunks=(_STORE_CHUNK_BYTES // dt.itemsize,),
-                          compression=None if dt.kind == "f" else "lzf", fletcher32=True)
+        sg.create_dataset(key, shape=(0,), maxshape=(None,), dtype=dt, chunks=(_STORE_CHUNK_BYTES // dt.itemsize,))
 
 
 class JournalWriter:
@@ -161,14 +165,14 @@ class JournalWriter:
             meta["e"] = encode_error(error, sink)
         else:
             meta["r"] = encode(response, sink)
-        meta["k"] = self._crc
         code = _OP_CODE.get(op)
         if code is None:
             meta["op"] = op
             code = _OP_CODE["extra"]
         raw = _dumps(meta).encode("utf-8")
-        self._rows.append((code, t_wall_s, dt_wall_s, t_board_s, error is not None,
-                           self._meta_len + self._meta_pending_len, len(raw)))
+        row = (code, t_wall_s, dt_wall_s, t_board_s, error is not None, self._meta_len + self._meta_pending_len, len(raw))
+        crc = zlib.crc32(_ROW.pack(*row), zlib.crc32(raw, self._crc))
+        self._rows.append(row + (crc,))
         self._meta_pending.append(raw)
         self._meta_pending_len += len(raw)
 
@@ -289,16 +293,19 @@ class Journal:
         One row per call: op (name), t_wall_s, dt_wall_s, t_board_s, error.
     """
 
-    def __init__(self, calls: pd.DataFrame, meta: np.ndarray, stores: dict[str, np.ndarray], ops: list[str]):
+    def __init__(self, calls: pd.DataFrame, meta: np.ndarray, stores: dict[str, np.ndarray], ops: list[str],
+                 complete: bool = False, where: str = "run file"):
         self._meta = meta
         self._stores = stores
-        offsets = calls["meta_offset"].to_numpy()
-        sizes = calls["meta_size"].to_numpy()
         metas = []
+        cols = [calls[c].to_numpy() for c in CALL_COLUMNS]
         for i in range(len(calls)):
-            m = self._parse(int(offsets[i]), int(sizes[i]))
+            row = tuple(c[i].item() for c in cols)
+            m = self._parse(row)
             if m is None:
-                break
+                if complete:
+                    raise RunLogError(f"{where} is damaged: journal call {i} of {len(calls)} fails its CRC-32")
+                break  # an interrupted run: the writer died while flushing this call
             metas.append(m)
         n = len(metas)
         self._metas = metas
@@ -319,18 +326,18 @@ class Journal:
     def __len__(self) -> int:
         return self._n
 
-    def _parse(self, offset: int, size: int) -> dict | None:
-        """The call's metadata if it and its arrays are intact, else None."""
+    def _parse(self, row: tuple) -> dict | None:
+        """The call's metadata if its row, metadata and arrays match its CRC, else None."""
+        *fields, crc_rec = row
+        offset, size = fields[5], fields[6]
         if offset < 0 or size <= 0 or offset + size > self._meta.size:
             return None
+        raw = self._meta[offset:offset + size].tobytes()
         try:
-            m = json.loads(bytes(self._meta[offset:offset + size]).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return None
-        if not isinstance(m, dict) or "a" not in m:
-            return None
-        crc = 0
-        try:
+            m = json.loads(raw.decode("utf-8"))
+            if not isinstance(m, dict) or "a" not in m:
+                return None
+            crc = 0
             for ref in _array_refs([m.get("a"), m.get("r"), m.get("e")]):
                 store, off, shape, _ = parse_ref(ref)
                 data = self._stores.get(store)
@@ -339,9 +346,10 @@ class Journal:
                     return None
                 if not ref.endswith(" ="):  # a repeat was checked with the call that stored it
                     crc = zlib.crc32(np.ascontiguousarray(data[off:off + size_a]), crc)
-        except (TypeError, ValueError, AttributeError):
+            crc = zlib.crc32(_ROW.pack(*fields), zlib.crc32(raw, crc))
+        except (UnicodeDecodeError, ValueError, TypeError, AttributeError, struct.error):
             return None
-        return m if crc == m.get("k", 0) else None
+        return m if crc == crc_rec else None
 
     def _get_array(self, store: str, offset: int, size: int) -> np.ndarray:
         data = self._stores.get(store)
@@ -383,8 +391,11 @@ class Journal:
         }
 
 
-def read_journal_open(f: h5py.File) -> Journal:
-    """Read ``/journal`` of an open run file (SWMR readers included); a file without one gives an empty journal."""
+def read_journal_open(f: h5py.File, complete: bool = False) -> Journal:
+    """Read ``/journal`` of an open run file (SWMR readers included); a file without one gives an empty journal.
+
+    ``complete``: the run has its stop record, so every call must be intact.
+    """
     if "journal" not in f:
         empty = pd.DataFrame({c: np.zeros(0, dt) for c, dt in CALL_COLUMNS.items()})
         return Journal(empty, np.zeros(0, np.uint8), {}, list(OPS))
@@ -404,7 +415,7 @@ def read_journal_open(f: h5py.File) -> Journal:
     for key, ds in g["store"].items():
         ds.refresh()
         stores[key] = ds[:]
-    return Journal(calls, meta, stores, ops)
+    return Journal(calls, meta, stores, ops, complete=complete, where=str(f.filename))
 
 
 def _array_refs(tree, out=None) -> list:
