@@ -47,6 +47,7 @@ def start_run(board, out_dir, experiment: str, parameters: dict, tables: dict) -
     if JOURNAL_CALLS:
         log.board = JournalBoard(board, log.journal)
         log.board.journal_call("snapshot", {}, snap, t0, dt)
+        log.flush()  # the journal starts with the start snapshot on disk
     else:
         log.board = board
     return log

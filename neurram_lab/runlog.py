@@ -180,6 +180,7 @@ class RunLog:
         arrays = {c: np.broadcast_to(a.ravel(), (n,)) if a.size == 1 else a.ravel() for c, a in arrays.items()}
         if any(a.size != n for a in arrays.values()):
             raise RunLogError(f"columns of {table!r} have unequal lengths {[a.size for a in arrays.values()]}")
+        self.journal.write_pending()  # the board calls that produced these rows go in first
         start = self._lengths[table]
         g = self._f["tables"][table]
         for cname, a in arrays.items():
