@@ -5,7 +5,7 @@ Run from the repository root::
     python benchmarks/bench_journal.py [--repeats 3] [--cells 65536]
 
 Each case runs alternately with the journal on and off (``experiments._common.JOURNAL_CALLS``)
-on a fresh twin, and reports the best wall and CPU (process) time of each and the overheads
+on a fresh twin, and reports the median wall and CPU (process) time of each and the overheads
 in per cent. CPU time is the steadier figure on a shared machine.
 """
 
@@ -71,9 +71,9 @@ def main() -> None:
                         run = read_run(path, tables=False, journal=True)
                         calls = len(run.journal)
                         size = path.stat().st_size
-            off, on = min(times[False]), min(times[True])
-            c_off, c_on = min(cpu[False]), min(cpu[True])
-            results[name] = {"wall_off_s": round(off, 3), "wall_on_s": round(on, 3),
+            off, on = float(np.median(times[False])), float(np.median(times[True]))
+            c_off, c_on = float(np.median(cpu[False])), float(np.median(cpu[True]))
+            results[name] = {"repeats": args.repeats, "wall_off_s": round(off, 3), "wall_on_s": round(on, 3),
                              "overhead_pct": round(100 * (on / off - 1), 1), "cpu_off_s": round(c_off, 3),
                              "cpu_on_s": round(c_on, 3), "cpu_overhead_pct": round(100 * (c_on / c_off - 1), 1), "calls": calls,
                              "file_mb": round(size / 2**20, 2), "all_off_s": [round(t, 3) for t in times[False]],

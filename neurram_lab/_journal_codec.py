@@ -22,7 +22,7 @@ import numpy as np
 # in the smallest unsigned store that holds them, their own dtype kept in the reference.
 STORES = ("b1", "u1", "u2", "u4", "u8", "i1", "i2", "i4", "i8", "f2", "f4", "f8")
 INLINE_MAX = 4
-_DOWNCAST_MIN = 1024  # smaller arrays are stored as they are: checks cost more than they save
+_DOWNCAST_MIN = 64  # smaller int arrays are stored as they are: the check costs more than it saves
 _UINT_FITS = (("u1", 2**8 - 1), ("u2", 2**16 - 1), ("u4", 2**32 - 1))
 # Packages whose classes (dataclasses, exceptions) a journal may name; nothing else is imported.
 _TRUSTED = ("neurram_lab", "sim_backend", "drivers", "builtins")
@@ -32,6 +32,7 @@ class Unencodable(str):
     """Stand-in for a recorded value the journal could not spell out (its repr)."""
 
 
+_PLAIN = (bool, int, str)  # JSON as they are (floats need a finiteness check)
 _KEY_OF: dict = {}  # dtype -> (store key or None when no store fits, dtype string)
 
 
@@ -45,7 +46,8 @@ def _store_key(dtype: np.dtype):
 
 def encode_args(args: dict, add_array) -> dict:
     """:func:`encode` of a dict of arguments whose keys are Python identifiers."""
-    return {k: encode(v, add_array) for k, v in args.items()}
+    return {k: _encode_array(v, add_array) if type(v) is np.ndarray else v if v is None or type(v) in _PLAIN
+            else encode(v, add_array) for k, v in args.items()}
 
 
 def encode(value, add_array):
@@ -97,12 +99,11 @@ def _encode_array(a: np.ndarray, add_array):
         return {"$i": [vals, list(a.shape), dt_str]}
     shape = "x".join(map(str, a.shape))
     flat = a.reshape(-1)
-    if n < _DOWNCAST_MIN:  # small: stored as it is (the stores of ints are lzf-compressed)
-        return {"$a": f"{store} {add_array(store, flat.view(np.uint8) if dt.kind == 'b' else flat)} {shape} {dt_str}"}
-    if dt.kind != "f":  # cell indices repeat from call to call (the same cells read, then pulsed); floats rarely do
-        reused = add_array.find(a, shape)
-        if reused is not None:
-            return {"$a": reused + " ="}
+    if dt.kind == "f":  # floats are rarely repeated or narrower than they look: stored as they are
+        return {"$a": f"{store} {add_array(store, flat)} {shape} {dt_str}"}
+    reused = add_array.find(a, shape)  # cell indices repeat from call to call (the same cells read, then pulsed)
+    if reused is not None:
+        return {"$a": reused + " ="}
     if dt.kind in "iu" and dt.itemsize > 1 and n >= _DOWNCAST_MIN:
         bits = int(np.bitwise_or.reduce(flat))  # one pass: >= 0 iff no value is negative, and bounds the largest
         if bits >= 0:
@@ -116,8 +117,7 @@ def _encode_array(a: np.ndarray, add_array):
         flat = flat.view(np.uint8)
     data = flat.astype(store, copy=False)  # the journal writer passes arrays it copied already
     ref = f"{store} {add_array(store, data)} {shape} {dt_str}"
-    if dt.kind != "f":
-        add_array.remember(a, shape, data, ref)
+    add_array.remember(a, shape, data, ref)
     return {"$a": ref}
 
 

@@ -120,7 +120,7 @@ class JournalWriter:
 
     def _find(self, a: np.ndarray, shape: str):
         """Ref of a recently stored array equal to ``a`` (same dtype, shape and content), if any."""
-        key = (a.dtype.str, shape, zlib.crc32(np.ascontiguousarray(a)))
+        key = (a.dtype, shape, zlib.crc32(a))  # ``a`` is the writer's own contiguous copy
         self._last_key = key
         hit = self._recent.get(key)
         if hit is not None and (a.reshape(-1) == hit[0]).all():
@@ -145,7 +145,15 @@ class JournalWriter:
         if self.closed:
             return -1
         self._nbytes = 0
-        frozen = (op, _freeze(args, self), _freeze(response, self), error, t_wall_s, dt_wall_s, t_board_s)
+        args = {k: v.copy() if type(v) is np.ndarray else v if v is None or type(v) in _PLAIN else _freeze(v, self)
+                for k, v in args.items()}
+        self._nbytes += sum(v.nbytes for v in args.values() if type(v) is np.ndarray)
+        if type(response) is np.ndarray:
+            self._nbytes += response.nbytes
+            response = response.copy()
+        elif response is not None and type(response) not in _PLAIN:
+            response = _freeze(response, self)
+        frozen = (op, args, response, error, t_wall_s, dt_wall_s, t_board_s)
         self._calls.append(frozen)
         self._pending_bytes += self._nbytes + 200
         index = self.n_calls
@@ -219,6 +227,9 @@ class JournalWriter:
         self.n_written = self.n_calls
         self._pending_bytes = 0
         self._oldest_pending = None
+
+
+_PLAIN = (bool, int, float, str)
 
 
 def _freeze(value, w: JournalWriter):
