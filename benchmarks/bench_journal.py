@@ -6,7 +6,11 @@ Run from the repository root::
 
 Each case runs alternately with the journal on and off (``experiments._common.JOURNAL_CALLS``)
 on a fresh twin, and reports the median wall and CPU (process) time of each and the overheads
-in per cent. CPU time is the steadier figure on a shared machine.
+in per cent. On a shared machine those swing by tens of per cent from run to run, so each case
+also runs once with the journal's own CPU time measured inside the run (time in
+``JournalBoard._call`` minus time in the inner board, flushes included): ``journal_vs_run_pct``
+is that over the CPU time of the rest of the run (what the journal slows the run by),
+``journal_vs_board_pct`` over the board calls' time alone; the steadiest figures.
 """
 
 from __future__ import annotations
@@ -51,6 +55,37 @@ def run_write_verify(out: Path, n_cells: int) -> tuple[float, Path]:
         return time.perf_counter() - t, time.process_time() - c, log.path
 
 
+def journal_share(fn, out: Path) -> tuple[float, float]:
+    """Journal CPU time over board CPU time and over the rest of the run (per cent), inside one journaled run."""
+    from neurram_lab import journal_board
+
+    acc = {"total": 0.0, "inner": 0.0}
+    orig = journal_board.JournalBoard._call
+
+    def timed_call(self, op, args, fn_, *fa, **fk):
+        def inner(*x, **y):
+            t = time.process_time()
+            try:
+                return fn_(*x, **y)
+            finally:
+                acc["inner"] += time.process_time() - t
+
+        t = time.process_time()
+        try:
+            return orig(self, op, args, inner, *fa, **fk)
+        finally:
+            acc["total"] += time.process_time() - t
+
+    journal_board.JournalBoard._call = timed_call
+    _common.JOURNAL_CALLS = True
+    try:
+        _, run_cpu_s, _ = fn(out)
+    finally:
+        journal_board.JournalBoard._call = orig
+    journal_s = acc["total"] - acc["inner"]
+    return 100 * journal_s / acc["inner"], 100 * journal_s / (run_cpu_s - journal_s)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -73,9 +108,12 @@ def main() -> None:
                         size = path.stat().st_size
             off, on = float(np.median(times[False])), float(np.median(times[True]))
             c_off, c_on = float(np.median(cpu[False])), float(np.median(cpu[True]))
+            share, share_run = journal_share(fn, Path(tmp) / f"{name}-share")
             results[name] = {"repeats": args.repeats, "wall_off_s": round(off, 3), "wall_on_s": round(on, 3),
                              "overhead_pct": round(100 * (on / off - 1), 1), "cpu_off_s": round(c_off, 3),
-                             "cpu_on_s": round(c_on, 3), "cpu_overhead_pct": round(100 * (c_on / c_off - 1), 1), "calls": calls,
+                             "cpu_on_s": round(c_on, 3), "cpu_overhead_pct": round(100 * (c_on / c_off - 1), 1),
+                             "journal_vs_board_pct": round(share, 1), "journal_vs_run_pct": round(share_run, 1),
+                             "calls": calls,
                              "file_mb": round(size / 2**20, 2), "all_off_s": [round(t, 3) for t in times[False]],
                              "all_on_s": [round(t, 3) for t in times[True]]}
             print(name, results[name], flush=True)
