@@ -120,7 +120,9 @@ class JournalWriter:
 
     def _find(self, a: np.ndarray, shape: str):
         """Ref of a recently stored array equal to ``a`` (same dtype, shape and content), if any."""
-        key = (a.dtype, shape, zlib.crc32(a))  # ``a`` is the writer's own contiguous copy
+        if not a.flags.c_contiguous:  # arguments and responses are the writer's contiguous copies; error attributes may not be
+            a = np.ascontiguousarray(a)
+        key = (a.dtype, shape, zlib.crc32(a))
         self._last_key = key
         hit = self._recent.get(key)
         if hit is not None and (a.reshape(-1) == hit[0]).all():
