@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .board import Board, BoardInfo, MVMRequest
-from .errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted
+from .errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
 from .limits import SafetyLimits
 from ._journal_codec import first_difference
 from .runlog import read_run
@@ -53,6 +53,8 @@ class ReplayBoard(Board):
     def __init__(self, path, spec: str | None = None):
         self.path = Path(path)
         run = read_run(self.path, tables=False, journal=True)
+        if not run.has_journal:
+            raise RunLogError(f"{self.path} has no journal of board calls (written before format 2): it cannot be replayed")
         self.record = run.record
         self.journal = run.journal
         limits = self.record.get("board", {}).get("limits")

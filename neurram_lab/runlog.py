@@ -290,6 +290,7 @@ class Run:
     record: dict
     tables: dict = field(default_factory=dict)
     journal: object = None
+    has_journal: bool = False
 
     @property
     def status(self) -> str:
@@ -318,6 +319,7 @@ def read_run(path, tables: bool = True, journal: bool = False) -> Run:
     try:
         with f:
             run = _read_open(p, f, tables)
+            run.has_journal = "journal" in f
             if journal:
                 run.journal = _journal.read_journal_open(f, complete=run.status != "interrupted")
             return run
