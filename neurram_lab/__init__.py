@@ -23,12 +23,15 @@ from .errors import (
     LimitError,
     NeuRRAMError,
     ReplayDivergence,
+    ReplayInterrupted,
     RunLogError,
     UnknownBoardError,
 )
 from .limits import N_COLS, N_CORES, N_ROWS, PULSE_KINDS, SafetyLimits
 from .registry import known_schemes, open_board, parse_spec, register_board
 from .runlog import FORMAT_VERSION, Column, Run, RunLog, read_run
+from .journal import Journal, JournalCall
+from .journal_board import JournalBoard
 from .weights import MatrixPlacement, ProgrammedMatrix, conductance_to_weights, weights_to_conductance
 from .writeverify import ProgramResult, WriteVerifyConfig, form_cells, write_verify
 from ._cores import parse_cores
@@ -54,4 +57,13 @@ __all__ = [
     "parse_cores", "PROGRAM_TABLES", "DeadCellScan", "IterativeResult", "iterative_program", "program_weights",
     "relaxation_spread_s", "scan_dead_cells",
     "run_mvm", "calibrate", "MVMCalibration", "code_scale", "input_segments",
+    "ReplayInterrupted", "Journal", "JournalCall", "JournalBoard", "ReplayBoard",
 ]
+
+
+def __getattr__(name):  # ReplayBoard imported on first use, like the boards of the registry
+    if name == "ReplayBoard":
+        from .replay import ReplayBoard
+
+        return ReplayBoard
+    raise AttributeError(f"module 'neurram_lab' has no attribute {name!r}")

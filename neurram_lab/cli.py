@@ -29,6 +29,9 @@ COMMAND_MODULES = [
     "experiments.mvm_accuracy",
     "experiments.mvm_energy",
     "benchmarks.mvm",
+    "neurram_lab.cmd_replay",
+    "neurram_lab.cmd_runs",
+    "neurram_lab.cmd_show",
 ]
 
 GROUP_HELP = {
