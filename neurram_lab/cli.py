@@ -21,6 +21,8 @@ from .runlog import to_json
 
 COMMAND_MODULES = [
     "experiments.demo",
+    "experiments.deploy_mnist_cnn",
+    "experiments.deploy_rbm_recovery",
 ]
 
 GROUP_HELP = {
