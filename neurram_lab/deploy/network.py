@@ -59,7 +59,16 @@ def chip_mvm(board, programmed, inputs, input_bits, output_bits=8, calibration=N
                    direction="forward", calibration=calibration, **options)
 
 
-MVM_MODES = {"chip": chip_mvm, "measured-weights": measured_weights_mvm}
+def exact_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
+    """Exact products with the intended weights (no board): checks mapping, splitting and bias rows."""
+    out = []
+    for pm, x in zip(programmed, inputs):
+        w = np.asarray(pm.weights, np.float64)
+        out.append(x.astype(np.float64) @ (w if direction == "forward" else w.T))
+    return out
+
+
+MVM_MODES = {"chip": chip_mvm, "measured-weights": measured_weights_mvm, "exact": exact_mvm}
 
 
 class ChipNetwork:
@@ -71,7 +80,7 @@ class ChipNetwork:
     mapping : Mapping
     gmin_s, gmax_s : float
         Conductance range (S); SPEC §2: 1 and 40 uS for CNNs.
-    mvm : {"chip", "measured-weights"} or callable
+    mvm : {"chip", "measured-weights", "exact"} or callable
         How matrices are multiplied (see module doc).
     output_bits : int
         Neuron ADC bits (sign included).
@@ -100,8 +109,14 @@ class ChipNetwork:
 
     # ----------------------------------------------------------- programming
     def program(self, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
-        """Program every matrix (replicas included); returns programming statistics."""
+        """Program every matrix (replicas included); returns programming statistics.
+
+        With ``mvm="exact"`` nothing is sent to the board: the intended weights stand in.
+        """
         rows = self.mapping.rows()
+        if self._mvm is exact_mvm:
+            self.programmed = {i: _Intended(self.mapping.weights(r)) for i, r in enumerate(rows)}
+            return {"cells_programmed": 0, "in_window_fraction": 1.0, "pulses": 0, "unformed_cells": 0}
         items = [(self.mapping.weights(r), self.mapping.placement(r), r["w_max"]) for r in rows]
         self.board.power_cores(sorted({r["core"] for r in rows}), True)
         pms = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s, progress=progress)
@@ -216,6 +231,13 @@ class ChipNetwork:
             resid[lay.name] = float(np.mean(errs))
             acts[lay.name] = self.matmul(lay, ins[0])
         return resid
+
+
+class _Intended:
+    """The intended weights of a matrix, for exact (board-free) runs."""
+
+    def __init__(self, weights):
+        self.weights = weights
 
 
 def _fit_columns(ideal, measured):
