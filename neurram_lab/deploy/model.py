@@ -335,3 +335,54 @@ def load_model(weights_path, arch=None) -> Model:
     elif isinstance(arch, str):
         arch = zoo.arch(arch)
     return Model.from_arch(arch, params)
+
+
+def params_from_state_dict(arch: dict, state_dict) -> dict:
+    """Our ``"<layer>.<param>"`` arrays from a PyTorch ``state_dict`` (tensors or arrays).
+
+    PyTorch layouts are converted: conv ``weight`` (out, in, kh, kw) -> ``kernel``
+    (kh, kw, in, out); linear ``weight`` (out, in) -> ``kernel`` (in, out); batch-norm
+    ``weight``/``bias``/``running_mean``/``running_var`` -> ``gamma``/``beta``/
+    ``moving_mean``/``moving_variance``; an act_quant's clip is ``<layer>.max``.
+    Layers are matched by name; a model that flattens NCHW maps should say
+    ``"order": "chw"`` on its flatten layer.
+    """
+
+    def arr(t):
+        if hasattr(t, "detach"):
+            t = t.detach().cpu().numpy()
+        return np.asarray(t, np.float32)
+
+    sd = {k: v for k, v in state_dict.items() if not k.endswith("num_batches_tracked")}
+    out = {}
+    for spec in arch["layers"]:
+        name, op = spec["name"], spec["op"]
+        get = lambda key: sd.pop(f"{name}.{key}", None)  # noqa: E731
+        if op in ("conv2d", "dense"):
+            w = get("weight")
+            if w is None:
+                raise InputError(f"state_dict has no {name}.weight")
+            w = arr(w)
+            out[f"{name}.kernel"] = w.transpose(2, 3, 1, 0) if op == "conv2d" else w.T
+            b = get("bias")
+            if b is not None:
+                out[f"{name}.bias"] = arr(b)
+        elif op == "batch_norm":
+            for src, dst in (("weight", "gamma"), ("bias", "beta"), ("running_mean", "moving_mean"),
+                             ("running_var", "moving_variance")):
+                v = get(src)
+                if v is None:
+                    raise InputError(f"state_dict has no {name}.{src}")
+                out[f"{name}.{dst}"] = arr(v)
+        elif op == "act_quant":
+            v = get("max")
+            if v is not None:
+                out[f"{name}.max"] = arr(v).reshape(())
+    if sd:
+        raise InputError(f"state_dict entries not in the architecture: {sorted(sd)[:5]}")
+    return out
+
+
+def load_state_dict(arch: dict, state_dict) -> Model:
+    """A :class:`Model` from an architecture dict and a PyTorch ``state_dict``."""
+    return Model.from_arch(arch, params_from_state_dict(arch, state_dict))

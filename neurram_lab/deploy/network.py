@@ -105,7 +105,6 @@ class ChipNetwork:
         self.programmed = {}  # table index -> ProgrammedMatrix
         self.calibration = {}  # table index -> (slope, intercept) per column
         self.mvm_calibration = {}  # layer -> whatever tier-2 calibration returns
-        self._grids = {lay.name: self.model.input_grid(lay.name) for lay in self.model.weight_layers}
 
     # ----------------------------------------------------------- programming
     def program(self, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
@@ -113,14 +112,30 @@ class ChipNetwork:
 
         With ``mvm="exact"`` nothing is sent to the board: the intended weights stand in.
         """
-        rows = self.mapping.rows()
+        return self.program_layers(None, iterations, settle_s, progress)
+
+    def program_layers(self, layers=None, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
+        """Program the matrices of some weight layers (all when None) with the model's present weights.
+
+        A matrix whose weights grew past its table ``w_max`` (after fine-tuning)
+        gets the larger range, so nothing clips.
+        """
+        t = self.mapping.table
+        idx = [int(i) for i in t.index if layers is None or t.at[i, "layer"] in layers]
+        rows = {i: t.loc[i].to_dict() for i in idx}
+        for i, r in rows.items():
+            w_max = max(float(r["w_max"]), float(np.max(np.abs(self.mapping.weights(r)))))
+            t.at[i, "w_max"] = w_max
+            r["w_max"] = w_max
         if self._mvm is exact_mvm:
-            self.programmed = {i: _Intended(self.mapping.weights(r)) for i, r in enumerate(rows)}
+            self.programmed.update({i: _Intended(self.mapping.weights(r)) for i, r in rows.items()})
             return {"cells_programmed": 0, "in_window_fraction": 1.0, "pulses": 0, "unformed_cells": 0}
-        items = [(self.mapping.weights(r), self.mapping.placement(r), r["w_max"]) for r in rows]
-        self.board.power_cores(sorted({r["core"] for r in rows}), True)
+        items = [(self.mapping.weights(r), self.mapping.placement(r), r["w_max"]) for r in rows.values()]
+        self.board.power_cores(sorted({r["core"] for r in rows.values()}), True)
         pms = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s, progress=progress)
-        self.programmed = dict(enumerate(pms))
+        self.programmed.update(dict(zip(idx, pms)))
+        for i in idx:
+            self.calibration.pop(i, None)
         cells = sum(pm.g_target_s.size for pm in pms)
         inwin = sum(pm.info["in_window_fraction"] * pm.g_target_s.size for pm in pms) / max(cells, 1)
         return {"cells_programmed": int(cells), "in_window_fraction": float(inwin),
@@ -134,7 +149,7 @@ class ChipNetwork:
 
     def layer_codes(self, layer, x) -> np.ndarray:
         """Integer input codes (n_vectors, n_inputs) the FPGA sends for a weight layer."""
-        grid = self._grids[layer.name]
+        grid = self.model.input_grid(layer.name)
         if grid is None:
             raise InputError(f"layer {layer.name!r}: its input is not quantised; give it input_quant in the architecture")
         q = grid.codes(x)
@@ -157,7 +172,7 @@ class ChipNetwork:
         Returns (rows, partials, n_vectors): table rows, and for each an array
         (vectors assigned to it, n_out) with the vector index range it covers.
         """
-        grid = self._grids[layer.name]
+        grid = self.model.input_grid(layer.name)
         codes = self.layer_codes(layer, x)
         n = codes.shape[0]
         rows = self._layer_rows(layer.name)
@@ -177,8 +192,8 @@ class ChipNetwork:
 
     def matmul(self, layer, x) -> np.ndarray:
         """A weight layer on the chip: partial sums added, calibrated, rescaled to layer units."""
-        if not self.programmed:
-            raise InputError("program() the network before running it")
+        if not all(i in self.programmed for i, _ in self._layer_rows(layer.name)):
+            raise InputError(f"layer {layer.name!r} is not programmed; call program() first")
         rows, outs, spans, n = self.raw_partials(layer, x)
         n_out = layer.params["kernel"].shape[-1]
         y = np.zeros((n, n_out), np.float32)
@@ -187,7 +202,7 @@ class ChipNetwork:
                 slope, icpt = self.calibration[idx]
                 o = (o - icpt) / slope
             y[a:z, r["out_start"] : r["out_stop"]] += o
-        y *= self._grids[layer.name].step
+        y *= self.model.input_grid(layer.name).step
         if layer.op == "conv2d":
             oh, ow = self.model.shapes()[layer.name][:2]
             return y.reshape(x.shape[0], oh, ow, n_out)
@@ -210,7 +225,6 @@ class ChipNetwork:
         intended weights; inference then applies ``(y - intercept) / slope``.
         Returns the fit residual (weight units) per layer.
         """
-        self.calibration = {}
         x = self.model.quantize_input(images)
         acts = {"input": x}
         resid = {}
@@ -219,18 +233,23 @@ class ChipNetwork:
             if not lay.is_weight:
                 acts[lay.name] = digital.apply(lay, ins)
                 continue
-            grid = self._grids[lay.name]
-            rows, outs, spans, _ = self.raw_partials(lay, ins[0])
-            codes = self.layer_codes(lay, ins[0])
-            errs = []
-            for (idx, r), o, (a, z) in zip(rows, outs, spans):
-                ideal = self.matrix_inputs(r, codes[a:z], grid.levels).astype(np.float64) @ self.mapping.weights(r)
-                slope, icpt = _fit_columns(ideal, o)
-                self.calibration[idx] = (slope.astype(np.float32), icpt.astype(np.float32))
-                errs.append(np.sqrt(np.mean(((o - icpt) / slope - ideal) ** 2)))
-            resid[lay.name] = float(np.mean(errs))
+            resid[lay.name] = self.calibrate_layer(lay.name, ins[0])
             acts[lay.name] = self.matmul(lay, ins[0])
         return resid
+
+    def calibrate_layer(self, name: str, x) -> float:
+        """Calibrate the matrices of one weight layer on its input tensor ``x``; returns the mean residual."""
+        lay = self.model.layer(name)
+        grid = self.model.input_grid(name)
+        rows, outs, spans, _ = self.raw_partials(lay, x)
+        codes = self.layer_codes(lay, x)
+        errs = []
+        for (idx, r), o, (a, z) in zip(rows, outs, spans):
+            ideal = self.matrix_inputs(r, codes[a:z], grid.levels).astype(np.float64) @ self.mapping.weights(r)
+            slope, icpt = _fit_columns(ideal, o)
+            self.calibration[idx] = (slope.astype(np.float32), icpt.astype(np.float32))
+            errs.append(np.sqrt(np.mean(((o - icpt) / slope - ideal) ** 2)))
+        return float(np.mean(errs))
 
 
 class _Intended:

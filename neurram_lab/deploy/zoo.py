@@ -64,7 +64,20 @@ def resnet20_v1(final_quant: str = "before_pool") -> dict:
     return {"name": "resnet20_v1", "input": {"shape": [32, 32, 3], "bits": 4, "max": 0.95}, "layers": L}
 
 
-ARCHS = {"mnist_cnn_7layer": mnist_cnn_7layer, "resnet20": resnet20_v1}
+def small_cnn() -> dict:
+    """A small MNIST CNN to train here: conv 8 - pool - conv 16 - pool - dense 10, 3-bit inputs and activations."""
+    return {"name": "small_cnn", "input": {"shape": [28, 28, 1], "bits": 3, "max": 1.0}, "layers": [
+        {"name": "conv0", "op": "conv2d", "filters": 8, "padding": "same"},
+        {"name": "act0", "op": "act_quant", "bits": 3},
+        {"name": "pool0", "op": "max_pool", "size": 2, "padding": "same"},
+        {"name": "conv1", "op": "conv2d", "filters": 16, "padding": "same"},
+        {"name": "act1", "op": "act_quant", "bits": 3},
+        {"name": "pool1", "op": "max_pool", "size": 2, "padding": "same"},
+        {"name": "flatten", "op": "flatten"},
+        {"name": "dense", "op": "dense", "units": 10}]}
+
+
+ARCHS = {"mnist_cnn_7layer": mnist_cnn_7layer, "resnet20": resnet20_v1, "small_cnn": small_cnn}
 
 
 def arch(name: str) -> dict:
