@@ -10,6 +10,7 @@ from neurram_lab.limits import SafetyLimits
 
 from . import device
 from .cells import CELLS_PER_CORE, N_CORES, CellArray
+from .chip import ChipCircuit
 from .params import TwinParams
 
 DEFAULT_RAILS_V = {
@@ -52,7 +53,13 @@ class SimBoard(Board):
         self._rails = dict(DEFAULT_RAILS_V)
         self._powered = np.ones(N_CORES, bool)
         self._t_s = 0.0
-        self._counts = {"pulses": 0, "reads": 0, "mvms": 0, "energy_j": 0.0}
+        self._counts = {"pulses": 0, "reads": 0, "mvms": 0, "energy_j": 0.0,
+                        "macs": 0, "mvm_energy_j": 0.0, "mvm_time_s": 0.0, "neuron_tests": 0}
+        self.circuit = ChipCircuit(params.circuit, self.seed)
+        self._relax_clock = device.RelaxationClock(params.relax)
+        self._g_snap: dict[int, tuple] = {}  # core -> (cells version, time, g, state id)
+        self._g_serial = 0
+        self.last_mvm: dict | None = None
 
     @classmethod
     def from_spec(cls, target: str, spec: str = "sim://", seed=0, params=None, limits=None, **extra):
@@ -120,6 +127,56 @@ class SimBoard(Board):
         self._counts["reads"] += int(idx.size)
         self._t_s = float(t[-1])
         return g.astype(np.float32)
+
+    # ------------------------------------------------------------------ MVM
+    def _mvm(self, request):
+        rails = self._rails
+        v_read = rails["v_read"] if request.v_read_v is None else float(request.v_read_v)
+        self.cells.ensure_cores(np.asarray(request.cores))
+        codes, rep = self.circuit.mvm(request, self._mvm_conductance, v_read, rails["v_decr"])
+        self._account_mvm(rep)
+        self._counts["mvms"] += rep["vectors"]
+        self._counts["macs"] += rep["macs"]
+        self.last_mvm = rep
+        return codes
+
+    def _neuron_test(self, core, v_in_v, output_bits):
+        codes, rep = self.circuit.neuron_test(core, v_in_v, output_bits, self._rails["v_ref"], self._rails["v_decr"])
+        self._account_mvm(rep)
+        self._counts["neuron_tests"] += int(v_in_v.shape[0])
+        return codes
+
+    def _account_mvm(self, rep):
+        self._counts["mvm_energy_j"] += rep["energy_total_j"]
+        self._counts["energy_j"] += rep["energy_total_j"]
+        self._counts["mvm_time_s"] += rep["time_s"]
+        for k, v in rep.get("energy_j", {}).items():
+            key = f"mvm_energy_{k}_j"
+            self._counts[key] = self._counts.get(key, 0.0) + v
+        self._t_s += rep["time_s"]
+
+    def _mvm_conductance(self, core: int):
+        """Conductances (S, 256 x 256 float64) the MVM sees now, and an id of that state.
+
+        Re-evaluated when the core's cells changed, or when relaxation has
+        moved on by more than ``circuit.relax_refresh_df`` of its course for
+        the most recently programmed cell; otherwise the cached state (and the
+        array maps factored for it) stand.
+        """
+        cells = self.cells
+        idx = core * CELLS_PER_CORE + np.arange(CELLS_PER_CORE)
+        ver = int(cells.version[core])
+        snap = self._g_snap.get(core)
+        if snap is not None and snap[0] == ver:
+            tp = float(cells.t_prog_s[idx].max())
+            moved = self._relax_clock(self._t_s - tp) - self._relax_clock(snap[1] - tp)
+            if moved <= self.params.circuit.relax_refresh_df:
+                return snap[2], snap[3]
+        g = cells.true_conductance(idx, self._t_s).reshape(256, 256)
+        self._g_serial += 1
+        self._g_snap[core] = (ver, self._t_s, g, (core, self._g_serial))
+        self.circuit.core(core).forget()
+        return g, (core, self._g_serial)
 
     # ---------------------------------------------------------------- clock
     def _now(self):

@@ -118,6 +118,54 @@ class EnergyParams:
 
 
 @dataclass
+class CircuitParams:
+    """The MVM circuit: array network, neurons, shared supply, MVM energy and timing (SPEC §3-4).
+
+    See docs/mvm_model.md for the model and how the defaults were chosen.
+    ``ideal_settling`` (0 or 1) replaces the resistive-network solve by the
+    ideal conductance-weighted mean.
+    """
+
+    # array network
+    r_driver_ohm: float = 150.0  # on-resistance of a BL/SL driver pass gate
+    r_wire_ohm: float = 0.35  # BL/SL wire resistance per cell pitch
+    g_leak_s: float = 1e-12  # leak of each sensed line to v_ref (neuron input)
+    wire_cells_per_node: float = 16.0  # cells sharing one wire node: 16 = per corelet, 1 = per cell
+    ideal_settling: float = 0.0
+    coupling_frac: float = 0.004  # output-line swing per volt of net input-line switching
+    relax_refresh_df: float = 0.01  # re-read relaxing cells for MVM when F moved by this much
+    # neuron
+    c_sample_f: float = 17e-15
+    c_integ_f: float = 104e-15
+    v_headroom_v: float = 0.6  # integrator swing allowed around v_ref before it clips
+    comparator_offset_sigma_v: float = 4e-3  # fixed per-neuron offset (die pattern)
+    comparator_noise_v: float = 0.9e-3  # input-referred noise per conversion (rms)
+    temperature_k: float = 300.0  # kT/C sampling noise
+    dac_level_sigma_rel: float = 0.003  # error of each shared Vdecr DAC level
+    lfsr_noise_v: float = 0.02  # stochastic neuron: full span of the injected LFSR noise
+    # multi-core
+    core_gain_sigma_rel: float = 0.01  # core-to-core Csample/Cinteg mismatch
+    r_supply_ohm: float = 2.0  # shared v_ref +- v_read supply impedance
+    r_supply_per_core_ohm: float = 0.25  # extra supply resistance per core of distance
+    supply_noise_rel: float = 0.004  # supply instability per parallel MVM (rms, relative)
+    # energy and timing
+    c_wl_f: float = 432e-15  # one WL: 256 access gates x 1.5 fF + 48 fF driver
+    v_wl_mvm_v: float = 1.3  # WL swing during MVM
+    c_line_f: float = 120e-15  # one BL or SL
+    e_sample_j: float = 20e-15  # per neuron per sample
+    e_integ_j: float = 60e-15  # per neuron per integration
+    e_compare_j: float = 25e-15  # per neuron per comparison
+    e_decr_j: float = 15e-15  # per neuron per Vdecr charge step
+    e_lfsr_j: float = 121e-15  # per neuron per stochastic step
+    p_static_w: float = 0.4e-3  # per powered, active core
+    t_wl_s: float = 10e-9
+    t_sample_s: float = 10e-9
+    t_integ_s: float = 240e-9
+    t_compare_s: float = 10e-9  # per comparison / decrement step
+    t_setup_s: float = 50e-9  # per MVM
+
+
+@dataclass
 class TwinParams:
     """All parameters of the twin. ``TwinParams()`` is the paper's chip."""
 
@@ -127,6 +175,7 @@ class TwinParams:
     defects: DefectParams = field(default_factory=DefectParams)
     timing: TimingParams = field(default_factory=TimingParams)
     energy: EnergyParams = field(default_factory=EnergyParams)
+    circuit: CircuitParams = field(default_factory=CircuitParams)
 
     def to_dict(self) -> dict:
         """Nested mapping of every parameter (JSON-able)."""

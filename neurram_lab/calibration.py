@@ -1,0 +1,121 @@
+"""Model-driven calibration of an MVM layer (SPEC §5): operating point and offsets.
+
+From a calibration batch of real layer inputs (random inputs have the wrong
+distribution), the model of the voltage-mode array (the conductance-weighted
+mean of the programmed conductances) predicts the integrator voltage of every
+output after every input plane. That picks:
+
+- ``v_read``: as large as the rail allows while the largest predicted partial
+  sum stays within a fraction of the integrator headroom;
+- ``v_decr``: so the predicted outputs fill the ADC range (a high quantile
+  lands just inside full scale);
+
+and then the chip itself, at that operating point and with zero input, gives
+each output's offset in code units, averaged over a batch, which
+:func:`~neurram_lab.mvm.run_mvm` subtracts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+from .mvm import (CS_OVER_CI, HEADROOM_V, MVMCalibration, code_scale, ideal_weighted_mean, input_segments,
+                  matrix_lines, quantize_inputs)
+from .weights import ProgrammedMatrix
+
+
+def predicted_integrals(pm: ProgrammedMatrix, x_int: np.ndarray, direction: str, input_bits: int,
+                        output_bits: int, signed: bool, two_phase: bool):
+    """Model integrator voltages per volt of v_read, per segment: (max |partial sum|, final values).
+
+    Returns a list, one ``(peak, final)`` per segment, ``final`` of shape (batch, n_out_lines).
+    """
+    sgn = np.sign(x_int) if signed else np.ones_like(x_int)
+    mag = np.abs(x_int)
+    out = []
+    for shift, nbits, _, _ in input_segments(input_bits, output_bits, signed, two_phase):
+        seg = (mag >> shift) & (2**nbits - 1)
+        peak = 0.0
+        final = None
+        for b in range(nbits):
+            part = CS_OVER_CI * ideal_weighted_mean(pm, sgn * (seg & (2 ** (b + 1) - 1)), direction)
+            peak = max(peak, float(np.abs(part).max()) if part.size else 0.0)
+            final = part
+        if final is None:
+            final = np.zeros((x_int.shape[0], len(matrix_lines(pm, direction)[1])))
+        out.append((peak, final))
+    return out
+
+
+def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6, direction: str = "forward",
+              two_phase: bool = False, parallel: bool = True, signed: bool = True, quantile: float = 0.999,
+              margin: float = 1.1, headroom_frac: float = 0.85, v_read_max_v: float | None = None,
+              offset_vectors: int = 64) -> MVMCalibration:
+    """Pick the operating point of a layer from a calibration batch and measure its offsets.
+
+    Parameters
+    ----------
+    board : Board
+    matrices : ProgrammedMatrix or list of them
+    x_cal : array or list of arrays
+        Calibration inputs as for :func:`~neurram_lab.mvm.run_mvm`.
+    quantile, margin : float
+        The ``quantile`` of predicted |output| times ``margin`` becomes full scale.
+    headroom_frac : float
+        Fraction of the nominal integrator headroom the largest partial sum may use.
+    v_read_max_v : float, optional
+        Upper bound of v_read; default the present ``v_read`` rail.
+    offset_vectors : int
+        Zero-input vectors averaged for the offsets.
+
+    Returns
+    -------
+    MVMCalibration
+    """
+    from .board import MVMRequest
+
+    mats = [matrices] if isinstance(matrices, ProgrammedMatrix) else list(matrices)
+    xs = [x_cal] if isinstance(matrices, ProgrammedMatrix) else list(x_cal)
+    if len(xs) != len(mats):
+        raise InputError(f"calibrate needs one input batch per matrix, got {len(xs)} for {len(mats)}")
+    rails = board.get_rails()
+    v_max = float(rails["v_read"] if v_read_max_v is None else v_read_max_v)
+    peaks, finals = [], []
+    for m, xi in zip(mats, xs):
+        q, _ = quantize_inputs(np.atleast_2d(np.asarray(xi)), input_bits, signed)
+        segs = predicted_integrals(m, q, direction, input_bits, output_bits, signed, two_phase)
+        peaks.append(max(p for p, _ in segs))
+        finals.append(np.concatenate([np.abs(f).ravel() for _, f in segs]))
+    peak = max(peaks)
+    per_v = float(np.quantile(np.concatenate(finals), quantile)) * margin  # full scale needed per volt of v_read
+    k = output_bits - 1
+    full = CS_OVER_CI * (2.0 - 2.0 ** (1 - k)) if k > 0 else CS_OVER_CI
+    lo_v, hi_v = board.limits.rails_v["v_decr"]
+    v_read = v_max
+    if peak > 0:  # the integrator must not clip ...
+        v_read = min(v_read, headroom_frac * HEADROOM_V / peak)
+    if per_v > 0:  # ... and the Vdecr DAC must reach full scale
+        v_read = min(v_read, hi_v * full / per_v)
+    target = per_v * v_read
+    v_decr = float(np.clip(target / full if target > 0 else hi_v, max(lo_v, 1e-3), hi_v))
+    board.set_rails(v_decr=v_decr)
+    unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr)
+    offsets = [None] * len(mats)
+    groups: dict = {}
+    for k_, m in enumerate(mats):
+        il, ol = matrix_lines(m, direction)
+        groups.setdefault((il.tobytes(), ol.tobytes()), []).append(k_)
+    for members in groups.values():
+        il, ol = matrix_lines(mats[members[0]], direction)
+        req = MVMRequest(cores=tuple(mats[k_].placement.core for k_ in members),
+                         inputs=np.zeros((len(members), offset_vectors, il.size), np.int16), input_lines=il,
+                         output_lines=ol, direction=direction, input_bits=input_bits, output_bits=output_bits,
+                         signed_inputs=signed, differential=mats[members[0]].placement.differential,
+                         two_phase=two_phase, parallel=parallel, v_read_v=v_read)
+        codes = board.mvm(req)
+        for j, k_ in enumerate(members):
+            offsets[k_] = codes[j].astype(np.float64).mean(axis=0) + off
+    return MVMCalibration(v_read_v=float(v_read), v_decr_v=v_decr, offsets=offsets, input_bits=input_bits,
+                          output_bits=output_bits, direction=direction, two_phase=two_phase, signed=signed,
+                          info={"peak_partial_per_v": peak, "target_full_scale_v": target, "unit_v": unit})

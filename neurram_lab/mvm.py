@@ -1,0 +1,276 @@
+"""Tier 2 MVM: multiply programmed weight matrices by vectors on the chip, in weight units.
+
+:func:`run_mvm` quantises float inputs, builds the :class:`~neurram_lab.board.MVMRequest`
+for the matrix's placement and direction, runs it (one request for matrices
+that share their lines, on several cores in parallel), turns the raw neuron
+codes back into voltages, removes calibrated offsets and multiplies the
+normalisation factor back: the voltage-mode array outputs the
+conductance-weighted mean ``sum_i V_i G_ij / sum_i G_ij``, so the result is
+scaled by ``sum_i G_ij`` (measured conductances when the matrix has them)
+and by the weight-to-conductance factor.
+
+Code semantics (the firmware's, on every board): codes are two's complement,
+``value = (code + offset) * unit`` volts on the integrator, with
+``(unit, offset)`` from :func:`code_scale`; the integrator holds
+``(Csample/Cinteg) * v_read * sum_b 2**b * (settled line voltage of plane b) / v_read``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .board import MVMRequest
+from .errors import InputError, LimitError
+from .weights import ProgrammedMatrix
+
+C_SAMPLE_F = 17e-15  # SPEC §3
+C_INTEG_F = 104e-15
+CS_OVER_CI = C_SAMPLE_F / C_INTEG_F
+HEADROOM_V = 0.6  # integrator swing around v_ref the design allows (nominal)
+
+
+def input_segments(input_bits: int, output_bits: int, signed: bool, two_phase: bool) -> list[tuple[int, int, int, int]]:
+    """How the firmware runs an input: ``(shift, n_bits, out_bits, code_multiplier)`` per segment.
+
+    A signed n-bit input has n - 1 magnitude bits (unsigned: n). Two-phase
+    (only with 4 or more magnitude bits) runs the top bits and the low
+    ``m // 2`` bits as two MVMs; the MSB segment converts at
+    ``min(out + 2, 10)`` bits, the LSB one at ``max(out - 1, 2)`` (the
+    paper's 8 / 5 split for 6-bit outputs), and the codes are combined as
+    ``code_hi * 2**L + code_lo * 2**(k_hi - k_lo)``.
+    """
+    m = input_bits - 1 if signed else input_bits
+    if two_phase and m >= 4:
+        low = m // 2
+        k_hi, k_lo = min(output_bits + 2, 10), max(output_bits - 1, 2)
+        return [(low, m - low, k_hi, 2**low), (0, low, k_lo, 2 ** (k_hi - k_lo))]
+    return [(0, m, output_bits, 1)]
+
+
+def lsb_volts(v_decr_v: float, out_bits: int) -> float:
+    """Integrator volts per code step of a conversion at ``out_bits`` (sign included)."""
+    k = out_bits - 1
+    return CS_OVER_CI * v_decr_v / 2.0 ** max(k - 1, 0) if k > 0 else CS_OVER_CI * v_decr_v
+
+
+def code_scale(input_bits: int, output_bits: int, signed: bool, two_phase: bool, v_decr_v: float) -> tuple[float, float]:
+    """``(unit_v, offset)`` such that integrator volts = ``(code + offset) * unit_v``."""
+    segs = input_segments(input_bits, output_bits, signed, two_phase)
+    if len(segs) == 1:
+        return lsb_volts(v_decr_v, output_bits), 0.5
+    (_, _, k_hi, m_hi), (_, _, k_lo, m_lo) = segs
+    return lsb_volts(v_decr_v, k_hi), 0.5 * m_hi + 0.5 * m_lo
+
+
+def output_lsb_volts(input_bits: int, output_bits: int, signed: bool, two_phase: bool, v_decr_v: float) -> float:
+    """Integrator volts of one LSB of the *result* at ``output_bits`` (for error figures).
+
+    Single phase: the conversion LSB. Two-phase: the MSB segment's full scale
+    times ``2**L`` spread over ``output_bits``.
+    """
+    segs = input_segments(input_bits, output_bits, signed, two_phase)
+    if len(segs) == 1:
+        return lsb_volts(v_decr_v, output_bits)
+    return lsb_volts(v_decr_v, output_bits) * segs[0][3]
+
+
+@dataclass
+class MVMCalibration:
+    """Operating point and offsets of one layer, from :func:`neurram_lab.calibration.calibrate`.
+
+    Attributes
+    ----------
+    v_read_v, v_decr_v : float
+        Input amplitude and Vdecr full scale (V).
+    offsets : list of ndarray
+        Per matrix, the mean ``code + offset`` at zero input of each physical
+        output line (code units), subtracted from every result.
+    input_bits, output_bits, direction, two_phase, signed
+        The configuration it was taken for.
+    info : dict
+    """
+
+    v_read_v: float
+    v_decr_v: float
+    offsets: list
+    input_bits: int
+    output_bits: int
+    direction: str
+    two_phase: bool
+    signed: bool = True
+    info: dict | None = None
+
+
+def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray, float]:
+    """Integer inputs and the scale they carry: floats in [-1, 1] ([0, 1] unsigned) are rounded
+    to ``2**(n-1) - 1`` (``2**n - 1``) levels; integers pass through with scale 1."""
+    a = np.asarray(x)
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64), 1.0
+    if a.dtype.kind != "f" or not np.all(np.isfinite(a)):
+        raise InputError(f"mvm inputs must be finite floats or integers, got dtype {a.dtype}")
+    qmax = 2 ** (input_bits - 1) - 1 if signed else 2**input_bits - 1
+    lo = -1.0 if signed else 0.0
+    if a.size and (a.min() < lo - 1e-9 or a.max() > 1.0 + 1e-9):
+        bad = float(a.min() if a.min() < lo else a.max())
+        raise LimitError("mvm input", bad, (lo, 1.0), "float inputs are fractions of full scale")
+    if qmax < 1:
+        raise LimitError("input_bits", input_bits, (2, 8), "signed inputs need a magnitude bit")
+    return np.rint(np.clip(a, lo, 1.0) * qmax).astype(np.int64), float(qmax)
+
+
+def matrix_lines(pm: ProgrammedMatrix, direction: str) -> tuple[np.ndarray, np.ndarray]:
+    """Board input and output lines of a programmed matrix for a direction."""
+    pl = pm.placement
+    rows = pl.row0 + np.arange(pl.n_rows_used)
+    if direction == "forward":
+        return pl.input_lines(), pl.output_lines()
+    if direction == "backward":
+        return pl.output_lines(), rows
+    raise InputError(f"run_mvm maps weight matrices forward or backward; use Board.mvm for {direction!r}")
+
+
+def conductance_of(pm: ProgrammedMatrix) -> np.ndarray:
+    """The conductances (S) to normalise with: measured if present, else the targets."""
+    g = pm.g_measured_s if pm.g_measured_s is not None else pm.g_target_s
+    return np.asarray(g, np.float64)
+
+
+def ideal_weighted_mean(pm: ProgrammedMatrix, x_int: np.ndarray, direction: str) -> np.ndarray:
+    """Settled line voltages per volt of v_read the ideal array gives, summed over bit weights.
+
+    Forward: ``(batch, n_out)``; backward: ``(batch, physical rows)``.
+    """
+    g = conductance_of(pm)
+    if direction == "forward":
+        v_rows = np.repeat(x_int, 2, axis=-1) * np.tile([1.0, -1.0], x_int.shape[-1]) if pm.placement.differential else x_int
+        return (v_rows @ g) / g.sum(axis=0)
+    return (x_int @ g.T) / g.sum(axis=1)
+
+
+def to_weight_units(pm: ProgrammedMatrix, y_wm: np.ndarray, x_int: np.ndarray, direction: str) -> np.ndarray:
+    """Weighted means (integer-input units) back to ``x @ W`` (forward) or ``x @ W.T`` (backward)."""
+    g = conductance_of(pm)
+    k = pm.w_max / (pm.gmax_s - pm.gmin_s)
+    diff = pm.placement.differential
+    if direction == "forward":
+        y = y_wm * g.sum(axis=0)
+        if not diff:
+            y = y - pm.gmin_s * x_int.sum(axis=-1, keepdims=True)
+        return y * k
+    y = y_wm * g.sum(axis=1)
+    if diff:
+        return (y[..., 0::2] - y[..., 1::2]) * k
+    return (y - pm.gmin_s * x_int.sum(axis=-1, keepdims=True)) * k
+
+
+def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direction: str = "forward",
+            two_phase: bool = False, parallel: bool = True, activation: str = "none",
+            calibration: MVMCalibration | None = None, signed: bool = True, return_codes: bool = False):
+    """Multiply programmed matrices by input vectors on the chip.
+
+    Parameters
+    ----------
+    board : Board
+    matrices : ProgrammedMatrix or list of them
+        A list runs each matrix on its own core; matrices that use the same
+        lines go in one request (in parallel when ``parallel``), the rest in turn.
+    x : array (batch, n) or (n,), or a list of them (one per matrix)
+        Floats in [-1, 1] ([0, 1] when unsigned), quantised to ``input_bits``;
+        or integers, used as they are. ``n`` is the matrix's input count
+        (forward) or output count (backward).
+    input_bits : int
+        1..8 (sign included when ``signed``).
+    output_bits : int
+        1..10.
+    direction : {"forward", "backward"}
+        Forward computes ``x @ W``; backward ``x @ W.T`` (SL -> BL,
+        differential outputs subtracted after normalisation).
+    two_phase, parallel, activation
+        As in :class:`~neurram_lab.board.MVMRequest`.
+    calibration : MVMCalibration, optional
+        Operating point and offsets from :func:`neurram_lab.calibration.calibrate`;
+        without it the present ``v_read``/``v_decr`` rails are used and no offsets removed.
+    signed : bool
+    return_codes : bool
+        Also return the raw codes (list per matrix).
+
+    Returns
+    -------
+    ndarray (batch, n_out) in weight units, or a list of them for a list of
+    matrices (and the codes when ``return_codes``). Float inputs give
+    ``x @ W``; integer inputs ``x_int @ W``.
+    """
+    single = isinstance(matrices, ProgrammedMatrix)
+    mats = [matrices] if single else list(matrices)
+    xs = [x] if single else list(x)
+    if not mats or len(xs) != len(mats):
+        raise InputError(f"run_mvm needs one input array per matrix, got {len(xs)} for {len(mats)}")
+    cores = [m.placement.core for m in mats]
+    if len(set(cores)) != len(cores):
+        raise InputError(f"matrices in one run_mvm call must sit on distinct cores, got cores {cores}")
+    if calibration is not None:
+        board.set_rails(v_decr=calibration.v_decr_v)
+        v_read = calibration.v_read_v
+    else:
+        v_read = board.get_rails()["v_read"]
+    v_decr = board.get_rails()["v_decr"]
+    ints, scales, squeeze = [], [], []
+    for m, xi in zip(mats, xs):
+        xa = np.asarray(xi)
+        squeeze.append(xa.ndim == 1)
+        xa = np.atleast_2d(xa)
+        n_need = m.placement.n_in if direction == "forward" else m.placement.n_out
+        if xa.ndim != 2 or xa.shape[1] != n_need:
+            raise InputError(f"inputs of shape {np.shape(xi)} do not fit a matrix of {n_need} {direction} inputs")
+        q, s = quantize_inputs(xa, input_bits, signed)
+        ints.append(q)
+        scales.append(s)
+    batch = {q.shape[0] for q in ints}
+    if len(batch) != 1:
+        raise InputError(f"every matrix needs the same batch size, got {sorted(batch)}")
+    groups: dict = {}
+    for k, m in enumerate(mats):
+        il, ol = matrix_lines(m, direction)
+        groups.setdefault((il.tobytes(), ol.tobytes()), []).append(k)
+    codes_of: list = [None] * len(mats)
+    for key, members in groups.items():
+        il, ol = matrix_lines(mats[members[0]], direction)
+        req = MVMRequest(
+            cores=tuple(cores[k] for k in members),
+            inputs=np.stack([ints[k] for k in members]),
+            input_lines=il, output_lines=ol, direction=direction, input_bits=input_bits,
+            output_bits=output_bits, signed_inputs=signed,
+            differential=mats[members[0]].placement.differential, two_phase=two_phase,
+            activation=activation, parallel=parallel, v_read_v=v_read,
+        )
+        out = board.mvm(req)
+        for j, k in enumerate(members):
+            codes_of[k] = out[j]
+    unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr)
+    results = []
+    for k, m in enumerate(mats):
+        val = codes_of[k].astype(np.float64) + off
+        if calibration is not None and calibration.offsets is not None:
+            val = val - calibration.offsets[k]
+        y_wm = val * unit / (CS_OVER_CI * v_read)
+        y = to_weight_units(m, y_wm, ints[k], direction) / scales[k]
+        results.append(y[0] if squeeze[k] else y)
+    if single:
+        return (results[0], codes_of[0]) if return_codes else results[0]
+    return (results, codes_of) if return_codes else results
+
+
+def result_lsb(pm: ProgrammedMatrix, input_bits: int, output_bits: int, two_phase: bool, v_read_v: float,
+               v_decr_v: float, direction: str = "forward", signed: bool = True, float_inputs: bool = True) -> np.ndarray:
+    """One output LSB in weight units, per output of the result (for error figures in LSB)."""
+    g = conductance_of(pm)
+    k = pm.w_max / (pm.gmax_s - pm.gmin_s)
+    lsb_wm = output_lsb_volts(input_bits, output_bits, signed, two_phase, v_decr_v) / (CS_OVER_CI * v_read_v)
+    norm = g.sum(axis=0) if direction == "forward" else g.sum(axis=1)
+    if direction == "backward" and pm.placement.differential:
+        norm = 0.5 * (norm[0::2] + norm[1::2])
+    scale = (2 ** (input_bits - 1) - 1 if signed else 2**input_bits - 1) if float_inputs else 1
+    return lsb_wm * norm * k / scale

@@ -1,0 +1,205 @@
+"""The chip's MVM machinery: cores, the shared supply and Vdecr DAC, bit-serial inputs, conversion.
+
+:meth:`ChipCircuit.mvm` runs an :class:`~neurram_lab.board.MVMRequest` on the
+conductances it is given and returns raw neuron codes plus an energy and
+latency report. All noise comes from one generator seeded by the die seed and
+consumed in call order, so the same seed and the same calls give identical
+codes.
+
+Bit-serial inputs (SPEC §3): a signed n-bit input has ``m = n - 1``
+magnitude bits (unsigned: ``m = n``); bit ``b`` (LSB = 0) is one input pulse
+followed by ``2**b`` sample-and-integrate cycles. Each cycle adds the same
+line voltage, so a plane's cycles move the integrator to
+``clip(start + 2**b * dv)``: exact without looping over cycles. When no
+output can reach the headroom (a bound from ``sum |M|``), the planes add
+linearly and the whole segment is one matrix product.
+
+Two-phase inputs (``two_phase`` and ``m >= 4``): the top ``m - m//2``
+magnitude bits and the low ``m//2`` bits run as two segments; the MSB
+segment converts at ``min(out + 2, 10)`` bits, the LSB segment at
+``max(out - 1, 2)``, and the FPGA returns
+``code_hi * 2**L + code_lo * 2**(k_hi - k_lo)``, in units of the MSB
+segment's LSB (see :func:`neurram_lab.mvm.code_scale`).
+
+Shared supply: driven lines draw about ``v_read * G_line`` from the
+``v_ref +- v_read`` rails; the rails sag by ``R_c * I`` where ``R_c`` grows
+with the core's distance from the supply (cores on an 8 x 6 grid, supply at
+core 0) and ``I`` is the current of every core running at the same time.
+Parallel MVMs also see supply noise common to all cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurram_lab.errors import InputError
+from neurram_lab.mvm import input_segments
+
+from . import energy as _energy
+from .core import N_LINES, CoreCircuit
+from .neuron import activate, convert, cs_over_ci, lsb_v, sampling_noise_v, sar_thresholds
+from .params import CircuitParams
+
+CORE_GRID_COLS = 6
+DAC_LEVELS = 10
+
+
+def core_distance(core: int) -> int:
+    """Grid distance (cores) from the supply entry at core 0 (core row 0-7 x column 0-5)."""
+    return core // CORE_GRID_COLS + core % CORE_GRID_COLS
+
+
+def segments(request) -> list[tuple[int, int, int, int]]:
+    """Input segments of a request: ``(shift, n_bits, out_bits, code_multiplier)``."""
+    return input_segments(request.input_bits, request.output_bits, request.signed_inputs, request.two_phase)
+
+
+class ChipCircuit:
+    """Every core's MVM circuit plus what they share.
+
+    Parameters
+    ----------
+    params : CircuitParams
+    seed : int
+    """
+
+    def __init__(self, params: CircuitParams, seed: int):
+        self.p = params
+        self.seed = int(seed)
+        self._cores: dict[int, CoreCircuit] = {}
+        die = np.random.default_rng(np.random.SeedSequence([self.seed, 0xDAC]))
+        self.dac_level_err = params.dac_level_sigma_rel * die.standard_normal(DAC_LEVELS)
+        self._thr: dict[int, np.ndarray] = {}
+        self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x3D7]))
+
+    def core(self, c: int) -> CoreCircuit:
+        if c not in self._cores:
+            self._cores[c] = CoreCircuit(c, self.seed, self.p)
+        return self._cores[c]
+
+    def thresholds(self, k: int) -> np.ndarray:
+        if k not in self._thr:
+            self._thr[k] = sar_thresholds(k, self.dac_level_err[:k])
+        return self._thr[k]
+
+    # ------------------------------------------------------------------ MVM
+    def mvm(self, req, conductance, v_read: float, v_decr: float):
+        """Run a validated request.
+
+        Parameters
+        ----------
+        req : MVMRequest (validated)
+        conductance : callable core -> (g (256, 256) float64 S, state id)
+        v_read, v_decr : float
+            Input amplitude and Vdecr DAC full scale (V).
+
+        Returns
+        -------
+        codes : ndarray int32 (n_cores, batch, n_out)
+        report : dict
+            ``energy_j`` by component, ``time_s``, ``latency_per_vector_s``,
+            ``macs``, ``factor_s`` (array solves this call).
+        """
+        p = self.p
+        if req.two_phase and req.activation in ("tanh", "sigmoid", "stochastic"):
+            raise InputError(f"activation {req.activation!r} needs a single-phase MVM (two_phase=False)")
+        cores = list(req.cores)
+        nc = len(cores)
+        x = np.asarray(req.inputs, np.int64)
+        batch = x.shape[1]
+        sgn = np.sign(x) if req.signed_inputs else np.ones_like(x)
+        mag = np.abs(x)
+        maps, factor_s = [], 0.0
+        for c in cores:
+            g, gid = conductance(c)
+            amap = self.core(c).array_map(g, gid, req.direction, req.input_lines, req.output_lines, req.differential)
+            maps.append(amap)
+            factor_s += amap.factor_s if amap.factor_s and not getattr(amap, "_counted", False) else 0.0
+            amap._counted = True
+        n_out = req.output_lines.size
+        cg = cs_over_ci(p)
+        parallel = bool(req.parallel) and nc > 1
+        codes = np.zeros((nc, batch, n_out), np.int64)
+        e_tot = dict.fromkeys(_energy.COMPONENTS, 0.0)
+        t_vec = p.t_setup_s
+        stochastic = req.activation == "stochastic"
+        r_core = np.array([p.r_supply_ohm + p.r_supply_per_core_ohm * core_distance(c) for c in cores])
+        for shift, nbits, kbits, mult in segments(req):
+            seg = (mag >> shift) & (2**nbits - 1) if nbits > 0 else np.zeros_like(mag)
+            xs = (sgn * seg).astype(np.float64)
+            cycles = 2**nbits - 1
+            t_vec += _energy.segment_latency_s(nbits, kbits, p)
+            # supply: time-averaged rail current of each core, then the sag each core sees
+            i_core = np.stack([v_read * (seg[i] @ maps[i].load_s) / max(cycles, 1) for i in range(nc)])
+            i_seen = np.broadcast_to(i_core.sum(axis=0), i_core.shape) if parallel else i_core
+            amp = v_read * (1.0 - r_core[:, None] * i_seen / max(v_read, 1e-12))  # (nc, batch)
+            if parallel and p.supply_noise_rel > 0:
+                amp = amp * (1.0 + p.supply_noise_rel * self.rng.standard_normal(batch))[None, :]
+            sigma = float(np.hypot(sampling_noise_v(cycles, p), p.comparator_noise_v))
+            lsb = lsb_v(v_decr, kbits, p)
+            thr = self.thresholds(kbits - 1)
+            for i, c in enumerate(cores):
+                cc = self.core(c)
+                amap = maps[i]
+                gain = cg * cc.gain
+                integ = (xs[i] @ amap.m.T) * (amp[i][:, None] * gain)
+                bound = gain * np.max(amp[i]) * cycles * amap.abs_row_sum
+                clip_cols = np.flatnonzero(bound > p.v_headroom_v)
+                if clip_cols.size:
+                    integ[:, clip_cols] = self._planes(sgn[i], seg[i], nbits, amap.m[clip_cols],
+                                                       amp[i][:, None] * gain)
+                if stochastic:
+                    integ += p.lfsr_noise_v * cc.lfsr.uniform(batch)[:, amap.neurons]
+                seg_codes = convert(integ, cc.offset_v[amap.neurons], lsb, kbits - 1, thr, sigma, self.rng)
+                codes[i] += seg_codes.astype(np.int64) * mult
+                n_bits_set = np.bitwise_count(seg[i].astype(np.uint64)).astype(np.float64) if nbits else np.zeros(seg[i].shape)
+                v_line_sq = float(np.sum((integ / (gain * max(cycles, 1))) ** 2)) * nbits
+                e = _energy.segment_energy(batch, float(n_bits_set.sum()), nbits, kbits, n_out, amap.wl_on,
+                                           amap.n_lines_in, float((n_bits_set @ amap.load_s).sum()), v_read,
+                                           v_line_sq, stochastic, p)
+                for k, v in e.items():
+                    e_tot[k] += v
+        if not (req.two_phase and len(segments(req)) > 1):
+            codes = activate(codes, req.activation, req.output_bits - 1)
+        elif req.activation == "relu":
+            codes = np.maximum(codes, 0)
+        time_s = batch * t_vec * (1 if parallel else nc)
+        e_tot["static"] = p.p_static_w * batch * t_vec * nc
+        macs = batch * nc * req.input_lines.size * n_out
+        report = {
+            "energy_j": e_tot,
+            "energy_total_j": float(sum(e_tot.values())),
+            "time_s": time_s,
+            "latency_per_vector_s": t_vec,
+            "macs": int(macs),
+            "factor_s": factor_s,
+            "vectors": int(batch * nc),
+        }
+        return codes.astype(np.int32), report
+
+    def _planes(self, sgn, seg, nbits, m_sub, scale):
+        """Integrate plane by plane with clipping at the headroom, for outputs that may clip."""
+        h = self.p.v_headroom_v
+        integ = np.zeros((seg.shape[0], m_sub.shape[0]))
+        for b in range(nbits):
+            plane = (sgn * ((seg >> b) & 1)).astype(np.float64)
+            integ = np.clip(integ + (2**b) * (plane @ m_sub.T) * scale, -h, h)
+        return integ
+
+    # ---------------------------------------------------------- neuron test
+    def neuron_test(self, core: int, v_in_v, output_bits: int, v_ref: float, v_decr: float):
+        """Neuron-test mode: one sample-and-integrate of the given line voltages, then conversion."""
+        p = self.p
+        cc = self.core(core)
+        v = np.asarray(v_in_v, np.float64)
+        if v.shape[-1] != N_LINES:
+            raise InputError(f"neuron_test takes one voltage per neuron (256), got shape {v.shape}")
+        integ = np.clip(cs_over_ci(p) * cc.gain * (v - v_ref), -p.v_headroom_v, p.v_headroom_v)
+        sigma = float(np.hypot(sampling_noise_v(1, p), p.comparator_noise_v))
+        codes = convert(integ, cc.offset_v[None, :], lsb_v(v_decr, output_bits, p), output_bits - 1,
+                        self.thresholds(output_bits - 1), sigma, self.rng)
+        n = v.shape[0]
+        k = output_bits - 1
+        e = n * N_LINES * (p.e_sample_j + p.e_integ_j + (k + 1) * p.e_compare_j + k * p.e_decr_j)
+        t = n * (p.t_setup_s + p.t_sample_s + p.t_integ_s + output_bits * p.t_compare_s)
+        return codes, {"energy_total_j": float(e), "time_s": float(t)}

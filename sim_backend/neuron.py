@@ -1,0 +1,156 @@
+"""The voltage-mode neuron: sample, integrate with headroom, convert by binary search (SPEC §3).
+
+One amplifier serves as integrator and comparator. Each cycle samples the
+settled output line onto Csample and dumps the charge onto Cinteg, so the
+integrator moves by ``(Csample/Cinteg) * v_line`` per cycle and clips at
+``+-v_headroom``. Conversion first compares against v_ref (sign), then finds
+``k`` magnitude bits by binary search, adding or subtracting
+``Csample * Vdecr_b`` with Vdecr halving from MSB to LSB; a single DAC shared
+by all neurons provides the levels, so its level errors are common to every
+neuron of the die. Magnitude bits are inverted when the sign is 0, so the
+output word read as two's complement is the code: ``code`` in
+``[-2**k, 2**k - 1]``, value ``(code + 0.5) * lsb``.
+
+All functions are vectorised over (..., neurons).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import CircuitParams
+
+K_BOLTZMANN = 1.380649e-23
+
+
+def cs_over_ci(p: CircuitParams) -> float:
+    """Charge-sharing ratio Csample / Cinteg (17 fF / 104 fF by default)."""
+    return p.c_sample_f / p.c_integ_f
+
+
+def lsb_v(v_decr_v: float, output_bits: int, p: CircuitParams) -> float:
+    """Integrator voltage of one output LSB: ``(Cs/Ci) Vdecr / 2**(k-1)``, k magnitude bits.
+
+    Full scale is ``(Cs/Ci) Vdecr (2 - 2**(1-k))`` whatever the bit count.
+    With one output bit (sign only) the LSB is the full half-range.
+    """
+    k = int(output_bits) - 1
+    return cs_over_ci(p) * float(v_decr_v) / 2.0 ** max(k - 1, 0) if k > 0 else cs_over_ci(p) * float(v_decr_v)
+
+
+def sampling_noise_v(n_cycles, p: CircuitParams) -> np.ndarray:
+    """RMS integrator noise from kT/C sampling over ``n_cycles`` independent samples (V)."""
+    per = np.sqrt(K_BOLTZMANN * p.temperature_k / p.c_sample_f) * cs_over_ci(p)
+    return per * np.sqrt(np.asarray(n_cycles, np.float64))
+
+
+def sar_thresholds(k: int, level_err: np.ndarray) -> np.ndarray:
+    """Input (in ideal LSB) above which the binary search returns at least each magnitude code.
+
+    ``level_err`` (k,) are the relative errors of the shared Vdecr levels,
+    MSB first. Returns ``t`` of length ``2**k + 1`` with ``t[0] = -inf`` and
+    ``t[2**k] = inf``; the search is monotone, so ``code = #(t[1:] <= x)``.
+    """
+    if k <= 0:
+        return np.array([-np.inf, np.inf])
+    w = 2.0 ** np.arange(k - 1, -1, -1) * (1.0 + np.asarray(level_err, np.float64)[:k])
+    codes = np.arange(2**k)
+    bits = (codes[:, None] >> np.arange(k - 1, -1, -1)[None, :]) & 1
+    cand = bits @ w  # every sum of levels: where the search can change its answer
+    res = cand.copy()
+    got = np.zeros(2**k, np.int64)
+    for b in range(k):
+        take = res >= w[b] - 1e-12
+        res = np.where(take, res - w[b], res)
+        got = got * 2 + take
+    t = np.full(2**k + 1, np.inf)
+    t[0] = -np.inf
+    order = np.argsort(got, kind="stable")
+    suffix_min = np.minimum.accumulate(cand[order][::-1])[::-1]
+    at = np.searchsorted(got[order], np.arange(1, 2**k), side="left")
+    t[1 : 2**k] = suffix_min[at]  # got[order][-1] == 2**k - 1 reaches every m
+    return t
+
+
+def convert(v_int_v, offset_v, lsb, k: int, thresholds: np.ndarray, noise_v, rng) -> np.ndarray:
+    """Sign plus ``k``-bit binary-search conversion of integrator voltages (relative to v_ref).
+
+    Returns two's-complement codes (int32) in ``[-2**k, 2**k - 1]``.
+    """
+    v = np.asarray(v_int_v, np.float64) + offset_v
+    if np.any(np.asarray(noise_v) > 0):
+        v = v + rng.standard_normal(v.shape) * noise_v
+    pos = v >= 0.0
+    if k <= 0:
+        return np.where(pos, 0, -1).astype(np.int32)
+    top = 2**k - 1
+    a = np.abs(v) / lsb
+    m = np.clip(np.floor(a), 0, top).astype(np.int32)
+    for _ in range(3):  # the DAC's level errors move thresholds by well under one LSB
+        up = a >= thresholds[m + 1]
+        down = a < thresholds[m]
+        if not (up.any() or down.any()):
+            break
+        m = np.clip(m + up - down, 0, top)
+    return np.where(pos, m, -m - 1).astype(np.int32)
+
+
+def activate(codes, activation: str, k: int) -> np.ndarray:
+    """Apply the neuron's activation to two's-complement codes with ``k`` magnitude bits.
+
+    ``relu``: negative codes become 0. ``tanh``/``sigmoid``: the neuron's
+    non-linear Vdecr schedule, modelled as the quantised function of the
+    linear value ``z = (code + 0.5) / 2**(k-1)`` (full scale is z = +-2):
+    tanh gives codes in ``[-2**k, 2**k - 1]``, sigmoid in ``[0, 2**(k+1) - 1]``.
+    ``none`` and ``stochastic`` leave the codes alone.
+    """
+    c = np.asarray(codes, np.int32)
+    if activation == "relu":
+        return np.maximum(c, 0)
+    if activation in ("tanh", "sigmoid") and k > 0:
+        z = (c + 0.5) / 2.0 ** (k - 1)
+        if activation == "tanh":
+            return np.clip(np.floor(2.0**k * np.tanh(z)), -(2**k), 2**k - 1).astype(np.int32)
+        return np.clip(np.floor(2.0 ** (k + 1) / (1.0 + np.exp(-2.0 * z))), 0, 2 ** (k + 1) - 1).astype(np.int32)
+    return c
+
+
+class LFSRPair:
+    """The core's stochastic-neuron noise: two counter-propagating LFSR chains XOR-ed.
+
+    Each chain is a 256-bit Fibonacci LFSR (taps 256, 254, 251, 246, a
+    maximal-length polynomial); chain A shifts toward higher neuron index,
+    chain B toward lower, and neuron ``j`` reads ``A[j] XOR B[j]`` each step.
+    The state persists between MVMs (seeded from the die seed).
+    """
+
+    TAPS = (255, 253, 250, 245)
+
+    def __init__(self, seed_words: np.ndarray):
+        bits = np.unpackbits(np.asarray(seed_words, np.uint8))[:512].astype(bool)
+        if not bits[:256].any():
+            bits[0] = True
+        if not bits[256:].any():
+            bits[256] = True
+        self.a = bits[:256].copy()
+        self.b = bits[256:].copy()
+        self.steps = 0
+
+    def _step(self):
+        fa = np.logical_xor.reduce(self.a[list(self.TAPS)])
+        fb = np.logical_xor.reduce(self.b[[255 - t for t in self.TAPS]])
+        self.a = np.concatenate(([fa], self.a[:-1]))
+        self.b = np.concatenate((self.b[1:], [fb]))
+        self.steps += 1
+        return self.a ^ self.b
+
+    def uniform(self, n_samples: int, n_bits: int = 8) -> np.ndarray:
+        """(n_samples, 256) values in [-0.5, 0.5): ``n_bits`` successive steps per sample."""
+        out = np.empty((n_samples, 256))
+        weights = 2.0 ** -np.arange(1, n_bits + 1)
+        for s in range(n_samples):
+            acc = np.zeros(256)
+            for w in weights:
+                acc += w * self._step()
+            out[s] = acc - 0.5
+        return out
