@@ -3,7 +3,8 @@
 Tiers, all on one :class:`Board` contract:
 
 - tier 1 (:mod:`neurram_lab.cells`): cell reads and pulses, forming, rails, power;
-- tier 2 (:mod:`neurram_lab.writeverify`): write-verify programming;
+- tier 2 (:mod:`neurram_lab.writeverify`, :mod:`neurram_lab.programming`): write-verify,
+  iterative programming, dead-cell scans, weight matrices;
 - run logs (:mod:`neurram_lab.runlog`): HDF5 run files in SWMR mode.
 
 Open a board with :func:`open_board`: ``sim://`` (the physics twin), and the
@@ -29,6 +30,16 @@ from .registry import known_schemes, open_board, parse_spec, register_board
 from .runlog import FORMAT_VERSION, Column, Run, RunLog, read_run
 from .weights import MatrixPlacement, ProgrammedMatrix, conductance_to_weights, weights_to_conductance
 from .writeverify import ProgramResult, WriteVerifyConfig, form_cells, write_verify
+from ._cores import parse_cores
+from .programming import (
+    PROGRAM_TABLES,
+    DeadCellScan,
+    IterativeResult,
+    iterative_program,
+    program_weights,
+    relaxation_spread_s,
+    scan_dead_cells,
+)
 
 __all__ = [
     "__version__", "Board", "BoardInfo", "MVMRequest", "validate_mvm", "MVM_DIRECTIONS", "ACTIVATIONS",
@@ -37,4 +48,6 @@ __all__ = [
     "PULSE_KINDS", "open_board", "register_board", "known_schemes", "parse_spec", "RunLog", "Run",
     "read_run", "Column", "FORMAT_VERSION", "WriteVerifyConfig", "ProgramResult", "write_verify",
     "form_cells", "MatrixPlacement", "ProgrammedMatrix", "weights_to_conductance", "conductance_to_weights",
+    "parse_cores", "PROGRAM_TABLES", "DeadCellScan", "IterativeResult", "iterative_program", "program_weights",
+    "relaxation_spread_s", "scan_dead_cells",
 ]

@@ -23,6 +23,9 @@ COMMAND_MODULES = [
     "experiments.demo",
     "experiments.deploy_mnist_cnn",
     "experiments.deploy_rbm_recovery",
+    "experiments.write_verify",
+    "experiments.relaxation",
+    "benchmarks.bench_program",
 ]
 
 GROUP_HELP = {

@@ -4,7 +4,9 @@ Read every unfinished cell; a cell inside ``target ± window`` is done. Below
 the window it gets a SET pulse, above it a RESET pulse. Consecutive pulses of
 one polarity step up by ``v_step_v``; a change of polarity (an overshoot)
 counts one reversal and restarts from that polarity's start voltage. A cell
-that needs more than ``max_reversals`` reversals has failed. Each round is one
+that needs more than ``max_reversals`` reversals has failed, and so has one
+that stays outside its window for ``max_pulses_at_vmax`` pulses at the top of
+a ramp (it does not respond: stuck or unformed). Each round is one
 read call and at most two pulse calls, whatever the number of cells, and it
 runs on every board through the Board contract.
 """
@@ -17,6 +19,9 @@ import numpy as np
 
 from .board import Board
 from .errors import InputError, LimitError
+
+
+OUTCOME_RUNNING, OUTCOME_SUCCESS, OUTCOME_TIMEOUT, OUTCOME_STALLED, OUTCOME_ROUNDS = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -37,6 +42,9 @@ class WriteVerifyConfig:
         Accept window half-width around the target (S).
     max_reversals : int
         Timeout in SET/RESET polarity reversals.
+    max_pulses_at_vmax : int
+        A cell that still does not reach its window after this many pulses at
+        the top of a ramp does not respond (stuck, unformed): it fails.
     max_rounds : int
         Hard cap on read-pulse rounds (safety net).
     """
@@ -49,6 +57,7 @@ class WriteVerifyConfig:
     width_s: float = 1e-6
     window_s: float = 1e-6
     max_reversals: int = 30
+    max_pulses_at_vmax: int = 8
     max_rounds: int = 2000
 
     def check(self, board: Board) -> None:
@@ -66,6 +75,10 @@ class WriteVerifyConfig:
             raise LimitError("v_step_v", self.v_step_v, ">= 0", "volts")
         if int(self.max_reversals) < 0:
             raise LimitError("max_reversals", self.max_reversals, ">= 0")
+        if int(self.max_pulses_at_vmax) < 1:
+            raise LimitError("max_pulses_at_vmax", self.max_pulses_at_vmax, ">= 1")
+        if self.set_v_max_v < self.set_v_start_v or self.reset_v_max_v < self.reset_v_start_v:
+            raise LimitError("v_max_v", min(self.set_v_max_v, self.reset_v_max_v), ">= start voltage", "volts")
 
 
 @dataclass
@@ -85,6 +98,10 @@ class ProgramResult:
         SET/RESET polarity reversals.
     success : bool array
         Landed in the window within the timeout.
+    outcome : int8 array
+        ``OUTCOME_SUCCESS`` (1), ``OUTCOME_TIMEOUT`` (2: too many reversals),
+        ``OUTCOME_STALLED`` (3: no response at the top of the ramp),
+        ``OUTCOME_ROUNDS`` (4: hit ``max_rounds``); 0 while running.
     trace : dict of arrays, optional
         Every read and pulse (``round``, ``cell``, ``op``, ``v_pulse_v``, ``g_read_s``, ``t_s``)
         when asked for.
@@ -98,6 +115,7 @@ class ProgramResult:
     pulses: np.ndarray
     reversals: np.ndarray
     success: np.ndarray
+    outcome: np.ndarray | None = None
     trace: dict | None = field(default=None, repr=False)
 
     @property
@@ -122,6 +140,8 @@ def write_verify(
     config: WriteVerifyConfig | None = None,
     trace: bool = False,
     progress=None,
+    on_event=None,
+    on_done=None,
 ) -> ProgramResult:
     """Program cells to ``target_s`` (S) by incremental-pulse write-verify.
 
@@ -137,6 +157,16 @@ def write_verify(
         Keep every read and pulse in ``ProgramResult.trace``.
     progress : callable, optional
         ``progress(n_done_cells)`` after every round.
+    on_event : callable, optional
+        ``on_event(round, op, cells, v_pulse_v, g_read_s, t_s)`` after every
+        board call: ``op`` 0 for a read (``g_read_s`` the readings), +1 SET,
+        -1 RESET (``v_pulse_v`` the amplitudes); ``cells`` are positions in
+        the input arrays; ``t_s`` the board time after the call.
+    on_done : callable, optional
+        ``on_done(cells, result)`` each round with the positions of the cells
+        that finished in it (in the window, or timed out); ``result`` is the
+        :class:`ProgramResult` being filled (read its arrays at ``cells``).
+        Run logs use it to checkpoint per-cell outcomes for resuming.
     """
     cfg = config or WriteVerifyConfig()
     cfg.check(board)
@@ -147,54 +177,100 @@ def write_verify(
         raise InputError(f"target_s has {np.size(target_s)} values for {n} cells")
     if n and (not np.all(np.isfinite(tgt)) or tgt.min() < 0):
         raise LimitError("target_s", float(np.nanmin(tgt)), ">= 0", "siemens")
-    flat = (c * board.limits.n_rows + r) * board.limits.n_cols + k
-    if np.unique(flat).size != n:
+    lim = board.limits
+    flat = (c * lim.n_rows + r) * lim.n_cols + k
+    if n and np.bincount(flat, minlength=1).max() > 1:
         raise InputError("write_verify cells must be distinct")
 
-    g_final = np.zeros(n, np.float32)
-    pulses = np.zeros(n, np.int64)
-    reversals = np.zeros(n, np.int64)
-    polarity = np.zeros(n, np.int8)  # +1 SET, -1 RESET, 0 none yet
-    v_next = np.zeros(n, np.float64)
-    success = np.zeros(n, bool)
-    active = np.arange(n)
+    res = ProgramResult(
+        c, r, k, tgt,
+        g_final_s=np.zeros(n, np.float32),
+        pulses=np.zeros(n, np.int64),
+        reversals=np.zeros(n, np.int64),
+        success=np.zeros(n, bool),
+        outcome=np.full(n, OUTCOME_RUNNING, np.int8),
+    )
     tr = {"round": [], "cell": [], "op": [], "v_pulse_v": [], "g_read_s": [], "t_s": []} if trace else None
 
-    for rnd in range(cfg.max_rounds):
-        if active.size == 0:
-            break
-        g = board.read(c[active], r[active], k[active])
-        g_final[active] = g
+    def event(rnd, op, cells, v, g):
+        if tr is None and on_event is None:
+            return
+        t_s = board.now()
         if tr is not None:
-            _trace(tr, rnd, active, 0, np.nan, g, board.now())
-        err = g.astype(np.float64) - tgt[active]
-        ok = np.abs(err) <= cfg.window_s
-        success[active[ok]] = True
-        want = np.where(err < 0, 1, -1).astype(np.int8)
-        cells = active[~ok]
-        want = want[~ok]
-        prev = polarity[cells]
-        flip = (prev != 0) & (prev != want)
-        reversals[cells] += flip
-        timed_out = reversals[cells] > cfg.max_reversals
-        cells, want, flip, prev = cells[~timed_out], want[~timed_out], flip[~timed_out], prev[~timed_out]
-        start = np.where(want > 0, cfg.set_v_start_v, cfg.reset_v_start_v)
-        vmax = np.where(want > 0, cfg.set_v_max_v, cfg.reset_v_max_v)
-        v = np.where((prev == 0) | flip, start, np.minimum(v_next[cells] + cfg.v_step_v, vmax))
-        v_next[cells] = v
-        polarity[cells] = want
-        for kind, sel in (("set", want > 0), ("reset", want < 0)):
-            if sel.any():
-                cs = cells[sel]
-                board.pulse(kind, c[cs], r[cs], k[cs], v[sel], cfg.width_s)
-                pulses[cs] += 1
-                if tr is not None:
-                    _trace(tr, rnd, cs, 1 if kind == "set" else -1, v[sel], np.full(cs.size, np.nan), board.now())
-        active = cells
+            _trace(tr, rnd, cells, op, v, g, t_s)
+        if on_event is not None:
+            on_event(rnd, op, cells, v, g, t_s)
+
+    # state of the cells still running, compacted every round (f32 where it is bulk)
+    pos = np.arange(n)
+    ca, ra, ka = c.astype(np.int64), r.astype(np.int64), k.astype(np.int64)
+    ta = tgt.astype(np.float32)
+    pol = np.zeros(n, np.int8)  # +1 SET, -1 RESET, 0 none yet
+    va = np.zeros(n, np.float32)
+    rev = np.zeros(n, np.int32)
+    npul = np.zeros(n, np.int32)
+    stall = np.zeros(n, np.int32)  # consecutive pulses at the top of the ramp
+    win = np.float32(cfg.window_s)
+    step = np.float32(cfg.v_step_v)
+    set_v = (np.float32(cfg.set_v_start_v), np.float32(cfg.set_v_max_v))
+    reset_v = (np.float32(cfg.reset_v_start_v), np.float32(cfg.reset_v_max_v))
+
+    for rnd in range(cfg.max_rounds + 1):
+        if pos.size == 0:
+            break
+        g = board.read(ca, ra, ka)
+        event(rnd, 0, pos, np.float32(np.nan), g)
+        err = g - ta
+        ok = np.abs(err) <= win
+        want_set = err < 0
+        flip = (pol != 0) & ((pol > 0) != want_set)
+        rev += flip
+        timed_out = rev > cfg.max_reversals
+        stalled = (stall >= cfg.max_pulses_at_vmax) & ~flip
+        done = ok | timed_out | stalled
+        if rnd == cfg.max_rounds:
+            done[:] = True
+        if done.any():
+            fin = pos[done]
+            res.g_final_s[fin] = g[done]
+            res.pulses[fin] = npul[done]
+            res.reversals[fin] = rev[done]
+            res.success[fin] = ok[done]
+            res.outcome[fin] = np.where(ok[done], OUTCOME_SUCCESS,
+                                        np.where(timed_out[done], OUTCOME_TIMEOUT,
+                                                 np.where(stalled[done], OUTCOME_STALLED, OUTCOME_ROUNDS)))
+            if on_done is not None:
+                on_done(fin, res)
+            keep = ~done
+            pos, ca, ra, ka, ta, pol, va, rev, npul, stall, want_set, flip = (
+                a[keep] for a in (pos, ca, ra, ka, ta, pol, va, rev, npul, stall, want_set, flip))
+            if pos.size == 0:
+                if progress is not None:
+                    progress(n)
+                break
+        # next amplitude: restart the ramp on a new polarity, else step up (capped)
+        restart = flip | (pol == 0)
+        start = np.where(want_set, set_v[0], reset_v[0])
+        vmax = np.where(want_set, set_v[1], reset_v[1])
+        v = np.minimum(va + step, vmax)
+        v = np.where(restart, start, v)
+        at_top = v >= vmax
+        stall = np.where(at_top & ~restart, stall + 1, 0).astype(np.int32)
+        va = v
+        pol = np.where(want_set, np.int8(1), np.int8(-1))
+        npul += 1
+        for kind, sel, op in (("set", want_set, 1), ("reset", ~want_set, -1)):
+            if sel.all():
+                board.pulse(kind, ca, ra, ka, v, cfg.width_s)
+                event(rnd, op, pos, v, np.float32(np.nan))
+            elif sel.any():
+                board.pulse(kind, ca[sel], ra[sel], ka[sel], v[sel], cfg.width_s)
+                event(rnd, op, pos[sel], v[sel], np.float32(np.nan))
         if progress is not None:
-            progress(n - active.size)
-    trace_out = {key: np.concatenate(val) if val else np.zeros(0) for key, val in tr.items()} if tr else None
-    return ProgramResult(c, r, k, tgt, g_final, pulses, reversals, success, trace_out)
+            progress(n - pos.size)
+    if tr is not None:
+        res.trace = {key: np.concatenate(val) if val else np.zeros(0) for key, val in tr.items()}
+    return res
 
 
 def _trace(tr, rnd, cells, op, v, g, t_s):
@@ -203,30 +279,50 @@ def _trace(tr, rnd, cells, op, v, g, t_s):
     tr["cell"].append(cells.astype(np.int64))
     tr["op"].append(np.full(m, op, np.int8))
     tr["v_pulse_v"].append(np.broadcast_to(np.asarray(v, np.float32), (m,)).copy())
-    tr["g_read_s"].append(np.asarray(g, np.float32))
+    tr["g_read_s"].append(np.broadcast_to(np.asarray(g, np.float32), (m,)).copy())
     tr["t_s"].append(np.full(m, t_s, np.float64))
 
 
-def form_cells(board: Board, core, row, col, v_form_v=(3.5, 5.0, 0.1), width_s=1e-6, g_formed_s=5e-6):
+def form_cells(board: Board, core, row, col, v_form_v=(3.5, 5.0, 0.1), width_s=1e-6, g_formed_s=5e-6,
+               g_pristine_max_s: float | None = None) -> np.ndarray:
     """Form pristine cells with a FORM pulse ramp; returns a bool array, True where formed.
 
-    ``v_form_v`` is (start, stop, step) in volts. Each round reads the cells not
-    yet formed and pulses those still below ``g_formed_s``.
+    Parameters
+    ----------
+    v_form_v : (start, stop, step)
+        FORM amplitudes (V); checked against the limits before any pulse.
+    width_s : float
+        FORM pulse width (s).
+    g_formed_s : float
+        A cell reading at least this (S) holds a filament.
+    g_pristine_max_s : float, optional
+        Cells that read above this (S) at the start are taken as formed and
+        never pulsed, so re-forming a programmed array leaves cells parked
+        near gmin alone (pristine oxide reads ~0.1 uS, a RESET filament more).
     """
     c, r, k = board.limits.check_cells(core, row, col)
-    v0, v1, dv = v_form_v
+    v0, v1, dv = (float(x) for x in v_form_v)
+    if dv <= 0 or v1 < v0:
+        raise InputError(f"v_form_v must be (start, stop, step>0) with stop >= start, got {v_form_v}")
+    board.limits.check_pulse("form", [v0, v1], width_s)
     formed = np.zeros(c.size, bool)
     todo = np.arange(c.size)
-    v = v0
-    while todo.size and v <= v1 + 1e-9:
+    threshold = g_formed_s
+    if g_pristine_max_s is not None and c.size:
+        g = board.read(c, r, k)
+        was = g > g_pristine_max_s
+        formed[was] = True
+        todo = todo[~was]
+    for v in np.minimum(np.round(np.arange(v0, v1 + dv / 2, dv), 9), v1):
+        if todo.size == 0:
+            break
         g = board.read(c[todo], r[todo], k[todo])
-        hit = g >= g_formed_s
+        hit = g >= threshold
         formed[todo[hit]] = True
         todo = todo[~hit]
         if todo.size:
-            board.pulse("form", c[todo], r[todo], k[todo], v, width_s)
-        v += dv
+            board.pulse("form", c[todo], r[todo], k[todo], float(v), width_s)
     if todo.size:
         g = board.read(c[todo], r[todo], k[todo])
-        formed[todo[g >= g_formed_s]] = True
+        formed[todo[g >= threshold]] = True
     return formed

@@ -9,6 +9,7 @@ from neurram_lab.errors import InputError
 from neurram_lab.limits import SafetyLimits
 
 from . import device
+from ._malloc import keep_freed_memory
 from .cells import CELLS_PER_CORE, N_CORES, CellArray
 from .chip import ChipCircuit
 from .params import TwinParams
@@ -49,6 +50,7 @@ class SimBoard(Board):
             params = TwinParams.from_file(params)
         self.params = params
         self.seed = int(seed)
+        keep_freed_memory()
         self.cells = CellArray(params, self.seed)
         self._rails = dict(DEFAULT_RAILS_V)
         self._powered = np.ones(N_CORES, bool)
@@ -101,32 +103,41 @@ class SimBoard(Board):
 
     # ---------------------------------------------------------------- cells
     def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
-        idx = core * CELLS_PER_CORE + row * 256 + col
+        idx = _flat(core, row, col)
         self.cells.ensure_cores(core)
+        width = _uniform(width_s)
+        gate = _uniform(v_gate)
         dur = width_s + self.params.timing.pulse_overhead_s
         t_end = self._t_s + np.cumsum(dur)
+        g = None
         for sel in _distinct_batches(idx):
-            self.cells.pulse(kind, idx[sel], v_pulse[sel], width_s[sel], v_gate[sel], t_end[sel])
-        g = self.cells.g_s[idx].astype(np.float64)
+            if isinstance(sel, slice):
+                g = self.cells.pulse(kind, idx, v_pulse, width, gate, t_end)
+            else:
+                self.cells.pulse(kind, idx[sel], v_pulse[sel], _pick(width, sel), _pick(gate, sel), t_end[sel])
+        if g is None:
+            g = self.cells.g_s[idx]
         e = self.params.energy
-        energy = np.sum(v_pulse**2 * g * width_s + e.line_c_f * v_pulse**2 + e.wl_c_f * v_gate**2)
+        v2 = v_pulse * v_pulse
+        energy = np.dot(v2, g.astype(np.float64) * width_s) + e.line_c_f * v2.sum() + e.wl_c_f * np.dot(v_gate, v_gate)
         self._t_s = float(t_end[-1])
         self._counts["pulses"] += int(idx.size)
         self._counts["energy_j"] += float(energy)
 
     def _read(self, core, row, col):
-        idx = core * CELLS_PER_CORE + row * 256 + col
+        idx = _flat(core, row, col)
         self.cells.ensure_cores(core)
-        g_now = self.cells.g_s[idx]
-        dur = device.read_time_s(g_now, self.params.read) + self.params.timing.read_overhead_s
-        t = self._t_s + np.cumsum(dur)
+        dur = device.read_time_s(self.cells.g_s[idx], self.params.read)
+        dur += np.float32(self.params.timing.read_overhead_s)
+        t = np.cumsum(dur, dtype=np.float64)
+        t += self._t_s
         g = self.cells.read(idx, t)
         v = self._rails["v_cell_read"]
         e = self.params.energy
-        self._counts["energy_j"] += float(np.sum(v**2 * g * dur) + idx.size * e.line_c_f * v**2)
+        self._counts["energy_j"] += float(v**2 * np.dot(g, dur) + idx.size * e.line_c_f * v**2)
         self._counts["reads"] += int(idx.size)
         self._t_s = float(t[-1])
-        return g.astype(np.float32)
+        return g
 
     # ------------------------------------------------------------------ MVM
     def _mvm(self, request):
@@ -200,8 +211,32 @@ class SimBoard(Board):
         return self.cells.true_conductance(idx, self._t_s)
 
 
+def _flat(core, row, col) -> np.ndarray:
+    """Flat cell index ``core * 65536 + row * 256 + col``."""
+    idx = core << 16
+    idx += row << 8
+    idx += col
+    return idx
+
+
+def _uniform(a: np.ndarray):
+    """A float when every entry of ``a`` is the same (the usual case), else ``a``."""
+    lo = a.min()
+    return float(lo) if lo == a.max() else a
+
+
+def _pick(a, sel):
+    return a if np.isscalar(a) else a[sel]
+
+
 def _distinct_batches(idx: np.ndarray):
-    """Yield index arrays into ``idx`` such that each batch holds distinct cells, in call order."""
+    """Yield index arrays into ``idx`` such that each batch holds distinct cells, in call order.
+
+    A strictly increasing ``idx`` (the usual case) is one batch, ``slice(None)``.
+    """
+    if idx.size < 2 or bool(np.all(idx[1:] > idx[:-1])):
+        yield slice(None)
+        return
     order = np.argsort(idx, kind="stable")
     sorted_idx = idx[order]
     starts = np.r_[True, sorted_idx[1:] != sorted_idx[:-1]]

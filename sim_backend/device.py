@@ -2,7 +2,8 @@
 
 Nothing here holds state: :mod:`sim_backend.cells` keeps the arrays and calls
 these with slices of them. Conductances in siemens, voltages in volts, times
-in seconds.
+in seconds. Bulk arithmetic runs in float32; the model is described, with
+its fitted parameters, in ``docs/twin_model.md``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from scipy.special import exp1
 
 from .params import DeviceParams, ReadParams, RelaxParams
 
+F32 = np.float32
+
 
 def switching_fraction(v_pulse, width_s, v_th, v_slope, tau0_s) -> np.ndarray:
     """Fraction of the way to saturation that one pulse moves a cell.
@@ -20,32 +23,48 @@ def switching_fraction(v_pulse, width_s, v_th, v_slope, tau0_s) -> np.ndarray:
     ionic motion in the filament is thermally activated and the field lowers
     the barrier, so the rate grows exponentially with voltage.
     """
-    x = (np.asarray(v_pulse, np.float64) - v_th) / v_slope
-    rate = np.exp(np.minimum(x, 60.0)) / tau0_s
-    return -np.expm1(-np.asarray(width_s, np.float64) * rate)
+    x = (np.asarray(v_pulse, F32) - np.asarray(v_th, F32)) * F32(1.0 / v_slope)
+    np.minimum(x, F32(60.0), out=x)
+    np.exp(x, out=x)
+    x *= -np.asarray(np.asarray(width_s, np.float64) / tau0_s, F32)
+    np.expm1(x, out=x)
+    return np.negative(x, out=x)
 
 
 def compliance_cap(g_cap_s, v_gate, p: DeviceParams) -> np.ndarray:
     """SET ceiling set by the selector transistor's gate voltage (S)."""
     scale = (np.asarray(v_gate, np.float64) - p.gate_v_th_v) / (p.gate_v_nominal_v - p.gate_v_th_v)
-    return g_cap_s * np.clip(scale, 0.02, 1.5)
+    return np.asarray(g_cap_s, F32) * np.asarray(np.clip(scale, 0.02, 1.5), F32)
 
 
-def set_response(g, v, width_s, v_gate, v_th, g_cap, p: DeviceParams, rng) -> np.ndarray:
-    """Conductance after one SET pulse on formed cells (S)."""
+def _c2c(shape, p: DeviceParams, rng) -> np.ndarray:
+    """Log-normal cycle-to-cycle factor of a pulse's effect (mean 1)."""
+    eps = rng.standard_normal(shape, dtype=F32)
+    eps *= F32(p.c2c_sigma)
+    eps -= F32(0.5 * p.c2c_sigma**2)
+    return np.exp(eps, out=eps)
+
+
+def set_response(g, v, width_s, v_gate, v_th, g_cap, p: DeviceParams, rng):
+    """Conductance after one SET pulse on formed cells (S), and each pulse's activation.
+
+    Returns ``(g_new, s)``: ``s`` is the switching fraction times the
+    cycle-to-cycle factor, the share of the filament's mobile ions the pulse
+    moved (it also sets how many defects the pulse stirs up).
+    """
     cap = compliance_cap(g_cap, v_gate, p)
-    frac = switching_fraction(v, width_s, v_th, p.set_v_slope_v, p.set_tau0_s)
-    eps = rng.lognormal(-0.5 * p.c2c_sigma**2, p.c2c_sigma, size=np.shape(g))
-    step = frac * eps * np.maximum(cap - g, 0.0)
-    return np.minimum(g + step, np.maximum(g, cap))
+    s = switching_fraction(v, width_s, v_th, p.set_v_slope_v, p.set_tau0_s)
+    s *= _c2c(np.shape(g), p, rng)
+    step = np.maximum(cap - g, F32(0.0)) * s
+    return np.minimum(g + step, np.maximum(g, cap)), s
 
 
-def reset_response(g, v, width_s, v_th, g_floor, p: DeviceParams, rng) -> np.ndarray:
-    """Conductance after one RESET pulse on formed cells (S)."""
-    frac = switching_fraction(v, width_s, v_th, p.reset_v_slope_v, p.reset_tau0_s)
-    eps = rng.lognormal(-0.5 * p.c2c_sigma**2, p.c2c_sigma, size=np.shape(g))
-    step = np.minimum(frac * eps, 1.0) * np.maximum(g - g_floor, 0.0)
-    return g - step
+def reset_response(g, v, width_s, v_th, g_floor, p: DeviceParams, rng):
+    """Conductance after one RESET pulse on formed cells (S), and each pulse's activation."""
+    s = switching_fraction(v, width_s, v_th, p.reset_v_slope_v, p.reset_tau0_s)
+    s *= _c2c(np.shape(g), p, rng)
+    np.minimum(s, F32(1.0), out=s)
+    return g - s * np.maximum(g - np.asarray(g_floor, F32), F32(0.0)), s
 
 
 def form_probability(v, width_s, v_th_form, p: DeviceParams) -> np.ndarray:
@@ -54,45 +73,112 @@ def form_probability(v, width_s, v_th_form, p: DeviceParams) -> np.ndarray:
 
 
 def read_time_s(g, p: ReadParams) -> np.ndarray:
-    """Time to read a cell (s): 1 us when it conducts well, up to 10 us near zero."""
-    g = np.maximum(np.asarray(g, np.float64), 0.0)
-    return p.t_min_s + (p.t_max_s - p.t_min_s) * np.exp(-g / p.g_fast_s)
+    """Time to read a cell (s, float32): 1 us when it conducts well, up to 10 us near zero."""
+    x = np.maximum(np.asarray(g, F32), F32(0.0)) * F32(-1.0 / p.g_fast_s)
+    np.exp(x, out=x)
+    x *= F32(p.t_max_s - p.t_min_s)
+    x += F32(p.t_min_s)
+    return x
 
 
 def read_noise(g, p: ReadParams, rng) -> np.ndarray:
-    """One noisy reading of conductances ``g`` (S)."""
-    g = np.asarray(g, np.float64)
-    sigma = np.hypot(p.noise_rel * g, p.noise_floor_s)
-    return g + sigma * rng.standard_normal(g.shape)
+    """One noisy reading of conductances ``g`` (S, float32)."""
+    g = np.asarray(g, F32)
+    sigma = np.sqrt((F32(p.noise_rel) * g) ** 2 + F32(p.noise_floor_s**2))
+    sigma *= rng.standard_normal(g.shape, dtype=F32)
+    return g + sigma
+
+
+def trap_fraction(age_s, tau_min_s: float, tau_max_s: float) -> np.ndarray:
+    """Fraction of a trap population relaxed at ``age_s`` (exact, float64).
+
+    Relaxation times log-uniform in [tau_min, tau_max]:
+    ``F(t) = 1 - (E1(t/tau_max) - E1(t/tau_min)) / ln(tau_max/tau_min)``.
+    """
+    t = np.maximum(np.asarray(age_s, np.float64), 1e-30)
+    return 1.0 - (exp1(t / tau_max_s) - exp1(t / tau_min_s)) / np.log(tau_max_s / tau_min_s)
 
 
 class RelaxationClock:
-    """F(t): fraction of defect traps relaxed a time t after programming.
+    """F(t) of the fast and the slow trap population, tabulated for cheap lookup.
 
-    Trap relaxation times are log-uniform in [tau_min, tau_max], so
-    ``F(t) = 1 - (E1(t/tau_max) - E1(t/tau_min)) / ln(tau_max/tau_min)``. It is
-    tabulated once on a log grid and interpolated (vectorised, cheap).
+    ``clock(age_s)`` returns ``(f_fast, f_slow)`` (float32). The table has
+    ``per_decade`` points per decade of age from 1 ns to 1e9 s; lookup takes
+    the nearest point, so F is exact to about 1e-3.
     """
+
+    T_MIN_S, T_MAX_S = 1e-9, 1e9
+
+    def __init__(self, p: RelaxParams, per_decade: int = 400):
+        n = int(np.log10(self.T_MAX_S / self.T_MIN_S) * per_decade) + 1
+        t = np.logspace(np.log10(self.T_MIN_S), np.log10(self.T_MAX_S), n)
+        self.fast = trap_fraction(t, p.fast_tau_min_s, p.fast_tau_max_s).astype(F32)
+        self.slow = trap_fraction(t, p.slow_tau_min_s, p.slow_tau_max_s).astype(F32)
+        self._scale = per_decade / np.log(10.0)
+        self._offset = -np.log(self.T_MIN_S) * self._scale + 0.5
+        self._n = n
+
+    def index(self, age_s) -> np.ndarray:
+        """Table row of each age (int32)."""
+        a = np.asarray(age_s, np.float64).astype(F32)
+        np.maximum(a, F32(self.T_MIN_S), out=a)
+        np.log(a, out=a)
+        a *= F32(self._scale)
+        a += F32(self._offset)
+        np.clip(a, 0, self._n - 1, out=a)
+        return a.astype(np.int32)
+
+    def __call__(self, age_s):
+        j = self.index(age_s)
+        return self.fast[j], self.slow[j]
+
+
+def _bump(g_s, sigma_s: float, g_peak_s: float, shape_low: float, shape_high: float) -> np.ndarray:
+    """``sigma * (x e^(1-x))^shape``, x = G / g_peak: zero at G = 0, peak ``sigma`` at g_peak."""
+    x = np.maximum(np.asarray(g_s, np.float64), 0.0) / g_peak_s
+    shape = np.where(x < 1.0, shape_low, shape_high)
+    return sigma_s * np.maximum(x * np.exp(1.0 - x), 1e-30) ** shape
+
+
+def relaxation_amplitudes(g0_s, p: RelaxParams) -> tuple[np.ndarray, np.ndarray]:
+    """(a_fast, a_slow) (S): spread each trap population adds once fully relaxed.
+
+    Fewer mobile defects in a thin filament near gmin, a more stable wide
+    filament near gmax; the slow (surface) population peaks at larger G.
+    """
+    a_f = _bump(g0_s, p.fast_sigma_s, p.fast_g_peak_s, p.fast_shape_low, p.fast_shape_high)
+    a_s = _bump(g0_s, p.slow_sigma_s, p.slow_g_peak_s, p.slow_shape_low, p.slow_shape_high)
+    return a_f, a_s
+
+
+def relaxation_sigma(g0_s, p: RelaxParams, age_s: float = np.inf, excitation: float = 1.0) -> np.ndarray:
+    """Spread of the relaxation displacement of a typical fully excited cell (S).
+
+    ``sqrt(e * (a_fast^2 F_fast(t) + a_slow^2 F_slow(t)))``, by default once
+    every trap has relaxed.
+    """
+    a_f, a_s = relaxation_amplitudes(g0_s, p)
+    if np.isinf(age_s):
+        ff = fs = 1.0
+    else:
+        ff = trap_fraction(age_s, p.fast_tau_min_s, p.fast_tau_max_s)
+        fs = trap_fraction(age_s, p.slow_tau_min_s, p.slow_tau_max_s)
+    return np.sqrt(excitation * (a_f**2 * ff + a_s**2 * fs))
+
+
+class AmplitudeTable:
+    """a_fast(G)^2 and a_slow(G)^2 tabulated on a 10 nS grid up to 200 uS (float32 lookup)."""
+
+    G_STEP_S = 10e-9
+    N = 20001
 
     def __init__(self, p: RelaxParams):
-        self._log_t = np.linspace(np.log(1e-9), np.log(1e9), 4001)
-        t = np.exp(self._log_t)
-        span = np.log(p.tau_max_s / p.tau_min_s)
-        self._f = 1.0 - (exp1(t / p.tau_max_s) - exp1(t / p.tau_min_s)) / span
+        g = np.arange(self.N) * self.G_STEP_S
+        a_f, a_s = relaxation_amplitudes(g, p)
+        self.var_fast = (a_f**2).astype(F32)
+        self.var_slow = (a_s**2).astype(F32)
 
-    def __call__(self, age_s) -> np.ndarray:
-        age = np.maximum(np.asarray(age_s, np.float64), 1e-9)
-        return np.interp(np.log(age), self._log_t, self._f)
-
-
-def relaxation_sigma(g0_s, p: RelaxParams) -> np.ndarray:
-    """Spread a(G) of the relaxation displacement once every trap has relaxed (S).
-
-    Peaks at ``g_peak_s``; rises as (x e^(1-x))^shape_low below it and falls as
-    (x e^(1-x))^shape_high above it, x = G / g_peak: fewer mobile defects in a
-    thin filament near gmin, a more stable wide filament near gmax.
-    """
-    x = np.maximum(np.asarray(g0_s, np.float64), 0.0) / p.g_peak_s
-    shape = np.where(x < 1.0, p.shape_low, p.shape_high)
-    base = np.maximum(x * np.exp(1.0 - x), 1e-30)
-    return p.sigma_peak_s * base**shape
+    def index(self, g_s) -> np.ndarray:
+        j = np.asarray(g_s, F32) * F32(1.0 / self.G_STEP_S)
+        np.clip(j, 0, self.N - 1, out=j)
+        return j.astype(np.int32)

@@ -31,11 +31,11 @@ class DeviceParams:
     """
 
     set_tau0_s: float = 1.0e-6
-    set_v_th_v: float = 1.7  # SET threshold: tau == tau0 here (mean over devices)
+    set_v_th_v: float = 1.73  # SET threshold: tau == tau0 here (mean over devices)
     set_v_th_sigma_v: float = 0.12  # device-to-device spread of the SET threshold
     set_v_slope_v: float = 0.12  # voltage for an e-fold faster response
     reset_tau0_s: float = 1.0e-6
-    reset_v_th_v: float = 2.0
+    reset_v_th_v: float = 2.03
     reset_v_th_sigma_v: float = 0.12
     reset_v_slope_v: float = 0.12
     g_cap_s: float = 75e-6  # SET ceiling at the nominal gate voltage (mean)
@@ -54,25 +54,40 @@ class DeviceParams:
 
 @dataclass
 class RelaxParams:
-    """Conductance relaxation after programming (SPEC §2).
+    """Conductance relaxation after programming (SPEC §2); see docs/twin_model.md.
 
-    Each cell holds an ensemble of defect traps whose relaxation times are
-    log-uniform in [tau_min_s, tau_max_s]; each trap that relaxes moves the
-    filament conductance by a random +-step. The displacement is therefore a
-    Gaussian process with independent increments and variance
-    a(G)^2 * F(t), F the fraction of traps relaxed by time t after the pulse
-    (most within 1 s, then slower, saturating after hours). a(G) peaks at
-    ``g_peak_s`` and narrows toward gmin. A weak pull toward ``g_mid_s``
+    Programming pulses leave defects (oxygen vacancies around the filament)
+    out of equilibrium. Each relaxes once, after a time drawn log-uniform
+    between a population's ``tau_*_min_s`` and ``tau_*_max_s``, and moves the
+    conductance by a random +-step, so the displacement is a Gaussian process
+    with independent increments: variance ``a(G)^2 * e * F(t)``, F the fraction
+    of the population relaxed at age t. Two populations: fast traps in the
+    filament's constriction (mostly gone within 1 s, spread peaking near
+    ``fast_g_peak_s``) and slow traps on the filament's surface (hours, spread
+    peaking at a larger G). ``e`` (0..1) is the cell's excitation: how much of
+    the defect population the last pulses stirred up. Each pulse excites the
+    fraction ``min(1, excite_gain * s)`` of the unexcited defects, s the
+    pulse's switching fraction; relaxed defects stay relaxed. Forming excites
+    everything. So a cell re-programmed by a few weak corrective pulses after
+    it has settled relaxes less than a freshly programmed one, which is why
+    iterative programming narrows the spread. A weak pull toward ``g_mid_s``
     gives the small mean shift.
     """
 
-    tau_min_s: float = 0.017
-    tau_max_s: float = 7.4e3
-    sigma_peak_s: float = 4.1e-6  # a(G) at its peak: spread after full relaxation
-    g_peak_s: float = 13e-6
-    shape_low: float = 0.86  # exponent of the rise of a(G) below the peak
-    shape_high: float = 0.40  # exponent of the fall above it
+    fast_tau_min_s: float = 1e-3
+    fast_tau_max_s: float = 1.0
+    slow_tau_min_s: float = 3.0
+    slow_tau_max_s: float = 5.0e4
+    fast_sigma_s: float = 2.75e-6  # a_fast(G) at its peak
+    fast_g_peak_s: float = 11.5e-6
+    fast_shape_low: float = 0.95  # a(G) ~ (x e^(1-x))^shape, x = G / g_peak, below the peak
+    fast_shape_high: float = 0.95  # ... and above it
+    slow_sigma_s: float = 3.35e-6
+    slow_g_peak_s: float = 20e-6
+    slow_shape_low: float = 0.55
+    slow_shape_high: float = 0.9
     device_sigma_rel: float = 0.25  # device-to-device spread of a(G) (log-normal)
+    excite_gain: float = 6.0  # defects excited per unit switching fraction of a pulse
     drift_rel: float = 0.03  # mean pull per unit F toward g_mid_s, fraction of (G - g_mid)
     g_mid_s: float = 15e-6
 

@@ -1,0 +1,1 @@
+"""Speed benchmarks, run with ``neurram bench ...``; kept out of the test suite."""

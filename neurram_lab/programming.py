@@ -1,0 +1,579 @@
+"""Tier 2: iterative programming, dead-cell scans and weight matrices, resumable from run logs.
+
+Built on :func:`~neurram_lab.writeverify.write_verify`, so everything here
+runs on every board. Iterative programming (SPEC §2): program every cell,
+let the array settle (``settle_s``, 30 min by default), re-read all of it and
+re-program the cells that relaxed out of the window; N passes in all.
+
+Run-log tables (declare :data:`PROGRAM_TABLES` when starting the run and pass
+the :class:`~neurram_lab.runlog.RunLog` as ``log``); ``cell`` is the flat
+index ``core * 65536 + row * 256 + col``, ``iteration`` counts passes from 1:
+
+- ``wv_plan``: the cells a pass will write-verify, written before it starts;
+- ``wv_cells``: one row per cell as soon as it finishes a pass (target, last
+  reading, pulses, reversals, outcome) — the checkpoint ``resume_from`` reads;
+- ``wv_verify``: the full re-read after each pass has settled.
+
+With :data:`EVENT_TABLE` declared too and ``log_events=True``, every read and
+pulse is logged (``wv_events``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .board import Board
+from .errors import InputError, LimitError, RunLogError
+from .weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance
+from .writeverify import OUTCOME_STALLED, OUTCOME_SUCCESS, WriteVerifyConfig, form_cells, write_verify
+
+PROGRAM_TABLES = {
+    "wv_plan": {"iteration": ("i2", ""), "cell": ("i4", "")},
+    "wv_cells": {
+        "iteration": ("i2", ""), "cell": ("i4", ""), "target_s": ("f4", "S"), "g_final_s": ("f4", "S"),
+        "pulses": ("i4", ""), "reversals": ("i4", ""), "outcome": ("i1", ""),
+    },
+    "wv_verify": {"iteration": ("i2", ""), "cell": ("i4", ""), "g_read_s": ("f4", "S"), "t_s": ("f8", "s")},
+}
+EVENT_TABLE = {
+    "wv_events": {
+        "iteration": ("i2", ""), "round": ("i4", ""), "cell": ("i4", ""), "op": ("i1", ""),
+        "v_pulse_v": ("f4", "V"), "g_read_s": ("f4", "S"), "t_s": ("f8", "s"),
+    },
+}
+
+#: Dead-cell reasons of :class:`DeadCellScan`.
+ALIVE, UNFORMED, STUCK_ON, STUCK_OFF, UNRESPONSIVE = 0, 1, 2, 3, 4
+
+
+def flat_index(core, row, col) -> np.ndarray:
+    """Flat cell index ``core * 65536 + row * 256 + col`` (int64)."""
+    return (np.asarray(core, np.int64) << 16) | (np.asarray(row, np.int64) << 8) | np.asarray(col, np.int64)
+
+
+def relaxation_spread_s(g_s, target_s, lo_s: float | None = None, hi_s: float | None = None, n_bins: int = 10) -> float:
+    """Spread of ``g - target`` averaged over target levels (S).
+
+    Targets are binned into ``n_bins`` equal bins over [lo, hi] (default:
+    their range); the standard deviation in each bin with at least 10 cells is
+    averaged, as the paper averages its per-level spreads.
+    """
+    g = np.asarray(g_s, np.float64)
+    t = np.asarray(target_s, np.float64)
+    if g.size == 0:
+        return float("nan")
+    lo = float(t.min()) if lo_s is None else lo_s
+    hi = float(t.max()) if hi_s is None else hi_s
+    if hi <= lo:
+        return float(np.std(g - t))
+    b = np.clip(((t - lo) / (hi - lo) * n_bins).astype(np.int64), 0, n_bins - 1)
+    d = g - t
+    cnt = np.bincount(b, minlength=n_bins)
+    s1 = np.bincount(b, d, minlength=n_bins)
+    s2 = np.bincount(b, d * d, minlength=n_bins)
+    use = cnt >= 10
+    if not use.any():
+        return float(np.std(d))
+    var = s2[use] / cnt[use] - (s1[use] / cnt[use]) ** 2
+    return float(np.mean(np.sqrt(np.maximum(var, 0.0))))
+
+
+@dataclass
+class IterativeResult:
+    """Outcome of iterative programming, one entry per cell.
+
+    Attributes
+    ----------
+    core, row, col : int arrays
+    target_s : float array
+        Target conductance (S).
+    g_read_s : float32 array
+        Reading at the last verify, ``settle_s`` after the last pass (S).
+    in_window : bool array
+        That reading lies inside ``target ± window``.
+    pulses, reversals : int arrays
+        Totals over all passes.
+    passes : int array
+        Write-verify passes each cell took part in.
+    outcome : int8 array
+        Outcome of each cell's last write-verify (``writeverify.OUTCOME_*``).
+    first_pulses, first_outcome : arrays
+        Pulses and outcome of the first pass (the paper's per-cell statistics).
+    iterations : list of dict
+        Per pass: ``iteration``, ``cells_programmed``, ``wv_success_fraction``,
+        ``mean_pulses``, ``in_window_fraction`` and ``sigma_s`` (spread
+        averaged over levels) at the verify after it, ``t_verify_s``.
+    resumed_cells : int
+        Cells whose result of an interrupted pass came from ``resume_from``.
+    """
+
+    core: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    target_s: np.ndarray
+    g_read_s: np.ndarray
+    in_window: np.ndarray
+    pulses: np.ndarray
+    reversals: np.ndarray
+    passes: np.ndarray
+    outcome: np.ndarray
+    first_pulses: np.ndarray
+    first_outcome: np.ndarray
+    iterations: list = field(default_factory=list)
+    resumed_cells: int = 0
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.core.size)
+
+    @property
+    def wv_success_fraction(self) -> float:
+        """Cells that landed in the window in the first pass (the paper's 99 %)."""
+        return float(np.mean(self.first_outcome == OUTCOME_SUCCESS)) if self.n_cells else float("nan")
+
+    @property
+    def mean_pulses_per_cell(self) -> float:
+        """Mean pulses per cell of the first pass (the paper's 8.52)."""
+        return float(self.first_pulses.mean()) if self.n_cells else float("nan")
+
+    @property
+    def sigma_s_by_iteration(self) -> list[float]:
+        return [it["sigma_s"] for it in self.iterations]
+
+
+def iterative_program(
+    board: Board,
+    core,
+    row,
+    col,
+    target_s,
+    iterations: int = 1,
+    settle_s: float = 1800.0,
+    config: WriteVerifyConfig | None = None,
+    log=None,
+    resume_from=None,
+    progress=None,
+    log_events: bool = False,
+    spread_range_s: tuple[float, float] | None = None,
+) -> IterativeResult:
+    """Program cells to ``target_s`` in ``iterations`` write-verify passes.
+
+    Pass 1 programs every cell. Each pass is followed by ``settle_s`` of
+    waiting and a read of every cell; the next pass re-programs the cells
+    outside ``target ± config.window_s`` (except those that did not respond).
+
+    Parameters
+    ----------
+    board : Board
+    core, row, col : int arrays
+        Distinct cells.
+    target_s : float or array
+        Target conductances (S).
+    iterations : int
+        Number of passes (>= 1).
+    settle_s : float
+        Wait after each pass before the verify read (s).
+    config : WriteVerifyConfig, optional
+    log : RunLog, optional
+        A run log that declared :data:`PROGRAM_TABLES` (and :data:`EVENT_TABLE`
+        for ``log_events``); per-cell results are checkpointed to it.
+    resume_from : path, optional
+        Run file of an interrupted call with the same cells and targets: cells
+        it records as finished are not pulsed again, and completed passes are
+        not repeated.
+    progress : callable, optional
+        ``progress(iteration, n_done, n_total)`` after every round.
+    log_events : bool
+        Log every read and pulse to ``wv_events``.
+    spread_range_s : (lo, hi), optional
+        Level range for the spread statistic (default: the targets' range).
+    """
+    cfg = config or WriteVerifyConfig()
+    cfg.check(board)
+    if int(iterations) < 1:
+        raise LimitError("iterations", iterations, ">= 1")
+    if not np.isfinite(settle_s) or settle_s < 0:
+        raise LimitError("settle_s", settle_s, ">= 0", "seconds")
+    c, r, k = board.limits.check_cells(core, row, col)
+    n = c.size
+    tgt = np.broadcast_to(np.asarray(target_s, np.float64), (n,)).copy()
+    if n and (not np.all(np.isfinite(tgt)) or tgt.min() < 0):
+        raise LimitError("target_s", float(np.nanmin(tgt)), ">= 0", "siemens")
+    flat = flat_index(c, r, k)
+    if n and np.bincount(flat).max() > 1:
+        raise InputError("iterative_program cells must be distinct")
+    if log_events and log is None:
+        raise InputError("log_events needs a run log")
+    lo, hi = spread_range_s if spread_range_s is not None else (None, None)
+
+    pulses = np.zeros(n, np.int64)
+    reversals = np.zeros(n, np.int64)
+    passes = np.zeros(n, np.int32)
+    outcome = np.zeros(n, np.int8)
+    first_pulses = np.zeros(n, np.int64)
+    first_outcome = np.zeros(n, np.int8)
+    g_read = np.full(n, np.nan, np.float32)
+    in_window = np.zeros(n, bool)
+    stats: list[dict] = []
+
+    start, todo, verified, resumed = 1, None, False, 0
+    if resume_from is not None:
+        prior = _ResumeState.load(resume_from, flat, tgt)
+        start, todo, verified = prior.next_pass, prior.todo, prior.verified
+        for it, pos, row_ in prior.finished:
+            pulses[pos] += row_["pulses"]
+            reversals[pos] += row_["reversals"]
+            passes[pos] += 1
+            outcome[pos] = row_["outcome"]
+            if it == 1:
+                first_pulses[pos] = row_["pulses"]
+                first_outcome[pos] = row_["outcome"]
+        if prior.g_read is not None:
+            g_read[:] = prior.g_read
+            in_window = np.abs(g_read.astype(np.float64) - tgt) <= cfg.window_s
+        for it, g in sorted(prior.verify_reads.items()):
+            ok = np.isfinite(g)
+            stats.append({
+                "iteration": it, "cells_programmed": int(np.sum(passes > 0)) if it == 1 else None,
+                "wv_success_fraction": None, "mean_pulses": None,
+                "in_window_fraction": float(np.mean(np.abs(g.astype(np.float64) - tgt) <= cfg.window_s)),
+                "sigma_s": relaxation_spread_s(g[ok], tgt[ok], lo, hi), "t_verify_s": None, "resumed": True,
+            })
+        resumed = prior.resumed_cells
+        if log is not None:
+            prior.copy_into(log)
+
+    for it in range(start, int(iterations) + 1):
+        if it == start and todo is not None:
+            plan = todo
+            fresh_plan = False
+        else:
+            verified = False
+            plan = np.arange(n) if it == 1 else np.flatnonzero(~in_window & (outcome != OUTCOME_STALLED))
+            fresh_plan = True
+        if not verified:
+            if log is not None and fresh_plan:
+                log.append("wv_plan", iteration=it, cell=flat[plan])
+            res = write_verify(
+                board, c[plan], r[plan], k[plan], tgt[plan], cfg,
+                progress=_pass_progress(progress, it, plan.size),
+                on_event=_event_logger(log, it, flat[plan]) if log_events else None,
+                on_done=_done_logger(log, it, flat[plan]) if log is not None else None,
+            )
+            pulses[plan] += res.pulses
+            reversals[plan] += res.reversals
+            passes[plan] += 1
+            outcome[plan] = res.outcome
+            if it == 1:
+                first_pulses[plan] = res.pulses
+                first_outcome[plan] = res.outcome
+            board.wait(settle_s)
+            g_read = board.read(c, r, k)
+            in_window = np.abs(g_read.astype(np.float64) - tgt) <= cfg.window_s
+            if log is not None:
+                log.append("wv_verify", iteration=it, cell=flat, g_read_s=g_read, t_s=board.now())
+            n_planned = plan.size + (0 if fresh_plan else resumed)
+            stats.append(_pass_stats(it, res, n_planned, g_read, tgt, in_window, board.now(), lo, hi))
+        verified = False
+    return IterativeResult(
+        c, r, k, tgt, g_read, in_window, pulses, reversals, passes, outcome, first_pulses, first_outcome,
+        stats, resumed,
+    )
+
+
+def _pass_stats(it, res, n_planned, g_read, tgt, in_window, t_s, lo, hi) -> dict:
+    ok = np.isfinite(g_read)
+    return {
+        "iteration": it,
+        "cells_programmed": int(n_planned),
+        "wv_success_fraction": float(res.success.mean()) if res.success.size else float("nan"),
+        "mean_pulses": float(res.pulses.mean()) if res.pulses.size else 0.0,
+        "in_window_fraction": float(in_window.mean()) if in_window.size else float("nan"),
+        "sigma_s": relaxation_spread_s(g_read[ok], tgt[ok], lo, hi),
+        "t_verify_s": float(t_s),
+    }
+
+
+def _pass_progress(progress, it, total):
+    if progress is None:
+        return None
+    return lambda done: progress(it, done, total)
+
+
+def _done_logger(log, it, flat_sub):
+    def on_done(cells, res):
+        log.append(
+            "wv_cells", iteration=it, cell=flat_sub[cells], target_s=res.target_s[cells],
+            g_final_s=res.g_final_s[cells], pulses=res.pulses[cells], reversals=res.reversals[cells],
+            outcome=res.outcome[cells],
+        )
+    return on_done
+
+
+def _event_logger(log, it, flat_sub):
+    def on_event(rnd, op, cells, v, g, t_s):
+        log.append("wv_events", flush=False, iteration=it, round=rnd, cell=flat_sub[cells], op=op,
+                   v_pulse_v=v, g_read_s=g, t_s=t_s)
+    return on_event
+
+
+class _ResumeState:
+    """What an interrupted run file says is already done."""
+
+    def __init__(self):
+        self.next_pass = 1
+        self.todo = None
+        self.verified = False
+        self.finished: list = []
+        self.g_read = None
+        self.verify_reads: dict = {}
+        self.resumed_cells = 0
+        self.tables: dict = {}
+
+    @classmethod
+    def load(cls, path, flat: np.ndarray, tgt: np.ndarray) -> "_ResumeState":
+        from .runlog import read_run
+
+        run = read_run(path)
+        missing = [t for t in PROGRAM_TABLES if t not in run.tables]
+        if missing:
+            raise RunLogError(f"{path} has no write-verify checkpoint tables {missing}; cannot resume from it")
+        st = cls()
+        st.tables = {t: run.tables[t] for t in PROGRAM_TABLES}
+        plan, cells, verify = (st.tables[t] for t in ("wv_plan", "wv_cells", "wv_verify"))
+        if plan.empty:
+            return st
+        order = np.argsort(flat)
+        sorted_flat = flat[order]
+
+        def positions(cell_ids):
+            cell_ids = np.asarray(cell_ids, np.int64)
+            j = np.clip(np.searchsorted(sorted_flat, cell_ids), 0, max(flat.size - 1, 0))
+            if flat.size == 0 or not np.array_equal(sorted_flat[j], cell_ids):
+                raise InputError(f"{path} holds cells that are not in this call; resume with the same cells")
+            return order[j]
+
+        if not cells.empty:
+            pos = positions(cells["cell"].to_numpy())
+            old_t = cells["target_s"].to_numpy(np.float64)
+            if not np.allclose(old_t, tgt[pos], rtol=1e-5, atol=1e-9):
+                bad = int(np.argmax(np.abs(old_t - tgt[pos])))
+                raise InputError(
+                    f"{path} programmed cell {int(cells['cell'].iloc[bad])} to {old_t[bad]:.3e} S, "
+                    f"this call asks {tgt[pos][bad]:.3e} S; resume with the same targets")
+            its = cells["iteration"].to_numpy()
+            for it in np.unique(its):
+                sel = its == it
+                st.finished.append((int(it), pos[sel], {
+                    "pulses": cells["pulses"].to_numpy()[sel],
+                    "reversals": cells["reversals"].to_numpy()[sel],
+                    "outcome": cells["outcome"].to_numpy()[sel],
+                }))
+        last = int(plan["iteration"].max())
+        v_its = verify["iteration"].to_numpy() if not verify.empty else np.zeros(0, int)
+        for it in sorted(set(v_its.tolist())):
+            sel = v_its == it
+            if sel.sum() != flat.size:
+                continue
+            g = np.full(flat.size, np.nan, np.float32)
+            g[positions(verify["cell"].to_numpy()[sel])] = verify["g_read_s"].to_numpy()[sel]
+            st.g_read = g
+            st.verify_reads[int(it)] = g
+        if last in set(v_its.tolist()) and st.g_read is not None:
+            st.next_pass, st.verified = last + 1, True
+            st.todo = None
+            return st
+        planned = positions(plan["cell"].to_numpy()[plan["iteration"].to_numpy() == last])
+        done = np.zeros(flat.size, bool)
+        for it, pos, _ in st.finished:
+            if it == last:
+                done[pos] = True
+        keep = ~done[planned]
+        st.resumed_cells = int(done[planned].sum())
+        st.next_pass, st.todo = last, planned[keep]
+        return st
+
+    def copy_into(self, log) -> None:
+        """Repeat the old file's checkpoint rows in the new run file, so it is complete on its own."""
+        for name, df in self.tables.items():
+            if not df.empty:
+                log.append(name, **{col: df[col].to_numpy() for col in df.columns})
+
+
+# --------------------------------------------------------------- dead cells
+@dataclass
+class DeadCellScan:
+    """Result of :func:`scan_dead_cells`, one entry per scanned cell.
+
+    Attributes
+    ----------
+    core, row, col : int arrays
+    dead : bool array
+    reason : int8 array
+        ``ALIVE``, ``UNFORMED`` (never formed), ``STUCK_ON`` (high, ignores
+        RESET), ``STUCK_OFF`` (low, ignores SET), ``UNRESPONSIVE`` (anything
+        else that does not swing).
+    g_set_s, g_reset_s : float32 arrays
+        Readings after the probe SET and RESET pulses (S).
+    """
+
+    core: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    dead: np.ndarray
+    reason: np.ndarray
+    g_set_s: np.ndarray
+    g_reset_s: np.ndarray
+
+    def chip_mask(self, n_cores: int = 48, n_rows: int = 256, n_cols: int = 256) -> np.ndarray:
+        """Bool (n_cores, n_rows, n_cols), True at the dead cells found (unscanned cells False)."""
+        m = np.zeros((n_cores, n_rows, n_cols), bool)
+        m[self.core[self.dead], self.row[self.dead], self.col[self.dead]] = True
+        return m
+
+
+def scan_dead_cells(board: Board, core, row, col, v_set_v: float = 2.5, v_reset_v: float = 3.0,
+                    width_s: float = 1e-6, min_swing_s: float = 10e-6, form: bool = True) -> DeadCellScan:
+    """Find cells that do not switch: probe SET, RESET, SET, read after each, then park them low.
+
+    A live cell swings by more than ``min_swing_s`` (S) between the RESET
+    reading and both SET readings; two swings in the right direction rule out
+    a noisy (leaky) cell passing by chance. Pristine cells are formed first
+    when ``form``. This pulses every cell hard: run it before programming.
+    """
+    c, r, k = board.limits.check_cells(core, row, col)
+    board.limits.check_pulse("set", v_set_v, width_s)
+    board.limits.check_pulse("reset", v_reset_v, width_s)
+    n = c.size
+    formed = form_cells(board, c, r, k, g_pristine_max_s=0.5e-6) if form else np.ones(n, bool)
+    f = np.flatnonzero(formed)
+    cf, rf, kf = c[f], r[f], k[f]
+    reads = []
+    for kind, v in (("set", v_set_v), ("reset", v_reset_v), ("set", v_set_v)):
+        board.pulse(kind, cf, rf, kf, v, width_s)
+        reads.append(board.read(cf, rf, kf).astype(np.float64))
+    g1, g2, g3 = reads
+    board.pulse("reset", cf, rf, kf, v_reset_v, width_s)  # park low: unused cells stay high-resistance
+    alive_f = (g1 - g2 > min_swing_s) & (g3 - g2 > min_swing_s)
+    reason = np.full(n, UNFORMED, np.int8)
+    rf_ = np.full(f.size, UNRESPONSIVE, np.int8)
+    rf_[alive_f] = ALIVE
+    rf_[~alive_f & (g2 > min_swing_s)] = STUCK_ON
+    rf_[~alive_f & (g1 < min_swing_s)] = STUCK_OFF
+    reason[f] = rf_
+    g_set = np.full(n, np.nan, np.float32)
+    g_reset = np.full(n, np.nan, np.float32)
+    g_set[f], g_reset[f] = g1, g2
+    return DeadCellScan(c, r, k, reason != ALIVE, reason, g_set, g_reset)
+
+
+# ----------------------------------------------------------- weight matrix
+def program_weights(
+    board: Board,
+    weights,
+    placement: MatrixPlacement,
+    gmin_s: float = 1e-6,
+    gmax_s: float = 40e-6,
+    w_max: float | None = None,
+    config: WriteVerifyConfig | None = None,
+    iterations: int = 1,
+    dead=None,
+    settle_s: float = 1800.0,
+    form: bool = True,
+    log=None,
+    resume_from=None,
+    progress=None,
+) -> ProgrammedMatrix:
+    """Program a weight matrix as differential conductance pairs (SPEC §2).
+
+    Parameters
+    ----------
+    board : Board
+    weights : array (n_in, n_out)
+    placement : MatrixPlacement
+        Where it goes; its shape must match ``weights``.
+    gmin_s, gmax_s : float
+        Conductance range (S); the paper uses 1 uS and 40 uS (30 uS for LSTM, RBM).
+    w_max : float, optional
+        Weight mapped to gmax (default max |W|); larger weights are clipped.
+    config : WriteVerifyConfig, optional
+    iterations : int
+        Write-verify passes (iterative programming).
+    dead : bool array, DeadCellScan or None
+        Known-dead cells, never pulsed: shaped like the conductance matrix
+        (placement rows x n_out), like one core (256, 256), or the chip
+        (48, 256, 256).
+    settle_s : float
+        Wait after each pass before re-reading (s); ``g_measured_s`` is read
+        after the last one.
+    form : bool
+        Form pristine cells first (cells that fail to form count as dead).
+    log, resume_from, progress
+        As for :func:`iterative_program`.
+
+    Returns
+    -------
+    ProgrammedMatrix
+        ``g_measured_s`` is a full read of the matrix after programming;
+        ``dead`` holds the given dead cells plus those that failed to form or
+        did not respond; ``info`` the programming statistics.
+    """
+    w = np.asarray(weights, np.float64)
+    if w.shape != (placement.n_in, placement.n_out):
+        raise InputError(f"weights have shape {w.shape}; placement expects ({placement.n_in}, {placement.n_out})")
+    g_t, w_max = weights_to_conductance(w, gmin_s, gmax_s, w_max, placement.differential)
+    core, row, col = placement.cells()
+    board.limits.check_cells(core, row, col)
+    dead_m = _dead_mask(dead, placement, g_t.shape, core, row, col)
+    live = ~dead_m.ravel()
+    given_dead = int(dead_m.sum())
+    if form and live.any():
+        li = np.flatnonzero(live)
+        formed = form_cells(board, core[li], row[li], col[li], g_pristine_max_s=0.5e-6)
+        live[li[~formed]] = False
+    li = np.flatnonzero(live)
+    res = iterative_program(board, core[li], row[li], col[li], g_t.ravel()[li], iterations, settle_s, config,
+                            log=log, resume_from=resume_from, progress=progress, spread_range_s=(gmin_s, gmax_s))
+    unresponsive = res.outcome == OUTCOME_STALLED
+    live[li[unresponsive]] = False
+    g_meas = board.read(core, row, col).astype(np.float64).reshape(g_t.shape)
+    dead_final = ~live.reshape(g_t.shape)
+    ok = res.outcome == OUTCOME_SUCCESS
+    info = {
+        "cells": int(g_t.size),
+        "programmed_cells": int(li.size),
+        "dead_given": given_dead,
+        "dead_unformed": int(dead_final.sum()) - given_dead - int(unresponsive.sum()),
+        "dead_unresponsive": int(unresponsive.sum()),
+        "iterations": int(iterations),
+        "wv_success_fraction": res.wv_success_fraction,
+        "success_fraction": float(ok.mean()) if ok.size else float("nan"),
+        "in_window_fraction": float(res.in_window.mean()) if res.in_window.size else float("nan"),
+        "mean_pulses_per_cell": res.mean_pulses_per_cell,
+        "total_pulses": int(res.pulses.sum()),
+        "sigma_s_by_iteration": res.sigma_s_by_iteration,
+        "per_iteration": res.iterations,
+        "resumed_cells": res.resumed_cells,
+        "settle_s": float(settle_s),
+    }
+    return ProgrammedMatrix(
+        weights=w, placement=placement, gmin_s=float(gmin_s), gmax_s=float(gmax_s), w_max=float(w_max),
+        g_target_s=g_t, g_measured_s=g_meas, dead=dead_final, info=info,
+    )
+
+
+def _dead_mask(dead, placement: MatrixPlacement, shape, core, row, col) -> np.ndarray:
+    if dead is None:
+        return np.zeros(shape, bool)
+    if isinstance(dead, DeadCellScan):
+        dead = dead.chip_mask()
+    m = np.asarray(dead, bool)
+    if m.shape == shape:
+        return m.copy()
+    if m.shape == (256, 256):
+        return m[row, col].reshape(shape)
+    if m.ndim == 3 and m.shape[1:] == (256, 256) and m.shape[0] > placement.core:
+        return m[core, row, col].reshape(shape)
+    raise InputError(f"dead mask has shape {m.shape}; expected {shape}, (256, 256) or (48, 256, 256)")
