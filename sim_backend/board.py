@@ -180,7 +180,8 @@ class SimBoard(Board):
         snap = self._g_snap.get(core)
         if snap is not None and snap[0] == ver:
             tp = float(cells.t_prog_s[idx].max())
-            moved = self._relax_clock(self._t_s - tp) - self._relax_clock(snap[1] - tp)
+            # the clock gives one fraction, or one per trap population (fast, slow)
+            moved = float(np.max(np.subtract(self._relax_clock(self._t_s - tp), self._relax_clock(snap[1] - tp))))
             if moved <= self.params.circuit.relax_refresh_df:
                 return snap[2], snap[3]
         g = cells.true_conductance(idx, self._t_s).reshape(256, 256)

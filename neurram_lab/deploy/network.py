@@ -51,12 +51,23 @@ def read_back(board, programmed) -> None:
         at += n
 
 
-def chip_mvm(board, programmed, inputs, input_bits, output_bits=8, calibration=None, **options):
-    """Outputs (weight units) of integer inputs, measured on the board through tier-2 MVM."""
-    from ..mvm import run_mvm  # tier 2 (branch mvm)
+def chip_mvm(board, programmed, inputs, input_bits, output_bits=8, direction="forward", calibration=None,
+             signed_inputs=False, **options):
+    """Outputs (weight units) of integer inputs, measured on the board through tier-2 :func:`~neurram_lab.mvm.run_mvm`."""
+    from ..mvm import run_mvm
 
-    return run_mvm(board, programmed, inputs, input_bits=input_bits, output_bits=output_bits,
-                   direction="forward", calibration=calibration, **options)
+    return run_mvm(board, list(programmed), list(inputs), input_bits=input_bits, output_bits=output_bits,
+                   direction=direction, calibration=calibration, signed=signed_inputs, **options)
+
+
+def chip_calibrate(board, programmed, inputs, input_bits, output_bits=8, direction="forward", signed_inputs=False,
+                   **options):
+    """Operating point (v_read, v_decr) and offsets of one layer from its own inputs (tier 2)."""
+    from ..calibration import calibrate
+
+    options.pop("calibration", None)
+    return calibrate(board, list(programmed), list(inputs), input_bits=input_bits, output_bits=output_bits,
+                     direction=direction, signed=signed_inputs, **options)
 
 
 def exact_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
@@ -177,13 +188,15 @@ class ChipNetwork:
         n = codes.shape[0]
         rows = self._layer_rows(layer.name)
         n_rep = 1 + max(r["replica"] for _, r in rows)
-        bounds = np.linspace(0, n, n_rep + 1).astype(int)
+        share = -(-n // n_rep)  # replicas take equal shares (the last one zero-padded)
+        if share * n_rep > n:
+            codes = np.vstack([codes, np.zeros((share * n_rep - n, codes.shape[1]), codes.dtype)])
         progs, inputs, spans = [], [], []
         for idx, r in rows:
-            a, z = bounds[r["replica"]], bounds[r["replica"] + 1]
+            a = r["replica"] * share
             progs.append(self.programmed[idx])
-            inputs.append(self.matrix_inputs(r, codes[a:z], grid.levels))
-            spans.append((a, z))
+            inputs.append(self.matrix_inputs(r, codes[a : a + share], grid.levels))
+            spans.append((a, min(a + share, n)))
         opts = dict(self.mvm_options)
         if layer.name in self.mvm_calibration:
             opts["calibration"] = self.mvm_calibration[layer.name]
@@ -198,6 +211,7 @@ class ChipNetwork:
         n_out = layer.params["kernel"].shape[-1]
         y = np.zeros((n, n_out), np.float32)
         for (idx, r), o, (a, z) in zip(rows, outs, spans):
+            o = o[: z - a]
             if idx in self.calibration:
                 slope, icpt = self.calibration[idx]
                 o = (o - icpt) / slope
@@ -241,10 +255,20 @@ class ChipNetwork:
         """Calibrate the matrices of one weight layer on its input tensor ``x``; returns the mean residual."""
         lay = self.model.layer(name)
         grid = self.model.input_grid(name)
+        if self._mvm is chip_mvm:  # operating point and offsets first (tier 2), from the layer's own inputs
+            self.mvm_calibration.pop(name, None)
+            codes = self.layer_codes(lay, x)
+            rows = self._layer_rows(name)
+            pick = np.random.default_rng(0).permutation(codes.shape[0])[:4096]
+            self.mvm_calibration[name] = chip_calibrate(
+                self.board, [self.programmed[i] for i, _ in rows],
+                [self.matrix_inputs(r, codes[pick], grid.levels) for _, r in rows], grid.bits,
+                output_bits=self.output_bits, **self.mvm_options)
         rows, outs, spans, _ = self.raw_partials(lay, x)
         codes = self.layer_codes(lay, x)
         errs = []
         for (idx, r), o, (a, z) in zip(rows, outs, spans):
+            o = o[: z - a]
             ideal = self.matrix_inputs(r, codes[a:z], grid.levels).astype(np.float64) @ self.mapping.weights(r)
             slope, icpt = _fit_columns(ideal, o)
             self.calibration[idx] = (slope.astype(np.float32), icpt.astype(np.float32))
