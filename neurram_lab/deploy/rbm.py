@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..weights import MatrixPlacement
 from ._program import program_matrices
 from .lfsr import LFSRNoise
-from .network import MVM_MODES
+from .network import MVM_MODES, chip_calibrate, chip_mvm
 
 N_ROWS, N_COLS = 256, 256
 
@@ -112,6 +112,8 @@ class ChipRBM:
         Resolution of visible values fed back to the chip.
     seed : int
         Seeds the LFSR noise of the stochastic neurons.
+    mvm_options : dict
+        Passed to the MVM; default ``parallel=False`` (see the note in ``__init__``).
     """
 
     def __init__(self, board, rbm: RBM, gmin_s=1e-6, gmax_s=30e-6, mvm="chip", visible_bits: int = 3,
@@ -122,7 +124,9 @@ class ChipRBM:
         self.visible_bits = int(visible_bits)
         self.output_bits = int(output_bits)
         self.seed = int(seed)
-        self.mvm_options = dict(mvm_options or {})
+        # cores one after the other: with every WL on, four parallel RBM cores draw enough
+        # current from the shared v_read supply to sag it by a pattern-dependent amount
+        self.mvm_options = {"parallel": False, **(mvm_options or {})}
         if mvm == "exact":
             self._mvm = _exact_mvm
         elif callable(mvm):
@@ -132,6 +136,8 @@ class ChipRBM:
         else:
             raise InputError(f"mvm {mvm!r} is not 'exact', one of {sorted(MVM_MODES)} or a function")
         self.programmed = None if mvm != "exact" else [_Exact(b, rbm.w_max) for b in self.blocks]
+        self.mvm_calibration = {}  # direction -> tier-2 MVMCalibration
+        self.fits = {}  # direction -> (slope, intercept) per output unit
 
     @property
     def cores_used(self) -> int:
@@ -152,6 +158,42 @@ class ChipRBM:
                 "in_window_fraction": float(sum(p.info["in_window_fraction"] * p.g_target_s.size
                                                 for p in self.programmed) / cells)}
 
+    def _options(self, direction):
+        opts = dict(self.mvm_options)
+        if direction in self.mvm_calibration:
+            opts["calibration"] = self.mvm_calibration[direction]
+        return opts
+
+    def calibrate(self, images, labels=None) -> dict:
+        """Operating point and offsets of both directions from training images (chip MVM only).
+
+        Backward (visible -> hidden) from the images' visible codes; forward
+        (hidden -> visible) from hidden states sampled on the chip from them.
+        """
+        if self._mvm is _exact_mvm:
+            return {}
+        x = np.asarray(images, np.float64).reshape(len(images), -1)
+        x = x / 255.0 if x.max() > 1 else x
+        n_lab = self.rbm.n_visible - x.shape[1]
+        lab = np.eye(n_lab)[np.asarray(labels)] if n_lab > 0 and labels is not None else np.zeros((len(x), n_lab))
+        levels = 2**self.visible_bits - 1
+        v = np.floor(np.hstack([x, lab]) * levels + 0.5).astype(np.int16)
+        self.mvm_calibration, self.fits = {}, {}
+        exact = ChipRBM(None, self.rbm, mvm="exact", visible_bits=self.visible_bits)
+        inputs = [np.hstack([v[:, b.visible], np.full((len(v), 1), levels, np.int16)]) for b in self.blocks]
+        if self._mvm is chip_mvm:
+            self.mvm_calibration["backward"] = chip_calibrate(self.board, self.programmed, inputs, self.visible_bits,
+                                                              self.output_bits, "backward", **self.mvm_options)
+        ideal_h = exact.hidden_input(v)
+        self.fits["backward"] = _fit(ideal_h, self.hidden_input(v))
+        h = (np.random.default_rng(self.seed).random(ideal_h.shape) < _sigmoid(ideal_h)).astype(np.int16)
+        if self._mvm is chip_mvm:
+            xh = np.hstack([h, np.ones((len(h), 1), np.int16)])
+            self.mvm_calibration["forward"] = chip_calibrate(self.board, self.programmed, [xh] * len(self.blocks), 1,
+                                                             self.output_bits, "forward", **self.mvm_options)
+        self.fits["forward"] = _fit(exact.visible_input(h), self.visible_input(h))
+        return {d: float(np.mean(f[0])) for d, f in self.fits.items()}
+
     # --------------------------------------------------------- half steps
     def hidden_input(self, v_codes) -> np.ndarray:
         """v W + a (before the sigmoid) for visible codes (batch, n_visible) on the visible grid."""
@@ -159,21 +201,21 @@ class ChipRBM:
         inputs = [np.hstack([v_codes[:, b.visible], np.full((v_codes.shape[0], 1), levels, v_codes.dtype)])
                   for b in self.blocks]
         outs = self._mvm(self.board, self.programmed, inputs, self.visible_bits, output_bits=self.output_bits,
-                         direction="backward", **self.mvm_options)
+                         direction="backward", **self._options("backward"))
         total = np.zeros((v_codes.shape[0], self.rbm.n_hidden), np.float64)
         for o in outs:
             total += np.asarray(o)[:, : self.rbm.n_hidden]
-        return total / levels
+        return _unfit(total / levels, self.fits.get("backward"))
 
     def visible_input(self, h) -> np.ndarray:
         """h W^T + b (before the sigmoid) for binary hidden states (batch, n_hidden)."""
         x = np.hstack([h.astype(np.int16), np.ones((h.shape[0], 1), np.int16)])
         outs = self._mvm(self.board, self.programmed, [x] * len(self.blocks), 1, output_bits=self.output_bits,
-                         direction="forward", **self.mvm_options)
+                         direction="forward", **self._options("forward"))
         out = np.zeros((h.shape[0], self.rbm.n_visible))
         for b, o in zip(self.blocks, outs):
             out[:, b.visible] = np.asarray(o)[:, : b.visible.size]
-        return out
+        return _unfit(out, self.fits.get("forward"))
 
     # -------------------------------------------------------------- Gibbs
     def gibbs(self, v0, clamp=None, steps: int = 10, progress=None) -> np.ndarray:
@@ -200,6 +242,19 @@ class ChipRBM:
             if progress is not None:
                 progress(step + 1)
         return v
+
+
+def _fit(ideal, measured):
+    """Per-output least-squares slope and intercept of measured ~ slope * ideal + intercept."""
+    dx = ideal - ideal.mean(0)
+    var = (dx**2).sum(0)
+    slope = np.where(var > 0, (dx * (measured - measured.mean(0))).sum(0) / np.where(var > 0, var, 1), 1.0)
+    slope = np.where(slope > 0.05, slope, 1.0)
+    return slope, measured.mean(0) - slope * ideal.mean(0)
+
+
+def _unfit(y, fit):
+    return y if fit is None else (y - fit[1]) / fit[0]
 
 
 class _Exact:
