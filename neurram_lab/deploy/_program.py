@@ -1,22 +1,26 @@
-"""Programming the matrices of a mapping onto a board.
+"""Programming the matrices of a mapping onto a board, all at once.
 
-Uses ``neurram_lab.programming.program_weights`` (tier 2) when that module
-exists; until then a small equivalent built on forming plus
-:func:`~neurram_lab.writeverify.write_verify` with iterative re-programming.
-All matrices are programmed in one vectorised pass (one write-verify over
-every cell of every matrix), so the board sees few, large calls.
+Tier 2's :func:`~neurram_lab.programming.program_weights` programs one matrix
+per call; a deployed network has many, so this concatenates every cell of
+every matrix into one forming pass and one
+:func:`~neurram_lab.programming.iterative_program` call (write-verify passes,
+each followed by a settle and a full re-read), and the board sees a few large
+calls instead of many small ones. The result is one
+:class:`~neurram_lab.weights.ProgrammedMatrix` per matrix, as
+``program_weights`` gives.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..programming import iterative_program
 from ..weights import ProgrammedMatrix, weights_to_conductance
-from ..writeverify import WriteVerifyConfig, form_cells, write_verify
+from ..writeverify import OUTCOME_STALLED, WriteVerifyConfig, form_cells
 
 
 def program_matrices(board, items, gmin_s: float, gmax_s: float, iterations: int = 3, settle_s: float = 1.0,
-                     config: WriteVerifyConfig | None = None, progress=None) -> list:
+                     config: WriteVerifyConfig | None = None, dead=None, progress=None) -> list:
     """Program several weight matrices at once.
 
     Parameters
@@ -26,54 +30,48 @@ def program_matrices(board, items, gmin_s: float, gmax_s: float, iterations: int
     gmin_s, gmax_s : float
         Conductance range (S).
     iterations : int
-        Program passes: after each, wait ``settle_s``, read every cell and
-        re-program those outside the window (SPEC §2, iterative programming).
+        Write-verify passes (iterative programming, SPEC §2).
+    settle_s : float
+        Wait after each pass before the verify read (s).
+    dead : bool array (48, 256, 256), optional
+        Known dead cells: never pulsed.
     progress : callable(n_done, n_total), optional
 
     Returns
     -------
-    list of ProgrammedMatrix, with ``g_measured_s`` from the last read and
-    ``info`` holding pulses and the in-window fraction.
+    list of ProgrammedMatrix; ``g_measured_s`` is a read after the last pass,
+    ``dead`` the cells that failed to form or did not respond.
     """
-    cfg = config or WriteVerifyConfig()
-    targets, cores, rows, cols, spans = [], [], [], [], []
+    targets, cells, spans = [], [], []
     n = 0
     for w, place, w_max in items:
         g, _ = weights_to_conductance(w, gmin_s, gmax_s, w_max)
-        c, r, k = place.cells()
         targets.append(g.ravel())
-        cores.append(c)
-        rows.append(r)
-        cols.append(k)
+        cells.append(place.cells())
         spans.append((n, n + g.size))
         n += g.size
     tgt = np.concatenate(targets)
-    c, r, k = np.concatenate(cores), np.concatenate(rows), np.concatenate(cols)
-    formed = form_cells(board, c, r, k)
+    c, r, k = (np.concatenate([cl[i] for cl in cells]) for i in range(3))
+    live = np.ones(n, bool) if dead is None else ~np.asarray(dead, bool)[c, r, k]
+    li = np.flatnonzero(live)
+    live[li[~form_cells(board, c[li], r[li], k[li], g_pristine_max_s=0.5e-6)]] = False
+    li = np.flatnonzero(live)
+    res = iterative_program(board, c[li], r[li], k[li], tgt[li], iterations, settle_s, config,
+                            progress=(lambda it, d, tot: progress(d, tot)) if progress else None,
+                            spread_range_s=(gmin_s, gmax_s))
+    live[li[res.outcome == OUTCOME_STALLED]] = False
+    in_window = np.zeros(n, bool)
+    in_window[li] = res.in_window
     pulses = np.zeros(n, np.int64)
-    ok = np.zeros(n, bool)
-    todo = np.flatnonzero(formed)
-    for it in range(max(1, int(iterations))):
-        if todo.size == 0:
-            break
-        res = write_verify(board, c[todo], r[todo], k[todo], tgt[todo], cfg,
-                           progress=(lambda d, it=it: progress(d, todo.size)) if progress else None)
-        pulses[todo] += res.pulses
-        board.wait(settle_s)
-        g = board.read(c[formed], r[formed], k[formed])
-        inside = np.zeros(n, bool)
-        inside[formed] = np.abs(g - tgt[formed]) <= cfg.window_s
-        ok = inside
-        todo = np.flatnonzero(formed & ~inside)
-    g_all = np.zeros(n, np.float32)
-    g_all[formed] = board.read(c[formed], r[formed], k[formed])
+    pulses[li] = res.pulses
+    g_all = board.read(c, r, k)
     out = []
     for (w, place, w_max), (a, z) in zip(items, spans):
         shape = (place.n_rows_used, place.n_out)
         out.append(ProgrammedMatrix(
             weights=np.asarray(w), placement=place, gmin_s=gmin_s, gmax_s=gmax_s, w_max=float(w_max),
-            g_target_s=tgt[a:z].reshape(shape), g_measured_s=g_all[a:z].reshape(shape),
-            dead=(~formed[a:z]).reshape(shape),
-            info={"pulses": int(pulses[a:z].sum()), "in_window_fraction": float(ok[a:z].mean()),
-                  "unformed": int((~formed[a:z]).sum())}))
+            g_target_s=tgt[a:z].reshape(shape), g_measured_s=g_all[a:z].astype(np.float64).reshape(shape),
+            dead=(~live[a:z]).reshape(shape),
+            info={"pulses": int(pulses[a:z].sum()), "in_window_fraction": float(in_window[a:z].mean()),
+                  "unformed": int((~live[a:z]).sum())}))
     return out

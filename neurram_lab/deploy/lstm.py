@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..weights import MatrixPlacement
 from ._program import program_matrices
-from .network import MVM_MODES, _Intended
+from .network import MVM_MODES, _Intended, chip_calibrate, chip_mvm
 
 
 def _sigmoid(z):
@@ -77,6 +77,7 @@ class ChipLSTMCell:
         self.matrix = np.vstack([m, np.tile(self.bias / (self.top * max(n_b, 1)), (n_b, 1))])
         self.pieces = self._cut(cores)
         self.programmed = None
+        self.mvm_calibration = None
 
     def _cut(self, cores):
         k, o = self.matrix.shape
@@ -110,12 +111,30 @@ class ChipLSTMCell:
         self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, progress=progress)
         return {"cells_programmed": int(sum(p.g_target_s.size for p in self.programmed))}
 
+    def _codes(self, x, h):
+        return np.hstack([quantize_signed(x, self.input_bits, self.x_max), quantize_signed(h, self.input_bits, self.h_max),
+                          np.full((x.shape[0], self.n_bias), self.top, np.int16)])
+
+    def calibrate(self, xs) -> float:
+        """Operating point and offsets (tier 2) from training sequences ``xs`` (batch, time, n_in); returns v_read."""
+        if self._mvm is not chip_mvm:
+            return float("nan")
+        xs = np.asarray(xs, np.float64)
+        hs = lstm_reference(xs, self.w_x, self.w_h, self.bias)
+        h_prev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
+        codes = self._codes(xs.reshape(-1, xs.shape[-1]), h_prev.reshape(-1, self.hidden))
+        opts = {k: v for k, v in self.mvm_options.items() if k != "calibration"}
+        self.mvm_calibration = chip_calibrate(self.board, self.programmed,
+                                              [codes[:, p["rows"][0] : p["rows"][1]] for p in self.pieces],
+                                              self.input_bits, self.output_bits, **opts)
+        self.mvm_options["calibration"] = self.mvm_calibration
+        return self.mvm_calibration.v_read_v
+
     def gates(self, x, h) -> np.ndarray:
         """Pre-activations (batch, 4 * hidden) of one step, computed on the chip."""
         if self.programmed is None:
             raise InputError("program() the LSTM cell before running it")
-        codes = np.hstack([quantize_signed(x, self.input_bits, self.x_max), quantize_signed(h, self.input_bits, self.h_max),
-                           np.full((x.shape[0], self.n_bias), self.top, np.int16)])
+        codes = self._codes(x, h)
         inputs = [np.ascontiguousarray(codes[:, p["rows"][0] : p["rows"][1]]) for p in self.pieces]
         outs = self._mvm(self.board, self.programmed, inputs, self.input_bits, output_bits=self.output_bits,
                          **self.mvm_options)
