@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "experiments.write_verify",
     "experiments.relaxation",
     "benchmarks.bench_program",
+    "benchmarks.bench_deploy",
 ]
 
 GROUP_HELP = {

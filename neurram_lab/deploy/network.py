@@ -18,6 +18,8 @@ MVM error.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..errors import InputError
@@ -115,7 +117,8 @@ class ChipNetwork:
         self.mvm_options = dict(mvm_options or {})
         self.programmed = {}  # table index -> ProgrammedMatrix
         self.calibration = {}  # table index -> (slope, intercept) per column
-        self.mvm_calibration = {}  # layer -> whatever tier-2 calibration returns
+        self.mvm_calibration = {}  # layer -> tier-2 MVMCalibration
+        self.mvm_time_s = 0.0  # wall time spent inside the MVM function (the board)
 
     # ----------------------------------------------------------- programming
     def program(self, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
@@ -200,7 +203,9 @@ class ChipNetwork:
         opts = dict(self.mvm_options)
         if layer.name in self.mvm_calibration:
             opts["calibration"] = self.mvm_calibration[layer.name]
+        t0 = time.perf_counter()
         outs = self._mvm(self.board, progs, inputs, grid.bits, output_bits=self.output_bits, **opts)
+        self.mvm_time_s += time.perf_counter() - t0
         return rows, [np.asarray(o, np.float32) for o in outs], spans, n
 
     def matmul(self, layer, x) -> np.ndarray:
