@@ -61,8 +61,9 @@ def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAUL
             board.wait(relax_s)
             if mvm == "measured-weights":
                 read_back(board, chip.programmed)
-            cal_x, cal_y = load_mnist(data, "train-5k")
-            chip.calibrate(cal_x[:500], cal_y[:500])
+            cal_x, cal_y = load_mnist(data, "train-5k")  # sorted by class: take a seeded random 500
+            pick = np.random.default_rng(seed).permutation(len(cal_x))[:500]
+            chip.calibrate(cal_x[pick], cal_y[pick])
         tick, close = progress_callback(progress, steps, "Gibbs")
         out = recover(chip, images, labels, corruption, steps, seed, progress=tick)
         close()

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "experiments.demo",
     "experiments.deploy_mnist_cnn",
     "experiments.deploy_rbm_recovery",
+    "experiments.deploy_train_small",
     "experiments.write_verify",
     "experiments.relaxation",
     "benchmarks.bench_program",
