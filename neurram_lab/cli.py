@@ -28,6 +28,9 @@ COMMAND_MODULES = [
     "experiments.relaxation",
     "benchmarks.bench_program",
     "benchmarks.bench_deploy",
+    "experiments.mvm_accuracy",
+    "experiments.mvm_energy",
+    "benchmarks.mvm",
 ]
 
 GROUP_HELP = {
