@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from neurram_lab._cores import parse_cores
 from neurram_lab.writeverify import WriteVerifyConfig, form_cells, write_verify
 
 from ._common import figure_path, progress_callback, pyplot, start_run
@@ -25,7 +26,7 @@ READ_TIMES_S = (1.0, 10.0, 100.0, 1800.0)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--cores", default="0,1,2", help="comma-separated cores to use (default 0,1,2)")
+    parser.add_argument("--cores", default="0,1,2", help="cores: N, N-M, N,M,... (default 0,1,2)")
     parser.add_argument("--gmax-us", type=float, default=40.0, help="largest target conductance (uS, default 40)")
 
 
@@ -137,7 +138,7 @@ def _figure(path, cores, targets, reads, times, sigma_us) -> None:
 
 
 def main(args, ctx) -> dict:
-    cores = [int(c) for c in args.cores.split(",") if c.strip()]
+    cores = parse_cores(args.cores)
     with ctx.open_board() as board:
         summary = run(board, ctx.out, progress=ctx.progress, cores=cores, gmax_s=args.gmax_us * 1e-6)
     ctx.say(

@@ -33,17 +33,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--levels-us", default=",".join(str(x) for x in DEFAULT_LEVELS_US),
                         help="comma-separated target levels (uS; default 1,2,4,6,...,40)")
     parser.add_argument("--until-s", type=float, default=1800.0, help="last read, after programming (s, default 1800)")
-    parser.add_argument("--n-times", type=int, default=14, help="log-spaced read times from 0.1 s (default 14; 1 s always read)")
+    parser.add_argument("--n-times", type=int, default=14, help="log-spaced read times from 0.1 s (default 14; 1 s, 30 min, 1 day added when in range)")
     parser.add_argument("--cells-per-level", type=int, default=1024, help="cells programmed to each level (default 1024)")
     parser.add_argument("--cores", default="0", help="cores to use: N, N-M, N,M,... (default 0)")
     parser.add_argument("--window-us", type=float, default=1.0, help="accept window half-width (uS, default 1)")
 
 
 def read_times_s(until_s: float, n_times: int) -> list[float]:
-    """Log-spaced read times from 0.1 s to ``until_s``, with 1 s included when in range."""
+    """Log-spaced read times from 0.1 s to ``until_s``; 1 s, 30 min and 1 day are read when in range."""
     t = set(np.geomspace(min(0.1, until_s), until_s, max(int(n_times), 1)).round(6).tolist())
-    if until_s >= 1.0:
-        t.add(1.0)
+    t.update(x for x in (1.0, 1800.0, 86400.0) if x <= until_s)
     return sorted(t)
 
 
@@ -136,11 +135,9 @@ def _figure(path, levels, times, sig, shift, g_last, tgt, lvl, ok) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(2, 2, figsize=(11, 8), layout="constrained")
     lv = levels * 1e6
-    show = sorted({0, len(times) // 3, 2 * len(times) // 3, len(times) - 1})
-    if 1.0 in times:
-        show = sorted(set(show) | {times.index(1.0)})
+    show = sorted({0, len(times) - 1} | {times.index(t) for t in (1.0, 1800.0, 86400.0) if t in times})
     for j in show:
-        ax[0, 0].plot(lv, sig[j] * 1e6, "o-", ms=3, label=f"{times[j]:g} s")
+        ax[0, 0].plot(lv, sig[j] * 1e6, "o-", ms=3, label=f"{times[j]:.3g} s")
     ax[0, 0].set_xlabel("target level (µS)")
     ax[0, 0].set_ylabel("spread σ (µS)")
     ax[0, 0].set_title("relaxation spread against level")

@@ -198,7 +198,9 @@ class Board(abc.ABC):
     def _check_powered(self, cores: np.ndarray) -> None:
         if cores.size == 0:
             return
-        powered = self._powered_cores()
+        powered = np.asarray(self._powered_cores(), dtype=bool)
+        if powered.all():  # the usual case: skip the per-cell lookup
+            return
         off = np.unique(cores[~powered[cores]])
         if off.size:
             raise BoardError(

@@ -27,7 +27,7 @@ import numpy as np
 from .board import Board
 from .errors import InputError, LimitError, RunLogError
 from .weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance
-from .writeverify import OUTCOME_STALLED, OUTCOME_SUCCESS, WriteVerifyConfig, form_cells, write_verify
+from .writeverify import OUTCOME_STALLED, OUTCOME_SUCCESS, ProgramResult, WriteVerifyConfig, form_cells, write_verify
 
 PROGRAM_TABLES = {
     "wv_plan": {"iteration": ("i2", ""), "cell": ("i4", "")},
@@ -157,6 +157,7 @@ def iterative_program(
     progress=None,
     log_events: bool = False,
     spread_range_s: tuple[float, float] | None = None,
+    block_cells: int | None = None,
 ) -> IterativeResult:
     """Program cells to ``target_s`` in ``iterations`` write-verify passes.
 
@@ -189,6 +190,12 @@ def iterative_program(
         Log every read and pulse to ``wv_events``.
     spread_range_s : (lo, hi), optional
         Level range for the spread statistic (default: the targets' range).
+    block_cells : int or None
+        Write-verify the cells of a pass in consecutive blocks of this many
+        (default None: all at once). Each round of a
+        block is one read and up to two pulse calls; smaller blocks finish
+        each cell sooner after its first pulse, so less relaxation happens
+        while the rest of the block is still being programmed.
     """
     cfg = config or WriteVerifyConfig()
     cfg.check(board)
@@ -218,10 +225,10 @@ def iterative_program(
     in_window = np.zeros(n, bool)
     stats: list[dict] = []
 
-    start, todo, verified, resumed = 1, None, False, 0
+    start, todo, resumed = 1, None, 0
     if resume_from is not None:
         prior = _ResumeState.load(resume_from, flat, tgt)
-        start, todo, verified = prior.next_pass, prior.todo, prior.verified
+        start, todo = prior.next_pass, prior.todo  # todo: the interrupted pass's unfinished cells
         for it, pos, row_ in prior.finished:
             pulses[pos] += row_["pulses"]
             reversals[pos] += row_["reversals"]
@@ -246,41 +253,86 @@ def iterative_program(
             prior.copy_into(log)
 
     for it in range(start, int(iterations) + 1):
-        if it == start and todo is not None:
+        resuming = it == start and todo is not None
+        if resuming:
             plan = todo
-            fresh_plan = False
         else:
-            verified = False
             plan = np.arange(n) if it == 1 else np.flatnonzero(~in_window & (outcome != OUTCOME_STALLED))
-            fresh_plan = True
-        if not verified:
-            if log is not None and fresh_plan:
-                log.append("wv_plan", iteration=it, cell=flat[plan])
-            res = write_verify(
-                board, c[plan], r[plan], k[plan], tgt[plan], cfg,
-                progress=_pass_progress(progress, it, plan.size),
-                on_event=_event_logger(log, it, flat[plan]) if log_events else None,
-                on_done=_done_logger(log, it, flat[plan]) if log is not None else None,
-            )
-            pulses[plan] += res.pulses
-            reversals[plan] += res.reversals
-            passes[plan] += 1
-            outcome[plan] = res.outcome
-            if it == 1:
-                first_pulses[plan] = res.pulses
-                first_outcome[plan] = res.outcome
-            board.wait(settle_s)
-            g_read = board.read(c, r, k)
-            in_window = np.abs(g_read.astype(np.float64) - tgt) <= cfg.window_s
             if log is not None:
-                log.append("wv_verify", iteration=it, cell=flat, g_read_s=g_read, t_s=board.now())
-            n_planned = plan.size + (0 if fresh_plan else resumed)
-            stats.append(_pass_stats(it, res, n_planned, g_read, tgt, in_window, board.now(), lo, hi))
-        verified = False
+                log.append("wv_plan", iteration=it, cell=flat[plan])
+        res = _write_verify_blocks(
+            board, c[plan], r[plan], k[plan], tgt[plan], cfg, block_cells,
+            progress=_pass_progress(progress, it, plan.size),
+            on_event=_event_logger(log, it, flat[plan]) if log_events else None,
+            on_done=_done_logger(log, it, flat[plan]) if log is not None else None,
+        )
+        pulses[plan] += res.pulses
+        reversals[plan] += res.reversals
+        passes[plan] += 1
+        outcome[plan] = res.outcome
+        if it == 1:
+            first_pulses[plan] = res.pulses
+            first_outcome[plan] = res.outcome
+        board.wait(settle_s)
+        g_read = board.read(c, r, k)
+        in_window = np.abs(g_read.astype(np.float64) - tgt) <= cfg.window_s
+        if log is not None:
+            log.append("wv_verify", iteration=it, cell=flat, g_read_s=g_read, t_s=board.now())
+        n_planned = plan.size + (resumed if resuming else 0)
+        stats.append(_pass_stats(it, res, n_planned, g_read, tgt, in_window, board.now(), lo, hi))
     return IterativeResult(
         c, r, k, tgt, g_read, in_window, pulses, reversals, passes, outcome, first_pulses, first_outcome,
         stats, resumed,
     )
+
+
+def _write_verify_blocks(board, c, r, k, tgt, cfg, block, progress=None, on_event=None, on_done=None):
+    """:func:`write_verify` over consecutive blocks of cells; one ProgramResult for all."""
+    n = c.size
+    if block is None or n <= block:
+        return write_verify(board, c, r, k, tgt, cfg, progress=progress, on_event=on_event, on_done=on_done)
+    if int(block) < 1:
+        raise LimitError("block_cells", block, ">= 1")
+    parts = []
+    for a in range(0, n, int(block)):
+        b = min(n, a + int(block))
+        off = a
+
+        def prog(done, off=off):
+            if progress is not None:
+                progress(off + done)
+
+        def ev(rnd, op, cells, v, g, t_s, off=off):
+            on_event(rnd, op, cells + off, v, g, t_s)
+
+        def dn(cells, res, off=off):
+            on_done(cells + off, _Shifted(res, off))
+
+        parts.append(write_verify(board, c[a:b], r[a:b], k[a:b], tgt[a:b], cfg, progress=prog,
+                                  on_event=ev if on_event is not None else None,
+                                  on_done=dn if on_done is not None else None))
+    cat = {name: np.concatenate([getattr(p, name) for p in parts])
+           for name in ("core", "row", "col", "target_s", "g_final_s", "pulses", "reversals", "success", "outcome")}
+    return ProgramResult(**cat)
+
+
+class _Shifted:
+    """A block's ProgramResult seen through positions of the whole pass."""
+
+    def __init__(self, res, off):
+        self._res, self._off = res, off
+
+    def __getattr__(self, name):
+        a = getattr(self._res, name)
+        return _ShiftedArray(a, self._off) if isinstance(a, np.ndarray) else a
+
+
+class _ShiftedArray:
+    def __init__(self, a, off):
+        self._a, self._off = a, off
+
+    def __getitem__(self, i):
+        return self._a[np.asarray(i) - self._off]
 
 
 def _pass_stats(it, res, n_planned, g_read, tgt, in_window, t_s, lo, hi) -> dict:
@@ -325,7 +377,6 @@ class _ResumeState:
     def __init__(self):
         self.next_pass = 1
         self.todo = None
-        self.verified = False
         self.finished: list = []
         self.g_read = None
         self.verify_reads: dict = {}
@@ -381,9 +432,8 @@ class _ResumeState:
             g[positions(verify["cell"].to_numpy()[sel])] = verify["g_read_s"].to_numpy()[sel]
             st.g_read = g
             st.verify_reads[int(it)] = g
-        if last in set(v_its.tolist()) and st.g_read is not None:
-            st.next_pass, st.verified = last + 1, True
-            st.todo = None
+        if last in st.verify_reads:  # the last planned pass finished and was verified
+            st.next_pass, st.todo = last + 1, None
             return st
         planned = positions(plan["cell"].to_numpy()[plan["iteration"].to_numpy() == last])
         done = np.zeros(flat.size, bool)
@@ -509,7 +559,8 @@ def program_weights(
         Wait after each pass before re-reading (s); ``g_measured_s`` is read
         after the last one.
     form : bool
-        Form pristine cells first (cells that fail to form count as dead).
+        Form pristine cells first (cells that fail to form count as dead);
+        cells covered by a ``DeadCellScan`` given as ``dead`` were formed by it.
     log, resume_from, progress
         As for :func:`iterative_program`.
 
@@ -529,8 +580,10 @@ def program_weights(
     dead_m = _dead_mask(dead, placement, g_t.shape, core, row, col)
     live = ~dead_m.ravel()
     given_dead = int(dead_m.sum())
-    if form and live.any():
-        li = np.flatnonzero(live)
+    # a scan formed its cells already (and parked them low, where they could pass for pristine)
+    scanned = _scanned(dead, core, row, col) if isinstance(dead, DeadCellScan) else np.zeros(core.size, bool)
+    if form and (live & ~scanned).any():
+        li = np.flatnonzero(live & ~scanned)
         formed = form_cells(board, core[li], row[li], col[li], g_pristine_max_s=0.5e-6)
         live[li[~formed]] = False
     li = np.flatnonzero(live)
@@ -562,6 +615,13 @@ def program_weights(
         weights=w, placement=placement, gmin_s=float(gmin_s), gmax_s=float(gmax_s), w_max=float(w_max),
         g_target_s=g_t, g_measured_s=g_meas, dead=dead_final, info=info,
     )
+
+
+def _scanned(scan: DeadCellScan, core, row, col) -> np.ndarray:
+    """True where (core, row, col) was covered by ``scan``."""
+    have = np.zeros((48, 256, 256), bool)
+    have[scan.core, scan.row, scan.col] = True
+    return have[core, row, col]
 
 
 def _dead_mask(dead, placement: MatrixPlacement, shape, core, row, col) -> np.ndarray:

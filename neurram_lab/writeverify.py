@@ -201,19 +201,19 @@ def write_verify(
         if on_event is not None:
             on_event(rnd, op, cells, v, g, t_s)
 
-    # state of the cells still running, compacted every round (f32 where it is bulk)
+    # state of the cells still running, compacted every round. Every running
+    # cell gets one pulse per round, so a cell finishing at round n took n pulses.
     pos = np.arange(n)
-    ca, ra, ka = c.astype(np.int64), r.astype(np.int64), k.astype(np.int64)
+    ca, ra, ka = c, r, k
     ta = tgt.astype(np.float32)
-    pol = np.zeros(n, np.int8)  # +1 SET, -1 RESET, 0 none yet
-    va = np.zeros(n, np.float32)
-    rev = np.zeros(n, np.int32)
-    npul = np.zeros(n, np.int32)
-    stall = np.zeros(n, np.int32)  # consecutive pulses at the top of the ramp
+    sv = np.zeros(n, np.float32)  # last amplitude, signed: + SET, - RESET, 0 none yet
+    rev = np.zeros(n, np.int16)
+    stall = np.zeros(n, np.int16)  # consecutive pulses at the top of the ramp
     win = np.float32(cfg.window_s)
     step = np.float32(cfg.v_step_v)
-    set_v = (np.float32(cfg.set_v_start_v), np.float32(cfg.set_v_max_v))
-    reset_v = (np.float32(cfg.reset_v_start_v), np.float32(cfg.reset_v_max_v))
+    s0, s1 = np.float32(cfg.set_v_start_v), np.float32(cfg.set_v_max_v)
+    r0, r1 = np.float32(cfg.reset_v_start_v), np.float32(cfg.reset_v_max_v)
+    max_rev, max_stall = cfg.max_reversals, cfg.max_pulses_at_vmax
 
     for rnd in range(cfg.max_rounds + 1):
         if pos.size == 0:
@@ -221,53 +221,69 @@ def write_verify(
         g = board.read(ca, ra, ka)
         event(rnd, 0, pos, np.float32(np.nan), g)
         err = g - ta
-        ok = np.abs(err) <= win
-        want_set = err < 0
-        flip = (pol != 0) & ((pol > 0) != want_set)
-        rev += flip
-        timed_out = rev > cfg.max_reversals
-        stalled = (stall >= cfg.max_pulses_at_vmax) & ~flip
-        done = ok | timed_out | stalled
+        ok = np.abs(err, out=err) <= win
+        want_set = g < ta
+        if rnd == 0:
+            flip = np.zeros(pos.size, bool)  # no pulse yet, nothing to reverse
+        else:
+            flip = (sv > 0) != want_set  # every running cell has been pulsed: sv != 0
+            rev += flip
+        timed_out = rev > max_rev
+        stalled = stall >= max_stall
+        stalled &= ~flip
+        done = ok | timed_out
+        done |= stalled
         if rnd == cfg.max_rounds:
             done[:] = True
         if done.any():
-            fin = pos[done]
-            res.g_final_s[fin] = g[done]
-            res.pulses[fin] = npul[done]
-            res.reversals[fin] = rev[done]
-            res.success[fin] = ok[done]
-            res.outcome[fin] = np.where(ok[done], OUTCOME_SUCCESS,
-                                        np.where(timed_out[done], OUTCOME_TIMEOUT,
-                                                 np.where(stalled[done], OUTCOME_STALLED, OUTCOME_ROUNDS)))
+            j = np.flatnonzero(done)
+            fin = pos[j]
+            res.g_final_s[fin] = g[j]
+            res.pulses[fin] = rnd
+            res.reversals[fin] = rev[j]
+            okj = ok[j]
+            res.success[fin] = okj
+            out = np.full(j.size, OUTCOME_ROUNDS, np.int8)
+            out[stalled[j]] = OUTCOME_STALLED
+            out[timed_out[j]] = OUTCOME_TIMEOUT
+            out[okj] = OUTCOME_SUCCESS
+            res.outcome[fin] = out
             if on_done is not None:
                 on_done(fin, res)
-            keep = ~done
-            pos, ca, ra, ka, ta, pol, va, rev, npul, stall, want_set, flip = (
-                a[keep] for a in (pos, ca, ra, ka, ta, pol, va, rev, npul, stall, want_set, flip))
-            if pos.size == 0:
-                if progress is not None:
-                    progress(n)
+            if j.size == pos.size:
+                pos = pos[:0]
                 break
-        # next amplitude: restart the ramp on a new polarity, else step up (capped)
-        restart = flip | (pol == 0)
-        start = np.where(want_set, set_v[0], reset_v[0])
-        vmax = np.where(want_set, set_v[1], reset_v[1])
-        v = np.minimum(va + step, vmax)
-        v = np.where(restart, start, v)
-        at_top = v >= vmax
-        stall = np.where(at_top & ~restart, stall + 1, 0).astype(np.int32)
-        va = v
-        pol = np.where(want_set, np.int8(1), np.int8(-1))
-        npul += 1
-        for kind, sel, op in (("set", want_set, 1), ("reset", ~want_set, -1)):
-            if sel.all():
-                board.pulse(kind, ca, ra, ka, v, cfg.width_s)
-                event(rnd, op, pos, v, np.float32(np.nan))
-            elif sel.any():
-                board.pulse(kind, ca[sel], ra[sel], ka[sel], v[sel], cfg.width_s)
-                event(rnd, op, pos[sel], v[sel], np.float32(np.nan))
+            keep = np.flatnonzero(~done)
+            pos, ca, ra, ka, ta, sv, rev, stall, want_set, flip = (
+                a.take(keep) for a in (pos, ca, ra, ka, ta, sv, rev, stall, want_set, flip))
+        # next amplitude: restart the ramp on a new polarity, else step up (capped at the top)
+        vmax = np.where(want_set, s1, r1)
+        v = np.abs(sv)
+        v += step
+        np.minimum(v, vmax, out=v)
+        restart = flip if rnd else np.ones(pos.size, bool)
+        v[restart] = np.where(want_set[restart], s0, r0)
+        climbing = v >= vmax
+        climbing &= ~restart
+        stall += 1
+        stall *= climbing
+        sv = np.where(want_set, v, -v)
+        n_set = np.count_nonzero(want_set)
+        if n_set == pos.size:
+            board.pulse("set", ca, ra, ka, v, cfg.width_s)
+            event(rnd, 1, pos, v, np.float32(np.nan))
+        elif n_set == 0:
+            board.pulse("reset", ca, ra, ka, v, cfg.width_s)
+            event(rnd, -1, pos, v, np.float32(np.nan))
+        else:
+            for kind, sel, op in (("set", want_set, 1), ("reset", ~want_set, -1)):
+                i = np.flatnonzero(sel)
+                board.pulse(kind, ca.take(i), ra.take(i), ka.take(i), v.take(i), cfg.width_s)
+                event(rnd, op, pos.take(i), v.take(i), np.float32(np.nan))
         if progress is not None:
             progress(n - pos.size)
+    if progress is not None:
+        progress(n)
     if tr is not None:
         res.trace = {key: np.concatenate(val) if val else np.zeros(0) for key, val in tr.items()}
     return res

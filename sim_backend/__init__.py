@@ -7,7 +7,7 @@ a :class:`SimBoard`.
 from .board import DEFAULT_RAILS_V, SimBoard
 from .cells import CellArray
 from .defects import CellKind, draw_die
-from .device import RelaxationClock, relaxation_sigma
+from .device import GaussianSource, RelaxationClock, relaxation_amplitudes, relaxation_sigma, trap_fraction
 from .params import (
     DefectParams,
     DeviceParams,
@@ -20,6 +20,6 @@ from .params import (
 
 __all__ = [
     "SimBoard", "DEFAULT_RAILS_V", "CellArray", "CellKind", "draw_die", "RelaxationClock",
-    "relaxation_sigma", "TwinParams", "DeviceParams", "RelaxParams", "ReadParams",
+    "relaxation_sigma", "relaxation_amplitudes", "trap_fraction", "GaussianSource", "TwinParams", "DeviceParams", "RelaxParams", "ReadParams",
     "DefectParams", "TimingParams", "EnergyParams",
 ]

@@ -103,41 +103,57 @@ class SimBoard(Board):
 
     # ---------------------------------------------------------------- cells
     def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
-        idx = _flat(core, row, col)
         self.cells.ensure_cores(core)
         width = _uniform(width_s)
         gate = _uniform(v_gate)
-        dur = width_s + self.params.timing.pulse_overhead_s
-        t_end = self._t_s + np.cumsum(dur)
-        g = None
-        for sel in _distinct_batches(idx):
-            if isinstance(sel, slice):
-                g = self.cells.pulse(kind, idx, v_pulse, width, gate, t_end)
-            else:
-                self.cells.pulse(kind, idx[sel], v_pulse[sel], _pick(width, sel), _pick(gate, sel), t_end[sel])
-        if g is None:
-            g = self.cells.g_s[idx]
+        over = self.params.timing.pulse_overhead_s
         e = self.params.energy
-        v2 = v_pulse * v_pulse
-        energy = np.dot(v2, g.astype(np.float64) * width_s) + e.line_c_f * v2.sum() + e.wl_c_f * np.dot(v_gate, v_gate)
-        self._t_s = float(t_end[-1])
-        self._counts["pulses"] += int(idx.size)
-        self._counts["energy_j"] += float(energy)
+        t0, energy = self._t_s, 0.0
+        for a, b in _chunks(core.size):
+            idx = _flat(core[a:b], row[a:b], col[a:b])
+            v = v_pulse[a:b]
+            w = width if np.isscalar(width) else width_s[a:b]
+            gt = gate if np.isscalar(gate) else v_gate[a:b]
+            t_end = np.cumsum(width_s[a:b] + over)
+            t_end += t0
+            g = None
+            for sel in _distinct_batches(idx):
+                if isinstance(sel, slice):
+                    g = self.cells.pulse(kind, idx, v, w, gt, t_end)
+                else:
+                    self.cells.pulse(kind, idx[sel], v[sel], _pick(w, sel), _pick(gt, sel), t_end[sel])
+            if g is None:
+                g = self.cells.g_s[idx]
+            # energy: I*V*t in the cell, CV^2 of the line and of the WL (plain sums: no BLAS thread pool)
+            v2 = v * v
+            energy += float((v2 * (g * w)).sum()) + e.line_c_f * float(v2.sum())
+            t0 = float(t_end[-1])
+        energy += e.wl_c_f * float((v_gate * v_gate).sum())
+        self._t_s = t0
+        self._counts["pulses"] += int(core.size)
+        self._counts["energy_j"] += energy
 
     def _read(self, core, row, col):
-        idx = _flat(core, row, col)
         self.cells.ensure_cores(core)
-        dur = device.read_time_s(self.cells.g_s[idx], self.params.read)
-        dur += np.float32(self.params.timing.read_overhead_s)
-        t = np.cumsum(dur, dtype=np.float64)
-        t += self._t_s
-        g = self.cells.read(idx, t)
+        out = np.empty(core.size, np.float32)
+        over = np.float32(self.params.timing.read_overhead_s)
+        t0, ig = self._t_s, 0.0
+        for a, b in _chunks(core.size):
+            idx = _flat(core[a:b], row[a:b], col[a:b])
+            dur = device.read_time_s(self.cells.g_s[idx], self.params.read)
+            dur += over
+            t = np.cumsum(dur, dtype=np.float64)
+            t += t0
+            g = self.cells.read(idx, t)
+            out[a:b] = g
+            ig += float((g * dur).sum())
+            t0 = float(t[-1])
         v = self._rails["v_cell_read"]
         e = self.params.energy
-        self._counts["energy_j"] += float(v**2 * np.dot(g, dur) + idx.size * e.line_c_f * v**2)
-        self._counts["reads"] += int(idx.size)
-        self._t_s = float(t[-1])
-        return g
+        self._counts["energy_j"] += v**2 * ig + core.size * e.line_c_f * v**2
+        self._counts["reads"] += int(core.size)
+        self._t_s = t0
+        return out
 
     # ------------------------------------------------------------------ MVM
     def _mvm(self, request):
@@ -218,6 +234,14 @@ def _flat(core, row, col) -> np.ndarray:
     idx += row << 8
     idx += col
     return idx
+
+
+CHUNK = 32768  # cells per step: keeps each step's temporaries in the CPU cache
+
+
+def _chunks(n: int):
+    """(start, stop) of consecutive blocks of at most CHUNK cells."""
+    return ((a, min(a + CHUNK, n)) for a in range(0, n, CHUNK))
 
 
 def _uniform(a: np.ndarray):

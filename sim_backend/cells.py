@@ -26,6 +26,7 @@ from .params import TwinParams
 N_CORES, N_ROWS, N_COLS = 48, 256, 256
 CELLS_PER_CORE = N_ROWS * N_COLS
 F32 = np.float32
+_ROW = np.dtype((np.void, 16))
 
 
 class CellArray:
@@ -61,10 +62,13 @@ class CellArray:
         self.g0_s = np.zeros(n, F32)
         self.t_prog_s = np.zeros(n, np.float64)
         self.age_index = np.zeros(n, np.int32)
-        self.excitation = np.zeros(n, F32)
-        self.var_fast_s2 = np.zeros(n, F32)
-        self.var_slow_s2 = np.zeros(n, F32)
-        self.drift_s = np.zeros(n, F32)
+        # relaxation record per cell, one 16-byte row so a gather or scatter moves it at once
+        self._rec = np.zeros((n, 4), F32)
+        self._rec_rows = self._rec.view(_ROW).reshape(n)
+        self.var_fast_s2 = self._rec[:, 0]
+        self.var_slow_s2 = self._rec[:, 1]
+        self.drift_s = self._rec[:, 2]
+        self.excitation = self._rec[:, 3]
         # die parameters, filled per core on first use
         self.kind = np.zeros(n, np.uint8)
         self.set_vth = np.zeros(n, F32)
@@ -77,6 +81,7 @@ class CellArray:
         self._clock = device.RelaxationClock(params.relax)
         self._amp = device.AmplitudeTable(params.relax)
         self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xCE11]))
+        self.normal = device.GaussianSource(self.rng)
         self.version = np.zeros(N_CORES, np.int64)  # bumped whenever a core's cells change
 
     # ------------------------------------------------------------------ die
@@ -101,23 +106,34 @@ class CellArray:
         return idx // CELLS_PER_CORE
 
     # ----------------------------------------------------------- relaxation
+    def _relaxed(self, idx: np.ndarray, t_s):
+        """Conductance of cells ``idx`` relaxed to ``t_s``, without storing it.
+
+        Returns ``(g, j_now, rec)``: the new conductances, the clock rows of
+        their ages and their relaxation records (n x 4).
+        """
+        clk = self._clock
+        j_now = clk.index(np.asarray(t_s, np.float64) - self.t_prog_s.take(idx))
+        j_then = self.age_index.take(idx)
+        np.maximum(j_now, j_then, out=j_now)  # time only runs forward
+        rec = self._rec.take(idx, axis=0)
+        df = clk.both.take(j_now, axis=0)
+        df -= clk.both.take(j_then, axis=0)
+        dfs = df[:, 1]
+        var = rec[:, 0] * df[:, 0]
+        var += rec[:, 1] * dfs
+        step = np.sqrt(var, out=var)
+        step *= self.normal(idx.size)
+        dfs *= rec[:, 2]
+        step += dfs
+        step += self.g_s.take(idx)
+        return np.maximum(step, F32(0.0), out=step), j_now, rec
+
     def advance(self, idx: np.ndarray, t_s) -> None:
         """Let cells ``idx`` relax up to time ``t_s`` (scalar or per cell)."""
-        clk = self._clock
-        j_now = clk.index(np.asarray(t_s, np.float64) - self.t_prog_s[idx])
-        j_then = self.age_index[idx]
-        np.maximum(j_now, j_then, out=j_now)  # time only runs forward
-        dff = clk.fast[j_now] - clk.fast[j_then]
-        dfs = clk.slow[j_now] - clk.slow[j_then]
-        var = self.var_fast_s2[idx] * dff
-        var += self.var_slow_s2[idx] * dfs
-        step = np.sqrt(var, out=var)
-        step *= self.rng.standard_normal(idx.shape, dtype=F32)
-        dfs *= self.drift_s[idx]
-        step += dfs
-        step += self.g_s[idx]
-        self.g_s[idx] = np.maximum(step, F32(0.0), out=step)
-        self.age_index[idx] = j_now
+        g, j, _ = self._relaxed(idx, t_s)
+        self.g_s[idx] = g
+        self.age_index[idx] = j
 
     # --------------------------------------------------------------- pulses
     def pulse(self, kind: str, idx, v, width_s, v_gate, t_end_s) -> np.ndarray:
@@ -127,52 +143,57 @@ class CellArray:
         last of its pulses. ``v``, ``width_s`` and ``v_gate`` are per cell or scalars.
         """
         p = self.params.device
-        self.advance(idx, t_end_s)
-        g = self.g_s[idx]
-        ck = self.kind[idx]
+        g, j, rec = self._relaxed(idx, t_end_s)  # relaxation up to the pulse
+        ck = self.kind.take(idx)
         normal = ck == CellKind.NORMAL
         v = np.asarray(v, F32)
         formed_now = None
         if kind in ("set", "form"):
-            resp, act = device.set_response(g, v, width_s, v_gate, self.set_vth[idx], self.g_cap[idx], p, self.rng)
+            resp, act = device.set_response(g, v, width_s, v_gate, self.set_vth.take(idx), self.g_cap.take(idx), p, self.normal)
             pristine = ck == CellKind.PRISTINE
             if pristine.any():
                 # forming: pristine cells break down with a probability set by V and width
-                prob = device.form_probability(v, width_s, self.form_vth[idx], p)
+                prob = device.form_probability(v, width_s, self.form_vth.take(idx), p)
                 forms = pristine & (self.rng.random(idx.shape, dtype=F32) < prob)
                 if forms.any():
-                    g_form = F32(p.form_g_s) * np.exp(F32(p.form_g_sigma_rel) * self.rng.standard_normal(idx.shape, dtype=F32))
-                    cap = device.compliance_cap(self.g_cap[idx], v_gate, p)
+                    g_form = F32(p.form_g_s) * np.exp(F32(p.form_g_sigma_rel) * self.normal(idx.size))
+                    cap = device.compliance_cap(self.g_cap.take(idx), v_gate, p)
                     resp = np.where(forms, np.minimum(g_form, cap), resp)
                     act = np.where(forms, F32(1e9), act)  # forming excites every defect
                     normal = normal | forms
                     formed_now = idx[forms]
         elif kind == "reset":
-            resp, act = device.reset_response(g, v, width_s, self.reset_vth[idx], self.g_floor[idx], p, self.rng)
+            resp, act = device.reset_response(g, v, width_s, self.reset_vth.take(idx), self.g_floor.take(idx), p, self.normal)
         else:  # pragma: no cover - kinds are validated by the Board
             raise ValueError(kind)
         new = np.where(normal, resp, g)
         if formed_now is not None:
             self.kind[formed_now] = CellKind.NORMAL
-        self._reprogrammed(idx, new, act, normal, t_end_s)
+        self._reprogrammed(idx, new, act, normal, t_end_s, j, rec)
         self.version[np.bincount(idx >> 16, minlength=N_CORES) > 0] += 1
         return new
 
-    def _reprogrammed(self, idx, new, act, normal, t_end_s) -> None:
-        """Restart the relaxation of cells just pulsed to ``new`` by pulses of activation ``act``."""
+    def _reprogrammed(self, idx, new, act, normal, t_end_s, j, rec) -> None:
+        """Restart the relaxation of cells just pulsed to ``new`` by pulses of activation ``act``.
+
+        ``j`` and ``rec`` are the cells' clock rows and relaxation records just before the pulse.
+        """
         r = self.params.relax
+        one = F32(1.0)
         # defects from earlier pulses that have not relaxed yet stay excited
-        left = self.excitation[idx] * (F32(1.0) - self._clock.slow[self.age_index[idx]])
-        hit = np.minimum(act * F32(r.excite_gain), F32(1.0))
-        e = F32(1.0) - (F32(1.0) - left) * (F32(1.0) - hit)
-        e = np.where(normal, e, F32(0.0))
-        scale = self.relax_scale[idx]
+        left = rec[:, 3] * (one - self._clock.slow.take(j))
+        hit = np.minimum(act * F32(r.excite_gain), one)
+        e = one - (one - left) * (one - hit)
+        e *= normal
+        scale = self.relax_scale.take(idx)
         w = e * scale * scale
-        j = self._amp.index(new)
-        self.excitation[idx] = e
-        self.var_fast_s2[idx] = self._amp.var_fast[j] * w
-        self.var_slow_s2[idx] = self._amp.var_slow[j] * w
-        self.drift_s[idx] = (F32(-r.drift_rel) * e) * (new - F32(r.g_mid_s))
+        a2 = self._amp.both.take(self._amp.index(new), axis=0)
+        out = np.empty((idx.size, 4), F32)
+        np.multiply(a2[:, 0], w, out=out[:, 0])
+        np.multiply(a2[:, 1], w, out=out[:, 1])
+        np.multiply(F32(-r.drift_rel) * e, new - F32(r.g_mid_s), out=out[:, 2])
+        out[:, 3] = e
+        self._rec_rows[idx] = out.view(_ROW).reshape(idx.size)
         self.g_s[idx] = new
         self.g0_s[idx] = new
         self.t_prog_s[idx] = t_end_s
@@ -186,12 +207,13 @@ class CellArray:
     # ---------------------------------------------------------------- reads
     def read(self, idx, t_s) -> np.ndarray:
         """Noisy conductance readings (S, float32) of cells ``idx`` at times ``t_s``."""
-        self.advance(idx, t_s)
-        g = self.g_s[idx]
-        leaky = self.kind[idx] == CellKind.LEAKY
+        g, j, _ = self._relaxed(idx, t_s)
+        self.g_s[idx] = g
+        self.age_index[idx] = j
+        leaky = self.kind.take(idx) == CellKind.LEAKY
         if leaky.any():
-            g = np.where(leaky, g * (F32(1.0) + F32(0.1) * self.rng.standard_normal(idx.shape, dtype=F32)), g)
-        g = device.read_noise(g, self.params.read, self.rng)
+            g = np.where(leaky, g * (F32(1.0) + F32(0.1) * self.normal(idx.size)), g)
+        g = device.read_noise(g, self.params.read, self.normal)
         return np.maximum(g, F32(0.0), out=g)
 
     def true_conductance(self, idx, t_s) -> np.ndarray:

@@ -46,7 +46,7 @@ class DeviceParams:
     gate_v_nominal_v: float = 2.0  # gate voltage at which g_cap applies
     c2c_sigma: float = 0.35  # log-normal cycle-to-cycle spread of each pulse's step
     g_pristine_s: float = 0.1e-6  # conductance of an unformed cell (mean)
-    form_v_th_v: float = 3.6  # forming threshold at 1 us (mean over devices)
+    form_v_th_v: float = 3.7  # forming threshold at 1 us (mean over devices)
     form_v_th_sigma_v: float = 0.15
     form_g_s: float = 30e-6  # conductance right after forming (mean, capped by compliance)
     form_g_sigma_rel: float = 0.25
