@@ -41,11 +41,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--noise", type=float, default=0.15, help="training weight noise, fraction of max|W| (default 0.15)")
     parser.add_argument("--limit", type=int, default=2000, metavar="N", help="test images scored (default 2000)")
     parser.add_argument("--train-images", type=int, default=5000, metavar="N", help="training images used (default 5000)")
+    parser.add_argument("--finetune-lr", type=float, default=1e-5,
+                        help="fine-tuning learning rate (default 1e-5, 1/100 of training as in the paper)")
     parser.add_argument("--mvm", default="chip", choices=["chip", "measured-weights"], help="MVM path (default chip)")
 
 
 def run(board, out_dir, progress=None, data=str(DEFAULT_DATA), epochs=4, finetune_epochs=2, noise=0.15, limit=2000,
-        train_images=5000, mvm="chip", lr=1e-3, seed=0) -> dict:
+        train_images=5000, mvm="chip", lr=1e-3, finetune_lr=1e-5, seed=0) -> dict:
     """Train, deploy, fine-tune; returns software and chip accuracies of each model."""
     try:
         from neurram_lab.deploy.training import init_params, progressive_finetune, train
@@ -53,7 +55,7 @@ def run(board, out_dir, progress=None, data=str(DEFAULT_DATA), epochs=4, finetun
         raise InputError("deploy train-small needs the train extra: pip install torch==2.13.0") from exc
     t0 = time.perf_counter()
     params = {"data": str(data), "epochs": epochs, "finetune_epochs": finetune_epochs, "noise": noise, "limit": limit,
-              "train_images": train_images, "mvm": mvm, "lr": lr, "seed": seed}
+              "train_images": train_images, "mvm": mvm, "lr": lr, "finetune_lr": finetune_lr, "seed": seed}
     x, y = load_mnist(data, "train-5k")  # the sample is sorted by class: shuffle before taking a subset
     pick = np.random.default_rng(seed).permutation(len(x))[:train_images]
     x, y = x[pick], y[pick]
@@ -73,7 +75,7 @@ def run(board, out_dir, progress=None, data=str(DEFAULT_DATA), epochs=4, finetun
         # chip-in-the-loop progressive fine-tuning of the noise-trained model on fresh cores
         mapping = map_model(models["noise"], cores=list(CORE_SETS[2]), split_wide=False)
         net = ChipNetwork(board, mapping, 1e-6, 40e-6, mvm=mvm)
-        report = progressive_finetune(net, x, y, finetune_epochs, noise, lr / 100)
+        report = progressive_finetune(net, x, y, finetune_epochs, noise, finetune_lr)
         board.wait(1800.0)
         if mvm == "measured-weights":
             read_back(board, list(net.programmed.values()))
@@ -132,7 +134,7 @@ def main(args, ctx) -> dict:
     with ctx.open_board() as board:
         s = run(board, ctx.out, progress=ctx.progress, data=args.data, epochs=args.epochs,
                 finetune_epochs=args.finetune_epochs, noise=args.noise, limit=args.limit,
-                train_images=args.train_images, mvm=args.mvm, seed=args.seed or 0)
+                train_images=args.train_images, mvm=args.mvm, finetune_lr=args.finetune_lr, seed=args.seed or 0)
     ctx.say("\n".join(f"{k:>16}: software {s['software_accuracy'][k]:.2%}, chip {v:.2%}" for k, v in s["accuracy"].items())
             + f"\nRun file: {s['run_file']}\nFigure:   {s['figure']}")
     return s
