@@ -31,13 +31,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="test images (default all 10 000)")
     parser.add_argument("--batch", type=int, default=1000, help="images per batch (default 1000)")
     parser.add_argument("--mvm", default="chip", choices=sorted(MVM_MODES), help="MVM path (default chip)")
+    parser.add_argument("--skip-zero", action="store_true",
+                        help="FPGA zero skipping: one MVM stands for all all-zero patches of a batch")
 
 
-def bench(board, model_path, data, limit=None, batch=1000, mvm="chip", calibration_images=200, progress=None) -> dict:
+def bench(board, model_path, data, limit=None, batch=1000, mvm="chip", calibration_images=200, skip_zero=False,
+          progress=None) -> dict:
     """Deploy and time inference; returns wall_s, images_per_s, accuracy and the time split."""
     model = load_model(model_path)
     mapping = map_model(model, max_inputs=100, split_wide=False)
-    net = ChipNetwork(board, mapping, mvm=mvm)
+    net = ChipNetwork(board, mapping, mvm=mvm, skip_zero_inputs=skip_zero)
     t0 = time.perf_counter()
     net.program()
     board.wait(1800.0)
@@ -62,6 +65,7 @@ def bench(board, model_path, data, limit=None, batch=1000, mvm="chip", calibrati
         "program_s": t1 - t0,
         "calibrate_s": t2 - t1,
         "mvm": mvm,
+        "skip_zero": bool(skip_zero),
     }
 
 
@@ -74,7 +78,8 @@ def main(args, ctx) -> dict:
             bar.update(n - last[0])
             last[0] = n
 
-        s = bench(board, args.model, args.data, args.limit, args.batch, args.mvm, progress=tick)
+        s = bench(board, args.model, args.data, args.limit, args.batch, args.mvm, skip_zero=args.skip_zero,
+                  progress=tick)
         bar.close()
     ctx.say(f"{s['images']} images in {s['wall_s']:.1f} s ({s['images_per_s']:.0f}/s; board MVM {s['mvm_s']:.1f} s, "
             f"FPGA side {s['fpga_s']:.1f} s), accuracy {s['accuracy']:.2%} on {board.spec}")

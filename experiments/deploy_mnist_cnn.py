@@ -43,16 +43,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--relax-s", type=float, default=1800.0, help="board time between programming and inference (s)")
     parser.add_argument("--replicate", action="store_true", help="fill spare cores with replicas of compute-heavy layers")
     parser.add_argument("--batch", type=int, default=1000, help="images per inference batch (default 1000)")
+    parser.add_argument("--skip-zero", action="store_true",
+                        help="FPGA zero skipping: one MVM stands for all all-zero patches of a batch")
 
 
 def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAULT_DATA), limit=None,
         calibration_images=500, mvm="chip", output_bits=8, relax_s=1800.0, replicate=False, batch=1000,
-        iterations=3, max_inputs=100) -> dict:
+        iterations=3, max_inputs=100, skip_zero=False) -> dict:
     """Deploy and evaluate; returns the summary (accuracy, software_accuracy, cores_used, cells_used, wall_s)."""
     t0 = time.perf_counter()
     params = {"model": str(model), "data": str(data), "limit": limit, "calibration_images": calibration_images,
               "mvm": mvm, "output_bits": output_bits, "relax_s": relax_s, "replicate": replicate, "batch": batch,
-              "iterations": iterations, "max_inputs": max_inputs}
+              "iterations": iterations, "max_inputs": max_inputs, "skip_zero": skip_zero}
     net_model = load_model(model)
     images, labels = load_mnist(data, "test", limit)
     cal_x, _ = load_mnist(data, "train-5k")
@@ -70,7 +72,7 @@ def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAUL
         log.append("matrices", core=t["core"], row0=t["row0"], col0=t["col0"], n_in=t["n_in"], n_out=t["n_out"],
                    replica=t["replica"], w_max=t["w_max"])
         map_file = mapping.save(log.path.with_name(log.path.stem + "-mapping.csv"))
-        net = ChipNetwork(board, mapping, 1e-6, 40e-6, mvm=mvm, output_bits=output_bits)
+        net = ChipNetwork(board, mapping, 1e-6, 40e-6, mvm=mvm, output_bits=output_bits, skip_zero_inputs=skip_zero)
         tick, close = progress_callback(progress, mapping.cells_used, "program")
         prog = net.program(iterations=iterations, progress=lambda d, n: tick(d))
         close()
@@ -141,7 +143,7 @@ def main(args, ctx) -> dict:
     with ctx.open_board() as board:
         summary = run(board, ctx.out, progress=ctx.progress, model=args.model, data=args.data, limit=args.limit,
                       calibration_images=args.calibration_images, mvm=args.mvm, output_bits=args.output_bits,
-                      relax_s=args.relax_s, replicate=args.replicate, batch=args.batch)
+                      relax_s=args.relax_s, replicate=args.replicate, batch=args.batch, skip_zero=args.skip_zero)
     ctx.say(f"MNIST CNN on {board.spec}: accuracy {summary['accuracy']:.2%} over {summary['n_images']} images "
             f"(software {summary['software_accuracy']:.2%}); {summary['cores_used']} cores, "
             f"{summary['cells_used']} cells; {summary['wall_s']:.1f} s\n"

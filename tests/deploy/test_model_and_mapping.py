@@ -122,6 +122,18 @@ def test_split_matrices_give_the_exact_layer(cnn, test_set):
         np.testing.assert_allclose(net.matmul(lay, inp), exact_matmul(lay, inp), atol=1e-4)
 
 
+def test_zero_skipping_gives_the_same_exact_outputs(cnn, test_set):
+    mp = map_model(cnn, max_inputs=100, replicate=True)
+    plain, skip = ChipNetwork(None, mp, mvm="exact"), ChipNetwork(None, mp, mvm="exact", skip_zero_inputs=True)
+    plain.program()
+    skip.program()
+    x = cnn.quantize_input(test_set[0][:20])
+    for name in ("conv0", "conv1", "conv2"):
+        lay = cnn.layer(name)
+        inp = x if lay.inputs[0] == "input" else cnn.forward(x, upto=lay.inputs[0])
+        np.testing.assert_allclose(skip.matmul(lay, inp), plain.matmul(lay, inp), atol=1e-5)
+
+
 def test_resnet20_fits_one_chip_and_table_round_trips(tmp_path):
     model = load_model(RESNET)
     mp = map_model(model)
