@@ -132,6 +132,12 @@ def run(board, out_dir, progress=None, rows=64, cols=64, input_bits=4, output_bi
               "vectors": int(vectors), "seed": int(seed)}
     core_ids = list(range(int(cores)))
     board.limits.check_cores(core_ids)
+    for c in core_ids:  # bad shapes fail here, before a run file exists
+        MatrixPlacement(c, 0, 0, int(rows), int(cols))
+    if int(vectors) < 1:
+        from neurram_lab.errors import LimitError
+
+        raise LimitError("vectors", vectors, (1, None))
     tables = {"outputs": {"core": ("i2", ""), "vector": ("i4", ""), "output": ("i2", ""),
                           "ideal_lsb": ("f4", "LSB"), "measured_lsb": ("f4", "LSB")}}
     with start_run(board, out_dir, EXPERIMENT, params, tables) as log:

@@ -8,7 +8,9 @@ programmed with write-verify, each input width runs a sampled batch
 parallel, single-phase, and the board's energy and time counters over that
 batch give energy per MVM and latency. Energy and latency per MVM do not
 depend on history, so 10^7 MVMs cost 10^7 times the sampled mean: the
-summary states the extrapolated totals as such.
+summary states the extrapolated totals as such. A board whose counters do
+not meter MVM energy and time (``mvm_energy_<component>_j``, ``mvm_time_s``)
+gives NaN.
 
 The 7 nm projection (SPEC §4) scales the components: WL energy / 22.4,
 MVM (input and output lines) / 34, peripherals (neurons, LFSR, static) / 42,
@@ -63,6 +65,12 @@ def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 
     params = {"rows": int(rows), "cols": int(cols), "bits": bits, "vectors": int(vectors), "seed": int(seed)}
     half = int(rows) // 2
     cores = (0, 1)
+    for c in cores:  # bad shapes fail here, before a run file exists
+        MatrixPlacement(c, 0, 0, half, int(cols))
+    if not bits or min(bits) < 1 or max(bits) > 8:
+        from neurram_lab.errors import LimitError
+
+        raise LimitError("bits", bits, (1, 8), "input widths")
     tables = {"energy": {"input_bits": ("i2", ""), "output_bits": ("i2", ""), "energy_per_mvm_j": ("f8", "J"),
                          "energy_per_op_j": ("f8", "J"), "latency_s": ("f8", "s"), "tops_per_w": ("f8", "TOPS/W"),
                          "edp_js": ("f8", "J s"),
@@ -88,12 +96,14 @@ def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 
             e = {c: (after.get(f"mvm_energy_{c}_j", 0.0) - before.get(f"mvm_energy_{c}_j", 0.0)) / vectors
                  for c in COMPONENTS}
             e_mvm = sum(e.values())
-            lat = (after["mvm_time_s"] - before["mvm_time_s"]) / vectors
+            lat = (after.get("mvm_time_s", 0.0) - before.get("mvm_time_s", 0.0)) / vectors
+            if e_mvm <= 0 or lat <= 0:  # a board that does not meter its MVMs
+                e_mvm, lat = float("nan"), float("nan") if lat <= 0 else lat
             row = {"input_bits": n, "output_bits": out_bits, "energy_per_mvm_j": e_mvm,
                    "energy_per_op_j": e_mvm / (2 * macs), "latency_s": lat,
                    "tops_per_w": 2 * macs / e_mvm / 1e12, "edp_js": e_mvm * lat,
                    **{f"{c}_per_op_j": e[c] / (2 * macs) for c in COMPONENTS}}
-            e7 = sum(e[c] / SCALE_7NM[c] for c in COMPONENTS)
+            e7 = sum(e[c] / SCALE_7NM[c] for c in COMPONENTS) or float("nan")
             row["energy_per_op_7nm_j"] = e7 / (2 * macs)
             row["tops_per_w_7nm"] = 2 * macs / e7 / 1e12
             row["latency_7nm_s"] = lat / LATENCY_7NM

@@ -5,6 +5,7 @@ Tiers, all on one :class:`Board` contract:
 - tier 1 (:mod:`neurram_lab.cells`): cell reads and pulses, forming, rails, power;
 - tier 2 (:mod:`neurram_lab.writeverify`, :mod:`neurram_lab.programming`): write-verify,
   iterative programming, dead-cell scans, weight matrices;
+  (:mod:`neurram_lab.mvm`, :mod:`neurram_lab.calibration`): multi-core MVM in weight units, calibration;
 - run logs (:mod:`neurram_lab.runlog`): HDF5 run files in SWMR mode.
 
 Open a board with :func:`open_board`: ``sim://`` (the physics twin), and the
@@ -40,6 +41,8 @@ from .programming import (
     relaxation_spread_s,
     scan_dead_cells,
 )
+from .mvm import MVMCalibration, code_scale, input_segments, run_mvm
+from .calibration import calibrate
 
 __all__ = [
     "__version__", "Board", "BoardInfo", "MVMRequest", "validate_mvm", "MVM_DIRECTIONS", "ACTIVATIONS",
@@ -50,4 +53,5 @@ __all__ = [
     "form_cells", "MatrixPlacement", "ProgrammedMatrix", "weights_to_conductance", "conductance_to_weights",
     "parse_cores", "PROGRAM_TABLES", "DeadCellScan", "IterativeResult", "iterative_program", "program_weights",
     "relaxation_spread_s", "scan_dead_cells",
+    "run_mvm", "calibrate", "MVMCalibration", "code_scale", "input_segments",
 ]

@@ -201,7 +201,9 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     -------
     ndarray (batch, n_out) in weight units, or a list of them for a list of
     matrices (and the codes when ``return_codes``). Float inputs give
-    ``x @ W``; integer inputs ``x_int @ W``.
+    ``x @ W``; integer inputs ``x_int @ W``; ``relu`` clips at 0. With
+    ``tanh``/``sigmoid`` the neuron's output is returned as the activation's
+    value (in (-1, 1) / (0, 1)) of the pre-activation in ADC full-scale units.
     """
     single = isinstance(matrices, ProgrammedMatrix)
     mats = [matrices] if single else list(matrices)
@@ -252,6 +254,13 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr)
     results = []
     for k, m in enumerate(mats):
+        if activation in ("tanh", "sigmoid"):  # the neuron's own non-linear output, not weight units
+            span = 2.0 ** (output_bits - 1) * (2 if activation == "sigmoid" else 1)
+            y = (codes_of[k].astype(np.float64) + 0.5) / span
+            if direction == "backward" and m.placement.differential:
+                y = y[..., 0::2] - y[..., 1::2]
+            results.append(y[0] if squeeze[k] else y)
+            continue
         val = codes_of[k].astype(np.float64) + off
         if calibration is not None and calibration.offsets is not None:
             val = val - calibration.offsets[k]

@@ -196,8 +196,11 @@ class SimBoard(Board):
         snap = self._g_snap.get(core)
         if snap is not None and snap[0] == ver:
             tp = float(cells.t_prog_s[idx].max())
-            # the clock gives one fraction, or one per trap population (fast, slow)
-            moved = float(np.max(np.subtract(self._relax_clock(self._t_s - tp), self._relax_clock(snap[1] - tp))))
+            now_f, then_f = self._relax_clock(self._t_s - tp), self._relax_clock(snap[1] - tp)
+            if not isinstance(now_f, tuple):  # one trap population, or several (fast, slow)
+                now_f, then_f = (now_f,), (then_f,)
+            moved = max(float(np.max(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+                        for a, b in zip(now_f, then_f))
             if moved <= self.params.circuit.relax_refresh_df:
                 return snap[2], snap[3]
         g = cells.true_conductance(idx, self._t_s).reshape(256, 256)

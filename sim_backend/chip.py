@@ -31,6 +31,9 @@ drawn, per vector: common to the cores running together.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from neurram_lab.errors import InputError
@@ -43,6 +46,51 @@ from .params import CircuitParams
 
 CORE_GRID_COLS = 6
 DAC_LEVELS = 10
+_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], np.float32)
+_THREAD_ROWS = 512  # batches larger than this convert in row blocks on a thread pool
+
+
+def _convert_rows(integ, offset_lsb, k, thr, sigma_lsb, noise) -> np.ndarray:
+    """:func:`convert` in LSB units, in row blocks on threads for large batches.
+
+    The noise is drawn for the whole batch first, so the result does not
+    depend on the blocking; numpy releases the GIL inside the element-wise
+    work, so the blocks run on every core the way BLAS does for the matmul.
+    """
+    z = noise.normal(integ.shape) if sigma_lsb > 0 else None
+    rows = integ.shape[0]
+    pool = _pool()
+    if rows <= _THREAD_ROWS or pool is None:
+        return convert(integ, offset_lsb, 1.0, k, thr, sigma_lsb, _Drawn(z))
+    edges = np.linspace(0, rows, pool._max_workers + 1).astype(int)
+    out = np.empty(integ.shape, np.int16)
+
+    def block(j):
+        a, b = edges[j], edges[j + 1]
+        out[a:b] = convert(integ[a:b], offset_lsb, 1.0, k, thr, sigma_lsb, _Drawn(None if z is None else z[a:b]))
+
+    list(pool.map(block, range(len(edges) - 1)))
+    return out
+
+
+class _Drawn:
+    """Pre-drawn standard normals served to :func:`convert`."""
+
+    def __init__(self, z):
+        self.z = z
+
+    def normal(self, shape):
+        return self.z
+
+
+_POOL = []
+
+
+def _pool():
+    if not _POOL:
+        n = min(os.cpu_count() or 1, 4)
+        _POOL.append(ThreadPoolExecutor(n) if n > 1 else None)
+    return _POOL[0]
 
 
 def core_distance(core: int) -> int:
@@ -127,11 +175,12 @@ class ChipCircuit:
         stochastic = req.activation == "stochastic"
         r_core = np.array([p.r_supply_ohm + p.r_supply_per_core_ohm * core_distance(c) for c in cores])
         h = p.v_headroom_v
+        single = len(segs) == 1 and segs[0][1] > 0  # the whole input in one segment: seg * sgn == x
         for shift, nbits, kbits, mult in segs:
             seg = (mag >> shift) & (2**nbits - 1) if nbits > 0 else np.zeros_like(mag)
             cycles = 2**nbits - 1
             t_vec += _energy.segment_latency_s(nbits, kbits, p)
-            n_set = np.bitwise_count(seg).astype(np.float32)  # non-zero bits per input over the planes
+            n_set = _POPCOUNT[seg]  # non-zero bits per input over the planes (seg < 256)
             # supply: time-averaged rail current of each core, then the sag each core sees
             # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
             i_core = np.stack([v_read * (seg[i].astype(np.float32) @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
@@ -147,21 +196,24 @@ class ChipCircuit:
             for i, c in enumerate(cores):
                 cc = self.core(c)
                 amap = maps[i]
-                scale = (amp[i] * (cg * cc.gain)).astype(np.float32)
-                xs = (sgn[i] * seg[i]).astype(np.float32)
+                # integrator in LSB units: per-vector amplitude, Cs/Ci and 1/LSB on the (smaller) input side
+                scale = (amp[i] * (cg * cc.gain / lsb)).astype(np.float32)
+                xs = (x[i] if single else sgn[i] * seg[i]).astype(np.float32)
+                xs *= scale[:, None]
                 integ = xs @ amap.m32.T
-                integ *= scale[:, None]
+                h_lsb = h / lsb
                 # before the last plane the integrator holds at most (2**(m-1) - 1) * max|v_line|;
                 # if that stays inside the headroom, the only clip is of the final value (exact)
                 early = float(scale.max()) * (2 ** max(nbits - 1, 0) - 1) * amap.abs_row_sum
-                risky = np.flatnonzero(early > h)
+                risky = np.flatnonzero(early > h_lsb)
                 if risky.size:
-                    integ[:, risky] = self._planes(sgn[i], seg[i], nbits, amap.m32[risky], scale[:, None])
-                np.clip(integ, -h, h, out=integ)
-                v_line_sq = float(np.vdot(integ, integ)) / float(cg * cc.gain * max(cycles, 1)) ** 2 * nbits
+                    integ[:, risky] = self._planes(sgn[i], seg[i], nbits, amap.m32[risky], scale[:, None], h_lsb)
+                np.clip(integ, -h_lsb, h_lsb, out=integ)
+                v_line_sq = float(np.vdot(integ, integ)) * (lsb / (cg * cc.gain * max(cycles, 1))) ** 2 * nbits
                 if stochastic:
-                    integ += p.lfsr_noise_v * cc.lfsr.uniform(batch)[:, amap.neurons]
-                seg_codes = convert(integ, cc.offset32[amap.neurons], lsb, kbits - 1, thr, sigma, self.noise)
+                    integ += (p.lfsr_noise_v / lsb) * cc.lfsr.uniform(batch)[:, amap.neurons]
+                seg_codes = _convert_rows(integ, cc.offset32[amap.neurons] / np.float32(lsb), kbits - 1, thr,
+                                          sigma / lsb, self.noise)
                 if len(segs) == 1:
                     codes[i] = seg_codes
                 elif mult == 1:
@@ -190,9 +242,8 @@ class ChipCircuit:
         }
         return codes, report
 
-    def _planes(self, sgn, seg, nbits, m_sub, scale):
-        """Integrate plane by plane with clipping at the headroom, for outputs that may clip."""
-        h = self.p.v_headroom_v
+    def _planes(self, sgn, seg, nbits, m_sub, scale, h):
+        """Integrate plane by plane with clipping at the headroom ``h``, for outputs that may clip."""
         integ = np.zeros((seg.shape[0], m_sub.shape[0]), np.float32)
         for b in range(nbits):
             plane = (sgn * ((seg >> b) & 1)).astype(np.float32)

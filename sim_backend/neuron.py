@@ -78,45 +78,48 @@ def convert(v_int_v, offset_v, lsb, k: int, thresholds: np.ndarray, noise_v, rng
 
     ``offset_v`` (per neuron) and Gaussian noise of rms ``noise_v`` are
     input-referred; ``rng`` is a Generator or a :class:`NoisePool`. Returns
-    two's-complement codes (int16) in ``[-2**k, 2**k - 1]``. The search is
-    monotone, so the code is the number of thresholds below the input; the
-    DAC's level errors move each threshold by well under an LSB, so ``floor``
-    is exact except next to a threshold, where it is corrected.
-    ``v_int_v`` is overwritten when it is a float32 array.
+    two's-complement codes (int16) in ``[-2**k, 2**k - 1]``.
+
+    Sign first, then the magnitude ``M(|v|)`` by binary search, inverted when
+    the sign is 0: the code is ``M`` or ``-1 - M``. The search is monotone, so
+    ``M`` counts the thresholds below ``|v|``; with exact DAC levels they are
+    the integers and the code is simply ``floor(v / lsb)``. The shared DAC's
+    level errors move the thresholds by ``dev`` (well under an LSB), so
+    ``floor`` is exact except within ``dev`` of an integer, where the
+    thresholds decide. ``v_int_v`` is overwritten when it is a float32 array.
     """
     v = v_int_v if isinstance(v_int_v, np.ndarray) and v_int_v.dtype == np.float32 else np.asarray(v_int_v, np.float32).copy()
     v += np.asarray(offset_v, np.float32)
     if noise_v > 0:
         z = rng.standard_normal(v.shape, dtype=np.float32) if isinstance(rng, np.random.Generator) else rng.normal(v.shape)
-        z *= np.float32(noise_v)
-        v += z
-    neg = v < 0
+        v += np.multiply(z, np.float32(noise_v))
     if k <= 0:
-        return -neg.astype(np.int16)
+        return -(v < 0).astype(np.int16)
     top = 2**k - 1
-    a = np.abs(v, out=v)
-    a *= np.float32(1.0 / lsb)
-    np.minimum(a, np.float32(max(top + 0.5, thresholds[top] + 0.5)), out=a)  # beyond the last threshold: saturate
-    m = a.astype(np.int16)  # floor for a >= 0
-    np.minimum(m, np.int16(top), out=m)
+    if lsb != 1.0:
+        v *= np.float32(1.0 / lsb)
     dev = float(np.abs(thresholds[1:top + 1] - np.arange(1, top + 1)).max()) if top else 0.0
-    if dev > 0:  # correct where a lies within dev of an integer threshold
-        frac = a - m
-        frac -= np.float32(0.5)
-        near = np.flatnonzero(np.abs(frac, out=frac) > np.float32(0.5 - dev))
-        if near.size:
-            af = a.ravel()[near].astype(np.float64)
-            mf = m.ravel()[near].astype(np.int64)
-            for _ in range(3):
-                up = af >= thresholds[mf + 1]
-                down = af < thresholds[mf]
-                if not (up.any() or down.any()):
-                    break
-                mf = np.clip(mf + up - down, 0, top)
-            m.ravel()[near] = mf
-    mask = neg.astype(np.int16)
-    np.negative(mask, out=mask)  # all ones where negative
-    m ^= mask  # negative: ~m == -m - 1, the magnitude bits inverted
+    lim = top + 0.5 if dev < 0.5 else float(thresholds[top]) + 0.5  # beyond the last threshold: saturate
+    np.clip(v, np.float32(-lim), np.float32(lim), out=v)
+    shift = np.float32(top + 1 if dev < 0.5 else np.ceil(lim) + 1)
+    v += shift  # positive, so the int cast is floor
+    m = v.astype(np.int16)
+    if dev > 0:
+        frac = v - m
+        near = np.flatnonzero((frac < np.float32(dev)) | (frac > np.float32(1.0 - dev)))
+    m -= np.int16(shift)
+    if dev >= 0.5:
+        np.clip(m, -top - 1, top, out=m)
+    if dev > 0 and near.size:
+        a = v.ravel()[near].astype(np.float64) - float(shift)
+        mag = np.clip(np.floor(np.abs(a)), 0, top).astype(np.int64)
+        for _ in range(4):
+            up = np.abs(a) >= thresholds[mag + 1]
+            down = np.abs(a) < thresholds[mag]
+            if not (up.any() or down.any()):
+                break
+            mag = np.clip(mag + up - down, 0, top)
+        m.ravel()[near] = np.where(a >= 0, mag, -1 - mag)
     return m
 
 
@@ -162,10 +165,11 @@ class NoisePool:
             return self.rng.standard_normal(shape, dtype=np.float32)
         if self._pool is None or self._served > self.reuse * self.size:
             self._pool = self.rng.standard_normal(self.size, dtype=np.float32)
+            self._pool.flags.writeable = False
             self._served = 0
         start = int(self.rng.integers(0, self.size - n + 1))
         self._served += n
-        return self._pool[start:start + n].reshape(shape).copy()
+        return self._pool[start:start + n].reshape(shape)  # a read-only view: do not write into it
 
 
 class LFSRPair:

@@ -147,7 +147,7 @@ class CircuitParams:
     g_leak_s: float = 1e-12  # leak of each sensed line to v_ref (neuron input)
     wire_cells_per_node: float = 16.0  # cells sharing one wire node: 16 = per corelet, 1 = per cell
     ideal_settling: float = 0.0
-    coupling_frac: float = 0.004  # output-line swing per volt of net input-line switching
+    coupling_frac: float = 0.05  # output-line swing per volt of mean input-line switching
     relax_refresh_df: float = 0.01  # re-read relaxing cells for MVM when F moved by this much
     # neuron
     c_sample_f: float = 17e-15

@@ -81,3 +81,18 @@ def test_full_core_refactor_is_fast_and_cached():
     assert amap.factor_s < 5.0  # ~0.2-0.5 s here; loose for loaded CI machines
     assert cc.array_map(g, 1, "forward", np.arange(128), np.arange(256), True) is amap
     assert cc.array_map(g, 2, "forward", np.arange(128), np.arange(256), True) is not amap
+
+
+def test_long_sense_chains_per_cell_match_reference():
+    """Sense lines longer than 64 nodes take the Thomas-sweep path."""
+    rng = np.random.default_rng(1)
+    A, B, P = 10, 70, 80
+    g = rng.uniform(1e-6, 40e-6, (A, B))
+    gd = np.full(A, 1 / 30.0)
+    gd[2] = 0.0
+    dp, cp = rng.integers(0, B, A), rng.choice(P, A, replace=False)
+    mix = rng.standard_normal((A, 2))
+    st, dt = [(b, int(rng.integers(0, P))) for b in range(0, B, 3)], [(2, 5)]
+    m = settle_map(g, gd, dp, cp, P, mix, st, dt, 0.3, 1e-12, 1)
+    ref = reference_map(g, gd, dp, cp, P, mix, st, dt, 0.3, 1e-12, 1)
+    assert np.abs(m - ref).max() <= 1e-6 * np.abs(ref).max()

@@ -142,3 +142,15 @@ def test_run_mvm_lists_of_matrices_and_bad_inputs(programmed):
         run_mvm(b, pms[0], np.zeros((2, 23)))
     with pytest.raises(InputError):
         run_mvm(b, pms, xs[:1])
+
+
+def test_run_mvm_activations(programmed):
+    b, (pm, _) = programmed
+    x = np.random.default_rng(8).uniform(-1, 1, (50, 24))
+    lin = run_mvm(b, pm, x)
+    relu = run_mvm(b, pm, x, activation="relu")
+    assert relu.min() >= -1e-9 and np.corrcoef(np.maximum(lin, 0).ravel(), relu.ravel())[0, 1] > 0.9
+    t = run_mvm(b, pm, x, activation="tanh")
+    s = run_mvm(b, pm, x, activation="sigmoid")
+    assert -1 < t.min() and t.max() < 1 and 0 < s.min() and s.max() < 1
+    assert np.corrcoef(lin.ravel(), t.ravel())[0, 1] > 0.8 and np.corrcoef(lin.ravel(), s.ravel())[0, 1] > 0.8
