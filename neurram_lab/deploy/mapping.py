@@ -244,8 +244,9 @@ def map_model(model: Model, n_cores: int = N_CORES, cores=None, dead=None, repli
         Batch-norm is folded here if the model still has it.
     n_cores : int
         Cores available (the first ``n_cores``), unless ``cores`` lists them.
-    dead : ndarray of bool (48, 256, 256), optional
-        Known dead cells; placements pick the offset with the fewest.
+    dead : ndarray of bool (48, 256, 256) or DeadCellScan, optional
+        Known dead cells (e.g. from :func:`neurram_lab.scan_dead_cells`); placements
+        pick the core and offset with the fewest.
     replicate : bool
         Fill spare cores with replicas of the compute-heavy layers.
     max_inputs, w_max_percentile : see :func:`cut_layers`.
@@ -256,6 +257,8 @@ def map_model(model: Model, n_cores: int = N_CORES, cores=None, dead=None, repli
     cores = list(range(n_cores)) if cores is None else [int(c) for c in cores]
     if not cores or len(set(cores)) != len(cores) or min(cores) < 0 or max(cores) >= N_CORES:
         raise InputError(f"cores must be distinct in 0..{N_CORES - 1}, got {cores}")
+    if hasattr(dead, "chip_mask"):
+        dead = dead.chip_mask()
     dead = np.zeros((N_CORES, N_ROWS, N_COLS), bool) if dead is None else np.asarray(dead, bool)
     if dead.shape != (N_CORES, N_ROWS, N_COLS):
         raise InputError(f"dead mask must be (48, 256, 256), got {dead.shape}")
