@@ -128,14 +128,16 @@ class ChipNetwork:
         self.mvm_time_s = 0.0  # wall time spent inside the MVM function (the board)
 
     # ----------------------------------------------------------- programming
-    def program(self, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
+    def program(self, iterations: int = 3, settle_s: float = 1.0, dead=None, progress=None) -> dict:
         """Program every matrix (replicas included); returns programming statistics.
 
+        ``dead`` (bool (48, 256, 256) or a DeadCellScan) marks cells never to pulse.
         With ``mvm="exact"`` nothing is sent to the board: the intended weights stand in.
         """
-        return self.program_layers(None, iterations, settle_s, progress)
+        return self.program_layers(None, iterations, settle_s, dead, progress)
 
-    def program_layers(self, layers=None, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
+    def program_layers(self, layers=None, iterations: int = 3, settle_s: float = 1.0, dead=None,
+                       progress=None) -> dict:
         """Program the matrices of some weight layers (all when None) with the model's present weights.
 
         A matrix whose weights grew past its table ``w_max`` (after fine-tuning)
@@ -153,7 +155,10 @@ class ChipNetwork:
             return {"cells_programmed": 0, "in_window_fraction": 1.0, "pulses": 0, "unformed_cells": 0}
         items = [(self.mapping.weights(r), self.mapping.placement(r), r["w_max"]) for r in rows.values()]
         self.board.power_cores(sorted({r["core"] for r in rows.values()}), True)
-        pms = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s, progress=progress)
+        if hasattr(dead, "chip_mask"):
+            dead = dead.chip_mask()
+        pms = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s, dead=dead,
+                               progress=progress)
         self.programmed.update(dict(zip(idx, pms)))
         for i in idx:
             self.calibration.pop(i, None)

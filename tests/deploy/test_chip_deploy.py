@@ -14,6 +14,7 @@ from neurram_lab import open_board, read_run
 from neurram_lab.deploy import load_mnist, load_model, map_model
 from neurram_lab.deploy.lfsr import LFSRNoise
 from neurram_lab.deploy.lstm import ChipLSTMCell, lstm_reference
+from neurram_lab.deploy.model import Model
 from neurram_lab.deploy.network import ChipNetwork
 from neurram_lab.deploy.rbm import RBM, ChipRBM, recover
 from neurram_lab.errors import InputError
@@ -123,3 +124,21 @@ def test_cli_rbm_recovery_exact(tmp_path):
     s = json.loads(p.stdout.strip().splitlines()[-1])
     assert 0 < s["l2_after"] < s["l2_before"] and s["l2_reduction"] == pytest.approx(1 - s["l2_after"] / s["l2_before"])
     assert Path(s["figure"]).exists()
+
+
+def test_known_dead_cells_are_never_pulsed():
+    full = load_model(CNN)
+    arch = full.arch()
+    arch["layers"] = arch["layers"][:2]  # conv0, act0
+    model = Model.from_arch(arch, {k: v for k, v in full.params().items() if k.split(".")[0] in ("conv0", "act0")})
+    dead = np.zeros((48, 256, 256), bool)
+    dead[:, 3, 2] = True  # a dead cell inside wherever conv0 lands
+    mapping = map_model(model, dead=np.zeros_like(dead))
+    board = open_board("sim://?seed=14")
+    net = ChipNetwork(board, mapping, mvm="chip")
+    net.program(iterations=1, dead=dead)
+    pm = net.programmed[0]
+    r0, c0 = pm.placement.row0, pm.placement.col0
+    assert pm.dead[3 - r0, 2 - c0]
+    assert pm.g_measured_s[3 - r0, 2 - c0] < 0.5e-6  # still pristine: never formed or programmed
+    assert pm.dead.sum() >= 1 and pm.info["unformed"] >= 1
