@@ -371,7 +371,7 @@ def _pack(dedicated, rest, cores, sat):
     for cut in sorted(rest, key=lambda c: (-2 * c.n_in, -c.n_out)):
         h, w = 2 * cut.n_in, cut.n_out
         large = h > N_ROWS // 2
-        spot = None
+        spot = None  # (dead cells covered, core, row0, col0): first fit, but a spot free of dead cells wins
         for core in free_cores:
             rects = used[core]
             cands = [(0, 0)] if not rects else []
@@ -380,13 +380,16 @@ def _pack(dedicated, rest, cores, sat):
             for rr, cc in cands:
                 if rr + h <= N_ROWS and cc + w <= N_COLS and not any(
                         rr < b1 and a0 < rr + h and cc < d1 and c0_ < cc + w for a0, b1, c0_, d1 in rects):
-                    spot = (core, rr, cc)
-                    break
-            if spot:
+                    d = int(_dead_counts(sat[core], h, w)[rr, cc])
+                    if spot is None or d < spot[0]:
+                        spot = (d, core, rr, cc)
+                    if d == 0:
+                        break
+            if spot is not None and spot[0] == 0:
                 break
         if spot is None:
             return None
-        core, rr, cc = spot
+        _, core, rr, cc = spot
         used[core].append((rr, rr + h, cc, cc + w))
         rows.append(_row(cut, 0, core, rr, cc, "alone"))
     by_core: dict = {}

@@ -181,3 +181,15 @@ def test_bad_mapping_file_is_rejected(tmp_path, cnn):
         mp.save(tmp_path / "map.txt")
     with pytest.raises(LimitError):
         map_model(load_model(RESNET), n_cores=4)
+
+
+def test_merged_placement_steers_around_dead_cells():
+    model = load_model(RESNET)
+    dead = np.random.default_rng(0).random((48, 256, 256)) < 2e-4
+
+    def covered(mp):
+        return sum(int(dead[mp.placement(r).cells()].sum()) for r in mp.rows())
+
+    blind, aware = map_model(model), map_model(model, dead=dead)
+    assert aware.cores_used <= 48 and aware.n_matrices == 61
+    assert covered(aware) < 0.7 * covered(blind)
