@@ -32,6 +32,10 @@ COMMAND_MODULES = [
     "neurram_lab.cmd_replay",
     "neurram_lab.cmd_runs",
     "neurram_lab.cmd_show",
+    "experiments.deploy_mnist_cnn",
+    "experiments.deploy_rbm_recovery",
+    "experiments.deploy_train_small",
+    "benchmarks.bench_deploy",
 ]
 
 GROUP_HELP = {

@@ -1,0 +1,151 @@
+"""``neurram deploy mnist-cnn``: the authors' 7-layer CNN on the official MNIST test set, on the chip.
+
+Maps the model (the authors' segmentation: at most 100 inputs per matrix, so
+16 matrices, 46 664 cells), programs it with iterative write-verify, lets the
+conductances relax for ``relax_s`` of board time (the paper measures at least
+30 min after programming), calibrates every matrix on training images (never
+test images), then classifies the test set in large batches: every conv patch
+of every image of a batch goes to the chip in one MVM call per layer. The
+same model in exact arithmetic (3-bit input and activation quantisation)
+gives ``software_accuracy``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from neurram_lab.deploy import load_mnist, load_model, map_model
+from neurram_lab.deploy.network import ChipNetwork, read_back
+
+from ._common import figure_path, progress_callback, pyplot, start_run
+
+EXPERIMENT = "deploy-mnist-cnn"
+COMMAND = ("deploy", "mnist-cnn")
+HELP = "run the authors' MNIST CNN on the chip over the MNIST test set"
+
+_SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+DEFAULT_MODEL = _SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
+DEFAULT_DATA = _SHARED / "datasets" / "mnist"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model .npz (architecture: same-stem .json or bundled)")
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="directory of the MNIST IDX files")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="first N test images only")
+    parser.add_argument("--calibration-images", type=int, default=500, metavar="N",
+                        help="training images used for calibration (default 500)")
+    parser.add_argument("--mvm", default="chip", choices=["chip", "measured-weights"],
+                        help="chip: MVM on the board; measured-weights: read-back conductances, no circuit (reference)")
+    parser.add_argument("--output-bits", type=int, default=8, help="neuron ADC bits (default 8)")
+    parser.add_argument("--relax-s", type=float, default=1800.0, help="board time between programming and inference (s)")
+    parser.add_argument("--replicate", action="store_true", help="fill spare cores with replicas of compute-heavy layers")
+    parser.add_argument("--batch", type=int, default=1000, help="images per inference batch (default 1000)")
+    parser.add_argument("--skip-zero", action="store_true",
+                        help="FPGA zero skipping: one MVM stands for all all-zero patches of a batch")
+
+
+def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAULT_DATA), limit=None,
+        calibration_images=500, mvm="chip", output_bits=8, relax_s=1800.0, replicate=False, batch=1000,
+        iterations=3, max_inputs=100, skip_zero=False) -> dict:
+    """Deploy and evaluate; returns the summary (accuracy, software_accuracy, cores_used, cells_used, wall_s)."""
+    t0 = time.perf_counter()
+    params = {"model": str(model), "data": str(data), "limit": limit, "calibration_images": calibration_images,
+              "mvm": mvm, "output_bits": output_bits, "relax_s": relax_s, "replicate": replicate, "batch": batch,
+              "iterations": iterations, "max_inputs": max_inputs, "skip_zero": skip_zero}
+    net_model = load_model(model)
+    images, labels = load_mnist(data, "test", limit)
+    cal_x, _ = load_mnist(data, "train-5k")
+    cal_x = cal_x[np.random.default_rng(0).permutation(len(cal_x))[:calibration_images]]
+    mapping = map_model(net_model, replicate=replicate, max_inputs=max_inputs, split_wide=False)
+    tables = {
+        "predictions": {"index": ("i4", ""), "label": ("u1", ""), "chip": ("u1", ""), "software": ("u1", "")},
+        "matrices": {"core": ("i2", ""), "row0": ("i2", ""), "col0": ("i2", ""), "n_in": ("i2", ""),
+                     "n_out": ("i2", ""), "replica": ("i2", ""), "w_max": ("f4", "")},
+        "calibration": {"layer_index": ("i2", ""), "residual": ("f4", "weight units")},
+    }
+    with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
+        board = log.board
+        t = mapping.table
+        log.append("matrices", core=t["core"], row0=t["row0"], col0=t["col0"], n_in=t["n_in"], n_out=t["n_out"],
+                   replica=t["replica"], w_max=t["w_max"])
+        map_file = mapping.save(log.path.with_name(log.path.stem + "-mapping.csv"))
+        net = ChipNetwork(board, mapping, 1e-6, 40e-6, mvm=mvm, output_bits=output_bits, skip_zero_inputs=skip_zero)
+        tick, close = progress_callback(progress, mapping.cells_used, "program")
+        prog = net.program(iterations=iterations, progress=lambda d, n: tick(d))
+        close()
+        board.wait(relax_s)
+        if mvm == "measured-weights":
+            read_back(board, list(net.programmed.values()))
+        resid = net.calibrate(cal_x)
+        log.append("calibration", layer_index=np.arange(len(resid)), residual=list(resid.values()))
+        t_inf = time.perf_counter()
+        tick, close = progress_callback(progress, len(images), "inference")
+        scores = net.predict(images, batch=batch, progress=tick)
+        close()
+        inference_s = time.perf_counter() - t_inf
+        soft = net_model.predict(images, batch=batch)
+        pred, spred = scores.argmax(1), soft.argmax(1)
+        log.append("predictions", index=np.arange(len(labels)), label=labels, chip=pred, software=spred)
+        summary = {
+            "accuracy": float(np.mean(pred == labels)),
+            "software_accuracy": float(np.mean(spred == labels)),
+            "n_images": int(len(labels)),
+            "cores_used": mapping.cores_used,
+            "cells_used": mapping.cells_used,
+            "matrices": mapping.n_matrices,
+            "in_window_fraction": prog["in_window_fraction"],
+            "calibration_residual": resid,
+            "mvm": mvm,
+            "inference_s": inference_s,
+            "run_file": str(log.path),
+            "mapping_file": str(map_file),
+        }
+        fig = figure_path(log.path)
+        _figure(fig, mapping, labels, pred, spred, summary)
+        summary["figure"] = str(fig)
+        summary["wall_s"] = time.perf_counter() - t0
+        log.close("success", summary)
+    return summary
+
+
+def _figure(path, mapping, labels, pred, spred, s) -> None:
+    plt = pyplot()
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    occ = np.zeros(48)
+    for r in mapping.rows():
+        occ[r["core"]] += r["cells"] / 65536
+    im = ax[0].imshow(occ.reshape(8, 6), cmap="viridis", vmin=0, vmax=max(occ.max(), 1e-3))
+    for r in mapping.rows():
+        ax[0].text(r["core"] % 6, r["core"] // 6, r["layer"], ha="center", va="center", fontsize=6, color="w")
+    ax[0].set_title(f"{s['cores_used']} cores, {s['cells_used']} cells")
+    ax[0].set_xlabel("core column")
+    ax[0].set_ylabel("core row")
+    fig.colorbar(im, ax=ax[0], label="fraction of core used")
+    cls = np.arange(10)
+    acc_c = [np.mean(pred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
+    acc_s = [np.mean(spred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
+    ax[1].bar(cls - 0.2, acc_s, 0.4, label=f"software {s['software_accuracy']:.2%}")
+    ax[1].bar(cls + 0.2, acc_c, 0.4, label=f"chip ({s['mvm']}) {s['accuracy']:.2%}")
+    ax[1].set_ylim(0.9, 1.0)
+    ax[1].set_xticks(cls)
+    ax[1].set_xlabel("digit")
+    ax[1].set_ylabel("accuracy")
+    ax[1].legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"MNIST CNN on NeuRRAM, {s['n_images']} test images")
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(args, ctx) -> dict:
+    with ctx.open_board() as board:
+        summary = run(board, ctx.out, progress=ctx.progress, model=args.model, data=args.data, limit=args.limit,
+                      calibration_images=args.calibration_images, mvm=args.mvm, output_bits=args.output_bits,
+                      relax_s=args.relax_s, replicate=args.replicate, batch=args.batch, skip_zero=args.skip_zero)
+    ctx.say(f"MNIST CNN on {board.spec}: accuracy {summary['accuracy']:.2%} over {summary['n_images']} images "
+            f"(software {summary['software_accuracy']:.2%}); {summary['cores_used']} cores, "
+            f"{summary['cells_used']} cells; {summary['wall_s']:.1f} s\n"
+            f"Run file: {summary['run_file']}\nFigure:   {summary['figure']}")
+    return summary

@@ -1,0 +1,180 @@
+"""LSTM cell on the chip: one matrix [x; h; bias] -> the four gates, gate functions on the FPGA.
+
+The paper's speech model runs LSTM cells whose input (40 x 448) and
+recurrent (112 x 448) matrices sit on the chip with 4-bit signed inputs
+(SPEC §5). Here one cell's concatenated matrix ``[W_x; W_h; bias rows]``
+(gate order i, f, g, o along the columns) is cut into pieces that fit a
+core (row segments <= 128 inputs, columns <= 128 wide) and each time step is
+one MVM call over all pieces: inputs are the step's x and the previous h,
+quantised to signed codes; the FPGA adds the partial sums and applies
+sigmoid/tanh and the cell update in numpy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import InputError
+from ..weights import MatrixPlacement
+from ._program import program_matrices
+from .network import MVM_MODES, _Intended, chip_calibrate, chip_mvm
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def quantize_signed(x, bits: int, max_value: float) -> np.ndarray:
+    """Signed integer codes in [-(2**(bits-1) - 1), 2**(bits-1) - 1] for x in [-max, max]."""
+    top = 2 ** (bits - 1) - 1
+    return np.clip(np.floor(np.asarray(x) / max_value * top + 0.5), -top, top).astype(np.int16)
+
+
+class ChipLSTMCell:
+    """An LSTM cell whose matrix products run on a board.
+
+    Parameters
+    ----------
+    board : Board or None (only with ``mvm="exact"``)
+    w_x : ndarray (n_in, 4 * hidden)
+    w_h : ndarray (hidden, 4 * hidden)
+    bias : ndarray (4 * hidden,)
+    input_bits : int
+        Signed input resolution (sign included); SPEC: 4.
+    x_max, h_max : float
+        Ranges mapped to full-scale codes (|h| <= 1 always).
+    cores : list of int, optional
+        Cores to use (default the first ones needed).
+    """
+
+    def __init__(self, board, w_x, w_h, bias, input_bits: int = 4, x_max: float = 1.0, h_max: float = 1.0,
+                 mvm="chip", output_bits: int = 8, cores=None, gmin_s=1e-6, gmax_s=30e-6, mvm_options=None):
+        self.w_x, self.w_h, self.bias = (np.asarray(a, np.float64) for a in (w_x, w_h, bias))
+        n_in, four_h = self.w_x.shape
+        if four_h % 4 or self.w_h.shape != (four_h // 4, four_h) or self.bias.shape != (four_h,):
+            raise InputError(f"LSTM shapes do not agree: w_x {self.w_x.shape}, w_h {self.w_h.shape}, bias {self.bias.shape}")
+        self.hidden = four_h // 4
+        self.input_bits = int(input_bits)
+        self.top = 2 ** (self.input_bits - 1) - 1
+        self.x_max, self.h_max = float(x_max), float(h_max)
+        self.board, self.output_bits = board, int(output_bits)
+        self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
+        self.mvm_options = dict(mvm_options or {}, signed_inputs=True)
+        if callable(mvm):
+            self._mvm = mvm
+        elif mvm in MVM_MODES:
+            self._mvm = MVM_MODES[mvm]
+        else:
+            raise InputError(f"mvm {mvm!r} is not one of {sorted(MVM_MODES)} or a function")
+        self.exact = mvm == "exact"
+        # per-code matrix: x codes scaled by x_max/top, h codes by h_max/top; bias row driven at +top
+        m = np.vstack([self.w_x * (self.x_max / self.top), self.w_h * (self.h_max / self.top)])
+        w_max = float(np.max(np.abs(m))) or 1.0
+        n_b = max(1, math.ceil(np.max(np.abs(self.bias)) / self.top / w_max - 1e-9)) if np.any(self.bias) else 0
+        self.n_bias = n_b
+        self.matrix = np.vstack([m, np.tile(self.bias / (self.top * max(n_b, 1)), (n_b, 1))])
+        self.pieces = self._cut(cores)
+        self.programmed = None
+        self.mvm_calibration = None
+
+    def _cut(self, cores):
+        k, o = self.matrix.shape
+        n_seg = math.ceil(k / 128)
+        n_part = math.ceil(o / 128)
+        seg, part = math.ceil(k / n_seg), math.ceil(o / n_part)
+        need = n_seg * n_part
+        cores = list(range(need)) if cores is None else [int(c) for c in cores]
+        if len(cores) < need:
+            raise InputError(f"LSTM cell needs {need} cores, got {len(cores)}")
+        out = []
+        for s in range(n_seg):
+            for p in range(n_part):
+                r0, r1, c0, c1 = s * seg, min(k, (s + 1) * seg), p * part, min(o, (p + 1) * part)
+                w = self.matrix[r0:r1, c0:c1]
+                out.append({"rows": (r0, r1), "cols": (c0, c1), "weights": w,
+                            "w_max": float(np.max(np.abs(w))) or 1.0,
+                            "placement": MatrixPlacement(cores[len(out)], 0, 0, r1 - r0, c1 - c0)})
+        return out
+
+    @property
+    def cores_used(self) -> int:
+        return len(self.pieces)
+
+    def program(self, iterations: int = 3, progress=None) -> dict:
+        if self.exact:
+            self.programmed = [_Intended(p["weights"]) for p in self.pieces]
+            return {"cells_programmed": 0}
+        items = [(p["weights"], p["placement"], p["w_max"]) for p in self.pieces]
+        self.board.power_cores([p["placement"].core for p in self.pieces], True)
+        self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, progress=progress)
+        return {"cells_programmed": int(sum(p.g_target_s.size for p in self.programmed))}
+
+    def _codes(self, x, h):
+        return np.hstack([quantize_signed(x, self.input_bits, self.x_max), quantize_signed(h, self.input_bits, self.h_max),
+                          np.full((x.shape[0], self.n_bias), self.top, np.int16)])
+
+    def calibrate(self, xs) -> float:
+        """Operating point and offsets (tier 2) from training sequences ``xs`` (batch, time, n_in); returns v_read."""
+        if self._mvm is not chip_mvm:
+            return float("nan")
+        xs = np.asarray(xs, np.float64)
+        hs = lstm_reference(xs, self.w_x, self.w_h, self.bias)
+        h_prev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
+        codes = self._codes(xs.reshape(-1, xs.shape[-1]), h_prev.reshape(-1, self.hidden))
+        opts = {k: v for k, v in self.mvm_options.items() if k != "calibration"}
+        self.mvm_calibration = chip_calibrate(self.board, self.programmed,
+                                              [codes[:, p["rows"][0] : p["rows"][1]] for p in self.pieces],
+                                              self.input_bits, self.output_bits, **opts)
+        self.mvm_options["calibration"] = self.mvm_calibration
+        return self.mvm_calibration.v_read_v
+
+    def gates(self, x, h) -> np.ndarray:
+        """Pre-activations (batch, 4 * hidden) of one step, computed on the chip."""
+        if self.programmed is None:
+            raise InputError("program() the LSTM cell before running it")
+        codes = self._codes(x, h)
+        inputs = [np.ascontiguousarray(codes[:, p["rows"][0] : p["rows"][1]]) for p in self.pieces]
+        outs = self._mvm(self.board, self.programmed, inputs, self.input_bits, output_bits=self.output_bits,
+                         **self.mvm_options)
+        z = np.zeros((x.shape[0], 4 * self.hidden))
+        for p, o in zip(self.pieces, outs):
+            z[:, p["cols"][0] : p["cols"][1]] += np.asarray(o)
+        return z
+
+    def step(self, x, h, c):
+        """One time step: returns (h, c)."""
+        z = self.gates(x, h)
+        i, f, g, o = np.split(z, 4, axis=1)
+        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        return _sigmoid(o) * np.tanh(c), c
+
+    def run(self, xs, progress=None):
+        """Run a sequence ``xs`` (batch, time, n_in) from zero state; returns all h (batch, time, hidden)."""
+        xs = np.asarray(xs, np.float64)
+        n, t, _ = xs.shape
+        h = np.zeros((n, self.hidden))
+        c = np.zeros((n, self.hidden))
+        hs = np.zeros((n, t, self.hidden))
+        for k in range(t):
+            h, c = self.step(xs[:, k], h, c)
+            hs[:, k] = h
+            if progress is not None:
+                progress(k + 1)
+        return hs
+
+
+def lstm_reference(xs, w_x, w_h, bias):
+    """Float LSTM (gate order i, f, g, o) for checking: all h (batch, time, hidden)."""
+    xs = np.asarray(xs, np.float64)
+    hidden = w_h.shape[0]
+    h = np.zeros((xs.shape[0], hidden))
+    c = np.zeros_like(h)
+    out = []
+    for k in range(xs.shape[1]):
+        i, f, g, o = np.split(xs[:, k] @ w_x + h @ w_h + bias, 4, axis=1)
+        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        h = _sigmoid(o) * np.tanh(c)
+        out.append(h)
+    return np.stack(out, 1)

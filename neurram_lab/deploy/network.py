@@ -1,0 +1,322 @@
+"""A mapped model running on a board: programming, calibration, batch inference.
+
+:class:`ChipNetwork` programs every matrix of a :class:`~.mapping.Mapping`,
+then computes each weight layer on the chip: the FPGA side builds integer
+input codes (conv patches of a whole batch at once, bias rows at full-scale
+code), sends every matrix of the layer (segments, column parts, replicas) in
+one MVM call, adds the partial sums and rescales; pooling, residual adds and
+activation quantisation stay digital (:mod:`.digital`). The same object runs
+unchanged on any board.
+
+The MVM itself is a function ``mvm(programmed, inputs, input_bits) -> outputs``
+over lists (one entry per matrix); :func:`chip_mvm` uses the tier-2
+``neurram_lab.mvm.run_mvm`` on the board, :func:`measured_weights_mvm` is the
+software reference that multiplies by the conductances read back after
+programming (no circuit effects), used to separate programming error from
+MVM error.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..errors import InputError
+from ..weights import conductance_to_weights
+from . import digital
+from ._program import program_matrices
+from .mapping import Mapping
+
+
+def measured_weights_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
+    """Outputs (weight units) of integer inputs through the read-back conductances of each matrix.
+
+    The conductances are those of the last read (:func:`read_back`); backward
+    MVM multiplies by the transpose.
+    """
+    out = []
+    for pm, x in zip(programmed, inputs):
+        w = conductance_to_weights(pm.g_measured_s, pm.gmin_s, pm.gmax_s, pm.w_max).astype(np.float32)
+        out.append(x.astype(np.float32) @ (w if direction == "forward" else w.T))
+    return out
+
+
+def read_back(board, programmed) -> None:
+    """Re-read the conductances of programmed matrices into their ``g_measured_s`` (one read call)."""
+    cells = [pm.placement.cells() for pm in programmed]
+    g = board.read(*(np.concatenate([c[i] for c in cells]) for i in range(3)))
+    at = 0
+    for pm in programmed:
+        n = pm.g_target_s.size
+        pm.g_measured_s = g[at : at + n].reshape(pm.g_target_s.shape)
+        at += n
+
+
+def chip_mvm(board, programmed, inputs, input_bits, output_bits=8, direction="forward", calibration=None,
+             signed_inputs=False, **options):
+    """Outputs (weight units) of integer inputs, measured on the board through tier-2 :func:`~neurram_lab.mvm.run_mvm`."""
+    from ..mvm import run_mvm
+
+    return run_mvm(board, list(programmed), list(inputs), input_bits=input_bits, output_bits=output_bits,
+                   direction=direction, calibration=calibration, signed=signed_inputs, **options)
+
+
+def chip_calibrate(board, programmed, inputs, input_bits, output_bits=8, direction="forward", signed_inputs=False,
+                   **options):
+    """Operating point (v_read, v_decr) and offsets of one layer from its own inputs (tier 2)."""
+    from ..calibration import calibrate
+
+    options.pop("calibration", None)
+    return calibrate(board, list(programmed), list(inputs), input_bits=input_bits, output_bits=output_bits,
+                     direction=direction, signed=signed_inputs, **options)
+
+
+def exact_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
+    """Exact products with the intended weights (no board): checks mapping, splitting and bias rows."""
+    out = []
+    for pm, x in zip(programmed, inputs):
+        w = np.asarray(pm.weights, np.float64)
+        out.append(x.astype(np.float64) @ (w if direction == "forward" else w.T))
+    return out
+
+
+MVM_MODES = {"chip": chip_mvm, "measured-weights": measured_weights_mvm, "exact": exact_mvm}
+
+
+class ChipNetwork:
+    """A model mapped and programmed onto a board.
+
+    Parameters
+    ----------
+    board : Board
+    mapping : Mapping
+    gmin_s, gmax_s : float
+        Conductance range (S); SPEC §2: 1 and 40 uS for CNNs.
+    mvm : {"chip", "measured-weights", "exact"} or callable
+        How matrices are multiplied (see module doc).
+    output_bits : int
+        Neuron ADC bits (sign included).
+    mvm_options : dict
+        Passed to the MVM function (two_phase, parallel, ...).
+    skip_zero_inputs : bool
+        FPGA-side zero skipping: input vectors that are all zero (apart from
+        the bias rows) all have the same ideal output, so one MVM of such a
+        vector stands for every one of them in a batch. It cuts the MNIST
+        CNN's MVMs by about a third (most conv patches of the background);
+        the skipped vectors then share that one MVM's noise.
+    """
+
+    def __init__(self, board, mapping: Mapping, gmin_s=1e-6, gmax_s=40e-6, mvm="chip", output_bits: int = 8,
+                 mvm_options: dict | None = None, skip_zero_inputs: bool = False):
+        self.board = board
+        self.mapping = mapping
+        self.model = mapping.model
+        self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
+        if callable(mvm):
+            self._mvm = mvm
+        elif mvm in MVM_MODES:
+            self._mvm = MVM_MODES[mvm]
+        else:
+            raise InputError(f"mvm {mvm!r} is not one of {sorted(MVM_MODES)} or a function")
+        self.output_bits = int(output_bits)
+        self.mvm_options = dict(mvm_options or {})
+        self.skip_zero_inputs = bool(skip_zero_inputs)
+        self.programmed = {}  # table index -> ProgrammedMatrix
+        self.calibration = {}  # table index -> (slope, intercept) per column
+        self.mvm_calibration = {}  # layer -> tier-2 MVMCalibration
+        self.mvm_time_s = 0.0  # wall time spent inside the MVM function (the board)
+
+    # ----------------------------------------------------------- programming
+    def program(self, iterations: int = 3, settle_s: float = 1.0, dead=None, progress=None) -> dict:
+        """Program every matrix (replicas included); returns programming statistics.
+
+        ``dead`` (bool (48, 256, 256) or a DeadCellScan) marks cells never to pulse.
+        With ``mvm="exact"`` nothing is sent to the board: the intended weights stand in.
+        """
+        return self.program_layers(None, iterations, settle_s, dead, progress)
+
+    def program_layers(self, layers=None, iterations: int = 3, settle_s: float = 1.0, dead=None,
+                       progress=None) -> dict:
+        """Program the matrices of some weight layers (all when None) with the model's present weights.
+
+        A matrix whose weights grew past its table ``w_max`` (after fine-tuning)
+        gets the larger range, so nothing clips.
+        """
+        t = self.mapping.table
+        idx = [int(i) for i in t.index if layers is None or t.at[i, "layer"] in layers]
+        rows = {i: t.loc[i].to_dict() for i in idx}
+        for i, r in rows.items():
+            w_max = max(float(r["w_max"]), float(np.max(np.abs(self.mapping.weights(r)))))
+            t.at[i, "w_max"] = w_max
+            r["w_max"] = w_max
+        if self._mvm is exact_mvm:
+            self.programmed.update({i: _Intended(self.mapping.weights(r)) for i, r in rows.items()})
+            return {"cells_programmed": 0, "in_window_fraction": 1.0, "pulses": 0, "unformed_cells": 0}
+        items = [(self.mapping.weights(r), self.mapping.placement(r), r["w_max"]) for r in rows.values()]
+        self.board.power_cores(sorted({r["core"] for r in rows.values()}), True)
+        if hasattr(dead, "chip_mask"):
+            dead = dead.chip_mask()
+        pms = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s, dead=dead,
+                               progress=progress)
+        self.programmed.update(dict(zip(idx, pms)))
+        for i in idx:
+            self.calibration.pop(i, None)
+        cells = sum(pm.g_target_s.size for pm in pms)
+        inwin = sum(pm.info["in_window_fraction"] * pm.g_target_s.size for pm in pms) / max(cells, 1)
+        return {"cells_programmed": int(cells), "in_window_fraction": float(inwin),
+                "pulses": int(sum(pm.info["pulses"] for pm in pms)),
+                "unformed_cells": int(sum(pm.info["unformed"] for pm in pms))}
+
+    # ------------------------------------------------------------- running
+    def _layer_rows(self, name):
+        t = self.mapping.table
+        return [(int(i), r) for i, r in zip(t.index[t["layer"] == name], self.mapping.rows(name))]
+
+    def layer_codes(self, layer, x) -> np.ndarray:
+        """Integer input codes (n_vectors, n_inputs) the FPGA sends for a weight layer."""
+        grid = self.model.input_grid(layer.name)
+        if grid is None:
+            raise InputError(f"layer {layer.name!r}: its input is not quantised; give it input_quant in the architecture")
+        q = grid.codes(x)
+        if layer.op == "conv2d":
+            cols, _ = digital.im2col(q, layer.params["kernel"].shape[:2], layer.config.get("stride", 1),
+                                     layer.config.get("padding", "same"))
+            return cols.reshape(-1, cols.shape[-1])
+        return q.reshape(q.shape[0], -1)
+
+    def matrix_inputs(self, row, codes, levels) -> np.ndarray:
+        """Inputs of one matrix: its slice of the layer's codes plus full-scale bias codes."""
+        x = codes[:, row["in_start"] : row["in_stop"]]
+        if row["n_bias_rows"]:
+            x = np.hstack([x, np.full((x.shape[0], row["n_bias_rows"]), levels, x.dtype)])
+        return np.ascontiguousarray(x)
+
+    def raw_partials(self, layer, x):
+        """Per-matrix outputs (weight units, uncalibrated) of a layer for input tensor ``x``.
+
+        Returns (rows, partials, spans, codes, inverse): table rows; for each an
+        array (vectors assigned to it, n_out) and the vector range it covers;
+        the layer codes that were sent; and, with ``skip_zero_inputs``, the index
+        of the sent vector that stands for each original one (else None).
+        """
+        grid = self.model.input_grid(layer.name)
+        codes = self.layer_codes(layer, x)
+        inverse = None
+        if self.skip_zero_inputs:
+            nz = codes.any(axis=1)
+            if not nz.all():  # all-zero patches: one bias-only MVM stands for all of them
+                keep = np.flatnonzero(nz)
+                first_zero = int(np.argmin(nz))
+                inverse = np.full(codes.shape[0], keep.size, np.int64)
+                inverse[keep] = np.arange(keep.size)
+                codes = np.vstack([codes[keep], codes[first_zero : first_zero + 1]])
+        n = codes.shape[0]
+        rows = self._layer_rows(layer.name)
+        n_rep = 1 + max(r["replica"] for _, r in rows)
+        share = -(-n // n_rep)  # replicas take equal shares (the last one zero-padded)
+        if share * n_rep > n:
+            codes = np.vstack([codes, np.zeros((share * n_rep - n, codes.shape[1]), codes.dtype)])
+        progs, inputs, spans = [], [], []
+        for idx, r in rows:
+            a = r["replica"] * share
+            progs.append(self.programmed[idx])
+            inputs.append(self.matrix_inputs(r, codes[a : a + share], grid.levels))
+            spans.append((a, min(a + share, n)))
+        opts = dict(self.mvm_options)
+        if layer.name in self.mvm_calibration:
+            opts["calibration"] = self.mvm_calibration[layer.name]
+        t0 = time.perf_counter()
+        outs = self._mvm(self.board, progs, inputs, grid.bits, output_bits=self.output_bits, **opts)
+        self.mvm_time_s += time.perf_counter() - t0
+        return rows, [np.asarray(o, np.float32) for o in outs], spans, codes[:n], inverse
+
+    def matmul(self, layer, x) -> np.ndarray:
+        """A weight layer on the chip: partial sums added, calibrated, rescaled to layer units."""
+        if not all(i in self.programmed for i, _ in self._layer_rows(layer.name)):
+            raise InputError(f"layer {layer.name!r} is not programmed; call program() first")
+        rows, outs, spans, codes, inverse = self.raw_partials(layer, x)
+        n_out = layer.params["kernel"].shape[-1]
+        y = np.zeros((codes.shape[0], n_out), np.float32)
+        for (idx, r), o, (a, z) in zip(rows, outs, spans):
+            o = o[: z - a]
+            if idx in self.calibration:
+                slope, icpt = self.calibration[idx]
+                o = (o - icpt) / slope
+            y[a:z, r["out_start"] : r["out_stop"]] += o
+        y *= self.model.input_grid(layer.name).step
+        if inverse is not None:
+            y = y[inverse]
+        if layer.op == "conv2d":
+            oh, ow = self.model.shapes()[layer.name][:2]
+            return y.reshape(x.shape[0], oh, ow, n_out)
+        return y
+
+    def forward(self, x) -> np.ndarray:
+        return self.model.forward(x, self.matmul)
+
+    def predict(self, images, batch: int = 1000, progress=None) -> np.ndarray:
+        """Class scores of uint8 images; ``progress(n_done)`` after each batch."""
+        return self.model.predict(images, self.matmul, batch=batch, progress=progress)
+
+    # ----------------------------------------------------------- calibration
+    def calibrate(self, images, batch: int = 500) -> dict:
+        """Model-driven calibration on (training) images: per matrix and column, a linear fit.
+
+        Each layer's input is the chip's own (calibrated) output of the layers
+        before, as at inference. For every matrix the measured outputs are
+        fitted against the exact products of the same integer inputs with the
+        intended weights; inference then applies ``(y - intercept) / slope``.
+        Returns the fit residual (weight units) per layer.
+        """
+        x = self.model.quantize_input(images)
+        acts = {"input": x}
+        resid = {}
+        for lay in self.model.layers:
+            ins = [acts[s] for s in lay.inputs]
+            if not lay.is_weight:
+                acts[lay.name] = digital.apply(lay, ins)
+                continue
+            resid[lay.name] = self.calibrate_layer(lay.name, ins[0])
+            acts[lay.name] = self.matmul(lay, ins[0])
+        return resid
+
+    def calibrate_layer(self, name: str, x) -> float:
+        """Calibrate the matrices of one weight layer on its input tensor ``x``; returns the mean residual."""
+        lay = self.model.layer(name)
+        grid = self.model.input_grid(name)
+        if self._mvm is chip_mvm:  # operating point and offsets first (tier 2), from the layer's own inputs
+            self.mvm_calibration.pop(name, None)
+            codes = self.layer_codes(lay, x)
+            rows = self._layer_rows(name)
+            pick = np.random.default_rng(0).permutation(codes.shape[0])[:4096]
+            self.mvm_calibration[name] = chip_calibrate(
+                self.board, [self.programmed[i] for i, _ in rows],
+                [self.matrix_inputs(r, codes[pick], grid.levels) for _, r in rows], grid.bits,
+                output_bits=self.output_bits, **self.mvm_options)
+        rows, outs, spans, codes, _ = self.raw_partials(lay, x)
+        errs = []
+        for (idx, r), o, (a, z) in zip(rows, outs, spans):
+            o = o[: z - a]
+            ideal = self.matrix_inputs(r, codes[a:z], grid.levels).astype(np.float64) @ self.mapping.weights(r)
+            slope, icpt = _fit_columns(ideal, o)
+            self.calibration[idx] = (slope.astype(np.float32), icpt.astype(np.float32))
+            errs.append(np.sqrt(np.mean(((o - icpt) / slope - ideal) ** 2)))
+        return float(np.mean(errs))
+
+
+class _Intended:
+    """The intended weights of a matrix, for exact (board-free) runs."""
+
+    def __init__(self, weights):
+        self.weights = weights
+
+
+def _fit_columns(ideal, measured):
+    """Least-squares slope and intercept per column of measured ~ slope * ideal + intercept."""
+    xm, ym = ideal.mean(0), measured.mean(0)
+    dx = ideal - xm
+    var = (dx**2).sum(0)
+    slope = np.where(var > 0, (dx * (measured - ym)).sum(0) / np.where(var > 0, var, 1), 1.0)
+    slope = np.where(np.abs(slope) > 1e-3, slope, 1.0)
+    return slope, ym - slope * xm

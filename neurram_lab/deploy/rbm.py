@@ -1,0 +1,315 @@
+"""Restricted Boltzmann machine on the chip: bidirectional MVM, stochastic neurons, Gibbs sampling.
+
+Mapping (SPEC §5): the weights are stored transposed, one row pair per hidden
+unit plus one row pair for the visible bias, one column per visible unit plus
+one column for the (shared-out) hidden bias. Visible units are dealt to the
+cores round-robin, so neighbouring pixels land on different cores and every
+core sees a down-sampled image. Visible -> hidden runs backward (SL -> BL,
+differential BL outputs; the FPGA adds the cores' partial sums);
+hidden -> visible runs forward (BL -> SL, each visible unit on its own core).
+Hidden units are stochastic binary neurons: P(h = 1) = sigmoid(v W + a),
+sampled against LFSR noise (:mod:`.lfsr`). Visible units are reconstructed
+as sigmoid(h W^T + b) and quantised to ``visible_bits``.
+
+Gibbs sampling with clamping (image recovery): known pixels and the label
+units are reset to their known values after every cycle.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..weights import MatrixPlacement
+from ._program import program_matrices
+from .lfsr import LFSRNoise
+from .network import MVM_MODES, chip_calibrate, chip_mvm
+
+N_ROWS, N_COLS = 256, 256
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass
+class RBM:
+    """Weights W (n_visible, n_hidden), hidden bias a, visible bias b, and the mapped weight range."""
+
+    W: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    w_max: float = 1.0
+
+    @classmethod
+    def load(cls, path) -> "RBM":
+        """From an ``.npz`` with ``W``, ``a`` (hidden bias), ``b`` (visible bias) and optional ``w_max``."""
+        with np.load(path) as f:
+            missing = [k for k in ("W", "a", "b") if k not in f.files]
+            if missing:
+                raise InputError(f"{path}: RBM file lacks {missing}")
+            W, a, b = (np.asarray(f[k], np.float64) for k in ("W", "a", "b"))
+            w_max = float(f["w_max"]) if "w_max" in f.files else float(np.max(np.abs(W)))
+        if a.shape != (W.shape[1],) or b.shape != (W.shape[0],):
+            raise InputError(f"RBM shapes do not agree: W {W.shape}, a {a.shape}, b {b.shape}")
+        return cls(W, a, b, w_max)
+
+    @property
+    def n_visible(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n_hidden(self) -> int:
+        return self.W.shape[1]
+
+
+@dataclass
+class RBMCoreBlock:
+    """The part of the RBM on one core: its visible units and its transposed weight block."""
+
+    core: int
+    visible: np.ndarray  # visible unit indices, one column each
+    weights: np.ndarray  # (n_hidden + 1, n_vis + 1): rows hidden + visible-bias row, cols visible + hidden-bias col
+    placement: MatrixPlacement
+
+
+def map_rbm(rbm: RBM, cores=None, n_cores: int | None = None) -> list:
+    """Split the RBM over cores: visible units dealt round-robin, each block <= 256 x 256."""
+    if 2 * (rbm.n_hidden + 1) > N_ROWS:
+        raise InputError(f"{rbm.n_hidden} hidden units need more than {N_ROWS} rows")
+    need = math.ceil(rbm.n_visible / (N_COLS - 1))
+    n = max(need, n_cores or need)
+    cores = list(range(n)) if cores is None else [int(c) for c in cores][:n]
+    if len(cores) < n:
+        raise InputError(f"RBM needs {n} cores, got {len(cores)}")
+    blocks = []
+    a_share = rbm.a / n
+    for i, core in enumerate(cores):
+        vis = np.arange(i, rbm.n_visible, n)
+        w = np.zeros((rbm.n_hidden + 1, vis.size + 1))
+        w[: rbm.n_hidden, : vis.size] = rbm.W[vis].T
+        w[rbm.n_hidden, : vis.size] = rbm.b[vis]  # visible-bias row, driven at 1
+        w[: rbm.n_hidden, vis.size] = a_share  # hidden-bias column, driven at 1
+        blocks.append(RBMCoreBlock(core, vis, w, MatrixPlacement(core, 0, 0, w.shape[0], w.shape[1])))
+    return blocks
+
+
+class ChipRBM:
+    """An RBM programmed on a board (or run exactly with ``mvm="exact"``).
+
+    Parameters
+    ----------
+    board : Board or None
+        None only with ``mvm="exact"``.
+    rbm : RBM
+    gmin_s, gmax_s : float
+        Conductance range (S); SPEC §2: 1 and 30 uS for the RBM.
+    mvm : {"chip", "measured-weights", "exact"} or callable
+    visible_bits : int
+        Resolution of visible values fed back to the chip.
+    seed : int
+        Seeds the LFSR noise of the stochastic neurons.
+    mvm_options : dict
+        Passed to the MVM; default ``parallel=False`` (see the note in ``__init__``).
+    """
+
+    def __init__(self, board, rbm: RBM, gmin_s=1e-6, gmax_s=30e-6, mvm="chip", visible_bits: int = 3,
+                 output_bits: int = 8, seed: int = 0, cores=None, mvm_options: dict | None = None):
+        self.board, self.rbm = board, rbm
+        self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
+        self.blocks = map_rbm(rbm, cores)
+        self.visible_bits = int(visible_bits)
+        self.output_bits = int(output_bits)
+        self.seed = int(seed)
+        # cores one after the other: with every WL on, four parallel RBM cores draw enough
+        # current from the shared v_read supply to sag it by a pattern-dependent amount
+        self.mvm_options = {"parallel": False, **(mvm_options or {})}
+        if mvm == "exact":
+            self._mvm = _exact_mvm
+        elif callable(mvm):
+            self._mvm = mvm
+        elif mvm in MVM_MODES:
+            self._mvm = MVM_MODES[mvm]
+        else:
+            raise InputError(f"mvm {mvm!r} is not 'exact', one of {sorted(MVM_MODES)} or a function")
+        self.programmed = None if mvm != "exact" else [_Exact(b, rbm.w_max) for b in self.blocks]
+        self.mvm_calibration = {}  # direction -> tier-2 MVMCalibration
+        self.fits = {}  # direction -> (slope, intercept) per output unit
+
+    @property
+    def cores_used(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def cells_used(self) -> int:
+        return int(sum(b.weights.size * 2 for b in self.blocks))
+
+    def program(self, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
+        """Program every block, weights clipped to +-w_max (mapped to gmax)."""
+        items = [(np.clip(b.weights, -self.rbm.w_max, self.rbm.w_max), b.placement, self.rbm.w_max) for b in self.blocks]
+        self.board.power_cores([b.core for b in self.blocks], True)
+        self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s,
+                                           progress=progress)
+        cells = sum(p.g_target_s.size for p in self.programmed)
+        return {"cells_programmed": int(cells),
+                "in_window_fraction": float(sum(p.info["in_window_fraction"] * p.g_target_s.size
+                                                for p in self.programmed) / cells)}
+
+    def _options(self, direction):
+        opts = dict(self.mvm_options)
+        if direction in self.mvm_calibration:
+            opts["calibration"] = self.mvm_calibration[direction]
+        return opts
+
+    def calibrate(self, images, labels=None) -> dict:
+        """Operating point and offsets of both directions from training images (chip MVM only).
+
+        Backward (visible -> hidden) from the images' visible codes; forward
+        (hidden -> visible) from hidden states sampled on the chip from them.
+        """
+        if self._mvm is _exact_mvm:
+            return {}
+        x = np.asarray(images, np.float64).reshape(len(images), -1)
+        x = x / 255.0 if x.max() > 1 else x
+        n_lab = self.rbm.n_visible - x.shape[1]
+        lab = np.eye(n_lab)[np.asarray(labels)] if n_lab > 0 and labels is not None else np.zeros((len(x), n_lab))
+        levels = 2**self.visible_bits - 1
+        v = np.floor(np.hstack([x, lab]) * levels + 0.5).astype(np.int16)
+        self.mvm_calibration, self.fits = {}, {}
+        exact = ChipRBM(None, self.rbm, mvm="exact", visible_bits=self.visible_bits)
+        inputs = [np.hstack([v[:, b.visible], np.full((len(v), 1), levels, np.int16)]) for b in self.blocks]
+        if self._mvm is chip_mvm:
+            self.mvm_calibration["backward"] = chip_calibrate(self.board, self.programmed, inputs, self.visible_bits,
+                                                              self.output_bits, "backward", **self.mvm_options)
+        ideal_h = exact.hidden_input(v)
+        self.fits["backward"] = _fit(ideal_h, self.hidden_input(v))
+        h = (np.random.default_rng(self.seed).random(ideal_h.shape) < _sigmoid(ideal_h)).astype(np.int16)
+        if self._mvm is chip_mvm:
+            xh = np.hstack([h, np.ones((len(h), 1), np.int16)])
+            self.mvm_calibration["forward"] = chip_calibrate(self.board, self.programmed, [xh] * len(self.blocks), 1,
+                                                             self.output_bits, "forward", **self.mvm_options)
+        self.fits["forward"] = _fit(exact.visible_input(h), self.visible_input(h))
+        return {d: float(np.mean(f[0])) for d, f in self.fits.items()}
+
+    # --------------------------------------------------------- half steps
+    def hidden_input(self, v_codes) -> np.ndarray:
+        """v W + a (before the sigmoid) for visible codes (batch, n_visible) on the visible grid."""
+        levels = 2**self.visible_bits - 1
+        inputs = [np.hstack([v_codes[:, b.visible], np.full((v_codes.shape[0], 1), levels, v_codes.dtype)])
+                  for b in self.blocks]
+        outs = self._mvm(self.board, self.programmed, inputs, self.visible_bits, output_bits=self.output_bits,
+                         direction="backward", **self._options("backward"))
+        total = np.zeros((v_codes.shape[0], self.rbm.n_hidden), np.float64)
+        for o in outs:
+            total += np.asarray(o)[:, : self.rbm.n_hidden]
+        return _unfit(total / levels, self.fits.get("backward"))
+
+    def visible_input(self, h) -> np.ndarray:
+        """h W^T + b (before the sigmoid) for binary hidden states (batch, n_hidden)."""
+        x = np.hstack([h.astype(np.int16), np.ones((h.shape[0], 1), np.int16)])
+        outs = self._mvm(self.board, self.programmed, [x] * len(self.blocks), 1, output_bits=self.output_bits,
+                         direction="forward", **self._options("forward"))
+        out = np.zeros((h.shape[0], self.rbm.n_visible))
+        for b, o in zip(self.blocks, outs):
+            out[:, b.visible] = np.asarray(o)[:, : b.visible.size]
+        return _unfit(out, self.fits.get("forward"))
+
+    # -------------------------------------------------------------- Gibbs
+    def gibbs(self, v0, clamp=None, steps: int = 10, progress=None) -> np.ndarray:
+        """Run ``steps`` Gibbs cycles from visible values ``v0`` in [0, 1] (batch, n_visible).
+
+        ``clamp`` (bool, same shape) marks visible units reset to their ``v0``
+        value after every cycle. Returns the final visible probabilities.
+        """
+        if self.programmed is None:
+            raise InputError("program() the RBM before sampling")
+        v0 = np.asarray(v0, np.float64)
+        if v0.ndim != 2 or v0.shape[1] != self.rbm.n_visible:
+            raise InputError(f"visible batch must be (n, {self.rbm.n_visible}), got {v0.shape}")
+        clamp = np.zeros(v0.shape, bool) if clamp is None else np.asarray(clamp, bool)
+        levels = 2**self.visible_bits - 1
+        noise = LFSRNoise(v0.shape[0] * self.rbm.n_hidden, self.seed)
+        v = v0.copy()
+        for step in range(int(steps)):
+            codes = np.floor(np.clip(v, 0, 1) * levels + 0.5).astype(np.int16)
+            p_h = _sigmoid(self.hidden_input(codes))
+            h = (noise.uniform((p_h.size,)).reshape(p_h.shape) < p_h).astype(np.int16)
+            v = _sigmoid(self.visible_input(h))
+            v = np.where(clamp, v0, v)
+            if progress is not None:
+                progress(step + 1)
+        return v
+
+
+def _fit(ideal, measured):
+    """Per-output least-squares slope and intercept of measured ~ slope * ideal + intercept."""
+    dx = ideal - ideal.mean(0)
+    var = (dx**2).sum(0)
+    slope = np.where(var > 0, (dx * (measured - measured.mean(0))).sum(0) / np.where(var > 0, var, 1), 1.0)
+    slope = np.where(slope > 0.05, slope, 1.0)
+    return slope, measured.mean(0) - slope * ideal.mean(0)
+
+
+def _unfit(y, fit):
+    return y if fit is None else (y - fit[1]) / fit[0]
+
+
+class _Exact:
+    """Stand-in 'programmed matrix' for exact arithmetic: the clipped intended weights."""
+
+    def __init__(self, block, w_max):
+        self.weights = np.clip(block.weights, -w_max, w_max)
+
+
+def _exact_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
+    out = []
+    for pm, x in zip(programmed, inputs):
+        w = pm.weights if direction == "forward" else pm.weights.T
+        out.append(x.astype(np.float64) @ w)
+    return out
+
+
+def corrupt(images, kind: str, rng, flip_fraction: float = 0.2, threshold: float = 0.7):
+    """Corrupt images in [0, 1] (batch, 784): ``"flip"`` a fraction of pixels, or occlude the ``"bottom"`` third.
+
+    Flipped pixels become 1 where they were below ``threshold``, else 0; the
+    occluded part is set to the batch's mean grey. Returns (corrupted, known):
+    ``known`` marks the pixels left intact.
+    """
+    x = np.asarray(images, np.float64)
+    if kind == "flip":
+        hit = rng.random(x.shape) < flip_fraction
+        out = np.where(hit, (x < threshold).astype(np.float64), x)
+        return out, ~hit
+    if kind == "bottom":
+        side = int(round(np.sqrt(x.shape[1])))
+        cut = (side // 3) * 2 * side
+        known = np.zeros(x.shape, bool)
+        known[:, :cut] = True
+        return np.where(known, x, x.mean()), known
+    raise InputError(f"corruption {kind!r} is not 'flip' or 'bottom'")
+
+
+def recover(chip_rbm: ChipRBM, images, labels, kind: str, steps: int = 10, seed: int = 0, progress=None) -> dict:
+    """Corrupt, then recover by Gibbs sampling with known pixels and labels clamped.
+
+    Returns arrays ``clean``, ``corrupted``, ``recovered`` (batch, 784) and the
+    mean per-image L2 errors before and after.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5EB]))
+    x = np.asarray(images, np.float64).reshape(len(images), -1)
+    if x.max() > 1:
+        x = x / 255.0
+    bad, known = corrupt(x, kind, rng)
+    n_lab = chip_rbm.rbm.n_visible - x.shape[1]
+    onehot = np.eye(n_lab)[np.asarray(labels)] if n_lab > 0 else np.zeros((len(x), 0))
+    v0 = np.hstack([bad, onehot])
+    clamp = np.hstack([known, np.ones(onehot.shape, bool)])
+    v = chip_rbm.gibbs(v0, clamp, steps, progress)[:, : x.shape[1]]
+    l2_before = float(np.mean(np.linalg.norm(bad - x, axis=1)))
+    l2_after = float(np.mean(np.linalg.norm(v - x, axis=1)))
+    return {"clean": x, "corrupted": bad, "recovered": v, "l2_before": l2_before, "l2_after": l2_after,
+            "l2_reduction": 1.0 - l2_after / l2_before}

@@ -1,0 +1,277 @@
+"""Hardware-aware training and chip-in-the-loop fine-tuning (optional extra ``train``: CPU PyTorch).
+
+- :class:`TorchNet` runs a :class:`~.model.Model` graph in PyTorch with the
+  model's own parameter layout (HWIO kernels, NHWC tensors), weight noise on
+  every conv/dense kernel and bias in training (std = ``noise`` x max|W| of
+  the layer, SPEC §5) and activation quantisers with a straight-through
+  gradient and a trainable clip;
+- :func:`train` fits a model on images (noise-injection training);
+- :func:`progressive_finetune` programs the weight layers on a board one at a
+  time; after each, it runs the training images through the chip up to that
+  layer and fine-tunes the layers not yet programmed in software on those
+  measured activations (learning rate 1/100 of the original, same noise and
+  quantisation). Test data is never touched.
+
+Import this module only where torch is installed (``pip install torch==2.13.0``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import InputError
+from . import digital
+from .model import Model
+
+
+class _RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.floor(x + 0.5)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def _same_pad(x, k, stride):
+    """Pad NCHW ``x`` the TF 'SAME' way (extra pad at the bottom/right)."""
+    (t, b, _), (l, r, _) = (digital.same_pads(x.shape[2], k[0], stride), digital.same_pads(x.shape[3], k[1], stride))
+    return F.pad(x, (l, r, t, b)) if t + b + l + r else x
+
+
+class TorchNet(torch.nn.Module):
+    """A model graph in PyTorch, parameters named and shaped as in :class:`Model`.
+
+    Parameters
+    ----------
+    model : Model
+    noise : float
+        Training weight noise, relative to each layer's max |W|.
+    """
+
+    def __init__(self, model: Model, noise: float = 0.0):
+        super().__init__()
+        self.model = model
+        self.noise = float(noise)
+        self.p = torch.nn.ParameterDict()
+        self.buffers_ = {}
+        for lay in model.layers:
+            for k, v in lay.params.items():
+                t = torch.tensor(np.asarray(v, np.float32))
+                key = f"{lay.name}.{k}".replace(".", "__")
+                if lay.op == "batch_norm" and k in ("moving_mean", "moving_variance"):
+                    self.register_buffer(key, t)
+                else:
+                    self.p[key] = torch.nn.Parameter(t)
+
+    def _get(self, layer, k):
+        key = f"{layer}.{k}".replace(".", "__")
+        return self.p[key] if key in self.p else getattr(self, key)
+
+    def _noisy(self, w, scale):
+        if self.training and self.noise > 0:
+            return w + torch.randn_like(w) * (self.noise * scale)
+        return w
+
+    def forward(self, x, start: dict | None = None, first: str | None = None):
+        """Run the graph on NHWC ``x``; ``start`` gives known tensors (by layer name) and
+        ``first`` names the first layer to compute (earlier layers are skipped)."""
+        acts = {"input": x}
+        if start:
+            acts.update(start)
+        running = first is None
+        for lay in self.model.layers:
+            running = running or lay.name == first
+            if not running or lay.name in acts and lay.name != first:
+                continue
+            ins = [acts[s] for s in lay.inputs]
+            acts[lay.name] = self._layer(lay, ins)
+        return acts[self.model.layers[-1].name]
+
+    def _layer(self, lay, ins):
+        x, cfg, op = ins[0], lay.config, lay.op
+        if op in ("conv2d", "dense"):
+            k = self._get(lay.name, "kernel")
+            scale = k.detach().abs().max()
+            k = self._noisy(k, scale)
+            b = self._noisy(self._get(lay.name, "bias"), scale) if "bias" in lay.params else None
+            if op == "dense":
+                y = x.reshape(x.shape[0], -1) @ k
+                return y + b if b is not None else y
+            stride = int(cfg.get("stride", 1))
+            xc = x.permute(0, 3, 1, 2)
+            if cfg.get("padding", "same") == "same":
+                xc = _same_pad(xc, k.shape[:2], stride)
+            y = F.conv2d(xc, k.permute(3, 2, 0, 1), b, stride=stride)
+            return y.permute(0, 2, 3, 1)
+        if op == "act_quant":
+            m = self._get(lay.name, "max")
+            levels = 2 ** int(cfg.get("bits", 3)) - 1
+            y = torch.minimum(torch.relu(x), m)
+            return _RoundSTE.apply(y * levels / m) * m / levels
+        if op == "relu":
+            return torch.relu(x)
+        if op in ("max_pool", "avg_pool"):
+            size = int(cfg.get("size", 2))
+            stride = int(cfg.get("stride") or size)
+            xc = x.permute(0, 3, 1, 2)
+            if cfg.get("padding", "valid") == "same":
+                (t, b, _), (l, r, _) = digital.same_pads(xc.shape[2], size, stride), digital.same_pads(xc.shape[3], size, stride)
+                xc = F.pad(xc, (l, r, t, b), value=float("-inf") if op == "max_pool" else 0.0)
+            y = F.max_pool2d(xc, size, stride) if op == "max_pool" else F.avg_pool2d(xc, size, stride)
+            return y.permute(0, 2, 3, 1)
+        if op == "flatten":
+            if cfg.get("order", "hwc") == "chw" and x.dim() == 4:
+                x = x.permute(0, 3, 1, 2)
+            return x.reshape(x.shape[0], -1)
+        if op == "add":
+            return sum(ins)
+        if op == "softmax":
+            return torch.softmax(x, -1)
+        if op == "batch_norm":
+            g, be = self._get(lay.name, "gamma"), self._get(lay.name, "beta")
+            mu, var = self._get(lay.name, "moving_mean"), self._get(lay.name, "moving_variance")
+            return (x - mu) / torch.sqrt(var + cfg.get("eps", 1e-3)) * g + be
+        raise InputError(f"op {op!r} not supported in training")
+
+    def to_model(self) -> Model:
+        """The trained parameters as a numpy :class:`Model` (same architecture)."""
+        params = {}
+        for lay in self.model.layers:
+            for k in lay.params:
+                params[f"{lay.name}.{k}"] = self._get(lay.name, k).detach().cpu().numpy().astype(np.float32)
+        return Model.from_arch(self.model.arch(), params)
+
+
+def init_params(arch: dict, seed: int = 0) -> dict:
+    """He-initialised parameters for an architecture (act_quant clips start at 3.0)."""
+    rng = np.random.default_rng(seed)
+    shapes = Model.from_arch(arch, _placeholder(arch)).shapes()
+    params, prev = {}, "input"
+    for spec in arch["layers"]:
+        name = spec["name"]
+        src = spec.get("inputs", [prev])[0]
+        if spec["op"] == "conv2d":
+            cin = shapes[src][-1]
+            k = spec.get("kernel_size", 3)
+            out = spec["filters"]
+            params[f"{name}.kernel"] = (rng.standard_normal((k, k, cin, out)) * np.sqrt(2 / (k * k * cin))).astype(np.float32)
+            params[f"{name}.bias"] = np.zeros(out, np.float32)
+        elif spec["op"] == "dense":
+            n_in = int(np.prod(shapes[src]))
+            params[f"{name}.kernel"] = (rng.standard_normal((n_in, spec["units"])) * np.sqrt(2 / n_in)).astype(np.float32)
+            params[f"{name}.bias"] = np.zeros(spec["units"], np.float32)
+        elif spec["op"] == "act_quant":
+            params[f"{name}.max"] = np.float32(3.0)
+        prev = name
+    return params
+
+
+def _placeholder(arch):
+    """Zero parameters of the right shapes (to get layer shapes before initialisation)."""
+    params, shapes, prev = {}, {"input": tuple(arch["input"]["shape"])}, "input"
+    for spec in arch["layers"]:
+        name, op = spec["name"], spec["op"]
+        s = shapes[spec.get("inputs", [prev])[0]]
+        if op == "conv2d":
+            k = spec.get("kernel_size", 3)
+            params[f"{name}.kernel"] = np.zeros((k, k, s[-1], spec["filters"]), np.float32)
+            params[f"{name}.bias"] = np.zeros(spec["filters"], np.float32)
+        elif op == "dense":
+            params[f"{name}.kernel"] = np.zeros((int(np.prod(s)), spec["units"]), np.float32)
+            params[f"{name}.bias"] = np.zeros(spec["units"], np.float32)
+        elif op == "act_quant":
+            params[f"{name}.max"] = np.float32(3.0)
+        m = Model.from_arch({**arch, "layers": arch["layers"][: arch["layers"].index(spec) + 1]}, params)
+        shapes[name] = m.shapes()[name]
+        prev = name
+    return params
+
+
+def train(model: Model, images, labels, epochs: int = 5, noise: float = 0.0, lr: float = 1e-3, batch: int = 64,
+          seed: int = 0, start: np.ndarray | None = None, first: str | None = None, progress=None) -> Model:
+    """Fit ``model`` to uint8 images (or, with ``start``/``first``, to activations entering layer ``first``).
+
+    Adam on cross-entropy, weight noise ``noise`` x max|W| per layer in every
+    forward pass. Returns a new :class:`Model`.
+    """
+    torch.manual_seed(seed)
+    net = TorchNet(model, noise)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    if start is None:
+        x_all = torch.tensor(model.quantize_input(images))
+    else:
+        x_all = torch.tensor(np.asarray(start, np.float32))
+    y_all = torch.tensor(np.asarray(labels, np.int64))
+    gen = torch.Generator().manual_seed(seed)
+    src = model.layer(first).inputs[0] if first else None
+    for ep in range(int(epochs)):
+        net.train()
+        perm = torch.randperm(len(y_all), generator=gen)
+        for i in range(0, len(perm), batch):
+            idx = perm[i : i + batch]
+            xb = x_all[idx]
+            out = net(xb, start={src: xb}, first=first) if first else net(xb)
+            loss = F.cross_entropy(out, y_all[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if progress is not None:
+            progress(ep + 1)
+    net.eval()
+    return net.to_model()
+
+
+def progressive_finetune(chip_net, images, labels, epochs: int = 3, noise: float = 0.1, lr: float = 1e-5,
+                         calibration_images: int = 500, relax_s: float = 1800.0, progress=None) -> dict:
+    """Chip-in-the-loop progressive fine-tuning (SPEC §5) of a sequential model.
+
+    ``chip_net`` is a :class:`~.network.ChipNetwork` whose mapping holds the
+    model; nothing is programmed yet. For each weight layer in order: program
+    it (with the weights as fine-tuned so far), calibrate it on training
+    images, run the training images through the chip up to the next weight
+    layer's input, and fine-tune all later layers in software on those
+    measured activations. Each layer is left to relax for ``relax_s`` of board
+    time before its outputs are measured. Returns the training accuracy of the
+    fine-tuned tail after each step (keyed by the first software layer).
+    """
+    from .network import ChipNetwork  # noqa: F401 - type reference
+
+    model = chip_net.mapping.model
+    weights = model.weight_layers
+    names = [lay.name for lay in model.layers]
+    for lay in model.layers:
+        if len(lay.inputs) != 1 or (lay.inputs[0] != "input" and names.index(lay.inputs[0]) != names.index(lay.name) - 1):
+            raise InputError("progressive fine-tuning supports sequential models only")
+    x = model.quantize_input(images)
+    cal = slice(0, min(calibration_images, len(x)))
+    acts = x
+    report = {}
+    pos = 0
+    for wi, wl in enumerate(weights):
+        chip_net.program_layers([wl.name])
+        if chip_net.board is not None:
+            chip_net.board.wait(relax_s)  # measure relaxed conductances, as at inference
+        chip_net.calibrate_layer(wl.name, model.forward(x[cal], matmul=chip_net.matmul, upto=wl.inputs[0])
+                                 if wl.inputs[0] != "input" else x[cal])
+        # measured activations up to the next weight layer's input
+        end = names.index(weights[wi + 1].name) if wi + 1 < len(weights) else len(names)
+        for lay in model.layers[pos:end]:
+            acts = chip_net.matmul(lay, acts) if lay.is_weight else digital.apply(lay, [acts])
+        pos = end
+        if wi + 1 < len(weights):
+            nxt = weights[wi + 1].name
+            tuned = train(model, None, labels, epochs, noise, lr, start=acts, first=nxt)
+            for lay in model.layers[end:]:
+                lay.params = tuned.layer(lay.name).params
+            net = TorchNet(model)
+            net.eval()
+            with torch.no_grad():
+                out = net(torch.tensor(acts), start={model.layer(nxt).inputs[0]: torch.tensor(acts)}, first=nxt)
+            report[nxt] = float((out.argmax(1).numpy() == np.asarray(labels)).mean())
+        if progress is not None:
+            progress(wi + 1)
+    return report
