@@ -12,7 +12,6 @@ part spent inside the board's MVM (the twin's physics on ``sim://``) and
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -21,13 +20,13 @@ from neurram_lab.deploy.network import MVM_MODES, ChipNetwork
 
 COMMAND = ("bench", "deploy-cnn")
 HELP = "time the authors' MNIST CNN over the MNIST test set on the board"
+from experiments._common import MNIST_DIR, MODELS_DIR
 
-_SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", default=str(_SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"))
-    parser.add_argument("--data", default=str(_SHARED / "datasets" / "mnist"))
+    parser.add_argument("--model", default=str(MODELS_DIR / "mnist_cnn_7layer_3bit_wnoise0.15.npz"))
+    parser.add_argument("--data", default=str(MNIST_DIR))
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="test images (default all 10 000)")
     parser.add_argument("--batch", type=int, default=1000, help="images per batch (default 1000)")
     parser.add_argument("--mvm", default="chip", choices=sorted(MVM_MODES), help="MVM path (default chip)")

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from experiments._program import program_weights
+from neurram_lab.programming import program_weights
 from neurram_lab.board import MVMRequest
 from neurram_lab.weights import MatrixPlacement
 

@@ -22,6 +22,11 @@ from pathlib import Path
 from neurram_lab.journal_board import JournalBoard
 from neurram_lab.runlog import RunLog
 
+# The project's shared data beside the checkout (models and MNIST: read by path, never copied).
+SHARED_DIR = Path(__file__).resolve().parents[1] / ".." / "shared"
+MODELS_DIR = SHARED_DIR / "models"
+MNIST_DIR = SHARED_DIR / "datasets" / "mnist"
+
 # Only for measuring what journaling costs (benchmarks/bench_journal.py): False skips the journal.
 JOURNAL_CALLS = True
 

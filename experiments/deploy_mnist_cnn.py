@@ -13,22 +13,20 @@ gives ``software_accuracy``.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
 from neurram_lab.deploy import load_mnist, load_model, map_model
 from neurram_lab.deploy.network import ChipNetwork, read_back
 
-from ._common import figure_path, progress_callback, pyplot, start_run
+from ._common import MNIST_DIR, MODELS_DIR, figure_path, progress_callback, pyplot, start_run
 
 EXPERIMENT = "deploy-mnist-cnn"
 COMMAND = ("deploy", "mnist-cnn")
 HELP = "run the authors' MNIST CNN on the chip over the MNIST test set"
 
-_SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-DEFAULT_MODEL = _SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
-DEFAULT_DATA = _SHARED / "datasets" / "mnist"
+DEFAULT_MODEL = MODELS_DIR / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
+DEFAULT_DATA = MNIST_DIR
 
 
 def add_arguments(parser) -> None:

@@ -10,7 +10,6 @@ after, and draws corrupted and recovered digits.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -18,15 +17,14 @@ from neurram_lab.deploy import load_mnist
 from neurram_lab.deploy.network import read_back
 from neurram_lab.deploy.rbm import RBM, ChipRBM, recover
 
-from ._common import figure_path, progress_callback, pyplot, start_run
+from ._common import MNIST_DIR, MODELS_DIR, figure_path, progress_callback, pyplot, start_run
 
 EXPERIMENT = "deploy-rbm-recovery"
 COMMAND = ("deploy", "rbm-recovery")
 HELP = "recover corrupted MNIST digits with the authors' RBM on the chip"
 
-_SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-DEFAULT_MODEL = _SHARED / "models" / "rbm_v794_h120_wnoise0.15.npz"
-DEFAULT_DATA = _SHARED / "datasets" / "mnist"
+DEFAULT_MODEL = MODELS_DIR / "rbm_v794_h120_wnoise0.15.npz"
+DEFAULT_DATA = MNIST_DIR
 
 
 def add_arguments(parser) -> None:

@@ -15,7 +15,6 @@ shows what each technique buys (like the paper's Fig. 5a/b).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -25,14 +24,13 @@ from neurram_lab.deploy.network import ChipNetwork, read_back
 from neurram_lab.deploy.zoo import small_cnn
 from neurram_lab.errors import InputError
 
-from ._common import figure_path, pyplot, start_run
+from ._common import MNIST_DIR, figure_path, pyplot, start_run
 
 EXPERIMENT = "deploy-train-small"
 COMMAND = ("deploy", "train-small")
 HELP = "train a small CNN (plain and noise-injected), deploy it, fine-tune with the chip in the loop (needs torch)"
 
-_SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-DEFAULT_DATA = _SHARED / "datasets" / "mnist"
+DEFAULT_DATA = MNIST_DIR
 CORE_SETS = (range(0, 16), range(16, 32), range(32, 48))
 
 

@@ -23,7 +23,7 @@ from neurram_lab.mvm import quantize_inputs, result_lsb, run_mvm
 from neurram_lab.weights import MatrixPlacement, conductance_to_weights
 
 from ._common import figure_path, progress_callback, pyplot, start_run
-from ._program import program_weights
+from neurram_lab.programming import program_weights
 
 EXPERIMENT = "characterize_mvm"
 COMMAND = ("characterize", "mvm")

@@ -27,7 +27,7 @@ from neurram_lab.board import MVMRequest
 from neurram_lab.weights import MatrixPlacement
 
 from ._common import figure_path, progress_callback, pyplot, start_run
-from ._program import program_weights
+from neurram_lab.programming import program_weights
 
 EXPERIMENT = "characterize_energy"
 COMMAND = ("characterize", "energy")

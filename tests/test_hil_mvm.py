@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments._program import program_weights
+from neurram_lab.programming import program_weights
 from neurram_lab import open_board
 from neurram_lab.board import MVMRequest
 from neurram_lab.calibration import calibrate

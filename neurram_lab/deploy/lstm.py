@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..weights import MatrixPlacement
 from ._program import program_matrices
-from .network import MVM_MODES, _Intended, chip_calibrate, chip_mvm
+from .network import _Intended, chip_calibrate, chip_mvm, resolve_mvm
 
 
 def _sigmoid(z):
@@ -62,12 +62,7 @@ class ChipLSTMCell:
         self.board, self.output_bits = board, int(output_bits)
         self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
         self.mvm_options = dict(mvm_options or {}, signed_inputs=True)
-        if callable(mvm):
-            self._mvm = mvm
-        elif mvm in MVM_MODES:
-            self._mvm = MVM_MODES[mvm]
-        else:
-            raise InputError(f"mvm {mvm!r} is not one of {sorted(MVM_MODES)} or a function")
+        self._mvm = resolve_mvm(mvm)
         self.exact = mvm == "exact"
         # per-code matrix: x codes scaled by x_max/top, h codes by h_max/top; bias row driven at +top
         m = np.vstack([self.w_x * (self.x_max / self.top), self.w_h * (self.h_max / self.top)])

@@ -84,6 +84,16 @@ def exact_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
 MVM_MODES = {"chip": chip_mvm, "measured-weights": measured_weights_mvm, "exact": exact_mvm}
 
 
+def resolve_mvm(mvm, modes=None):
+    """The MVM function for ``mvm``: a callable, or a name in ``modes`` (default MVM_MODES)."""
+    modes = MVM_MODES if modes is None else modes
+    if callable(mvm):
+        return mvm
+    if mvm in modes:
+        return modes[mvm]
+    raise InputError(f"mvm {mvm!r} is not one of {sorted(modes)} or a function")
+
+
 class ChipNetwork:
     """A model mapped and programmed onto a board.
 
@@ -113,12 +123,7 @@ class ChipNetwork:
         self.mapping = mapping
         self.model = mapping.model
         self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
-        if callable(mvm):
-            self._mvm = mvm
-        elif mvm in MVM_MODES:
-            self._mvm = MVM_MODES[mvm]
-        else:
-            raise InputError(f"mvm {mvm!r} is not one of {sorted(MVM_MODES)} or a function")
+        self._mvm = resolve_mvm(mvm)
         self.output_bits = int(output_bits)
         self.mvm_options = dict(mvm_options or {})
         self.skip_zero_inputs = bool(skip_zero_inputs)

@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..weights import MatrixPlacement
 from ._program import program_matrices
 from .lfsr import LFSRNoise
-from .network import MVM_MODES, chip_calibrate, chip_mvm
+from .network import MVM_MODES, chip_calibrate, chip_mvm, resolve_mvm
 
 N_ROWS, N_COLS = 256, 256
 
@@ -127,14 +127,7 @@ class ChipRBM:
         # cores one after the other: with every WL on, four parallel RBM cores draw enough
         # current from the shared v_read supply to sag it by a pattern-dependent amount
         self.mvm_options = {"parallel": False, **(mvm_options or {})}
-        if mvm == "exact":
-            self._mvm = _exact_mvm
-        elif callable(mvm):
-            self._mvm = mvm
-        elif mvm in MVM_MODES:
-            self._mvm = MVM_MODES[mvm]
-        else:
-            raise InputError(f"mvm {mvm!r} is not 'exact', one of {sorted(MVM_MODES)} or a function")
+        self._mvm = resolve_mvm(mvm, {**MVM_MODES, "exact": _exact_mvm})
         self.programmed = None if mvm != "exact" else [_Exact(b, rbm.w_max) for b in self.blocks]
         self.mvm_calibration = {}  # direction -> tier-2 MVMCalibration
         self.fits = {}  # direction -> (slope, intercept) per output unit

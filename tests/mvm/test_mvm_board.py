@@ -11,7 +11,7 @@ from neurram_lab.errors import InputError
 from neurram_lab.mvm import run_mvm
 from neurram_lab.weights import conductance_to_weights
 from sim_backend import SimBoard, TwinParams
-from experiments._program import program_weights
+from neurram_lab.programming import program_weights
 
 QUIET = {"circuit": {"ideal_settling": 1, "coupling_frac": 0, "comparator_noise_v": 0, "cycle_noise_v": 0,
                      "temperature_k": 1e-6, "comparator_offset_sigma_v": 0, "dac_level_sigma_rel": 0,
