@@ -51,15 +51,53 @@ class GaussianSource:
 
     BITS = 12
 
-    def __init__(self, rng: np.random.Generator):
-        self._bits = rng.bit_generator
-        m = 1 << self.BITS
-        z = ndtri((np.arange(m) + 0.5) / m)
-        self.table = (z / np.sqrt(np.mean(z * z))).astype(F32)
+    def __init__(self, rng):
+        self._bits = rng.bit_generator if isinstance(rng, np.random.Generator) else rng
+        self.table = gaussian_table(self.BITS)
 
     def __call__(self, n: int) -> np.ndarray:
         u = self._bits.random_raw((int(n) + 3) // 4).view(np.uint16)[: int(n)]
         return self.table.take(u >> np.uint16(16 - self.BITS))
+
+    def uniform(self, n: int) -> np.ndarray:
+        """Uniform draws in [0, 1) (float32, 24 bits each)."""
+        u = self._bits.random_raw((int(n) + 1) // 2).view(np.uint32)[: int(n)]
+        u >>= np.uint32(8)
+        return u.astype(F32) * F32(2.0**-24)
+
+
+_TABLES: dict = {}
+
+
+def gaussian_table(bits: int = 12) -> np.ndarray:
+    """Unit-variance normal quantiles at the ``2**bits`` midpoints (float32), built once."""
+    t = _TABLES.get(bits)
+    if t is None:
+        m = 1 << bits
+        z = ndtri((np.arange(m) + 0.5) / m)
+        t = _TABLES[bits] = (z / np.sqrt(np.mean(z * z))).astype(F32)
+    return t
+
+
+class NoiseStream(GaussianSource):
+    """The noise of one block of one twin call: a Philox stream keyed by the die, counted by (call, block).
+
+    A counter-based generator: ``key`` (two uint64 words derived from the
+    seed) picks the sequence, the counter ``(0, block, call, 0)`` the place in
+    it, so every block of every call draws its own numbers whatever thread
+    runs it and in whichever order. The generator is built on first use.
+    """
+
+    def __init__(self, key: np.ndarray, call: int, block: int):
+        self._key, self._counter = key, np.array([0, block, call, 0], np.uint64)
+        self._gen = None
+        self.table = gaussian_table(self.BITS)
+
+    @property
+    def _bits(self):
+        if self._gen is None:
+            self._gen = np.random.Philox(key=self._key, counter=self._counter)
+        return self._gen
 
 
 def _c2c(shape, p: DeviceParams, rng) -> np.ndarray:

@@ -1,0 +1,45 @@
+"""Fixed blocks of a twin call, run on a small thread pool.
+
+A call's cells are cut into consecutive blocks of :data:`BLOCK` cells. The
+cut depends only on the call's size, and each block draws its noise from its
+own stream (:class:`~sim_backend.device.NoiseStream`), so the results do not
+depend on how many threads run the blocks or in which order they finish.
+numpy releases the GIL inside its loops, so blocks on different cores
+overlap. ``NEURRAM_TWIN_THREADS`` sets the number of threads (default: the
+CPUs this process may use, at most 4); 1 runs everything inline.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+BLOCK = 32768  # cells per block: a block's temporaries stay in the CPU cache
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def blocks(n: int) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive blocks of at most :data:`BLOCK` cells."""
+    return [(a, min(a + BLOCK, n)) for a in range(0, n, BLOCK)]
+
+
+def n_threads() -> int:
+    env = os.environ.get("NEURRAM_TWIN_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def run_blocks(fn, n_blocks: int, parallel: bool = True) -> list:
+    """``[fn(0), fn(1), ...]`` over ``n_blocks`` blocks, on the pool when ``parallel`` and worth it."""
+    global _pool
+    if not parallel or n_blocks < 2 or n_threads() < 2:
+        return [fn(b) for b in range(n_blocks)]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=n_threads(), thread_name_prefix="twin")
+    return list(_pool.map(fn, range(n_blocks)))
