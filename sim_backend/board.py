@@ -147,7 +147,7 @@ class SimBoard(Board):
             return float((v2 * (g * w)).sum()) + e.line_c_f * float(v2.sum())
 
         energy = sum(run_blocks(run, len(call.spans), parallel=call.distinct))
-        energy += e.wl_c_f * float((v_gate * v_gate).sum())
+        energy += e.wl_c_f * (gate * gate * n if np.isscalar(gate) else float((v_gate * v_gate).sum()))
         cells.version[call.cores] += 1
         self._t_s = t_last
         self._counts["pulses"] += int(n)
@@ -162,10 +162,11 @@ class SimBoard(Board):
         call = _Call(core, row, col, cells)
         m = len(call.spans)
         noise = cells.streams(m)
-        dur_of, t_of = [None] * m, [None] * m
+        g_of, dur_of, t_of = [None] * m, [None] * m, [None] * m
 
         def timing(i):  # how long each read takes depends on the cell's conductance before it
-            dur = dur_of[i] = device.read_time_s(cells.g_s.take(call.idx[i]), self.params.read)
+            g_of[i] = cells.g_s.take(call.idx[i])
+            dur = dur_of[i] = device.read_time_s(g_of[i], self.params.read)
             dur += over
             t_of[i] = np.cumsum(dur, dtype=np.float64)
             return float(t_of[i][-1])
@@ -174,7 +175,7 @@ class SimBoard(Board):
             a, b = call.spans[i]
             t = t_of[i]
             t += starts[i]
-            g = cells.read(call.idx[i], t, noise[i])
+            g = cells.read(call.idx[i], t, noise[i], g_of[i])
             out[a:b] = g
             return float((g * dur_of[i]).sum())
 
@@ -314,6 +315,8 @@ class _Call:
 
 def _uniform(a: np.ndarray):
     """A float when every entry of ``a`` is the same (the usual case), else ``a``."""
+    if a.ndim == 1 and a.strides == (0,):  # a broadcast scalar: no pass over it
+        return float(a[0])
     lo = a.min()
     return float(lo) if lo == a.max() else a
 

@@ -109,11 +109,12 @@ class CellArray:
         return idx // CELLS_PER_CORE
 
     # ----------------------------------------------------------- relaxation
-    def _relaxed(self, idx: np.ndarray, t_s, noise):
+    def _relaxed(self, idx: np.ndarray, t_s, noise, g_then=None):
         """Conductance of cells ``idx`` relaxed to ``t_s``, without storing it.
 
         Returns ``(g, j_now, rec)``: the new conductances, the clock rows of
-        their ages and their relaxation records (n x 4).
+        their ages and their relaxation records (n x 4). ``g_then``: the
+        cells' ``g_s`` when the caller has gathered it already.
         """
         clk = self._clock
         j_now = clk.index(np.asarray(t_s, np.float64) - self.t_prog_s.take(idx))
@@ -129,7 +130,7 @@ class CellArray:
         step *= noise(idx.size)
         dfs *= rec[:, 2]
         step += dfs
-        step += self.g_s.take(idx)
+        step += self.g_s.take(idx) if g_then is None else g_then
         return np.maximum(step, F32(0.0), out=step), j_now, rec
 
     def advance(self, idx: np.ndarray, t_s, noise=None) -> None:
@@ -211,9 +212,12 @@ class CellArray:
         return (k != CellKind.PRISTINE) & (k != CellKind.UNFORMABLE)
 
     # ---------------------------------------------------------------- reads
-    def read(self, idx, t_s, noise) -> np.ndarray:
-        """Noisy conductance readings (S, float32) of cells ``idx`` at times ``t_s``; ``noise`` the block's stream."""
-        g, j, _ = self._relaxed(idx, t_s, noise)
+    def read(self, idx, t_s, noise, g_then=None) -> np.ndarray:
+        """Noisy conductance readings (S, float32) of cells ``idx`` at times ``t_s``; ``noise`` the block's stream.
+
+        ``g_then``: ``g_s[idx]`` when the caller has gathered it already.
+        """
+        g, j, _ = self._relaxed(idx, t_s, noise, g_then)
         self.g_s[idx] = g
         self.age_index[idx] = j
         leaky = self.kind.take(idx) == CellKind.LEAKY
