@@ -10,7 +10,7 @@ from neurram_lab.limits import SafetyLimits
 
 from . import device
 from ._malloc import keep_freed_memory
-from ._parallel import blocks, run_blocks
+from ._parallel import BLOCK, blocks, run_blocks
 from .cells import CELLS_PER_CORE, N_CORES, CellArray
 from .chip import ChipCircuit
 from .params import TwinParams
@@ -129,9 +129,8 @@ class SimBoard(Board):
             w = width if np.isscalar(width) else width_s[a:b]
             gt = gate if np.isscalar(gate) else v_gate[a:b]
             if np.isscalar(width):
-                t_end = np.arange(a + 1, b + 1, dtype=np.float64)
-                t_end *= step
-                t_end += t0
+                t_end = np.multiply(_counts(b - a), step)
+                t_end += t0 + a * step
             else:
                 t_end = t_all[a:b]
             g = None
@@ -279,6 +278,12 @@ def _flat(core, row, col) -> np.ndarray:
 
 
 _ALL = slice(None)
+_COUNTS = np.arange(1, BLOCK + 1, dtype=np.float64)
+
+
+def _counts(n: int) -> np.ndarray:
+    """1, 2, ..., n (float64, read-only view of a table built once)."""
+    return _COUNTS[:n]
 
 
 class _Call:
