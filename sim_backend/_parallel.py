@@ -11,6 +11,7 @@ CPUs this process may use, at most 4); 1 runs everything inline.
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,10 +37,37 @@ def n_threads() -> int:
 
 
 def run_blocks(fn, n_blocks: int, parallel: bool = True) -> list:
-    """``[fn(0), fn(1), ...]`` over ``n_blocks`` blocks, on the pool when ``parallel`` and worth it."""
+    """``[fn(0), fn(1), ...]`` over ``n_blocks`` blocks; the calling thread works through them too.
+
+    Blocks are handed out in order to whichever thread asks next, the caller
+    included, and the caller never waits for a worker that has not started:
+    on a machine busy with other jobs a call costs what it costs on one
+    thread instead of waiting for the scheduler to wake the pool.
+    """
     global _pool
-    if not parallel or n_blocks < 2 or n_threads() < 2:
+    threads = n_threads()
+    if not parallel or n_blocks < 2 or threads < 2:
         return [fn(b) for b in range(n_blocks)]
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=n_threads(), thread_name_prefix="twin")
-    return list(_pool.map(fn, range(n_blocks)))
+        _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="twin")
+    results = [None] * n_blocks
+    order = itertools.count()  # next() on it is atomic: each block goes to exactly one thread
+    stop = []
+
+    def work():
+        for i in order:
+            if i >= n_blocks or stop:
+                return
+            results[i] = fn(i)
+
+    helpers = [_pool.submit(work) for _ in range(min(threads - 1, n_blocks - 1))]
+    try:
+        work()
+    except BaseException:
+        stop.append(True)
+        raise
+    finally:
+        for f in helpers:
+            if not f.cancel():  # started: it holds a block (or is about to see there are none)
+                f.result()
+    return results
