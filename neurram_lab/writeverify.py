@@ -240,7 +240,7 @@ def write_verify(
             fin = pos[j]
             res.g_final_s[fin] = g[j]
             res.pulses[fin] = rnd
-            res.reversals[fin] = rev[j]
+            res.reversals[fin] = rev.take(j).astype(np.int64)  # cast first: a casting scatter is 3x slower
             okj = ok[j]
             res.success[fin] = okj
             out = np.full(j.size, OUTCOME_ROUNDS, np.int8)
