@@ -24,6 +24,15 @@ BLOCK = 32768  # cells per block: a block's temporaries stay in the CPU cache
 _pool: ThreadPoolExecutor | None = None
 
 
+def _forget_pool() -> None:  # a forked child has none of the parent's threads
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def blocks(n: int) -> list[tuple[int, int]]:
     """(start, stop) of consecutive blocks of at most :data:`BLOCK` cells."""
     return [(a, min(a + BLOCK, n)) for a in range(0, n, BLOCK)]
