@@ -8,16 +8,22 @@ Convention for every experiment module (so ``neurram replay`` can re-run it):
   ``params`` (JSON-able), so ``run(board, out_dir, **record["parameters"])``
   repeats it;
 - inside ``with start_run(...) as log:`` every board call goes through
-  ``log.board`` (the board the run journals).
+  ``log.board`` (the board the run journals), and none after ``log.close``.
+  ``neurram replay RUN.h5`` then serves the same calls from the journal.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import time
 import uuid
 from pathlib import Path
 
+from neurram_lab.journal_board import JournalBoard
 from neurram_lab.runlog import RunLog
+
+# Only for measuring what journaling costs (benchmarks/bench_journal.py): False skips the journal.
+JOURNAL_CALLS = True
 
 
 def run_path(out_dir, experiment: str) -> Path:
@@ -29,10 +35,21 @@ def run_path(out_dir, experiment: str) -> Path:
 def start_run(board, out_dir, experiment: str, parameters: dict, tables: dict) -> RunLog:
     """Create the run file of an experiment with the board's snapshot in its record.
 
-    The returned log's ``board`` attribute is the board experiments must use.
+    The returned log's ``board`` attribute is the board experiments must use:
+    a :class:`~neurram_lab.journal_board.JournalBoard` that records every call
+    (the start snapshot is call 0) in the run file's journal.
     """
-    log = RunLog(run_path(out_dir, experiment), experiment, parameters, tables, board.snapshot())
-    log.board = board
+    t0, c0 = time.time(), time.perf_counter()
+    snap = board.snapshot()
+    dt = time.perf_counter() - c0
+    record_snap = dict(snap, replay_of=board.replay_of) if getattr(board, "replay_of", None) else snap
+    log = RunLog(run_path(out_dir, experiment), experiment, parameters, tables, record_snap)
+    if JOURNAL_CALLS:
+        log.board = JournalBoard(board, log.journal)
+        log.board.journal_call("snapshot", {}, snap, t0, dt)
+        log.flush()  # the journal starts with the start snapshot on disk
+    else:
+        log.board = board
     return log
 
 

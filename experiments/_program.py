@@ -1,8 +1,8 @@
-"""Programming a weight matrix for MVM experiments, until tier 2 ``program_weights`` lands.
+"""Programming a weight matrix for MVM experiments.
 
-Forms and write-verifies the matrix's cells, then reads them back into
-``g_measured_s``. Swap for ``neurram_lab``'s ``program_weights`` when it exists:
-the signature is the same.
+Uses tier 2's ``neurram_lab.programming.program_weights`` when the package has
+it; otherwise this fallback forms and write-verifies the matrix's cells, then
+reads them back into ``g_measured_s`` (same signature).
 """
 
 from __future__ import annotations
@@ -31,3 +31,12 @@ def program_weights(board, weights, placement, gmin_s=1e-6, gmax_s=40e-6, w_max=
     return ProgrammedMatrix(weights=np.asarray(weights, float), placement=placement, gmin_s=gmin_s, gmax_s=gmax_s,
                             w_max=w_max, g_target_s=g_t, g_measured_s=g_meas, dead=~formed.reshape(g_t.shape),
                             info=info)
+
+
+try:  # tier 2 programming (neurram_lab.programming), when present
+    from neurram_lab.programming import program_weights as _tier2_program_weights
+except ImportError:  # pragma: no cover - depends on the merge state
+    _tier2_program_weights = None
+
+if _tier2_program_weights is not None:  # pragma: no cover - depends on the merge state
+    program_weights = _tier2_program_weights  # noqa: F811

@@ -141,12 +141,17 @@ def main(args, ctx) -> dict:
     cores = parse_cores(args.cores)
     with ctx.open_board() as board:
         summary = run(board, ctx.out, progress=ctx.progress, cores=cores, gmax_s=args.gmax_us * 1e-6)
-    ctx.say(
-        f"Programmed {summary['cells']} cells on cores {summary['cores']} of {board.spec}: "
+    ctx.say(report(summary, board.spec))
+    return summary
+
+
+def report(summary: dict, board_spec: str) -> str:
+    """The human-readable summary (``neurram replay`` prints it too)."""
+    return (
+        f"Programmed {summary['cells']} cells on cores {summary['cores']} of {board_spec}: "
         f"{summary['in_window_fraction']:.2%} in the ±1 µS window, "
         f"{summary['mean_pulses_per_cell']:.2f} pulses per cell.\n"
         "Relaxation spread after programming: "
         + ", ".join(f"{t} s → {s:.2f} µS" for t, s in summary["sigma_us_after_s"].items())
         + f"\nRun file: {summary['run_file']}\nFigure:   {summary['figure']}"
     )
-    return summary

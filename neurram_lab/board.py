@@ -75,7 +75,10 @@ class MVMRequest:
         ``differential`` each logical input drives two adjacent lines:
         ``2*line`` with +x and ``2*line + 1`` with -x, so lines index row pairs.
     output_lines : ndarray of int, shape (n_out,)
-        Lines whose neurons convert (columns for forward MVM).
+        Lines whose neurons convert (columns for forward MVM, rows for
+        backward); always physical lines: a backward MVM's differential
+        outputs are both rows of each pair, subtracted by the caller after
+        each row's normalisation (``neurram_lab.mvm.run_mvm`` does).
     direction : {"forward", "backward", "recurrent_bl", "recurrent_sl"}
     input_bits : int
         1..8 (sign included when ``signed_inputs``).
@@ -83,7 +86,8 @@ class MVMRequest:
         1..10, sign included.
     signed_inputs : bool
     differential : bool
-        Differential row pairs (forward) / differential output neurons (backward).
+        Differential row pairs (forward inputs); for other directions it
+        only records that the matrix is stored as row pairs.
     two_phase : bool
         Split inputs above 4 bits into MSB and LSB segments.
     activation : {"none", "relu", "sigmoid", "tanh", "stochastic"}

@@ -81,12 +81,14 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6,
         raise InputError(f"calibrate needs one input batch per matrix, got {len(xs)} for {len(mats)}")
     rails = board.get_rails()
     v_max = float(rails["v_read"] if v_read_max_v is None else v_read_max_v)
-    peaks, finals = [], []
+    peaks, finals, totals = [], [], []
     for m, xi in zip(mats, xs):
         q, _ = quantize_inputs(np.atleast_2d(np.asarray(xi)), input_bits, signed)
         segs = predicted_integrals(m, q, direction, input_bits, output_bits, signed, two_phase)
         peaks.append(max(p for p, _ in segs))
         finals.append(np.concatenate([np.abs(f).ravel() for _, f in segs]))
+        shifts = [s_[0] for s_ in input_segments(input_bits, output_bits, signed, two_phase)]
+        totals.append(np.abs(sum(2.0**sh * f for sh, (_, f) in zip(shifts, segs))).ravel())
     peak = max(peaks)
     per_v = float(np.quantile(np.concatenate(finals), quantile)) * margin  # full scale needed per volt of v_read
     k = output_bits - 1
@@ -118,4 +120,6 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6,
             offsets[k_] = codes[j].astype(np.float64).mean(axis=0) + off
     return MVMCalibration(v_read_v=float(v_read), v_decr_v=v_decr, offsets=offsets, input_bits=input_bits,
                           output_bits=output_bits, direction=direction, two_phase=two_phase, signed=signed,
-                          info={"peak_partial_per_v": peak, "target_full_scale_v": target, "unit_v": unit})
+                          info={"peak_partial_per_v": peak, "target_full_scale_v": target, "unit_v": unit,
+                                "result_full_scale_v": float(np.quantile(np.concatenate(totals), quantile))
+                                * margin * v_read})

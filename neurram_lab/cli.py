@@ -26,6 +26,12 @@ COMMAND_MODULES = [
     "benchmarks.bench_program",
     "drivers.discovery",
     "benchmarks.hil_bench",
+    "experiments.mvm_accuracy",
+    "experiments.mvm_energy",
+    "benchmarks.mvm",
+    "neurram_lab.cmd_replay",
+    "neurram_lab.cmd_runs",
+    "neurram_lab.cmd_show",
 ]
 
 GROUP_HELP = {

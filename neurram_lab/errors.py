@@ -90,3 +90,23 @@ class ReplayDivergence(NeuRRAMError):
         if detail:
             msg += f" ({detail})"
         super().__init__(msg)
+
+
+class ReplayInterrupted(NeuRRAMError):
+    """A replayed run asked for a call past the end of an interrupted recording.
+
+    Attributes
+    ----------
+    index : int
+        Index of the requested call (= the number of calls recorded).
+    requested : str
+        The requested operation.
+    status : str
+        Status of the recorded run (``"interrupted"`` or ``"aborted"``).
+    """
+
+    def __init__(self, index: int, requested: str, status: str = "interrupted"):
+        self.index, self.requested, self.status = index, requested, status
+        super().__init__(
+            f"the recorded run was {status} after {index} calls; replay cannot serve call {index} ({requested!r})"
+        )

@@ -28,7 +28,7 @@ from .weights import ProgrammedMatrix
 C_SAMPLE_F = 17e-15  # SPEC §3
 C_INTEG_F = 104e-15
 CS_OVER_CI = C_SAMPLE_F / C_INTEG_F
-HEADROOM_V = 0.6  # integrator swing around v_ref the design allows (nominal)
+HEADROOM_V = 0.35  # integrator swing around v_ref the design allows (nominal)
 
 
 def input_segments(input_bits: int, output_bits: int, signed: bool, two_phase: bool) -> list[tuple[int, int, int, int]]:
@@ -201,7 +201,9 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     -------
     ndarray (batch, n_out) in weight units, or a list of them for a list of
     matrices (and the codes when ``return_codes``). Float inputs give
-    ``x @ W``; integer inputs ``x_int @ W``.
+    ``x @ W``; integer inputs ``x_int @ W``; ``relu`` clips at 0. With
+    ``tanh``/``sigmoid`` the neuron's output is returned as the activation's
+    value (in (-1, 1) / (0, 1)) of the pre-activation in ADC full-scale units.
     """
     single = isinstance(matrices, ProgrammedMatrix)
     mats = [matrices] if single else list(matrices)
@@ -252,6 +254,13 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr)
     results = []
     for k, m in enumerate(mats):
+        if activation in ("tanh", "sigmoid"):  # the neuron's own non-linear output, not weight units
+            span = 2.0 ** (output_bits - 1) * (2 if activation == "sigmoid" else 1)
+            y = (codes_of[k].astype(np.float64) + 0.5) / span
+            if direction == "backward" and m.placement.differential:
+                y = y[..., 0::2] - y[..., 1::2]
+            results.append(y[0] if squeeze[k] else y)
+            continue
         val = codes_of[k].astype(np.float64) + off
         if calibration is not None and calibration.offsets is not None:
             val = val - calibration.offsets[k]
@@ -263,14 +272,22 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     return (results, codes_of) if return_codes else results
 
 
-def result_lsb(pm: ProgrammedMatrix, input_bits: int, output_bits: int, two_phase: bool, v_read_v: float,
-               v_decr_v: float, direction: str = "forward", signed: bool = True, float_inputs: bool = True) -> np.ndarray:
-    """One output LSB in weight units, per output of the result (for error figures in LSB)."""
+def result_lsb(pm: ProgrammedMatrix, calibration: MVMCalibration, float_inputs: bool = True) -> np.ndarray:
+    """One LSB of the result in weight units, per output: the calibrated full scale of the
+    result over ``2**(output_bits - 1)`` (for error figures in output LSB).
+
+    The full scale is the one the calibration aimed the outputs at, for the whole
+    result (both segments of a two-phase MVM together), so LSBs compare across modes.
+    """
+    c = calibration
     g = conductance_of(pm)
     k = pm.w_max / (pm.gmax_s - pm.gmin_s)
-    lsb_wm = output_lsb_volts(input_bits, output_bits, signed, two_phase, v_decr_v) / (CS_OVER_CI * v_read_v)
-    norm = g.sum(axis=0) if direction == "forward" else g.sum(axis=1)
-    if direction == "backward" and pm.placement.differential:
+    fs_v = c.info["result_full_scale_v"] if c.info and "result_full_scale_v" in c.info else (
+        output_lsb_volts(c.input_bits, c.output_bits, c.signed, c.two_phase, c.v_decr_v) * 2 ** (c.output_bits - 1))
+    lsb_wm = fs_v / 2 ** (c.output_bits - 1) / (CS_OVER_CI * c.v_read_v)
+    norm = g.sum(axis=0) if c.direction == "forward" else g.sum(axis=1)
+    if c.direction == "backward" and pm.placement.differential:
         norm = 0.5 * (norm[0::2] + norm[1::2])
-    scale = (2 ** (input_bits - 1) - 1 if signed else 2**input_bits - 1) if float_inputs else 1
+    n = c.input_bits
+    scale = (2 ** (n - 1) - 1 if c.signed else 2**n - 1) if float_inputs else 1
     return lsb_wm * norm * k / scale

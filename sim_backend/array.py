@@ -187,20 +187,13 @@ def _settle_wires(g, gd, drive_pos, chain_pos, n_chain, mix, st, dt, r_wire, g_l
     d[np.flatnonzero(has_tap), tap_node[has_tap]] += g_leak
     empty = d.sum(axis=1) <= 0
     d[empty, 0] = 1.0  # a line touching nothing (its blocks are zero anyway)
-    lap = np.zeros((Ns, Ns))
-    if Ns > 1:
-        i = np.arange(Ns - 1)
-        lap[i, i] += g_ws
-        lap[i + 1, i + 1] += g_ws
-        lap[i, i + 1] -= g_ws
-        lap[i + 1, i] -= g_ws
-    z = np.linalg.inv(lap[None] + d[:, :, None] * np.eye(Ns)[None])  # (B, Ns, Ns)
-    # tap rows: voltage of the tap of line b per volt on the drive lines at crossing b
-    a_rows = np.zeros((B, A))
-    tb = np.flatnonzero(has_tap)
-    a_rows[tb] = z[tb, tap_node[tb]][:, node_a] * g[:, tb].T
+    # Z_b restricted to the crossings (and the tap), folded into the diagonal blocks
+    if Ns <= 64:
+        kc, a_rows = _blocks_short(g, d, g_ws, node_a, tap_node, block_b, N)
+    else:
+        kc, a_rows = _blocks_long(g, d, g_ws, node_a, tap_node, block_b, N)
+    a_rows[~has_tap] = 0.0
     # 2. diagonal blocks: K_k = sum_{b in k} (diag(g_b) - (g_b g_b^T) * Z_b[node_a, node_a]) + wires + drivers
-    leak_a = np.zeros(A)
     ref_node = drive_pos // gsz_d
     deg = np.full(N, 2.0)
     deg[0] -= 1.0
@@ -209,18 +202,14 @@ def _settle_wires(g, gd, drive_pos, chain_pos, n_chain, mix, st, dt, r_wire, g_l
     np.add.at(drv, (ref_node, np.arange(A)), gd)
     leak_blk = np.zeros((N, A))
     np.add.at(leak_blk, (dt[:, 1] // gsz_d, dt[:, 0]), g_leak)
+    gsum_blk = np.zeros((N, A))
+    np.add.at(gsum_blk, block_b, g.T)  # gsum_blk[block_b[b], a] += g[a, b]
     sinv = np.empty((N, A, A))
     y = np.empty((N, A, n))
     prev = None
     for k in range(N):
-        bs = np.flatnonzero(block_b == k)
-        gk = g[:, bs]  # (A, m)
-        h = (gk.T[:, :, None] * z[bs][:, :, node_a].transpose(0, 2, 1))  # (m, A, N): g_ab Z_b[node(a), i]
-        h = h.transpose(1, 0, 2).reshape(A, -1)  # (A, m*N)
-        e = np.zeros((bs.size, Ns, A))  # (m, Ns, A): one-hot node of a' times g_a'b
-        e[np.arange(bs.size)[:, None], node_a[None, :], np.arange(A)[None, :]] = gk.T
-        K = -(h @ e.reshape(-1, A))
-        K[np.diag_indices(A)] += gk.sum(axis=1) + g_wd * deg[k] + drv[k] + leak_blk[k]
+        K = kc[k]
+        K[np.diag_indices(A)] += gsum_blk[k] + g_wd * deg[k] + drv[k] + leak_blk[k]
         rhs = drv[k][:, None] * mix
         if prev is not None:
             K -= (g_wd * g_wd) * prev
@@ -244,3 +233,98 @@ def _settle_wires(g, gd, drive_pos, chain_pos, n_chain, mix, st, dt, r_wire, g_l
         for j, a in drive_rows.get(k, ()):
             out[st.shape[0] + j] = u[a]
     return out
+
+
+def _chain_green(d, g_w, nodes, taps):
+    """Inverse of floating chains ``g_w Lap + diag(d)`` restricted to ``nodes``, and its tap rows.
+
+    ``d`` (nb, Ns) node conductances to the outside; ``nodes`` (U,) the node
+    indices wanted; ``taps`` (nb,) each line's tap node (-1: none).
+    Returns ``Z[:, nodes][:, :, nodes]`` (nb, U, U) and ``Z[tap, nodes]`` (nb, U).
+    A Thomas sweep with unit right-hand sides at the wanted nodes (Z is symmetric).
+    """
+    nb, ns = d.shape
+    tp = np.where(taps >= 0, taps, 0)
+    deg = np.full(ns, 2.0)
+    deg[0] = deg[-1] = 1.0
+    diag = g_w * deg[None, :] + d
+    col_of = np.full(ns, -1)
+    col_of[nodes] = np.arange(nodes.size)
+    y = np.empty((ns, nb, nodes.size))
+    cprime = np.empty((nb, ns))
+    prev = np.zeros((nb, nodes.size))
+    cp = np.zeros(nb)
+    for i in range(ns):
+        m = diag[:, i] + g_w * cp
+        cp = -g_w / m
+        cprime[:, i] = cp
+        cur = g_w * prev
+        if col_of[i] >= 0:
+            cur[:, col_of[i]] += 1.0
+        cur /= m[:, None]
+        y[i] = cur
+        prev = cur
+    zu = np.empty((nb, nodes.size, nodes.size))
+    ztap = np.zeros((nb, nodes.size))
+    x = y[ns - 1]
+    for i in range(ns - 1, -1, -1):
+        if i < ns - 1:
+            x = y[i] - cprime[:, i, None] * x
+        if col_of[i] >= 0:
+            zu[:, col_of[i], :] = x
+        hit = tp == i
+        if hit.any():
+            ztap[hit] = x[hit]
+    return zu, ztap
+
+
+def _blocks_short(g, d, g_w, node_a, tap_node, block_b, n_blocks):
+    """Coupling blocks ``-sum_b (g_b g_b^T) * Z_b[n(a), n(a')]`` for short sense chains.
+
+    ``Z_b`` as a batch of small dense inverses; each block is one matrix
+    product ``(A, m Ns) @ (m Ns, A)`` over its ``m`` sense lines.
+    """
+    A, B = g.shape
+    ns = d.shape[1]
+    lap = np.zeros((ns, ns))
+    if ns > 1:
+        i = np.arange(ns - 1)
+        lap[i, i] += g_w
+        lap[i + 1, i + 1] += g_w
+        lap[i, i + 1] -= g_w
+        lap[i + 1, i] -= g_w
+    z = np.linalg.inv(lap[None] + d[:, :, None] * np.eye(ns)[None])  # (B, Ns, Ns)
+    a_rows = np.zeros((B, A))
+    tb = np.flatnonzero(tap_node >= 0)
+    a_rows[tb] = z[tb, tap_node[tb]][:, node_a] * g[:, tb].T
+    kc = np.empty((n_blocks, A, A))
+    for k in range(n_blocks):
+        bs = np.flatnonzero(block_b == k)
+        gk = g[:, bs]  # (A, m)
+        h = gk.T[:, :, None] * z[bs][:, :, node_a].transpose(0, 2, 1)  # (m, A, Ns): g_ab Z_b[n(a), i]
+        h = h.transpose(1, 0, 2).reshape(A, -1)
+        e = np.zeros((bs.size, ns, A))  # (m, Ns, A): g_a'b at the node of a'
+        e[np.arange(bs.size)[:, None], node_a[None, :], np.arange(A)[None, :]] = gk.T
+        kc[k] = -(h @ e.reshape(-1, A))
+    return kc, a_rows
+
+
+def _blocks_long(g, d, g_w, node_a, tap_node, block_b, n_blocks):
+    """The same blocks for long sense chains (per-cell nodes): Thomas sweeps in chunks of lines."""
+    A, B = g.shape
+    ns = d.shape[1]
+    kc = np.zeros((n_blocks, A, A))
+    a_rows = np.zeros((B, A))
+    uniq, inv = np.unique(node_a, return_inverse=True)
+    chunk = max(1, (1 << 22) // max(A * A, ns * uniq.size, 1))
+    for b0 in range(0, B, chunk):
+        bs = np.arange(b0, min(B, b0 + chunk))
+        zu, ztap = _chain_green(d[bs], g_w, uniq, tap_node[bs])  # (nb, U, U), (nb, U)
+        gb = g[:, bs].T  # (nb, A)
+        contrib = zu[:, inv][:, :, inv]
+        contrib *= gb[:, :, None]
+        contrib *= gb[:, None, :]
+        for k in np.unique(block_b[bs]):
+            kc[k] -= contrib[block_b[bs] == k].sum(axis=0)
+        a_rows[bs] = ztap[:, inv] * gb
+    return kc, a_rows

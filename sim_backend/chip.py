@@ -25,10 +25,14 @@ Shared supply: driven lines draw about ``v_read * G_line`` from the
 ``v_ref +- v_read`` rails; the rails sag by ``R_c * I`` where ``R_c`` grows
 with the core's distance from the supply (cores on an 8 x 6 grid, supply at
 core 0) and ``I`` is the current of every core running at the same time.
-Parallel MVMs also see supply noise common to all cores.
+The rails also wobble, with an rms of ``supply_noise_ohm`` times the current
+drawn, per vector: common to the cores running together.
 """
 
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -37,11 +41,56 @@ from neurram_lab.mvm import input_segments
 
 from . import energy as _energy
 from .core import N_LINES, CoreCircuit
-from .neuron import activate, convert, cs_over_ci, lsb_v, sampling_noise_v, sar_thresholds
+from .neuron import NoisePool, activate, convert, cs_over_ci, lsb_v, sampling_noise_v, sar_thresholds
 from .params import CircuitParams
 
 CORE_GRID_COLS = 6
 DAC_LEVELS = 10
+_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], np.float32)
+_THREAD_ROWS = 512  # batches larger than this convert in row blocks on a thread pool
+
+
+def _convert_rows(integ, offset_lsb, k, thr, sigma_lsb, noise) -> np.ndarray:
+    """:func:`convert` in LSB units, in row blocks on threads for large batches.
+
+    The noise is drawn for the whole batch first, so the result does not
+    depend on the blocking; numpy releases the GIL inside the element-wise
+    work, so the blocks run on every core the way BLAS does for the matmul.
+    """
+    z = noise.normal(integ.shape) if sigma_lsb > 0 else None
+    rows = integ.shape[0]
+    pool = _pool()
+    if rows <= _THREAD_ROWS or pool is None:
+        return convert(integ, offset_lsb, 1.0, k, thr, sigma_lsb, _Drawn(z))
+    edges = np.linspace(0, rows, pool._max_workers + 1).astype(int)
+    out = np.empty(integ.shape, np.int16)
+
+    def block(j):
+        a, b = edges[j], edges[j + 1]
+        out[a:b] = convert(integ[a:b], offset_lsb, 1.0, k, thr, sigma_lsb, _Drawn(None if z is None else z[a:b]))
+
+    list(pool.map(block, range(len(edges) - 1)))
+    return out
+
+
+class _Drawn:
+    """Pre-drawn standard normals served to :func:`convert`."""
+
+    def __init__(self, z):
+        self.z = z
+
+    def normal(self, shape):
+        return self.z
+
+
+_POOL = []
+
+
+def _pool():
+    if not _POOL:
+        n = min(os.cpu_count() or 1, 4)
+        _POOL.append(ThreadPoolExecutor(n) if n > 1 else None)
+    return _POOL[0]
 
 
 def core_distance(core: int) -> int:
@@ -71,6 +120,7 @@ class ChipCircuit:
         self.dac_level_err = params.dac_level_sigma_rel * die.standard_normal(DAC_LEVELS)
         self._thr: dict[int, np.ndarray] = {}
         self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x3D7]))
+        self.noise = NoisePool(np.random.default_rng(np.random.SeedSequence([self.seed, 0x3D8])))
 
     def core(self, c: int) -> CoreCircuit:
         if c not in self._cores:
@@ -105,64 +155,79 @@ class ChipCircuit:
             raise InputError(f"activation {req.activation!r} needs a single-phase MVM (two_phase=False)")
         cores = list(req.cores)
         nc = len(cores)
-        x = np.asarray(req.inputs, np.int64)
+        x = np.asarray(req.inputs)
         batch = x.shape[1]
-        sgn = np.sign(x) if req.signed_inputs else np.ones_like(x)
-        mag = np.abs(x)
+        sgn = np.sign(x).astype(np.int8) if req.signed_inputs else np.ones(x.shape, np.int8)
+        mag = np.abs(x).astype(np.int16)
         maps, factor_s = [], 0.0
         for c in cores:
             g, gid = conductance(c)
             amap = self.core(c).array_map(g, gid, req.direction, req.input_lines, req.output_lines, req.differential)
             maps.append(amap)
-            factor_s += amap.factor_s if amap.factor_s and not getattr(amap, "_counted", False) else 0.0
-            amap._counted = True
+            factor_s += amap.take_factor_time()
         n_out = req.output_lines.size
         cg = cs_over_ci(p)
         parallel = bool(req.parallel) and nc > 1
-        codes = np.zeros((nc, batch, n_out), np.int64)
+        segs = segments(req)
+        codes = np.zeros((nc, batch, n_out), np.int16)
         e_tot = dict.fromkeys(_energy.COMPONENTS, 0.0)
         t_vec = p.t_setup_s
         stochastic = req.activation == "stochastic"
         r_core = np.array([p.r_supply_ohm + p.r_supply_per_core_ohm * core_distance(c) for c in cores])
-        for shift, nbits, kbits, mult in segments(req):
+        h = p.v_headroom_v
+        single = len(segs) == 1 and segs[0][1] > 0  # the whole input in one segment: seg * sgn == x
+        for shift, nbits, kbits, mult in segs:
             seg = (mag >> shift) & (2**nbits - 1) if nbits > 0 else np.zeros_like(mag)
-            xs = (sgn * seg).astype(np.float64)
             cycles = 2**nbits - 1
             t_vec += _energy.segment_latency_s(nbits, kbits, p)
+            n_set = _POPCOUNT[seg]  # non-zero bits per input over the planes (seg < 256)
             # supply: time-averaged rail current of each core, then the sag each core sees
-            i_core = np.stack([v_read * (seg[i] @ maps[i].load_s) / max(cycles, 1) for i in range(nc)])
+            # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
+            i_core = np.stack([v_read * (seg[i].astype(np.float32) @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
+                               for i in range(nc)]) if nbits else np.zeros((nc, batch))
             i_seen = np.broadcast_to(i_core.sum(axis=0), i_core.shape) if parallel else i_core
-            amp = v_read * (1.0 - r_core[:, None] * i_seen / max(v_read, 1e-12))  # (nc, batch)
-            if parallel and p.supply_noise_rel > 0:
-                amp = amp * (1.0 + p.supply_noise_rel * self.rng.standard_normal(batch))[None, :]
+            amp = v_read - r_core[:, None] * i_seen  # (nc, batch) input amplitude each core sees (V)
+            if p.supply_noise_ohm > 0 and nbits:  # rail wobble, common to the cores running together
+                z = self.rng.standard_normal((1, batch) if parallel else (nc, batch))
+                amp = amp - p.supply_noise_ohm * i_seen * z
             sigma = float(np.hypot(sampling_noise_v(cycles, p), p.comparator_noise_v))
             lsb = lsb_v(v_decr, kbits, p)
             thr = self.thresholds(kbits - 1)
             for i, c in enumerate(cores):
                 cc = self.core(c)
                 amap = maps[i]
-                gain = cg * cc.gain
-                integ = (xs[i] @ amap.m.T) * (amp[i][:, None] * gain)
-                bound = gain * np.max(amp[i]) * cycles * amap.abs_row_sum
-                clip_cols = np.flatnonzero(bound > p.v_headroom_v)
-                if clip_cols.size:
-                    integ[:, clip_cols] = self._planes(sgn[i], seg[i], nbits, amap.m[clip_cols],
-                                                       amp[i][:, None] * gain)
+                # integrator in LSB units: per-vector amplitude, Cs/Ci and 1/LSB on the (smaller) input side
+                scale = (amp[i] * (cg * cc.gain / lsb)).astype(np.float32)
+                xs = (x[i] if single else sgn[i] * seg[i]).astype(np.float32)
+                xs *= scale[:, None]
+                integ = xs @ amap.m32.T
+                h_lsb = h / lsb
+                # before the last plane the integrator holds at most (2**(m-1) - 1) * max|v_line|;
+                # if that stays inside the headroom, the only clip is of the final value (exact)
+                early = float(scale.max()) * (2 ** max(nbits - 1, 0) - 1) * amap.abs_row_sum
+                risky = np.flatnonzero(early > h_lsb)
+                if risky.size:
+                    integ[:, risky] = self._planes(sgn[i], seg[i], nbits, amap.m32[risky], scale[:, None], h_lsb)
+                np.clip(integ, -h_lsb, h_lsb, out=integ)
+                v_line_sq = float(np.vdot(integ, integ)) * (lsb / (cg * cc.gain * max(cycles, 1))) ** 2 * nbits
                 if stochastic:
-                    integ += p.lfsr_noise_v * cc.lfsr.uniform(batch)[:, amap.neurons]
-                seg_codes = convert(integ, cc.offset_v[amap.neurons], lsb, kbits - 1, thr, sigma, self.rng)
-                codes[i] += seg_codes.astype(np.int64) * mult
-                n_bits_set = np.bitwise_count(seg[i].astype(np.uint64)).astype(np.float64) if nbits else np.zeros(seg[i].shape)
-                v_line_sq = float(np.sum((integ / (gain * max(cycles, 1))) ** 2)) * nbits
-                e = _energy.segment_energy(batch, float(n_bits_set.sum()), nbits, kbits, n_out, amap.wl_on,
-                                           amap.n_lines_in, float((n_bits_set @ amap.load_s).sum()), v_read,
-                                           v_line_sq, stochastic, p)
+                    integ += (p.lfsr_noise_v / lsb) * cc.lfsr.uniform(batch)[:, amap.neurons]
+                seg_codes = _convert_rows(integ, cc.offset32[amap.neurons] / np.float32(lsb), kbits - 1, thr,
+                                          sigma / lsb, self.noise)
+                if len(segs) == 1:
+                    codes[i] = seg_codes
+                elif mult == 1:
+                    codes[i] += seg_codes
+                else:
+                    codes[i] += seg_codes * np.int16(mult)
+                e = _energy.segment_energy(batch, float(n_set[i].sum()), nbits, kbits, n_out, amap.wl_on,
+                                           amap.n_lines_in, v_read, v_line_sq, stochastic, p)
                 for k, v in e.items():
                     e_tot[k] += v
-        if not (req.two_phase and len(segments(req)) > 1):
+        if len(segs) == 1:
             codes = activate(codes, req.activation, req.output_bits - 1)
         elif req.activation == "relu":
-            codes = np.maximum(codes, 0)
+            np.maximum(codes, 0, out=codes)
         time_s = batch * t_vec * (1 if parallel else nc)
         e_tot["static"] = p.p_static_w * batch * t_vec * nc
         macs = batch * nc * req.input_lines.size * n_out
@@ -175,14 +240,13 @@ class ChipCircuit:
             "factor_s": factor_s,
             "vectors": int(batch * nc),
         }
-        return codes.astype(np.int32), report
+        return codes, report
 
-    def _planes(self, sgn, seg, nbits, m_sub, scale):
-        """Integrate plane by plane with clipping at the headroom, for outputs that may clip."""
-        h = self.p.v_headroom_v
-        integ = np.zeros((seg.shape[0], m_sub.shape[0]))
+    def _planes(self, sgn, seg, nbits, m_sub, scale, h):
+        """Integrate plane by plane with clipping at the headroom ``h``, for outputs that may clip."""
+        integ = np.zeros((seg.shape[0], m_sub.shape[0]), np.float32)
         for b in range(nbits):
-            plane = (sgn * ((seg >> b) & 1)).astype(np.float64)
+            plane = (sgn * ((seg >> b) & 1)).astype(np.float32)
             integ = np.clip(integ + (2**b) * (plane @ m_sub.T) * scale, -h, h)
         return integ
 
@@ -197,7 +261,7 @@ class ChipCircuit:
         integ = np.clip(cs_over_ci(p) * cc.gain * (v - v_ref), -p.v_headroom_v, p.v_headroom_v)
         sigma = float(np.hypot(sampling_noise_v(1, p), p.comparator_noise_v))
         codes = convert(integ, cc.offset_v[None, :], lsb_v(v_decr, output_bits, p), output_bits - 1,
-                        self.thresholds(output_bits - 1), sigma, self.rng)
+                        self.thresholds(output_bits - 1), sigma, self.noise)
         n = v.shape[0]
         k = output_bits - 1
         e = n * N_LINES * (p.e_sample_j + p.e_integ_j + (k + 1) * p.e_compare_j + k * p.e_decr_j)

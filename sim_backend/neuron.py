@@ -39,8 +39,9 @@ def lsb_v(v_decr_v: float, output_bits: int, p: CircuitParams) -> float:
 
 
 def sampling_noise_v(n_cycles, p: CircuitParams) -> np.ndarray:
-    """RMS integrator noise from kT/C sampling over ``n_cycles`` independent samples (V)."""
-    per = np.sqrt(K_BOLTZMANN * p.temperature_k / p.c_sample_f) * cs_over_ci(p)
+    """RMS integrator noise after ``n_cycles`` independent cycles (V): kT/C of Csample
+    carried onto Cinteg, plus the amplifier's own noise per cycle."""
+    per = np.hypot(np.sqrt(K_BOLTZMANN * p.temperature_k / p.c_sample_f) * cs_over_ci(p), p.cycle_noise_v)
     return per * np.sqrt(np.asarray(n_cycles, np.float64))
 
 
@@ -75,24 +76,51 @@ def sar_thresholds(k: int, level_err: np.ndarray) -> np.ndarray:
 def convert(v_int_v, offset_v, lsb, k: int, thresholds: np.ndarray, noise_v, rng) -> np.ndarray:
     """Sign plus ``k``-bit binary-search conversion of integrator voltages (relative to v_ref).
 
-    Returns two's-complement codes (int32) in ``[-2**k, 2**k - 1]``.
+    ``offset_v`` (per neuron) and Gaussian noise of rms ``noise_v`` are
+    input-referred; ``rng`` is a Generator or a :class:`NoisePool`. Returns
+    two's-complement codes (int16) in ``[-2**k, 2**k - 1]``.
+
+    Sign first, then the magnitude ``M(|v|)`` by binary search, inverted when
+    the sign is 0: the code is ``M`` or ``-1 - M``. The search is monotone, so
+    ``M`` counts the thresholds below ``|v|``; with exact DAC levels they are
+    the integers and the code is simply ``floor(v / lsb)``. The shared DAC's
+    level errors move the thresholds by ``dev`` (well under an LSB), so
+    ``floor`` is exact except within ``dev`` of an integer, where the
+    thresholds decide. ``v_int_v`` is overwritten when it is a float32 array.
     """
-    v = np.asarray(v_int_v, np.float64) + offset_v
-    if np.any(np.asarray(noise_v) > 0):
-        v = v + rng.standard_normal(v.shape) * noise_v
-    pos = v >= 0.0
+    v = v_int_v if isinstance(v_int_v, np.ndarray) and v_int_v.dtype == np.float32 else np.asarray(v_int_v, np.float32).copy()
+    v += np.asarray(offset_v, np.float32)
+    if noise_v > 0:
+        z = rng.standard_normal(v.shape, dtype=np.float32) if isinstance(rng, np.random.Generator) else rng.normal(v.shape)
+        v += np.multiply(z, np.float32(noise_v))
     if k <= 0:
-        return np.where(pos, 0, -1).astype(np.int32)
+        return -(v < 0).astype(np.int16)
     top = 2**k - 1
-    a = np.abs(v) / lsb
-    m = np.clip(np.floor(a), 0, top).astype(np.int32)
-    for _ in range(3):  # the DAC's level errors move thresholds by well under one LSB
-        up = a >= thresholds[m + 1]
-        down = a < thresholds[m]
-        if not (up.any() or down.any()):
-            break
-        m = np.clip(m + up - down, 0, top)
-    return np.where(pos, m, -m - 1).astype(np.int32)
+    if lsb != 1.0:
+        v *= np.float32(1.0 / lsb)
+    dev = float(np.abs(thresholds[1:top + 1] - np.arange(1, top + 1)).max()) if top else 0.0
+    lim = top + 0.5 if dev < 0.5 else float(thresholds[top]) + 0.5  # beyond the last threshold: saturate
+    np.clip(v, np.float32(-lim), np.float32(lim), out=v)
+    shift = np.float32(top + 1 if dev < 0.5 else np.ceil(lim) + 1)
+    v += shift  # positive, so the int cast is floor
+    m = v.astype(np.int16)
+    if dev > 0:
+        frac = v - m
+        near = np.flatnonzero((frac < np.float32(dev)) | (frac > np.float32(1.0 - dev)))
+    m -= np.int16(shift)
+    if dev >= 0.5:
+        np.clip(m, -top - 1, top, out=m)
+    if dev > 0 and near.size:
+        a = v.ravel()[near].astype(np.float64) - float(shift)
+        mag = np.clip(np.floor(np.abs(a)), 0, top).astype(np.int64)
+        for _ in range(4):
+            up = np.abs(a) >= thresholds[mag + 1]
+            down = np.abs(a) < thresholds[mag]
+            if not (up.any() or down.any()):
+                break
+            mag = np.clip(mag + up - down, 0, top)
+        m.ravel()[near] = np.where(a >= 0, mag, -1 - mag)
+    return m
 
 
 def activate(codes, activation: str, k: int) -> np.ndarray:
@@ -104,15 +132,44 @@ def activate(codes, activation: str, k: int) -> np.ndarray:
     tanh gives codes in ``[-2**k, 2**k - 1]``, sigmoid in ``[0, 2**(k+1) - 1]``.
     ``none`` and ``stochastic`` leave the codes alone.
     """
-    c = np.asarray(codes, np.int32)
+    c = np.asarray(codes)
     if activation == "relu":
         return np.maximum(c, 0)
     if activation in ("tanh", "sigmoid") and k > 0:
         z = (c + 0.5) / 2.0 ** (k - 1)
         if activation == "tanh":
-            return np.clip(np.floor(2.0**k * np.tanh(z)), -(2**k), 2**k - 1).astype(np.int32)
-        return np.clip(np.floor(2.0 ** (k + 1) / (1.0 + np.exp(-2.0 * z))), 0, 2 ** (k + 1) - 1).astype(np.int32)
+            return np.clip(np.floor(2.0**k * np.tanh(z)), -(2**k), 2**k - 1).astype(c.dtype)
+        return np.clip(np.floor(2.0 ** (k + 1) / (1.0 + np.exp(-2.0 * z))), 0, 2 ** (k + 1) - 1).astype(c.dtype)
     return c
+
+
+class NoisePool:
+    """Standard normal samples served from a pre-drawn pool at random offsets.
+
+    Drawing fresh Gaussians costs as much as the MVM's matrix product, so
+    the pool (``size`` samples from ``rng``) is served at a uniformly random
+    offset per request and redrawn after it has served ``reuse`` times its
+    size. Deterministic for a given generator and call sequence.
+    """
+
+    def __init__(self, rng: np.random.Generator, size: int = 1 << 22, reuse: int = 16):
+        self.rng = rng
+        self.size = int(size)
+        self.reuse = int(reuse)
+        self._pool = None
+        self._served = 0
+
+    def normal(self, shape) -> np.ndarray:
+        n = int(np.prod(shape))
+        if n > self.size // 4:
+            return self.rng.standard_normal(shape, dtype=np.float32)
+        if self._pool is None or self._served > self.reuse * self.size:
+            self._pool = self.rng.standard_normal(self.size, dtype=np.float32)
+            self._pool.flags.writeable = False
+            self._served = 0
+        start = int(self.rng.integers(0, self.size - n + 1))
+        self._served += n
+        return self._pool[start:start + n].reshape(shape)  # a read-only view: do not write into it
 
 
 class LFSRPair:

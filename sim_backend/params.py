@@ -142,27 +142,28 @@ class CircuitParams:
     """
 
     # array network
-    r_driver_ohm: float = 150.0  # on-resistance of a BL/SL driver pass gate
-    r_wire_ohm: float = 0.35  # BL/SL wire resistance per cell pitch
+    r_driver_ohm: float = 20.0  # on-resistance of a BL/SL driver pass gate
+    r_wire_ohm: float = 0.15  # BL/SL wire resistance per cell pitch
     g_leak_s: float = 1e-12  # leak of each sensed line to v_ref (neuron input)
     wire_cells_per_node: float = 16.0  # cells sharing one wire node: 16 = per corelet, 1 = per cell
     ideal_settling: float = 0.0
-    coupling_frac: float = 0.004  # output-line swing per volt of net input-line switching
+    coupling_frac: float = 0.05  # output-line swing per volt of mean input-line switching
     relax_refresh_df: float = 0.01  # re-read relaxing cells for MVM when F moved by this much
     # neuron
     c_sample_f: float = 17e-15
     c_integ_f: float = 104e-15
-    v_headroom_v: float = 0.6  # integrator swing allowed around v_ref before it clips
+    v_headroom_v: float = 0.35  # integrator swing allowed around v_ref before it clips
     comparator_offset_sigma_v: float = 4e-3  # fixed per-neuron offset (die pattern)
-    comparator_noise_v: float = 0.9e-3  # input-referred noise per conversion (rms)
+    comparator_noise_v: float = 0.25e-3  # input-referred noise per conversion (rms)
+    cycle_noise_v: float = 0.8e-3  # integrator noise added by each sample-and-integrate cycle (rms)
     temperature_k: float = 300.0  # kT/C sampling noise
     dac_level_sigma_rel: float = 0.003  # error of each shared Vdecr DAC level
     lfsr_noise_v: float = 0.02  # stochastic neuron: full span of the injected LFSR noise
     # multi-core
-    core_gain_sigma_rel: float = 0.01  # core-to-core Csample/Cinteg mismatch
-    r_supply_ohm: float = 2.0  # shared v_ref +- v_read supply impedance
+    core_gain_sigma_rel: float = 0.003  # core-to-core Csample/Cinteg mismatch
+    r_supply_ohm: float = 0.3  # shared v_ref +- v_read supply impedance
     r_supply_per_core_ohm: float = 0.25  # extra supply resistance per core of distance
-    supply_noise_rel: float = 0.004  # supply instability per parallel MVM (rms, relative)
+    supply_noise_ohm: float = 0.35  # supply instability: rms rail wobble per ampere drawn (V/A), per vector
     # energy and timing
     c_wl_f: float = 432e-15  # one WL: 256 access gates x 1.5 fF + 48 fF driver
     v_wl_mvm_v: float = 1.3  # WL swing during MVM
@@ -172,7 +173,7 @@ class CircuitParams:
     e_compare_j: float = 25e-15  # per neuron per comparison
     e_decr_j: float = 15e-15  # per neuron per Vdecr charge step
     e_lfsr_j: float = 121e-15  # per neuron per stochastic step
-    p_static_w: float = 0.4e-3  # per powered, active core
+    p_static_w: float = 5e-6  # leakage of a running core
     t_wl_s: float = 10e-9
     t_sample_s: float = 10e-9
     t_integ_s: float = 240e-9

@@ -122,3 +122,26 @@ def test_same_seed_same_results(board_spec):
 
     (g1, t1), (g2, t2) = run(board_spec), run(board_spec)
     assert np.array_equal(g1, g2) and t1 == t2
+
+
+def test_mvm_and_neuron_test_codes(board):
+    from neurram_lab import MVMRequest
+
+    x = np.random.default_rng(0).integers(-7, 8, (2, 5, 8)).astype(np.int16)
+    req = MVMRequest(cores=(1, 2), inputs=x, input_lines=np.arange(8), output_lines=np.arange(16), output_bits=5)
+    codes = board.mvm(req)
+    assert codes.shape == (2, 5, 16) and codes.dtype == np.int16
+    assert codes.min() >= -16 and codes.max() <= 15
+    back = board.mvm(MVMRequest(cores=(1,), inputs=x[:1], input_lines=np.arange(8), output_lines=np.arange(4),
+                                direction="backward", output_bits=3))
+    assert back.shape == (1, 5, 4) and back.min() >= -4 and back.max() <= 3
+    nt = board.neuron_test(1, np.full((3, 256), board.get_rails()["v_ref"]), output_bits=6)
+    assert nt.shape == (3, 256) and nt.dtype == np.int16 and nt.min() >= -32 and nt.max() <= 31
+    t = board.now()
+    with pytest.raises(LimitError):
+        board.mvm(MVMRequest(cores=(1,), inputs=np.full((1, 2, 8), 9), input_lines=np.arange(8),
+                             output_lines=np.arange(4)))
+    with pytest.raises(LimitError):
+        board.mvm(MVMRequest(cores=(1,), inputs=x[:1], input_lines=np.arange(8), output_lines=np.arange(4),
+                             output_bits=11))
+    assert board.now() == t, "a rejected MVM must do nothing"

@@ -1,0 +1,83 @@
+"""``neurram bench mvm``: simulated MVMs per second against plain numpy matmul.
+
+A full core (256 rows as 128 differential pairs x 256 columns) holds a
+normal random matrix; batches of 4-bit signed inputs run through
+``Board.mvm`` at 6-bit outputs with every non-ideality of the twin on: the
+exact resistive-network settling (driver, wire and input-line drop, one
+solve per conductance state, then cached), capacitive coupling, shared
+supply, integrator headroom, kT/C and per-cycle noise, comparator offsets
+and noise, the shared DAC's level errors, energy and latency accounting.
+The same batch then goes through a plain float32 numpy matmul of the same
+logical shape ((batch, 128) @ (128, 256)) in the same process; the ratio of
+the two rates (medians over interleaved calls) is the figure of merit (goal >= 0.3).
+
+The matrix is programmed with write-verify first (not timed); the MVM path
+is the one every MVM takes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from experiments._program import program_weights
+from neurram_lab.board import MVMRequest
+from neurram_lab.weights import MatrixPlacement
+
+COMMAND = ("bench", "mvm")
+HELP = "simulated 256x256 MVMs per second (all non-idealities on) vs numpy float32 matmul"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--batch", type=int, default=2048, help="vectors per MVM call (default 2048)")
+    parser.add_argument("--repeats", type=int, default=20, help="timed calls of each, interleaved (default 20)")
+
+
+def run_bench(board, batch: int = 2048, repeats: int = 20, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((128, 256))
+    t0 = time.perf_counter()
+    program_weights(board, w, MatrixPlacement(0, 0, 0, 128, 256))
+    program_s = time.perf_counter() - t0
+    board.wait(1800.0)
+    x = rng.integers(-7, 8, (1, batch, 128)).astype(np.int16)
+    req = MVMRequest(cores=(0,), inputs=x, input_lines=np.arange(128), output_lines=np.arange(256),
+                     input_bits=4, output_bits=6)
+    t0 = time.perf_counter()
+    board.mvm(req)  # first call: conductance snapshot and the network solve
+    first_s = time.perf_counter() - t0
+    factor_s = (getattr(board, "last_mvm", None) or {}).get("factor_s", float("nan"))
+    xf = x[0].astype(np.float32)
+    wf = w.astype(np.float32)
+    sim, mm = [], []
+    for _ in range(repeats):  # interleaved, so both see the same machine load
+        t0 = time.perf_counter()
+        board.mvm(req)
+        sim.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        _ = xf @ wf
+        mm.append(time.perf_counter() - t0)
+    sim_rate = batch / float(np.median(sim))
+    mm_rate = batch / float(np.median(mm))
+    return {
+        "batch": batch,
+        "repeats": repeats,
+        "shape": [128, 256],
+        "input_bits": 4,
+        "output_bits": 6,
+        "sim_mvm_per_s": sim_rate,
+        "matmul_per_s": mm_rate,
+        "ratio": sim_rate / mm_rate,
+        "factor_s": factor_s,
+        "first_call_s": first_s,
+        "program_s": program_s,
+    }
+
+
+def main(args, ctx) -> dict:
+    with ctx.open_board() as board:
+        out = run_bench(board, args.batch, args.repeats, args.seed or 0)
+    ctx.say(f"simulated MVM: {out['sim_mvm_per_s']:.0f}/s, numpy float32 matmul: {out['matmul_per_s']:.0f}/s, "
+            f"ratio {out['ratio']:.3f}; network solve {out['factor_s']:.3f} s")
+    return out

@@ -1,0 +1,257 @@
+"""Encoding of Board-call arguments and responses for the journal, and their comparison.
+
+A value becomes a JSON-able tree in which every numpy array of some size is
+replaced by a reference ``{"$a": "store offset shape dtype"}`` (shape as
+``3x64x256``; ``" ="`` appended when it repeats an array stored before) into a flat
+per-dtype array store (``add_array`` puts it there); small arrays, scalars,
+dicts, tuples, dataclasses and exceptions are spelled out in JSON. Decoding
+gives back the same types and bit-identical values.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import importlib
+import math
+from pathlib import Path
+
+import numpy as np
+
+# Dtypes with a flat store in the run file (kind+size); non-negative ints are stored
+# in the smallest unsigned store that holds them, their own dtype kept in the reference.
+STORES = ("b1", "u1", "u2", "u4", "u8", "i1", "i2", "i4", "i8", "f2", "f4", "f8")
+INLINE_MAX = 4
+_DOWNCAST_MIN = 64  # smaller int arrays are stored as they are: the check costs more than it saves
+_UINT_FITS = (("u1", 2**8 - 1), ("u2", 2**16 - 1), ("u4", 2**32 - 1))
+# Packages whose classes (dataclasses, exceptions) a journal may name; nothing else is imported.
+_TRUSTED = ("neurram_lab", "sim_backend", "drivers", "builtins")
+
+
+class Unencodable(str):
+    """Stand-in for a recorded value the journal could not spell out (its repr)."""
+
+
+_PLAIN = (bool, int, str)  # JSON as they are (floats need a finiteness check)
+_KEY_OF: dict = {}  # dtype -> (store key or None when no store fits, dtype string)
+
+
+def _store_key(dtype: np.dtype):
+    hit = _KEY_OF.get(dtype)
+    if hit is None:
+        k = f"{dtype.kind}{dtype.itemsize}"
+        hit = _KEY_OF[dtype] = (k if dtype.kind in "biuf" and k in STORES else None, dtype.str)
+    return hit
+
+
+def encode_args(args: dict, add_array) -> dict:
+    """:func:`encode` of a dict of arguments whose keys are Python identifiers."""
+    return {k: _encode_array(v, add_array) if type(v) is np.ndarray else v if v is None or type(v) in _PLAIN
+            else encode(v, add_array) for k, v in args.items()}
+
+
+def encode(value, add_array):
+    """JSON-able tree for ``value``.
+
+    ``add_array(store, flat_array) -> offset`` keeps arrays; its
+    ``find(array, shape_str) -> ref or None`` and ``remember(array, shape_str,
+    stored, ref)`` let an array equal to a recent one be referenced, not stored again.
+    """
+    if isinstance(value, np.ndarray):
+        return _encode_array(value, add_array)
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$f": repr(value)}
+    if isinstance(value, np.generic):
+        if value.dtype.kind in "biuf":
+            return {"$s": [encode(value.item(), add_array), value.dtype.str]}
+        return {"$r": repr(value)}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and not k.startswith("$") for k in value):
+            return {k: encode(v, add_array) for k, v in value.items()}
+        return {"$d": [[encode(k, add_array), encode(v, add_array)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"$t": [encode(v, add_array) for v in value]}
+    if isinstance(value, list):
+        return [encode(v, add_array) for v in value]
+    if isinstance(value, Path):
+        return {"$p": str(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        fields = {f.name: encode(getattr(value, f.name), add_array) for f in dataclasses.fields(value)}
+        return {"$c": [f"{cls.__module__}:{cls.__qualname__}", fields]}
+    return {"$r": repr(value)}
+
+
+def _encode_array(a: np.ndarray, add_array):
+    dt = a.dtype
+    store, dt_str = _store_key(dt)
+    if store is None:
+        if dt.kind in "US":
+            return {"$i": [a.tolist(), list(a.shape), dt_str]}
+        return {"$r": repr(a)}
+    n = a.size
+    if n <= INLINE_MAX:
+        vals = a.ravel().tolist()
+        if dt.kind == "f" and not all(map(math.isfinite, vals)):
+            vals = [v if math.isfinite(v) else {"$f": repr(v)} for v in vals]
+        return {"$i": [vals, list(a.shape), dt_str]}
+    shape = "x".join(map(str, a.shape))
+    flat = a.reshape(-1)
+    if dt.kind == "f":  # floats are rarely repeated or narrower than they look: stored as they are
+        return {"$a": f"{store} {add_array(store, flat)} {shape} {dt_str}"}
+    reused = add_array.find(a, shape)  # cell indices repeat from call to call (the same cells read, then pulsed)
+    if reused is not None:
+        return {"$a": reused + " ="}
+    if dt.kind in "iu" and dt.itemsize > 1 and n >= _DOWNCAST_MIN:
+        bits = int(np.bitwise_or.reduce(flat))  # one pass: >= 0 iff no value is negative, and bounds the largest
+        if bits >= 0:
+            for key, k_hi in _UINT_FITS:
+                if bits <= k_hi:
+                    if int(key[1:]) < dt.itemsize:
+                        store = key
+                    break
+    elif dt.kind == "b":
+        store = "u1"
+        flat = flat.view(np.uint8)
+    data = flat.astype(store, copy=False)  # the journal writer passes arrays it copied already
+    ref = f"{store} {add_array(store, data)} {shape} {dt_str}"
+    add_array.remember(a, shape, data, ref)
+    return {"$a": ref}
+
+
+def parse_ref(ref: str) -> tuple[str, int, tuple, str]:
+    """``"f8 1024 3x64 <f8"`` -> (store, offset, shape, dtype) of a stored array.
+
+    A trailing ``" ="`` marks an array equal to one an earlier call stored.
+    """
+    store, offset, shape, dtype = ref.split(" ")[:4]
+    return store, int(offset), tuple(int(n) for n in shape.split("x")), dtype
+
+
+def decode(tree, get_array):
+    """Inverse of :func:`encode`; ``get_array(store, offset, size)`` reads a store."""
+    if isinstance(tree, list):
+        return [decode(v, get_array) for v in tree]
+    if not isinstance(tree, dict):
+        return tree
+    if len(tree) == 1:
+        (key, val), = tree.items()
+        if key == "$a":
+            store, offset, shape, dtype = parse_ref(val)
+            flat = get_array(store, offset, int(np.prod(shape, dtype=np.int64)))
+            dt = np.dtype(dtype)
+            out = flat.astype(np.uint8).view(np.bool_) if dt.kind == "b" else flat.astype(dt)
+            return out.reshape(shape)
+        if key == "$i":
+            vals, shape, dtype = val
+            vals = [decode(v, get_array) for v in vals]
+            return np.array(vals, dtype=np.dtype(dtype)).reshape(shape)
+        if key == "$s":
+            return np.dtype(val[1]).type(decode(val[0], get_array))
+        if key == "$f":
+            return float(val)
+        if key == "$d":
+            return {decode(k, get_array): decode(v, get_array) for k, v in val}
+        if key == "$t":
+            return tuple(decode(v, get_array) for v in val)
+        if key == "$p":
+            return Path(val)
+        if key == "$c":
+            cls = _trusted_class(val[0])
+            fields = {k: decode(v, get_array) for k, v in val[1].items()}
+            if cls is None or not dataclasses.is_dataclass(cls):
+                return Unencodable(f"{val[0]}({fields!r})")
+            return cls(**fields)
+        if key == "$r":
+            return Unencodable(val)
+    return {k: decode(v, get_array) for k, v in tree.items()}
+
+
+def encode_error(exc: BaseException, add_array) -> dict:
+    """The class, args and attributes of a raised exception."""
+    cls = type(exc)
+    args = [encode(a, add_array) for a in exc.args]
+    attrs = {k: encode(v, add_array) for k, v in vars(exc).items() if not k.startswith("_")}
+    return {"type": f"{cls.__module__}:{cls.__qualname__}", "args": args, "attrs": attrs}
+
+
+def decode_error(rec: dict, get_array) -> Exception:
+    """Rebuild a recorded exception (same class, message and attributes)."""
+    from .errors import BoardError
+
+    args = tuple(decode(a, get_array) for a in rec["args"])
+    cls = _trusted_class(rec["type"])
+    if cls is None or not (isinstance(cls, type) and issubclass(cls, Exception)):
+        return BoardError(f"recorded {rec['type']}: {' '.join(map(str, args))}")
+    exc = cls.__new__(cls)
+    exc.args = args
+    for k, v in rec["attrs"].items():
+        setattr(exc, k, decode(v, get_array))
+    return exc
+
+
+def _trusted_class(name: str):
+    mod_name, _, qual = name.partition(":")
+    if mod_name.split(".")[0] not in _TRUSTED:
+        return None
+    try:
+        obj = builtins if mod_name == "builtins" else importlib.import_module(mod_name)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    return obj
+
+
+def first_difference(requested, recorded, where: str = "") -> str | None:
+    """Where ``requested`` differs from ``recorded`` (``None`` if equal); numpy arrays by shape and value."""
+    if isinstance(recorded, Unencodable):
+        return None if repr(requested) == str(recorded) else f"{where or 'value'} cannot be compared (recorded as {str(recorded)[:60]})"
+    if isinstance(requested, (np.ndarray, np.generic)) or isinstance(recorded, (np.ndarray, np.generic)):
+        a, b = np.asarray(requested), np.asarray(recorded)
+        if a.shape != b.shape:
+            return f"{where or 'value'} has shape {a.shape}, recorded {b.shape}"
+        try:
+            same = np.array_equal(a, b, equal_nan=a.dtype.kind in "fc" and b.dtype.kind in "fc")
+        except TypeError:
+            same = np.array_equal(a, b)
+        if not same:
+            return f"{where or 'value'} differs from the recording"
+        return None
+    if isinstance(recorded, dict) and isinstance(requested, dict):
+        if list(requested) != list(recorded):
+            return f"{where or 'value'} has keys {sorted(map(str, requested))}, recorded {sorted(map(str, recorded))}"
+        for k in recorded:
+            d = first_difference(requested[k], recorded[k], f"{where}[{k!r}]" if where else str(k))
+            if d:
+                return d
+        return None
+    if isinstance(recorded, (list, tuple)) and isinstance(requested, (list, tuple)):
+        if len(requested) != len(recorded):
+            return f"{where or 'value'} has {len(requested)} items, recorded {len(recorded)}"
+        for i, (x, y) in enumerate(zip(requested, recorded)):
+            d = first_difference(x, y, f"{where}[{i}]")
+            if d:
+                return d
+        return None
+    if dataclasses.is_dataclass(recorded) and dataclasses.is_dataclass(requested):
+        if type(recorded) is not type(requested):
+            return f"{where or 'value'} is a {type(requested).__name__}, recorded {type(recorded).__name__}"
+        for f in dataclasses.fields(recorded):
+            d = first_difference(getattr(requested, f.name), getattr(recorded, f.name), f"{where}.{f.name}" if where else f.name)
+            if d:
+                return d
+        return None
+    if isinstance(recorded, float) and isinstance(requested, (int, float)):
+        if (math.isnan(recorded) and math.isnan(requested)) or recorded == requested:
+            return None
+        return f"{where or 'value'}={requested!r}, recorded {recorded!r}"
+    if isinstance(requested, Path) or isinstance(recorded, Path):
+        requested, recorded = str(requested), str(recorded)
+    if type(requested) is not type(recorded) and not (isinstance(requested, (int, float)) and isinstance(recorded, (int, float))):
+        return f"{where or 'value'} is {type(requested).__name__} {requested!r}, recorded {type(recorded).__name__} {recorded!r}"
+    if requested != recorded:
+        return f"{where or 'value'}={requested!r}, recorded {recorded!r}"
+    return None

@@ -1,0 +1,61 @@
+"""``neurram show RUN.h5``: the run record, its tables and its journal of board calls, summarised."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .runlog import read_run, to_json
+
+COMMAND = (None, "show")
+HELP = "print a run file's record and summaries of its tables and board-call journal"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", metavar="RUN.h5", help="run file")
+
+
+def describe_run(path) -> dict:
+    """Record, table summaries (rows, columns with units, numeric ranges) and journal summary of a run file."""
+    run = read_run(path, tables=True, journal=True)
+    tables = {}
+    for name, df in run.tables.items():
+        cols = {}
+        for c in df.columns:
+            col = {"units": df.attrs.get("units", {}).get(c, ""), "dtype": str(df[c].dtype)}
+            v = df[c].to_numpy()
+            if len(v) and v.dtype.kind in "iuf":
+                col.update(min=float(np.nanmin(v)), max=float(np.nanmax(v)))
+            cols[c] = col
+        tables[name] = {"rows": int(len(df)), "columns": cols}
+    rec = dict(run.record)
+    return {"path": str(run.path), "status": rec["status"], "experiment": rec["experiment"], "record": rec,
+            "tables": tables, "journal": run.journal.summary()}
+
+
+def main(args, ctx) -> dict:
+    d = describe_run(args.run)
+    rec = d["record"]
+    info = rec.get("board", {}).get("info", {})
+    lines = [
+        f"run file   {d['path']}",
+        f"experiment {rec['experiment']}   status {rec['status']}   uid {rec['uid']}",
+        f"started    {rec['start_time_iso']}   stopped {rec.get('stop_time_iso') or '-'}",
+        f"board      {info.get('spec', '?')} ({info.get('kind', '?')}, serial {info.get('serial', '?')}, "
+        f"firmware {info.get('firmware', '?')})   software {rec['software_version']}",
+        f"parameters {to_json(rec['parameters'])}",
+    ]
+    if rec.get("error"):
+        lines.append(f"error      {rec['error']}")
+    for i, (k, v) in enumerate((rec.get("summary") or {}).items()):
+        lines.append(f"{'summary' if i == 0 else '':10} {k}: {to_json(v)}")
+    for name, t in d["tables"].items():
+        lines.append(f"table {name}: {t['rows']} rows")
+        for c, col in t["columns"].items():
+            rng = f"  [{col['min']:.4g} .. {col['max']:.4g}]" if "min" in col else ""
+            lines.append(f"    {c:22} {col['dtype']:8} {col['units'] or '-':4}{rng}")
+    j = d["journal"]
+    ops = ", ".join(f"{k} {v}" for k, v in j["calls_by_op"].items())
+    lines.append(f"journal: {j['calls']} board calls ({ops}); {j['errors']} raised; "
+                 f"{j['stored_array_bytes'] / 2**20:.2f} MiB of arrays")
+    ctx.say("\n".join(lines))
+    return d
