@@ -111,7 +111,7 @@ class SimBoard(Board):
         over = self.params.timing.pulse_overhead_s
         e = self.params.energy
         n, t0 = core.size, self._t_s
-        call = _Call(core, row, col, cells)
+        call = _Call(core, row, col)
         noise = cells.streams(len(call.spans))
         # pulses run one after the other: each ends a width and an overhead after the one before
         if np.isscalar(width):
@@ -158,7 +158,7 @@ class SimBoard(Board):
         n = core.size
         out = np.empty(n, np.float32)
         over = np.float32(self.params.timing.read_overhead_s)
-        call = _Call(core, row, col, cells)
+        call = _Call(core, row, col)
         m = len(call.spans)
         noise = cells.streams(m)
         g_of, dur_of, t_of = [None] * m, [None] * m, [None] * m
@@ -295,7 +295,7 @@ class _Call:
     parallel); ``cores`` bool mask of the cores touched.
     """
 
-    def __init__(self, core, row, col, cells):
+    def __init__(self, core, row, col):
         self.spans = blocks(core.size)
         m = len(self.spans)
         self.idx, self.increasing = [None] * m, [False] * m
