@@ -9,6 +9,7 @@ the Board contract and the physics.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from neurram_lab._cores import parse_cores
 from neurram_lab.programming import iterative_program
 from neurram_lab.writeverify import form_cells
+from sim_backend._parallel import n_threads
 
 COMMAND = ("bench", "program")
 HELP = "program all 48 x 256 x 256 cells with iterative write-verify and time it"
@@ -32,7 +34,9 @@ def bench(board, cores, iterations=3, settle_s=1800.0, gmin_s=1e-6, gmax_s=40e-6
 
     ``wall_s`` times the programming (all write-verify passes, the settles
     and the verify reads), ``cpu_s`` the CPU time this process spent on it
-    (the figure to trust on a shared machine); forming, a one-off
+    (all its threads together); ``twin_threads`` is the twin's thread setting
+    (``NEURRAM_TWIN_THREADS``, else automatic: one thread while the machine is busy), ``load_avg`` the machine's load before and
+    after (other jobs on the cores slow the wall clock); forming, a one-off
     preparation of a new chip, is timed apart in ``form_s``.
     """
     cores = [int(c) for c in cores]
@@ -40,6 +44,7 @@ def bench(board, cores, iterations=3, settle_s=1800.0, gmin_s=1e-6, gmax_s=40e-6
     c = np.asarray(cores, np.int64)[i >> 16]
     r, k = (i >> 8) & 255, i & 255
     tgt = np.random.default_rng(seed).uniform(gmin_s, gmax_s, i.size)
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     formed = form_cells(board, c, r, k)
     t1 = time.perf_counter()
@@ -62,6 +67,9 @@ def bench(board, cores, iterations=3, settle_s=1800.0, gmin_s=1e-6, gmax_s=40e-6
         "total_pulses": int(res.pulses.sum()),
         "sigma_us_by_iteration": [s * 1e6 for s in res.sigma_s_by_iteration],
         "board_time_s": board.now(),
+        # the machine's 1-minute load average before and after: other jobs share the cores
+        "load_avg": [round(load0, 2), round(os.getloadavg()[0], 2)],
+        "twin_threads": os.environ.get("NEURRAM_TWIN_THREADS", f"auto (up to {n_threads()} now)"),
     }
 
 

@@ -231,7 +231,7 @@ class Board(abc.ABC):
         c, r, k = self.limits.check_cells(core, row, col)
         v, w, g = self.limits.check_pulse(kind, v_pulse, width_s, v_gate, n=c.size)
         if g is None:
-            g = np.full(c.size, self._get_rails()[f"v_wl_{kind}"])
+            g = np.broadcast_to(np.float64(self._get_rails()[f"v_wl_{kind}"]), (c.size,))
         self._check_powered(c)
         if c.size:
             self._pulse(kind, c, r, k, np.asarray(v, float), np.asarray(w, float), np.asarray(g, float))

@@ -182,7 +182,8 @@ def _check_index(name: str, value, n: int) -> np.ndarray:
         else:
             raise InputError(f"{name} must be integers, got dtype {a.dtype}")
     a = a.astype(np.int64, copy=False).ravel()
-    if a.size:
+    # one pass: seen as unsigned, a negative index is huge, so max < n checks both ends
+    if a.size and int(a.view(np.uint64).max()) >= n:
         lo, hi = int(a.min()), int(a.max())
         if lo < 0:
             raise LimitError(name, lo, (0, n - 1))
@@ -198,6 +199,9 @@ def _check_range(name: str, value, lo: float, hi: float, detail: str = "") -> np
         raise InputError(f"{name} must be numeric, got {value!r}") from exc
     if a.size == 0:
         raise InputError(f"{name} is empty")
+    amin, amax = float(a.min()), float(a.max())
+    if lo <= amin and amax <= hi:  # the usual case, two passes (a NaN fails the comparison)
+        return a
     if not np.all(np.isfinite(a)):
         raise LimitError(name, float(a[~np.isfinite(a)][0]), (lo, hi), detail)
     amin, amax = float(a.min()), float(a.max())

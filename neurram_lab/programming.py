@@ -257,12 +257,14 @@ def iterative_program(
         if resuming:
             plan = todo
         else:
-            plan = np.arange(n) if it == 1 else np.flatnonzero(~in_window & (outcome != OUTCOME_STALLED))
+            # pass 1 plans every cell: a slice, so nothing below copies the cell arrays for it
+            plan = slice(None) if it == 1 else np.flatnonzero(~in_window & (outcome != OUTCOME_STALLED))
             if log is not None:
                 log.append("wv_plan", iteration=it, cell=flat[plan])
+        n_plan = n if isinstance(plan, slice) else plan.size
         res = _write_verify_blocks(
             board, c[plan], r[plan], k[plan], tgt[plan], cfg, block_cells,
-            progress=_pass_progress(progress, it, plan.size),
+            progress=_pass_progress(progress, it, n_plan),
             on_event=_event_logger(log, it, flat[plan]) if log_events else None,
             on_done=_done_logger(log, it, flat[plan]) if log is not None else None,
         )
@@ -278,7 +280,7 @@ def iterative_program(
         in_window = np.abs(g_read.astype(np.float64) - tgt) <= cfg.window_s
         if log is not None:
             log.append("wv_verify", iteration=it, cell=flat, g_read_s=g_read, t_s=board.now())
-        n_planned = plan.size + (resumed if resuming else 0)
+        n_planned = n_plan + (resumed if resuming else 0)
         stats.append(_pass_stats(it, res, n_planned, g_read, tgt, in_window, board.now(), lo, hi))
     return IterativeResult(
         c, r, k, tgt, g_read, in_window, pulses, reversals, passes, outcome, first_pulses, first_outcome,

@@ -240,7 +240,7 @@ def write_verify(
             fin = pos[j]
             res.g_final_s[fin] = g[j]
             res.pulses[fin] = rnd
-            res.reversals[fin] = rev[j]
+            res.reversals[fin] = rev.take(j).astype(np.int64)  # cast first: a casting scatter is 3x slower
             okj = ok[j]
             res.success[fin] = okj
             out = np.full(j.size, OUTCOME_ROUNDS, np.int8)
@@ -261,10 +261,14 @@ def write_verify(
         v = np.abs(sv)
         v += step
         np.minimum(v, vmax, out=v)
-        restart = flip if rnd else np.ones(pos.size, bool)
-        v[restart] = np.where(want_set[restart], s0, r0)
-        climbing = v >= vmax
-        climbing &= ~restart
+        if rnd:
+            restart = flip
+            v = np.where(restart, np.where(want_set, s0, r0), v)
+            climbing = v >= vmax
+            climbing &= ~restart
+        else:  # every cell starts its ramp
+            v = np.where(want_set, s0, r0)
+            climbing = np.zeros(pos.size, bool)
         stall += 1
         stall *= climbing
         sv = np.where(want_set, v, -v)

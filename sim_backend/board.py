@@ -10,6 +10,7 @@ from neurram_lab.limits import SafetyLimits
 
 from . import device
 from ._malloc import keep_freed_memory
+from ._parallel import BLOCK, blocks, run_blocks
 from .cells import CELLS_PER_CORE, N_CORES, CellArray
 from .chip import ChipCircuit
 from .params import TwinParams
@@ -103,56 +104,96 @@ class SimBoard(Board):
 
     # ---------------------------------------------------------------- cells
     def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
-        self.cells.ensure_cores(core)
+        cells = self.cells
+        cells.ensure_cores(core)
         width = _uniform(width_s)
         gate = _uniform(v_gate)
         over = self.params.timing.pulse_overhead_s
         e = self.params.energy
-        t0, energy = self._t_s, 0.0
-        for a, b in _chunks(core.size):
-            idx = _flat(core[a:b], row[a:b], col[a:b])
+        n, t0 = core.size, self._t_s
+        call = _Call(core, row, col)
+        noise = cells.streams(len(call.spans))
+        # pulses run one after the other: each ends a width and an overhead after the one before
+        if np.isscalar(width):
+            step = width + over
+            t_last = t0 + n * step
+        else:
+            t_all = np.cumsum(width_s + over)
+            t_all += t0
+            t_last = float(t_all[-1])
+
+        def run(i):
+            a, b = call.spans[i]
+            idx = call.idx[i]
             v = v_pulse[a:b]
             w = width if np.isscalar(width) else width_s[a:b]
             gt = gate if np.isscalar(gate) else v_gate[a:b]
-            t_end = np.cumsum(width_s[a:b] + over)
-            t_end += t0
+            if np.isscalar(width):
+                t_end = np.multiply(_counts(b - a), step)
+                t_end += t0 + a * step
+            else:
+                t_end = t_all[a:b]
             g = None
-            for sel in _distinct_batches(idx):
+            for sel in (_ALL,) if call.increasing[i] else _distinct_batches(idx):
                 if isinstance(sel, slice):
-                    g = self.cells.pulse(kind, idx, v, w, gt, t_end)
+                    g = cells.pulse(kind, idx, v, w, gt, t_end, noise[i])
                 else:
-                    self.cells.pulse(kind, idx[sel], v[sel], _pick(w, sel), _pick(gt, sel), t_end[sel])
+                    cells.pulse(kind, idx[sel], v[sel], _pick(w, sel), _pick(gt, sel), t_end[sel], noise[i])
             if g is None:
-                g = self.cells.g_s[idx]
-            # energy: I*V*t in the cell, CV^2 of the line and of the WL (plain sums: no BLAS thread pool)
+                g = cells.g_s.take(idx)
+            # energy: I*V*t in the cell, CV^2 of the line (plain sums: no BLAS thread pool)
             v2 = v * v
-            energy += float((v2 * (g * w)).sum()) + e.line_c_f * float(v2.sum())
-            t0 = float(t_end[-1])
-        energy += e.wl_c_f * float((v_gate * v_gate).sum())
-        self._t_s = t0
-        self._counts["pulses"] += int(core.size)
+            return float((v2 * (g * w)).sum()) + e.line_c_f * float(v2.sum())
+
+        energy = sum(run_blocks(run, len(call.spans), parallel=call.distinct))
+        energy += e.wl_c_f * (gate * gate * n if np.isscalar(gate) else float((v_gate * v_gate).sum()))
+        cells.version[call.cores] += 1
+        self._t_s = t_last
+        self._counts["pulses"] += int(n)
         self._counts["energy_j"] += energy
 
     def _read(self, core, row, col):
-        self.cells.ensure_cores(core)
-        out = np.empty(core.size, np.float32)
+        cells = self.cells
+        cells.ensure_cores(core)
+        n = core.size
+        out = np.empty(n, np.float32)
         over = np.float32(self.params.timing.read_overhead_s)
-        t0, ig = self._t_s, 0.0
-        for a, b in _chunks(core.size):
-            idx = _flat(core[a:b], row[a:b], col[a:b])
-            dur = device.read_time_s(self.cells.g_s[idx], self.params.read)
+        call = _Call(core, row, col)
+        m = len(call.spans)
+        noise = cells.streams(m)
+        g_of, dur_of, t_of = [None] * m, [None] * m, [None] * m
+
+        def timing(i):  # how long each read takes depends on the cell's conductance before it
+            g_of[i] = cells.g_s.take(call.idx[i])
+            dur = dur_of[i] = device.read_time_s(g_of[i], self.params.read)
             dur += over
-            t = np.cumsum(dur, dtype=np.float64)
-            t += t0
-            g = self.cells.read(idx, t)
+            t_of[i] = np.cumsum(dur, dtype=np.float64)
+            return float(t_of[i][-1])
+
+        def physics(i):
+            a, b = call.spans[i]
+            t = t_of[i]
+            t += starts[i]
+            g = cells.read(call.idx[i], t, noise[i], g_of[i])
             out[a:b] = g
-            ig += float((g * dur).sum())
-            t0 = float(t[-1])
+            return float((g * dur_of[i]).sum())
+
+        if call.distinct:
+            totals = run_blocks(timing, m)
+            starts = self._t_s + np.concatenate([[0.0], np.cumsum(totals)[:-1]])
+            ig = sum(run_blocks(physics, m))
+            t_end = float(starts[-1] + totals[-1])
+        else:  # a repeated cell: each block sees the cells as the blocks before it left them
+            starts, ig, t_end = np.zeros(m), 0.0, self._t_s
+            for i in range(m):
+                starts[i] = t_end
+                t_end += timing(i)
+                ig += physics(i)
         v = self._rails["v_cell_read"]
         e = self.params.energy
-        self._counts["energy_j"] += v**2 * ig + core.size * e.line_c_f * v**2
-        self._counts["reads"] += int(core.size)
-        self._t_s = t0
+        self._counts["energy_j"] += v**2 * ig + n * e.line_c_f * v**2
+        self._counts["reads"] += int(n)
+        self._t_s = t_end
         return out
 
     # ------------------------------------------------------------------ MVM
@@ -236,16 +277,51 @@ def _flat(core, row, col) -> np.ndarray:
     return idx
 
 
-CHUNK = 32768  # cells per step: keeps each step's temporaries in the CPU cache
+_ALL = slice(None)
+_COUNTS = np.arange(1, BLOCK + 1, dtype=np.float64)
 
 
-def _chunks(n: int):
-    """(start, stop) of consecutive blocks of at most CHUNK cells."""
-    return ((a, min(a + CHUNK, n)) for a in range(0, n, CHUNK))
+def _counts(n: int) -> np.ndarray:
+    """1, 2, ..., n (float64, read-only view of a table built once)."""
+    return _COUNTS[:n]
+
+
+class _Call:
+    """The cells of one pulse or read call, cut into fixed blocks (computed on the pool).
+
+    Attributes: ``spans`` (start, stop) per block; ``idx`` flat indices per
+    block; ``increasing`` per block (strictly increasing, so distinct);
+    ``distinct`` no cell repeats in the whole call (blocks may run in
+    parallel); ``cores`` bool mask of the cores touched.
+    """
+
+    def __init__(self, core, row, col):
+        self.spans = blocks(core.size)
+        m = len(self.spans)
+        self.idx, self.increasing = [None] * m, [False] * m
+        masks = run_blocks(lambda i: self._prep(i, core, row, col), m)
+        self.cores = np.logical_or.reduce(masks) if m else np.zeros(N_CORES, bool)
+        # blocks in increasing order whose edges increase too: the whole call is increasing
+        inc = all(self.increasing) and all(self.idx[i][0] > self.idx[i - 1][-1] for i in range(1, m))
+        if inc:
+            self.distinct = True
+        else:
+            every = np.sort(np.concatenate(self.idx)) if m else np.zeros(0, np.int64)
+            self.distinct = bool(np.all(every[1:] != every[:-1]))
+
+    def _prep(self, i, core, row, col):
+        a, b = self.spans[i]
+        idx = self.idx[i] = _flat(core[a:b], row[a:b], col[a:b])
+        inc = self.increasing[i] = bool(idx.size < 2 or np.all(idx[1:] > idx[:-1]))
+        if inc:  # which cores: one binary search per core edge instead of a pass over the cells
+            return np.diff(np.searchsorted(idx, np.arange(N_CORES + 1, dtype=np.int64) << 16)) > 0
+        return np.bincount(idx >> 16, minlength=N_CORES) > 0
 
 
 def _uniform(a: np.ndarray):
     """A float when every entry of ``a`` is the same (the usual case), else ``a``."""
+    if a.ndim == 1 and a.strides == (0,):  # a broadcast scalar: no pass over it
+        return float(a[0])
     lo = a.min()
     return float(lo) if lo == a.max() else a
 

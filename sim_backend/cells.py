@@ -3,9 +3,11 @@
 Cells are addressed by flat index ``core * 65536 + row * 256 + col``. Each
 core's die parameters (thresholds, ceilings, defects) are drawn the first time
 the core is touched, from a generator seeded by (seed, core), so a core's
-devices do not depend on which other cores were used. Cycle-to-cycle and read
-noise come from one operation generator consumed in call order: same seed and
-same calls give bit-identical results.
+devices do not depend on which other cores were used. Cycle-to-cycle, forming
+and read noise come from counter-based streams, one per (call, block): the
+caller asks :meth:`CellArray.streams` for a call's streams and hands one to
+each block (:mod:`sim_backend._parallel`). Same seed and same calls give
+bit-identical results, whichever threads run the blocks.
 
 Relaxation (docs/twin_model.md): after each pulse a cell's displacement is a
 Gaussian process with variance ``var_fast * F_fast(age) + var_slow *
@@ -36,8 +38,6 @@ class CellArray:
     ----------------------------------------------
     g_s : float32
         Conductance at time ``t_eval_s`` (S).
-    g0_s : float32
-        Conductance right after the last pulse (S).
     t_prog_s : float64
         Virtual time of the last pulse (s).
     age_index : int32
@@ -59,7 +59,6 @@ class CellArray:
         self.seed = int(seed)
         n = N_CORES * CELLS_PER_CORE
         self.g_s = np.zeros(n, F32)
-        self.g0_s = np.zeros(n, F32)
         self.t_prog_s = np.zeros(n, np.float64)
         self.age_index = np.zeros(n, np.int32)
         # relaxation record per cell, one 16-byte row so a gather or scatter moves it at once
@@ -80,9 +79,14 @@ class CellArray:
         self._ready = np.zeros(N_CORES, bool)
         self._clock = device.RelaxationClock(params.relax)
         self._amp = device.AmplitudeTable(params.relax)
-        self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xCE11]))
-        self.normal = device.GaussianSource(self.rng)
+        self._key = np.random.SeedSequence([self.seed, 0xCE11]).generate_state(2, np.uint64)
+        self._calls = 0
         self.version = np.zeros(N_CORES, np.int64)  # bumped whenever a core's cells change
+
+    def streams(self, n_blocks: int) -> list:
+        """Noise streams for the ``n_blocks`` blocks of the next call (one call per request)."""
+        call, self._calls = self._calls, self._calls + 1
+        return [device.NoiseStream(self._key, call, b) for b in range(max(1, n_blocks))]
 
     # ------------------------------------------------------------------ die
     def ensure_cores(self, cores: np.ndarray) -> None:
@@ -99,18 +103,18 @@ class CellArray:
         for name in ("kind", "set_vth", "reset_vth", "g_cap", "g_floor", "form_vth", "relax_scale"):
             getattr(self, name)[sl] = die[name]
         self.g_s[sl] = die["g_initial"]
-        self.g0_s[sl] = die["g_initial"]
         self._ready[core] = True
 
     def core_of(self, idx: np.ndarray) -> np.ndarray:
         return idx // CELLS_PER_CORE
 
     # ----------------------------------------------------------- relaxation
-    def _relaxed(self, idx: np.ndarray, t_s):
+    def _relaxed(self, idx: np.ndarray, t_s, noise, g_then=None):
         """Conductance of cells ``idx`` relaxed to ``t_s``, without storing it.
 
         Returns ``(g, j_now, rec)``: the new conductances, the clock rows of
-        their ages and their relaxation records (n x 4).
+        their ages and their relaxation records (n x 4). ``g_then``: the
+        cells' ``g_s`` when the caller has gathered it already.
         """
         clk = self._clock
         j_now = clk.index(np.asarray(t_s, np.float64) - self.t_prog_s.take(idx))
@@ -123,54 +127,58 @@ class CellArray:
         var = rec[:, 0] * df[:, 0]
         var += rec[:, 1] * dfs
         step = np.sqrt(var, out=var)
-        step *= self.normal(idx.size)
+        step *= noise(idx.size)
         dfs *= rec[:, 2]
         step += dfs
-        step += self.g_s.take(idx)
+        step += self.g_s.take(idx) if g_then is None else g_then
         return np.maximum(step, F32(0.0), out=step), j_now, rec
 
-    def advance(self, idx: np.ndarray, t_s) -> None:
-        """Let cells ``idx`` relax up to time ``t_s`` (scalar or per cell)."""
-        g, j, _ = self._relaxed(idx, t_s)
+    def advance(self, idx: np.ndarray, t_s, noise=None) -> None:
+        """Let cells ``idx`` relax up to time ``t_s`` (scalar or per cell).
+
+        ``noise``: the block's stream; by default one stream for this call.
+        """
+        g, j, _ = self._relaxed(idx, t_s, noise if noise is not None else self.streams(1)[0])
         self.g_s[idx] = g
         self.age_index[idx] = j
 
     # --------------------------------------------------------------- pulses
-    def pulse(self, kind: str, idx, v, width_s, v_gate, t_end_s) -> np.ndarray:
+    def pulse(self, kind: str, idx, v, width_s, v_gate, t_end_s, noise) -> np.ndarray:
         """Apply one pulse to each cell ``idx`` ending at times ``t_end_s``; returns the new G (S).
 
         Cells should be distinct within one call; a repeated cell sees only the
-        last of its pulses. ``v``, ``width_s`` and ``v_gate`` are per cell or scalars.
+        last of its pulses. ``v``, ``width_s`` and ``v_gate`` are per cell or
+        scalars; ``noise`` is the block's stream. Does not bump
+        :attr:`version`: the caller does, once per call.
         """
         p = self.params.device
-        g, j, rec = self._relaxed(idx, t_end_s)  # relaxation up to the pulse
+        g, j, rec = self._relaxed(idx, t_end_s, noise)  # relaxation up to the pulse
         ck = self.kind.take(idx)
         normal = ck == CellKind.NORMAL
         v = np.asarray(v, F32)
         formed_now = None
         if kind in ("set", "form"):
-            resp, act = device.set_response(g, v, width_s, v_gate, self.set_vth.take(idx), self.g_cap.take(idx), p, self.normal)
+            resp, act = device.set_response(g, v, width_s, v_gate, self.set_vth.take(idx), self.g_cap.take(idx), p, noise)
             pristine = ck == CellKind.PRISTINE
             if pristine.any():
                 # forming: pristine cells break down with a probability set by V and width
                 prob = device.form_probability(v, width_s, self.form_vth.take(idx), p)
-                forms = pristine & (self.rng.random(idx.shape, dtype=F32) < prob)
+                forms = pristine & (noise.uniform(idx.size) < prob)
                 if forms.any():
-                    g_form = F32(p.form_g_s) * np.exp(F32(p.form_g_sigma_rel) * self.normal(idx.size))
+                    g_form = F32(p.form_g_s) * np.exp(F32(p.form_g_sigma_rel) * noise(idx.size))
                     cap = device.compliance_cap(self.g_cap.take(idx), v_gate, p)
                     resp = np.where(forms, np.minimum(g_form, cap), resp)
                     act = np.where(forms, F32(1e9), act)  # forming excites every defect
                     normal = normal | forms
                     formed_now = idx[forms]
         elif kind == "reset":
-            resp, act = device.reset_response(g, v, width_s, self.reset_vth.take(idx), self.g_floor.take(idx), p, self.normal)
+            resp, act = device.reset_response(g, v, width_s, self.reset_vth.take(idx), self.g_floor.take(idx), p, noise)
         else:  # pragma: no cover - kinds are validated by the Board
             raise ValueError(kind)
         new = np.where(normal, resp, g)
         if formed_now is not None:
             self.kind[formed_now] = CellKind.NORMAL
         self._reprogrammed(idx, new, act, normal, t_end_s, j, rec)
-        self.version[np.bincount(idx >> 16, minlength=N_CORES) > 0] += 1
         return new
 
     def _reprogrammed(self, idx, new, act, normal, t_end_s, j, rec) -> None:
@@ -195,7 +203,6 @@ class CellArray:
         out[:, 3] = e
         self._rec_rows[idx] = out.view(_ROW).reshape(idx.size)
         self.g_s[idx] = new
-        self.g0_s[idx] = new
         self.t_prog_s[idx] = t_end_s
         self.age_index[idx] = 0
 
@@ -205,15 +212,18 @@ class CellArray:
         return (k != CellKind.PRISTINE) & (k != CellKind.UNFORMABLE)
 
     # ---------------------------------------------------------------- reads
-    def read(self, idx, t_s) -> np.ndarray:
-        """Noisy conductance readings (S, float32) of cells ``idx`` at times ``t_s``."""
-        g, j, _ = self._relaxed(idx, t_s)
+    def read(self, idx, t_s, noise, g_then=None) -> np.ndarray:
+        """Noisy conductance readings (S, float32) of cells ``idx`` at times ``t_s``; ``noise`` the block's stream.
+
+        ``g_then``: ``g_s[idx]`` when the caller has gathered it already.
+        """
+        g, j, _ = self._relaxed(idx, t_s, noise, g_then)
         self.g_s[idx] = g
         self.age_index[idx] = j
         leaky = self.kind.take(idx) == CellKind.LEAKY
         if leaky.any():
-            g = np.where(leaky, g * (F32(1.0) + F32(0.1) * self.normal(idx.size)), g)
-        g = device.read_noise(g, self.params.read, self.normal)
+            g = np.where(leaky, g * (F32(1.0) + F32(0.1) * noise(idx.size)), g)
+        g = device.read_noise(g, self.params.read, noise)
         return np.maximum(g, F32(0.0), out=g)
 
     def true_conductance(self, idx, t_s) -> np.ndarray:
