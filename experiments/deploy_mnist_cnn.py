@@ -94,7 +94,7 @@ def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAUL
             "cores_used": mapping.cores_used,
             "cells_used": mapping.cells_used,
             "matrices": mapping.n_matrices,
-            "in_window_fraction": prog["in_window_fraction"],
+            "settled_in_window_fraction": prog["settled_in_window_fraction"],
             "calibration_residual": resid,
             "mvm": mvm,
             "inference_s": inference_s,

@@ -71,7 +71,7 @@ def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAUL
         summary = {"l2_before": out["l2_before"], "l2_after": out["l2_after"], "l2_reduction": out["l2_reduction"],
                    "corruption": corruption, "n_images": int(len(labels)), "steps": steps, "mvm": mvm,
                    "cores_used": chip.cores_used, "cells_used": chip.cells_used,
-                   "in_window_fraction": prog.get("in_window_fraction"), "run_file": str(log.path)}
+                   "settled_in_window_fraction": prog.get("settled_in_window_fraction"), "run_file": str(log.path)}
         fig = figure_path(log.path)
         _figure(fig, x, bad, rec, summary)
         summary["figure"] = str(fig)

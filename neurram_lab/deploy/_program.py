@@ -72,6 +72,6 @@ def program_matrices(board, items, gmin_s: float, gmax_s: float, iterations: int
             weights=np.asarray(w), placement=place, gmin_s=gmin_s, gmax_s=gmax_s, w_max=float(w_max),
             g_target_s=tgt[a:z].reshape(shape), g_measured_s=g_all[a:z].astype(np.float64).reshape(shape),
             dead=(~live[a:z]).reshape(shape),
-            info={"pulses": int(pulses[a:z].sum()), "in_window_fraction": float(in_window[a:z].mean()),
+            info={"pulses": int(pulses[a:z].sum()), "settled_in_window_fraction": float(in_window[a:z].mean()),
                   "unformed": int((~live[a:z]).sum())}))
     return out

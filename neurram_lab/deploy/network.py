@@ -157,7 +157,7 @@ class ChipNetwork:
             r["w_max"] = w_max
         if self._mvm is exact_mvm:
             self.programmed.update({i: _Intended(self.mapping.weights(r)) for i, r in rows.items()})
-            return {"cells_programmed": 0, "in_window_fraction": 1.0, "pulses": 0, "unformed_cells": 0}
+            return {"cells_programmed": 0, "settled_in_window_fraction": 1.0, "pulses": 0, "unformed_cells": 0}
         items = [(self.mapping.weights(r), self.mapping.placement(r), r["w_max"]) for r in rows.values()]
         self.board.power_cores(sorted({r["core"] for r in rows.values()}), True)
         if hasattr(dead, "chip_mask"):
@@ -168,8 +168,8 @@ class ChipNetwork:
         for i in idx:
             self.calibration.pop(i, None)
         cells = sum(pm.g_target_s.size for pm in pms)
-        inwin = sum(pm.info["in_window_fraction"] * pm.g_target_s.size for pm in pms) / max(cells, 1)
-        return {"cells_programmed": int(cells), "in_window_fraction": float(inwin),
+        inwin = sum(pm.info["settled_in_window_fraction"] * pm.g_target_s.size for pm in pms) / max(cells, 1)
+        return {"cells_programmed": int(cells), "settled_in_window_fraction": float(inwin),
                 "pulses": int(sum(pm.info["pulses"] for pm in pms)),
                 "unformed_cells": int(sum(pm.info["unformed"] for pm in pms))}
 

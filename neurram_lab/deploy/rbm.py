@@ -148,7 +148,7 @@ class ChipRBM:
                                            progress=progress)
         cells = sum(p.g_target_s.size for p in self.programmed)
         return {"cells_programmed": int(cells),
-                "in_window_fraction": float(sum(p.info["in_window_fraction"] * p.g_target_s.size
+                "settled_in_window_fraction": float(sum(p.info["settled_in_window_fraction"] * p.g_target_s.size
                                                 for p in self.programmed) / cells)}
 
     def _options(self, direction):

@@ -33,7 +33,7 @@ def test_authors_cnn_on_the_twin_matches_software():
     with pytest.raises(InputError, match="not programmed"):
         net.predict(np.zeros((1, 28, 28), np.uint8))
     stats = net.program()
-    assert stats["cells_programmed"] == 46664 and stats["in_window_fraction"] > 0.7
+    assert stats["cells_programmed"] == 46664 and stats["settled_in_window_fraction"] > 0.7
     board.wait(1800.0)
     cal, _ = load_mnist(MNIST, "train-5k")
     net.calibrate(cal[::50])  # 100 training images, never test images
