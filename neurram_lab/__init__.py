@@ -45,6 +45,7 @@ from .programming import (
     scan_dead_cells,
 )
 from .mvm import MVMCalibration, code_scale, input_segments, run_mvm
+from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix, RecurrentPlacement, measure_recurrent
 from .calibration import calibrate
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "parse_cores", "PROGRAM_TABLES", "DeadCellScan", "IterativeResult", "iterative_program", "program_weights",
     "relaxation_spread_s", "scan_dead_cells",
     "run_mvm", "calibrate", "MVMCalibration", "code_scale", "input_segments",
+    "RECURRENT_DIRECTIONS", "RecurrentMatrix", "RecurrentPlacement", "measure_recurrent",
     "ReplayInterrupted", "Journal", "JournalCall", "JournalBoard", "ReplayBoard",
 ]
 
