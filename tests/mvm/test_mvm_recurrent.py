@@ -139,3 +139,22 @@ def test_bad_recurrent_placements_and_inputs_raise_typed_errors(quiet):
     with pytest.raises(InputError):
         calibrate(b, pm, x, direction="recurrent_sl")
     assert b.counters()["mvms"] > before
+
+
+def test_recurrent_matrices_on_several_cores_share_one_request(quiet):
+    """Same lines on two cores: one parallel request, each result in its own weight units."""
+    b, _, k = quiet
+    rm0 = _true_matrix(b, "recurrent_bl", k)
+    pl1 = RecurrentPlacement(1, "recurrent_bl", *LAYOUTS["recurrent_bl"][:2], differential=True)  # pristine core
+    rm1 = RecurrentMatrix(pl1, b.true_conductance_s(*pl1.cells()).reshape(-1, 256), k)
+    rng = np.random.default_rng(1)
+    xs = [rng.uniform(-1, 1, (100, 8)) for _ in range(2)]
+    cal = calibrate(b, [rm0, rm1], xs, input_bits=6, output_bits=10, direction="recurrent_bl")
+    n0 = b.counters()["mvms"]
+    ys = run_mvm(b, [rm0, rm1], xs, input_bits=6, output_bits=10, direction="recurrent_bl", calibration=cal)
+    assert b.last_mvm["vectors"] == 200 == b.counters()["mvms"] - n0
+    ref = (np.rint(xs[0] * 31) / 31) @ rm0.weights
+    assert np.abs(ys[0] - ref).max() < 0.01 * np.abs(ref).max()
+    # the pristine core's weights are 40x smaller and share the operating point: a coarser band
+    ref1 = (np.rint(xs[1] * 31) / 31) @ rm1.weights
+    assert np.abs(ys[1] - ref1).max() < 0.1 * np.abs(ref1).max()
