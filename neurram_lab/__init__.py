@@ -5,7 +5,8 @@ Tiers, all on one :class:`Board` contract:
 - tier 1 (:mod:`neurram_lab.cells`): cell reads and pulses, forming, rails, power;
 - tier 2 (:mod:`neurram_lab.writeverify`, :mod:`neurram_lab.programming`): write-verify,
   iterative programming, dead-cell scans, weight matrices;
-- tier 2 (:mod:`neurram_lab.mvm`, :mod:`neurram_lab.calibration`): multi-core MVM in weight units, calibration;
+- tier 2 (:mod:`neurram_lab.mvm`, :mod:`neurram_lab.calibration`, :mod:`neurram_lab.recurrent`): multi-core
+  MVM in weight units in every direction, calibration;
 - run logs (:mod:`neurram_lab.runlog`): HDF5 run files in SWMR mode.
 
 Open a board with :func:`open_board`: ``sim://`` (the physics twin), and the

@@ -7,7 +7,9 @@ codes back into voltages, removes calibrated offsets and multiplies the
 normalisation factor back: the voltage-mode array outputs the
 conductance-weighted mean ``sum_i V_i G_ij / sum_i G_ij``, so the result is
 scaled by ``sum_i G_ij`` (measured conductances when the matrix has them)
-and by the weight-to-conductance factor.
+and by the weight-to-conductance factor. Recurrent MVMs (BL -> BL, SL -> SL) take a
+:class:`~neurram_lab.recurrent.RecurrentMatrix`, whose normalisation is a matrix
+(the outputs couple through the floating lines): see :mod:`neurram_lab.recurrent`.
 
 Code semantics (the firmware's, on every board): codes are two's complement,
 ``value = (code + offset) * unit`` volts on the integrator, with
@@ -326,7 +328,8 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
 
 def result_lsb(pm, calibration: MVMCalibration, float_inputs: bool = True) -> np.ndarray:
     """One LSB of the result in weight units, per output: the calibrated full scale of the
-    result over ``2**(output_bits - 1)`` (for error figures in output LSB).
+    result over ``2**(output_bits - 1)`` (for error figures in output LSB). For a recurrent
+    matrix the diagonal of its normalisation matrix scales it.
 
     The full scale is the one the calibration aimed the outputs at, for the whole
     result (both segments of a two-phase MVM together), so LSBs compare across modes.
