@@ -5,7 +5,8 @@ Tiers, all on one :class:`Board` contract:
 - tier 1 (:mod:`neurram_lab.cells`): cell reads and pulses, forming, rails, power;
 - tier 2 (:mod:`neurram_lab.writeverify`, :mod:`neurram_lab.programming`): write-verify,
   iterative programming, dead-cell scans, weight matrices;
-- tier 2 (:mod:`neurram_lab.mvm`, :mod:`neurram_lab.calibration`): multi-core MVM in weight units, calibration;
+- tier 2 (:mod:`neurram_lab.mvm`, :mod:`neurram_lab.calibration`, :mod:`neurram_lab.recurrent`): multi-core
+  MVM in weight units in every direction, calibration;
 - run logs (:mod:`neurram_lab.runlog`): HDF5 run files in SWMR mode.
 
 Open a board with :func:`open_board`: ``sim://`` (the physics twin), and the
@@ -45,6 +46,7 @@ from .programming import (
     scan_dead_cells,
 )
 from .mvm import MVMCalibration, code_scale, input_segments, run_mvm
+from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix, RecurrentPlacement, measure_recurrent
 from .calibration import calibrate
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "parse_cores", "PROGRAM_TABLES", "DeadCellScan", "IterativeResult", "iterative_program", "program_weights",
     "relaxation_spread_s", "scan_dead_cells",
     "run_mvm", "calibrate", "MVMCalibration", "code_scale", "input_segments",
+    "RECURRENT_DIRECTIONS", "RecurrentMatrix", "RecurrentPlacement", "measure_recurrent",
     "ReplayInterrupted", "Journal", "JournalCall", "JournalBoard", "ReplayBoard",
 ]
 

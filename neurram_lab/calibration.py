@@ -20,12 +20,13 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
-from .mvm import (CS_OVER_CI, HEADROOM_V, MVMCalibration, code_scale, ideal_weighted_mean, input_segments,
-                  matrix_lines, quantize_inputs)
+from .mvm import (CS_OVER_CI, HEADROOM_V, MVMCalibration, check_direction, check_recurrent_signs, code_scale,
+                  ideal_weighted_mean, input_segments, matrix_lines, n_inputs, quantize_inputs, request_differential)
+from .recurrent import RecurrentMatrix
 from .weights import ProgrammedMatrix
 
 
-def predicted_integrals(pm: ProgrammedMatrix, x_int: np.ndarray, direction: str, input_bits: int,
+def predicted_integrals(pm, x_int: np.ndarray, direction: str, input_bits: int,
                         output_bits: int, signed: bool, two_phase: bool):
     """Model integrator voltages per volt of v_read, per segment: (max |partial sum|, final values).
 
@@ -57,7 +58,8 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6,
     Parameters
     ----------
     board : Board
-    matrices : ProgrammedMatrix or list of them
+    matrices : ProgrammedMatrix, RecurrentMatrix, or a list of them
+        (recurrent ones with ``direction`` their placement's direction)
     x_cal : array or list of arrays
         Calibration inputs as for :func:`~neurram_lab.mvm.run_mvm`.
     quantile, margin : float
@@ -75,10 +77,18 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6,
     """
     from .board import MVMRequest
 
-    mats = [matrices] if isinstance(matrices, ProgrammedMatrix) else list(matrices)
-    xs = [x_cal] if isinstance(matrices, ProgrammedMatrix) else list(x_cal)
-    if len(xs) != len(mats):
+    single = isinstance(matrices, (ProgrammedMatrix, RecurrentMatrix))
+    mats = [matrices] if single else list(matrices)
+    xs = [x_cal] if single else list(x_cal)
+    if not mats or len(xs) != len(mats):
         raise InputError(f"calibrate needs one input batch per matrix, got {len(xs)} for {len(mats)}")
+    for m, xi in zip(mats, xs):
+        check_direction(m, direction)
+        n_need = n_inputs(m, direction)
+        if np.atleast_2d(np.asarray(xi)).shape[-1] != n_need:
+            raise InputError(f"calibration inputs of shape {np.shape(xi)} do not fit a matrix of {n_need} "
+                             f"{direction} inputs")
+    check_recurrent_signs(mats, signed)
     rails = board.get_rails()
     v_max = float(rails["v_read"] if v_read_max_v is None else v_read_max_v)
     peaks, finals, totals = [], [], []
@@ -113,7 +123,7 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6,
         req = MVMRequest(cores=tuple(mats[k_].placement.core for k_ in members),
                          inputs=np.zeros((len(members), offset_vectors, il.size), np.int16), input_lines=il,
                          output_lines=ol, direction=direction, input_bits=input_bits, output_bits=output_bits,
-                         signed_inputs=signed, differential=mats[members[0]].placement.differential,
+                         signed_inputs=signed, differential=request_differential(mats[members[0]]),
                          two_phase=two_phase, parallel=parallel, v_read_v=v_read)
         codes = board.mvm(req)
         for j, k_ in enumerate(members):

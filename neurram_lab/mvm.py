@@ -7,7 +7,9 @@ codes back into voltages, removes calibrated offsets and multiplies the
 normalisation factor back: the voltage-mode array outputs the
 conductance-weighted mean ``sum_i V_i G_ij / sum_i G_ij``, so the result is
 scaled by ``sum_i G_ij`` (measured conductances when the matrix has them)
-and by the weight-to-conductance factor.
+and by the weight-to-conductance factor. Recurrent MVMs (BL -> BL, SL -> SL) take a
+:class:`~neurram_lab.recurrent.RecurrentMatrix`, whose normalisation is a matrix
+(the outputs couple through the floating lines): see :mod:`neurram_lab.recurrent`.
 
 Code semantics (the firmware's, on every board): codes are two's complement,
 ``value = (code + offset) * unit`` volts on the integrator, with
@@ -23,6 +25,7 @@ import numpy as np
 
 from .board import MVMRequest
 from .errors import InputError, LimitError
+from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix
 from .weights import ProgrammedMatrix
 
 C_SAMPLE_F = 17e-15  # SPEC §3
@@ -121,8 +124,30 @@ def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray
     return np.rint(np.clip(a, lo, 1.0) * qmax).astype(np.int64), float(qmax)
 
 
-def matrix_lines(pm: ProgrammedMatrix, direction: str) -> tuple[np.ndarray, np.ndarray]:
-    """Board input and output lines of a programmed matrix for a direction."""
+def check_direction(m, direction: str) -> None:
+    """A :class:`ProgrammedMatrix` runs forward or backward, a :class:`RecurrentMatrix` in its own direction."""
+    if isinstance(m, RecurrentMatrix):
+        if direction != m.placement.direction:
+            raise InputError(f"a recurrent matrix placed for {m.placement.direction!r} cannot run {direction!r}")
+    elif isinstance(m, ProgrammedMatrix):
+        if direction not in ("forward", "backward"):
+            hint = "; place it with RecurrentPlacement" if direction in RECURRENT_DIRECTIONS else ""
+            raise InputError(f"a programmed matrix runs forward or backward, not {direction!r}{hint}")
+    else:
+        raise InputError(f"MVM matrices are ProgrammedMatrix or RecurrentMatrix, got {type(m).__name__}")
+
+
+def n_inputs(m, direction: str) -> int:
+    """Logical inputs of a matrix in a direction."""
+    if isinstance(m, RecurrentMatrix):
+        return m.placement.n_in
+    return m.placement.n_in if direction == "forward" else m.placement.n_out
+
+
+def matrix_lines(pm, direction: str) -> tuple[np.ndarray, np.ndarray]:
+    """Board input and output lines of a programmed (or recurrent) matrix for a direction."""
+    if isinstance(pm, RecurrentMatrix):
+        return np.asarray(pm.placement.input_lines), np.asarray(pm.placement.output_lines)
     pl = pm.placement
     rows = pl.row0 + np.arange(pl.n_rows_used)
     if direction == "forward":
@@ -138,11 +163,14 @@ def conductance_of(pm: ProgrammedMatrix) -> np.ndarray:
     return np.asarray(g, np.float64)
 
 
-def ideal_weighted_mean(pm: ProgrammedMatrix, x_int: np.ndarray, direction: str) -> np.ndarray:
+def ideal_weighted_mean(pm, x_int: np.ndarray, direction: str) -> np.ndarray:
     """Settled line voltages per volt of v_read the ideal array gives, summed over bit weights.
 
-    Forward: ``(batch, n_out)``; backward: ``(batch, physical rows)``.
+    Forward: ``(batch, n_out)``; backward: ``(batch, physical rows)``; recurrent:
+    ``(batch, n_out)`` from the reduced network.
     """
+    if isinstance(pm, RecurrentMatrix):
+        return pm.line_inputs(x_int) @ pm.line_map.T
     g = conductance_of(pm)
     if direction == "forward":
         v_rows = np.repeat(x_int, 2, axis=-1) * np.tile([1.0, -1.0], x_int.shape[-1]) if pm.placement.differential else x_int
@@ -150,8 +178,11 @@ def ideal_weighted_mean(pm: ProgrammedMatrix, x_int: np.ndarray, direction: str)
     return (x_int @ g.T) / g.sum(axis=1)
 
 
-def to_weight_units(pm: ProgrammedMatrix, y_wm: np.ndarray, x_int: np.ndarray, direction: str) -> np.ndarray:
-    """Weighted means (integer-input units) back to ``x @ W`` (forward) or ``x @ W.T`` (backward)."""
+def to_weight_units(pm, y_wm: np.ndarray, x_int: np.ndarray, direction: str) -> np.ndarray:
+    """Weighted means (integer-input units) back to ``x @ W`` (forward), ``x @ W.T`` (backward)
+    or ``x @ rm.weights`` (recurrent: the normalisation matrix ``L_OO`` applied)."""
+    if isinstance(pm, RecurrentMatrix):
+        return (y_wm @ pm.norm_s.T) * pm.w_per_s
     g = conductance_of(pm)
     k = pm.w_max / (pm.gmax_s - pm.gmin_s)
     diff = pm.placement.differential
@@ -166,6 +197,23 @@ def to_weight_units(pm: ProgrammedMatrix, y_wm: np.ndarray, x_int: np.ndarray, d
     return (y - pm.gmin_s * x_int.sum(axis=-1, keepdims=True)) * k
 
 
+def line_inputs(m, x_int: np.ndarray) -> np.ndarray:
+    """Integer inputs as the board request carries them (recurrent differential pairs expanded)."""
+    return m.line_inputs(x_int) if isinstance(m, RecurrentMatrix) else x_int
+
+
+def request_differential(m) -> bool:
+    """The request's ``differential`` flag: recurrent pairs are expanded to physical lines here."""
+    return False if isinstance(m, RecurrentMatrix) else bool(m.placement.differential)
+
+
+def check_recurrent_signs(mats, signed: bool) -> None:
+    """Differential recurrent inputs drive -x on the second line of a pair: they need signed inputs."""
+    for m in mats:
+        if isinstance(m, RecurrentMatrix) and m.placement.differential and not signed:
+            raise InputError("differential recurrent inputs drive -x on every second line: use signed inputs")
+
+
 def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direction: str = "forward",
             two_phase: bool = False, parallel: bool = True, activation: str = "none",
             calibration: MVMCalibration | None = None, signed: bool = True, return_codes: bool = False):
@@ -174,20 +222,23 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     Parameters
     ----------
     board : Board
-    matrices : ProgrammedMatrix or list of them
+    matrices : ProgrammedMatrix, RecurrentMatrix, or a list of them
         A list runs each matrix on its own core; matrices that use the same
         lines go in one request (in parallel when ``parallel``), the rest in turn.
     x : array (batch, n) or (n,), or a list of them (one per matrix)
         Floats in [-1, 1] ([0, 1] when unsigned), quantised to ``input_bits``;
         or integers, used as they are. ``n`` is the matrix's input count
-        (forward) or output count (backward).
+        (forward), output count (backward) or logical input count (recurrent).
     input_bits : int
         1..8 (sign included when ``signed``).
     output_bits : int
         1..10.
-    direction : {"forward", "backward"}
+    direction : {"forward", "backward", "recurrent_bl", "recurrent_sl"}
         Forward computes ``x @ W``; backward ``x @ W.T`` (SL -> BL,
-        differential outputs subtracted after normalisation).
+        differential outputs subtracted after normalisation); recurrent
+        (a :class:`~neurram_lab.recurrent.RecurrentMatrix` placed for that
+        direction) ``x @ rm.weights``, the output voltages multiplied by the
+        normalisation matrix ``rm.norm_s``.
     two_phase, parallel, activation
         As in :class:`~neurram_lab.board.MVMRequest`.
     calibration : MVMCalibration, optional
@@ -205,34 +256,37 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     ``tanh``/``sigmoid`` the neuron's output is returned as the activation's
     value (in (-1, 1) / (0, 1)) of the pre-activation in ADC full-scale units.
     """
-    single = isinstance(matrices, ProgrammedMatrix)
+    single = isinstance(matrices, (ProgrammedMatrix, RecurrentMatrix))
     mats = [matrices] if single else list(matrices)
     xs = [x] if single else list(x)
     if not mats or len(xs) != len(mats):
         raise InputError(f"run_mvm needs one input array per matrix, got {len(xs)} for {len(mats)}")
+    for m in mats:
+        check_direction(m, direction)
     cores = [m.placement.core for m in mats]
     if len(set(cores)) != len(cores):
         raise InputError(f"matrices in one run_mvm call must sit on distinct cores, got cores {cores}")
+    ints, scales, squeeze = [], [], []
+    for m, xi in zip(mats, xs):
+        xa = np.asarray(xi)
+        squeeze.append(xa.ndim == 1)
+        xa = np.atleast_2d(xa)
+        n_need = n_inputs(m, direction)
+        if xa.ndim != 2 or xa.shape[1] != n_need:
+            raise InputError(f"inputs of shape {np.shape(xi)} do not fit a matrix of {n_need} {direction} inputs")
+        q, s = quantize_inputs(xa, input_bits, signed)
+        ints.append(q)
+        scales.append(s)
+    check_recurrent_signs(mats, signed)
+    batch = {q.shape[0] for q in ints}
+    if len(batch) != 1:
+        raise InputError(f"every matrix needs the same batch size, got {sorted(batch)}")
     if calibration is not None:
         board.set_rails(v_decr=calibration.v_decr_v)
         v_read = calibration.v_read_v
     else:
         v_read = board.get_rails()["v_read"]
     v_decr = board.get_rails()["v_decr"]
-    ints, scales, squeeze = [], [], []
-    for m, xi in zip(mats, xs):
-        xa = np.asarray(xi)
-        squeeze.append(xa.ndim == 1)
-        xa = np.atleast_2d(xa)
-        n_need = m.placement.n_in if direction == "forward" else m.placement.n_out
-        if xa.ndim != 2 or xa.shape[1] != n_need:
-            raise InputError(f"inputs of shape {np.shape(xi)} do not fit a matrix of {n_need} {direction} inputs")
-        q, s = quantize_inputs(xa, input_bits, signed)
-        ints.append(q)
-        scales.append(s)
-    batch = {q.shape[0] for q in ints}
-    if len(batch) != 1:
-        raise InputError(f"every matrix needs the same batch size, got {sorted(batch)}")
     groups: dict = {}
     for k, m in enumerate(mats):
         il, ol = matrix_lines(m, direction)
@@ -242,10 +296,10 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
         il, ol = matrix_lines(mats[members[0]], direction)
         req = MVMRequest(
             cores=tuple(cores[k] for k in members),
-            inputs=np.stack([ints[k] for k in members]),
+            inputs=np.stack([line_inputs(mats[k], ints[k]) for k in members]),
             input_lines=il, output_lines=ol, direction=direction, input_bits=input_bits,
             output_bits=output_bits, signed_inputs=signed,
-            differential=mats[members[0]].placement.differential, two_phase=two_phase,
+            differential=request_differential(mats[members[0]]), two_phase=two_phase,
             activation=activation, parallel=parallel, v_read_v=v_read,
         )
         out = board.mvm(req)
@@ -272,22 +326,25 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     return (results, codes_of) if return_codes else results
 
 
-def result_lsb(pm: ProgrammedMatrix, calibration: MVMCalibration, float_inputs: bool = True) -> np.ndarray:
+def result_lsb(pm, calibration: MVMCalibration, float_inputs: bool = True) -> np.ndarray:
     """One LSB of the result in weight units, per output: the calibrated full scale of the
-    result over ``2**(output_bits - 1)`` (for error figures in output LSB).
+    result over ``2**(output_bits - 1)`` (for error figures in output LSB). For a recurrent
+    matrix the diagonal of its normalisation matrix scales it.
 
     The full scale is the one the calibration aimed the outputs at, for the whole
     result (both segments of a two-phase MVM together), so LSBs compare across modes.
     """
     c = calibration
-    g = conductance_of(pm)
-    k = pm.w_max / (pm.gmax_s - pm.gmin_s)
     fs_v = c.info["result_full_scale_v"] if c.info and "result_full_scale_v" in c.info else (
         output_lsb_volts(c.input_bits, c.output_bits, c.signed, c.two_phase, c.v_decr_v) * 2 ** (c.output_bits - 1))
     lsb_wm = fs_v / 2 ** (c.output_bits - 1) / (CS_OVER_CI * c.v_read_v)
+    n = c.input_bits
+    scale = (2 ** (n - 1) - 1 if c.signed else 2**n - 1) if float_inputs else 1
+    if isinstance(pm, RecurrentMatrix):  # the diagonal of the normalisation matrix
+        return lsb_wm * np.diag(pm.norm_s) * pm.w_per_s / scale
+    g = conductance_of(pm)
+    k = pm.w_max / (pm.gmax_s - pm.gmin_s)
     norm = g.sum(axis=0) if c.direction == "forward" else g.sum(axis=1)
     if c.direction == "backward" and pm.placement.differential:
         norm = 0.5 * (norm[0::2] + norm[1::2])
-    n = c.input_bits
-    scale = (2 ** (n - 1) - 1 if c.signed else 2**n - 1) if float_inputs else 1
     return lsb_wm * norm * k / scale
