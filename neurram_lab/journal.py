@@ -91,6 +91,8 @@ class JournalWriter:
         self.flush_interval_s = float(flush_interval_s)
         self.flush_bytes = int(flush_bytes)
         self._stores = {k: group["store"][k] for k in STORES}
+        self._meta_ds = group["meta"]  # handles looked up once: an h5py group lookup costs ~0.2 ms
+        self._call_ds = [group["calls"][name] for name in CALL_COLUMNS]
         self._store_len = {k: 0 for k in STORES}
         self._store_pending: dict[str, list] = {k: [] for k in STORES}
         self._store_pending_len = {k: 0 for k in STORES}
@@ -103,7 +105,7 @@ class JournalWriter:
         self._pending_bytes = 0
         self._oldest_pending = None
         self._crc = 0
-        self._recent: dict = {}  # (dtype, shape, crc32) -> (stored array, ref), oldest first
+        self._recent: dict = {}  # (dtype, shape, sampled values) -> (stored array, ref), oldest first
         self._last_key = None
         self._sink = _make_sink(self)
         self.n_calls = 0
@@ -122,10 +124,13 @@ class JournalWriter:
         """Ref of a recently stored array equal to ``a`` (same dtype, shape and content), if any."""
         if not a.flags.c_contiguous:  # arguments and responses are the writer's contiguous copies; error attributes may not be
             a = np.ascontiguousarray(a)
-        key = (a.dtype, shape, zlib.crc32(a))
+        flat = a.reshape(-1)
+        # A sample of ~17 values, not a hash of all of them, picks the candidate (a CRC-32 of
+        # every call's index arrays cost more than the rest of the encoding); equality is then exact.
+        key = (a.dtype, shape, flat[::-(-flat.size // 16)].tobytes(), flat[-1].item())
         self._last_key = key
         hit = self._recent.get(key)
-        if hit is not None and (a.reshape(-1) == hit[0]).all():
+        if hit is not None and (flat == hit[0]).all():
             return hit[1]
         return None
 
@@ -206,29 +211,33 @@ class JournalWriter:
         for key in STORES:
             if self._store_pending[key]:
                 data = np.concatenate(self._store_pending[key])
-                ds = self._stores[key]
                 n0 = self._store_len[key]
-                ds.resize((n0 + data.size,))
-                ds[n0:] = data
+                _append(self._stores[key], n0, data)
                 self._store_len[key] = n0 + data.size
                 self._store_pending[key] = []
                 self._store_pending_len[key] = 0
         raw = np.frombuffer(b"".join(self._meta_pending), np.uint8)
-        ds = self._g["meta"]
-        ds.resize((self._meta_len + raw.size,))
-        ds[self._meta_len:] = raw
+        _append(self._meta_ds, self._meta_len, raw)
         self._meta_len += raw.size
         self._meta_pending, self._meta_pending_len = [], 0
-        calls = self._g["calls"]
-        for col, (name, dt) in zip(zip(*self._rows), CALL_COLUMNS.items()):
-            vals = np.asarray(col, dtype=dt)
-            ds = calls[name]
-            ds.resize((self.n_written + vals.size,))
-            ds[self.n_written:] = vals
+        for col, dt, ds in zip(zip(*self._rows), CALL_COLUMNS.values(), self._call_ds):
+            _append(ds, self.n_written, np.asarray(col, dtype=dt))
         self._rows = []
         self.n_written = self.n_calls
         self._pending_bytes = 0
         self._oldest_pending = None
+
+
+def _append(ds: h5py.Dataset, n0: int, data: np.ndarray) -> None:
+    """Write the 1-D ``data`` (of the dataset's dtype) at ``n0``, the end of ``ds``, growing it.
+
+    Through the low-level API: ``ds[n0:] = data`` spends ~0.15 ms per call on
+    selection bookkeeping, a quarter of a typical flush.
+    """
+    ds.resize((n0 + data.size,))
+    file_space = ds.id.get_space()
+    file_space.select_hyperslab((n0,), (data.size,))
+    ds.id.write(h5py.h5s.create_simple((data.size,)), file_space, np.ascontiguousarray(data))
 
 
 _PLAIN = (bool, int, float, str)
