@@ -50,6 +50,8 @@ _CALL_CHUNK = 1024
 _RECENT_MAX = 256  # recently stored arrays remembered by content, to spot repeats (the same cells read, then pulsed)
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 _STORE_CHUNK_BYTES = 256 * 1024
+_STAGE_POOL: list[dict] = []  # staging buffers of closed writers (each at most a flush's worth of arrays)
+_STAGE_POOL_MAX = 2
 
 
 def declare(f: h5py.File) -> None:
@@ -95,8 +97,9 @@ class JournalWriter:
         self._call_ds = [group["calls"][name] for name in CALL_COLUMNS]
         self._store_len = {k: 0 for k in STORES}
         # Arrays wait for the next flush in one staging buffer per store, reused from flush to
-        # flush: written in one piece, no fresh memory per call (page faults cost as much as the copy).
-        self._stage = {k: np.zeros(0, "u1" if k == "b1" else k) for k in STORES}
+        # flush and from run to run (_STAGE_POOL): written in one piece, and no fresh memory per
+        # call or per run (page faults on fresh memory cost several times the copy into it).
+        self._stage = _STAGE_POOL.pop() if _STAGE_POOL else {k: np.zeros(0, "u1" if k == "b1" else k) for k in STORES}
         self._stage_len = {k: 0 for k in STORES}
         self._meta_len = 0
         self._meta_pending: list[bytes] = []
@@ -211,6 +214,17 @@ class JournalWriter:
         self._rows.append(row + (crc,))
         self._meta_pending.append(raw)
         self._meta_pending_len += len(raw)
+
+    def close(self) -> None:
+        """Write what is pending; later calls are ignored. Hands the staging buffers on to the next writer."""
+        if self.closed:
+            return
+        self.write_pending()
+        self.closed = True
+        self._recent.clear()
+        if len(_STAGE_POOL) < _STAGE_POOL_MAX:
+            _STAGE_POOL.append(self._stage)
+        self._stage = None
 
     @property
     def pending(self) -> int:
