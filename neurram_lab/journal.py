@@ -240,6 +240,9 @@ class JournalWriter:
         """Append buffered calls to the datasets (stores first, the call rows last)."""
         if self.pending == 0:
             return
+        # Arrays inside other values (an MVMRequest's inputs) are kept while encoding: a repeat
+        # found then must point back to an earlier call, whose CRC covers the data.
+        self._recent.clear()
         for call in self._calls:
             self._encode_call(*call)
         self._calls = []
