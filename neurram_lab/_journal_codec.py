@@ -3,7 +3,7 @@
 A value becomes a JSON-able tree in which every numpy array of some size is
 replaced by a reference ``{"$a": "store offset shape dtype"}`` (shape as
 ``3x64x256``; ``" ="`` appended when it repeats an array stored before) into a flat
-per-dtype array store (``add_array`` puts it there); small arrays, scalars,
+per-dtype array store (the writer's ``sink`` puts it there); small arrays, scalars,
 dicts, tuples, dataclasses and exceptions are spelled out in JSON. Decoding
 gives back the same types and bit-identical values.
 """
@@ -44,80 +44,115 @@ def _store_key(dtype: np.dtype):
     return hit
 
 
-def encode_args(args: dict, add_array) -> dict:
+def encode_args(args: dict, sink) -> dict:
     """:func:`encode` of a dict of arguments whose keys are Python identifiers."""
-    return {k: _encode_array(v, add_array) if type(v) is np.ndarray else v if v is None or type(v) in _PLAIN
-            else encode(v, add_array) for k, v in args.items()}
+    return {k: _encode_array(v, sink) if type(v) is np.ndarray else v if v is None or type(v) in _PLAIN
+            else encode(v, sink) for k, v in args.items()}
 
 
-def encode(value, add_array):
+def encode(value, sink):
     """JSON-able tree for ``value``.
 
-    ``add_array(store, flat_array) -> offset`` keeps arrays; its
-    ``find(array, shape_str) -> ref or None`` and ``remember(array, shape_str,
-    stored, ref)`` let an array equal to a recent one be referenced, not stored again.
+    ``sink.keep(array) -> Kept`` stores an array (or finds an equal one stored
+    recently), ``sink.crc(data)`` adds stored data to the call's CRC-32.
+    :class:`Kept` values (arrays the writer kept when the call was recorded)
+    encode as the arrays they stand for.
     """
     if isinstance(value, np.ndarray):
-        return _encode_array(value, add_array)
+        return _encode_array(value, sink)
+    if type(value) is Kept:
+        return _encode_kept(value, sink)
     if value is None or isinstance(value, (bool, str, int)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else {"$f": repr(value)}
     if isinstance(value, np.generic):
         if value.dtype.kind in "biuf":
-            return {"$s": [encode(value.item(), add_array), value.dtype.str]}
+            return {"$s": [encode(value.item(), sink), value.dtype.str]}
         return {"$r": repr(value)}
     if isinstance(value, dict):
         if all(isinstance(k, str) and not k.startswith("$") for k in value):
-            return {k: encode(v, add_array) for k, v in value.items()}
-        return {"$d": [[encode(k, add_array), encode(v, add_array)] for k, v in value.items()]}
+            return {k: encode(v, sink) for k, v in value.items()}
+        return {"$d": [[encode(k, sink), encode(v, sink)] for k, v in value.items()]}
     if isinstance(value, tuple):
-        return {"$t": [encode(v, add_array) for v in value]}
+        return {"$t": [encode(v, sink) for v in value]}
     if isinstance(value, list):
-        return [encode(v, add_array) for v in value]
+        return [encode(v, sink) for v in value]
     if isinstance(value, Path):
         return {"$p": str(value)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
-        fields = {f.name: encode(getattr(value, f.name), add_array) for f in dataclasses.fields(value)}
+        fields = {f.name: encode(getattr(value, f.name), sink) for f in dataclasses.fields(value)}
         return {"$c": [f"{cls.__module__}:{cls.__qualname__}", fields]}
     return {"$r": repr(value)}
 
 
-def _encode_array(a: np.ndarray, add_array):
+class Kept:
+    """An array as the journal writer keeps it: its values copied into their store's staging buffer.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The values, flat, in the store dtype (narrowest unsigned one for
+        non-negative integers); a view of the writer's staging buffer.
+    store : str
+        Store key (``"u1"`` ... ``"f8"``).
+    offset : int
+        Where ``data`` starts in the store of the run file.
+    dtype : numpy.dtype
+        The array's own dtype (what decoding gives back).
+    shape : tuple
+    repeat : bool
+        ``data`` is that of an equal array an earlier call stored.
+    """
+
+    __slots__ = ("data", "store", "offset", "dtype", "shape", "repeat")
+
+    def __init__(self, data, store, offset, dtype, shape, repeat):
+        self.data, self.store, self.offset, self.dtype, self.shape, self.repeat = data, store, offset, dtype, shape, repeat
+
+
+def store_for(a: np.ndarray) -> str | None:
+    """Store key for the array ``a`` (None when it has none or is small enough to spell out inline).
+
+    Non-negative integer arrays go to the narrowest unsigned store that holds them.
+    """
+    dt = a.dtype
+    store = _store_key(dt)[0]
+    if store is None or a.size <= INLINE_MAX:
+        return None
+    if dt.kind == "b":
+        return "u1"
+    if dt.kind in "iu" and dt.itemsize > 1 and a.size >= _DOWNCAST_MIN:
+        bits = int(np.bitwise_or.reduce(a, axis=None))  # one pass: >= 0 iff no value is negative, and bounds the largest
+        if bits >= 0:
+            for key, k_hi in _UINT_FITS:
+                if bits <= k_hi:
+                    return key if int(key[1:]) < dt.itemsize else store
+    return store
+
+
+def _encode_array(a: np.ndarray, sink):
     dt = a.dtype
     store, dt_str = _store_key(dt)
     if store is None:
         if dt.kind in "US":
             return {"$i": [a.tolist(), list(a.shape), dt_str]}
         return {"$r": repr(a)}
-    n = a.size
-    if n <= INLINE_MAX:
+    if a.size <= INLINE_MAX:
         vals = a.ravel().tolist()
         if dt.kind == "f" and not all(map(math.isfinite, vals)):
             vals = [v if math.isfinite(v) else {"$f": repr(v)} for v in vals]
         return {"$i": [vals, list(a.shape), dt_str]}
-    shape = "x".join(map(str, a.shape))
-    flat = a.reshape(-1)
-    if dt.kind == "f":  # floats are rarely repeated or narrower than they look: stored as they are
-        return {"$a": f"{store} {add_array(store, flat)} {shape} {dt_str}"}
-    reused = add_array.find(a, shape)  # cell indices repeat from call to call (the same cells read, then pulsed)
-    if reused is not None:
-        return {"$a": reused + " ="}
-    if dt.kind in "iu" and dt.itemsize > 1 and n >= _DOWNCAST_MIN:
-        bits = int(np.bitwise_or.reduce(flat))  # one pass: >= 0 iff no value is negative, and bounds the largest
-        if bits >= 0:
-            for key, k_hi in _UINT_FITS:
-                if bits <= k_hi:
-                    if int(key[1:]) < dt.itemsize:
-                        store = key
-                    break
-    elif dt.kind == "b":
-        store = "u1"
-        flat = flat.view(np.uint8)
-    data = flat.astype(store, copy=False)  # the journal writer passes arrays it copied already
-    ref = f"{store} {add_array(store, data)} {shape} {dt_str}"
-    add_array.remember(a, shape, data, ref)
+    return _encode_kept(sink.keep(a), sink)
+
+
+def _encode_kept(k: Kept, sink):
+    """Reference to a kept array (``" ="`` appended for a repeat, which its first call's CRC covers)."""
+    ref = f"{k.store} {k.offset} {'x'.join(map(str, k.shape))} {k.dtype.str}"
+    if k.repeat:
+        return {"$a": ref + " ="}
+    sink.crc(k.data)
     return {"$a": ref}
 
 
@@ -169,11 +204,11 @@ def decode(tree, get_array):
     return {k: decode(v, get_array) for k, v in tree.items()}
 
 
-def encode_error(exc: BaseException, add_array) -> dict:
+def encode_error(exc: BaseException, sink) -> dict:
     """The class, args and attributes of a raised exception."""
     cls = type(exc)
-    args = [encode(a, add_array) for a in exc.args]
-    attrs = {k: encode(v, add_array) for k, v in vars(exc).items() if not k.startswith("_")}
+    args = [encode(a, sink) for a in exc.args]
+    attrs = {k: encode(v, sink) for k, v in vars(exc).items() if not k.startswith("_")}
     return {"type": f"{cls.__module__}:{cls.__qualname__}", "args": args, "attrs": attrs}
 
 

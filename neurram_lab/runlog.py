@@ -214,8 +214,7 @@ class RunLog:
             return
         if status not in STATUSES:
             raise RunLogError(f"status {status!r} is not one of {STATUSES}")
-        self.journal.write_pending()
-        self.journal.closed = True
+        self.journal.close()
         t1 = time.time()
         stop = {"status": status, "stop_time_unix_s": t1, "stop_time_iso": _iso(t1), "summary": summary or {}, "error": error}
         raw = np.frombuffer(to_json(stop).encode("utf-8"), np.uint8)

@@ -218,3 +218,29 @@ def run(board, out_dir, progress=None):
         b.now()
         log.close("success", {"n": 20})
     return {"n": 20}
+
+
+def test_journal_staging_keeps_every_dtype_across_flushes_and_runs(tmp_path):
+    from neurram_lab.runlog import RunLog
+
+    idx = np.arange(5000) % 256
+    values = [idx, idx.astype(">i4"), np.arange(-100, 100), idx % 2 == 0, np.linspace(0, 1, 3000).astype(np.float32),
+              np.arange(70000, 70100, dtype=np.uint32), np.arange(600).reshape(20, 30)[:, ::2], np.arange(3)]
+    for r in range(2):  # the second run starts from the first one's staging buffers
+        with RunLog(tmp_path / f"r{r}.h5", "probe", {}, TABLES, {}) as log:
+            log.journal.flush_interval_s = 1e9
+            for i in range(3):
+                for v in values:
+                    buf = v.copy()
+                    log.journal.record("probe", {"v": buf, "same": buf}, {"nested": buf})
+                    buf[...] = 1  # the caller reuses its buffer
+                if i == 1:
+                    log.flush()
+        j = read_run(log.path, journal=True).journal
+        assert len(j) == 3 * len(values)
+        for c in j:
+            v = values[c.index % len(values)]
+            for got in (c.args["v"], c.args["same"], c.response["nested"]):
+                assert got.dtype == v.dtype and got.shape == v.shape and got.tobytes() == np.ascontiguousarray(v).tobytes()
+        raw = sum(3 * 3 * v.nbytes for v in values)
+        assert j.summary()["stored_array_bytes"] < raw / 4  # repeats referenced, indices narrowed
