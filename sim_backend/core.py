@@ -115,10 +115,7 @@ def network(direction: str, g, in_lines, out_lines, differential: bool):
                     n_lines_in=2 if differential else 1, sense_lines=outl)
     if direction == "backward":
         cols = np.arange(N_LINES)
-        mix = np.zeros((N_LINES, n_in))
-        mix[inl, np.arange(n_in)] = 1.0
-        driven = np.zeros(N_LINES, bool)
-        driven[inl] = True
+        mix, driven = _drive_all_lines(inl)
         gg = g.T
         return dict(g_s=gg, driven=driven, drive_pos=sl_neuron_row(cols), chain_pos=cols, mix=mix,
                     sense_taps=np.stack([outl, bl_neuron_col(outl)], 1), drive_taps=np.zeros((0, 2), np.int64),
@@ -142,10 +139,7 @@ def network(direction: str, g, in_lines, out_lines, differential: bool):
                     sense_lines=None)
     # recurrent_sl
     cols = np.arange(N_LINES)
-    mix = np.zeros((N_LINES, n_in))
-    mix[inl, np.arange(n_in)] = 1.0
-    driven = np.zeros(N_LINES, bool)
-    driven[inl] = True
+    mix, driven = _drive_all_lines(inl)
     gg = g.T
     return dict(g_s=gg, driven=driven, drive_pos=sl_neuron_row(cols), chain_pos=cols, mix=mix,
                 sense_taps=np.zeros((0, 2), np.int64), drive_taps=np.stack([outl, sl_neuron_row(outl)], 1),
@@ -209,3 +203,12 @@ class CoreCircuit:
     def forget(self) -> None:
         """Drop every cached map (the cells changed)."""
         self._maps.clear()
+
+
+def _drive_all_lines(inl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Input mixing (N_LINES x n_in, line i carries input j) and driven mask when every WL is on."""
+    mix = np.zeros((N_LINES, inl.size))
+    mix[inl, np.arange(inl.size)] = 1.0
+    driven = np.zeros(N_LINES, bool)
+    driven[inl] = True
+    return mix, driven
