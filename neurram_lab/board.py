@@ -346,8 +346,8 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits) -> MVMRequest:
         raise LimitError("output_bits", req.output_bits, (1, 10))
     n_lines = limits.n_rows  # rows == cols on NeuRRAM
     pair = req.differential and req.direction == "forward"
-    in_lines = _lines("input_lines", req.input_lines, n_lines // 2 if pair else n_lines)
-    out_lines = _lines("output_lines", req.output_lines, n_lines)
+    in_lines = check_lines("input_lines", req.input_lines, n_lines // 2 if pair else n_lines)
+    out_lines = check_lines("output_lines", req.output_lines, n_lines)
     x = np.asarray(req.inputs)
     if x.dtype.kind not in "iu":
         raise InputError(f"mvm inputs must be integers, got dtype {x.dtype}")
@@ -379,7 +379,8 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits) -> MVMRequest:
     )
 
 
-def _lines(name: str, lines, n: int) -> np.ndarray:
+def check_lines(name: str, lines, n: int) -> np.ndarray:
+    """Validate a set of array lines (distinct, 0..n-1, non-empty 1-D ints); returns int64."""
     a = np.asarray(lines)
     if a.dtype.kind not in "iu" or a.ndim != 1 or a.size == 0:
         raise InputError(f"{name} must be a non-empty 1-D integer array")

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .board import check_lines
 from .errors import InputError, LimitError
 
 RECURRENT_DIRECTIONS = ("recurrent_bl", "recurrent_sl")
@@ -44,15 +45,7 @@ G_LEAK_S = 1e-12  # leak of a neuron input to v_ref, as the twin's ``g_leak_s``
 
 
 def _line_array(name: str, lines) -> np.ndarray:
-    a = np.asarray(lines)
-    if a.dtype.kind not in "iu" or a.ndim != 1 or a.size == 0:
-        raise InputError(f"recurrent {name} must be a non-empty 1-D integer array, got {lines!r}")
-    a = a.astype(np.int64)
-    if a.min() < 0 or a.max() >= N_LINES:
-        raise LimitError(name, int(a.max() if a.max() >= N_LINES else a.min()), (0, N_LINES - 1))
-    if np.unique(a).size != a.size:
-        raise InputError(f"recurrent {name} repeat a line: {a.tolist()}")
-    return a
+    return check_lines(name, lines, N_LINES)
 
 
 @dataclass(frozen=True)
