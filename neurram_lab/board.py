@@ -334,7 +334,7 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits) -> MVMRequest:
     if not isinstance(req, MVMRequest):
         raise InputError(f"mvm takes an MVMRequest, got {type(req).__name__}")
     cores = limits.check_cores(req.cores)
-    if cores.size == 0 or np.unique(cores).size != cores.size:
+    if cores.size == 0 or len(set(cores.tolist())) != cores.size:
         raise InputError(f"mvm cores must be distinct and non-empty, got {req.cores!r}")
     if req.direction not in MVM_DIRECTIONS:
         raise InputError(f"direction {req.direction!r} is not one of {MVM_DIRECTIONS}")
@@ -387,7 +387,9 @@ def check_lines(name: str, lines, n: int) -> np.ndarray:
     a = a.astype(np.int64)
     if a.min() < 0 or a.max() >= n:
         raise LimitError(name, int(a.max() if a.max() >= n else a.min()), (0, n - 1))
-    if np.unique(a).size != a.size:
+    seen = np.zeros(n, bool)
+    seen[a] = True
+    if np.count_nonzero(seen) != a.size:
         raise InputError(f"{name} has repeated lines")
     return a
 

@@ -232,18 +232,20 @@ class SimBoard(Board):
         array maps factored for it) stand.
         """
         cells = self.cells
-        idx = core * CELLS_PER_CORE + np.arange(CELLS_PER_CORE)
+        span = slice(core * CELLS_PER_CORE, (core + 1) * CELLS_PER_CORE)
         ver = int(cells.version[core])
         snap = self._g_snap.get(core)
         if snap is not None and snap[0] == ver:
-            tp = float(cells.t_prog_s[idx].max())
+            tp = snap[4]
             # the clock gives one fraction, or one per trap population (fast, slow)
             moved = float(np.max(np.subtract(self._relax_clock(self._t_s - tp), self._relax_clock(snap[1] - tp))))
             if moved <= self.params.circuit.relax_refresh_df:
                 return snap[2], snap[3]
+        idx = np.arange(span.start, span.stop)
         g = cells.true_conductance(idx, self._t_s).reshape(256, 256)
         self._g_serial += 1
-        self._g_snap[core] = (ver, self._t_s, g, (core, self._g_serial))
+        t_last = float(cells.t_prog_s[span].max())  # unchanged while the version is
+        self._g_snap[core] = (ver, self._t_s, g, (core, self._g_serial), t_last)
         self.circuit.core(core).forget()
         return g, (core, self._g_serial)
 

@@ -31,66 +31,72 @@ drawn, per vector: common to the cores running together.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from neurram_lab.errors import InputError
 from neurram_lab.mvm import input_segments
 
+from . import _kernels
 from . import energy as _energy
 from .core import N_LINES, CoreCircuit
-from .neuron import NoisePool, activate, convert, cs_over_ci, lsb_v, sampling_noise_v, sar_thresholds
+from .neuron import (NEAREST_DEV_MAX, NoisePool, activate, code_floors, convert, cs_over_ci, lsb_v,
+                     sampling_noise_v, sar_thresholds, threshold_dev)
 from .params import CircuitParams
 
 CORE_GRID_COLS = 6
 DAC_LEVELS = 10
 _POPCOUNT = np.array([bin(v).count("1") for v in range(256)], np.float32)
-_THREAD_ROWS = 512  # batches larger than this convert in row blocks on a thread pool
 
 
-def _convert_rows(integ, offset_lsb, k, thr, sigma_lsb, noise) -> np.ndarray:
-    """:func:`convert` in LSB units, in row blocks on threads for large batches.
+def _set_bits(seg) -> float:
+    """Number of 1 bits over a non-negative int16 array (input pulses of its planes)."""
+    a = np.ascontiguousarray(seg, np.int16).ravel()
+    if not hasattr(np, "bitwise_count"):  # numpy < 2.0; values below 256
+        return float(_POPCOUNT[a].sum())
+    n4 = a.size - a.size % 4  # four int16 to a 64-bit word; the sign bits are zero
+    return float(np.bitwise_count(a[:n4].view(np.uint64)).sum() + np.bitwise_count(a[n4:]).sum())
 
-    The noise is drawn for the whole batch first, so the result does not
-    depend on the blocking; numpy releases the GIL inside the element-wise
-    work, so the blocks run on every core the way BLAS does for the matmul.
+
+def _clip_convert_rows(integ, row_scale, h_lsb, offset_lsb, k, thr, floors, sigma_lsb, noise):
+    """Scale each row, clip at the headroom, then :func:`convert`, all in LSB units.
+
+    ``row_scale`` (rows,) or None (already scaled). Returns the codes and
+    ``sum(integ**2)`` after clipping (for the line energy). Uses the
+    compiled one-pass kernel where it applies (numba present, every
+    threshold near its integer: ``floors`` given), else the numpy
+    reference; both give the same codes.
     """
-    z = noise.normal(integ.shape) if sigma_lsb > 0 else None
-    rows = integ.shape[0]
-    pool = _pool()
-    if rows <= _THREAD_ROWS or pool is None:
-        return convert(integ, offset_lsb, 1.0, k, thr, sigma_lsb, _Drawn(z))
-    edges = np.linspace(0, rows, pool._max_workers + 1).astype(int)
-    out = np.empty(integ.shape, np.int16)
+    z = noise.normal(integ.shape, sigma_lsb) if sigma_lsb > 0 else None
+    if floors is not None and k > 0 and _kernels.available():
+        rs = row_scale if row_scale is not None else np.ones(integ.shape[0], np.float32)
+        return _kernels.clip_convert(integ, rs, h_lsb, offset_lsb, z, floors, 2**k - 1)
+    if row_scale is not None:
+        integ *= row_scale[:, None]
+    np.clip(integ, -h_lsb, h_lsb, out=integ)
+    sq = float(np.vdot(integ, integ))
+    return convert(integ, offset_lsb, 1.0, k, thr, sigma_lsb, _Drawn(z)), sq
 
-    def block(j):
-        a, b = edges[j], edges[j + 1]
-        out[a:b] = convert(integ[a:b], offset_lsb, 1.0, k, thr, sigma_lsb, _Drawn(None if z is None else z[a:b]))
 
-    list(pool.map(block, range(len(edges) - 1)))
-    return out
+class _Signs:
+    """Signs of the inputs (int8, all +1 when unsigned), computed on first use."""
+
+    def __init__(self, x, signed):
+        self.x, self.signed, self._s = x, signed, None
+
+    def __getitem__(self, i):
+        if self._s is None:
+            self._s = np.sign(self.x).astype(np.int8) if self.signed else np.ones(self.x.shape, np.int8)
+        return self._s[i]
 
 
 class _Drawn:
-    """Pre-drawn standard normals served to :func:`convert`."""
+    """Pre-drawn normal samples (already of the right rms) served to :func:`convert`."""
 
     def __init__(self, z):
         self.z = z
 
-    def normal(self, shape):
+    def normal(self, shape, scale):
         return self.z
-
-
-_POOL = []
-
-
-def _pool():
-    if not _POOL:
-        n = min(os.cpu_count() or 1, 4)
-        _POOL.append(ThreadPoolExecutor(n) if n > 1 else None)
-    return _POOL[0]
 
 
 def core_distance(core: int) -> int:
@@ -119,6 +125,7 @@ class ChipCircuit:
         die = np.random.default_rng(np.random.SeedSequence([self.seed, 0xDAC]))
         self.dac_level_err = params.dac_level_sigma_rel * die.standard_normal(DAC_LEVELS)
         self._thr: dict[int, np.ndarray] = {}
+        self._floors: dict[int, np.ndarray | None] = {}
         self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x3D7]))
         self.noise = NoisePool(np.random.default_rng(np.random.SeedSequence([self.seed, 0x3D8])))
 
@@ -128,9 +135,17 @@ class ChipCircuit:
         return self._cores[c]
 
     def thresholds(self, k: int) -> np.ndarray:
+        """Conversion thresholds (LSB) of the shared DAC for ``k`` magnitude bits."""
         if k not in self._thr:
             self._thr[k] = sar_thresholds(k, self.dac_level_err[:k])
         return self._thr[k]
+
+    def floors(self, k: int):
+        """Where each code starts (see :func:`code_floors`), or None when a threshold strays 0.45 LSB or more."""
+        if k not in self._floors:
+            t = self.thresholds(k)
+            self._floors[k] = code_floors(t, k) if threshold_dev(t, k) < NEAREST_DEV_MAX else None
+        return self._floors[k]
 
     # ------------------------------------------------------------------ MVM
     def mvm(self, req, conductance, v_read: float, v_decr: float):
@@ -157,8 +172,8 @@ class ChipCircuit:
         nc = len(cores)
         x = np.asarray(req.inputs)
         batch = x.shape[1]
-        sgn = np.sign(x).astype(np.int8) if req.signed_inputs else np.ones(x.shape, np.int8)
-        mag = np.abs(x).astype(np.int16)
+        mag = np.abs(x).astype(np.int16, copy=False)
+        sgn = _Signs(x, req.signed_inputs)  # computed only where a segment needs them
         maps, factor_s = [], 0.0
         for c in cores:
             g, gid = conductance(c)
@@ -169,7 +184,7 @@ class ChipCircuit:
         cg = cs_over_ci(p)
         parallel = bool(req.parallel) and nc > 1
         segs = segments(req)
-        codes = np.zeros((nc, batch, n_out), np.int16)
+        codes = np.zeros((nc, batch, n_out), np.int16) if len(segs) > 1 or nc > 1 else None
         e_tot = dict.fromkeys(_energy.COMPONENTS, 0.0)
         t_vec = p.t_setup_s
         stochastic = req.activation == "stochastic"
@@ -177,10 +192,14 @@ class ChipCircuit:
         h = p.v_headroom_v
         single = len(segs) == 1 and segs[0][1] > 0  # the whole input in one segment: seg * sgn == x
         for shift, nbits, kbits, mult in segs:
-            seg = (mag >> shift) & (2**nbits - 1) if nbits > 0 else np.zeros_like(mag)
+            if nbits == 0:
+                seg = np.zeros_like(mag)
+            elif single:  # validated inputs fit the segment's bits
+                seg = mag
+            else:
+                seg = (mag >> shift) & (2**nbits - 1)
             cycles = 2**nbits - 1
             t_vec += _energy.segment_latency_s(nbits, kbits, p)
-            n_set = _POPCOUNT[seg]  # non-zero bits per input over the planes (seg < 256)
             # supply: time-averaged rail current of each core, then the sag each core sees
             # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
             i_core = np.stack([v_read * (seg[i].astype(np.float32) @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
@@ -199,28 +218,38 @@ class ChipCircuit:
                 # integrator in LSB units: per-vector amplitude, Cs/Ci and 1/LSB on the (smaller) input side
                 scale = (amp[i] * (cg * cc.gain / lsb)).astype(np.float32)
                 xs = (x[i] if single else sgn[i] * seg[i]).astype(np.float32)
-                xs *= scale[:, None]
-                integ = xs @ amap.m32.T
                 h_lsb = h / lsb
                 # before the last plane the integrator holds at most (2**(m-1) - 1) * max|v_line|;
                 # if that stays inside the headroom, the only clip is of the final value (exact)
                 early = float(scale.max()) * (2 ** max(nbits - 1, 0) - 1) * amap.abs_row_sum
                 risky = np.flatnonzero(early > h_lsb)
+                row_scale = scale  # applied after the product, in the conversion pass
+                if risky.size or stochastic:
+                    xs *= scale[:, None]
+                    row_scale = None
+                integ = xs @ amap.m32.T
                 if risky.size:
                     integ[:, risky] = self._planes(sgn[i], seg[i], nbits, amap.m32[risky], scale[:, None], h_lsb)
-                np.clip(integ, -h_lsb, h_lsb, out=integ)
-                v_line_sq = float(np.vdot(integ, integ)) * (lsb / (cg * cc.gain * max(cycles, 1))) ** 2 * nbits
-                if stochastic:
+                h_conv = h_lsb
+                if stochastic:  # the LFSR noise enters after the integrator's clip
+                    np.clip(integ, -h_lsb, h_lsb, out=integ)
+                    sq_clipped = float(np.vdot(integ, integ))
                     integ += (p.lfsr_noise_v / lsb) * cc.lfsr.uniform(batch)[:, amap.neurons]
-                seg_codes = _convert_rows(integ, cc.offset32[amap.neurons] / np.float32(lsb), kbits - 1, thr,
-                                          sigma / lsb, self.noise)
-                if len(segs) == 1:
+                    h_conv = np.inf
+                seg_codes, sq = _clip_convert_rows(integ, row_scale, h_conv, cc.offset32[amap.neurons] / np.float32(lsb),
+                                                   kbits - 1, thr, self.floors(kbits - 1), sigma / lsb, self.noise)
+                if stochastic:
+                    sq = sq_clipped
+                v_line_sq = sq * (lsb / (cg * cc.gain * max(cycles, 1))) ** 2 * nbits
+                if len(segs) == 1 and nc == 1:
+                    codes = seg_codes[None]
+                elif len(segs) == 1:
                     codes[i] = seg_codes
                 elif mult == 1:
                     codes[i] += seg_codes
                 else:
                     codes[i] += seg_codes * np.int16(mult)
-                e = _energy.segment_energy(batch, float(n_set[i].sum()), nbits, kbits, n_out, amap.wl_on,
+                e = _energy.segment_energy(batch, _set_bits(seg[i]), nbits, kbits, n_out, amap.wl_on,
                                            amap.n_lines_in, v_read, v_line_sq, stochastic, p)
                 for k, v in e.items():
                     e_tot[k] += v

@@ -84,43 +84,91 @@ def convert(v_int_v, offset_v, lsb, k: int, thresholds: np.ndarray, noise_v, rng
     the sign is 0: the code is ``M`` or ``-1 - M``. The search is monotone, so
     ``M`` counts the thresholds below ``|v|``; with exact DAC levels they are
     the integers and the code is simply ``floor(v / lsb)``. The shared DAC's
-    level errors move the thresholds by ``dev`` (well under an LSB), so
-    ``floor`` is exact except within ``dev`` of an integer, where the
-    thresholds decide. ``v_int_v`` is overwritten when it is a float32 array.
+    level errors move the thresholds by up to ``dev``, so ``floor`` is exact
+    except within ``dev`` of an integer, where the thresholds decide. ``v_int_v`` is overwritten when it is a float32 array.
     """
     v = v_int_v if isinstance(v_int_v, np.ndarray) and v_int_v.dtype == np.float32 else np.asarray(v_int_v, np.float32).copy()
     v += np.asarray(offset_v, np.float32)
     if noise_v > 0:
-        z = rng.standard_normal(v.shape, dtype=np.float32) if isinstance(rng, np.random.Generator) else rng.normal(v.shape)
-        v += np.multiply(z, np.float32(noise_v))
+        if isinstance(rng, np.random.Generator):
+            v += np.multiply(rng.standard_normal(v.shape, dtype=np.float32), np.float32(noise_v))
+        else:
+            v += rng.normal(v.shape, noise_v)
     if k <= 0:
         return -(v < 0).astype(np.int16)
     top = 2**k - 1
     if lsb != 1.0:
         v *= np.float32(1.0 / lsb)
-    dev = float(np.abs(thresholds[1:top + 1] - np.arange(1, top + 1)).max()) if top else 0.0
+    dev = threshold_dev(thresholds, k)
+    if 0 < dev < NEAREST_DEV_MAX:
+        return _convert_nearest(v, code_floors(thresholds, k), top)
+    return _convert_general(v, thresholds, top, dev)
+
+
+NEAREST_DEV_MAX = 0.45  # LSB: below this, each code is decided by the nearest integer's threshold
+
+
+def threshold_dev(thresholds: np.ndarray, k: int) -> float:
+    """Largest distance (LSB) of a conversion threshold from its ideal integer."""
+    top = 2**k - 1
+    return float(np.abs(thresholds[1:top + 1] - np.arange(1, top + 1)).max()) if top > 0 else 0.0
+
+
+def _convert_nearest(v, floors, top) -> np.ndarray:
+    """Codes when every threshold lies within 0.45 LSB of its integer.
+
+    Only the threshold of the nearest integer ``n = round(v)`` can then fall
+    between ``v`` and ``n``, so the code is ``n`` or ``n - 1``: one table
+    look-up and one comparison per value, no search and no branches.
+    """
+    lim = np.float32(top + 0.5)
+    np.clip(v, -lim, lim, out=v)
+    small = 2 * top + 2 <= 255
+    r = np.add(v, np.float32(top + 1.5)).astype(np.uint8 if small else np.intp)  # round(v) + 2**k, 1 .. 2**(k+1)
+    below = np.less(v, np.take(floors, r, mode="clip"))
+    m = r.astype(np.int16)
+    m -= below
+    m -= np.int16(top + 1)
+    return m
+
+
+def _convert_general(v, thresholds, top, dev) -> np.ndarray:
+    """Codes for an ideal DAC (``dev = 0``: ``floor``) or thresholds straying 0.45 LSB or more
+    (``floor``, then a local search for values within ``dev`` of an integer)."""
     lim = top + 0.5 if dev < 0.5 else float(thresholds[top]) + 0.5  # beyond the last threshold: saturate
     np.clip(v, np.float32(-lim), np.float32(lim), out=v)
-    shift = np.float32(top + 1 if dev < 0.5 else np.ceil(lim) + 1)
-    v += shift  # positive, so the int cast is floor
-    m = v.astype(np.int16)
+    fl = np.floor(v)
+    m = fl.astype(np.int16)
     if dev > 0:
-        frac = v - m
-        near = np.flatnonzero((frac < np.float32(dev)) | (frac > np.float32(1.0 - dev)))
-    m -= np.int16(shift)
-    if dev >= 0.5:
         np.clip(m, -top - 1, top, out=m)
-    if dev > 0 and near.size:
-        a = v.ravel()[near].astype(np.float64) - float(shift)
-        mag = np.clip(np.floor(np.abs(a)), 0, top).astype(np.int64)
-        for _ in range(4):
-            up = np.abs(a) >= thresholds[mag + 1]
-            down = np.abs(a) < thresholds[mag]
-            if not (up.any() or down.any()):
-                break
-            mag = np.clip(mag + up - down, 0, top)
-        m.ravel()[near] = np.where(a >= 0, mag, -1 - mag)
+        frac = np.subtract(v, fl, out=fl)  # exact
+        near = np.flatnonzero((frac < np.float32(dev)) | (frac > np.float32(1.0 - dev)))
+        if near.size:
+            a = v.ravel()[near].astype(np.float64)
+            mag = np.clip(np.floor(np.abs(a)), 0, top).astype(np.int64)
+            for _ in range(4):
+                up = np.abs(a) >= thresholds[mag + 1]
+                down = np.abs(a) < thresholds[mag]
+                if not (up.any() or down.any()):
+                    break
+                mag = np.clip(mag + up - down, 0, top)
+            m.ravel()[near] = np.where(a >= 0, mag, -1 - mag)
     return m
+
+
+def code_floors(thresholds: np.ndarray, k: int) -> np.ndarray:
+    """Input (LSB) at which each signed code starts, indexed by ``code + 2**k``.
+
+    Entry ``j`` holds the lowest input giving at least code ``n = j - 2**k``:
+    ``t[n]`` for ``n >= 1``, 0 for ``n = 0`` (the sign comparison) and
+    ``-t[-n]`` below (magnitudes inverted), for ``n`` in ``[-2**k, 2**k]``
+    (``+-inf`` at the ends). float32, as the integrator values are.
+    """
+    t = np.asarray(thresholds, np.float64)
+    n = np.arange(-(2**k), 2**k + 1)
+    pos = t[np.clip(n, 0, 2**k)]
+    neg = -t[np.clip(-n, 0, 2**k)]
+    return np.where(n > 0, pos, np.where(n == 0, 0.0, neg)).astype(np.float32)
 
 
 def activate(codes, activation: str, k: int) -> np.ndarray:
@@ -159,17 +207,31 @@ class NoisePool:
         self._pool = None
         self._served = 0
 
-    def normal(self, shape) -> np.ndarray:
+    def normal(self, shape, scale: float = 1.0) -> np.ndarray:
+        """Normal samples of rms ``scale`` (float32, a read-only view: do not write into it).
+
+        Pools scaled by the last few ``scale`` values are kept, so a
+        repeated MVM configuration adds its noise without a multiply.
+        """
         n = int(np.prod(shape))
+        scale = np.float32(scale)
         if n > self.size // 4:
-            return self.rng.standard_normal(shape, dtype=np.float32)
+            z = self.rng.standard_normal(shape, dtype=np.float32)
+            return z if scale == 1 else z * scale
         if self._pool is None or self._served > self.reuse * self.size:
             self._pool = self.rng.standard_normal(self.size, dtype=np.float32)
             self._pool.flags.writeable = False
+            self._scaled = {np.float32(1.0): self._pool}
             self._served = 0
+        pool = self._scaled.get(scale)
+        if pool is None:
+            if len(self._scaled) > 4:
+                self._scaled = {np.float32(1.0): self._pool}
+            pool = self._scaled[scale] = self._pool * scale
+            pool.flags.writeable = False
         start = int(self.rng.integers(0, self.size - n + 1))
         self._served += n
-        return self._pool[start:start + n].reshape(shape)  # a read-only view: do not write into it
+        return pool[start:start + n].reshape(shape)
 
 
 class LFSRPair:

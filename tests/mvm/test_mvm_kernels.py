@@ -1,0 +1,81 @@
+"""The compiled conversion kernel against the numpy reference it replaces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim_backend import _kernels
+from sim_backend.neuron import NoisePool, code_floors, convert, sar_thresholds
+from neurram_lab.board import MVMRequest
+from neurram_lab.registry import open_board
+
+needs_numba = pytest.mark.skipif(not _kernels.available(), reason="numba is a dependency; absent only on odd platforms")
+
+
+def _reference(integ, row_scale, h, off, z, thr, k):
+    v = integ * row_scale[:, None]
+    np.clip(v, -h, h, out=v)
+    sq = float(np.vdot(v.astype(np.float64), v.astype(np.float64)))
+
+    class Drawn:
+        def normal(self, shape, scale):
+            return z
+
+    return convert(v, off, 1.0, k, thr, 1.0 if z is not None else 0.0, Drawn()), sq
+
+
+@needs_numba
+@pytest.mark.parametrize("k", [1, 3, 5, 7])
+@pytest.mark.parametrize("noisy", [True, False])
+@pytest.mark.parametrize("dac_err", [0.004, 0.0])
+def test_kernel_codes_equal_the_reference(k, noisy, dac_err):
+    rng = np.random.default_rng(k)
+    thr = sar_thresholds(k, dac_err * rng.standard_normal(k))
+    rows, cols = 300, 70
+    integ = (rng.standard_normal((rows, cols)) * 2.0 ** k * 0.7).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, rows).astype(np.float32)
+    off = rng.normal(0, 0.4, cols).astype(np.float32)
+    z = (0.3 * rng.standard_normal((rows, cols))).astype(np.float32) if noisy else None
+    h = 0.8 * 2.0**k  # some values clip at the headroom
+    want, want_sq = _reference(integ.copy(), scale, h, off, z, thr, k)
+    got, sq = _kernels.clip_convert(integ, scale, h, off, z, code_floors(thr, k), 2**k - 1)
+    assert got.dtype == np.int16
+    assert np.array_equal(got, want)
+    assert sq == pytest.approx(want_sq, rel=1e-6)
+    assert (np.abs(integ * scale[:, None]) > h).any()  # the clip was exercised
+
+
+def _codes(kernels_on, monkeypatch):
+    monkeypatch.setattr(_kernels, "ENABLED", kernels_on)
+    calls = []
+    real = _kernels.clip_convert
+    monkeypatch.setattr(_kernels, "clip_convert", lambda *a: calls.append(1) or real(*a))
+    board = open_board("sim://?seed=3")
+    rng = np.random.default_rng(0)
+    x = rng.integers(-7, 8, (1, 600, 64)).astype(np.int16)
+    req = MVMRequest(cores=(0,), inputs=x, input_lines=np.arange(64), output_lines=np.arange(0, 256, 2),
+                     input_bits=4, output_bits=6)
+    for core_rows in range(0, 128, 2):  # some programmed cells so outputs are not all zero
+        board.pulse("set", 0, core_rows, np.arange(0, 256, 3), 2.0, 1e-6, 1.5)
+    codes = board.mvm(req)
+    assert bool(calls) == kernels_on
+    return codes, board.counters()["mvm_energy_j"]
+
+
+@needs_numba
+def test_board_mvm_is_the_same_with_and_without_the_kernel(monkeypatch):
+    fast, e_fast = _codes(True, monkeypatch)
+    slow, e_slow = _codes(False, monkeypatch)
+    assert np.array_equal(fast, slow)
+    assert np.ptp(fast) > 4
+    assert e_fast == pytest.approx(e_slow, rel=1e-6)
+
+
+def test_scaled_noise_pool_matches_scaling_by_hand():
+    p1 = NoisePool(np.random.default_rng(4), size=1 << 16)
+    p2 = NoisePool(np.random.default_rng(4), size=1 << 16)
+    a = p1.normal((30, 40), 0.37)
+    b = p2.normal((30, 40)) * np.float32(0.37)
+    assert np.array_equal(a, b)
+    assert not a.flags.writeable
