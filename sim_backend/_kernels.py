@@ -20,42 +20,9 @@ _compiled: dict = {}
 
 
 def _build():
-    from numba import njit
+    from . import _kernels_numba as k
 
-    @njit(fastmath=True, cache=True, nogil=True)
-    def row_sq(row):  # pragma: no cover - compiled
-        acc = 0.0  # energy bookkeeping: summation order is free (fastmath)
-        for j in range(row.shape[0]):
-            x = np.float64(row[j])
-            acc += x * x
-        return acc
-
-    @njit(cache=True, nogil=True, boundscheck=False)
-    def clip_convert(integ, row_scale, h, offset, z, floors, top, out, sq_rows):  # pragma: no cover - compiled
-        rows, cols = integ.shape
-        lim = np.float32(top + 0.5)
-        up = np.float32(top + 1.5)
-        base = np.int32(top + 1)
-        v = np.empty(cols, np.float32)
-        r = np.empty(cols, np.int32)
-        start = np.empty(cols, np.float32)
-        clipped = np.empty(cols, np.float32)
-        for i in range(rows):
-            s = row_scale[i]
-            # three simple loops per row rather than one: the first and last vectorise
-            for j in range(cols):
-                x = min(max(integ[i, j] * s, -h), h)
-                clipped[j] = x
-                vj = min(max(x + offset[j] + z[i, j], -lim), lim)
-                v[j] = vj
-                r[j] = np.int32(vj + up)  # round(v) + 2**k: vj + up > 0, so the cast is floor
-            for j in range(cols):
-                start[j] = floors[r[j]]
-            for j in range(cols):
-                out[i, j] = r[j] - base - np.int32(v[j] < start[j])
-            sq_rows[i] = row_sq(clipped)
-
-    return {"clip_convert": clip_convert}
+    return {name: getattr(k, name) for name in ("clip_convert", "any_kind", "pulse_cells", "read_timing", "read_cells")}
 
 
 def available() -> bool:
@@ -69,6 +36,13 @@ def available() -> bool:
         except ImportError:  # numba is a dependency; this guards platforms without a wheel
             _compiled["ok"] = False
     return _compiled["ok"]
+
+
+def kernel(name: str):
+    """The compiled kernel ``name`` (check :func:`available` first)."""
+    if not available():
+        raise RuntimeError("compiled kernels are not available; check sim_backend._kernels.available() first")
+    return _compiled[name]
 
 
 def clip_convert(integ, row_scale, h_lsb: float, offset_lsb, z, floors, top: int):

@@ -8,7 +8,7 @@ from neurram_lab.board import Board, BoardInfo
 from neurram_lab.errors import InputError
 from neurram_lab.limits import SafetyLimits
 
-from . import device
+from . import _kernels, device
 from ._malloc import keep_freed_memory
 from ._parallel import BLOCK, blocks, run_blocks
 from .cells import CELLS_PER_CORE, N_CORES, CellArray
@@ -128,6 +128,10 @@ class SimBoard(Board):
             v = v_pulse[a:b]
             w = width if np.isscalar(width) else width_s[a:b]
             gt = gate if np.isscalar(gate) else v_gate[a:b]
+            if call.increasing[i] and cells.compiled_pulse_ok(kind, idx):  # one compiled pass
+                t_spec = (t0 + a * step, step) if np.isscalar(width) else t_all[a:b]
+                _, e_cell, v2 = cells.pulse_compiled(kind, idx, v, w, gt, t_spec, noise[i])
+                return e_cell + e.line_c_f * v2
             if np.isscalar(width):
                 t_end = np.multiply(_counts(b - a), step)
                 t_end += t0 + a * step
@@ -140,7 +144,7 @@ class SimBoard(Board):
                 else:
                     cells.pulse(kind, idx[sel], v[sel], _pick(w, sel), _pick(gt, sel), t_end[sel], noise[i])
             if g is None:
-                g = cells.g_s.take(idx)
+                g = cells.g_s[idx]
             # energy: I*V*t in the cell, CV^2 of the line (plain sums: no BLAS thread pool)
             v2 = v * v
             return float((v2 * (g * w)).sum()) + e.line_c_f * float(v2.sum())
@@ -163,8 +167,13 @@ class SimBoard(Board):
         noise = cells.streams(m)
         g_of, dur_of, t_of = [None] * m, [None] * m, [None] * m
 
+        fast = _kernels.available()
+
         def timing(i):  # how long each read takes depends on the cell's conductance before it
-            g_of[i] = cells.g_s.take(call.idx[i])
+            if fast:
+                g_of[i], dur_of[i], t_of[i] = cells.read_timing_compiled(call.idx[i], over)
+                return float(t_of[i][-1])
+            g_of[i] = cells.g_s[call.idx[i]]
             dur = dur_of[i] = device.read_time_s(g_of[i], self.params.read)
             dur += over
             t_of[i] = np.cumsum(dur, dtype=np.float64)
@@ -172,6 +181,9 @@ class SimBoard(Board):
 
         def physics(i):
             a, b = call.spans[i]
+            if fast:
+                out[a:b], ig_i = cells.read_compiled(call.idx[i], t_of[i], starts[i], noise[i], g_of[i], dur_of[i])
+                return ig_i
             t = t_of[i]
             t += starts[i]
             g = cells.read(call.idx[i], t, noise[i], g_of[i])

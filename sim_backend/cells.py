@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import device
+from . import _kernels, device
 from .defects import CellKind, draw_die
 from .params import TwinParams
 
@@ -37,7 +37,7 @@ class CellArray:
     Attributes (arrays over all cells, flat index)
     ----------------------------------------------
     g_s : float32
-        Conductance at time ``t_eval_s`` (S).
+        Conductance at the last evaluation (S).
     t_prog_s : float64
         Virtual time of the last pulse (s).
     age_index : int32
@@ -58,24 +58,29 @@ class CellArray:
         self.params = params
         self.seed = int(seed)
         n = N_CORES * CELLS_PER_CORE
-        self.g_s = np.zeros(n, F32)
-        self.t_prog_s = np.zeros(n, np.float64)
-        self.age_index = np.zeros(n, np.int32)
-        # relaxation record per cell, one 16-byte row so a gather or scatter moves it at once
-        self._rec = np.zeros((n, 4), F32)
+        # A cell's changing state in one 32-byte record (half a cache line), so touching a
+        # cell, however scattered the cells of a call are, costs one memory access:
+        # [var_fast, var_slow, drift, excitation | g | age_index (int32) | t_prog (float64)].
+        # The attributes below are views of its columns.
+        self._state = np.zeros((n, 8), F32)
+        self._rec = self._state[:, 0:4]  # relaxation record; one 16-byte row per cell
         self._rec_rows = self._rec.view(_ROW).reshape(n)
         self.var_fast_s2 = self._rec[:, 0]
         self.var_slow_s2 = self._rec[:, 1]
         self.drift_s = self._rec[:, 2]
         self.excitation = self._rec[:, 3]
-        # die parameters, filled per core on first use
+        self.g_s = self._state[:, 4]
+        self.age_index = self._state.view(np.int32)[:, 5]
+        self.t_prog_s = self._state.view(np.float64)[:, 3]
+        # die parameters, filled per core on first use; one 32-byte record per cell too
         self.kind = np.zeros(n, np.uint8)
-        self.set_vth = np.zeros(n, F32)
-        self.reset_vth = np.zeros(n, F32)
-        self.g_cap = np.zeros(n, F32)
-        self.g_floor = np.zeros(n, F32)
-        self.form_vth = np.zeros(n, F32)
-        self.relax_scale = np.zeros(n, F32)
+        self._die = np.zeros((n, 8), F32)
+        self.set_vth = self._die[:, 0]
+        self.reset_vth = self._die[:, 1]
+        self.g_cap = self._die[:, 2]
+        self.g_floor = self._die[:, 3]
+        self.form_vth = self._die[:, 4]
+        self.relax_scale = self._die[:, 5]
         self._ready = np.zeros(N_CORES, bool)
         self._clock = device.RelaxationClock(params.relax)
         self._amp = device.AmplitudeTable(params.relax)
@@ -117,10 +122,10 @@ class CellArray:
         cells' ``g_s`` when the caller has gathered it already.
         """
         clk = self._clock
-        j_now = clk.index(np.asarray(t_s, np.float64) - self.t_prog_s.take(idx))
-        j_then = self.age_index.take(idx)
+        j_now = clk.index(np.asarray(t_s, np.float64) - self.t_prog_s[idx])
+        j_then = self.age_index[idx]
         np.maximum(j_now, j_then, out=j_now)  # time only runs forward
-        rec = self._rec.take(idx, axis=0)
+        rec = self._rec[idx]
         df = clk.both.take(j_now, axis=0)
         df -= clk.both.take(j_then, axis=0)
         dfs = df[:, 1]
@@ -130,7 +135,7 @@ class CellArray:
         step *= noise(idx.size)
         dfs *= rec[:, 2]
         step += dfs
-        step += self.g_s.take(idx) if g_then is None else g_then
+        step += self.g_s[idx] if g_then is None else g_then
         return np.maximum(step, F32(0.0), out=step), j_now, rec
 
     def advance(self, idx: np.ndarray, t_s, noise=None) -> None:
@@ -152,27 +157,29 @@ class CellArray:
         :attr:`version`: the caller does, once per call.
         """
         p = self.params.device
-        g, j, rec = self._relaxed(idx, t_end_s, noise)  # relaxation up to the pulse
+        if self.compiled_pulse_ok(kind, idx):
+            return self.pulse_compiled(kind, idx, v, width_s, v_gate, t_end_s, noise)[0]
         ck = self.kind.take(idx)
+        g, j, rec = self._relaxed(idx, t_end_s, noise)  # relaxation up to the pulse
         normal = ck == CellKind.NORMAL
         v = np.asarray(v, F32)
         formed_now = None
         if kind in ("set", "form"):
-            resp, act = device.set_response(g, v, width_s, v_gate, self.set_vth.take(idx), self.g_cap.take(idx), p, noise)
+            resp, act = device.set_response(g, v, width_s, v_gate, self.set_vth[idx], self.g_cap[idx], p, noise)
             pristine = ck == CellKind.PRISTINE
             if pristine.any():
                 # forming: pristine cells break down with a probability set by V and width
-                prob = device.form_probability(v, width_s, self.form_vth.take(idx), p)
+                prob = device.form_probability(v, width_s, self.form_vth[idx], p)
                 forms = pristine & (noise.uniform(idx.size) < prob)
                 if forms.any():
                     g_form = F32(p.form_g_s) * np.exp(F32(p.form_g_sigma_rel) * noise(idx.size))
-                    cap = device.compliance_cap(self.g_cap.take(idx), v_gate, p)
+                    cap = device.compliance_cap(self.g_cap[idx], v_gate, p)
                     resp = np.where(forms, np.minimum(g_form, cap), resp)
                     act = np.where(forms, F32(1e9), act)  # forming excites every defect
                     normal = normal | forms
                     formed_now = idx[forms]
         elif kind == "reset":
-            resp, act = device.reset_response(g, v, width_s, self.reset_vth.take(idx), self.g_floor.take(idx), p, noise)
+            resp, act = device.reset_response(g, v, width_s, self.reset_vth[idx], self.g_floor[idx], p, noise)
         else:  # pragma: no cover - kinds are validated by the Board
             raise ValueError(kind)
         new = np.where(normal, resp, g)
@@ -180,6 +187,40 @@ class CellArray:
             self.kind[formed_now] = CellKind.NORMAL
         self._reprogrammed(idx, new, act, normal, t_end_s, j, rec)
         return new
+
+    def compiled_pulse_ok(self, kind: str, idx) -> bool:
+        """True when :meth:`pulse_compiled` applies: kernels available, no pristine cell to form."""
+        return _kernels.available() and (
+            kind == "reset" or not _kernels.kernel("any_kind")(self.kind, idx, int(CellKind.PRISTINE)))
+
+    def pulse_compiled(self, kind, idx, v, width_s, v_gate, t_end_s, noise):
+        """:meth:`pulse` as one compiled pass over distinct, non-pristine cells (same noise draws).
+
+        ``t_end_s``: per-cell end times, or ``(t0, step)`` for pulses ending at
+        ``t0 + step, t0 + 2 step, ...``. Returns ``(new G (S), sum(v^2 g w)
+        (V^2 S s), sum(v^2) (V^2))``, the sums for the energy.
+        """
+        is_set = kind != "reset"
+        p, r = self.params.device, self.params.relax
+        n = idx.size
+        raw_relax = noise.raw16(n)
+        raw_c2c = noise.raw16(n)
+        if isinstance(t_end_s, tuple):
+            t0, step = float(t_end_s[0]), float(t_end_s[1])
+            t_end = _NO_TIMES
+        else:
+            t0, step, t_end = 0.0, -1.0, _per_cell(t_end_s, n, np.float64)
+        out = np.empty(n, F32)
+        clk, amp = self._clock, self._amp
+        e_cell, v2 = _kernels.kernel("pulse_cells")(
+            is_set, idx, _per_cell(v, n, F32), _per_cell(width_s, n, np.float64), _per_cell(v_gate, n, np.float64),
+            t_end, t0, step, raw_relax, raw_c2c, noise.table,
+            self.g_s, self.t_prog_s, self.age_index, self._rec, self.kind,
+            self.set_vth if is_set else self.reset_vth, self.g_cap if is_set else self.g_floor, self.relax_scale,
+            clk.both, clk.base, clk.rows, F32(clk.T_MIN_S), amp.both, 1.0 / amp.G_STEP_S, amp.N,
+            1.0 / (p.set_v_slope_v if is_set else p.reset_v_slope_v), p.set_tau0_s if is_set else p.reset_tau0_s,
+            p.c2c_sigma, p.gate_v_th_v, p.gate_v_nominal_v, r.excite_gain, r.drift_rel, r.g_mid_s, out)
+        return out, e_cell, v2
 
     def _reprogrammed(self, idx, new, act, normal, t_end_s, j, rec) -> None:
         """Restart the relaxation of cells just pulsed to ``new`` by pulses of activation ``act``.
@@ -193,7 +234,7 @@ class CellArray:
         hit = np.minimum(act * F32(r.excite_gain), one)
         e = one - (one - left) * (one - hit)
         e *= normal
-        scale = self.relax_scale.take(idx)
+        scale = self.relax_scale[idx]
         w = e * scale * scale
         a2 = self._amp.both.take(self._amp.index(new), axis=0)
         out = np.empty((idx.size, 4), F32)
@@ -217,6 +258,8 @@ class CellArray:
 
         ``g_then``: ``g_s[idx]`` when the caller has gathered it already.
         """
+        if _kernels.available():
+            return self.read_compiled(idx, _per_cell(t_s, idx.size, np.float64), 0.0, noise, g_then)[0]
         g, j, _ = self._relaxed(idx, t_s, noise, g_then)
         self.g_s[idx] = g
         self.age_index[idx] = j
@@ -226,7 +269,47 @@ class CellArray:
         g = device.read_noise(g, self.params.read, noise)
         return np.maximum(g, F32(0.0), out=g)
 
+    def read_timing_compiled(self, idx, overhead_s: float):
+        """Each read's stored G before it, duration (s, float32, ``overhead_s`` included) and the
+        running sum of the durations (s, float64), in one compiled pass (as :func:`device.read_time_s`)."""
+        n = idx.size
+        g, dur, t = np.empty(n, F32), np.empty(n, F32), np.empty(n, np.float64)
+        rp = self.params.read
+        _kernels.kernel("read_timing")(idx, self.g_s, F32(overhead_s), rp.t_max_s - rp.t_min_s, rp.t_min_s,
+                                       -1.0 / rp.g_fast_s, g, dur, t)
+        return g, dur, t
+
+    def read_compiled(self, idx, t_s, t_start_s, noise, g_then=None, dur_s=None):
+        """:meth:`read` as one compiled pass at times ``t_s + t_start_s`` (same noise draws, same readings).
+
+        Returns ``(readings (S), sum(readings * dur_s) (S s))``, the sum 0 without ``dur_s``.
+        """
+        n = idx.size
+        g0 = self.g_s[idx] if g_then is None else g_then
+        raw_relax = noise.raw16(n)
+        leaky = bool(_kernels.kernel("any_kind")(self.kind, idx, int(CellKind.LEAKY)))
+        raw_leaky = noise.raw16(n) if leaky else raw_relax
+        raw_read = noise.raw16(n)
+        out = np.empty(n, F32)
+        clk, rp = self._clock, self.params.read
+        ig = _kernels.kernel("read_cells")(
+            idx, t_s, float(t_start_s), np.ascontiguousarray(g0, F32), raw_relax, raw_leaky, leaky, raw_read,
+            noise.table, self.g_s, self.age_index, self.t_prog_s, self._rec, self.kind,
+            clk.both, clk.base, clk.rows, F32(clk.T_MIN_S), rp.noise_rel, F32(rp.noise_floor_s**2),
+            _NO_DUR if dur_s is None else dur_s, out)
+        return out, ig
+
     def true_conductance(self, idx, t_s) -> np.ndarray:
         """Noise-free conductance at ``t_s`` (S); relaxes the cells but draws no read noise."""
         self.advance(idx, t_s)
         return self.g_s[idx].astype(np.float64)
+
+
+_NO_TIMES = np.zeros(0, np.float64)
+_NO_DUR = np.zeros(0, F32)
+
+
+def _per_cell(a, n: int, dtype) -> np.ndarray:
+    """``a`` as an array of ``n`` values of ``dtype`` (a scalar becomes a zero-stride view)."""
+    a = np.asarray(a, dtype)
+    return np.broadcast_to(a, (n,)) if a.ndim == 0 else a

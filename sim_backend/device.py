@@ -58,8 +58,11 @@ class GaussianSource:
         self.table = gaussian_table(self.BITS)
 
     def __call__(self, n: int) -> np.ndarray:
-        u = self._bits.random_raw((int(n) + 3) // 4).view(np.uint16)[: int(n)]
-        return self.table.take(u >> np.uint16(16 - self.BITS))
+        return self.table.take(self.raw16(n) >> np.uint16(16 - self.BITS))
+
+    def raw16(self, n: int) -> np.ndarray:
+        """The 16-bit slices ``n`` draws are made of (``table[raw >> 4]`` is the draw)."""
+        return self._bits.random_raw((int(n) + 3) // 4).view(np.uint16)[: int(n)]
 
     def uniform(self, n: int) -> np.ndarray:
         """Uniform draws in [0, 1) (float32, 24 bits each)."""
@@ -187,6 +190,15 @@ class RelaxationClock:
         self.both = np.stack([trap_fraction(t, p.fast_tau_min_s, p.fast_tau_max_s),
                               trap_fraction(t, p.slow_tau_min_s, p.slow_tau_max_s)], axis=1).astype(F32)
         self.fast, self.slow = self.both[:, 0].copy(), self.both[:, 1].copy()
+
+    @property
+    def base(self) -> int:
+        """Bit pattern (shifted) of the first row's age; row = bits(age) >> 16 - base."""
+        return self._base
+
+    @property
+    def rows(self) -> int:
+        return self._n
 
     def index(self, age_s) -> np.ndarray:
         """Table row of each age (int32)."""

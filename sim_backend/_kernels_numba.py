@@ -1,0 +1,182 @@
+"""The numba-compiled kernels themselves (imported by :mod:`sim_backend._kernels` on first use).
+
+Top-level functions so that numba's on-disk cache finds them again in the
+next process. Semantics, and the numpy reference each one matches, are
+described in :mod:`sim_backend._kernels` and at the call sites.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+f32 = np.float32
+
+
+@njit(fastmath=True, cache=True, nogil=True)
+def row_sq(row):  # pragma: no cover - compiled
+    acc = 0.0  # energy bookkeeping: summation order is free (fastmath)
+    for j in range(row.shape[0]):
+        x = np.float64(row[j])
+        acc += x * x
+    return acc
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def clip_convert(integ, row_scale, h, offset, z, floors, top, out, sq_rows):  # pragma: no cover - compiled
+    rows, cols = integ.shape
+    lim = np.float32(top + 0.5)
+    up = np.float32(top + 1.5)
+    base = np.int32(top + 1)
+    v = np.empty(cols, np.float32)
+    r = np.empty(cols, np.int32)
+    start = np.empty(cols, np.float32)
+    clipped = np.empty(cols, np.float32)
+    for i in range(rows):
+        s = row_scale[i]
+        # three simple loops per row rather than one: the first and last vectorise
+        for j in range(cols):
+            x = min(max(integ[i, j] * s, -h), h)
+            clipped[j] = x
+            vj = min(max(x + offset[j] + z[i, j], -lim), lim)
+            v[j] = vj
+            r[j] = np.int32(vj + up)  # round(v) + 2**k: vj + up > 0, so the cast is floor
+        for j in range(cols):
+            start[j] = floors[r[j]]
+        for j in range(cols):
+            out[i, j] = r[j] - base - np.int32(v[j] < start[j])
+        sq_rows[i] = row_sq(clipped)
+
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def relax(ix, t, g_then, z, t_prog, age_index, rec, clock, base, n_rows, t_min, fb, ib):  # pragma: no cover
+    """One cell's conductance relaxed to ``t`` and its clock row then (see CellArray._relaxed).
+
+    ``fb``/``ib``: a one-element float32 buffer and its int32 view (the clock row is the age's bits).
+    """
+    fb[0] = max(f32(t - t_prog[ix]), t_min)
+    j = min((ib[0] >> 16) - base, n_rows - 1)
+    j = max(j, age_index[ix])  # time only runs forward
+    j0 = age_index[ix]
+    df0 = clock[j, 0] - clock[j0, 0]
+    df1 = clock[j, 1] - clock[j0, 1]
+    var = rec[ix, 0] * df0
+    var += rec[ix, 1] * df1
+    step = np.sqrt(var) * z
+    step += df1 * rec[ix, 2]
+    step += g_then
+    return max(step, f32(0.0)), j
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def any_kind(kind, idx, value):  # pragma: no cover - compiled
+    """True if any cell ``idx`` is of kind ``value``."""
+    for i in range(idx.size):
+        if kind[idx[i]] == value:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, raw_relax, raw_c2c, table, g_s, t_prog,
+                age_index, rec, kind, v_th, g_lim, relax_scale, clock, base, n_rows, t_min, amp, amp_step_inv, amp_n,
+                slope_inv, tau0_s, c2c_sigma, gate_th, gate_nom, excite_gain, drift_rel, g_mid, out):  # pragma: no cover
+    """SET (``is_set``) or RESET pulses on distinct non-pristine cells: relax, respond, restart relaxation.
+
+    Pulse ``i`` ends at ``t_end[i]``, or at ``(i + 1) * t_step + t0`` when ``t_step > 0``. Noise:
+    ``table[raw >> 4]``. Returns ``(sum(v^2 * g * width), sum(v^2))`` for the energy.
+    """
+    c2c_half = f32(0.5 * c2c_sigma * c2c_sigma)
+    one = f32(1.0)
+    fb = np.empty(1, f32)
+    ib = fb.view(np.int32)
+    e_cell = 0.0
+    v2_sum = 0.0
+    for i in range(idx.size):
+        ix = idx[i]
+        te = (i + 1) * t_step + t0 if t_step > 0 else t_end[i]
+        z = table[raw_relax[i] >> 4]
+        g, j = relax(ix, te, g_s[ix], z, t_prog, age_index, rec, clock, base, n_rows, t_min, fb, ib)
+        x = min((f32(v[i]) - v_th[ix]) * f32(slope_inv), f32(60.0))
+        x = np.exp(x)
+        x *= -f32(width_s[i] / tau0_s)
+        s = one - np.exp(x)
+        eps = table[raw_c2c[i] >> 4] * f32(c2c_sigma)
+        eps -= c2c_half
+        s *= np.exp(eps)
+        if is_set:
+            scale = min(max((np.float64(gate_v[i]) - gate_th) / (gate_nom - gate_th), 0.02), 1.5)
+            cap = g_lim[ix] * f32(scale)
+            resp = min(g + max(cap - g, f32(0.0)) * s, max(g, cap))
+        else:
+            s = min(s, one)
+            resp = g - s * max(g - g_lim[ix], f32(0.0))
+        normal = kind[ix] == 0
+        new = resp if normal else g
+        # restart relaxation: defects not yet relaxed stay excited, the pulse excites more
+        left = rec[ix, 3] * (one - clock[j, 1])
+        hit = min(s * f32(excite_gain), one)
+        e = one - (one - left) * (one - hit)
+        if not normal:
+            e = f32(0.0)
+        sc = relax_scale[ix]
+        w = e * sc * sc
+        ja = np.int32(min(max(new * f32(amp_step_inv), f32(0.0)), f32(amp_n - 1)))
+        rec[ix, 0] = amp[ja, 0] * w
+        rec[ix, 1] = amp[ja, 1] * w
+        rec[ix, 2] = (f32(-drift_rel) * e) * (new - f32(g_mid))
+        rec[ix, 3] = e
+        g_s[ix] = new
+        t_prog[ix] = te
+        age_index[ix] = 0
+        out[i] = new
+        v2 = np.float64(v[i]) * np.float64(v[i])
+        e_cell += v2 * np.float64(new) * width_s[i]
+        v2_sum += v2
+    return e_cell, v2_sum
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def read_timing(idx, g_s, over, t_span, t_lo, g_fast_inv, g_out, dur_out, t_out):  # pragma: no cover
+    """Each read's duration (1 us when the cell conducts well, up to 10 us near zero) and end time.
+
+    ``g_out`` the cells' stored conductance, ``dur_out`` float32 durations
+    plus ``over``, ``t_out`` their running sum (float64) from zero.
+    """
+    t = 0.0
+    for i in range(idx.size):
+        g = g_s[idx[i]]
+        x = np.exp(max(g, f32(0.0)) * f32(g_fast_inv)) * f32(t_span) + f32(t_lo)
+        d = x + f32(over)
+        g_out[i] = g
+        dur_out[i] = d
+        t += np.float64(d)
+        t_out[i] = t
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def read_cells(idx, t, t_start, g_then, raw_relax, raw_leaky, use_leaky, raw_read, table, g_s, age_index, t_prog,
+               rec, kind, clock, base, n_rows, t_min, noise_rel, floor_sq, dur, out):  # pragma: no cover
+    """Noisy readings of distinct cells at times ``t + t_start``; stores their relaxed state.
+
+    Returns ``sum(g_read * dur)`` (S s) for the energy when ``dur`` is given (size > 0).
+    """
+    fb = np.empty(1, f32)
+    ib = fb.view(np.int32)
+    ig = 0.0
+    for i in range(idx.size):
+        ix = idx[i]
+        g, j = relax(ix, t[i] + t_start, g_then[i], table[raw_relax[i] >> 4], t_prog, age_index, rec, clock, base,
+                     n_rows, t_min, fb, ib)
+        g_s[ix] = g
+        age_index[ix] = j
+        if use_leaky and kind[ix] == 5:
+            g = g * (f32(1.0) + f32(0.1) * table[raw_leaky[i] >> 4])
+        sig = f32(noise_rel) * g
+        sig = np.sqrt(sig * sig + f32(floor_sq)) * table[raw_read[i] >> 4]
+        r = max(g + sig, f32(0.0))
+        out[i] = r
+        if dur.size:
+            ig += np.float64(r * dur[i])
+    return ig

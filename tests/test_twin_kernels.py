@@ -1,0 +1,88 @@
+"""The twin's compiled cell kernels against the numpy reference they replace (sim_backend._kernels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim_backend import _kernels
+from sim_backend.cells import CellArray
+from sim_backend.defects import CellKind
+from sim_backend.params import TwinParams
+from neurram_lab.registry import open_board
+from neurram_lab.writeverify import form_cells, write_verify
+
+pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is a dependency; absent only on odd platforms")
+
+IDX = np.sort(np.random.default_rng(0).choice(2 * 65536, 20000, replace=False)).astype(np.int64)
+
+
+def _history(monkeypatch) -> CellArray:
+    """Two cores with a few rounds of SET/RESET pulses and reads behind them, all on the numpy path."""
+    monkeypatch.setattr(_kernels, "ENABLED", False)
+    ca = CellArray(TwinParams(), 5)
+    ca.ensure_cores(np.array([0, 1]))
+    ca.kind[ca.kind == CellKind.PRISTINE] = CellKind.NORMAL
+    t = 1e-3
+    for rnd in range(4):
+        kind = "set" if rnd % 2 == 0 else "reset"
+        t_end = t + np.arange(1, IDX.size + 1) * 2e-6
+        ca.pulse(kind, IDX, np.full(IDX.size, 1.4 + 0.1 * rnd, np.float32), 1e-6, 2.0, t_end, ca.streams(1)[0])
+        t = t_end[-1] + 10.0 ** rnd
+        ca.read(IDX, t + np.arange(1, IDX.size + 1) * 1e-6, ca.streams(1)[0])
+        t += 1.0
+    return ca
+
+
+def _both(monkeypatch, op):
+    out = []
+    for on in (False, True):
+        ca = _history(monkeypatch)
+        monkeypatch.setattr(_kernels, "ENABLED", on)
+        out.append((op(ca), ca))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["set", "reset"])
+def test_compiled_pulse_matches_the_reference(monkeypatch, kind):
+    t0 = 1e5
+
+    def op(ca):
+        v = np.full(IDX.size, 1.5 if kind == "set" else 1.8, np.float32)
+        return ca.pulse(kind, IDX, v, 1e-6, 2.0, t0 + np.arange(1, IDX.size + 1) * 2e-6, ca.streams(1)[0])
+
+    (ref, a), (got, b) = _both(monkeypatch, op)
+    before = _history(monkeypatch).g_s[IDX]
+    assert np.abs(ref - before).max() > 1e-7  # the pulse moved the cells
+    assert np.abs(got - ref).max() < 1e-10  # S: float32 exp may differ by an ulp, nothing more
+    assert np.array_equal(a.t_prog_s, b.t_prog_s) and np.array_equal(a.age_index, b.age_index)
+    ra, rb = a._rec[IDX], b._rec[IDX]
+    rel = np.abs(ra - rb) / np.maximum(np.abs(ra), 1e-30)
+    # the spread amplitude is tabulated on a 10 nS grid: an ulp can move a cell to the next row
+    assert np.percentile(rel, 99.9) < 1e-4 and rel.max() < 1e-2
+
+
+def test_compiled_read_is_identical_to_the_reference(monkeypatch):
+    def op(ca):
+        return ca.read(IDX, 2e5 + np.arange(1, IDX.size + 1) * 1e-6, ca.streams(1)[0])
+
+    (ref, a), (got, b) = _both(monkeypatch, op)
+    assert np.array_equal(got, ref)  # no transcendental functions on this path: bit for bit
+    assert np.array_equal(a.g_s, b.g_s) and np.array_equal(a.age_index, b.age_index)
+
+
+def test_write_verify_statistics_are_the_same_either_way(monkeypatch):
+    stats = []
+    for on in (False, True):
+        monkeypatch.setattr(_kernels, "ENABLED", on)
+        board = open_board("sim://?seed=9")
+        i = np.arange(6000)
+        tgt = np.random.default_rng(1).uniform(2e-6, 38e-6, i.size)
+        c, r, k = i >> 12, (i >> 4) & 255, i & 15
+        ok = form_cells(board, c, r, k)
+        res = write_verify(board, c[ok], r[ok], k[ok], tgt[ok])
+        stats.append((res.in_window_fraction, res.mean_pulses_per_cell, board.counters()["energy_j"]))
+    (f0, p0, e0), (f1, p1, e1) = stats
+    assert f0 > 0.99 and f1 > 0.99
+    assert abs(p1 - p0) < 0.05 * p0
+    assert abs(e1 - e0) < 0.05 * e0
