@@ -203,6 +203,7 @@ def write_verify(
 
     # state of the cells still running, compacted every round. Every running
     # cell gets one pulse per round, so a cell finishing at round n took n pulses.
+    listening = tr is not None or on_event is not None
     pos = np.arange(n)
     ca, ra, ka = c, r, k
     ta = tgt.astype(np.float32)
@@ -282,8 +283,10 @@ def write_verify(
         else:
             for kind, sel, op in (("set", want_set, 1), ("reset", ~want_set, -1)):
                 i = np.flatnonzero(sel)
-                board.pulse(kind, ca.take(i), ra.take(i), ka.take(i), v.take(i), cfg.width_s)
-                event(rnd, op, pos.take(i), v.take(i), np.float32(np.nan))
+                vi = v.take(i)
+                board.pulse(kind, ca.take(i), ra.take(i), ka.take(i), vi, cfg.width_s)
+                if listening:
+                    event(rnd, op, pos.take(i), vi, np.float32(np.nan))
         if progress is not None:
             progress(n - pos.size)
     if progress is not None:
