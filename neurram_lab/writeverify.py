@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _jit
 from .board import Board
 from .errors import InputError, LimitError
 
 
 OUTCOME_RUNNING, OUTCOME_SUCCESS, OUTCOME_TIMEOUT, OUTCOME_STALLED, OUTCOME_ROUNDS = 0, 1, 2, 3, 4
+_KERNELS = "neurram_lab._writeverify_numba"
 
 
 @dataclass
@@ -201,6 +203,13 @@ def write_verify(
         if on_event is not None:
             on_event(rnd, op, cells, v, g, t_s)
 
+    kern = _jit.kernels(_KERNELS)
+    if kern is not None:  # the same rounds, each one compiled pass over the running cells
+        _rounds_compiled(kern, board, cfg, res, tgt, event, progress, on_done, tr is not None or on_event is not None)
+        if tr is not None:
+            res.trace = {key: np.concatenate(val) if val else np.zeros(0) for key, val in tr.items()}
+        return res
+
     # state of the cells still running, compacted every round. Every running
     # cell gets one pulse per round, so a cell finishing at round n took n pulses.
     listening = tr is not None or on_event is not None
@@ -294,6 +303,44 @@ def write_verify(
     if tr is not None:
         res.trace = {key: np.concatenate(val) if val else np.zeros(0) for key, val in tr.items()}
     return res
+
+
+def _rounds_compiled(kern, board, cfg, res, tgt, event, progress, on_done, listening) -> None:
+    """The rounds of :func:`write_verify` with each round's bookkeeping in one compiled pass
+    (:mod:`neurram_lab._writeverify_numba`): the same board calls with the same arguments."""
+    n = res.n_cells
+    pos = np.arange(n)
+    ca, ra, ka = res.core.copy(), res.row.copy(), res.col.copy()  # compacted in place
+    ta = tgt.astype(np.float32)
+    sv = np.zeros(n, np.float32)
+    rev = np.zeros(n, np.int16)
+    stall = np.zeros(n, np.int16)
+    fin = np.empty(n, np.int64)
+    lists = [np.empty(n, t) for _ in range(2) for t in (np.int64, np.int64, np.int64, np.float32, np.int64)]
+    f32 = np.float32
+    consts = (f32(cfg.window_s), f32(cfg.v_step_v), f32(cfg.set_v_start_v), f32(cfg.set_v_max_v),
+              f32(cfg.reset_v_start_v), f32(cfg.reset_v_max_v), int(cfg.max_reversals), int(cfg.max_pulses_at_vmax))
+    m = n
+    for rnd in range(cfg.max_rounds + 1):
+        if m == 0:
+            break
+        g = np.ascontiguousarray(board.read(ca[:m], ra[:m], ka[:m]), np.float32)
+        if listening:  # pos is compacted in place below: hand out a copy
+            event(rnd, 0, pos[:m].copy(), np.float32(np.nan), g)
+        n_fin, m, n_set, n_reset = kern.round_update(
+            rnd, rnd == cfg.max_rounds, g, pos, ca, ra, ka, ta, sv, rev, stall, *consts,
+            res.g_final_s, res.pulses, res.reversals, res.success, res.outcome, fin, *lists)
+        if n_fin and on_done is not None:
+            on_done(fin[:n_fin].copy(), res)
+        for kind, op, (c, r, k, v, p), cnt in (("set", 1, lists[:5], n_set), ("reset", -1, lists[5:], n_reset)):
+            if cnt:
+                board.pulse(kind, c[:cnt], r[:cnt], k[:cnt], v[:cnt], cfg.width_s)
+                if listening:
+                    event(rnd, op, p[:cnt].copy(), v[:cnt].copy(), np.float32(np.nan))
+        if progress is not None:
+            progress(n - m)
+    if progress is not None:
+        progress(n)
 
 
 def _trace(tr, rnd, cells, op, v, g, t_s):

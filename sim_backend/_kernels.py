@@ -1,48 +1,37 @@
 """Compiled (numba) kernels for the twin's hottest element-wise work.
 
-Each kernel fuses what the numpy reference does in many passes into one
-pass per element. They compute exactly what the reference does, in the
-same float32 operation order, so results are bit-identical to it; the tests
-compare them. They run on the calling thread: on a 2-core machine a second
-thread pool fights BLAS's own threads for the cores (measured slower).
+Each kernel (in :mod:`sim_backend._kernels_numba`) fuses what the numpy
+reference does in many passes into one pass per element, with the same
+float32 operations in the same order and the same noise draws; the tests
+compare them. They run on the calling thread (a block's worker), with the
+GIL released: on a 2-core machine a second thread pool of their own fights
+BLAS's threads for the cores (measured slower).
 
-numba is imported on first use (it takes about 0.6 s), and compiled code is
-cached next to this file. :func:`available` is False where numba cannot be
-imported or ``ENABLED`` is False; callers then use the numpy reference.
+numba is imported on first use through :mod:`neurram_lab._jit`;
+:func:`available` is False where it is missing or switched off, and callers
+then use the numpy reference.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-ENABLED = True  # set False to force the numpy reference (tests compare the two)
-_compiled: dict = {}
+from neurram_lab import _jit
 
-
-def _build():
-    from . import _kernels_numba as k
-
-    return {name: getattr(k, name) for name in ("clip_convert", "any_kind", "pulse_cells", "read_timing", "read_cells")}
+_MODULE = "sim_backend._kernels_numba"
 
 
 def available() -> bool:
-    """True when the compiled kernels can be used (numba importable and ``ENABLED``)."""
-    if not ENABLED:
-        return False
-    if "ok" not in _compiled:
-        try:
-            _compiled.update(_build())
-            _compiled["ok"] = True
-        except ImportError:  # numba is a dependency; this guards platforms without a wheel
-            _compiled["ok"] = False
-    return _compiled["ok"]
+    """True when the compiled kernels can be used."""
+    return _jit.kernels(_MODULE) is not None
 
 
 def kernel(name: str):
     """The compiled kernel ``name`` (check :func:`available` first)."""
-    if not available():
+    mod = _jit.kernels(_MODULE)
+    if mod is None:
         raise RuntimeError("compiled kernels are not available; check sim_backend._kernels.available() first")
-    return _compiled[name]
+    return getattr(mod, name)
 
 
 def clip_convert(integ, row_scale, h_lsb: float, offset_lsb, z, floors, top: int):
@@ -72,13 +61,11 @@ def clip_convert(integ, row_scale, h_lsb: float, offset_lsb, z, floors, top: int
     sq : float
         ``sum(clip(integ * row_scale)**2)`` (LSB^2).
     """
-    if not available():
-        raise RuntimeError("compiled kernels are not available; check sim_backend._kernels.available() first")
     rows, cols = integ.shape
     out = np.empty((rows, cols), np.int16)
     sq_rows = np.empty(rows, np.float64)
     zz = z if z is not None else np.broadcast_to(np.float32(0.0), (rows, cols))
-    _compiled["clip_convert"](np.ascontiguousarray(integ, np.float32), np.ascontiguousarray(row_scale, np.float32),
+    kernel("clip_convert")(np.ascontiguousarray(integ, np.float32), np.ascontiguousarray(row_scale, np.float32),
                               np.float32(h_lsb), np.ascontiguousarray(offset_lsb, np.float32), zz,
                               np.ascontiguousarray(floors, np.float32), int(top), out, sq_rows)
     return out, float(sq_rows.sum())

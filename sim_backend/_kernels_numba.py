@@ -79,15 +79,14 @@ def any_kind(kind, idx, value):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, raw_relax, raw_c2c, table, g_s, t_prog,
-                age_index, rec, kind, v_th, g_lim, relax_scale, clock, base, n_rows, t_min, amp, amp_step_inv, amp_n,
-                slope_inv, tau0_s, c2c_sigma, gate_th, gate_nom, excite_gain, drift_rel, g_mid, out):  # pragma: no cover
+def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, raw_relax, raw_c2c, table, c2c_table, g_s,
+                t_prog, age_index, rec, kind, v_th, g_lim, relax_scale, clock, base, n_rows, t_min, amp, amp_step_inv,
+                amp_n, slope_inv, tau0_s, gate_th, gate_nom, excite_gain, drift_rel, g_mid, out):  # pragma: no cover
     """SET (``is_set``) or RESET pulses on distinct non-pristine cells: relax, respond, restart relaxation.
 
     Pulse ``i`` ends at ``t_end[i]``, or at ``(i + 1) * t_step + t0`` when ``t_step > 0``. Noise:
     ``table[raw >> 4]``. Returns ``(sum(v^2 * g * width), sum(v^2))`` for the energy.
     """
-    c2c_half = f32(0.5 * c2c_sigma * c2c_sigma)
     one = f32(1.0)
     fb = np.empty(1, f32)
     ib = fb.view(np.int32)
@@ -102,9 +101,7 @@ def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, raw_relax, r
         x = np.exp(x)
         x *= -f32(width_s[i] / tau0_s)
         s = one - np.exp(x)
-        eps = table[raw_c2c[i] >> 4] * f32(c2c_sigma)
-        eps -= c2c_half
-        s *= np.exp(eps)
+        s *= c2c_table[raw_c2c[i] >> 4]  # the log-normal factor of each noise value, tabulated
         if is_set:
             scale = min(max((np.float64(gate_v[i]) - gate_th) / (gate_nom - gate_th), 0.02), 1.5)
             cap = g_lim[ix] * f32(scale)
@@ -180,3 +177,18 @@ def read_cells(idx, t, t_start, g_then, raw_relax, raw_leaky, use_leaky, raw_rea
         if dur.size:
             ig += np.float64(r * dur[i])
     return ig
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def flat_cells(core, row, col, out, cores_seen):  # pragma: no cover - compiled
+    """``out = core * 65536 + row * 256 + col``; marks ``cores_seen``; True if ``out`` strictly increases."""
+    inc = True
+    prev = -1
+    for i in range(out.size):
+        f = (core[i] << 16) + (row[i] << 8) + col[i]
+        out[i] = f
+        cores_seen[core[i]] = True
+        if f <= prev:
+            inc = False
+        prev = f
+    return inc

@@ -325,6 +325,11 @@ class _Call:
 
     def _prep(self, i, core, row, col):
         a, b = self.spans[i]
+        if _kernels.available():  # one compiled pass
+            idx = self.idx[i] = np.empty(b - a, np.int64)
+            seen = np.zeros(N_CORES, bool)
+            self.increasing[i] = bool(_kernels.kernel("flat_cells")(core[a:b], row[a:b], col[a:b], idx, seen))
+            return seen
         idx = self.idx[i] = _flat(core[a:b], row[a:b], col[a:b])
         inc = self.increasing[i] = bool(idx.size < 2 or np.all(idx[1:] > idx[:-1]))
         if inc:  # which cores: one binary search per core edge instead of a pass over the cells

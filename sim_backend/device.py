@@ -108,9 +108,14 @@ class NoiseStream(GaussianSource):
 def _c2c(shape, p: DeviceParams, rng) -> np.ndarray:
     """Log-normal cycle-to-cycle factor of a pulse's effect (mean 1)."""
     eps = rng.standard_normal(shape, dtype=F32) if isinstance(rng, np.random.Generator) else rng(np.prod(shape))
-    eps *= F32(p.c2c_sigma)
-    eps -= F32(0.5 * p.c2c_sigma**2)
-    return np.exp(eps, out=eps)
+    return c2c_factor(eps, p)
+
+
+def c2c_factor(z, p: DeviceParams) -> np.ndarray:
+    """``exp(sigma z - sigma^2 / 2)`` of standard normals ``z`` (float32, overwritten): mean 1."""
+    z *= F32(p.c2c_sigma)
+    z -= F32(0.5 * p.c2c_sigma**2)
+    return np.exp(z, out=z)
 
 
 def set_response(g, v, width_s, v_gate, v_th, g_cap, p: DeviceParams, rng):

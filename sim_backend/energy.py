@@ -11,8 +11,6 @@ burns static power for as long as the MVM lasts.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .params import CircuitParams
 
 COMPONENTS = ("wl", "input_lines", "output_lines", "sample_integrate", "convert", "lfsr", "static")

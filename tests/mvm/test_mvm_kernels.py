@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurram_lab import _jit
 from sim_backend import _kernels
 from sim_backend.neuron import NoisePool, code_floors, convert, sar_thresholds
 from neurram_lab.board import MVMRequest
@@ -47,7 +48,7 @@ def test_kernel_codes_equal_the_reference(k, noisy, dac_err):
 
 
 def _codes(kernels_on, monkeypatch):
-    monkeypatch.setattr(_kernels, "ENABLED", kernels_on)
+    monkeypatch.setattr(_jit, "ENABLED", kernels_on)
     calls = []
     real = _kernels.clip_convert
     monkeypatch.setattr(_kernels, "clip_convert", lambda *a: calls.append(1) or real(*a))
