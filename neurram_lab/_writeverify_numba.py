@@ -63,16 +63,15 @@ def round_update(rnd, last, g, pos, c, r, k, ta, sv, rev, stall, win, step, s0, 
             v = min(abs(sv[q]) + step, vmax)
             climbing = v >= vmax
         st = np.int16(stall[q] + 1) if climbing else np.int16(0)
-        pos[m], c[m], r[m], k[m], ta[m] = pos[q], c[q], r[q], k[q], ta[q]
+        p, cq, rq, kq = pos[q], c[q], r[q], k[q]
+        pos[m], c[m], r[m], k[m], ta[m] = p, cq, rq, kq, ta[q]
         sv[m] = v if want_set else -v
         rev[m] = rv
         stall[m] = st
-        if want_set:
-            set_c[n_set], set_r[n_set], set_k[n_set], set_v[n_set], set_pos[n_set] = c[m], r[m], k[m], v, pos[m]
-            n_set += 1
-        else:
-            reset_c[n_reset], reset_r[n_reset], reset_k[n_reset] = c[m], r[m], k[m]
-            reset_v[n_reset], reset_pos[n_reset] = v, pos[m]
-            n_reset += 1
+        # write the cell to both lists and advance one: no branch on the (random) polarity
+        set_c[n_set], set_r[n_set], set_k[n_set], set_v[n_set], set_pos[n_set] = cq, rq, kq, v, p
+        reset_c[n_reset], reset_r[n_reset], reset_k[n_reset], reset_v[n_reset], reset_pos[n_reset] = cq, rq, kq, v, p
+        n_set += np.int64(want_set)
+        n_reset += np.int64(not want_set)
         m += 1
     return n_fin, m, n_set, n_reset
