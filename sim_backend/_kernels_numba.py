@@ -15,7 +15,8 @@ f32 = np.float32
 
 @njit(fastmath=True, cache=True, nogil=True)
 def row_sq(row):  # pragma: no cover - compiled
-    acc = 0.0  # energy bookkeeping: summation order is free (fastmath)
+    """``sum(row**2)`` in float64; energy bookkeeping, so the summation order is free (fastmath)."""
+    acc = 0.0
     for j in range(row.shape[0]):
         x = np.float64(row[j])
         acc += x * x
@@ -24,6 +25,7 @@ def row_sq(row):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def clip_convert(integ, row_scale, h, offset, z, floors, top, out, sq_rows):  # pragma: no cover - compiled
+    """Neuron conversion of integrator values (LSB): see :func:`sim_backend._kernels.clip_convert`."""
     rows, cols = integ.shape
     lim = np.float32(top + 0.5)
     up = np.float32(top + 1.5)
@@ -48,10 +50,10 @@ def clip_convert(integ, row_scale, h, offset, z, floors, top, out, sq_rows):  # 
         sq_rows[i] = row_sq(clipped)
 
 
-
 @njit(cache=True, nogil=True, boundscheck=False)
 def relax(ix, t, g_then, z, t_prog, age_index, rec, clock, base, n_rows, t_min, fb, ib):  # pragma: no cover
-    """One cell's conductance relaxed to ``t`` and its clock row then (see CellArray._relaxed).
+    """Cell ``ix``'s conductance (S) relaxed to time ``t`` (s) from ``g_then``, and its clock row then
+    (as ``CellArray._relaxed``; ``z`` its standard normal draw).
 
     ``fb``/``ib``: a one-element float32 buffer and its int32 view (the clock row is the age's bits).
     """
