@@ -238,8 +238,6 @@ def progressive_finetune(chip_net, images, labels, epochs: int = 3, noise: float
     time before its outputs are measured. Returns the training accuracy of the
     fine-tuned tail after each step (keyed by the first software layer).
     """
-    from .network import ChipNetwork  # noqa: F401 - type reference
-
     model = chip_net.mapping.model
     weights = model.weight_layers
     names = [lay.name for lay in model.layers]
