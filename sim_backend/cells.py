@@ -84,6 +84,8 @@ class CellArray:
         self._ready = np.zeros(N_CORES, bool)
         self._clock = device.RelaxationClock(params.relax)
         self._amp = device.AmplitudeTable(params.relax)
+        # the cycle-to-cycle factor of every entry of the noise streams' Gaussian table (compiled pulses)
+        self._c2c_tab = device.c2c_factor(device.gaussian_table(device.GaussianSource.BITS).copy(), params.device)
         self._key = np.random.SeedSequence([self.seed, 0xCE11]).generate_state(2, np.uint64)
         self._calls = 0
         self.version = np.zeros(N_CORES, np.int64)  # bumped whenever a core's cells change
@@ -214,21 +216,13 @@ class CellArray:
         clk, amp = self._clock, self._amp
         e_cell, v2 = _kernels.kernel("pulse_cells")(
             is_set, idx, _per_cell(v, n, F32), _per_cell(width_s, n, np.float64), _per_cell(v_gate, n, np.float64),
-            t_end, t0, step, raw_relax, raw_c2c, noise.table, self._c2c_table(noise.table),
+            t_end, t0, step, raw_relax, raw_c2c, noise.table, self._c2c_tab,
             self.g_s, self.t_prog_s, self.age_index, self._rec, self.kind,
             self.set_vth if is_set else self.reset_vth, self.g_cap if is_set else self.g_floor, self.relax_scale,
             clk.both, clk.base, clk.rows, F32(clk.T_MIN_S), amp.both, 1.0 / amp.G_STEP_S, amp.N,
             1.0 / (p.set_v_slope_v if is_set else p.reset_v_slope_v), p.set_tau0_s if is_set else p.reset_tau0_s,
             p.gate_v_th_v, p.gate_v_nominal_v, r.excite_gain, r.drift_rel, r.g_mid_s, out)
         return out, e_cell, v2
-
-    def _c2c_table(self, gauss: np.ndarray) -> np.ndarray:
-        """The cycle-to-cycle factor (:func:`device._c2c`) of every value of the Gaussian table, computed once."""
-        key = (id(gauss), self.params.device.c2c_sigma)
-        if getattr(self, "_c2c_key", None) != key:
-            self._c2c_tab = device.c2c_factor(gauss.copy(), self.params.device)
-            self._c2c_key = key
-        return self._c2c_tab
 
     def _reprogrammed(self, idx, new, act, normal, t_end_s, j, rec) -> None:
         """Restart the relaxation of cells just pulsed to ``new`` by pulses of activation ``act``.

@@ -85,7 +85,8 @@ def convert(v_int_v, offset_v, lsb, k: int, thresholds: np.ndarray, noise_v, rng
     ``M`` counts the thresholds below ``|v|``; with exact DAC levels they are
     the integers and the code is simply ``floor(v / lsb)``. The shared DAC's
     level errors move the thresholds by up to ``dev``, so ``floor`` is exact
-    except within ``dev`` of an integer, where the thresholds decide. ``v_int_v`` is overwritten when it is a float32 array.
+    except within ``dev`` of an integer, where the thresholds decide.
+    ``v_int_v`` is overwritten when it is a float32 array.
     """
     v = v_int_v if isinstance(v_int_v, np.ndarray) and v_int_v.dtype == np.float32 else np.asarray(v_int_v, np.float32).copy()
     v += np.asarray(offset_v, np.float32)
@@ -205,6 +206,7 @@ class NoisePool:
         self.size = int(size)
         self.reuse = int(reuse)
         self._pool = None
+        self._scaled: dict = {}  # scale -> the pool times it (read-only), reset with each new pool
         self._served = 0
 
     def normal(self, shape, scale: float = 1.0) -> np.ndarray:
