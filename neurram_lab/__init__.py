@@ -15,10 +15,12 @@ other schemes their packages register.
 
 __version__ = "0.1.0"
 
-from .board import ACTIVATIONS, MVM_DIRECTIONS, Board, BoardInfo, MVMRequest, validate_mvm
+from .board import (ACTIVATIONS, MVM_DIRECTIONS, AppliedPulse, Board, BoardCapabilities, BoardInfo, MVMRequest,
+                    validate_mvm)
 from .cells import Chip, Core
 from .errors import (
     BoardError,
+    CapabilityError,
     FrontPanelError,
     InputError,
     LimitError,
@@ -50,7 +52,7 @@ from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix, RecurrentPlacement
 from .calibration import calibrate
 
 __all__ = [
-    "__version__", "Board", "BoardInfo", "MVMRequest", "validate_mvm", "MVM_DIRECTIONS", "ACTIVATIONS",
+    "__version__", "Board", "BoardInfo", "BoardCapabilities", "AppliedPulse", "CapabilityError", "MVMRequest", "validate_mvm", "MVM_DIRECTIONS", "ACTIVATIONS",
     "Chip", "Core", "NeuRRAMError", "LimitError", "InputError", "UnknownBoardError", "BoardError",
     "FrontPanelError", "RunLogError", "ReplayDivergence", "SafetyLimits", "N_CORES", "N_ROWS", "N_COLS",
     "PULSE_KINDS", "open_board", "register_board", "known_schemes", "parse_spec", "RunLog", "Run",

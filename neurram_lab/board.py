@@ -4,7 +4,10 @@ Every board (physics twin, FPGA test board, hardware-in-the-loop stub, replay
 of a logged run) subclasses :class:`Board`. The public methods validate their
 arguments against :class:`~neurram_lab.limits.SafetyLimits` and only then call
 the board's ``_``-prefixed implementation, so no board ever receives a request
-that broke a limit, and a rejected request sends nothing at all.
+that broke a limit, and a rejected request sends nothing at all. Requests are
+also checked against the board's :class:`~neurram_lab.capabilities.BoardCapabilities`
+(``capabilities()``); one beyond them raises
+:class:`~neurram_lab.errors.CapabilityError` before the board is called.
 
 All cell operations take arrays of cells (core, row, col), broadcast together,
 so neither the twin nor a USB link pays per-cell Python overhead.
@@ -18,11 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .capabilities import ACTIVATIONS, MVM_DIRECTIONS, AppliedPulse, BoardCapabilities, quantize
 from .errors import BoardError, InputError, LimitError
 from .limits import SafetyLimits
 
-MVM_DIRECTIONS = ("forward", "backward", "recurrent_bl", "recurrent_sl")
-ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "stochastic")
+__all__ = ["ACTIVATIONS", "MVM_DIRECTIONS", "AppliedPulse", "Board", "BoardCapabilities", "BoardInfo", "MVMRequest",
+           "check_lines", "validate_mvm"]
 
 
 @dataclass(frozen=True)
@@ -162,12 +166,33 @@ class Board(abc.ABC):
     @abc.abstractmethod
     def _info(self) -> BoardInfo: ...
 
+    # --------------------------------------------------------- capabilities
+    def capabilities(self) -> BoardCapabilities:
+        """What this board can do (output bits, directions, per-neuron test voltages ...)."""
+        self._check_open()
+        return self._caps()
+
+    def _capabilities(self) -> BoardCapabilities:
+        """Board-specific capabilities; default the full set the chip's design allows."""
+        return BoardCapabilities()
+
+    def _caps(self) -> BoardCapabilities:
+        """The capabilities, asked of the board once (they do not change while it is open)."""
+        caps = self.__dict__.get("_caps_cached")
+        if caps is None:
+            caps = self._capabilities()
+            if not isinstance(caps, BoardCapabilities):
+                raise BoardError(f"board {self.spec!r} declared capabilities of type {type(caps).__name__}")
+            self._caps_cached = caps
+        return caps
+
     # ---------------------------------------------------------------- rails
     def set_rails(self, volts: dict | None = None, **more: float) -> None:
         """Set bias rails (V), e.g. ``set_rails(v_read=0.3)``; all checked before any is set."""
         self._check_open()
         req = dict(volts or {}, **more)
         checked = self.limits.check_rails(req)
+        self._caps().check_rails(checked)
         self._set_rails(checked)
 
     @abc.abstractmethod
@@ -186,6 +211,8 @@ class Board(abc.ABC):
         """Power cores on or gate them off; weights survive (non-volatile)."""
         self._check_open()
         c = self.limits.check_cores(cores)
+        if not on:
+            self._caps().check_power_off()
         self._power_cores(np.unique(c), bool(on))
 
     @abc.abstractmethod
@@ -212,8 +239,12 @@ class Board(abc.ABC):
             )
 
     # ---------------------------------------------------------------- cells
-    def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None) -> None:
+    def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None) -> AppliedPulse:
         """Apply one SET, RESET or FORM pulse to each addressed cell, in order.
+
+        Amplitude and gate are rounded to the board's ``pulse_v_step_v`` and
+        the width to its ``pulse_width_tick_s`` (at least one tick), never past
+        a safety limit, before the board sees them.
 
         Parameters
         ----------
@@ -226,18 +257,38 @@ class Board(abc.ABC):
             Pulse width (s).
         v_gate : float or array, optional
             Selector gate voltage (V); default the ``v_wl_<kind>`` rail.
+
+        Returns
+        -------
+        AppliedPulse
+            The amplitude, width and gate applied to each cell (float64 arrays).
         """
         self._check_open()
         c, r, k = self.limits.check_cells(core, row, col)
         v, w, g = self.limits.check_pulse(kind, v_pulse, width_s, v_gate, n=c.size)
         if g is None:
             g = np.broadcast_to(np.float64(self._get_rails()[f"v_wl_{kind}"]), (c.size,))
+        v, w, g = np.asarray(v, float), np.asarray(w, float), np.asarray(g, float)
+        caps = self._caps()
+        if caps.pulse_v_step_v is not None or caps.pulse_width_tick_s is not None:
+            v, w, g = self._quantize_pulse(kind, caps, v, w, g)
         self._check_powered(c)
         if c.size:
-            self._pulse(kind, c, r, k, np.asarray(v, float), np.asarray(w, float), np.asarray(g, float))
+            self._pulse(kind, c, r, k, v, w, g)
+        return AppliedPulse(v, w, g)
+
+    def _quantize_pulse(self, kind, caps, v, w, g):
+        """Amplitude, width and gate on the board's steps, inside the safety limits."""
+        lim = self.limits
+        v_max = lim.form_v_max if kind == "form" else lim.pulse_v_max
+        v = quantize("pulse_v_step_v", v, caps.pulse_v_step_v, 0.0, v_max)
+        g = quantize("pulse_v_step_v", g, caps.pulse_v_step_v, 0.0, lim.gate_v_max)
+        w = quantize("pulse_width_tick_s", w, caps.pulse_width_tick_s, *lim.width_s, at_least_one=True)
+        return v, w, g
 
     @abc.abstractmethod
-    def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate) -> None: ...
+    def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate) -> None:
+        """Apply the pulses; the values are already on the board's steps (see ``capabilities``)."""
 
     def read(self, core, row, col) -> np.ndarray:
         """Read the conductance of each addressed cell (siemens, float32)."""
@@ -255,7 +306,7 @@ class Board(abc.ABC):
     def mvm(self, request: MVMRequest) -> np.ndarray:
         """Run an MVM batch; returns raw neuron codes, int16 (n_cores, batch, n_out)."""
         self._check_open()
-        req = validate_mvm(request, self.limits)
+        req = validate_mvm(request, self.limits, self._caps())
         self._check_powered(np.asarray(req.cores, dtype=np.int64))
         return np.asarray(self._mvm(req), dtype=np.int16)
 
@@ -265,8 +316,9 @@ class Board(abc.ABC):
     def neuron_test(self, core: int, v_in_v, output_bits: int = 8) -> np.ndarray:
         """Neuron-test mode: feed voltages (V) straight into the neurons, bypassing the RRAM.
 
-        ``v_in_v`` has shape (batch, 256), one voltage per neuron; returns codes
-        int16 (batch, 256).
+        ``v_in_v`` has shape (batch, 256), one voltage per neuron, or (batch, 1),
+        one voltage shared by the 256 neurons of a vector (what a board without
+        ``neuron_test_per_neuron`` takes); returns codes int16 (batch, 256).
         """
         self._check_open()
         c = self.limits.check_cores(core)
@@ -275,6 +327,11 @@ class Board(abc.ABC):
         if not 1 <= int(output_bits) <= 10:
             raise LimitError("output_bits", output_bits, (1, 10))
         v = np.atleast_2d(np.asarray(v_in_v, dtype=np.float64))
+        if v.ndim == 2 and v.shape[1] == 1:
+            v = np.repeat(v, self.limits.n_cols, axis=1)
+        caps = self._caps()
+        caps.check_bits("output_bits", output_bits)
+        caps.check_neuron_voltages(v)
         self._check_powered(c)
         return np.asarray(self._neuron_test(int(c[0]), v, int(output_bits)), dtype=np.int16)
 
@@ -310,6 +367,7 @@ class Board(abc.ABC):
             "rails_v": dict(self._get_rails()),
             "powered_cores": [int(i) for i in np.flatnonzero(self._powered_cores())],
             "limits": self.limits.to_dict(),
+            "capabilities": self._caps().to_dict(),
             "counters": dict(self._counters()),
             "time_s": float(self._now()),
         }
@@ -329,8 +387,8 @@ class Board(abc.ABC):
         return {}
 
 
-def validate_mvm(req: MVMRequest, limits: SafetyLimits) -> MVMRequest:
-    """Check an :class:`MVMRequest` against the limits; returns a normalised copy."""
+def validate_mvm(req: MVMRequest, limits: SafetyLimits, capabilities: BoardCapabilities | None = None) -> MVMRequest:
+    """Check an :class:`MVMRequest` against the limits (and a board's capabilities); returns a normalised copy."""
     if not isinstance(req, MVMRequest):
         raise InputError(f"mvm takes an MVMRequest, got {type(req).__name__}")
     cores = limits.check_cores(req.cores)
@@ -344,6 +402,8 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits) -> MVMRequest:
         raise LimitError("input_bits", req.input_bits, (1, 8))
     if not 1 <= int(req.output_bits) <= 10:
         raise LimitError("output_bits", req.output_bits, (1, 10))
+    if capabilities is not None:
+        capabilities.check_mvm(req)
     n_lines = limits.n_rows  # rows == cols on NeuRRAM
     pair = req.differential and req.direction == "forward"
     in_lines = check_lines("input_lines", req.input_lines, n_lines // 2 if pair else n_lines)

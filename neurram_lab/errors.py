@@ -32,6 +32,29 @@ class LimitError(NeuRRAMError, ValueError):
         super().__init__(msg)
 
 
+class CapabilityError(LimitError):
+    """A request beyond what this board can do (its :class:`~neurram_lab.board.BoardCapabilities`);
+    nothing was sent to the board.
+
+    Attributes
+    ----------
+    capability : str
+        The capability the request needs (``"output_bits"``, ``"directions"``, ``"two_phase"`` ...).
+    value : object
+        What was asked for.
+    limit : object
+        What the board declares for that capability, e.g. ``(1, 7)`` or ``False``.
+    """
+
+    def __init__(self, capability: str, value, limit, detail: str = ""):
+        self.capability = self.name = capability
+        self.value, self.limit = value, limit
+        msg = f"{capability}={value!r} is beyond this board's capability {capability}: {limit!r}"
+        if detail:
+            msg += f" ({detail})"
+        super(LimitError, self).__init__(msg)
+
+
 class InputError(NeuRRAMError, ValueError):
     """Malformed input: wrong shape, dtype, missing field, unreadable file."""
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 
-from .board import Board, BoardInfo, MVMRequest
+import numpy as np
+
+from .board import AppliedPulse, Board, BoardInfo, MVMRequest
 from .journal import JournalWriter
 
 
@@ -32,6 +34,11 @@ class JournalBoard(Board):
     twin-only view such as ``true_conductance_s`` replays too), plain
     attributes are returned as they are. Calls made after the run log is
     closed are forwarded but not journaled.
+
+    ``capabilities()`` are the inner board's (not journaled: they are fixed
+    while it is open, and the run record's start snapshot holds them).
+    ``pulse`` returns the inner board's :class:`~neurram_lab.board.AppliedPulse`;
+    the journal keeps it compactly (:func:`compact_applied`).
     """
 
     def __init__(self, inner: Board, journal: JournalWriter):
@@ -40,7 +47,9 @@ class JournalBoard(Board):
         self.journal = journal
 
     # ------------------------------------------------------------ plumbing
-    def _call(self, op: str, args: dict, fn, *fargs, **fkwargs):
+    def _call(self, op: str, args: dict, fn, *fargs, recorded=None, **fkwargs):
+        """Forward ``fn(*fargs, **fkwargs)`` and journal it; ``recorded(args, out)`` is what the journal keeps
+        of the response (default the response itself)."""
         if self._closed:
             self._check_open()
         if op == "wait":
@@ -53,7 +62,7 @@ class JournalBoard(Board):
             self.journal.record(op, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
                                 t_board_s=self._board_time())
             raise
-        self.journal.record(op, args, out, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
+        self.journal.record(op, args, out if recorded is None else recorded(args, out), t_wall_s=t0, dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
         return out
 
     def _board_time(self) -> float:
@@ -99,7 +108,8 @@ class JournalBoard(Board):
 
     def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None) -> None:
         args = {"kind": kind, "core": core, "row": row, "col": col, "v_pulse": v_pulse, "width_s": width_s, "v_gate": v_gate}
-        return self._call("pulse", args, self.inner.pulse, kind, core, row, col, v_pulse, width_s, v_gate)
+        return self._call("pulse", args, self.inner.pulse, kind, core, row, col, v_pulse, width_s, v_gate,
+                          recorded=compact_applied)
 
     def read(self, core, row, col):
         return self._call("read", {"core": core, "row": row, "col": col}, self.inner.read, core, row, col)
@@ -124,6 +134,9 @@ class JournalBoard(Board):
         return self._call("snapshot", {}, self.inner.snapshot)
 
     # ------------------------------------------------------- hooks (unjournaled)
+    def _capabilities(self):
+        return self.inner.capabilities()
+
     def _info(self):
         return self.inner._info()
 
@@ -162,3 +175,42 @@ class JournalBoard(Board):
 
     def _snapshot_extra(self):
         return self.inner._snapshot_extra()
+
+
+_PULSE_ARGS = (("v_pulse_v", "v_pulse"), ("width_s", "width_s"), ("v_gate_v", "v_gate"))
+
+
+def compact_applied(args: dict, applied):
+    """What the journal keeps of a pulse's :class:`AppliedPulse`: per field, a float when every cell got
+    the same value, the name of the request argument when the cells got exactly what was asked, else the
+    array. :func:`expand_applied` turns it back into the AppliedPulse."""
+    if not isinstance(applied, AppliedPulse):
+        return applied
+    fields = {}
+    for field, arg in _PULSE_ARGS:
+        a = getattr(applied, field)
+        if a.size and (a.strides == (0,) or a.min() == a.max()):
+            fields[field] = float(a[0])
+            continue
+        asked = args.get(arg)
+        if asked is not None and a.size and np.shape(asked) == a.shape and np.array_equal(np.asarray(asked, float), a):
+            fields[field] = arg
+            continue
+        fields[field] = a
+    return AppliedPulse(**fields)
+
+
+def expand_applied(args: dict, recorded, n: int):
+    """The :class:`AppliedPulse` that :func:`compact_applied` kept, for a call on ``n`` cells (the request
+    ``args`` as recorded); other responses (None, from runs older than AppliedPulse) pass through."""
+    if not isinstance(recorded, AppliedPulse):
+        return recorded
+    fields = {}
+    for field, arg in _PULSE_ARGS:
+        val = getattr(recorded, field)
+        if isinstance(val, str):
+            val = np.asarray(args[val], np.float64)
+        elif not isinstance(val, np.ndarray):
+            val = np.float64(val)
+        fields[field] = np.broadcast_to(np.asarray(val, np.float64), (n,)) if np.ndim(val) == 0 else val
+    return AppliedPulse(**fields)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .board import Board, BoardInfo, MVMRequest
+import numpy as np
+
+from .board import Board, BoardCapabilities, BoardInfo, MVMRequest
 from .errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
 from .limits import SafetyLimits
 from ._journal_codec import first_difference
+from .journal_board import expand_applied
 from .runlog import read_run
 
 _END = "<end of recording>"
@@ -126,9 +129,11 @@ class ReplayBoard(Board):
     def powered_cores(self):
         return self._serve("powered_cores", {})
 
-    def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None) -> None:
-        return self._serve("pulse", {"kind": kind, "core": core, "row": row, "col": col, "v_pulse": v_pulse,
-                                     "width_s": width_s, "v_gate": v_gate})
+    def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None):
+        args = {"kind": kind, "core": core, "row": row, "col": col, "v_pulse": v_pulse, "width_s": width_s,
+                "v_gate": v_gate}
+        out = self._serve("pulse", args)
+        return expand_applied(args, out, np.broadcast(np.asarray(core), np.asarray(row), np.asarray(col)).size)
 
     def read(self, core, row, col):
         return self._serve("read", {"core": core, "row": row, "col": col})
@@ -152,6 +157,12 @@ class ReplayBoard(Board):
         return self._serve("snapshot", {})
 
     # ----------------------------------------------- hooks: nothing beyond the recording
+    def _capabilities(self) -> BoardCapabilities:
+        """Those of the recorded board (its start snapshot); the full set for runs recorded before boards
+        declared capabilities."""
+        caps = self.record.get("board", {}).get("capabilities")
+        return BoardCapabilities.from_dict(caps) if caps else BoardCapabilities()
+
     def _info(self) -> BoardInfo:
         info = dict(self.record.get("board", {}).get("info", {}))
         extra = dict(info.get("extra", {}), replay_of=str(self.path))
@@ -162,8 +173,6 @@ class ReplayBoard(Board):
         return dict(self.record.get("board", {}).get("rails_v", {}))
 
     def _powered_cores(self):
-        import numpy as np
-
         mask = np.zeros(self.limits.n_cores, bool)
         mask[self.record.get("board", {}).get("powered_cores", [])] = True
         return mask

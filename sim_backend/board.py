@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurram_lab.board import Board, BoardInfo
+from neurram_lab.board import Board, BoardCapabilities, BoardInfo
 from neurram_lab.errors import InputError
 from neurram_lab.limits import SafetyLimits
 
@@ -88,6 +88,10 @@ class SimBoard(Board):
             firmware=TWIN_VERSION,
             extra={"seed": self.seed, "params_file": self.params_file},
         )
+
+    def _capabilities(self) -> BoardCapabilities:
+        """The full set the chip's design allows, on a virtual clock; pulses applied exactly."""
+        return BoardCapabilities()
 
     # -------------------------------------------------------- rails & power
     def _set_rails(self, volts):

@@ -9,6 +9,7 @@ import pytest
 
 from experiments._common import start_run
 from neurram_lab import (
+    AppliedPulse,
     BoardError,
     InputError,
     JournalBoard,
@@ -68,6 +69,8 @@ def _same(a, b) -> bool:
         return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, AppliedPulse):  # what a pulse applied: arrays per cell
+        return type(b) is AppliedPulse and all(_same(getattr(a, f), getattr(b, f)) for f in vars(a))
     return type(a) is type(b) and a == b
 
 

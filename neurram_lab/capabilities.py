@@ -1,0 +1,233 @@
+"""What a board can do: :class:`BoardCapabilities`, its checks, and pulse quantisation.
+
+The physics twin does everything the chip's design allows; a real test board
+does what its FPGA bitstream implements (e.g. at most 7 output bits from a
+100-step readout, one neuron-test voltage shared by all neurons). The Board
+contract checks every request against the board's capabilities before it
+calls the board, and raises :class:`~neurram_lab.errors.CapabilityError`
+naming the capability, the value asked for and what the board declares.
+Tier 2 and 3 read the capabilities to pick what a board can run
+(:meth:`BoardCapabilities.pick_output_bits`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import CapabilityError, InputError
+
+MVM_DIRECTIONS = ("forward", "backward", "recurrent_bl", "recurrent_sl")
+ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "stochastic")
+CHIP_OUTPUT_BITS = (1, 10)  # what the neuron design converts (SPEC §3)
+CHIP_INPUT_BITS = (1, 8)
+CLOCKS = ("virtual", "host")
+
+
+@dataclass(frozen=True)
+class BoardCapabilities:
+    """What a board can do; requests beyond it are refused before anything is sent.
+
+    Attributes
+    ----------
+    output_bits : (int, int)
+        Inclusive range of output bits (sign included) an MVM or neuron test may ask for.
+    input_bits : (int, int)
+        Inclusive range of MVM input bits (sign included).
+    directions : tuple of str
+        MVM directions the board runs.
+    activations : tuple of str
+        Neuron activations the board runs.
+    two_phase : bool
+        Whether the board splits inputs into MSB/LSB phases (``MVMRequest.two_phase``).
+    max_parallel_cores : int
+        Most cores in one :class:`~neurram_lab.board.MVMRequest`.
+    neuron_test_per_neuron : bool
+        True: one neuron-test voltage per neuron; False: one voltage shared by
+        all neurons of a vector.
+    power_gating : bool
+        False: ``power_cores(on=False)`` is refused (cores stay powered).
+    clock : {"virtual", "host"}
+        ``"virtual"``: board time is the twin's; ``"host"``: wall clock, ``wait`` sleeps.
+    pulse_v_step_v : float or None
+        DAC step (V) of pulse amplitude and gate voltage; None: applied exactly.
+    pulse_width_tick_s : float or None
+        Pulse width quantum (s); None: applied exactly.
+    rails : tuple of str or None
+        Rails the board can set; None: every rail the safety limits know.
+    """
+
+    output_bits: tuple[int, int] = CHIP_OUTPUT_BITS
+    input_bits: tuple[int, int] = CHIP_INPUT_BITS
+    directions: tuple[str, ...] = MVM_DIRECTIONS
+    activations: tuple[str, ...] = ACTIVATIONS
+    two_phase: bool = True
+    max_parallel_cores: int = 48
+    neuron_test_per_neuron: bool = True
+    power_gating: bool = True
+    clock: str = "virtual"
+    pulse_v_step_v: float | None = None
+    pulse_width_tick_s: float | None = None
+    rails: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        for name, chip in (("output_bits", CHIP_OUTPUT_BITS), ("input_bits", CHIP_INPUT_BITS)):
+            rng = tuple(int(b) for b in getattr(self, name))
+            if len(rng) != 2 or not chip[0] <= rng[0] <= rng[1] <= chip[1]:
+                raise InputError(f"capability {name}={getattr(self, name)!r} must be (lo, hi) within {chip}")
+            object.__setattr__(self, name, rng)
+        for name, known in (("directions", MVM_DIRECTIONS), ("activations", ACTIVATIONS)):
+            vals = tuple(str(v) for v in getattr(self, name))
+            bad = [v for v in vals if v not in known]
+            if bad:
+                raise InputError(f"capability {name} has unknown entries {bad}; known: {known}")
+            object.__setattr__(self, name, vals)
+        if int(self.max_parallel_cores) < 1:
+            raise InputError(f"capability max_parallel_cores={self.max_parallel_cores!r} must be at least 1")
+        object.__setattr__(self, "max_parallel_cores", int(self.max_parallel_cores))
+        if self.clock not in CLOCKS:
+            raise InputError(f"capability clock={self.clock!r} is not one of {CLOCKS}")
+        for name in ("pulse_v_step_v", "pulse_width_tick_s"):
+            step = getattr(self, name)
+            if step is not None:
+                if not (np.isfinite(float(step)) and float(step) > 0):
+                    raise InputError(f"capability {name}={step!r} must be a positive step or None")
+                object.__setattr__(self, name, float(step))
+        if self.rails is not None:
+            object.__setattr__(self, "rails", tuple(str(r) for r in self.rails))
+        for name in ("two_phase", "neuron_test_per_neuron", "power_gating"):
+            object.__setattr__(self, name, bool(getattr(self, name)))
+
+    # ------------------------------------------------------------ records
+    def to_dict(self) -> dict:
+        """JSON-able mapping (tuples as lists)."""
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BoardCapabilities":
+        """From :meth:`to_dict`'s mapping; keys it lacks keep their defaults, unknown keys are refused."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown capability keys {unknown}; known: {sorted(known)}")
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**kw)
+
+    # ------------------------------------------------------------- checks
+    def check_bits(self, name: str, bits: int) -> int:
+        """Refuse ``output_bits``/``input_bits`` outside this board's range; returns the int."""
+        lo, hi = getattr(self, name)
+        b = int(bits)
+        if not lo <= b <= hi:
+            raise CapabilityError(name, b, (lo, hi))
+        return b
+
+    def check_direction(self, direction: str) -> None:
+        if direction not in self.directions:
+            raise CapabilityError("directions", direction, self.directions, "MVM direction")
+
+    def check_activation(self, activation: str) -> None:
+        if activation not in self.activations:
+            raise CapabilityError("activations", activation, self.activations, "neuron activation")
+
+    def check_two_phase(self, two_phase: bool) -> None:
+        if two_phase and not self.two_phase:
+            raise CapabilityError("two_phase", True, False, "split inputs into MSB/LSB phases")
+
+    def check_cores(self, n_cores: int) -> None:
+        if int(n_cores) > self.max_parallel_cores:
+            raise CapabilityError("max_parallel_cores", int(n_cores), self.max_parallel_cores, "cores in one MVM request")
+
+    def check_mvm(self, req) -> None:
+        """Every capability an :class:`~neurram_lab.board.MVMRequest` needs."""
+        self.check_direction(req.direction)
+        self.check_activation(req.activation)
+        self.check_two_phase(bool(req.two_phase))
+        self.check_cores(len(req.cores))
+        self.check_bits("input_bits", req.input_bits)
+        self.check_bits("output_bits", req.output_bits)
+
+    def check_neuron_voltages(self, v_in_v: np.ndarray) -> None:
+        """A board without per-neuron voltages needs one voltage per vector (row)."""
+        if self.neuron_test_per_neuron or v_in_v.size == 0:
+            return
+        spread = float(np.max(np.ptp(v_in_v, axis=-1)))
+        if spread > 0:
+            raise CapabilityError("neuron_test_per_neuron", f"voltages differing by {spread:.4g} V in a vector", False,
+                                  "one voltage is shared by all neurons of a vector")
+
+    def check_power_off(self) -> None:
+        if not self.power_gating:
+            raise CapabilityError("power_gating", "power_cores(on=False)", False, "cores cannot be gated off")
+
+    def check_rails(self, names) -> None:
+        if self.rails is None:
+            return
+        for name in names:
+            if name not in self.rails:
+                raise CapabilityError("rails", name, self.rails, "rails this board can set")
+
+    # ------------------------------------------------------------ choices
+    def pick_output_bits(self, requested: int | None = None, preferred: int = 6) -> int:
+        """Output bits to run: ``requested`` if the board has it (else CapabilityError), or,
+        with None, ``preferred`` brought into the board's range."""
+        if requested is not None:
+            return self.check_bits("output_bits", requested)
+        lo, hi = self.output_bits
+        return int(min(max(int(preferred), lo), hi))
+
+
+def capabilities_of(board) -> BoardCapabilities:
+    """The board's capabilities; the full set for objects that predate them (no ``capabilities`` method)."""
+    fn = getattr(board, "capabilities", None)
+    return fn() if callable(fn) else BoardCapabilities()
+
+
+@dataclass(frozen=True)
+class AppliedPulse:
+    """The pulses a board actually applied, one value per cell (after quantisation).
+
+    Attributes
+    ----------
+    v_pulse_v : ndarray of float64
+        Pulse amplitude (V).
+    width_s : ndarray of float64
+        Pulse width (s).
+    v_gate_v : ndarray of float64
+        Selector gate voltage (V).
+    """
+
+    v_pulse_v: np.ndarray
+    width_s: np.ndarray
+    v_gate_v: np.ndarray
+
+
+def quantize(name: str, a: np.ndarray, step: float | None, lo: float, hi: float, at_least_one: bool = False):
+    """``a`` (``name`` is the capability that sets ``step``) rounded to the nearest multiple of ``step``, kept inside ``[lo, hi]``.
+
+    Where the nearest multiple lies beyond a limit, the next one on the safe
+    side is taken (float rounding within 1e-9 of a step counts as on the
+    limit, and the limit itself is applied). ``at_least_one``: never below one
+    step (pulse widths). Raises CapabilityError when no multiple lies inside.
+    Returns ``a`` itself when ``step`` is None.
+    """
+    if step is None:
+        return a
+    if a.ndim == 1 and a.size and a.strides == (0,):  # a broadcast scalar: quantise it once
+        q = quantize(name, a[:1].copy(), step, lo, hi, at_least_one)
+        return np.broadcast_to(q, a.shape)
+    n = np.rint(a / step)
+    if at_least_one:
+        n = np.maximum(n, 1.0)
+    tol = 1e-9 * step
+    q = n * step
+    n = np.where(q > hi + tol, n - 1, np.where(q < lo - tol, n + 1, n))
+    q = np.clip(n * step, lo, hi) if a.size else n * step
+    bad = (n * step > hi + tol) | (n * step < lo - tol) | (at_least_one & (n < 1))
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        raise CapabilityError(name, step, (lo, hi), f"no multiple of the step near {float(a[i])!r} lies within the limits")
+    return q.astype(np.float64, copy=False)
