@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from neurram_lab import open_board
+from neurram_lab import open_board, register_board
+
+# A twin declaring a real board's restricted capabilities (tests/_restricted_board.py), for the contract suite.
+register_board("restricted", "tests._restricted_board:RestrictedBoard.from_spec")
 
 # Every board spec the Board contract suite must pass on; later boards add theirs.
-BOARD_SPECS = ["sim://?seed=7", "hil://?seed=7"]
+BOARD_SPECS = ["sim://?seed=7", "hil://?seed=7", "restricted://?seed=7"]
 
 
 def pytest_addoption(parser):

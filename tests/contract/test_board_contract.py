@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurram_lab import BoardError, BoardInfo, InputError, LimitError, open_board
+from neurram_lab import BoardError, BoardInfo, CapabilityError, InputError, LimitError, open_board
 
 ROWS = np.arange(8)
 COLS = np.arange(8) * 3
@@ -37,6 +37,13 @@ def test_rails_round_trip_and_limits(board):
 
 def test_power_gating(board):
     assert board.powered_cores().all()
+    if not board.capabilities().power_gating:  # refused, and the cores stay powered
+        with pytest.raises(CapabilityError, match="power_gating"):
+            board.power_cores([5, 6], on=False)
+        assert board.powered_cores().all()
+        board.power_cores([5, 6], on=True)
+        assert board.read([5], [0], [0]).shape == (1,)
+        return
     board.power_cores([5, 6], on=False)
     p = board.powered_cores()
     assert not p[5] and not p[6] and p[4]
@@ -127,16 +134,23 @@ def test_same_seed_same_results(board_spec):
 def test_mvm_and_neuron_test_codes(board):
     from neurram_lab import MVMRequest
 
+    caps = board.capabilities()
     x = np.random.default_rng(0).integers(-7, 8, (2, 5, 8)).astype(np.int16)
-    req = MVMRequest(cores=(1, 2), inputs=x, input_lines=np.arange(8), output_lines=np.arange(16), output_bits=5)
+    nb = caps.pick_output_bits(None, 5)  # 5, or what the board can do nearest to it
+    req = MVMRequest(cores=(1, 2), inputs=x, input_lines=np.arange(8), output_lines=np.arange(16), output_bits=nb)
     codes = board.mvm(req)
     assert codes.shape == (2, 5, 16) and codes.dtype == np.int16
-    assert codes.min() >= -16 and codes.max() <= 15
-    back = board.mvm(MVMRequest(cores=(1,), inputs=x[:1], input_lines=np.arange(8), output_lines=np.arange(4),
-                                direction="backward", output_bits=3))
-    assert back.shape == (1, 5, 4) and back.min() >= -4 and back.max() <= 3
-    nt = board.neuron_test(1, np.full((3, 256), board.get_rails()["v_ref"]), output_bits=6)
-    assert nt.shape == (3, 256) and nt.dtype == np.int16 and nt.min() >= -32 and nt.max() <= 31
+    assert codes.min() >= -(2 ** (nb - 1)) and codes.max() <= 2 ** (nb - 1) - 1
+    if "backward" in caps.directions:
+        nb = caps.pick_output_bits(None, 3)
+        back = board.mvm(MVMRequest(cores=(1,), inputs=x[:1], input_lines=np.arange(8), output_lines=np.arange(4),
+                                    direction="backward", output_bits=nb))
+        assert back.shape == (1, 5, 4) and back.min() >= -(2 ** (nb - 1)) and back.max() <= 2 ** (nb - 1) - 1
+    # one voltage for every neuron of a vector: what every board can do
+    nb = caps.pick_output_bits(None, 6)
+    nt = board.neuron_test(1, np.full((3, 256), board.get_rails()["v_ref"]), output_bits=nb)
+    assert nt.shape == (3, 256) and nt.dtype == np.int16
+    assert nt.min() >= -(2 ** (nb - 1)) and nt.max() <= 2 ** (nb - 1) - 1
     t = board.now()
     with pytest.raises(LimitError):
         board.mvm(MVMRequest(cores=(1,), inputs=np.full((1, 2, 8), 9), input_lines=np.arange(8),
