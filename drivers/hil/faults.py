@@ -1,27 +1,33 @@
-"""Faults the virtual USB device can inject, to prove the driver never returns a silent wrong result.
+"""Faults the emulated board injects between the host and the FPGA, to prove the driver never returns
+a silent wrong result.
 
-A :class:`Fault` hits request frames the device receives: those of one
-:class:`~drivers.usb_framing.Op` (or all), numbered from 0 in arrival order,
-from ``at`` for ``count`` frames (retransmissions count too, so ``count``
-larger than the host's retry budget makes a fault persistent).
+Every FrontPanel call that reaches the board (``GetWireOutValue`` reads the
+host-side snapshot and is not counted) advances the plan's call counter
+:attr:`FaultPlan.calls`; a :class:`Fault` is active for calls ``at`` ..
+``at + count - 1``.
 
 Kinds
 -----
-``timeout``          the device executes the request but its response is lost
-``short_read``       only the first half of the response reaches the host
-``corrupt``          one byte of the response is flipped (CRC catches it)
-``corrupt_request``  one byte of the request is flipped on the way in (the device drops it)
-``corrupt_header``   the request's length field is damaged on the way in: the device waits
-                     for bytes that never come until it drops the partial frame (idle timeout)
-``disconnect``       the device vanishes halfway through receiving the frame
-Stuck status bits are not frame faults: see ``VirtualNeurramDevice.stick``.
+``timeout``     status bits ``mask`` of wire-out ``ep`` read 0 (a status bit that never sets: the host's
+                poll runs into its deadline)
+``stuck``       status bits ``mask`` of wire-out ``ep`` read 1 (e.g. DAC FIFO full, a valid bit that never clears)
+``short_read``  ``ReadFromPipeOut`` moves only half the bytes asked for
+``disconnect``  the board vanishes: this and every later call of the handle return DeviceNotOpen
+                (the emulated chip survives; a new handle opens it again)
+
+Spec strings (``hil://?faults=...``): faults separated by ``;``, each
+``kind[:key=value,...]`` with keys ``ep``, ``mask`` (ints, ``0x`` allowed),
+``at``, ``count``; e.g. ``timeout:ep=0x20,mask=0x10,at=0,count=1000000``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-FAULT_KINDS = ("timeout", "short_read", "corrupt", "corrupt_request", "corrupt_header", "disconnect")
+from neurram_lab.errors import InputError
+
+FAULT_KINDS = ("timeout", "stuck", "short_read", "disconnect")
+FOREVER = 1 << 62
 
 
 @dataclass
@@ -30,41 +36,78 @@ class Fault:
 
     kind: str
     at: int = 0
-    count: int = 1
-    op: int | None = None
+    count: int = FOREVER
+    ep: int = 0x20
+    mask: int = 0
     fired: int = 0
 
     def __post_init__(self):
         if self.kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind {self.kind!r} is not one of {FAULT_KINDS}")
+            raise InputError(f"fault kind {self.kind!r} is not one of {FAULT_KINDS}")
+
+    def active(self, n: int) -> bool:
+        return self.at <= n < self.at + self.count
 
 
 class FaultPlan:
-    """The faults of one device and the frame counters that trigger them."""
+    """The faults of one emulated board and the call counter that triggers them."""
 
     def __init__(self, faults=()):
         self.faults = list(faults)
-        self._seen_all = 0
-        self._seen_op: dict[int, int] = {}
+        self.calls = 0
 
-    def add(self, kind: str, at: int = 0, count: int = 1, op: int | None = None) -> Fault:
-        f = Fault(kind, at, count, op)
+    def add(self, kind: str, at: int | None = None, count: int = FOREVER, ep: int = 0x20, mask: int = 0) -> Fault:
+        """Add a fault starting at call ``at`` (default: the next call)."""
+        f = Fault(kind, self.calls if at is None else int(at), int(count), int(ep), int(mask))
         self.faults.append(f)
         return f
 
-    def next_frame(self, op: int) -> list[Fault]:
-        """Count one arriving request of ``op``; return the faults that hit it."""
-        n_all = self._seen_all
-        n_op = self._seen_op.get(op, 0)
-        self._seen_all += 1
-        self._seen_op[op] = n_op + 1
-        hits = []
-        for f in self.faults:
-            n = n_all if f.op is None else (n_op if f.op == op else None)
-            if n is not None and f.at <= n < f.at + f.count:
-                f.fired += 1
-                hits.append(f)
-        return hits
+    def clear(self) -> None:
+        self.faults.clear()
 
-    def frames_seen(self, op: int | None = None) -> int:
-        return self._seen_all if op is None else self._seen_op.get(op, 0)
+    def tick(self, what: str) -> bool:
+        """Count one call; True when a disconnect fires on it."""
+        n = self.calls
+        self.calls = n + 1
+        gone = False
+        for f in self.faults:
+            if f.kind == "disconnect" and f.active(n):
+                f.fired += 1
+                gone = True
+        return gone
+
+    def status_faults(self, wo: list) -> None:
+        """Apply timeout / stuck faults to a wire-out snapshot (index ep - 0x20), for the call just counted."""
+        n = self.calls - 1
+        for f in self.faults:
+            if f.kind in ("timeout", "stuck") and f.active(n):
+                i = f.ep - 0x20
+                wo[i] = (wo[i] & ~f.mask) if f.kind == "timeout" else (wo[i] | f.mask)
+                f.fired += 1
+
+    def pipe_out_bytes(self, n: int) -> int:
+        """Bytes a pipe-out read really moves (half under a short_read fault)."""
+        k = self.calls - 1
+        for f in self.faults:
+            if f.kind == "short_read" and f.active(k):
+                f.fired += 1
+                return n // 2
+        return n
+
+    @classmethod
+    def parse(cls, spec: str) -> "FaultPlan":
+        """Plan from a spec string (module docstring)."""
+        plan = cls()
+        for item in filter(None, (s.strip() for s in str(spec).split(";"))):
+            kind, _, rest = item.partition(":")
+            kw = {}
+            for pair in filter(None, rest.split(",")):
+                key, eq, val = pair.partition("=")
+                if not eq or key not in ("ep", "mask", "at", "count"):
+                    raise InputError(f"fault option {pair!r} in {item!r}: expected ep=, mask=, at= or count=")
+                try:
+                    kw[key] = int(val, 0)
+                except ValueError:
+                    raise InputError(f"fault option {pair!r} in {item!r} is not an integer") from None
+            plan.faults.append(Fault(kind.strip(), **kw))
+        return plan

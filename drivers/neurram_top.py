@@ -1,0 +1,399 @@
+"""The chip authors' FPGA design ``neurram_top.v`` as the host sees it: endpoints, bits, DACs, ADC.
+
+Facts re-implemented from weierwan/Neurram_48core (HDL/ and python/, commit
+2ed5f8d); each constant names the HDL line it comes from. Only what exists in
+``neurram_top.v`` is here: wire-ins 0x00-0x15, wire-outs 0x20-0x22 and
+0x28-0x2B (0x23-0x27 are commented out in every top level), trigger-ins 0x40,
+0x41, 0x43, 0x44, 0x45 (0x42 is commented out), pipe-in 0x80/0x81, pipe-out
+0xA0-0xA2. The SAR (``neurram_top_sar.v``) and voltage-mode
+(``neurram_top_voltage_mode.v``) top levels share this map; :data:`BITSTREAMS`
+says what each adds.
+
+Also here: the board's rail table (:data:`RAIL_TABLE`: which DAC channel drives
+which physical node for each Board rail), the daisy-chain DAC word helpers
+(``dac_control.py``), the ADC code <-> volts conversion (18 bits over
+2.048 V, ``adc_control.py``) and the host conversion of an auto-ranged read to
+siemens. Nothing here talks to hardware: the driver (:mod:`drivers.fpga_board`)
+and the emulated bitstream (:mod:`drivers.hil.emulator`) both read these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurram_lab.errors import InputError, LimitError
+
+# ------------------------------------------------------------------ clocks
+# neurram_top.v:95-118: a 100 MHz system clock divided by a 4-bit counter.
+SYS_CLK_HZ = 100e6
+TICK_S = 1.0 / SYS_CLK_HZ  # SET/RESET pulse width unit (wupdate_control.py: SYS_CLK_PERIOD)
+DAC_CLK_HZ = SYS_CLK_HZ / 16  # clk_6MHz
+ADC_CLK_HZ = SYS_CLK_HZ / 8  # clk_12MHz: resistance_read / auto_ranging / neuron control
+SPI_CLK_HZ = SYS_CLK_HZ / 4  # clk_25MHz
+READ_UNIT_S = 16 / ADC_CLK_HZ  # t_shld / t_delta count counter[20:4]: 16 ADC clocks = 1.28 us (resistance_read.v:129)
+
+# ------------------------------------------------------------- wire-ins
+WI_RESET = 0x00  # [0] DAC + ADC reset (dac_rst, adc_rram_rst), [1] chip logic reset (neurram_rst)  (neurram_top.v:287,317,472)
+WI_DAC = 0x01  # DAC word shifted into the daisy chain (dac_din, neurram_top.v:290)
+WI_READ_TIMING = 0x02  # [15:0] t_shld init, [31:16] t_delta init, READ_UNIT_S each (neurram_top.v:373-374)
+WI_CLEAR = 0x03  # [0] clear horizontal, [1] clear vertical registers (neurram_top.v:393-394)
+WI_RANDOM_ACCESS = 0x04  # [7:0] address, [9:8] data, [10] vertical (neurram_top.v:392,432; neurram_reg_control)
+WI_MODE = 0x05  # [0] inference, [1] IFAT, [2] LFSR, [4] weight update, [5] forward (neurram_top.v:409-418)
+WI_CONTROL = 0x06  # [5] register-controlled WL, [6] OTA enable (neurram_top.v:395,423)
+WI_PULSE_WIDTH = 0x07  # SET/RESET pulse width, TICK_S (neurram_top.v:577)
+WI_EXT = 0x08  # external override lines (neurram_top.v:397-408,437)
+WI_NEURON = 0x09  # neuron configuration (neurram_top.v:683-691)
+WI_LFSR = 0x0A  # [0] LFSR set (neurram_top.v:442)
+WI_WRITE_MUX = 0x0B  # [1:0] write-voltage mux, vupdate_config (neurram_top.v:597)
+WI_WL_PULSE_WIDTH = 0x0C  # WL-only pulse width, TICK_S (neurram_top.v:578)
+WI_SPI = 0x0D  # SPI read/write configuration (neurram_top.v:532-537)
+WI_MATMUL = 0x0E  # bit-serial MVM (neurram_top.v:874-877,909)
+WI_READOUT = 0x0F  # multi-level readout (neurram_top.v:775,815,820)
+WI_DEBUG = 0x10  # LFSR pulse width / t_sample / LFSR shift cycles (neurram_top.v:612-613,686)
+WI_ENERGY = 0x11  # energy-test cycles (neurram_top.v:738)
+WI_AUTORANGE_VREF = 0x12  # [17:0] auto-range vref ADC code, [18] manual range (neurram_top.v:371-372)
+WI_CORE_ADDRESS = 0x13  # [2:0] horizontal, [5:3] vertical, [6]/[7] decoder enables (neurram_top.v:450-453)
+WI_CORE_ENABLE = 0x14  # core-enable shift register: [0] reset, [1] clock, [2] data (neurram_top.v:454-456)
+WI_SPI_MASK = 0x15  # [7:0] core-row select, [17:8] write words, [25:18] read words (neurram_top.v:473-474,502)
+
+# bits / fields
+RESET_DAC_ADC = 1 << 0
+RESET_CHIP = 1 << 1
+CLEAR_HORZ = 1 << 0
+CLEAR_VERT = 1 << 1
+RA_VERTICAL = 1 << 10
+RA_DATA_SHIFT = 8
+RA_SELECT = 0b01  # data the authors write to select one row / column (wupdate_control.py:20-21)
+CE_RESET, CE_CLOCK, CE_DATA = 1 << 0, 1 << 1, 1 << 2
+CA_DEC_HORZ, CA_DEC_VERT = 1 << 6, 1 << 7
+MUX_IDLE, MUX_RESET, MUX_SET, MUX_READ = 0b00, 0b01, 0b10, 0b11  # wupdate_control.py:77,98; adc_control.py:115
+AUTORANGE_MANUAL = 1 << 18
+
+# ------------------------------------------------------------ wire-outs
+WO_STATUS = 0x20  # DAC / ADC / program status (neurram_top.v:293-296,319,376,582)
+WO_ADC_START = 0x21  # raw ADC code at t_shld (manual read)
+WO_ADC_END = 0x22  # raw ADC code at t_shld + t_delta
+WO_NEURON_STATUS = 0x28  # neuron / SPI / readout / MVM idle and FIFO bits (owned by the MVM emulation)
+WO_AR_START = 0x29  # [17:0] auto-ranged start code
+WO_AR_END = 0x2A  # [17:0] auto-ranged end code, [26:18] iterations
+WO_AR_TIMING = 0x2B  # [15:0] final t_shld, [31:16] final t_delta
+
+ST_DAC_FIFO_FULL = 1 << 0
+ST_DAC_ACK = 1 << 1  # fifo_wr_done
+ST_AR_VALID = 1 << 2
+ST_DAC_FIFO_EMPTY = 1 << 3
+ST_PULSE_DONE = 1 << 4  # program_done
+ST_DAC_IDLE = 1 << 5
+ST_READ_VALID = 1 << 8  # adc_rram_valid (manual read)
+
+# ---------------------------------------------------------- trigger-ins
+TI_SYS = 0x40  # sys_clk triggers (neurram_top.v:288,575-577)
+TI_DAC = 0x41  # dac_clk trigger (neurram_top.v:289)
+TI_ADC = 0x43  # adc_rram_clk triggers (neurram_top.v:318-319,369-370)
+TI_SPI = 0x44  # spi_ctrl_clk triggers (neurram_top.v:530-531,610-611)
+TI_NEURON = 0x45  # neurram_clk triggers (neurram_top.v:680-691,738,813-814,873,909)
+
+T_DAC_PUSH = 1  # 0x40: dac_program
+T_SET = 2  # 0x40: program_trigger (either bit; the mux 0x0B decides SET or RESET)
+T_RESET = 3
+T_PULSE_ACK = 4  # 0x40: program_ack
+T_WL_PULSE = 5  # 0x40: wupdate_mode_trigger
+T_DAC_UPDATE = 0  # 0x41
+T_READ, T_READ_ACK, T_AUTORANGE, T_AUTORANGE_ACK = 0, 1, 2, 3  # 0x43
+T_SPI_SHIFT, T_RANDOM_ACCESS, T_LFSR_SHIFT, T_LFSR_PULSE = 0, 1, 4, 5  # 0x44
+
+# ----------------------------------------------------------------- pipes
+PI_SPI = 0x80  # SPI register data, 2 bits a line
+PI_OUTPUT_MASK = 0x81  # output-neuron mask
+PO_SPI = 0xA0  # SPI readback
+PO_LFSR = 0xA1  # LFSR state
+PO_READOUT = 0xA2  # multi-level readout codes
+
+
+@dataclass(frozen=True)
+class Bitstream:
+    """One of the authors' top levels: the endpoints it has beyond the common map.
+
+    Attributes
+    ----------
+    name : str
+    wire_ins, wire_outs : frozenset of int
+    triggers : frozenset of (int, int)
+        (trigger-in endpoint, bit) pairs wired to logic.
+    pipes_in, pipes_out : frozenset of int
+    note : str
+        What differs from ``neurram_top`` (with the HDL file).
+    """
+
+    name: str
+    wire_ins: frozenset
+    wire_outs: frozenset
+    triggers: frozenset
+    pipes_in: frozenset
+    pipes_out: frozenset
+    note: str = ""
+
+    def has(self, kind: str, ep: int, bit: int | None = None) -> bool:
+        """True when endpoint ``ep`` (and ``bit`` for triggers) exists in this top level."""
+        if kind == "trigger":
+            return (ep, bit) in self.triggers
+        return ep in {"wire_in": self.wire_ins, "wire_out": self.wire_outs,
+                      "pipe_in": self.pipes_in, "pipe_out": self.pipes_out}[kind]
+
+
+_COMMON_WI = frozenset(range(0x00, 0x16))
+_COMMON_WO = frozenset((0x20, 0x21, 0x22, 0x28, 0x29, 0x2A, 0x2B))
+_COMMON_TI = frozenset(
+    [(TI_SYS, b) for b in (1, 2, 3, 4, 5)] + [(TI_DAC, 0)] + [(TI_ADC, b) for b in (0, 1, 2, 3)]
+    + [(TI_SPI, b) for b in (0, 1, 4, 5)] + [(TI_NEURON, b) for b in (0, 1, 2, 3, 4, 5, 6, 7, 8, 10)]
+)
+BITSTREAMS: dict[str, Bitstream] = {
+    "neurram_top": Bitstream("neurram_top", _COMMON_WI, _COMMON_WO, _COMMON_TI,
+                             frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT))),
+    "neurram_top_sar": Bitstream(
+        "neurram_top_sar", _COMMON_WI | {0x16, 0x17}, _COMMON_WO, _COMMON_TI | {(TI_NEURON, 9)},
+        frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT, 0xA3)),
+        note="neurram_top_sar.v adds wire-ins 0x16/0x17 (SAR bits, DAC settle; vreset/vref codes), "
+             "trigger 0x45 bit 9 (SAR conversion), 0x28 bit 14 (SAR idle) and pipe-out 0xA3 (SAR codes); "
+             "this driver uses none of them",
+    ),
+    "neurram_top_voltage_mode": Bitstream(
+        "neurram_top_voltage_mode", _COMMON_WI, _COMMON_WO, _COMMON_TI,
+        frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT)),
+        note="neurram_top_voltage_mode.v drives 0x28 bit 14 (energy test idle) and runs the neurons "
+             "in voltage mode (neuron_control_voltage_mode.v); endpoints and host sequences as neurram_top",
+    ),
+}
+DEFAULT_BITSTREAM = "neurram_top"
+
+
+def bitstream(name: str) -> Bitstream:
+    """The :class:`Bitstream` named ``name``; :class:`InputError` listing the known ones otherwise."""
+    try:
+        return BITSTREAMS[name]
+    except KeyError:
+        raise InputError(f"bitstream {name!r} is not one of {sorted(BITSTREAMS)}") from None
+
+
+# ------------------------------------------------------------------ DACs
+# Four daisy-chained 8-channel 16-bit DACs (dac_control.py:7-8, dac_daisy_control.v). Words shift
+# through the chain while CS is low and every DAC executes the word it holds when the update
+# trigger returns the shifter to idle (CS high). The host sends DAC 3 first, DAC 0 last.
+N_DACS, DAC_CHANNELS, DAC_CODE_BITS = 4, 8, 16
+DAC_CODE_MAX = (1 << DAC_CODE_BITS) - 1
+DAC_VREF_V = (2.048, 2.048, 2.048, 5.0)  # dac_control.py:32 has 3.3 V for DAC 3; the notebooks set 5.0 V
+CMD_WRITE_UPDATE = 0b0011  # write channel n and update its output
+CMD_NOP = 0b1111
+CMD_WRITE = 0b0000  # write input register n (output unchanged)
+CMD_UPDATE = 0b0001  # update output n from its input register
+CMD_WRITE_UPDATE_ALL = 0b0010  # write n, update all
+DAC_FIFO_WORDS = 16  # FIFO32x16
+RAMP_STEP_V = 0.1  # dac_control.py:137-139 / wupdate_control.py:52-54
+READ_REF_V = 0.9  # VREF_TIA: TIA reference of single-cell reads (adc_control.py:109, read calls with vref=0.9)
+
+# (dac, channel) -> physical node, from the authors' host code (file:line in the comment)
+NODES: dict[tuple[int, int], str] = {
+    (0, 0): "VCOMP1",  # neuron_control.py:18 (comparator reference 1)
+    (0, 1): "VCOMP2",  # neuron_control.py:20
+    (0, 2): "VREF",  # neuron_control.py:12 (neuron reference)
+    (0, 4): "VRESET_PLUS",  # neuron_control.py:28 (VREF + vreset_plus)
+    (0, 5): "VPLFSR",  # neuron_control.py:24
+    (0, 6): "VNLFSR",  # neuron_control.py:26
+    (1, 0): "VNEG_BL",  # neuron_control.py:36, matmul.py:30 (BL input level VREF - v)
+    (1, 1): "BIAS10_BL",  # neuron_control.py:13, matmul.py:22 (BL mid level)
+    (1, 2): "VPOS_BL",  # neuron_control.py:39, matmul.py:32
+    (1, 3): "VNEG_SL",  # neuron_control.py:42, matmul.py:34
+    (1, 4): "BIAS10_SL",  # neuron_control.py:14, matmul.py:23
+    (1, 5): "VPOS_SL",  # neuron_control.py:45, matmul.py:37
+    (1, 6): "VREAD",  # adc_control.py:105 (TIA read voltage)
+    (1, 7): "VREF_TIA",  # adc_control.py:106 (TIA reference)
+    (2, 0): "IGATE_BIAS",  # neuron_control.py:22, matmul.py:24
+    (2, 1): "VWL_ONLY_A",  # wupdate_control.py:118 (WL level of the WL-only pulse)
+    (2, 2): "VRESET_MINUS",  # neuron_control.py:30 (VREF - vreset_minus)
+    (2, 3): "VWL_ONLY_B",  # wupdate_control.py:116
+    (3, 0): "VSET_BL",  # wupdate_control.py:58,71
+    (3, 1): "VSET_WL",  # wupdate_control.py:59,72
+    (3, 2): "VRESET_SL",  # wupdate_control.py:60,92
+    (3, 3): "VRESET_WL",  # wupdate_control.py:61,93
+}
+NODE_CHANNEL: dict[str, tuple[int, int]] = {n: dc for dc, n in NODES.items()}
+
+
+@dataclass(frozen=True)
+class RailWrite:
+    """One DAC channel a Board rail drives.
+
+    Attributes
+    ----------
+    dac, channel : int
+    vref_v : float
+        The DAC's reference (full scale, V).
+    node : str
+        Physical node on the board.
+    formula : str
+        Node voltage in terms of the rails (documentation; :func:`node_targets` computes it).
+    """
+
+    dac: int
+    channel: int
+    vref_v: float
+    node: str
+    formula: str
+
+
+def _w(dac: int, ch: int, formula: str) -> RailWrite:
+    return RailWrite(dac, ch, DAC_VREF_V[dac], NODES[(dac, ch)], formula)
+
+
+# Board rail -> the DAC channels it sets at set_rails time (brief table; each checked above).
+RAIL_TABLE: dict[str, tuple[RailWrite, ...]] = {
+    "v_ref": (_w(0, 2, "v_ref"), _w(1, 1, "v_ref"), _w(1, 4, "v_ref")),
+    "v_read": (_w(1, 0, "v_ref - v_read"), _w(1, 2, "v_ref + v_read"),
+               _w(1, 3, "v_ref - v_read"), _w(1, 5, "v_ref + v_read")),
+    "v_decr": (_w(0, 4, "v_ref + v_decr"), _w(2, 2, "v_ref - v_decr")),
+    "v_cell_read": (_w(1, 6, "0.9 + v_cell_read"), _w(1, 7, "0.9")),
+}
+# Pulse-time quantities: written at each pulse (no ramp), as apply_set_pulse does.
+PULSE_NODES: dict[str, dict[str, RailWrite]] = {
+    "set": {"amplitude": _w(3, 0, "v_pulse"), "gate": _w(3, 1, "v_gate")},
+    "form": {"amplitude": _w(3, 0, "v_pulse"), "gate": _w(3, 1, "v_gate")},
+    "reset": {"amplitude": _w(3, 2, "v_pulse"), "gate": _w(3, 3, "v_gate")},
+}
+GATE_RAILS = ("v_wl_set", "v_wl_reset", "v_wl_form")  # host mirrors only: written at pulse time
+BOARD_RAILS = tuple(RAIL_TABLE) + GATE_RAILS  # v_wl_read: no DAC on this board
+MUX_OF_KIND = {"set": MUX_SET, "form": MUX_SET, "reset": MUX_RESET}
+TRIGGER_OF_KIND = {"set": T_SET, "form": T_SET, "reset": T_RESET}
+
+
+def node_targets(rails: dict[str, float], names=None) -> dict[tuple[int, int], float]:
+    """Voltage (V) of each DAC channel the rails ``names`` drive, given every rail in ``rails``.
+
+    A rail that feeds other rails' nodes (``v_ref``) brings those along.
+    """
+    names = set(RAIL_TABLE) if names is None else {n for n in names if n in RAIL_TABLE}
+    if "v_ref" in names:
+        names |= {"v_read", "v_decr"}
+    ref = rails["v_ref"]
+    out: dict[tuple[int, int], float] = {}
+    if "v_ref" in names:
+        for w in RAIL_TABLE["v_ref"]:
+            out[(w.dac, w.channel)] = ref
+    if "v_read" in names:
+        v = rails["v_read"]
+        for (d, c), x in (((1, 0), ref - v), ((1, 2), ref + v), ((1, 3), ref - v), ((1, 5), ref + v)):
+            out[(d, c)] = x
+    if "v_decr" in names:
+        v = rails["v_decr"]
+        out[(0, 4)] = ref + v
+        out[(2, 2)] = ref - v
+    if "v_cell_read" in names:
+        out[(1, 6)] = READ_REF_V + rails["v_cell_read"]
+        out[(1, 7)] = READ_REF_V
+    return out
+
+
+def dac_code(volts: float, dac: int, what: str = "DAC voltage") -> int:
+    """16-bit code of ``volts`` on DAC ``dac``: round(V / vref * 2**16).
+
+    Raises
+    ------
+    LimitError
+        The voltage is outside 0 .. (2**16 - 1) / 2**16 * vref (the DAC cannot make it).
+    """
+    vref = DAC_VREF_V[dac]
+    code = int(round(volts / vref * 65536.0))
+    if not 0 <= code <= DAC_CODE_MAX:
+        raise LimitError(what, float(volts), (0.0, DAC_CODE_MAX * vref / 65536.0), f"DAC {dac} reference {vref} V")
+    return code
+
+
+def code_volts(code: int, dac: int) -> float:
+    """Output voltage (V) of DAC ``dac`` at ``code``."""
+    return code * DAC_VREF_V[dac] / 65536.0
+
+
+def dac_word(cmd: int, channel: int, code: int) -> int:
+    """One daisy-chain word: cmd[23:20] channel[19:16] code[15:0] (dac_control.py:119-134)."""
+    return ((cmd & 0xF) << 20) | ((channel & 0xF) << 16) | (code & 0xFFFF)
+
+
+def split_word(word: int) -> tuple[int, int, int]:
+    """(cmd, channel, code) of a daisy-chain word."""
+    return (word >> 20) & 0xF, (word >> 16) & 0xF, word & 0xFFFF
+
+
+NOP_WORD = dac_word(CMD_NOP, 0, 0)
+
+
+def dac_group(dac: int, channel: int, code: int) -> tuple[int, int, int, int]:
+    """The four words of one channel update, in sending order (DAC 3 first): the target gets
+    write+update, the other three the no-op (dac_control.py:50-55)."""
+    return tuple(dac_word(CMD_WRITE_UPDATE, channel, code) if i == dac else NOP_WORD
+                 for i in range(N_DACS - 1, -1, -1))
+
+
+def ramp(now_v: float, target_v: float, step_v: float = RAMP_STEP_V) -> list[float]:
+    """Intermediate and final voltages from ``now_v`` to ``target_v``, each step at most ``step_v``."""
+    import math
+
+    n = max(1, math.ceil(abs(target_v - now_v) / step_v - 1e-9))
+    return [now_v + (target_v - now_v) * i / n for i in range(1, n)] + [target_v]
+
+
+# ------------------------------------------------------------------- ADC
+ADC_BITS = 18
+ADC_VREF_V = 2.048  # adc_control.py:10
+ADC_CODE_MAX = (1 << ADC_BITS) - 1
+C_INTEG_F = 1e-9  # integrating capacitor: 1 nF as the notebooks set it (adc_control.py:13 has 100 pF)
+T_DELTA_MIN, T_DELTA_MAX = 10, 30000  # auto_ranging.v:130: ranging stops outside 10 < t_delta < 30000
+READ_T_SHLD, READ_T_DELTA = 10, 20  # first guess of each read (READ_UNIT_S); the FPGA ranges from there
+
+
+def adc_code(volts: float) -> int:
+    """18-bit ADC code of ``volts`` (clipped to the ADC's range), int(V * 2**18 / 2.048) (adc_control.py:32-33)."""
+    code = int(volts * 262144.0 / ADC_VREF_V)
+    return 0 if code < 0 else ADC_CODE_MAX if code > ADC_CODE_MAX else code
+
+
+def adc_volts(code: int) -> float:
+    """Volts of an 18-bit ADC code (adc_control.py:28-29)."""
+    return (code & ADC_CODE_MAX) * ADC_VREF_V / 262144.0
+
+
+def read_siemens(code_start: int, code_end: int, t_delta: int, v_read_v: float, v_ref_v: float = READ_REF_V,
+                 c_integ_f: float = C_INTEG_F) -> float:
+    """Conductance (S) of one auto-ranged read: I = C (V_start - V_end) / (t_delta 1.28 us), G = I / (vread - vref)
+    (adc_control.py:86-92, 142)."""
+    if t_delta <= 0:
+        return 0.0
+    dv = (code_start - code_end) * ADC_VREF_V / 262144.0
+    return c_integ_f * dv / (t_delta * READ_UNIT_S) / (v_read_v - v_ref_v)
+
+
+def width_ticks(width_s: float) -> int:
+    """Pulse width in TICK_S, at least one."""
+    return max(1, int(round(width_s / TICK_S)))
+
+
+# neurram_wupdate_control.v: the FSM stays in PROGRAM while clk_counter runs 0 .. pulse_width, so the
+# pulse lasts pulse_width + 1 system clocks; the driver writes ticks - 1 to get ticks.
+PULSE_EXTRA_TICKS = 1
+
+
+# ------------------------------------------------------- core addressing
+CORE_ROWS, CORE_COLS = 8, 6  # core = horizontal address * 6 + vertical address
+
+
+def swap_addr(addr: int) -> int:
+    """Decoder address of logical core row/column ``addr`` (spi_control.py:313-317: 3->0, 7->4, else +1)."""
+    return addr - 3 if addr in (3, 7) else addr + 1
+
+
+def unswap_addr(addr: int) -> int:
+    """Inverse of :func:`swap_addr`."""
+    return addr + 3 if addr in (0, 4) else addr - 1
+
+
+def core_address(core: int) -> tuple[int, int]:
+    """(horizontal, vertical) logical address of ``core``."""
+    return divmod(int(core), CORE_COLS)
