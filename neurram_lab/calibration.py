@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._mvm_caps import board_mvm, plan_mvm
+from .capabilities import capabilities_of
 from .errors import InputError
-from .mvm import (CS_OVER_CI, HEADROOM_V, MVMCalibration, check_direction, check_recurrent_signs, code_scale,
+from .mvm import (DEFAULT_OUTPUT_BITS, CS_OVER_CI, HEADROOM_V, MVMCalibration, check_direction, check_recurrent_signs, code_scale,
                   ideal_weighted_mean, input_segments, matrix_lines, n_inputs, quantize_inputs, request_differential)
 from .recurrent import RecurrentMatrix
 from .weights import ProgrammedMatrix
@@ -49,7 +51,7 @@ def predicted_integrals(pm, x_int: np.ndarray, direction: str, input_bits: int,
     return out
 
 
-def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6, direction: str = "forward",
+def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | None = None, direction: str = "forward",
               two_phase: bool = False, parallel: bool = True, signed: bool = True, quantile: float = 0.999,
               margin: float = 1.1, headroom_frac: float = 0.85, v_read_max_v: float | None = None,
               offset_vectors: int = 64) -> MVMCalibration:
@@ -62,6 +64,10 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6,
         (recurrent ones with ``direction`` their placement's direction)
     x_cal : array or list of arrays
         Calibration inputs as for :func:`~neurram_lab.mvm.run_mvm`.
+    input_bits, output_bits, direction, two_phase, parallel, signed
+        As for :func:`~neurram_lab.mvm.run_mvm`; ``output_bits`` None takes 6
+        brought into the board's range (e.g. 6 on a board with at most 7 bits,
+        5 for a two-phase MVM split on the host of such a board).
     quantile, margin : float
         The ``quantile`` of predicted |output| times ``margin`` becomes full scale.
     headroom_frac : float
@@ -74,9 +80,18 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6,
     Returns
     -------
     MVMCalibration
+        With the output bits it was taken at (``run_mvm`` uses them by default).
+
+    Raises
+    ------
+    CapabilityError
+        Before any board call, when the board cannot run the configuration.
     """
     from .board import MVMRequest
 
+    caps = capabilities_of(board)
+    output_bits = plan_mvm(board, input_bits, output_bits, direction, two_phase, "none", signed, DEFAULT_OUTPUT_BITS,
+                           caps)
     single = isinstance(matrices, (ProgrammedMatrix, RecurrentMatrix))
     mats = [matrices] if single else list(matrices)
     xs = [x_cal] if single else list(x_cal)
@@ -125,7 +140,7 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int = 6,
                          output_lines=ol, direction=direction, input_bits=input_bits, output_bits=output_bits,
                          signed_inputs=signed, differential=request_differential(mats[members[0]]),
                          two_phase=two_phase, parallel=parallel, v_read_v=v_read)
-        codes = board.mvm(req)
+        codes = board_mvm(board, req, caps)
         for j, k_ in enumerate(members):
             offsets[k_] = codes[j].astype(np.float64).mean(axis=0) + off
     return MVMCalibration(v_read_v=float(v_read), v_decr_v=v_decr, offsets=offsets, input_bits=input_bits,

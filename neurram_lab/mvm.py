@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._mvm_caps import board_mvm, plan_mvm
 from .board import MVMRequest
+from .capabilities import capabilities_of
 from .errors import InputError, LimitError
 from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix
 from .weights import ProgrammedMatrix
@@ -214,7 +216,10 @@ def check_recurrent_signs(mats, signed: bool) -> None:
             raise InputError("differential recurrent inputs drive -x on every second line: use signed inputs")
 
 
-def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direction: str = "forward",
+DEFAULT_OUTPUT_BITS = 6
+
+
+def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = None, direction: str = "forward",
             two_phase: bool = False, parallel: bool = True, activation: str = "none",
             calibration: MVMCalibration | None = None, signed: bool = True, return_codes: bool = False):
     """Multiply programmed matrices by input vectors on the chip.
@@ -231,8 +236,9 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
         (forward), output count (backward) or logical input count (recurrent).
     input_bits : int
         1..8 (sign included when ``signed``).
-    output_bits : int
-        1..10.
+    output_bits : int, optional
+        1..10, within the board's ``capabilities().output_bits``; default the
+        calibration's, else 6 brought into the board's range.
     direction : {"forward", "backward", "recurrent_bl", "recurrent_sl"}
         Forward computes ``x @ W``; backward ``x @ W.T`` (SL -> BL,
         differential outputs subtracted after normalisation); recurrent
@@ -240,7 +246,10 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
         direction) ``x @ rm.weights``, the output voltages multiplied by the
         normalisation matrix ``rm.norm_s``.
     two_phase, parallel, activation
-        As in :class:`~neurram_lab.board.MVMRequest`.
+        As in :class:`~neurram_lab.board.MVMRequest`. On a board without a
+        two-phase mode the host runs the two phases as two requests
+        (:mod:`neurram_lab._mvm_caps`); more matrices on lines in common than
+        the board's ``max_parallel_cores`` go in several requests.
     calibration : MVMCalibration, optional
         Operating point and offsets from :func:`neurram_lab.calibration.calibrate`;
         without it the present ``v_read``/``v_decr`` rails are used and no offsets removed.
@@ -255,7 +264,18 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
     ``x @ W``; integer inputs ``x_int @ W``; ``relu`` clips at 0. With
     ``tanh``/``sigmoid`` the neuron's output is returned as the activation's
     value (in (-1, 1) / (0, 1)) of the pre-activation in ADC full-scale units.
+
+    Raises
+    ------
+    CapabilityError
+        Before any board call, when the board cannot run the direction,
+        activation, input bits or the output bits asked for.
     """
+    caps = capabilities_of(board)
+    if output_bits is None and calibration is not None:
+        output_bits = calibration.output_bits
+    output_bits = plan_mvm(board, input_bits, output_bits, direction, two_phase, activation, signed,
+                           DEFAULT_OUTPUT_BITS, caps)
     single = isinstance(matrices, (ProgrammedMatrix, RecurrentMatrix))
     mats = [matrices] if single else list(matrices)
     xs = [x] if single else list(x)
@@ -302,7 +322,7 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int = 6, direc
             differential=request_differential(mats[members[0]]), two_phase=two_phase,
             activation=activation, parallel=parallel, v_read_v=v_read,
         )
-        out = board.mvm(req)
+        out = board_mvm(board, req, caps)
         for j, k in enumerate(members):
             codes_of[k] = out[j]
     unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr)

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..weights import MatrixPlacement
 from ._program import program_matrices
-from .network import _Intended, chip_calibrate, chip_mvm, resolve_mvm
+from .network import _Intended, chip_calibrate, chip_mvm, deploy_output_bits, resolve_mvm
 
 
 def _sigmoid(z):
@@ -45,12 +45,14 @@ class ChipLSTMCell:
         Signed input resolution (sign included); SPEC: 4.
     x_max, h_max : float
         Ranges mapped to full-scale codes (|h| <= 1 always).
+    output_bits : int, optional
+        Neuron ADC bits; default 8 brought into the board's range (checked here, before anything is sent).
     cores : list of int, optional
         Cores to use (default the first ones needed).
     """
 
     def __init__(self, board, w_x, w_h, bias, input_bits: int = 4, x_max: float = 1.0, h_max: float = 1.0,
-                 mvm="chip", output_bits: int = 8, cores=None, gmin_s=1e-6, gmax_s=30e-6, mvm_options=None):
+                 mvm="chip", output_bits: int | None = None, cores=None, gmin_s=1e-6, gmax_s=30e-6, mvm_options=None):
         self.w_x, self.w_h, self.bias = (np.asarray(a, np.float64) for a in (w_x, w_h, bias))
         n_in, four_h = self.w_x.shape
         if four_h % 4 or self.w_h.shape != (four_h // 4, four_h) or self.bias.shape != (four_h,):
@@ -59,10 +61,12 @@ class ChipLSTMCell:
         self.input_bits = int(input_bits)
         self.top = 2 ** (self.input_bits - 1) - 1
         self.x_max, self.h_max = float(x_max), float(h_max)
-        self.board, self.output_bits = board, int(output_bits)
+        self.board = board
         self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
         self.mvm_options = dict(mvm_options or {}, signed_inputs=True)
         self._mvm = resolve_mvm(mvm)
+        self.output_bits = deploy_output_bits(board, [(self.input_bits, "forward", True)], self._mvm, output_bits,
+                                              self.mvm_options)
         self.exact = mvm == "exact"
         # per-code matrix: x codes scaled by x_max/top, h codes by h_max/top; bias row driven at +top
         m = np.vstack([self.w_x * (self.x_max / self.top), self.w_h * (self.h_max / self.top)])

@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from .._mvm_caps import plan_mvm
+from ..capabilities import capabilities_of
 from ..errors import InputError
 from ..weights import conductance_to_weights
 from . import digital
@@ -53,21 +55,32 @@ def read_back(board, programmed) -> None:
         at += n
 
 
-def chip_mvm(board, programmed, inputs, input_bits, output_bits=8, direction="forward", calibration=None,
+DEPLOY_OUTPUT_BITS = 8  # what deployment asks of the neurons when the caller leaves it open
+
+
+def chip_mvm(board, programmed, inputs, input_bits, output_bits=None, direction="forward", calibration=None,
              signed_inputs=False, **options):
-    """Outputs (weight units) of integer inputs, measured on the board through tier-2 :func:`~neurram_lab.mvm.run_mvm`."""
+    """Outputs (weight units) of integer inputs, measured on the board through tier-2 :func:`~neurram_lab.mvm.run_mvm`.
+
+    ``output_bits`` None: the calibration's, else 8 brought into the board's range.
+    """
     from ..mvm import run_mvm
 
+    if output_bits is None and calibration is None:
+        output_bits = capabilities_of(board).pick_output_bits(None, DEPLOY_OUTPUT_BITS)
     return run_mvm(board, list(programmed), list(inputs), input_bits=input_bits, output_bits=output_bits,
                    direction=direction, calibration=calibration, signed=signed_inputs, **options)
 
 
-def chip_calibrate(board, programmed, inputs, input_bits, output_bits=8, direction="forward", signed_inputs=False,
+def chip_calibrate(board, programmed, inputs, input_bits, output_bits=None, direction="forward", signed_inputs=False,
                    **options):
-    """Operating point (v_read, v_decr) and offsets of one layer from its own inputs (tier 2)."""
+    """Operating point (v_read, v_decr) and offsets of one layer from its own inputs (tier 2);
+    ``output_bits`` None: 8 brought into the board's range."""
     from ..calibration import calibrate
 
     options.pop("calibration", None)
+    if output_bits is None:
+        output_bits = capabilities_of(board).pick_output_bits(None, DEPLOY_OUTPUT_BITS)
     return calibrate(board, list(programmed), list(inputs), input_bits=input_bits, output_bits=output_bits,
                      direction=direction, signed=signed_inputs, **options)
 
@@ -82,6 +95,48 @@ def exact_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
 
 
 MVM_MODES = {"chip": chip_mvm, "measured-weights": measured_weights_mvm, "exact": exact_mvm}
+
+
+def deploy_output_bits(board, layers, mvm="chip", output_bits=None, mvm_options=None) -> int:
+    """Output bits a deployment runs at on ``board``, checked against its capabilities before any board call.
+
+    Parameters
+    ----------
+    board : Board or None
+    layers : list of (input_bits, direction, signed)
+        What each of the deployment's MVMs feeds the chip.
+    mvm : str or callable
+        Only ``"chip"`` (or :func:`chip_mvm`) runs MVMs on the board; other modes take
+        ``output_bits`` as given (default 8).
+    output_bits : int or None
+        Asked for (refused when the board cannot convert it), or None: 8 brought
+        into the board's range (and low enough for a two-phase MVM split on the host).
+    mvm_options : dict
+        ``two_phase``, ``activation`` as the MVMs will run.
+
+    Raises
+    ------
+    CapabilityError
+        A direction, activation, input bits or output bits the board cannot run.
+    """
+    if mvm not in ("chip", chip_mvm):
+        return int(DEPLOY_OUTPUT_BITS if output_bits is None else output_bits)
+    opts = dict(mvm_options or {})
+    caps = capabilities_of(board)
+    bits = [plan_mvm(board, int(b), output_bits, d, bool(opts.get("two_phase", False)), opts.get("activation", "none"),
+                     bool(sgn), DEPLOY_OUTPUT_BITS, caps) for b, d, sgn in layers]
+    return int(min(bits)) if bits else caps.pick_output_bits(output_bits, DEPLOY_OUTPUT_BITS)
+
+
+def network_layers(model, mvm_options=None) -> list:
+    """(input_bits, "forward", signed) of every quantised weight layer of a model, for :func:`deploy_output_bits`."""
+    signed = bool(dict(mvm_options or {}).get("signed_inputs", False))
+    out = []
+    for lay in model.layers:
+        grid = model.input_grid(lay.name) if lay.is_weight else None
+        if grid is not None:
+            out.append((int(grid.bits), "forward", signed))
+    return out
 
 
 def resolve_mvm(mvm, modes=None):
@@ -105,8 +160,10 @@ class ChipNetwork:
         Conductance range (S); SPEC §2: 1 and 40 uS for CNNs.
     mvm : {"chip", "measured-weights", "exact"} or callable
         How matrices are multiplied (see module doc).
-    output_bits : int
-        Neuron ADC bits (sign included).
+    output_bits : int, optional
+        Neuron ADC bits (sign included); default 8 brought into the board's
+        range (:func:`deploy_output_bits`: checked against the board's
+        capabilities here, before anything is programmed).
     mvm_options : dict
         Passed to the MVM function (two_phase, parallel, ...).
     skip_zero_inputs : bool
@@ -117,15 +174,16 @@ class ChipNetwork:
         the skipped vectors then share that one MVM's noise.
     """
 
-    def __init__(self, board, mapping: Mapping, gmin_s=1e-6, gmax_s=40e-6, mvm="chip", output_bits: int = 8,
+    def __init__(self, board, mapping: Mapping, gmin_s=1e-6, gmax_s=40e-6, mvm="chip", output_bits: int | None = None,
                  mvm_options: dict | None = None, skip_zero_inputs: bool = False):
         self.board = board
         self.mapping = mapping
         self.model = mapping.model
         self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
         self._mvm = resolve_mvm(mvm)
-        self.output_bits = int(output_bits)
         self.mvm_options = dict(mvm_options or {})
+        self.output_bits = deploy_output_bits(board, network_layers(self.model, self.mvm_options), self._mvm,
+                                              output_bits, self.mvm_options)
         self.skip_zero_inputs = bool(skip_zero_inputs)
         self.programmed = {}  # table index -> ProgrammedMatrix
         self.calibration = {}  # table index -> (slope, intercept) per column

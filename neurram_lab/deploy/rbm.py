@@ -26,9 +26,15 @@ from ..errors import InputError
 from ..weights import MatrixPlacement
 from ._program import program_matrices
 from .lfsr import LFSRNoise
-from .network import MVM_MODES, chip_calibrate, chip_mvm, resolve_mvm
+from .network import MVM_MODES, chip_calibrate, chip_mvm, deploy_output_bits, resolve_mvm
 
 N_ROWS, N_COLS = 256, 256
+
+
+def rbm_layers(visible_bits: int, mvm_options=None) -> list:
+    """(input_bits, direction, signed) of the RBM's two MVMs, for :func:`~.network.deploy_output_bits`."""
+    signed = bool(dict(mvm_options or {}).get("signed_inputs", False))
+    return [(int(visible_bits), "backward", signed), (1, "forward", signed)]
 
 
 def _sigmoid(z):
@@ -110,6 +116,9 @@ class ChipRBM:
     mvm : {"chip", "measured-weights", "exact"} or callable
     visible_bits : int
         Resolution of visible values fed back to the chip.
+    output_bits : int, optional
+        Neuron ADC bits; default 8 brought into the board's range. A board
+        without backward MVMs is refused here (CapabilityError), before anything is sent.
     seed : int
         Seeds the LFSR noise of the stochastic neurons.
     mvm_options : dict
@@ -117,17 +126,19 @@ class ChipRBM:
     """
 
     def __init__(self, board, rbm: RBM, gmin_s=1e-6, gmax_s=30e-6, mvm="chip", visible_bits: int = 3,
-                 output_bits: int = 8, seed: int = 0, cores=None, mvm_options: dict | None = None):
+                 output_bits: int | None = None, seed: int = 0, cores=None, mvm_options: dict | None = None):
         self.board, self.rbm = board, rbm
         self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
         self.blocks = map_rbm(rbm, cores)
         self.visible_bits = int(visible_bits)
-        self.output_bits = int(output_bits)
         self.seed = int(seed)
         # cores one after the other: with every WL on, four parallel RBM cores draw enough
         # current from the shared v_read supply to sag it by a pattern-dependent amount
         self.mvm_options = {"parallel": False, **(mvm_options or {})}
         self._mvm = resolve_mvm(mvm, {**MVM_MODES, "exact": _exact_mvm})
+        # visible -> hidden runs backward (no host-side equivalent: a board without it is refused here)
+        self.output_bits = deploy_output_bits(board, rbm_layers(self.visible_bits, self.mvm_options), self._mvm,
+                                              output_bits, self.mvm_options)
         self.programmed = None if mvm != "exact" else [_Exact(b, rbm.w_max) for b in self.blocks]
         self.mvm_calibration = {}  # direction -> tier-2 MVMCalibration
         self.fits = {}  # direction -> (slope, intercept) per output unit
