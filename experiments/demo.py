@@ -65,6 +65,7 @@ def run(board, out_dir, progress=None, cores=(0, 1, 2), gmax_s=40e-6) -> dict:
     col_a = np.tile(cols.ravel(), len(cores))
     tgt = targets.reshape(-1)
     cfg = WriteVerifyConfig()
+    cfg.check(board)  # limits and capabilities, before a run file exists
     params = {"cores": cores, "gmax_s": gmax_s}
     tables = {
         "program": {"core": ("i2", ""), "row": ("i2", ""), "col": ("i2", ""), "target_s": ("f4", "S"),

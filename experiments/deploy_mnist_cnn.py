@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from neurram_lab.deploy import load_mnist, load_model, map_model
-from neurram_lab.deploy.network import ChipNetwork, read_back
+from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_layers, read_back
 
 from ._common import MNIST_DIR, MODELS_DIR, figure_path, progress_callback, pyplot, start_run
 
@@ -37,7 +37,8 @@ def add_arguments(parser) -> None:
                         help="training images used for calibration (default 500)")
     parser.add_argument("--mvm", default="chip", choices=["chip", "measured-weights"],
                         help="chip: MVM on the board; measured-weights: read-back conductances, no circuit (reference)")
-    parser.add_argument("--output-bits", type=int, default=8, help="neuron ADC bits (default 8)")
+    parser.add_argument("--output-bits", type=int, default=None,
+                        help="neuron ADC bits (default 8, or the most the board can convert)")
     parser.add_argument("--relax-s", type=float, default=1800.0, help="board time between programming and inference (s)")
     parser.add_argument("--replicate", action="store_true", help="fill spare cores with replicas of compute-heavy layers")
     parser.add_argument("--batch", type=int, default=1000, help="images per inference batch (default 1000)")
@@ -46,14 +47,19 @@ def add_arguments(parser) -> None:
 
 
 def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAULT_DATA), limit=None,
-        calibration_images=500, mvm="chip", output_bits=8, relax_s=1800.0, replicate=False, batch=1000,
+        calibration_images=500, mvm="chip", output_bits=None, relax_s=1800.0, replicate=False, batch=1000,
         iterations=3, max_inputs=100, skip_zero=False) -> dict:
-    """Deploy and evaluate; returns the summary (accuracy, software_accuracy, cores_used, cells_used, wall_s)."""
+    """Deploy and evaluate; returns the summary (accuracy, software_accuracy, cores_used, cells_used, wall_s).
+
+    ``output_bits`` None takes 8 brought into the board's range (the run records the bits used); what the
+    board cannot run raises CapabilityError before anything is sent.
+    """
     t0 = time.perf_counter()
+    net_model = load_model(model)
+    output_bits = deploy_output_bits(board, network_layers(net_model), mvm, output_bits)
     params = {"model": str(model), "data": str(data), "limit": limit, "calibration_images": calibration_images,
               "mvm": mvm, "output_bits": output_bits, "relax_s": relax_s, "replicate": replicate, "batch": batch,
               "iterations": iterations, "max_inputs": max_inputs, "skip_zero": skip_zero}
-    net_model = load_model(model)
     images, labels = load_mnist(data, "test", limit)
     cal_x, _ = load_mnist(data, "train-5k")
     cal_x = cal_x[np.random.default_rng(0).permutation(len(cal_x))[:calibration_images]]
@@ -97,6 +103,7 @@ def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAUL
             "settled_in_window_fraction": prog["settled_in_window_fraction"],
             "calibration_residual": resid,
             "mvm": mvm,
+            "output_bits": net.output_bits,
             "inference_s": inference_s,
             "run_file": str(log.path),
             "mapping_file": str(map_file),

@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from neurram_lab.deploy import load_mnist
-from neurram_lab.deploy.network import read_back
-from neurram_lab.deploy.rbm import RBM, ChipRBM, recover
+from neurram_lab.deploy.network import deploy_output_bits, read_back
+from neurram_lab.deploy.rbm import RBM, ChipRBM, rbm_layers, recover
 
 from ._common import MNIST_DIR, MODELS_DIR, figure_path, progress_callback, pyplot, start_run
 
@@ -46,6 +46,8 @@ def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAUL
     params = {"model": str(model), "data": str(data), "corruption": corruption, "limit": limit, "steps": steps,
               "mvm": mvm, "relax_s": relax_s, "seed": seed}
     rbm = RBM.load(model)
+    if mvm == "chip":  # visible -> hidden runs backward: a board without it is refused before anything is sent
+        deploy_output_bits(board, rbm_layers(3, {"parallel": False}), mvm)
     images, labels = load_mnist(data, "test", limit)
     tables = {"images": {"index": ("i4", ""), "label": ("u1", ""), "l2_before": ("f4", ""), "l2_after": ("f4", "")}}
     with start_run(board, out_dir, EXPERIMENT, params, tables) as log:

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from neurram_lab._mvm_caps import plan_mvm
 from neurram_lab.calibration import calibrate
 from neurram_lab.mvm import quantize_inputs, result_lsb, run_mvm
 from neurram_lab.weights import MatrixPlacement, conductance_to_weights
@@ -37,7 +38,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--rows", type=int, default=64, help="matrix inputs (default 64)")
     parser.add_argument("--cols", type=int, default=64, help="matrix outputs (default 64)")
     parser.add_argument("--input-bits", type=int, default=4, help="input bits, sign included (default 4)")
-    parser.add_argument("--output-bits", type=int, default=6, help="output bits, sign included (default 6)")
+    parser.add_argument("--output-bits", type=int, default=None,
+                        help="output bits, sign included (default 6, or the nearest the board can convert)")
     parser.add_argument("--direction", choices=("forward", "backward"), default="forward")
     parser.add_argument("--two-phase", action="store_true", help="split inputs above 4 bits into two phases")
     parser.add_argument("--cores", type=int, default=1, help="cores, each with its own random matrix (default 1)")
@@ -123,10 +125,18 @@ def measure_error(board, pms, vectors: int = 1000, input_bits: int = 4, output_b
     }
 
 
-def run(board, out_dir, progress=None, rows=64, cols=64, input_bits=4, output_bits=6, direction="forward",
+def run(board, out_dir, progress=None, rows=64, cols=64, input_bits=4, output_bits=None, direction="forward",
         two_phase=False, cores=1, parallel=False, vectors=1000, seed=0) -> dict:
-    """Run the MVM characterisation; returns the summary (run file and figure included)."""
+    """Run the MVM characterisation; returns the summary (run file and figure included).
+
+    ``output_bits`` None takes 6 brought into the board's range; the run
+    records the bits it used. Everything the board's capabilities refuse
+    (output or input bits, direction, two-phase) raises CapabilityError
+    before anything is sent.
+    """
     t_wall = time.perf_counter()
+    output_bits = plan_mvm(board, int(input_bits), None if output_bits is None else int(output_bits), direction,
+                           bool(two_phase), "none", True, 6)
     params = {"rows": int(rows), "cols": int(cols), "input_bits": int(input_bits), "output_bits": int(output_bits),
               "direction": direction, "two_phase": bool(two_phase), "cores": int(cores), "parallel": bool(parallel),
               "vectors": int(vectors), "seed": int(seed)}

@@ -71,6 +71,9 @@ def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 
         from neurram_lab.errors import LimitError
 
         raise LimitError("bits", bits, (1, 8), "input widths")
+    caps = board.capabilities()
+    for n in bits:  # before a run file exists; the output bits follow the board's range
+        caps.check_bits("input_bits", n)
     tables = {"energy": {"input_bits": ("i2", ""), "output_bits": ("i2", ""), "energy_per_mvm_j": ("f8", "J"),
                          "energy_per_op_j": ("f8", "J"), "latency_s": ("f8", "s"), "tops_per_w": ("f8", "TOPS/W"),
                          "edp_js": ("f8", "J s"),
@@ -87,7 +90,7 @@ def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 
         macs = 2 * half * int(cols)  # one MVM of the logical matrix, both halves
         rows_out = []
         for j, n in enumerate(bits):
-            out_bits = min(n + 2, 10)
+            out_bits = caps.pick_output_bits(None, min(n + 2, 10))
             x = rng.integers(0, 2**n, (2, int(vectors), half)).astype(np.int16)
             before = board.counters()
             board.mvm(MVMRequest(cores=cores, inputs=x, input_lines=np.arange(half), output_lines=np.arange(int(cols)),

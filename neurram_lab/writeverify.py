@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _jit
 from .board import Board
-from .errors import InputError, LimitError
+from .errors import CapabilityError, InputError, LimitError
 
 
 OUTCOME_RUNNING, OUTCOME_SUCCESS, OUTCOME_TIMEOUT, OUTCOME_STALLED, OUTCOME_ROUNDS = 0, 1, 2, 3, 4
@@ -63,7 +63,7 @@ class WriteVerifyConfig:
     max_rounds: int = 2000
 
     def check(self, board: Board) -> None:
-        """Validate against the board's limits before anything is sent."""
+        """Validate against the board's limits (and its pulse DAC step) before anything is sent."""
         lim = board.limits
         for name in ("set_v_start_v", "set_v_max_v", "reset_v_start_v", "reset_v_max_v"):
             v = getattr(self, name)
@@ -81,6 +81,10 @@ class WriteVerifyConfig:
             raise LimitError("max_pulses_at_vmax", self.max_pulses_at_vmax, ">= 1")
         if self.set_v_max_v < self.set_v_start_v or self.reset_v_max_v < self.reset_v_start_v:
             raise LimitError("v_max_v", min(self.set_v_max_v, self.reset_v_max_v), ">= start voltage", "volts")
+        caps = board.capabilities() if hasattr(board, "capabilities") else None
+        step = caps.pulse_v_step_v if caps is not None else None
+        if step is not None and 0 < self.v_step_v < step:  # the ramp would not move on this board's DAC
+            raise CapabilityError("pulse_v_step_v", self.v_step_v, step, "write-verify's v_step_v is below the board's DAC step")
 
 
 @dataclass
