@@ -1,0 +1,427 @@
+"""Predicted wall time of a real XEM6310 board running ``neurram_top.bit`` for the FrontPanel calls seen.
+
+:class:`BoardTimeModel` is an observer of the FrontPanel call layer (one
+record per call, see :mod:`drivers.trace`). It keeps a predicted clock: each
+call adds its USB cost, and a status poll (``UpdateWireOuts``) first waits
+until the FPGA work the host started has finished, as the host's busy-poll
+loop does on hardware. In emulation the status bit is usually set already, so
+one poll is seen per wait; on hardware the loop repeats until the FPGA is
+done, which is the wait this model adds.
+
+USB cost per call (FrontPanel over USB 3.0)
+-------------------------------------------
+Source: Opal Kelly, *FrontPanel SDK: Performance*,
+https://docs.opalkelly.com/fpsdk/performance/ ("Measured Performance (CPS =
+Calls Per Second)"): ``UpdateWireIns`` 5,000+ calls/s over USB 3.0 (1,000+
+over USB 2.0), ``UpdateWireOuts`` 4,000+ calls/s (800+); "activating a
+TriggerIn ... can operate at over 1,000-times per second"; wire and trigger
+updates are blocking calls, so these rates are latencies. Hence:
+
+=====================  ==========  =============================================
+call                   cost        why
+=====================  ==========  =============================================
+``UpdateWireIns``      200 us      1 / 5,000 per s (USB 3.0)
+``UpdateWireOuts``     250 us      1 / 4,000 per s (USB 3.0)
+``ActivateTriggerIn``  200 us      one control transfer like ``UpdateWireIns``
+                                   (assumption: the page states only "over
+                                   1,000 per s", i.e. at most 1 ms)
+``WriteToPipeIn``,     250 us +    latency as a wire-out update (assumption) plus
+``ReadFromPipeOut``    bytes/rate  ``PIPE_BYTES_PER_S`` = 300 MB/s (assumption; the
+                                   transfers here are a few kB, latency dominates)
+``SetWireInValue``,    0           host-side buffer only: all wire-ins travel in
+``GetWireOutValue``                one ``UpdateWireIns``, all wire-outs in one
+                                   ``UpdateWireOuts`` (same page)
+``OpenBySerial``       0.1 s       one-off (assumption)
+``ConfigureFPGA``      0.5 s       one-off: a Spartan-6 bitstream over USB 3.0
+                                   (assumption)
+=====================  ==========  =============================================
+
+plus ``HOST_S_PER_CALL`` = 5 us of Python and API work per call (assumption).
+The page's figures were measured on a 2000s PC (Athlon 64 X2, Windows XP);
+a present PC is likely no slower, but "your mileage may vary" (same page).
+
+Cross-check against the chip authors' measurement
+-------------------------------------------------
+The authors' host-side write-verify (``python/wupdate_control.py``
+``program_increment``, called by ``program_array``) costs per cell, counting
+the FrontPanel calls of ``spi_control``, ``adc_control`` and ``dac_control``
+with every busy-poll ending at its first pass:
+
+- select (``write_reg``): 12 calls, 6 of them USB transactions;
+- one ``read_average_resistance`` with 8 auto-ranged cycles (the default):
+  84 calls, 34 USB transactions (mux on/off, and per cycle: set 0x02/0x12,
+  update, trigger 0x43[2], one poll, three gets, ack 0x43[3]);
+- one SET or RESET pulse with its two DAC updates (``prep=True``): 76 calls,
+  44 USB transactions (each DAC update: four words of FIFO check, set,
+  update, push 0x40[1], ack poll; then FIFO-empty poll, 0x41[0], idle poll).
+
+So a cell with P pulses (each followed by a read; one read first and one
+confirming read last) takes 180 + 160 P calls, of which 74 + 78 P are USB
+transactions. Their notebooks measured 0.16-0.23 s per cell (BOARD_PROTOCOL.md).
+With the latencies above (~220 us a USB transaction with the host overhead),
+that is P = 8-12 pulses per cell; equivalently, for P = 5 / 10 / 15 it implies
+345-496 / 187-269 / 129-185 us per USB transaction. The notebooks do not print
+pulse counts, so the figure brackets the per-call latency rather than fixing
+it; the Opal Kelly figures lie inside the bracket. :func:`authors_cell_calls`
+gives these counts.
+
+FPGA time (``neurram_top.v`` and its modules)
+---------------------------------------------
+- SET/RESET pulse (trigger 0x40 bit 2/3): the width in 0x07 in 10 ns ticks
+  (``neurram_wupdate_control.v``: the PROGRAM state lasts until the counter
+  equals the width); WL-only pulse (0x40 bit 5) the width in 0x0C.
+- Auto-ranged read (0x43 bit 2): each iteration of ``auto_ranging.v`` runs one
+  ``resistance_read.v`` of (t_shld + t_delta) x 1.28 us plus one ADC conversion
+  outside the counted window (~32 clocks of 12.5 MHz); t_shld/t_delta double
+  or halve between iterations. The iteration count (0x2A[26:18]) and the final
+  timing (0x2B) the host reads back give the sequence, from the initial timing
+  latched in 0x02. A plain read (0x43 bit 0) is one iteration.
+- DAC word (0x40 bit 1): 32 DAC clocks of 6.25 MHz (``dac_daisy_control.v``
+  shifts until its counter reaches 31) = 5.12 us; the update (0x41 bit 0) two
+  more DAC clocks. Words queue behind each other.
+- Neuron phases (0x45 bits 0-4): t_opamp (0x09[11:4]) + 4 clocks of 80 ns.
+- Bit-serial MVM (0x45 bit 7, one vector; bit 8, the batch count in
+  0x0E[17:10]): ``matmul_unsigned_helper.v`` runs 2 (bits + 1) cycles
+  (bits = 0x0E[4:2]); each shifts the input register (SPI, ~(256 x shift
+  multiplier + 64) clocks of 25 MHz, an approximation) and samples
+  num_pulses times, num_pulses starting at the multiplier 0x0E[9:5] and
+  doubling every two cycles; a sample pulse is taken as t_opamp + 2 clocks of
+  80 ns (approximation). Batched runs add the multi-level readout, counted at
+  its bound of 100 steps of t_opamp + 4 clocks (``neuron_multi_level_output.v``
+  stops when every neuron has flipped or after 100 steps): an upper bound.
+- SPI shift (0x44 bit 0): (256 x shift multiplier 0x0D[5:2] + extra 0x0D[18:15])
+  clocks of 25 MHz per pipe step (approximation); random-access write (0x44
+  bit 1): 4 clocks.
+"""
+
+from __future__ import annotations
+
+import math
+
+from neurram_lab.errors import InputError
+
+# ---------------------------------------------------------------- USB costs (see module doc)
+USB_S_PER_CALL: dict[str, float] = {
+    "UpdateWireIns": 1 / 5000,
+    "UpdateWireOuts": 1 / 4000,
+    "ActivateTriggerIn": 1 / 5000,
+    "WriteToPipeIn": 1 / 4000,
+    "ReadFromPipeOut": 1 / 4000,
+    "SetWireInValue": 0.0,
+    "GetWireOutValue": 0.0,
+    "OpenBySerial": 0.1,
+    "ConfigureFPGA": 0.5,
+    "Close": 0.0,
+}
+PIPE_BYTES_PER_S = 300e6
+HOST_S_PER_CALL = 5e-6
+SETUP_OPS = ("OpenBySerial", "ConfigureFPGA", "Close")
+USB_TRANSACTION_OPS = ("UpdateWireIns", "UpdateWireOuts", "ActivateTriggerIn", "WriteToPipeIn", "ReadFromPipeOut")
+
+# ---------------------------------------------------------------- FPGA timing (neurram_top.v)
+SYS_TICK_S = 10e-9  # 100 MHz
+ADC_CLK_S = 80e-9  # 12.5 MHz: resistance_read / auto_ranging / neurons
+READ_UNIT_S = 16 * ADC_CLK_S  # 1.28 us
+ADC_CONVERSION_S = 32 * ADC_CLK_S  # adc_daisy_control: ~10 conversion + 19 shift clocks + handshakes
+DAC_CLK_S = 160e-9  # 6.25 MHz
+DAC_WORD_S = 32 * DAC_CLK_S
+DAC_UPDATE_S = 2 * DAC_CLK_S
+SPI_CLK_S = 40e-9  # 25 MHz
+NEURON_EXTRA_CLOCKS = 4
+SAMPLE_EXTRA_CLOCKS = 2
+READOUT_STEPS_MAX = 100
+PULSE_OVERHEAD_S = 3 * SYS_TICK_S  # IDLE -> PROGRAM -> PROGRAM_DONE state changes
+
+# endpoints (neurram_top.v; the same names as drivers.neurram_top)
+_WI_DAC, _WI_READ_TIMING, _WI_PULSE_WIDTH, _WI_NEURON = 0x01, 0x02, 0x07, 0x09
+_WI_WL_PULSE_WIDTH, _WI_SPI, _WI_MATMUL = 0x0C, 0x0D, 0x0E
+_WI_WRITE_MUX, _MUX_READ = 0x0B, 0b11
+_WO_AR_END, _WO_AR_TIMING = 0x2A, 0x2B
+_DAC_NOP = 0b1111
+
+
+def read_s(t_shld: int, t_delta: int) -> float:
+    """FPGA time of one ``resistance_read`` at the given timing (units of 1.28 us), in s."""
+    return (max(int(t_shld), 0) + max(int(t_delta), 0)) * READ_UNIT_S + ADC_CONVERSION_S
+
+
+def autorange_s(t_shld0: int, t_delta0: int, iterations: int, t_shld_final: int, t_delta_final: int) -> float:
+    """FPGA time of an auto-ranged read, in s.
+
+    The timing starts at (t_shld0, t_delta0) and doubles or halves each
+    iteration (``auto_ranging.v``) to the final values; iterations beyond the
+    steps needed to get there are counted at the final timing.
+    """
+    n = max(int(iterations), 1)
+    if n == 1:
+        return read_s(t_shld0, t_delta0)
+    if t_delta0 <= 0 or t_delta_final <= 0:
+        return read_s(t_shld0, t_delta0) + (n - 1) * read_s(t_shld_final, t_delta_final)
+    k = int(round(math.log2(t_delta_final / t_delta0)))
+    steps = min(abs(k), n - 1)
+    sign = 1 if k > 0 else -1
+    total = 0.0
+    for i in range(steps):  # the path from the initial timing towards the final one
+        f = 2.0 ** (sign * i)
+        total += read_s(t_shld0 * f, t_delta0 * f)
+    total += (n - steps) * read_s(t_shld_final, t_delta_final)
+    return total
+
+
+def authors_cell_calls(pulses: int, read_cycles: int = 8) -> dict:
+    """FrontPanel calls of one cell of the authors' write-verify with ``pulses`` pulses (see module doc).
+
+    Returns ``{"calls": ..., "usb_transactions": ...}``, every busy-poll ending at its first pass.
+    """
+    p = int(pulses)
+    if p < 0:
+        raise InputError(f"pulses must be >= 0, got {pulses!r}")
+    sel_calls, sel_usb = 12, 6
+    read_calls, read_usb = 4 + 10 * read_cycles, 2 + 4 * read_cycles
+    pulse_calls, pulse_usb = 76, 44
+    return {"calls": sel_calls + 2 * read_calls + p * (pulse_calls + read_calls),
+            "usb_transactions": sel_usb + 2 * read_usb + p * (pulse_usb + read_usb)}
+
+
+class BoardTimeModel:
+    """Observer predicting the wall time a real board would take for the calls it sees.
+
+    Parameters
+    ----------
+    usb_s_per_call : dict, optional
+        Overrides of :data:`USB_S_PER_CALL` (seconds per call, by op).
+    host_s_per_call : float
+        Host-side seconds added to every call.
+    pipe_bytes_per_s : float
+        Pipe throughput after the per-call latency.
+
+    Attributes
+    ----------
+    predicted_s : float
+        Predicted board wall time so far (USB + host + FPGA waits + set-up).
+    usb_s, host_s, fpga_wait_s, setup_s : float
+        Its parts: per-call USB costs (set-up calls apart), host overhead,
+        waits for the FPGA beyond the USB time, and open/configure.
+    calls : int
+    calls_by_op : dict[str, int]
+    calls_by_board_op : dict[str, int]
+    predicted_s_by_board_op : dict[str, float]
+    pulses, adc_reads, cell_reads, dac_words, dac_updates, mvm_runs : int
+    """
+
+    def __init__(self, usb_s_per_call: dict | None = None, host_s_per_call: float = HOST_S_PER_CALL,
+                 pipe_bytes_per_s: float = PIPE_BYTES_PER_S):
+        self.usb_cost = dict(USB_S_PER_CALL)
+        if usb_s_per_call:
+            unknown = set(usb_s_per_call) - set(USB_S_PER_CALL)
+            if unknown:
+                raise InputError(f"usb_s_per_call has unknown ops {sorted(unknown)}; known: {sorted(USB_S_PER_CALL)}")
+            self.usb_cost.update({k: float(v) for k, v in usb_s_per_call.items()})
+        self.host_s_per_call = float(host_s_per_call)
+        self.pipe_bytes_per_s = float(pipe_bytes_per_s)
+        if self.pipe_bytes_per_s <= 0:
+            raise InputError(f"pipe_bytes_per_s must be > 0, got {pipe_bytes_per_s!r}")
+        self.predicted_s = 0.0
+        self.usb_s = self.host_s = self.fpga_wait_s = self.setup_s = 0.0
+        self.calls = 0
+        self.calls_by_op: dict[str, int] = {}
+        self.calls_by_board_op: dict[str, int] = {}
+        self.predicted_s_by_board_op: dict[str, float] = {}
+        self.pulses = self.adc_reads = self.cell_reads = self.dac_words = self.dac_updates = self.mvm_runs = 0
+        self.fpga_s = 0.0  # FPGA busy time started (whether or not the host waited for it)
+        self._host_wi: dict[int, int] = {}
+        self._wi: dict[int, int] = {}  # latched wire-ins
+        self._busy_until = 0.0
+        self._dac_busy_until = 0.0
+        self._ar = None  # pending auto-ranged read: [start_s, t_shld0, t_delta0, iterations, final timing]
+        self._read_since_select = False
+
+    # ------------------------------------------------------------ observer
+    def __call__(self, record: dict) -> None:
+        """Take one FrontPanel call record (the observer interface)."""
+        op = record.get("op")
+        t0 = self.predicted_s
+        self.calls += 1
+        self.calls_by_op[op] = self.calls_by_op.get(op, 0) + 1
+        bop = record.get("board_op") or "-"
+        self.calls_by_board_op[bop] = self.calls_by_board_op.get(bop, 0) + 1
+        handler = _HANDLERS.get(op)
+        if op == "UpdateWireOuts":  # a status poll first waits for the FPGA, then pays its transaction
+            handler(self, record)
+        cost = self.usb_cost.get(op, 0.0)
+        if op in ("WriteToPipeIn", "ReadFromPipeOut"):
+            cost += int(record.get("bytes", 0)) / self.pipe_bytes_per_s
+        if op in SETUP_OPS:
+            self.setup_s += cost
+        else:
+            self.usb_s += cost
+        self.host_s += self.host_s_per_call
+        self.predicted_s += cost + self.host_s_per_call
+        if handler is not None and op != "UpdateWireOuts":  # FPGA work starts once the call has arrived
+            handler(self, record)
+        self.predicted_s_by_board_op[bop] = self.predicted_s_by_board_op.get(bop, 0.0) + self.predicted_s - t0
+
+    # ------------------------------------------------------------ FPGA state
+    def _wait_until(self, t: float) -> None:
+        if t > self.predicted_s:
+            self.fpga_wait_s += t - self.predicted_s
+            self.predicted_s = t
+
+    def _start(self, duration_s: float) -> None:
+        self.fpga_s += duration_s
+        self._busy_until = max(self._busy_until, self.predicted_s + duration_s)
+
+    def _set_wire_in(self, r: dict) -> None:
+        ep, mask = int(r["ep"]), int(r.get("mask", 0xFFFFFFFF))
+        old = self._host_wi.get(ep, 0)
+        self._host_wi[ep] = (old & ~mask) | (int(r["value"]) & mask)
+
+    def _update_wire_ins(self, r: dict) -> None:
+        self._finish_autorange()
+        self._wi.update(self._host_wi)
+        if self._wi.get(_WI_WRITE_MUX, 0) != _MUX_READ:  # a read ends when the mux leaves "read"
+            self._read_since_select = False
+
+    def _update_wire_outs(self, r: dict) -> None:
+        self._wait_until(max(self._busy_until, self._dac_busy_until))
+
+    def _get_wire_out(self, r: dict) -> None:
+        if self._ar is None:
+            return
+        ep, v = int(r["ep"]), int(r.get("value", 0))
+        if ep == _WO_AR_END:
+            self._ar[3] = (v >> 18) & 0x1FF
+        elif ep == _WO_AR_TIMING:
+            self._ar[4] = (v & 0xFFFF, (v >> 16) & 0xFFFF)
+
+    def _finish_autorange(self) -> None:
+        """Once the host has read the iterations and final timing: the read's full FPGA time."""
+        if self._ar is None:
+            return
+        start, ts0, td0, n, final = self._ar
+        self._ar = None
+        ts1, td1 = final if final is not None else (ts0, td0)
+        full = autorange_s(ts0, td0, n or 1, ts1, td1)
+        first = read_s(ts0, td0)
+        self.fpga_s += full - first
+        # the status poll after the trigger waited for the first iteration; on hardware it
+        # would have waited for them all, then paid its own USB cost
+        self._wait_until(start + full + self.usb_cost["UpdateWireOuts"] + self.host_s_per_call)
+
+    def _trigger(self, r: dict) -> None:
+        ep, bit = int(r["ep"]), int(r["bit"])
+        wi = self._wi
+        if ep == 0x40:
+            if bit in (2, 3):
+                self.pulses += 1
+                self._read_since_select = False
+                self._start(wi.get(_WI_PULSE_WIDTH, 0) * SYS_TICK_S + PULSE_OVERHEAD_S)
+            elif bit == 5:
+                self._start(wi.get(_WI_WL_PULSE_WIDTH, 0) * SYS_TICK_S + PULSE_OVERHEAD_S)
+            elif bit == 1:
+                self.dac_words += 1
+                self._dac_busy_until = max(self._dac_busy_until, self.predicted_s) + DAC_WORD_S
+                self.fpga_s += DAC_WORD_S
+        elif ep == 0x41 and bit == 0:
+            self.dac_updates += 1
+            self._dac_busy_until = max(self._dac_busy_until, self.predicted_s) + DAC_UPDATE_S
+            self.fpga_s += DAC_UPDATE_S
+        elif ep == 0x43:
+            if bit in (1, 3):  # acks
+                self._finish_autorange()
+                return
+            timing = wi.get(_WI_READ_TIMING, 0)
+            ts, td = timing & 0xFFFF, (timing >> 16) & 0xFFFF
+            self.adc_reads += 1
+            if not self._read_since_select:
+                self.cell_reads += 1
+                self._read_since_select = True
+            self._start(read_s(ts, td))
+            if bit == 2:
+                self._finish_autorange()
+                self._ar = [self.predicted_s, ts, td, 0, None]
+        elif ep == 0x44:
+            if bit == 1:
+                self._read_since_select = False
+                self._start(4 * SPI_CLK_S)
+            elif bit == 0:
+                spi = wi.get(_WI_SPI, 0)
+                mult = max((spi >> 2) & 0xF, 1)
+                extra = (spi >> 15) & 0xF
+                self._start((256 * mult + extra) * SPI_CLK_S)
+        elif ep == 0x45:
+            t_opamp = (wi.get(_WI_NEURON, 0) >> 4) & 0xFF
+            if bit <= 4:
+                self._start((t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S)
+            elif bit == 5:
+                self._start(READOUT_STEPS_MAX * (t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S)
+            elif bit in (7, 8):
+                self.mvm_runs += 1
+                self._start(self._mvm_s(t_opamp, batched=bit == 8))
+
+    def _mvm_s(self, t_opamp: int, batched: bool) -> float:
+        mm = self._wi.get(_WI_MATMUL, 0)
+        bits = (mm >> 2) & 0x7
+        mult = (mm >> 5) & 0x1F
+        batch = max((mm >> 10) & 0xFF, 1) if batched else 1
+        spi = self._wi.get(_WI_SPI, 0)
+        shift = (256 * max((spi >> 2) & 0xF, 1) + 64) * SPI_CLK_S
+        per_vector = 0.0
+        pulses = mult
+        for c in range(2 * (bits + 1)):
+            per_vector += shift + pulses * (t_opamp + SAMPLE_EXTRA_CLOCKS) * ADC_CLK_S
+            if c % 2 == 1:
+                pulses <<= 1
+        if batched:
+            per_vector += READOUT_STEPS_MAX * (t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S
+        return batch * per_vector
+
+    # ------------------------------------------------------------ results
+    def summary(self) -> dict:
+        """Predicted time and call counts (JSON-ready)."""
+        self._finish_autorange()
+        per = lambda n: (self.predicted_s / n) if n else None  # noqa: E731
+        return {
+            "predicted_s": self.predicted_s,
+            "usb_s": self.usb_s,
+            "host_s": self.host_s,
+            "fpga_wait_s": self.fpga_wait_s,
+            "fpga_busy_s": self.fpga_s,
+            "setup_s": self.setup_s,
+            "calls": self.calls,
+            "usb_transactions": sum(self.calls_by_op.get(o, 0) for o in USB_TRANSACTION_OPS),
+            "calls_by_op": dict(sorted(self.calls_by_op.items())),
+            "calls_by_board_op": dict(sorted(self.calls_by_board_op.items())),
+            "predicted_s_by_board_op": dict(sorted(self.predicted_s_by_board_op.items())),
+            "pulses": self.pulses,
+            "adc_reads": self.adc_reads,
+            "cell_reads": self.cell_reads,
+            "dac_words": self.dac_words,
+            "dac_updates": self.dac_updates,
+            "mvm_runs": self.mvm_runs,
+            "predicted_s_per_pulse_or_read": per(self.pulses + self.cell_reads),
+            "usb_s_per_call": dict(self.usb_cost),
+            "host_s_per_call": self.host_s_per_call,
+            "pipe_bytes_per_s": self.pipe_bytes_per_s,
+        }
+
+    @classmethod
+    def of_records(cls, records, **options) -> "BoardTimeModel":
+        """A model fed every record of ``records`` (e.g. :func:`drivers.trace.iter_trace`)."""
+        m = cls(**options)
+        for r in records:
+            m(r)
+        m._finish_autorange()
+        return m
+
+    def __repr__(self):
+        return f"BoardTimeModel(predicted_s={self.predicted_s:.6g}, calls={self.calls})"
+
+
+_HANDLERS = {
+    "SetWireInValue": BoardTimeModel._set_wire_in,
+    "UpdateWireIns": BoardTimeModel._update_wire_ins,
+    "UpdateWireOuts": BoardTimeModel._update_wire_outs,
+    "GetWireOutValue": BoardTimeModel._get_wire_out,
+    "ActivateTriggerIn": BoardTimeModel._trigger,
+}
