@@ -1,0 +1,508 @@
+"""MVM and neuron test through the chip authors' bitstream (``neurram_top.v``): the host side.
+
+What the host sends, in the order the authors' ``matmul.matmul`` sends it
+(re-implemented from the HDL and their host code, not copied):
+
+1. bias levels on the DACs: the input levels ``v_ref -+ v_read / 2`` on the
+   bit-line (forward) or source-line (backward) input nodes, and the
+   multi-level readout's decrement levels ``v_ref +- v_decr * 2**(2 - b)``
+   (one LSB of a ``b``-bit output per step);
+2. the core enabled through the 0x13/0x14 shift register;
+3. every input bit plane of every vector into pipe 0x80 after 0x15 (core-row
+   mask, words per row turn) and 0x0D (SPI write, shift multiplier, shift
+   direction): two bits a line, bit ``2i`` drives -1 and bit ``2i + 1`` drives
+   +1, little-endian, each 256-line plane reversed when the SPI shifts forward;
+4. 0x06, 0x09, 0x10, 0x0F, 0x0E, then 0x05 = inference | forward << 5;
+5. the output mask on pipe 0x81, trigger 0x45 bit 6, poll 0x28 bit 3;
+6. trigger 0x45 bit 8 (batched bit-serial MVM with readout), poll 0x28 bit 9;
+7. pipe 0xA2 (once 0x28 bit 13 clears): one byte a neuron, bit 7 the
+   initial sign, bits 6:0 the step at which the neuron flipped.
+
+Input encoding: each magnitude bit ``b`` of a signed digit ``d`` in {-1, 0, 1}
+is two bipolar planes, ``+1 if d > 0 else -1`` and ``+1 if d >= 0 else -1``
+(the authors' signed encoding; for unsigned inputs it equals their 0/1
+encoding), integrated with ``2**b`` pulses each: their sum is ``2 d``, so
+the input nodes sit at ``v_ref +- v_read / 2`` for the integrated charge of
+the twin's ``v_read`` per unit digit. Lines outside the request stay 0 (not
+driven).
+
+The pure parts (encoding, decoding, wire words) sit at the top and are what
+the tests pin; :func:`run_mvm` and :func:`neuron_test` drive an
+:class:`~drivers.fpga_board.FpgaBoard`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurram_lab.capabilities import BoardCapabilities
+from neurram_lab.errors import CapabilityError, InputError
+
+# ------------------------------------------------------------- the bitstream
+N_LINES = 256
+N_CORE_ROWS = 8  # one SPI chain, pipe FIFO and readout block per core row
+N_CORE_COLS = 6
+PLANE_BYTES = N_LINES * 2 // 8  # 64: 2 bits a line
+PLANE_WORDS = PLANE_BYTES // 4  # 16 pipe words of 32 bits
+MASK_BYTES = 48  # NMLO_LENGTH * NMLO_CORE / 8: the output mask of one core row
+READOUT_BYTES = N_LINES  # single-core readout: one byte a neuron
+MAX_STEPS = 100  # the readout gives up after 100 decrement steps (neuron_multi_level_output.v)
+MAX_OUTPUT_BITS = 7  # 2**(7-1) = 64 steps fit in 100; 8 bits would need 128
+MAX_BATCH_FIELD = 255  # 0x0E[17:10]
+# FIFO depths (32-bit words) the host must not overrun: the run's planes sit in
+# the core row's SPI pipe-in FIFO (FIFO32x2048) before the run starts, and its
+# readout waits in the 0xA2 arbiter FIFO (FIFO32x4096) until the host reads it.
+SPI_FIFO_WORDS = 2048
+READOUT_FIFO_WORDS = 4096
+READOUT_WORDS_PER_VECTOR = READOUT_BYTES // 4  # 64 per core row
+
+# endpoints (neurram_top.v)
+WI_MODES, WI_CONTROL, WI_EXT, WI_NEURON = 0x05, 0x06, 0x08, 0x09
+WI_SPI, WI_MATMUL, WI_READOUT, WI_TIMING, WI_SPI_MASK = 0x0D, 0x0E, 0x0F, 0x10, 0x15
+WO_STATUS = 0x28
+TI_NEURON = 0x45
+PI_SPI, PI_MASK, PO_READOUT = 0x80, 0x81, 0xA2
+# bits of 0x28
+ST_NEURON_IDLE = 1 << 0
+ST_READOUT_IDLE = 1 << 3
+ST_BATCH_IDLE = 1 << 9
+ST_READOUT_EMPTY = 1 << 13
+# bits of trigger 0x45
+TR_CDS, TR_SAMPLE, TR_COMPARE, TR_INTEG, TR_PARTIAL_RESET = 0, 1, 2, 3, 4
+TR_READOUT, TR_MASK, TR_BATCH = 5, 6, 8
+# 0x08: the neuron inputs on the shared external 1n line, from the bit-line side
+EXT_1N, EXT_1N_BL, EXT_INF_BL = 1 << 3, 1 << 4, 1 << 8
+
+# neuron timing (80 ns clocks), as the authors run it
+T_OPAMP, T_SAMPLE, T_COMPARE = 63, 2, 2
+
+# DAC channels (dac, channel) of the MVM and neuron nodes (matmul.py dac_setup)
+DAC_VPOS_BL, DAC_VNEG_BL = (1, 2), (1, 0)
+DAC_VPOS_SL, DAC_VNEG_SL = (1, 5), (1, 3)
+DAC_DECR_PLUS, DAC_DECR_MINUS = (0, 4), (2, 2)
+DAC_NEURON_TEST = DAC_VPOS_BL  # the external 1n line takes the bit-line input level
+
+
+def capabilities(**overrides) -> BoardCapabilities:
+    """What this bitstream's MVM and neuron test can do (the MVM part of an FpgaBoard's capabilities).
+
+    At most 7 output bits (the 100-step readout); forward and backward only
+    (no recurrent placement in the HDL or the authors' host code); no
+    two-phase split; ``none`` and ``relu`` (the ReLU clips the decoded codes
+    on the host, as the authors' notebooks do); one core per core row in a
+    run, so at most 8 cores; one neuron-test voltage per vector (the
+    external line is shared).
+    """
+    kw = dict(output_bits=(1, MAX_OUTPUT_BITS), input_bits=(1, 8), directions=("forward", "backward"),
+              activations=("none", "relu"), two_phase=False, max_parallel_cores=N_CORE_ROWS,
+              neuron_test_per_neuron=False)
+    kw.update(overrides)
+    return BoardCapabilities(**kw)
+
+
+def core_row_col(core: int) -> tuple[int, int]:
+    """(core row 0-7, core column 0-5) of a core numbered ``6 * row + col``."""
+    return int(core) // N_CORE_COLS, int(core) % N_CORE_COLS
+
+
+# ------------------------------------------------------------ input planes
+def magnitude_bits(input_bits: int, signed: bool) -> int:
+    """Bit-serial cycles pairs the FSM runs: magnitude bits, at least 1 (0x0E[4:2] + 1)."""
+    m = int(input_bits) - 1 if signed else int(input_bits)
+    return max(m, 1)
+
+
+def line_values(request, i: int) -> np.ndarray:
+    """Signed integer input per physical line (batch, 256) of core ``i`` of a validated request.
+
+    Forward differential: logical line ``l`` drives row ``2l`` with +x and
+    ``2l + 1`` with -x. Lines not driven are marked by :func:`driven_lines`.
+    """
+    x = np.asarray(request.inputs[i], np.int64)
+    lines = np.asarray(request.input_lines, np.int64)
+    out = np.zeros((x.shape[0], N_LINES), np.int64)
+    if request.direction == "forward" and request.differential:
+        out[:, 2 * lines] = x
+        out[:, 2 * lines + 1] = -x
+    else:
+        out[:, lines] = x
+    return out
+
+
+def driven_lines(request) -> np.ndarray:
+    """Bool (256,): the physical lines a request drives."""
+    lines = np.asarray(request.input_lines, np.int64)
+    d = np.zeros(N_LINES, bool)
+    if request.direction == "forward" and request.differential:
+        d[2 * lines] = True
+        d[2 * lines + 1] = True
+    else:
+        d[lines] = True
+    return d
+
+
+def bit_planes(values: np.ndarray, driven: np.ndarray, m_bits: int) -> np.ndarray:
+    """Bipolar planes (batch, 2 * m_bits, 256) int8 in {-1, 0, +1}, LSB first, two per bit.
+
+    For digit ``d = sign(x) * bit_b(|x|)``: ``+1 if d > 0 else -1``, then
+    ``+1 if d >= 0 else -1``; 0 on lines not driven.
+    """
+    v = np.asarray(values, np.int64)
+    mag, neg = np.abs(v), v < 0
+    planes = np.empty((v.shape[0], 2 * m_bits, v.shape[1]), np.int8)
+    for b in range(m_bits):
+        bit = ((mag >> b) & 1).astype(bool)
+        planes[:, 2 * b] = np.where(bit & ~neg, 1, -1)
+        planes[:, 2 * b + 1] = np.where(bit & neg, -1, 1)
+    planes[:, :, ~driven] = 0
+    return planes
+
+
+def encode_planes(planes: np.ndarray, shift_forward: bool) -> bytes:
+    """Pipe 0x80 bytes of 256-line planes (..., 256) in {-1, 0, 1}: 64 bytes a plane.
+
+    Bit ``2i`` of the little-endian bit stream drives line ``i`` to -1, bit
+    ``2i + 1`` to +1; a plane is reversed first when the SPI shifts forward
+    (0x0D bit 14), so that line ``i`` lands on register position ``i`` either way.
+    """
+    p = np.asarray(planes).reshape(-1, N_LINES)
+    if shift_forward:
+        p = p[:, ::-1]
+    bits = np.empty((p.shape[0], 2 * N_LINES), bool)
+    bits[:, 0::2] = p == -1
+    bits[:, 1::2] = p == 1
+    return np.packbits(bits, axis=1, bitorder="little").tobytes()
+
+
+# ----------------------------------------------------------- SPI geometry
+def spi_write_setup(col: int, vertical: bool) -> tuple[int, bool]:
+    """(shift multiplier, shift forward) that lands a plane in core column ``col``'s
+    vertical (bit-line inputs) or horizontal (source-line inputs) register.
+
+    The 12 registers of a core row form one chain, H0 V0 H1 V1 ... H5 V5;
+    columns 0-2 are reached shifting forward from the H0 end, 3-5 backward
+    from the V5 end.
+    """
+    col = int(col)
+    if col <= 2:
+        return (2 * (col + 1) if vertical else 2 * col + 1), True
+    return (2 * (5 - col) + 1 if vertical else 2 * (6 - col)), False
+
+
+def readout_multiplier(col: int, forward: bool) -> int:
+    """0x0F shift multiplier that reads core column ``col``'s output register
+    (horizontal for a forward MVM, vertical for backward); the readout shifts backward."""
+    return 2 * int(col) + 1 if forward else 2 * (int(col) + 1)
+
+
+# ------------------------------------------------------------- wire words
+def spi_mask_word(rows, words_per_turn: int = PLANE_WORDS) -> int:
+    """0x15: core-row mask [7:0] and the words each selected row takes per turn [17:8]."""
+    mask = 0
+    for r in rows:
+        mask |= 1 << int(r)
+    return mask | (int(words_per_turn) & 0x3FF) << 8
+
+
+def spi_write_word(multiplier: int, shift_forward: bool) -> int:
+    """0x0D for a pipe-fed SPI write of one plane per trigger."""
+    return 0b10 | (int(multiplier) & 0xF) << 2 | 1 << 6 | int(bool(shift_forward)) << 14
+
+
+def neuron_word(pulses: int = 1) -> int:
+    """0x09: partial reset between steps, external 1n/3n, OTA time, compare phase, pulses."""
+    return 1 << 1 | 0b11 << 2 | (T_OPAMP & 0xFF) << 4 | 0b01 << 12 | (int(pulses) & 0xFF) << 14
+
+
+def timing_word() -> int:
+    """0x10: sample time [11:4] (and the compare time the authors put in [19:12])."""
+    return (T_SAMPLE & 0xFF) << 4 | (T_COMPARE & 0xFF) << 12
+
+
+def readout_word(multiplier: int) -> int:
+    """0x0F: one core, its shift multiplier, single-core readout."""
+    return 1 | (int(multiplier) & 0xF) << 3 | 1 << 7
+
+
+def matmul_word(batch: int, m_bits: int, pulse_multiplier: int = 1) -> int:
+    """0x0E: CDS, register reset after each cycle, magnitude bits - 1, base pulses, batch count."""
+    if not 1 <= int(batch) <= MAX_BATCH_FIELD:
+        raise InputError(f"a bitstream run takes 1..{MAX_BATCH_FIELD} vectors, got {batch}")
+    if not 1 <= int(m_bits) <= 8:
+        raise InputError(f"the bit-serial FSM runs 1..8 magnitude bits, got {m_bits}")
+    return 1 | 1 << 1 | (int(m_bits) - 1) << 2 | (int(pulse_multiplier) & 0x1F) << 5 | (int(batch) & 0xFF) << 10
+
+
+def mode_word(forward: bool) -> int:
+    """0x05: inference mode, direction."""
+    return 1 | int(bool(forward)) << 5
+
+
+def mask_bytes(lines) -> bytes:
+    """Pipe 0x81 bytes for one core row: bit ``y`` of the 384-bit mask enables neuron ``y``."""
+    bits = np.zeros(MASK_BYTES * 8, bool)
+    bits[np.asarray(lines, np.int64)] = True
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+# ---------------------------------------------------------------- readout
+def decode_readout(data) -> tuple[np.ndarray, np.ndarray]:
+    """(initial sign bit, step count) of readout bytes, uint8 arrays of the input's shape."""
+    b = np.frombuffer(bytes(data), np.uint8) if not isinstance(data, np.ndarray) else np.asarray(data, np.uint8)
+    return b >> 7, b & 0x7F
+
+
+def readout_value(sign: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The authors' reading: ``(steps - 0.5) * (1 - 2 * sign)``, in decrement steps."""
+    return (steps.astype(np.float64) - 0.5) * (1.0 - 2.0 * sign)
+
+
+def steps_to_codes(sign: np.ndarray, steps: np.ndarray, output_bits: int) -> np.ndarray:
+    """Two's-complement codes of ``output_bits`` (sign included) from readout bytes.
+
+    ``code = value - 0.5``: ``steps - 1`` when the neuron started positive,
+    ``-steps`` when negative, clipped to ``[-2**(b-1), 2**(b-1) - 1]``.
+    A step count of 0 means the neuron never flipped within the readout (its
+    count was cleared with the mask): full scale in the sign's direction.
+    """
+    b = int(output_bits)
+    top = 2 ** (b - 1) - 1
+    s = sign.astype(np.int16)
+    n = steps.astype(np.int16)
+    code = np.where(s == 0, n - 1, -n)
+    code = np.where(n == 0, np.where(s == 0, top, -top - 1), code)
+    return np.clip(code, -top - 1, top).astype(np.int16)
+
+
+def decrement_v(v_decr_v: float, output_bits: int) -> float:
+    """Per-step decrement level (V) above/below v_ref: one LSB of a ``b``-bit output,
+    ``v_decr * 2**(2 - b)`` (``v_decr`` is the binary search's MSB level)."""
+    return float(v_decr_v) / 2.0 ** max(int(output_bits) - 2, 0)
+
+
+# ---------------------------------------------------------------- batches
+def run_batch_limit(n_planes: int, n_rows: int) -> int:
+    """Most vectors one run can take without overrunning a FIFO (and 0x0E's 8-bit count)."""
+    by_input = SPI_FIFO_WORDS // (int(n_planes) * PLANE_WORDS)
+    by_output = READOUT_FIFO_WORDS // (int(n_rows) * READOUT_WORDS_PER_VECTOR)
+    return max(1, min(MAX_BATCH_FIELD, by_input, by_output))
+
+
+def check_request(request) -> None:
+    """What the bitstream cannot run though the contract let it through (typed, before any call)."""
+    if request.two_phase:
+        raise CapabilityError("two_phase", True, False, "this bitstream runs one phase")
+    if request.output_bits > MAX_OUTPUT_BITS:
+        raise CapabilityError("output_bits", request.output_bits, (1, MAX_OUTPUT_BITS), "100-step readout")
+    if request.direction not in ("forward", "backward"):
+        raise CapabilityError("directions", request.direction, ("forward", "backward"), "MVM direction")
+    if request.activation not in ("none", "relu"):
+        raise CapabilityError("activations", request.activation, ("none", "relu"), "neuron activation")
+
+
+def run_groups(cores) -> list[list[int]]:
+    """Indices of a request's cores grouped into runs: one core per core row, same core column."""
+    groups: dict = {}
+    for i, c in enumerate(cores):
+        r, col = core_row_col(c)
+        runs = groups.setdefault(col, [])
+        for run in runs:
+            if all(core_row_col(cores[j])[0] != r for j in run):
+                run.append(i)
+                break
+        else:
+            runs.append([i])
+    return [run for col in sorted(groups) for run in groups[col]]
+
+
+# ===================================================================== host
+# What the driver needs of the board object (an FpgaBoard): ``link`` (the
+# checked FrontPanel call layer, :class:`drivers.frontpanel.Link`), ``rails_v()``
+# or ``_get_rails()``, ``dac_set(dac, channel, volts)`` (one daisy-chain group,
+# skipped when the channel already holds the code), ``enable_cores(cores)``
+# (the 0x13/0x14 shift register, skipped when unchanged) and ``poll_timeout_s``.
+
+def _link(board):
+    return board.link
+
+
+class _Wires:
+    """Wire-ins this module owns, mirrored on the host so unchanged values are not re-sent."""
+
+    def __init__(self, board):
+        self.board = board
+        self.mirror = board.__dict__.setdefault("_mvm_wire_mirror", {})
+
+    def set(self, values: dict) -> None:
+        """SetWireInValue for each changed value, then one UpdateWireIns (none when nothing changed)."""
+        link = _link(self.board)
+        changed = False
+        for ep, v in values.items():
+            if self.mirror.get(ep) != v:
+                link.set_wire(ep, int(v))
+                self.mirror[ep] = int(v)
+                changed = True
+        if changed:
+            link.update_wire_ins()
+
+
+def _poll(board, mask: int, want_set: bool, what: str) -> int:
+    """UpdateWireOuts + GetWireOutValue(0x28) until ``mask`` is set (or clear); FrontPanelError(Timeout) past the deadline."""
+    import time
+
+    from neurram_lab.errors import FrontPanelError
+
+    from . import frontpanel as fp
+
+    link = _link(board)
+    deadline = time.monotonic() + float(getattr(board, "poll_timeout_s", 5.0))
+    while True:
+        link.update_wire_outs()
+        word = link.get_wire(WO_STATUS)
+        if bool(word & mask) == want_set:
+            return word
+        if time.monotonic() > deadline:
+            raise FrontPanelError(fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
+                                  f"waiting for {what} (wire-out 0x28 bit {mask.bit_length() - 1} "
+                                  f"{'set' if want_set else 'clear'}, got 0x{word:X})")
+
+
+def _trigger_wait(board, bit: int, mask: int, what: str) -> None:
+    _link(board).trigger(TI_NEURON, bit)
+    _poll(board, mask, True, what)
+
+
+def _rails(board) -> dict:
+    return dict(board._get_rails())
+
+
+def _dac_plan(rails: dict, node_v: dict) -> dict:
+    """Check every DAC voltage of a plan before anything is sent (typed LimitError naming the node)."""
+    from . import neurram_top as nt
+
+    for (dac, ch), v in node_v.items():
+        nt.dac_code(v, dac, f"{nt.NODES.get((dac, ch), 'DAC')} voltage")
+    return node_v
+
+
+def mvm_dac_plan(rails: dict, v_read_v: float, forward: bool, output_bits: int) -> dict:
+    """DAC voltages (V) an MVM needs: input levels ``v_ref -+ v_read / 2`` on the driven side,
+    decrement levels ``v_ref +- v_decr * 2**(2 - b)``."""
+    ref = rails["v_ref"]
+    half = 0.5 * float(v_read_v)
+    step = decrement_v(rails["v_decr"], output_bits)
+    pos, neg = (DAC_VPOS_BL, DAC_VNEG_BL) if forward else (DAC_VPOS_SL, DAC_VNEG_SL)
+    return _dac_plan(rails, {pos: ref + half, neg: ref - half, DAC_DECR_PLUS: ref + step, DAC_DECR_MINUS: ref - step})
+
+
+def _apply_dacs(board, plan: dict) -> None:
+    for (dac, ch), v in plan.items():
+        board.dac_set(dac, ch, v)
+
+
+def _run_once(board, wires: _Wires, rows, col: int, forward: bool, planes: np.ndarray, m_bits: int,
+              out_lines: np.ndarray) -> np.ndarray:
+    """One batched run on cores (row, col) for rows: planes (batch, n_planes, n_rows, 256);
+    returns readout bytes (batch, n_rows, 256)."""
+    link = _link(board)
+    batch = planes.shape[0]
+    mult, shift_fwd = spi_write_setup(col, vertical=forward)
+    wires.set({WI_SPI_MASK: spi_mask_word(rows), WI_SPI: spi_write_word(mult, shift_fwd)})
+    link.pipe_in(PI_SPI, encode_planes(planes, shift_fwd))
+    wires.set({WI_CONTROL: 0b01100000, WI_NEURON: neuron_word(1), WI_TIMING: timing_word(),
+               WI_READOUT: readout_word(readout_multiplier(col, forward)), WI_MATMUL: matmul_word(batch, m_bits)})
+    wires.set({WI_MODES: mode_word(forward)})
+    link.pipe_in(PI_MASK, mask_bytes(out_lines) * len(rows))
+    _trigger_wait(board, TR_MASK, ST_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
+    _trigger_wait(board, TR_BATCH, ST_BATCH_IDLE, "batched MVM done (0x28 bit 9)")
+    _poll(board, ST_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
+    data = link.pipe_out(PO_READOUT, batch * len(rows) * READOUT_BYTES)
+    return np.frombuffer(bytes(data), np.uint8).reshape(batch, len(rows), READOUT_BYTES)
+
+
+def run_mvm(board, request) -> np.ndarray:
+    """Run a validated :class:`~neurram_lab.board.MVMRequest` through the bitstream.
+
+    Cores in one core column and distinct core rows run together; the rest in
+    turn. Each run takes at most :func:`run_batch_limit` vectors. Returns
+    codes int16 (n_cores, batch, n_out) of ``request.output_bits``.
+    """
+    check_request(request)
+    forward = request.direction == "forward"
+    m_bits = magnitude_bits(request.input_bits, request.signed_inputs)
+    rails = _rails(board)
+    v_read = rails["v_read"] if request.v_read_v is None else float(request.v_read_v)
+    plan = mvm_dac_plan(rails, v_read, forward, request.output_bits)  # checked before any call
+    cores = list(request.cores)
+    n_cores, batch = len(cores), int(np.shape(request.inputs)[1])
+    out_lines = np.asarray(request.output_lines, np.int64)
+    driven = driven_lines(request)
+    codes = np.zeros((n_cores, batch, out_lines.size), np.int16)
+    wires = _Wires(board)
+    _apply_dacs(board, plan)
+    try:
+        for group in run_groups(cores):
+            rows = [core_row_col(cores[i])[0] for i in group]
+            col = core_row_col(cores[group[0]])[1]
+            order = np.argsort(rows)
+            group = [group[k] for k in order]
+            rows = [rows[k] for k in order]
+            board.enable_cores([cores[i] for i in group])
+            planes = np.stack([bit_planes(line_values(request, i), driven, m_bits) for i in group], axis=2)
+            limit = run_batch_limit(planes.shape[1], len(rows))
+            for lo in range(0, batch, limit):
+                got = _run_once(board, wires, rows, col, forward, planes[lo:lo + limit], m_bits, out_lines)
+                sign, steps = decode_readout(got)
+                for j, i in enumerate(group):
+                    c = steps_to_codes(sign[:, j, out_lines], steps[:, j, out_lines], request.output_bits)
+                    codes[i, lo:lo + limit] = c
+    finally:
+        wires.set({WI_MODES: 0})  # inference off: weight updates need 0x05 bit 0 low (neurram_top.v:402)
+    if request.activation == "relu":
+        np.maximum(codes, 0, out=codes)
+    return codes
+
+
+def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.ndarray:
+    """Neuron test through the shared external line: one voltage per vector (``v_in_v[:, 0]``).
+
+    Per vector: the line's DAC, CDS (0x45 bit 0), sample (bit 1), the
+    multi-level readout (bit 5) and 256 bytes from pipe 0xA2. Returns codes
+    int16 (batch, 256) of ``output_bits``.
+    """
+    if int(output_bits) > MAX_OUTPUT_BITS:
+        raise CapabilityError("output_bits", int(output_bits), (1, MAX_OUTPUT_BITS), "100-step readout")
+    v = np.atleast_2d(np.asarray(v_in_v, np.float64))
+    if v.size and float(np.max(np.ptp(v, axis=-1))) > 0:
+        raise CapabilityError("neuron_test_per_neuron", "different voltages in a vector", False,
+                              "one voltage is shared by all neurons of a vector")
+    rails = _rails(board)
+    step = decrement_v(rails["v_decr"], output_bits)
+    levels = v[:, 0]
+    plan = _dac_plan(rails, {DAC_DECR_PLUS: rails["v_ref"] + step, DAC_DECR_MINUS: rails["v_ref"] - step})
+    for x in np.unique(levels):  # every level checked before any call
+        _dac_plan(rails, {DAC_NEURON_TEST: float(x)})
+    link = _link(board)
+    wires = _Wires(board)
+    row, col = core_row_col(core)
+    out = np.zeros((v.shape[0], N_LINES), np.int16)
+    _apply_dacs(board, plan)
+    board.enable_cores([int(core)])
+    try:
+        wires.set({WI_SPI_MASK: spi_mask_word([row]), WI_CONTROL: 0b01100000, WI_NEURON: neuron_word(1),
+                   WI_TIMING: timing_word(), WI_READOUT: readout_word(readout_multiplier(col, True)),
+                   WI_EXT: EXT_1N | EXT_1N_BL | EXT_INF_BL, WI_MODES: mode_word(True) & ~1})
+        link.pipe_in(PI_MASK, mask_bytes(np.arange(N_LINES)))
+        _trigger_wait(board, TR_MASK, ST_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
+        for k, x in enumerate(levels):
+            board.dac_set(*DAC_NEURON_TEST, float(x))
+            _trigger_wait(board, TR_CDS, ST_NEURON_IDLE, "neuron CDS (0x28 bit 0)")
+            _trigger_wait(board, TR_SAMPLE, ST_NEURON_IDLE, "neuron sample (0x28 bit 0)")
+            _trigger_wait(board, TR_READOUT, ST_READOUT_IDLE, "readout (0x28 bit 3)")
+            _poll(board, ST_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
+            data = link.pipe_out(PO_READOUT, READOUT_BYTES)
+            sign, steps = decode_readout(bytes(data))
+            out[k] = steps_to_codes(sign, steps, output_bits)
+    finally:
+        wires.set({WI_EXT: 0, WI_MODES: 0})
+    return out

@@ -1,0 +1,555 @@
+"""The bitstream's MVM side, emulated: SPI chains, bit-serial MVM, neuron phases, multi-level readout.
+
+Plugged into :class:`drivers.hil.emulator.EmulatedBitstream` by :func:`attach`.
+Each part follows its HDL module (weierwan/Neurram_48core, HDL/):
+
+- ``arbiter_pipein2fifo.v``: pipe 0x80 words go to a 2048-word FIFO and from
+  there, ``0x15[17:8]`` words per turn, to the FIFO (2048 words) of each core
+  row selected in ``0x15[7:0]``, rows in ascending order; words beyond what
+  the FIFOs hold are lost (0x28 bit 10: full). Pipe 0x81 (the output mask)
+  likewise, 12 words a row.
+- ``neurram_spi_control.v``: one SPI shift (trigger 0x44 bit 0, or a cycle of
+  the MVM FSM) loads 16 words (a 256-line plane, two bits a line: bit ``2i``
+  the -1 driver, ``2i + 1`` the +1 driver) and shifts the core row's chain of
+  12 registers (H0 V0 H1 V1 ... H5 V5, H = horizontal, V = vertical) by
+  ``0x0D[5:2]`` registers, forward from the H0 end (0x0D bit 14) or backward
+  from the V5 end; ``0x0D[9:6]`` planes per shift, ``0x0D[18:15]`` extra
+  registers. A plane lands so that its bit pair ``i`` drives line ``i`` when
+  the host reversed it for a forward shift, as the authors' host does.
+- ``matmul_unsigned_helper.v`` / ``matmul_dac2adc.v``: per vector, ``2 (n + 1)``
+  cycles (``n = 0x0E[4:2]``), each an SPI shift and one sample of the core's
+  input register, ``0x0E[9:5]`` pulses doubled after every second cycle
+  (8-bit count); registers cleared after each cycle when ``0x0E[1]``; then the
+  readout; ``max(1, 0x0E[17:10])`` vectors on trigger 0x45 bit 8.
+- ``neuron_multi_level_output.v``: single-core readout (``0x0F`` bit 7) of the
+  register ``0x0F[6:3]`` positions from the H0 end: sign from the first
+  compare, then up to 100 compare-and-decrement steps; a neuron's byte is
+  ``sign << 7 | step``, where step is the step at which it flipped. A neuron
+  that does not flip within 100 steps keeps the step count it had (0 after a
+  mask load): the HDL never clears it. Masked-off neurons read 0 steps; their
+  sign bit is not modelled (0). Bytes go to the row's FIFO (512 words), then
+  the 0xA2 FIFO (4096 words), 64 words per row in turn; writes to a full FIFO
+  are lost.
+
+Physics is the twin's: the cycles' planes give each driven line its charge
+``q = sum(pulses * plane)``; the twin's ``_mvm`` runs the request that
+integrates ``a * q`` (``a``: half the VPOS - VNEG spread of the driven side),
+converting at 8 bits with the decrement step present on the DACs
+(VRESET_PLUS - VREF as one LSB), so its codes are step counts. Vectorised over
+a batch: one twin call per run and core row group. The neuron phases (0x45
+bits 0-4) sample the external line's voltage (0x08 bit 3 with the bit-line
+side, bit 4, or source-line side, bit 5) into every enabled core; the next
+readout converts it with the twin's ``_neuron_test``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurram_lab.board import MVMRequest
+
+from .. import neurram_top as nt
+
+N_LINES = 256
+N_ROWS, N_COLS = 8, 6
+N_REGS = 2 * N_COLS
+PLANE_WORDS = 16
+SPI_FIFO_WORDS = 2048
+MASK_FIFO_WORDS = 64
+MASK_WORDS = 12  # 384 bits per core row
+NMLO_FIFO_BYTES = 512 * 4
+READOUT_FIFO_BYTES = 4096 * 4
+MAX_STEPS = 100
+TWIN_BITS = 8  # codes -128..127 cover the 100 steps
+# 0x28 bits
+NEURON_IDLE, ENERGY_IDLE, SPI_IDLE, READOUT_IDLE, MATMUL_IDLE = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4
+SPI_ARB_IDLE, SPI_OUT_ARB_IDLE, MASK_ARB_IDLE, OUT_ARB_IDLE, BATCH_IDLE = 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9
+SPI_IN_FULL, SPI_OUT_EMPTY, MASK_IN_FULL, READOUT_EMPTY = 1 << 10, 1 << 11, 1 << 12, 1 << 13
+
+
+def words_of(data: bytes) -> np.ndarray:
+    """32-bit pipe words (little-endian) of pipe-in bytes; a trailing partial word is dropped."""
+    n = len(data) // 4
+    return np.frombuffer(bytes(data[: 4 * n]), "<u4").astype(np.uint32)
+
+
+def plane_of_words(words: np.ndarray) -> np.ndarray:
+    """The SPI pipe register of 16 words: (256,) int8, +1 / -1 / 0 per bit pair, bit position order."""
+    w = np.asarray(words, np.uint32)
+    bits = ((w[:, None] >> np.arange(32, dtype=np.uint32)[None, :]) & 1).astype(np.int8).reshape(-1)
+    minus, plus = bits[0::2], bits[1::2]
+    return np.where((plus == 1) & (minus == 0), 1, np.where((minus == 1) & (plus == 0), -1, 0)).astype(np.int8)
+
+
+def readout_byte(sign: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """``sign << 7 | steps`` as uint8."""
+    return ((np.asarray(sign, np.uint8) & 1) << 7 | (np.asarray(steps, np.uint8) & 0x7F)).astype(np.uint8)
+
+
+def codes_to_flips(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sign, step of the flip) of twin codes in LSB steps: code >= 0 flips at code + 1, else at -code."""
+    c = np.asarray(codes, np.int64)
+    sign = (c < 0).astype(np.uint8)
+    return sign, np.where(c < 0, -c, c + 1)
+
+
+class _Row:
+    """One core row: SPI FIFO, register chain, mask, readout state and FIFO."""
+
+    def __init__(self):
+        self.spi_fifo = np.zeros(0, np.uint32)
+        self.chain = np.zeros((N_REGS, N_LINES), np.int8)
+        self.mask_fifo = np.zeros(0, np.uint32)
+        self.y_addr = np.zeros(N_LINES, bool)
+        self.num_step = np.zeros(N_LINES, np.uint8)
+        self.out = bytearray()  # the row's readout FIFO
+        self.waiting_mask = False
+
+
+class MvmFsm:
+    """The MVM / neuron / readout state machines of one emulated bitstream.
+
+    Parameters
+    ----------
+    emu : EmulatedBitstream
+    """
+
+    def __init__(self, emu):
+        self.emu = emu
+        self.rows = [_Row() for _ in range(N_ROWS)]
+        self.spi_arb = np.zeros(0, np.uint32)
+        self.mask_arb = np.zeros(0, np.uint32)
+        self.out_fifo = bytearray()  # 0xA2
+        self._out_turn = 0
+        self.pending: dict[int, list] = {}  # core -> integrated vectors awaiting a readout
+        self.neuron_v: dict[int, float] = {}  # core -> sampled external-line voltage (V)
+        self.stalled = False
+        self.counts = {"mvm_runs": 0, "mvm_vectors": 0, "readouts": 0, "neuron_samples": 0, "lost_words": 0,
+                       "lost_readout_bytes": 0}
+        self.last_request: MVMRequest | None = None
+
+    # ------------------------------------------------------------ wiring
+    def attach(self) -> "MvmFsm":
+        e = self.emu
+        e.on_pipe_in[nt.PI_SPI] = self.pipe_in_spi
+        e.on_pipe_in[nt.PI_OUTPUT_MASK] = self.pipe_in_mask
+        e.on_pipe_out[nt.PO_READOUT] = self.pipe_out_readout
+        e.on_trigger[(nt.TI_SPI, nt.T_SPI_SHIFT)] = self.spi_shift_trigger
+        for bit, fn in ((0, self.neuron_cds), (1, self.neuron_sample), (2, self.neuron_phase), (3, self.neuron_sample),
+                        (4, self.neuron_phase), (5, self.readout_trigger), (6, self.mask_trigger),
+                        (7, self.matmul_trigger), (8, self.batch_trigger)):
+            e.on_trigger[(nt.TI_NEURON, bit)] = fn
+        e.on_reset.append(self.reset)
+        self.reset(True)
+        return self
+
+    def reset(self, chip: bool) -> None:
+        """``0x00`` bit 1 (neurram_rst): FIFOs, chains and FSMs back to idle."""
+        if not chip:
+            return
+        self.__init__(self.emu)
+        self._status()
+
+    # -------------------------------------------------------- registers
+    def _wi(self, ep: int) -> int:
+        return int(self.emu.wire_in[ep])
+
+    def _selected_rows(self) -> list[int]:
+        m = self._wi(nt.WI_SPI_MASK) & 0xFF
+        return [r for r in range(N_ROWS) if m >> r & 1]
+
+    def _status(self) -> None:
+        rows = self.rows
+        s = NEURON_IDLE | ENERGY_IDLE | SPI_OUT_ARB_IDLE | SPI_OUT_EMPTY
+        if not self.stalled:
+            s |= SPI_IDLE | MATMUL_IDLE | BATCH_IDLE
+        if not any(r.waiting_mask for r in rows):
+            s |= READOUT_IDLE
+        if self.spi_arb.size == 0:
+            s |= SPI_ARB_IDLE
+        if self.spi_arb.size >= SPI_FIFO_WORDS:
+            s |= SPI_IN_FULL
+        if self.mask_arb.size == 0:
+            s |= MASK_ARB_IDLE
+        if self.mask_arb.size >= MASK_FIFO_WORDS:
+            s |= MASK_IN_FULL
+        if not any(len(r.out) for r in rows):
+            s |= OUT_ARB_IDLE
+        if not self.out_fifo:
+            s |= READOUT_EMPTY
+        self.emu.status_bits[nt.WO_NEURON_STATUS] = s
+
+    # ------------------------------------------------------ pipe-in 0x80
+    def pipe_in_spi(self, data: bytes) -> int:
+        w = words_of(data)
+        self.spi_arb = np.concatenate([self.spi_arb, w])
+        self._distribute_spi()
+        if self.spi_arb.size > SPI_FIFO_WORDS:
+            self.counts["lost_words"] += int(self.spi_arb.size - SPI_FIFO_WORDS)
+            self.spi_arb = self.spi_arb[:SPI_FIFO_WORDS]
+        self._status()
+        return len(data)
+
+    def _distribute_spi(self) -> None:
+        """arbiter_pipein2fifo: ``0x15[17:8]`` words to each selected row in turn, while the rows have room."""
+        turn = (self._wi(nt.WI_SPI_MASK) >> 8) & 0x3FF
+        rows = self._selected_rows()
+        if turn == 0 or not rows:
+            return
+        arb = self.spi_arb
+        pos = 0
+        while pos < arb.size:
+            for r in rows:
+                row = self.rows[r]
+                room = SPI_FIFO_WORDS - row.spi_fifo.size
+                take = min(turn, arb.size - pos)
+                if room < take:  # the arbiter waits on this row's FIFO: what fits moves, the rest stays
+                    row.spi_fifo = np.concatenate([row.spi_fifo, arb[pos:pos + room]])
+                    self.spi_arb = arb[pos + room:].copy()
+                    return
+                row.spi_fifo = np.concatenate([row.spi_fifo, arb[pos:pos + take]])
+                pos += take
+                if pos >= arb.size:
+                    break
+        self.spi_arb = np.zeros(0, np.uint32)
+
+    # ------------------------------------------------------ pipe-in 0x81
+    def pipe_in_mask(self, data: bytes) -> int:
+        self.mask_arb = np.concatenate([self.mask_arb, words_of(data)])
+        rows = self._selected_rows()
+        pos = 0
+        arb = self.mask_arb
+        while rows and arb.size - pos >= 1:
+            moved = False
+            for r in rows:
+                take = min(MASK_WORDS, arb.size - pos)
+                if take <= 0:
+                    break
+                self.rows[r].mask_fifo = np.concatenate([self.rows[r].mask_fifo, arb[pos:pos + take]])
+                pos += take
+                moved = True
+            if not moved:
+                break
+        self.mask_arb = arb[pos:].copy()
+        if self.mask_arb.size > MASK_FIFO_WORDS:
+            self.counts["lost_words"] += int(self.mask_arb.size - MASK_FIFO_WORDS)
+            self.mask_arb = self.mask_arb[:MASK_FIFO_WORDS]
+        for r in rows:  # a mask load waiting on its words finishes when they arrive
+            if self.rows[r].waiting_mask:
+                self._load_mask(self.rows[r])
+        self._status()
+        return len(data)
+
+    def mask_trigger(self) -> None:
+        """Trigger 0x45 bit 6: each selected row reads 12 words of mask and clears its step counts."""
+        for r in self._selected_rows():
+            self.rows[r].waiting_mask = True
+            self._load_mask(self.rows[r])
+        self._status()
+
+    def _load_mask(self, row: _Row) -> None:
+        row.num_step[:] = 0
+        if row.mask_fifo.size < MASK_WORDS:
+            return  # STATE_PIPE_IN waits for the words
+        w, row.mask_fifo = row.mask_fifo[:MASK_WORDS], row.mask_fifo[MASK_WORDS:]
+        bits = np.unpackbits(w.astype("<u4").view(np.uint8), bitorder="little").astype(bool)
+        row.y_addr = bits[:N_LINES].copy()
+        row.waiting_mask = False
+
+    # ------------------------------------------------------------- SPI
+    def spi_shift_trigger(self) -> None:
+        """Trigger 0x44 bit 0: one SPI operation on every selected row (pipe-fed write, or shift only)."""
+        cfg = self._wi(nt.WI_SPI)
+        if cfg & 1:  # read back to pipe 0xA0: not emulated
+            self.emu.violations.append("SPI read-back to pipe 0xA0 is not emulated")
+        if not self._spi_write(self._selected_rows()):
+            self.stalled = True
+        self._status()
+
+    def _spi_write(self, rows) -> bool:
+        """One SPI operation per row as 0x0D configures it; False when a row's FIFO lacks a plane (stall)."""
+        cfg = self._wi(nt.WI_SPI)
+        write = bool(cfg >> 1 & 1)
+        mult = cfg >> 2 & 0xF
+        steps = max(cfg >> 6 & 0xF, 1) if write else 1
+        fwd = bool(cfg >> 14 & 1)
+        extra = cfg >> 15 & 0xF
+        if write and any(self.rows[r].spi_fifo.size < steps * PLANE_WORDS for r in rows):
+            return False
+        for r in rows:
+            row = self.rows[r]
+            for _ in range(steps):
+                if write:
+                    words, row.spi_fifo = row.spi_fifo[:PLANE_WORDS], row.spi_fifo[PLANE_WORDS:]
+                    plane = plane_of_words(words)
+                else:
+                    plane = np.zeros(N_LINES, np.int8)
+                self._shift(row, plane, fwd)
+                for _ in range(max(mult - 1, 0)):
+                    self._shift(row, np.zeros(N_LINES, np.int8), fwd)
+            for _ in range(extra):
+                self._shift(row, np.zeros(N_LINES, np.int8), fwd)
+        return True
+
+    @staticmethod
+    def _shift(row: _Row, pipe_reg: np.ndarray, fwd: bool) -> None:
+        """Shift the chain by one register. Forward: in at H0 (the pipe register's bit 0 ends up
+        deepest, on line 255); backward: in at V5 (bit 0 on line 0)."""
+        if fwd:
+            row.chain[1:] = row.chain[:-1]
+            row.chain[0] = pipe_reg[::-1]
+        else:
+            row.chain[:-1] = row.chain[1:]
+            row.chain[-1] = pipe_reg
+
+    # ------------------------------------------------------------ matmul
+    def _forward(self) -> bool:
+        return bool(self._wi(nt.WI_MODE) >> 5 & 1)
+
+    def _readout_target(self, r: int):
+        """(core, output register index, input register index) the 0x0F readout reads in row ``r``."""
+        mult = self._wi(nt.WI_READOUT) >> 3 & 0xF
+        pos = mult - 1
+        if not 0 <= pos < N_REGS:
+            return None
+        col = pos // 2
+        return r * N_COLS + col, pos, pos ^ 1
+
+    def _matmul_vector(self, rows) -> bool:
+        """matmul_unsigned_helper: one vector's cycles; appends each row's (charge, driven) to ``pending``."""
+        mm = self._wi(nt.WI_MATMUL)
+        n_bits = (mm >> 2 & 7) + 1
+        pulses = mm >> 5 & 0x1F
+        clear = bool(mm >> 1 & 1)
+        enabled = set(self.emu.enabled_cores())
+        inference = bool(self._wi(nt.WI_MODE) & 1)
+        acc = {}
+        for r in rows:
+            tgt = self._readout_target(r)
+            acc[r] = (tgt, np.zeros(N_LINES, np.int64), np.zeros(N_LINES, bool), [])
+        for cycle in range(2 * n_bits):
+            if not self._spi_write(rows):
+                return False
+            for r in rows:
+                tgt, q, driven, used = acc[r]
+                if tgt is None:
+                    continue
+                plane = self.rows[r].chain[tgt[2]]
+                q += pulses * plane.astype(np.int64)
+                driven |= plane != 0
+                used.append(pulses)
+            if clear:
+                for row in self.rows:
+                    row.chain[:] = 0
+            if cycle % 2 == 1:
+                pulses = (pulses << 1) & 0xFF
+        for r in rows:
+            tgt, q, driven, used = acc[r]
+            if tgt is None:
+                continue
+            core = tgt[0]
+            ok = core in enabled and inference and pulses >= 0
+            self.pending.setdefault(core, []).append((q if ok else np.zeros_like(q), driven & ok, used))
+            self.neuron_v.pop(core, None)
+        return True
+
+    def matmul_trigger(self) -> None:
+        """Trigger 0x45 bit 7: one vector's bit-serial cycles, no readout."""
+        self.stalled = not self._matmul_vector(self._selected_rows())
+        self._status()
+
+    def batch_trigger(self) -> None:
+        """Trigger 0x45 bit 8: ``max(1, 0x0E[17:10])`` vectors, each cycles then readout."""
+        rows = self._selected_rows()
+        n_vec = max(1, self._wi(nt.WI_MATMUL) >> 10 & 0xFF)
+        done = 0
+        for _ in range(n_vec):
+            if not self._matmul_vector(rows):
+                break
+            done += 1
+        self.stalled = done < n_vec
+        if done:
+            self._readout(rows)
+            self.counts["mvm_runs"] += 1
+            self.counts["mvm_vectors"] += done
+        self._status()
+
+    # ------------------------------------------------------- neuron test
+    def neuron_cds(self) -> None:
+        for core in self.emu.enabled_cores():
+            self.neuron_v.pop(core, None)
+        self._status()
+
+    def neuron_sample(self) -> None:
+        """Triggers 0x45 bits 1/3: the neurons of every enabled core sample the external line."""
+        ext = self._wi(nt.WI_EXT)
+        if not ext & (1 << 3):
+            self._status()
+            return
+        node = (1, 2) if ext & (1 << 4) else (1, 5) if ext & (1 << 5) else None
+        if node is None:
+            self._status()
+            return
+        v = self.emu.dac_v(*node)
+        for core in self.emu.enabled_cores():
+            self.neuron_v[core] = v
+            self.pending.pop(core, None)
+        self.counts["neuron_samples"] += 1
+        self._status()
+
+    def neuron_phase(self) -> None:
+        self._status()
+
+    def readout_trigger(self) -> None:
+        """Trigger 0x45 bit 5: the multi-level readout of every selected row."""
+        self._readout(self._selected_rows())
+        self._status()
+
+    # ----------------------------------------------------------- readout
+    def _step_v(self) -> float:
+        e = self.emu
+        return 0.5 * (e.dac_v(0, 4) - e.dac_v(2, 2))
+
+    def _readout(self, rows) -> None:
+        """neuron_multi_level_output: convert what each row's target core holds, bytes to the FIFOs."""
+        self.counts["readouts"] += 1
+        per_row = {}  # r -> (sign, steps) arrays (n_vec, 256)
+        groups: dict = {}
+        for r in rows:
+            tgt = self._readout_target(r)
+            if tgt is None or not (self._wi(nt.WI_READOUT) >> 7 & 1):
+                continue
+            core = tgt[0]
+            if core in self.neuron_v:
+                per_row[r] = self._neuron_codes(core, self.neuron_v.pop(core))
+                continue
+            vecs = self.pending.pop(core, [])
+            if not vecs:
+                per_row[r] = (np.zeros((1, N_LINES), np.uint8), np.full((1, N_LINES), 255, np.int64))
+                continue
+            q = np.stack([v[0] for v in vecs])
+            driven = np.logical_or.reduce([v[1] for v in vecs])
+            pulses = vecs[0][2]
+            key = (driven.tobytes(), tuple(pulses), self.rows[r].y_addr.tobytes())
+            groups.setdefault(key, []).append((r, core, q, driven, pulses))
+        for members in groups.values():
+            per_row.update(self._mvm_codes(members))
+        for r in rows:
+            if r not in per_row:
+                continue
+            sign, flip = per_row[r]
+            row = self.rows[r]
+            out = np.empty(sign.shape, np.uint8)
+            for v in range(sign.shape[0]):
+                found = row.y_addr & (flip[v] <= MAX_STEPS)
+                row.num_step = np.where(found, flip[v], row.num_step).astype(np.uint8)
+                out[v] = readout_byte(np.where(row.y_addr, sign[v], 0), row.num_step)
+            self._push_readout(r, out)
+        self._move_out()
+
+    def _twin_call(self, fn):
+        """Run ``fn()`` with the twin's v_decr set so an 8-bit code's LSB is the DAC decrement step."""
+        rails = self.emu.twin._rails
+        saved = dict(rails)
+        rails["v_decr"] = self._step_v() * 2.0 ** (TWIN_BITS - 2)
+        rails["v_ref"] = self.emu.dac_v(0, 2)
+        try:
+            return fn()
+        finally:
+            rails.clear()
+            rails.update(saved)
+
+    def _mvm_codes(self, members) -> dict:
+        """One twin MVM for rows that drive the same lines and read the same outputs."""
+        r0, _, q0, driven, pulses = members[0]
+        y = np.flatnonzero(self.rows[r0].y_addr)
+        out = {}
+        if y.size == 0 or self._step_v() <= 0:
+            for r, *_ in members:
+                out[r] = (np.zeros((q0.shape[0], N_LINES), np.uint8), np.full((q0.shape[0], N_LINES), 255, np.int64))
+            return out
+        forward = self._forward()
+        e = self.emu
+        a = 0.5 * ((e.dac_v(1, 2) - e.dac_v(1, 0)) if forward else (e.dac_v(1, 5) - e.dac_v(1, 3)))
+        lines = np.flatnonzero(driven)
+        if lines.size == 0:
+            lines = np.array([0])
+        q = np.stack([m[2][:, lines] for m in members])  # (cores, batch, lines)
+        base = int(np.gcd.reduce(np.asarray(pulses, np.int64))) if pulses else 1
+        base = max(base, 1)
+        d = 2 * base if not np.any(q % (2 * base)) else base
+        x = q // d
+        m_bits = max(int(np.abs(x).max()).bit_length(), len(pulses) // 2, 1)
+        diff = False
+        if forward and lines.size % 2 == 0 and np.array_equal(lines[0::2] + 1, lines[1::2]) and not np.any(lines[0::2] % 2):
+            diff = bool(np.array_equal(x[:, :, 0::2], -x[:, :, 1::2]))
+        in_lines, xin = (lines[0::2] // 2, x[:, :, 0::2]) if diff else (lines, x)
+        req = MVMRequest(cores=tuple(m[1] for m in members), inputs=xin.astype(np.int16), input_lines=in_lines,
+                         output_lines=y, direction="forward" if forward else "backward", input_bits=m_bits + 1,
+                         output_bits=TWIN_BITS, signed_inputs=True, differential=diff, two_phase=False,
+                         activation="none", parallel=len(members) > 1, v_read_v=float(a * d))
+        self.last_request = req
+        codes = self._twin_call(lambda: self.emu.twin._mvm(req))
+        for i, (r, *_rest) in enumerate(members):
+            sign, flip = codes_to_flips(codes[i])
+            s = np.zeros((codes.shape[1], N_LINES), np.uint8)
+            f = np.full((codes.shape[1], N_LINES), 255, np.int64)
+            s[:, y], f[:, y] = sign, flip
+            out[r] = (s, f)
+        return out
+
+    def _neuron_codes(self, core: int, v: float):
+        v_in = np.full((1, N_LINES), v, np.float64)
+        codes = self._twin_call(lambda: self.emu.twin._neuron_test(core, v_in, TWIN_BITS))
+        return codes_to_flips(codes)
+
+    # ------------------------------------------------------ pipe-out 0xA2
+    def _push_readout(self, r: int, data: np.ndarray) -> None:
+        """The row's readout words into its FIFO; what does not fit is lost (no full check in the HDL)."""
+        row = self.rows[r]
+        for vec in data:
+            if len(row.out) + N_LINES > NMLO_FIFO_BYTES and len(self.out_fifo) >= READOUT_FIFO_BYTES:
+                self.counts["lost_readout_bytes"] += N_LINES
+                continue
+            row.out += vec.tobytes()
+            self._move_out()
+
+    def _move_out(self) -> None:
+        """arbiter_fifo2pipeout: 64 words from each selected row in turn while the 0xA2 FIFO has room."""
+        rows = self._selected_rows()
+        if not rows:
+            return
+        while len(self.out_fifo) < READOUT_FIFO_BYTES:
+            r = rows[self._out_turn % len(rows)]
+            row = self.rows[r]
+            if len(row.out) < N_LINES:
+                return  # the arbiter waits on this row
+            room = READOUT_FIFO_BYTES - len(self.out_fifo)
+            take = min(N_LINES, room)
+            self.out_fifo += row.out[:take]
+            del row.out[:take]
+            if take < N_LINES:
+                return
+            self._out_turn += 1
+
+    def pipe_out_readout(self, n: int) -> bytes:
+        """ReadFromPipeOut(0xA2): FIFO bytes (an empty FIFO gives zeros, as an unthrottled pipe does)."""
+        got = bytearray()
+        while len(got) < n:
+            if not self.out_fifo:
+                self._move_out()
+                if not self.out_fifo:
+                    break
+            take = min(n - len(got), len(self.out_fifo))
+            got += self.out_fifo[:take]
+            del self.out_fifo[:take]
+            self._move_out()
+        self._status()
+        return bytes(got) + bytes(n - len(got))
+
+
+def attach(emu) -> MvmFsm:
+    """Register the MVM / neuron / readout state machines on an emulated bitstream; returns them."""
+    fsm = MvmFsm(emu)
+    emu.mvm_fsm = fsm
+    return fsm.attach()
