@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "neurram_lab.cmd_replay",
     "neurram_lab.cmd_runs",
     "neurram_lab.cmd_show",
+    "neurram_lab.cmd_trace",
     "neurram_lab.cmd_sweep",
     "experiments.deploy_mnist_cnn",
     "experiments.deploy_rbm_recovery",

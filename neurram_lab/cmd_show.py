@@ -7,11 +7,11 @@ import numpy as np
 from .runlog import read_run, to_json
 
 COMMAND = (None, "show")
-HELP = "print a run file's record and summaries of its tables and board-call journal"
+HELP = "print a run file's record and summaries of its tables and board-call journal (or summarise a .jsonl trace)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("run", metavar="RUN.h5", help="run file")
+    parser.add_argument("run", metavar="RUN.h5", help="run file, or a FrontPanel call trace TRACE.jsonl (as neurram trace)")
 
 
 def describe_run(path) -> dict:
@@ -33,6 +33,10 @@ def describe_run(path) -> dict:
 
 
 def main(args, ctx) -> dict:
+    if str(args.run).endswith(".jsonl"):
+        from .cmd_trace import show_trace
+
+        return show_trace(args.run, ctx)
     d = describe_run(args.run)
     rec = d["record"]
     info = rec.get("board", {}).get("info", {})

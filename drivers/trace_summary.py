@@ -1,0 +1,167 @@
+"""Summary of a FrontPanel call trace: calls, endpoints against ``neurram_top.v``, DAC groups, pulses, time.
+
+:func:`summarize_trace` reads the records once (a list, an iterator or a
+``.jsonl`` path) and returns a JSON-ready dict:
+
+- ``calls``, ``calls_by_op``, ``calls_by_board_op`` and ``calls_by_board_op_and_op``;
+- ``calls_per_read`` (calls of Board op ``read`` per cell read) and
+  ``calls_per_pulse`` (calls of Board op ``pulse`` per SET/RESET trigger);
+- ``endpoints``: every wire-in (with the OR of the bits written), wire-out,
+  trigger bit and pipe used, and ``unknown_endpoints``: those the authors'
+  ``neurram_top.v`` does not have (from :mod:`drivers.neurram_top`);
+- ``dac_groups``: the words pushed between DAC updates (0x40 bit 1 ... 0x41
+  bit 0); a group is well formed with four words of which three are no-ops
+  (command 0b1111 in bits 23:20);
+- ``pulses``: SET triggers (0x40 bit 2) and RESET triggers (bit 3), and those
+  fired while the write-voltage mux 0x0B was not 0b10 (SET) / 0b01 (RESET);
+- ``board_time``: :meth:`drivers.board_time.BoardTimeModel.summary`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .board_time import BoardTimeModel
+
+_KIND = {"SetWireInValue": "wire_in", "GetWireOutValue": "wire_out", "ActivateTriggerIn": "trigger",
+         "WriteToPipeIn": "pipe_in", "ReadFromPipeOut": "pipe_out"}
+_DAC_NOP = 0b1111
+_MUX_FOR_TRIGGER = {2: 0b10, 3: 0b01}  # 0x40 bit 2 SET needs mux SET, bit 3 RESET needs mux RESET
+_MAX_EXAMPLES = 5
+
+
+# The endpoint map of neurram_top.v as BOARD_PROTOCOL.md tables it; used only while
+# drivers.neurram_top (the driver's own map) cannot be imported.
+_FALLBACK = {
+    "wire_in": set(range(0x00, 0x16)),
+    "wire_out": {0x20, 0x21, 0x22, 0x28, 0x29, 0x2A, 0x2B},
+    "trigger": {(0x40, b) for b in (1, 2, 3, 4, 5)} | {(0x41, 0)} | {(0x43, b) for b in range(4)}
+    | {(0x44, b) for b in (0, 1, 4, 5)} | {(0x45, b) for b in (0, 1, 2, 3, 4, 5, 6, 7, 8, 10)},
+    "pipe_in": {0x80, 0x81},
+    "pipe_out": {0xA0, 0xA1, 0xA2},
+}
+
+
+def _bitstream_map(name: str):
+    """``has(kind, ep, bit)`` of the authors' top level ``name`` (drivers.neurram_top when importable)."""
+    try:
+        from .neurram_top import bitstream
+    except ImportError:
+        if name != "neurram_top":
+            raise
+        return lambda kind, ep, bit=None: ((ep, bit) if kind == "trigger" else ep) in _FALLBACK[kind]
+    return bitstream(name).has
+
+
+class _DacGroups:
+    def __init__(self):
+        self.groups = 0
+        self.well_formed = 0
+        self.words = []
+        self.bad: list[dict] = []
+
+    def push(self, word: int):
+        self.words.append(word)
+
+    def update(self, call_index: int):
+        w = self.words
+        nops = sum(((x >> 20) & 0xF) == _DAC_NOP for x in w)
+        self.groups += 1
+        if len(w) == 4 and nops == 3:
+            self.well_formed += 1
+        elif len(self.bad) < _MAX_EXAMPLES:
+            self.bad.append({"call": call_index, "words": [hex(x) for x in w], "no_ops": nops})
+        self.words = []
+
+    def summary(self) -> dict:
+        return {"groups": self.groups, "well_formed": self.well_formed, "malformed": self.groups - self.well_formed,
+                "words_pending": len(self.words), "malformed_examples": self.bad}
+
+
+def summarize_trace(records, bitstream: str = "neurram_top", **model_options) -> dict:
+    """Summary of trace ``records`` (list, iterator or ``.jsonl`` path); see the module doc."""
+    if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
+        from .trace import iter_trace
+
+        records = iter_trace(os.fspath(records))
+    has = _bitstream_map(bitstream)
+    model = BoardTimeModel(**model_options)
+    by_bop_op: dict[str, dict[str, int]] = {}
+    wire_in_bits: dict[int, int] = {}
+    used: dict[str, set] = {"wire_out": set(), "trigger": set(), "pipe_in": set(), "pipe_out": set()}
+    pipe_bytes: dict[int, int] = {}
+    host_wi: dict[int, int] = {}
+    latched: dict[int, int] = {}
+    dac = _DacGroups()
+    pulses = {"set": 0, "reset": 0, "wrong_mux": 0, "wrong_mux_examples": []}
+    n = 0
+    for i, r in enumerate(records):
+        n += 1
+        model(r)
+        op = r.get("op")
+        bop = r.get("board_op") or "-"
+        d = by_bop_op.setdefault(bop, {})
+        d[op] = d.get(op, 0) + 1
+        kind = _KIND.get(op)
+        if kind is None:
+            if op == "UpdateWireIns":
+                latched.update(host_wi)
+            continue
+        ep = int(r["ep"])
+        if kind == "wire_in":
+            mask = int(r.get("mask", 0xFFFFFFFF))
+            v = int(r["value"]) & mask
+            wire_in_bits[ep] = wire_in_bits.get(ep, 0) | v
+            host_wi[ep] = (host_wi.get(ep, 0) & ~mask) | v
+        elif kind == "trigger":
+            bit = int(r["bit"])
+            used["trigger"].add((ep, bit))
+            if ep == 0x40 and bit == 1:
+                dac.push(latched.get(0x01, 0))
+            elif ep == 0x41 and bit == 0:
+                dac.update(i)
+            elif ep == 0x40 and bit in _MUX_FOR_TRIGGER:
+                pulses["set" if bit == 2 else "reset"] += 1
+                if latched.get(0x0B, 0) != _MUX_FOR_TRIGGER[bit]:
+                    pulses["wrong_mux"] += 1
+                    if len(pulses["wrong_mux_examples"]) < _MAX_EXAMPLES:
+                        pulses["wrong_mux_examples"].append({"call": i, "bit": bit, "mux": latched.get(0x0B, 0)})
+        else:
+            used[kind].add(ep)
+            if kind.startswith("pipe"):
+                pipe_bytes[ep] = pipe_bytes.get(ep, 0) + int(r.get("bytes", 0))
+
+    unknown = [f"wire-in 0x{ep:02X}" for ep in sorted(wire_in_bits) if not has("wire_in", ep)]
+    unknown += [f"wire-out 0x{ep:02X}" for ep in sorted(used["wire_out"]) if not has("wire_out", ep)]
+    unknown += [f"trigger 0x{ep:02X} bit {b}" for ep, b in sorted(used["trigger"]) if not has("trigger", ep, b)]
+    unknown += [f"pipe-in 0x{ep:02X}" for ep in sorted(used["pipe_in"]) if not has("pipe_in", ep)]
+    unknown += [f"pipe-out 0x{ep:02X}" for ep in sorted(used["pipe_out"]) if not has("pipe_out", ep)]
+    triggers: dict[str, list[int]] = {}
+    for ep, b in sorted(used["trigger"]):
+        triggers.setdefault(f"0x{ep:02X}", []).append(b)
+    bt = model.summary()
+    read_calls = sum(by_bop_op.get("read", {}).values())
+    pulse_calls = sum(by_bop_op.get("pulse", {}).values())
+    return {
+        "calls": n,
+        "calls_by_op": bt["calls_by_op"],
+        "calls_by_board_op": bt["calls_by_board_op"],
+        "calls_by_board_op_and_op": {k: dict(sorted(v.items())) for k, v in sorted(by_bop_op.items())},
+        "cell_reads": bt["cell_reads"],
+        "adc_reads": bt["adc_reads"],
+        "calls_per_read": read_calls / bt["cell_reads"] if bt["cell_reads"] else None,
+        "calls_per_pulse": pulse_calls / bt["pulses"] if bt["pulses"] else None,
+        "endpoints": {
+            "wire_in": {f"0x{ep:02X}": f"0x{bits:X}" for ep, bits in sorted(wire_in_bits.items())},
+            "wire_out": [f"0x{ep:02X}" for ep in sorted(used["wire_out"])],
+            "trigger": triggers,
+            "pipe_in": {f"0x{ep:02X}": pipe_bytes[ep] for ep in sorted(used["pipe_in"])},
+            "pipe_out": {f"0x{ep:02X}": pipe_bytes[ep] for ep in sorted(used["pipe_out"])},
+        },
+        "bitstream": bitstream,
+        "unknown_endpoints": unknown,
+        "dac_groups": dac.summary(),
+        "pulses": pulses,
+        "board_time": bt,
+        "predicted_board_time_s": bt["predicted_s"],
+    }
