@@ -1,0 +1,67 @@
+"""BoardCapabilities itself: validation, records, the typed error, and pulse quantisation at the limits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurram_lab import BoardCapabilities, CapabilityError, InputError, LimitError, SafetyLimits
+from neurram_lab.capabilities import quantize
+from tests._restricted_board import RestrictedBoard
+
+
+def test_capability_error_names_capability_value_and_limit():
+    e = CapabilityError("output_bits", 8, (1, 7))
+    assert isinstance(e, LimitError) and isinstance(e, ValueError)
+    assert (e.capability, e.value, e.limit) == ("output_bits", 8, (1, 7))
+    assert "output_bits" in str(e) and "8" in str(e) and "(1, 7)" in str(e)
+
+
+def test_capabilities_validate_and_round_trip():
+    caps = BoardCapabilities(output_bits=[1, 7], directions=["forward"], rails=["v_read"], pulse_v_step_v=0.01)
+    assert caps.output_bits == (1, 7) and caps.directions == ("forward",) and caps.rails == ("v_read",)
+    assert BoardCapabilities.from_dict(caps.to_dict()) == caps
+    for bad in (dict(output_bits=(0, 7)), dict(output_bits=(1, 11)), dict(input_bits=(5, 4)),
+                dict(directions=("sideways",)), dict(clock="sundial"), dict(max_parallel_cores=0),
+                dict(pulse_width_tick_s=-1e-9)):
+        with pytest.raises(InputError):
+            BoardCapabilities(**bad)
+    with pytest.raises(InputError, match="unknown capability keys"):
+        BoardCapabilities.from_dict({"output_bitz": [1, 7]})
+
+
+def test_pick_output_bits_defaults_into_range_and_refuses_explicit_values_beyond():
+    caps = BoardCapabilities(output_bits=(2, 7))
+    assert caps.pick_output_bits(None, 8) == 7 and caps.pick_output_bits(None, 1) == 2
+    assert caps.pick_output_bits(None, 6) == 6 and caps.pick_output_bits(5) == 5
+    with pytest.raises(CapabilityError, match=r"output_bits=8 .*\(2, 7\)"):
+        caps.pick_output_bits(8)
+
+
+def test_quantize_rounds_to_nearest_step_and_never_past_a_limit():
+    a = np.array([1.04, 1.06, 4.1, 0.0])
+    q = quantize("pulse_v_step_v", a, 0.3, 0.0, 4.1)
+    # 1.04 -> 0.9 (3 steps: 1.2 is further), 1.06 -> 1.2, 4.1 (13.67 steps) would round to 4.2 > 4.1: 3.9
+    np.testing.assert_allclose(q, [0.9, 1.2, 3.9, 0.0])
+    assert q.max() <= 4.1
+    w = quantize("pulse_width_tick_s", np.array([12e-9, 1e-9, 1e-3]), 10e-9, 12e-9, 1e-3, at_least_one=True)
+    # 12 ns -> 10 ns would cross the 12 ns minimum: 20 ns; 1 ns: at least a tick, then above the minimum
+    np.testing.assert_allclose(w, [20e-9, 20e-9, 1e-3])
+    assert w.min() >= 12e-9 and w.max() <= 1e-3
+    with pytest.raises(CapabilityError, match="pulse_width_tick_s"):
+        quantize("pulse_width_tick_s", np.array([15e-9]), 10e-9, 12e-9, 18e-9, at_least_one=True)
+    s = np.broadcast_to(np.float64(2.02), (5,))
+    qs = quantize("pulse_v_step_v", s, 0.05, 0.0, 4.0)
+    assert qs.shape == (5,) and np.allclose(qs, 2.0)
+    assert quantize("x", a, None, 0.0, 1.0) is a
+
+
+def test_pulse_near_a_limit_off_the_dac_grid_stays_inside():
+    step = 5.0 / 65536
+    v_max = 3.0 + 0.7 * step  # the nearest DAC code above the request lies beyond the limit
+    with RestrictedBoard(seed=3, limits=SafetyLimits(pulse_v_max=v_max)) as b:
+        applied = b.pulse("set", 0, np.arange(4), 0, v_max, 1.004e-6)
+        assert np.all(applied.v_pulse_v <= v_max) and np.all(v_max - applied.v_pulse_v < step)
+        assert np.allclose(applied.v_pulse_v / step, np.rint(applied.v_pulse_v / step), atol=1e-6)
+        np.testing.assert_allclose(applied.width_s, 1.0e-6)
+        assert b.hooks == ["_pulse"]

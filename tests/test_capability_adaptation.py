@@ -1,0 +1,154 @@
+"""Tier 2 and 3 adapt to a board's capabilities, and refuse up front what it cannot do.
+
+The boards are the twin declaring a real board's restrictions
+(``tests/_restricted_board.py``): the physics is real, only the declared
+capabilities differ, and ``hooks`` shows what reached the board.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurram_lab import CapabilityError, MatrixPlacement, open_board, register_board
+from neurram_lab.calibration import calibrate
+from neurram_lab.cli import main as cli_main
+from neurram_lab.deploy import load_model, map_model
+from neurram_lab.deploy.network import ChipNetwork
+from neurram_lab.deploy.rbm import RBM, ChipRBM
+from neurram_lab.mvm import run_mvm
+from neurram_lab.programming import program_weights
+from tests._restricted_board import RestrictedBoard
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+CNN = SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
+
+
+def _programmed(board, cores=(0,), n_in=16, n_out=8, seed=0):
+    rng = np.random.default_rng(seed)
+    pms = [program_weights(board, rng.standard_normal((n_in, n_out)), MatrixPlacement(c, 0, 0, n_in, n_out))
+           for c in cores]
+    board.wait(60.0)
+    return pms
+
+
+def _state(board):
+    return board.counters(), board.now(), board.get_rails(), list(board.hooks)
+
+
+def test_calibrate_and_run_pick_output_bits_in_the_boards_range():
+    with RestrictedBoard(seed=1, profile="narrow") as b:  # 2..5 output bits
+        pm = _programmed(b)[0]
+        x = np.random.default_rng(1).uniform(-1, 1, (64, 16))
+        cal = calibrate(b, pm, x)
+        assert cal.output_bits == 5
+        y, codes = run_mvm(b, pm, x, calibration=cal, return_codes=True)  # the calibration's bits
+        assert codes.min() >= -16 and codes.max() <= 15
+        assert np.corrcoef(y.ravel(), (x @ pm.weights).ravel())[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("call", ["calibrate", "run_mvm"])
+def test_explicit_output_bits_beyond_the_board_are_refused_before_any_call(call):
+    with RestrictedBoard(seed=1) as b:  # at most 7 output bits
+        pm = _programmed(b)[0]
+        before = _state(b)
+        fn = calibrate if call == "calibrate" else run_mvm
+        with pytest.raises(CapabilityError) as e:
+            fn(b, pm, np.zeros((4, 16)), output_bits=8)
+        assert e.value.capability == "output_bits" and e.value.limit == (1, 7) and "(1, 7)" in str(e.value)
+        assert _state(b) == before
+
+
+def test_backward_on_a_forward_only_board_is_refused_up_front():
+    with RestrictedBoard(seed=1, profile="narrow") as b:
+        pm = _programmed(b)[0]
+        before = _state(b)
+        with pytest.raises(CapabilityError, match="backward") as e:
+            run_mvm(b, pm, np.zeros((4, 8)), direction="backward")
+        assert e.value.capability == "directions" and e.value.limit == ("forward",)
+        with pytest.raises(CapabilityError, match="directions"):
+            calibrate(b, pm, np.zeros((4, 8)), direction="backward")
+        assert _state(b) == before
+
+
+def test_two_phase_runs_as_two_requests_on_a_board_without_it():
+    x = np.random.default_rng(4).uniform(-1, 1, (200, 16))
+    out = {}
+    for name, board in (("native", open_board("sim://?seed=2")), ("split", RestrictedBoard(seed=2))):
+        with board as b:
+            pm = _programmed(b)[0]
+            cal = calibrate(b, pm, x[:64], input_bits=6, two_phase=True)
+            n0 = len(getattr(b, "hooks", []))
+            out[name] = (run_mvm(b, pm, x, input_bits=6, two_phase=True, calibration=cal), cal.output_bits)
+            if name == "split":
+                assert b.hooks[n0:] == ["_set_rails", "_mvm", "_mvm"], "MSB and LSB phases as two single-phase requests"
+                with pytest.raises(CapabilityError, match=r"output_bits=8 .*\(1, 7\)"):
+                    run_mvm(b, pm, x, input_bits=6, two_phase=True, output_bits=6)  # MSB phase at 8 bits
+    (y_native, bits_native), (y_split, bits_split) = out["native"], out["split"]
+    assert bits_native == 6 and bits_split == 5  # the MSB phase converts at 7 bits: what the board has
+    ideal = (np.rint(x * 31) / 31) @ _programmed(open_board("sim://?seed=2"))[0].weights
+    for y in (y_native, y_split):
+        assert np.corrcoef(y.ravel(), ideal.ravel())[0, 1] > 0.95
+
+
+def test_requests_are_cut_to_max_parallel_cores():
+    with RestrictedBoard(seed=1, profile="narrow") as b:  # 2 cores per request
+        pms = _programmed(b, cores=(0, 1, 2))
+        x = [np.random.default_rng(k).uniform(-1, 1, (10, 16)) for k in range(3)]
+        n0 = len(b.hooks)
+        ys = run_mvm(b, pms, x, parallel=True)
+        assert b.hooks[n0:] == ["_mvm", "_mvm"] and [y.shape for y in ys] == [(10, 8)] * 3
+
+
+def test_neuron_test_with_one_voltage_per_vector():
+    with RestrictedBoard(seed=1) as b:
+        v_ref = b.get_rails()["v_ref"]
+        shared = b.neuron_test(0, np.array([[v_ref], [v_ref + 0.05]]), output_bits=7)
+        assert shared.shape == (2, 256) and shared[1].mean() > shared[0].mean()
+
+
+def test_deployments_resolve_output_bits_at_construction():
+    model = load_model(CNN)
+    with RestrictedBoard(seed=1) as b:
+        assert ChipNetwork(b, map_model(model)).output_bits == 7
+        with pytest.raises(CapabilityError, match=r"output_bits=8 .*\(1, 7\)"):
+            ChipNetwork(b, map_model(model), output_bits=8)
+        assert ChipNetwork(b, map_model(model), mvm="measured-weights", output_bits=8).output_bits == 8
+        rbm = RBM(np.zeros((20, 6)), np.zeros(6), np.zeros(20), 1.0)
+        assert ChipRBM(b, rbm).output_bits == 7
+        assert b.hooks == []
+    with RestrictedBoard(seed=1, profile="narrow") as b:
+        with pytest.raises(CapabilityError, match="backward"):
+            ChipRBM(b, rbm)
+        ChipRBM(b, rbm, mvm="exact")  # no board MVM: nothing to refuse
+        assert b.hooks == []
+
+
+_OPENED: list = []
+
+
+def _probe(target, spec="", **opts):
+    b = RestrictedBoard.from_spec(target, spec=spec, **opts)
+    _OPENED.append(b)
+    return b
+
+
+@pytest.mark.parametrize("argv, capability", [
+    (["characterize", "mvm", "--output-bits", "8"], "output_bits"),
+    (["characterize", "mvm", "--direction", "backward", "--board", "probe://?seed=1&profile=narrow"], "directions"),
+    (["characterize", "mvm", "--input-bits", "6", "--two-phase", "--output-bits", "6"], "output_bits"),
+    (["deploy", "mnist-cnn", "--output-bits", "8", "--limit", "5"], "output_bits"),
+    (["deploy", "rbm-recovery", "--limit", "5", "--board", "probe://?seed=1&profile=narrow"], "directions"),
+])
+def test_cli_refuses_in_one_line_before_anything_is_sent(tmp_path, capsys, argv, capability):
+    register_board("probe", _probe)
+    _OPENED.clear()
+    if "--board" not in argv:
+        argv = argv + ["--board", "probe://?seed=1"]
+    rc = cli_main(argv + ["--out", str(tmp_path / "runs"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and len(err) == 1 and err[0].startswith("neurram: error:") and capability in err[0]
+    assert len(_OPENED) == 1 and _OPENED[0].hooks == [], "nothing may reach the board"
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), "no run file"
