@@ -59,7 +59,7 @@ So a cell with P pulses (each followed by a read; one read first and one
 confirming read last) takes 180 + 160 P calls, of which 74 + 78 P are USB
 transactions. Their notebooks measured 0.16-0.23 s per cell (BOARD_PROTOCOL.md).
 With the latencies above (~220 us a USB transaction with the host overhead),
-that is P = 8-12 pulses per cell; equivalently, for P = 5 / 10 / 15 it implies
+that is P = 8-11 pulses per cell; equivalently, for P = 5 / 10 / 15 it implies
 345-496 / 187-269 / 129-185 us per USB transaction. The notebooks do not print
 pulse counts, so the figure brackets the per-call latency rather than fixing
 it; the Opal Kelly figures lie inside the bracket. :func:`authors_cell_calls`
@@ -246,6 +246,8 @@ class BoardTimeModel:
         bop = record.get("board_op") or "-"
         self.calls_by_board_op[bop] = self.calls_by_board_op.get(bop, 0) + 1
         handler = _HANDLERS.get(op)
+        if self._ar is not None and (self._ar[3] or self._ar[4]) and op not in ("GetWireOutValue", "SetWireInValue"):
+            self._finish_autorange()  # the host has read the auto-ranged result and moves on
         if op == "UpdateWireOuts":  # a status poll first waits for the FPGA, then pays its transaction
             handler(self, record)
         cost = self.usb_cost.get(op, 0.0)
@@ -277,7 +279,6 @@ class BoardTimeModel:
         self._host_wi[ep] = (old & ~mask) | (int(r["value"]) & mask)
 
     def _update_wire_ins(self, r: dict) -> None:
-        self._finish_autorange()
         self._wi.update(self._host_wi)
         if self._wi.get(_WI_WRITE_MUX, 0) != _MUX_READ:  # a read ends when the mux leaves "read"
             self._read_since_select = False
@@ -290,7 +291,7 @@ class BoardTimeModel:
             return
         ep, v = int(r["ep"]), int(r.get("value", 0))
         if ep == _WO_AR_END:
-            self._ar[3] = (v >> 18) & 0x1FF
+            self._ar[3] = max((v >> 18) & 0x1FF, 1)
         elif ep == _WO_AR_TIMING:
             self._ar[4] = (v & 0xFFFF, (v >> 16) & 0xFFFF)
 
@@ -300,8 +301,9 @@ class BoardTimeModel:
             return
         start, ts0, td0, n, final = self._ar
         self._ar = None
+        n = n or 1
         ts1, td1 = final if final is not None else (ts0, td0)
-        full = autorange_s(ts0, td0, n or 1, ts1, td1)
+        full = autorange_s(ts0, td0, n, ts1, td1)
         first = read_s(ts0, td0)
         self.fpga_s += full - first
         # the status poll after the trigger waited for the first iteration; on hardware it
@@ -328,7 +330,6 @@ class BoardTimeModel:
             self.fpga_s += DAC_UPDATE_S
         elif ep == 0x43:
             if bit in (1, 3):  # acks
-                self._finish_autorange()
                 return
             timing = wi.get(_WI_READ_TIMING, 0)
             ts, td = timing & 0xFFFF, (timing >> 16) & 0xFFFF
@@ -339,7 +340,7 @@ class BoardTimeModel:
             self._start(read_s(ts, td))
             if bit == 2:
                 self._finish_autorange()
-                self._ar = [self.predicted_s, ts, td, 0, None]
+                self._ar = [self.predicted_s, ts, td, None, None]
         elif ep == 0x44:
             if bit == 1:
                 self._read_since_select = False
