@@ -1,19 +1,18 @@
-"""Everything that talks to real equipment: the Opal Kelly FrontPanel/USB driver of the
-NeuRRAM test board, bench instruments over pyvisa/pyserial, and the hardware-in-the-loop
-stub (a virtual USB device with an emulated firmware on the twin).
+"""Everything that talks to real equipment: the NeuRRAM test board through the chip authors'
+bitstream (``neurram_top.v``) over Opal Kelly FrontPanel, bench instruments over
+pyvisa/pyserial, and the hardware-in-the-loop board (the same driver on an
+emulation of that bitstream, with the twin as chip).
 
-Layout: ``endpoints`` (the firmware's endpoint map), ``frontpanel`` (the endpoint
-interface, return codes), ``_okfp`` (vendor SDK transport), ``usb_framing`` +
-``usb_transport`` (pyusb transport), ``sequencer`` (one block per Board call),
-``fpga_board`` (FpgaBoard), ``hil/`` (virtual device, emulated firmware, faults),
-``instruments/`` (DC supply, SMU, thermal stage), ``discovery`` (``neurram info``).
+Layout: ``neurram_top`` (endpoint map, rail table, DAC and ADC conversions),
+``frontpanel`` (the checked, counted, observed FrontPanel call layer),
+``fpga_board`` (FpgaBoard, ``okusb://``), ``_okfp`` (the vendor ``ok`` module),
+``_mvm_host`` (MVM and neuron-test host sequences), ``trace`` / ``board_time``
+(call observers), ``hil/`` (emulated bitstream, ``ok``-module look-alike,
+faults), ``instruments/`` (DC supply, SMU, thermal stage), ``discovery``
+(``neurram info``). The protocol is described in ``docs/board_protocol.md``.
 """
 
 from .fpga_board import FpgaBoard, open_okusb
-from .frontpanel import ERROR_NAMES, FrontPanel, check, error_name
-from .usb_transport import OPAL_KELLY_VID, UsbFrontPanel, find_boards
+from .frontpanel import ERROR_NAMES, Link, check, error_name
 
-__all__ = [
-    "FpgaBoard", "open_okusb", "FrontPanel", "check", "error_name", "ERROR_NAMES", "UsbFrontPanel",
-    "find_boards", "OPAL_KELLY_VID",
-]
+__all__ = ["FpgaBoard", "open_okusb", "Link", "check", "error_name", "ERROR_NAMES"]

@@ -14,11 +14,24 @@ HELP = "list USB test boards (Opal Kelly VID), pyvisa resources and the twin"
 SIM_INSTRUMENTS = "instruments.yaml"
 
 
+OPAL_KELLY_VID = 0x151F
+
+
+def describe(dev) -> dict:
+    """JSON-able facts of a pyusb device (serial read from its string descriptor when possible)."""
+    import usb.core
+
+    try:
+        serial = dev.serial_number
+    except (usb.core.USBError, ValueError, NotImplementedError):
+        serial = None
+    return {"vid": f"0x{dev.idVendor:04x}", "pid": f"0x{dev.idProduct:04x}", "bus": dev.bus,
+            "address": dev.address, "serial": serial}
+
+
 def usb_boards(backend=None) -> dict:
     """Opal Kelly USB devices through pyusb (``{"boards": [...], "note": ...}``)."""
     import usb.core
-
-    from .usb_transport import OPAL_KELLY_VID, describe
 
     try:
         devs = list(usb.core.find(find_all=True, idVendor=OPAL_KELLY_VID, backend=backend) or [])
@@ -60,12 +73,12 @@ def visa_resources() -> dict:
 
 
 def twin() -> dict:
-    """The physics twin and the HIL stub (always available)."""
+    """The physics twin and the HIL board (always available)."""
     from sim_backend.board import TWIN_VERSION
 
-    from .hil import FIRMWARE_VERSION
+    from .hil import HIL_VERSION
 
-    return {"sim": {"spec": "sim://?seed=N", "model": TWIN_VERSION}, "hil": {"spec": "hil://?seed=N", "firmware": FIRMWARE_VERSION}}
+    return {"sim": {"spec": "sim://?seed=N", "model": TWIN_VERSION}, "hil": {"spec": "hil://?seed=N", "firmware": HIL_VERSION}}
 
 
 def discover() -> dict:
@@ -92,5 +105,5 @@ def main(args, ctx) -> dict:
     ctx.say(f"Simulated instruments ({visa['simulated_file']}@sim):")
     for r in visa["simulated"]:
         ctx.say(f"  {r}")
-    ctx.say(f"Twin: {found['twin']['sim']['spec']} ({found['twin']['sim']['model']}); HIL stub: {found['twin']['hil']['spec']}")
+    ctx.say(f"Twin: {found['twin']['sim']['spec']} ({found['twin']['sim']['model']}); HIL board: {found['twin']['hil']['spec']}")
     return found

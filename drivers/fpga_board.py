@@ -1,256 +1,545 @@
-"""FpgaBoard: the Board contract on the NeuRRAM test board's FrontPanel endpoints.
+"""FpgaBoard: the Board contract through the chip authors' bitstream (``neurram_top.v``) on FrontPanel.
 
-Whatever carries the endpoints (Opal Kelly's SDK for ``okusb://``, pyusb
-frames to the virtual device for ``hil://``), the board does the same things:
+The board talks to an ``ok.okCFrontPanel``-compatible device (Opal Kelly's
+``ok`` module for ``okusb://``, :class:`drivers.hil.okmodule.EmulatedOk` for
+``hil://``) through :class:`drivers.frontpanel.Link`, which checks every
+return code, counts every call and hands it to the observers (a
+:class:`drivers.board_time.BoardTimeModel` always, a trace writer on
+request). The host sequences follow the authors' ``python/`` (re-implemented,
+see ``docs/board_protocol.md``):
 
-- every FrontPanel call's return code is checked (:func:`drivers.frontpanel.check`);
-- every status poll has a deadline and ends in ``FrontPanelError(Timeout)``;
-- bias rails ramp through the board DACs in steps of at most
-  ``RAIL_RAMP_STEP_V`` (0.1 V), each step latched and confirmed idle;
-- a vectorised Board call becomes one sequencer block (:mod:`drivers.sequencer`):
-  pipe-in 0x80, trigger 0x45 bit 12, poll wire-out 0x28 for done/error,
-  results from pipe-out 0xA0 / 0xA2.
+- open: ``OpenBySerial``, optional ``ConfigureFPGA``, global reset (0x00 = 0b11,
+  then 0), then the rails ramped from 0 V to the board defaults;
+- rails: each DAC channel a rail drives (:data:`drivers.neurram_top.RAIL_TABLE`)
+  ramped in steps of at most 0.1 V, each step one daisy-chain group of four
+  words (DAC 3 first; the target gets write+update, the others the no-op);
+- core enable through the 0x13/0x14 shift register, done again only when the
+  core changes; cell select by clearing the row/column registers (0x03) and two
+  random-access writes (0x04 + trigger 0x44 bit 1), skipped when unchanged;
+- read: 0x0B = read mux, per cycle trigger 0x43 bit 2, poll 0x20 bit 2, read
+  0x29/0x2A/0x2B, ack 0x43 bit 3; 0x0B = 0; siemens on the host;
+- SET / RESET / FORM: amplitude and gate as DAC 3 codes written at pulse time
+  (only when they change), 0x07 = ticks - 1 (the FSM adds one), mux 0x0B,
+  trigger 0x40 bit 2 / 3, poll 0x20 bit 4, ack 0x40 bit 4, mux back to 0.
+  FORM is a SET pulse with the form amplitude and gate.
 
-The host keeps mirrors of the rails and powered cores it set (read back from
-the board on open), so the contract's per-call checks cost no USB traffic.
+Primitives for the MVM / neuron-test host code (:mod:`drivers._mvm_host`):
+``board._link`` (the :class:`~drivers.frontpanel.Link`; call ``board._link.op("mvm")``
+first), ``board._set(ep, value)`` (stage a wire-in, skipped when unchanged),
+``board._dac_write(dac, channel, volts)`` (one group, no ramp),
+``board._dac_ramp(dac, channel, volts)``, ``board._dac_volts(dac, channel)``,
+``board._enable_core(core)``, ``board._poll(ep, mask, what)`` (until set) and
+``board._poll_clear(ep, mask, what)``.
 """
 
 from __future__ import annotations
 
-import math
-import struct
 import time
 
 import numpy as np
 
 from neurram_lab.board import Board, BoardInfo
-from neurram_lab.errors import BoardError, FrontPanelError, InputError
+from neurram_lab.errors import BoardError, CapabilityError, FrontPanelError, InputError
 from neurram_lab.limits import SafetyLimits
 
-from . import endpoints as ep
 from . import frontpanel as fp
-from . import sequencer as sq
-from .sequencer import SeqError, SeqOp
+from . import neurram_top as nt
 
 POLL_TIMEOUT_S = 5.0
+DEFAULT_RAILS_V = {"v_ref": 0.9, "v_read": 0.5, "v_cell_read": 0.2, "v_decr": 0.5,
+                   "v_wl_set": 2.0, "v_wl_reset": 4.5, "v_wl_form": 1.6}
+N_CORES = 48
+
+
+class HostClock:
+    """Board time of a real board: host monotonic seconds since open; ``wait`` sleeps."""
+
+    kind = "host"
+
+    def __init__(self):
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _board_time_model():
+    """A :class:`drivers.board_time.BoardTimeModel`, or None while that module does not exist."""
+    try:
+        from .board_time import BoardTimeModel
+    except ImportError:
+        return None
+    return BoardTimeModel()
+
+
+def _predicted_s(model) -> float | None:
+    for name in ("predicted_s", "seconds", "total_s", "board_time_s"):
+        v = getattr(model, name, None)
+        if v is not None:
+            return float(v() if callable(v) else v)
+    return None
 
 
 class FpgaBoard(Board):
-    """NeuRRAM test board (Opal Kelly XEM6310 + NeuRRAM firmware) behind a FrontPanel transport.
+    """NeuRRAM test board (XEM6310 + the authors' ``neurram_top`` bitstream).
 
     Parameters
     ----------
-    frontpanel : FrontPanel
-        An open endpoint transport.
+    dev : okCFrontPanel-like
+        An unopened device object (``ok.okCFrontPanel()``).
     spec : str
-        The spec string the board was opened with.
     limits : SafetyLimits, optional
     kind : str
-        ``"fpga"`` for a real board, ``"hil"`` for the virtual one.
+        ``"fpga"`` for a real board, ``"hil"`` for the emulated one.
+    serial : str
+        Board serial ("" = the first board).
+    bitfile : str, optional
+        Bitstream file to configure after opening.
+    bitstream : str
+        Top level the FPGA runs (:data:`drivers.neurram_top.BITSTREAMS`).
+    clock : object, optional
+        ``now()`` / ``wait(s)`` and ``kind`` (``"host"`` or ``"virtual"``); default :class:`HostClock`.
+    observers : list of callable
+        Extra observers of every FrontPanel call (e.g. a trace writer).
+    read_cycles, ignore_cycles : int
+        Auto-ranged reads per cell and how many of the first to drop (authors: 10 / 5).
     poll_timeout_s : float
         Deadline of every status poll (s).
-    ramp_step_v : float
-        Largest rail change per DAC step (V).
+    info_extra, snapshot_extra : dict / callable, optional
+        Facts the factory adds to ``info().extra`` and to snapshots.
     """
 
-    def __init__(self, frontpanel: fp.FrontPanel, spec: str, limits: SafetyLimits | None = None, kind: str = "fpga",
-                 poll_timeout_s: float = POLL_TIMEOUT_S, ramp_step_v: float = ep.RAIL_RAMP_STEP_V):
+    def __init__(self, dev, spec: str, limits: SafetyLimits | None = None, kind: str = "fpga", serial: str = "",
+                 bitfile=None, bitstream: str = nt.DEFAULT_BITSTREAM, clock=None, observers=(),
+                 read_cycles: int = 1, ignore_cycles: int = 0, poll_timeout_s: float = POLL_TIMEOUT_S,
+                 info_extra: dict | None = None, snapshot_extra=None):
         super().__init__(spec, limits)
-        self.fp = frontpanel
         self.kind = kind
+        self.bitstream = nt.bitstream(bitstream)
+        self.read_cycles, self.ignore_cycles = int(read_cycles), int(ignore_cycles)
+        if self.read_cycles < 1 or not 0 <= self.ignore_cycles < self.read_cycles:
+            raise InputError(f"read_cycles={read_cycles} and ignore_cycles={ignore_cycles}: need read_cycles >= 1 "
+                             "and 0 <= ignore_cycles < read_cycles")
         self.poll_timeout_s = float(poll_timeout_s)
-        self.ramp_step_v = float(ramp_step_v)
-        self._dirty = False
-        self.rail_steps = 0  # DAC steps sent, for tests and logs
+        self.clock = clock or HostClock()
+        self.bitfile = str(bitfile) if bitfile else None
+        self._info_extra = dict(info_extra or {})
+        self._snapshot_extra_fn = snapshot_extra
+        self.board_time = _board_time_model()
+        obs = ([self.board_time] if self.board_time is not None else []) + list(observers)
+        self._link = fp.Link(dev, obs)
+        self._wi = [0] * 32  # staged wire-in values (the SDK keeps them between updates)
+        self._codes: dict[tuple[int, int], int] = {}  # DAC codes this host set (0 after power-up)
+        self._rails = dict(DEFAULT_RAILS_V)
+        self._core = None  # core enabled through the shift register
+        self._cell = None  # (row, col) selected in that core
+        self._counts = {"pulses": 0, "reads": 0, "mvms": 0, "neuron_tests": 0, "dac_groups": 0}
+        self.serial = serial
         try:
-            self._reset_sequencer()
-            facts = sq.decode_json_result(self._run(sq.encode(SeqOp.INFO), ep.PO_SPI, sq.JSON_BYTES))
+            self._open(serial)
         except BaseException:
-            self.fp.close()
+            self._release()
             raise
-        self._facts = facts
-        self._rails = {k: float(v) for k, v in facts["rails_v"].items()}
-        self._powered = self._powered_from_wires()
 
-    # ------------------------------------------------------- endpoint helpers
-    def _poll(self, address: int, mask: int, want: int, what: str, extra_s: float = 0.0) -> int:
-        """Read wire-outs until ``address & mask == want``; returns the word, or raises Timeout."""
-        deadline = time.monotonic() + self.poll_timeout_s + extra_s
+    # ------------------------------------------------------------ open/close
+    def _open(self, serial: str) -> None:
+        L = self._link
+        L.op("open")
+        L.open_by_serial(serial)
+        self.serial = str(L.dev.GetSerialNumber() or serial)
+        if self.bitfile:
+            L.configure_fpga(self.bitfile)
+        L.set_wire(nt.WI_RESET, nt.RESET_DAC_ADC | nt.RESET_CHIP)
+        L.update_wire_ins()
+        L.set_wire(nt.WI_RESET, 0)
+        L.update_wire_ins()
+        self._set(nt.WI_READ_TIMING, nt.READ_T_SHLD | (nt.READ_T_DELTA << 16))
+        self._set(nt.WI_AUTORANGE_VREF, nt.adc_code(nt.READ_REF_V))
+        L.update_wire_ins()
+        L.op("rails")
+        targets = nt.node_targets(self._rails)
+        self._check_codes(targets)
+        self._ramp_nodes(targets)
+
+    def _release(self) -> None:
+        try:
+            self._link.op("close")
+            self._link.close()
+        except Exception:  # closing a board that vanished
+            pass
+        for obs in self._link.observers:
+            close = getattr(obs, "close", None)
+            if close is not None and obs is not self.board_time:
+                close()
+
+    def _close(self) -> None:
+        self._release()
+
+    # --------------------------------------------------------- primitives
+    def _set(self, ep: int, value: int) -> bool:
+        """Stage wire-in ``ep`` = ``value`` unless it already holds it; True when a call was made."""
+        if self._wi[ep] == value:
+            return False
+        self._link.set_wire(ep, value)
+        self._wi[ep] = value
+        return True
+
+    def _poll(self, ep: int, mask: int, what: str) -> int:
+        """UpdateWireOuts + GetWireOutValue until ``ep & mask`` is non-zero; FrontPanelError(Timeout) at the deadline."""
+        L = self._link
+        L.update_wire_outs()
+        v = L.get_wire(ep)
+        if v & mask:
+            return v
+        deadline = time.monotonic() + self.poll_timeout_s
         while True:
-            fp.check(self.fp.update_wire_outs(), f"UpdateWireOuts (polling {what})")
-            word = self._wire(address)
-            if word & mask == want:
-                return word
+            L.update_wire_outs()
+            v = L.get_wire(ep)
+            if v & mask:
+                return v
             if time.monotonic() > deadline:
-                raise FrontPanelError(
-                    fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
-                    f"waiting {self.poll_timeout_s + extra_s:g} s for {what} (wire-out 0x{address:02X} & 0x{mask:X} == 0x{want:X}, got 0x{word:X})",
-                )
+                raise FrontPanelError(fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
+                                      f"waiting {self.poll_timeout_s:g} s for {what} (wire-out 0x{ep:02X} & 0x{mask:X}, got 0x{v:X})")
 
-    def _reset_sequencer(self) -> None:
-        fp.check(self.fp.activate_trigger_in(ep.TI_NEURON, ep.TI_NEURON_SEQ_CLEAR), "ActivateTriggerIn(0x45, seq clear)")
-        self._dirty = False
+    def _poll_clear(self, ep: int, mask: int, what: str) -> int:
+        """As :meth:`_poll`, until ``ep & mask`` is zero."""
+        L = self._link
+        L.update_wire_outs()
+        v = L.get_wire(ep)
+        if not v & mask:
+            return v
+        deadline = time.monotonic() + self.poll_timeout_s
+        while True:
+            L.update_wire_outs()
+            v = L.get_wire(ep)
+            if not v & mask:
+                return v
+            if time.monotonic() > deadline:
+                raise FrontPanelError(fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
+                                      f"waiting {self.poll_timeout_s:g} s for {what} (wire-out 0x{ep:02X} & 0x{mask:X} to clear, got 0x{v:X})")
 
-    def _run(self, block, result_ep: int | None = None, n_result: int = 0, extra_s: float = 0.0):
-        """Run one sequencer block; returns ``n_result`` result bytes (a memoryview) from ``result_ep``."""
-        self._check_open()
-        if self._dirty:
-            self._reset_sequencer()
-        self._dirty = True  # until the block has run and its results are read
-        # pipe-in, run trigger and the first status read go out together where the transport can
-        n, trig, wo = self.fp.pipeline(
-            ("pipe_in", ep.PI_SPI, block), ("trigger", ep.TI_NEURON, ep.TI_NEURON_SEQ_RUN), ("wire_outs",)
-        )
-        n = fp.check(n, "WriteToPipeIn(0x80)")
-        if n != len(block):
-            raise FrontPanelError(fp.TRANSFER_ERROR, fp.error_name(fp.TRANSFER_ERROR), f"WriteToPipeIn(0x80) took {n} of {len(block)} bytes")
-        fp.check(trig, "ActivateTriggerIn(0x45, seq run)")
-        fp.check(wo, "UpdateWireOuts (polling sequencer done)")
-        status = self._wire(ep.WO_NEURON_STATUS)
-        if not status & ep.NS_SEQ_DONE:
-            status = self._poll(ep.WO_NEURON_STATUS, ep.NS_SEQ_DONE, ep.NS_SEQ_DONE, "sequencer done", extra_s)
-        if status & ep.NS_SEQ_ERROR:
-            code = fp.check(self.fp.get_wire_out(ep.WO_SEQ_ERROR), "GetWireOutValue(0x23)")
-            name = SeqError(code).name if code in SeqError._value2member_map_ else f"code {code}"
-            self._dirty = False  # the firmware dropped the block itself
-            raise BoardError(f"test-board sequencer rejected a {_op_name(block)} block: {name}")
-        data = memoryview(b"")
-        if n_result:
-            buf = bytearray(n_result + (-n_result) % fp.PIPE_BLOCK_BYTES)
-            got = fp.check(self.fp.read_from_pipe_out(result_ep, buf), f"ReadFromPipeOut(0x{result_ep:02X})")
-            if got != len(buf):
-                raise FrontPanelError(fp.TRANSFER_ERROR, fp.error_name(fp.TRANSFER_ERROR), f"ReadFromPipeOut(0x{result_ep:02X}) gave {got} of {len(buf)} bytes")
-            data = memoryview(buf)[:n_result]
-        self._dirty = False
-        return data
+    def _dac_group(self, dac: int, channel: int, code: int) -> None:
+        """One channel update: four words through the daisy chain (DAC 3 first), then the update trigger."""
+        L = self._link
+        self._poll_clear(nt.WO_STATUS, nt.ST_DAC_FIFO_FULL, "DAC FIFO not full")
+        for word in nt.dac_group(dac, channel, code):
+            L.set_wire(nt.WI_DAC, word)
+            L.update_wire_ins()
+            L.trigger(nt.TI_SYS, nt.T_DAC_PUSH)
+            self._poll(nt.WO_STATUS, nt.ST_DAC_ACK, "DAC word taken")
+        self._wi[nt.WI_DAC] = word
+        self._poll(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY, "DAC FIFO empty")
+        L.trigger(nt.TI_DAC, nt.T_DAC_UPDATE)
+        self._poll(nt.WO_STATUS, nt.ST_DAC_IDLE, "DAC idle")
+        self._codes[(dac, channel)] = code
+        self._counts["dac_groups"] += 1
 
-    def _wire(self, address: int) -> int:
-        return fp.check(self.fp.get_wire_out(address), f"GetWireOutValue(0x{address:02X})")
+    def _dac_volts(self, dac: int, channel: int) -> float:
+        """Voltage (V) this host last set on ``dac`` channel ``channel`` (0 before any write)."""
+        return nt.code_volts(self._codes.get((dac, channel), 0), dac)
 
-    def _wire_f64(self, lo: int, hi: int) -> float:
-        return struct.unpack("<d", struct.pack("<II", self._wire(lo), self._wire(hi)))[0]
+    def _dac_write(self, dac: int, channel: int, volts: float) -> None:
+        """Set a channel in one step (pulse-time writes); skipped when the code is unchanged."""
+        code = nt.dac_code(volts, dac, f"DAC {dac} channel {channel}")
+        if self._codes.get((dac, channel)) != code:
+            self._dac_group(dac, channel, code)
 
-    def _powered_from_wires(self) -> np.ndarray:
-        mask = self._wire(ep.WO_POWER_LO) | (self._wire(ep.WO_POWER_HI) << 32)
-        return sq.mask_to_cores(mask, self.limits.n_cores)
+    def _dac_ramp(self, dac: int, channel: int, volts: float) -> None:
+        """Move a channel to ``volts`` in steps of at most 0.1 V."""
+        nt.dac_code(volts, dac, f"DAC {dac} channel {channel}")
+        for v in nt.ramp(self._dac_volts(dac, channel), volts):
+            self._dac_write(dac, channel, v)
+
+    def _check_codes(self, targets: dict) -> None:
+        for (dac, ch), v in targets.items():
+            nt.dac_code(v, dac, f"node {nt.NODES[(dac, ch)]}")
+
+    def _ramp_nodes(self, targets: dict) -> None:
+        """Ramp every channel of ``targets`` together (interleaved steps of at most 0.1 V)."""
+        plans = [(dc, nt.ramp(self._dac_volts(*dc), v)) for dc, v in targets.items()
+                 if self._codes.get(dc, 0) != nt.dac_code(v, dc[0])]
+        for i in range(max((len(p) for _, p in plans), default=0)):
+            for (dac, ch), steps in plans:
+                if i < len(steps):
+                    self._dac_write(dac, ch, steps[i])
+
+    def _enable_core(self, core: int) -> None:
+        """Enable ``core`` alone through the 0x13/0x14 shift register (spi_control.enable_single_core)."""
+        if core == self._core:
+            return
+        L = self._link
+        L.op("select")
+        h, v = nt.core_address(core)
+        sh, sv = nt.swap_addr(h), nt.swap_addr(v)
+        dec = nt.CA_DEC_HORZ | nt.CA_DEC_VERT
+        self._set(nt.WI_CORE_ENABLE, nt.CE_RESET)
+        L.update_wire_ins()
+        self._set(nt.WI_CORE_ENABLE, 0)
+        L.update_wire_ins()
+        for addr_h, addr_v, data in ((sh, sv, nt.CE_DATA), (sh, v, 0), (h, sv, 0)):
+            self._set(nt.WI_CORE_ADDRESS, addr_h | (addr_v << 3) | dec)
+            self._set(nt.WI_CORE_ENABLE, data)
+            L.update_wire_ins()
+            self._set(nt.WI_CORE_ENABLE, data | nt.CE_CLOCK)
+            L.update_wire_ins()
+            self._set(nt.WI_CORE_ENABLE, 0)
+            L.update_wire_ins()
+        self._core, self._cell = core, None
+
+    def _select(self, core: int, row: int, col: int) -> None:
+        """Select one cell: enable its core (when it changed), clear the registers, write its row and column."""
+        if core != self._core:
+            self._enable_core(core)
+        if self._cell == (row, col):
+            return
+        L = self._link
+        L.op("select")
+        self._set(nt.WI_CLEAR, nt.CLEAR_HORZ | nt.CLEAR_VERT)
+        L.update_wire_ins()
+        self._set(nt.WI_CLEAR, 0)
+        h, v = nt.core_address(core)
+        self._set(nt.WI_CORE_ADDRESS, nt.swap_addr(h) | (nt.swap_addr(v) << 3))
+        L.update_wire_ins()
+        self._set(nt.WI_RANDOM_ACCESS, nt.RA_VERTICAL | (nt.RA_SELECT << nt.RA_DATA_SHIFT) | row)
+        L.update_wire_ins()
+        L.trigger(nt.TI_SPI, nt.T_RANDOM_ACCESS)
+        self._set(nt.WI_RANDOM_ACCESS, (nt.RA_SELECT << nt.RA_DATA_SHIFT) | col)
+        L.update_wire_ins()
+        L.trigger(nt.TI_SPI, nt.T_RANDOM_ACCESS)
+        self._cell = (row, col)
 
     # -------------------------------------------------------------- contract
-    def _close(self) -> None:
-        self.fp.close()
+    def _capabilities(self):
+        try:
+            from ._mvm_host import capabilities
+        except ImportError:  # the MVM host code is not there: no MVM capabilities beyond the defaults
+            from neurram_lab.capabilities import BoardCapabilities as capabilities  # noqa: N813
+        return capabilities(power_gating=False, clock=self.clock.kind, pulse_v_step_v=nt.DAC_VREF_V[3] / 65536.0,
+                            pulse_width_tick_s=nt.TICK_S, rails=nt.BOARD_RAILS)
+
+    def _quantize_pulse(self, kind, caps, v, w, g):
+        """The contract's quantisation, then amplitude and gate kept at or below DAC 3's largest code
+        (65535 / 65536 * 5 V): like any limit, the DAC's top moves a value to the next step on the safe
+        side, and ``AppliedPulse`` reports what the board applies."""
+        v, w, g = super()._quantize_pulse(kind, caps, v, w, g)
+        top = nt.DAC_CODE_MAX * nt.DAC_VREF_V[3] / 65536.0
+        if v.size and float(v.max()) > top:
+            v = np.minimum(v, top)
+        if g.size and float(g.max()) > top:
+            g = np.minimum(g, top)
+        return v, w, g
 
     def _info(self) -> BoardInfo:
-        dev = self.fp.device_info()
-        extra = {"transport": dev, "firmware_info": {k: v for k, v in self._facts.items() if k not in ("rails_v", "snapshot")}}
-        twin = self._facts.get("twin") or {}
-        if "seed" in twin:
-            extra["seed"] = twin["seed"]
-        return BoardInfo(
-            kind=self.kind,
-            spec=self.spec,
-            serial=str(dev.get("serial") or self._facts.get("serial") or "unknown"),
-            firmware=str(self._facts.get("firmware", "unknown")),
-            extra=extra,
-        )
+        extra = {"bitstream": self.bitstream.name, "bitfile": self.bitfile, "read_cycles": self.read_cycles,
+                 "ignore_cycles": self.ignore_cycles}
+        extra.update(self._info_extra)
+        return BoardInfo(kind=self.kind, spec=self.spec, serial=self.serial or "unknown",
+                         firmware=self.bitstream.name, extra=extra)
 
     def _set_rails(self, volts):
-        for name, target in volts.items():
-            self._ramp(name, float(target))
+        for name in volts:
+            if name not in nt.BOARD_RAILS:
+                raise CapabilityError("rails", name, nt.BOARD_RAILS, "no DAC drives this rail on the test board")
+        new = dict(self._rails)
+        new.update({k: float(v) for k, v in volts.items()})
+        targets = nt.node_targets(new, volts)
+        self._check_codes(targets)  # every node in its DAC's range before any call
+        self._link.op("rails")
+        try:
+            self._ramp_nodes(targets)
+        finally:
+            self._rails_from_codes(new, volts)
 
-    def _ramp(self, name: str, target: float) -> None:
-        if name not in ep.RAIL_DACS:
-            raise InputError(f"rail {name!r} has no board DAC; known: {sorted(ep.RAIL_DACS)}")
-        dac, channel, full_scale = ep.RAIL_DACS[name]
-        now = self._rails.get(name, 0.0)
-        n = max(1, math.ceil(abs(target - now) / self.ramp_step_v - 1e-9))
-        steps = [now + (target - now) * i / n for i in range(1, n)] + [target]
-        self._poll(ep.WO_DAC_ADC_STATUS, ep.DAC_FIFO_FULL, 0, f"DAC FIFO not full ({name})")
-        for v in steps:
-            lo, hi = struct.unpack("<II", struct.pack("<d", v))
-            fp.check(self.fp.set_wire_in(ep.WI_DAC_DATA, ep.dac_word(dac, channel, ep.dac_code(v, full_scale))), "SetWireInValue(0x01)")
-            fp.check(self.fp.set_wire_in(ep.WI_RAIL_EXACT_LO, lo), "SetWireInValue(0x16)")
-            fp.check(self.fp.set_wire_in(ep.WI_RAIL_EXACT_HI, hi), "SetWireInValue(0x17)")
-            fp.check(self.fp.update_wire_ins(), "UpdateWireIns (DAC word)")
-            fp.check(self.fp.activate_trigger_in(ep.TI_SYS, ep.TI_SYS_DAC_PROGRAM), "ActivateTriggerIn(0x40, DAC program)")
-            self._poll(ep.WO_DAC_ADC_STATUS, ep.DAC_FIFO_ACK, ep.DAC_FIFO_ACK, f"DAC word accepted ({name})")
-            fp.check(self.fp.activate_trigger_in(ep.TI_DAC, ep.TI_DAC_UPDATE), "ActivateTriggerIn(0x41, DAC update)")
-            self._poll(ep.WO_DAC_ADC_STATUS, ep.DAC_IDLE, ep.DAC_IDLE, f"DAC idle ({name})")
-            self._rails[name] = v
-            self.rail_steps += 1
+    def _rails_from_codes(self, new: dict, asked) -> None:
+        """Update the rail mirror: gates as asked, DAC rails only once all their channels landed."""
+        for name in asked:
+            if name in nt.RAIL_TABLE:
+                t = nt.node_targets(new, [name])
+                if all(self._codes.get(dc, 0) == nt.dac_code(v, dc[0]) for dc, v in t.items()):
+                    self._rails[name] = new[name]
+            else:
+                self._rails[name] = new[name]
+        if "v_ref" in asked and self._rails["v_ref"] == new["v_ref"]:
+            for dep in ("v_read", "v_decr"):
+                self._rails[dep] = new[dep]
 
     def _get_rails(self):
         return self._rails
 
     def _power_cores(self, cores, on):
-        self._run(sq.encode_power(cores, on))
-        self._powered = self._powered_from_wires()
+        pass  # every core is powered on this board (power_gating False: power off is refused above)
 
     def _powered_cores(self):
-        return self._powered
+        return np.ones(N_CORES, bool)
 
+    # ---------------------------------------------------------------- cells
     def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
-        self._run(sq.encode_pulse(kind, core, row, col, v_pulse, width_s, v_gate))
+        n = core.size
+        order = _pulse_order(core, row, col, v_pulse, v_gate, width_s)
+        nodes = nt.PULSE_NODES[kind]
+        amp, gate = nodes["amplitude"], nodes["gate"]
+        # every code checked before any call
+        amp_codes = [nt.dac_code(float(x), amp.dac, f"{kind} amplitude ({amp.node})") for x in v_pulse.tolist()]
+        gate_codes = [nt.dac_code(float(x), gate.dac, f"{kind} gate ({gate.node})") for x in v_gate.tolist()]
+        ticks = [nt.width_ticks(float(w)) for w in width_s.tolist()]
+        mux, trig = nt.MUX_OF_KIND[kind], nt.TRIGGER_OF_KIND[kind]
+        L = self._link
+        cl, rl, kl = core.tolist(), row.tolist(), col.tolist()
+        codes = self._codes
+        for i in order:
+            c, r, k = cl[i], rl[i], kl[i]
+            if c != self._core or self._cell != (r, k):
+                self._select(c, r, k)
+            L.op("pulse")
+            if codes.get((amp.dac, amp.channel)) != amp_codes[i]:
+                self._dac_group(amp.dac, amp.channel, amp_codes[i])
+            if codes.get((gate.dac, gate.channel)) != gate_codes[i]:
+                self._dac_group(gate.dac, gate.channel, gate_codes[i])
+            self._set(nt.WI_PULSE_WIDTH, ticks[i] - nt.PULSE_EXTRA_TICKS)
+            self._set(nt.WI_WRITE_MUX, mux)
+            L.update_wire_ins()
+            L.trigger(nt.TI_SYS, trig)
+            self._poll(nt.WO_STATUS, nt.ST_PULSE_DONE, f"{kind} pulse done")
+            L.trigger(nt.TI_SYS, nt.T_PULSE_ACK)
+            self._set(nt.WI_WRITE_MUX, nt.MUX_IDLE)
+            L.update_wire_ins()
+            self._counts["pulses"] += 1
+        return n
 
     def _read(self, core, row, col):
-        data = self._run(sq.encode_read(core, row, col), ep.PO_SPI, 4 * len(core))
-        return np.frombuffer(data, "<f4").astype(np.float32)
+        n = core.size
+        out = np.empty(n, np.float32)
+        L = self._link
+        cl, rl, kl = core.tolist(), row.tolist(), col.tolist()
+        v_cell = self._dac_volts(1, 6) - self._dac_volts(1, 7)
+        if v_cell <= 0:
+            raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
+        cycles, ignore = self.read_cycles, self.ignore_cycles
+        t0 = nt.READ_T_SHLD | (nt.READ_T_DELTA << 16)
+        for i in _read_order(core, row, col):
+            c, r, k = cl[i], rl[i], kl[i]
+            if c != self._core or self._cell != (r, k):
+                self._select(c, r, k)
+            L.op("read")
+            self._set(nt.WI_READ_TIMING, t0)
+            self._set(nt.WI_WRITE_MUX, nt.MUX_READ)
+            L.update_wire_ins()
+            total = 0.0
+            for cyc in range(cycles):
+                if cyc and self._set(nt.WI_READ_TIMING, timing):
+                    L.update_wire_ins()
+                L.trigger(nt.TI_ADC, nt.T_AUTORANGE)
+                self._poll(nt.WO_STATUS, nt.ST_AR_VALID, "auto-ranged read valid")
+                d1 = L.get_wire(nt.WO_AR_START) & nt.ADC_CODE_MAX
+                d2 = L.get_wire(nt.WO_AR_END) & nt.ADC_CODE_MAX
+                timing = L.get_wire(nt.WO_AR_TIMING)
+                L.trigger(nt.TI_ADC, nt.T_AUTORANGE_ACK)
+                if cyc >= ignore:
+                    total += nt.read_siemens(d1, d2, timing >> 16, v_cell + nt.READ_REF_V)
+            self._set(nt.WI_WRITE_MUX, nt.MUX_IDLE)
+            L.update_wire_ins()
+            out[i] = total / (cycles - ignore)
+            self._counts["reads"] += 1
+        return out
 
+    # ------------------------------------------------------- MVM, neurons
     def _mvm(self, request):
-        n_cores, batch, _ = np.shape(request.inputs)
-        n_out = len(request.output_lines)
-        data = self._run(sq.encode_mvm(request), ep.PO_MULTI_LEVEL, 2 * n_cores * batch * n_out)
-        return np.frombuffer(data, "<i2").astype(np.int16).reshape(n_cores, batch, n_out)
+        from . import _mvm_host
+
+        if not hasattr(_mvm_host, "run_mvm"):
+            raise BoardError("MVM through neurram_top is not implemented yet (drivers._mvm_host.run_mvm)")
+        self._link.op("mvm")
+        codes = _mvm_host.run_mvm(self, request)
+        self._counts["mvms"] += int(np.shape(request.inputs)[1]) if np.ndim(request.inputs) == 3 else 1
+        return codes
 
     def _neuron_test(self, core, v_in_v, output_bits):
-        batch, width = v_in_v.shape
-        data = self._run(sq.encode_neuron_test(core, v_in_v, output_bits), ep.PO_MULTI_LEVEL, 2 * batch * width)
-        return np.frombuffer(data, "<i2").astype(np.int16).reshape(batch, width)
+        from . import _mvm_host
 
+        if not hasattr(_mvm_host, "neuron_test"):
+            raise BoardError("neuron test through neurram_top is not implemented yet (drivers._mvm_host.neuron_test)")
+        self._link.op("neuron_test")
+        codes = _mvm_host.neuron_test(self, core, v_in_v, output_bits)
+        self._counts["neuron_tests"] += int(v_in_v.shape[0])
+        return codes
+
+    # ---------------------------------------------------------------- clock
     def _now(self):
-        fp.check(self.fp.update_wire_outs(), "UpdateWireOuts (clock)")
-        return self._wire_f64(ep.WO_CLOCK_LO, ep.WO_CLOCK_HI)
+        return self.clock.now()
 
     def _wait(self, seconds):
-        self._run(sq.encode_wait(seconds), extra_s=seconds)
+        self.clock.wait(seconds)
 
     def _counters(self):
-        return sq.decode_json_result(self._run(sq.encode(SeqOp.COUNTERS), ep.PO_SPI, sq.JSON_BYTES))
+        out = dict(self._counts)
+        out["frontpanel_calls"] = self._link.totals()
+        if self.board_time is not None:
+            t = _predicted_s(self.board_time)
+            if t is not None:
+                out["predicted_board_time_s"] = t
+        return out
 
     def _snapshot_extra(self):
-        snap = {"fpga": {"transport": self.fp.device_info(), "firmware": self._facts.get("firmware")}}
-        snap.update(self._facts.get("snapshot") or {})
+        snap = {"fpga": {"bitstream": self.bitstream.name, "bitfile": self.bitfile, "serial": self.serial,
+                         "dac_codes": {f"{d}.{c}": code for (d, c), code in sorted(self._codes.items())}}}
+        if self._snapshot_extra_fn is not None:
+            snap.update(self._snapshot_extra_fn())
         return snap
 
 
-def _op_name(block: bytes) -> str:
+def _pulse_order(core, row, col, v, g, w) -> list[int]:
+    """Order of a pulse call's cells: grouped by (amplitude, gate, width) so the DAC is rewritten only when a
+    value changes, then by cell; the call's own order when a cell repeats in it."""
+    n = core.size
+    if n < 2:
+        return list(range(n))
+    flat = (core.astype(np.int64) << 16) | (row.astype(np.int64) << 8) | col.astype(np.int64)
+    if np.unique(flat).size != n:
+        return list(range(n))
+    return np.lexsort((flat, w, g, v)).tolist()
+
+
+def _read_order(core, row, col) -> list[int]:
+    """Order of a read call's cells: by core (one core enable each), the call's order within a core."""
+    n = core.size
+    if n < 2 or bool(np.all(core[1:] >= core[:-1])):
+        return range(n)
+    return np.argsort(core, kind="stable").tolist()
+
+
+def _options(spec: str, read_cycles, ignore_cycles, poll_timeout_s) -> dict:
     try:
-        return SeqOp(sq.HEADER.unpack_from(block)[1]).name
-    except (ValueError, struct.error):
-        return "malformed"
+        return {"read_cycles": int(read_cycles), "ignore_cycles": int(ignore_cycles),
+                "poll_timeout_s": float(poll_timeout_s)}
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"malformed option in {spec!r}: {exc}") from exc
 
 
-def open_okusb(target: str = "", spec: str = "okusb://", limits=None, bitfile=None, transport: str = "ok",
-               poll_timeout_s=POLL_TIMEOUT_S, **extra) -> FpgaBoard:
-    """Factory for ``okusb://SERIAL[?bitfile=F&limits=F&transport=ok|usb]``: a real test board.
+def open_okusb(target: str = "", spec: str = "okusb://", limits=None, bitfile=None, bitstream=nt.DEFAULT_BITSTREAM,
+               trace=None, read_cycles=1, ignore_cycles=0, poll_timeout_s=POLL_TIMEOUT_S, ok=None, **extra) -> FpgaBoard:
+    """Factory for ``okusb://SERIAL[?bitstream=neurram_top&bitfile=F&limits=F&trace=F.jsonl&read_cycles=&ignore_cycles=]``.
 
-    ``transport=ok`` (default) uses Opal Kelly's FrontPanel SDK; ``transport=usb``
-    speaks this project's framing over pyusb (boards whose host interface runs it).
+    Opens a real test board through Opal Kelly's ``ok`` module (``ok=`` takes a
+    module-like object instead, e.g. for tests).
     """
     if extra:
-        raise InputError(f"unknown okusb:// options {sorted(extra)}; known: bitfile, limits, transport, poll_timeout_s")
+        raise InputError(f"unknown okusb:// options {sorted(extra)}; known: bitstream, bitfile, limits, trace, "
+                         "read_cycles, ignore_cycles, poll_timeout_s")
+    opts = _options(spec, read_cycles, ignore_cycles, poll_timeout_s)
+    nt.bitstream(bitstream)
     if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
         limits = SafetyLimits.from_file(limits)
-    serial = target.strip("/")
-    if transport == "ok":
-        from ._okfp import OkFrontPanel
+    if ok is None:
+        from ._okfp import import_ok
 
-        front = OkFrontPanel(serial, bitfile=bitfile)
-    elif transport == "usb":
-        from .usb_transport import UsbFrontPanel, describe, find_boards
+        ok = import_ok()
+    observers = []
+    if trace:
+        from .trace import TraceWriter
 
-        devs = [d for d in find_boards() if not serial or describe(d)["serial"] == serial]
-        if not devs:
-            raise BoardError(f"no Opal Kelly USB board with serial {serial!r} found (is it plugged in and readable?)")
-        front = UsbFrontPanel(devs[0])
-    else:
-        raise InputError(f"transport {transport!r} is not one of ('ok', 'usb')")
-    return FpgaBoard(front, spec, limits, kind="fpga", poll_timeout_s=float(poll_timeout_s))
+        observers.append(TraceWriter(trace))
+    return FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="fpga", serial=target.strip("/"), bitfile=bitfile,
+                     bitstream=bitstream, observers=observers, **opts)

@@ -1,29 +1,25 @@
-"""The FrontPanel endpoint interface every test-board transport implements.
+"""The one layer through which the driver makes FrontPanel calls: return codes checked, calls counted
+and handed to observers.
 
-Opal Kelly's FrontPanel host API moves data through six kinds of endpoints
-(SPEC §1): wire-ins (0x00–0x1F, 32-bit registers written as a group by
-``update_wire_ins``), wire-outs (0x20–0x3F, read as a group by
-``update_wire_outs``), trigger-ins (0x40–0x5F, one-shot bits), trigger-outs
-(0x60–0x7F), pipe-ins (0x80–0x9F) and pipe-outs (0xA0–0xBF, byte streams).
-Every call returns an integer: non-negative on success (pipes return the
-byte count), a negative FrontPanel error code on failure.
-
-:class:`FrontPanel` keeps the wire-in and wire-out caches and checks endpoint
-ranges and pipe block sizes, so a transport implements only the five moves
-(``_push_wire_ins``, ``_pull_wire_outs``, ``_trigger``, ``_pipe_in``,
-``_pipe_out``). :func:`check` turns a negative code into
-:class:`~neurram_lab.errors.FrontPanelError` carrying the code's name.
+:class:`Link` wraps an ``ok.okCFrontPanel``-compatible object (the vendor's,
+or :class:`drivers.hil.okmodule.EmulatedOk`'s) and offers one method per
+FrontPanel call. Each method makes the call, raises
+:class:`~neurram_lab.errors.FrontPanelError` (with the code's name in the
+FrontPanel API and the call) on a negative code, counts the call under the
+Board operation in progress (:attr:`Link.board_op`) and, when observers are
+attached, calls each ``observer(record)`` with the trace record, e.g.
+``{"op": "SetWireInValue", "ep": 1, "value": V, "mask": M, "board_op": "rails"}``,
+``{"op": "GetWireOutValue", "ep": 32, "value": V, ...}``,
+``{"op": "ActivateTriggerIn", "ep": 64, "bit": 2, ...}``,
+``{"op": "WriteToPipeIn", "ep": 128, "bytes": N, ...}``,
+``{"op": "ReadFromPipeOut", "ep": 162, "bytes": N, ...}``, and
+``{"op": "UpdateWireIns"}``, ``{"op": "UpdateWireOuts"}``, ``{"op": "OpenBySerial"}``,
+``{"op": "ConfigureFPGA"}``, ``{"op": "Close"}`` by name.
 """
 
 from __future__ import annotations
 
-import abc
-
-import numpy as np
-
 from neurram_lab.errors import FrontPanelError
-
-from . import endpoints as ep
 
 # FrontPanel return codes and their names in the FrontPanel API.
 NO_ERROR = 0
@@ -37,42 +33,20 @@ FILE_ERROR = -7
 DEVICE_NOT_OPEN = -8
 INVALID_ENDPOINT = -9
 INVALID_BLOCK_SIZE = -10
-I2C_RESTRICTED_ADDRESS = -11
-I2C_BIT_ERROR = -12
-I2C_NACK = -13
-I2C_UNKNOWN_STATUS = -14
 UNSUPPORTED_FEATURE = -15
-FIFO_UNDERFLOW = -16
-FIFO_OVERFLOW = -17
-DATA_ALIGNMENT_ERROR = -18
-INVALID_RESET_PROFILE = -19
-INVALID_PARAMETER = -20
 
 ERROR_NAMES: dict[int, str] = {
-    NO_ERROR: "NoError",
-    FAILED: "Failed",
-    TIMEOUT: "Timeout",
-    DONE_NOT_HIGH: "DoneNotHigh",
-    TRANSFER_ERROR: "TransferError",
-    COMMUNICATION_ERROR: "CommunicationError",
-    INVALID_BITSTREAM: "InvalidBitstream",
-    FILE_ERROR: "FileError",
-    DEVICE_NOT_OPEN: "DeviceNotOpen",
-    INVALID_ENDPOINT: "InvalidEndpoint",
-    INVALID_BLOCK_SIZE: "InvalidBlockSize",
-    I2C_RESTRICTED_ADDRESS: "I2CRestrictedAddress",
-    I2C_BIT_ERROR: "I2CBitError",
-    I2C_NACK: "I2CNack",
-    I2C_UNKNOWN_STATUS: "I2CUnknownStatus",
-    UNSUPPORTED_FEATURE: "UnsupportedFeature",
-    FIFO_UNDERFLOW: "FIFOUnderflow",
-    FIFO_OVERFLOW: "FIFOOverflow",
-    DATA_ALIGNMENT_ERROR: "DataAlignmentError",
-    INVALID_RESET_PROFILE: "InvalidResetProfile",
-    INVALID_PARAMETER: "InvalidParameter",
+    0: "NoError", -1: "Failed", -2: "Timeout", -3: "DoneNotHigh", -4: "TransferError",
+    -5: "CommunicationError", -6: "InvalidBitstream", -7: "FileError", -8: "DeviceNotOpen",
+    -9: "InvalidEndpoint", -10: "InvalidBlockSize", -11: "I2CRestrictedAddress", -12: "I2CBitError",
+    -13: "I2CNack", -14: "I2CUnknownStatus", -15: "UnsupportedFeature", -16: "FIFOUnderflow",
+    -17: "FIFOOverflow", -18: "DataAlignmentError", -19: "InvalidResetProfile", -20: "InvalidParameter",
 }
-
 PIPE_BLOCK_BYTES = 16  # USB 3.0 FrontPanel pipes move multiples of 16 bytes
+MASK_ALL = 0xFFFFFFFF
+BOARD_OPS = ("open", "rails", "select", "read", "pulse", "mvm", "neuron_test", "close")
+CALL_OPS = ("OpenBySerial", "ConfigureFPGA", "SetWireInValue", "UpdateWireIns", "UpdateWireOuts",
+            "GetWireOutValue", "ActivateTriggerIn", "WriteToPipeIn", "ReadFromPipeOut", "Close")
 
 
 def error_name(code: int) -> str:
@@ -88,153 +62,152 @@ def check(code: int, call: str) -> int:
     return code
 
 
-def endpoints_kind(address: int) -> str:
-    """Kind of endpoint ``address`` (see :func:`drivers.endpoints.endpoint_kind`)."""
-    return ep.endpoint_kind(address)
+def _fail(code: int, call: str):
+    raise FrontPanelError(int(code), error_name(code), call)
 
 
-def pad_block(data):
-    """Zero-pad ``data`` to a whole number of 16-byte pipe blocks (returned as is when it is one)."""
-    extra = (-len(data)) % PIPE_BLOCK_BYTES
-    return bytes(data) + b"\0" * extra if extra else data
+class Link:
+    """Checked, counted, observed FrontPanel calls on one open device.
 
+    Parameters
+    ----------
+    dev : okCFrontPanel-like
+    observers : list of callable, optional
+        Each gets every call's record (module docstring), in order.
 
-class FrontPanel(abc.ABC):
-    """One open test board seen through its FrontPanel endpoints.
-
-    Methods mirror the FrontPanel API (``SetWireInValue`` → :meth:`set_wire_in`
-    ...) and return FrontPanel codes; they never raise for a board-side failure.
+    Attributes
+    ----------
+    board_op : str
+        The Board operation the next calls belong to (set by the board).
+    calls : dict of str -> dict of str -> int
+        Calls counted by Board operation, then by FrontPanel op.
     """
 
-    def __init__(self):
-        self._wire_in = np.zeros(ep.N_WIRE_INS, np.uint32)
-        self._wire_out = np.zeros(ep.N_WIRE_INS, np.uint32)
-        self._open = True
+    def __init__(self, dev, observers=()):
+        self.dev = dev
+        self.observers = list(observers)
+        self.calls: dict[str, dict[str, int]] = {}
+        self._cur: dict[str, int] = {}
+        self.board_op = ""
+        self.op("open")
 
-    # ------------------------------------------------------------ lifecycle
-    @property
-    def is_open(self) -> bool:
-        return self._open
+    def op(self, board_op: str) -> None:
+        """Count the following calls under ``board_op``."""
+        if board_op != self.board_op:
+            self.board_op = board_op
+            cur = self.calls.get(board_op)
+            if cur is None:
+                cur = self.calls[board_op] = dict.fromkeys(CALL_OPS, 0)
+            self._cur = cur
+
+    def _emit(self, rec: dict) -> None:
+        rec["board_op"] = self.board_op
+        for obs in self.observers:
+            obs(rec)
+
+    # --------------------------------------------------------- lifecycle
+    def open_by_serial(self, serial: str) -> None:
+        code = self.dev.OpenBySerial(serial)
+        self._cur["OpenBySerial"] += 1
+        if self.observers:
+            self._emit({"op": "OpenBySerial", "serial": serial})
+        if code < 0:
+            _fail(code, f"OpenBySerial({serial!r})")
+
+    def configure_fpga(self, path: str) -> None:
+        code = self.dev.ConfigureFPGA(str(path))
+        self._cur["ConfigureFPGA"] += 1
+        if self.observers:
+            self._emit({"op": "ConfigureFPGA", "path": str(path)})
+        if code < 0:
+            _fail(code, f"ConfigureFPGA({str(path)!r})")
 
     def close(self) -> None:
-        """Release the device; later calls return DeviceNotOpen."""
-        if self._open:
-            self._open = False
-            self._close()
+        self._cur["Close"] += 1
+        if self.observers:
+            self._emit({"op": "Close"})
+        self.dev.Close()
 
-    def _close(self) -> None:
-        """Transport-specific release."""
-
-    def device_info(self) -> dict:
-        """Transport facts (serial, USB ids, ...), JSON-able."""
-        return {}
-
-    # ---------------------------------------------------------------- wires
-    def set_wire_in(self, address: int, value: int, mask: int = 0xFFFFFFFF) -> int:
-        """Stage ``value`` (under ``mask``) in wire-in ``address``; sent by :meth:`update_wire_ins`."""
-        if not self._open:
-            return DEVICE_NOT_OPEN
-        if ep.endpoint_kind(address) != "wire_in":
-            return INVALID_ENDPOINT
-        old = int(self._wire_in[address])
-        self._wire_in[address] = (old & ~mask | int(value) & mask) & 0xFFFFFFFF
-        return NO_ERROR
-
-    def update_wire_ins(self) -> int:
-        """Send every staged wire-in to the board at once."""
-        if not self._open:
-            return DEVICE_NOT_OPEN
-        return self._push_wire_ins(self._wire_in.copy())
-
-    def update_wire_outs(self) -> int:
-        """Fetch every wire-out from the board at once into the cache."""
-        if not self._open:
-            return DEVICE_NOT_OPEN
-        code, values = self._pull_wire_outs()
-        if code >= 0:
-            self._wire_out[:] = values
-        return code
-
-    def get_wire_out(self, address: int) -> int:
-        """Cached value of wire-out ``address`` (from the last :meth:`update_wire_outs`), or a negative code."""
-        if not self._open:
-            return DEVICE_NOT_OPEN
-        if ep.endpoint_kind(address) != "wire_out":
-            return INVALID_ENDPOINT
-        return int(self._wire_out[address - ep.WIRE_OUT_RANGE[0]])
-
-    # ------------------------------------------------------------- triggers
-    def activate_trigger_in(self, address: int, bit: int) -> int:
-        """Fire bit ``bit`` (0..31) of trigger-in ``address``."""
-        if not self._open:
-            return DEVICE_NOT_OPEN
-        if ep.endpoint_kind(address) != "trigger_in" or not 0 <= bit < 32:
-            return INVALID_ENDPOINT
-        return self._trigger(address, bit)
-
-    # ---------------------------------------------------------------- pipes
-    def write_to_pipe_in(self, address: int, data: bytes) -> int:
-        """Write ``data`` (a multiple of 16 bytes) to pipe-in ``address``; returns bytes written."""
-        if not self._open:
-            return DEVICE_NOT_OPEN
-        if ep.endpoint_kind(address) != "pipe_in":
-            return INVALID_ENDPOINT
-        if len(data) % PIPE_BLOCK_BYTES:
-            return INVALID_BLOCK_SIZE
-        return self._pipe_in(address, data)
-
-    def read_from_pipe_out(self, address: int, buffer: bytearray) -> int:
-        """Fill ``buffer`` (a multiple of 16 bytes) from pipe-out ``address``; returns bytes read."""
-        if not self._open:
-            return DEVICE_NOT_OPEN
-        if ep.endpoint_kind(address) != "pipe_out":
-            return INVALID_ENDPOINT
-        if len(buffer) % PIPE_BLOCK_BYTES:
-            return INVALID_BLOCK_SIZE
-        code, data = self._pipe_out(address, len(buffer))
+    # -------------------------------------------------------------- wires
+    def set_wire(self, ep: int, value: int, mask: int = MASK_ALL) -> None:
+        code = self.dev.SetWireInValue(ep, value, mask)
+        self._cur["SetWireInValue"] += 1
+        if self.observers:
+            self._emit({"op": "SetWireInValue", "ep": ep, "value": value, "mask": mask})
         if code < 0:
-            return code
-        if len(data) != len(buffer):
-            return TRANSFER_ERROR
-        buffer[:] = data
-        return len(data)
+            _fail(code, f"SetWireInValue(0x{ep:02X})")
 
-    # ------------------------------------------------------------ pipelining
-    def pipeline(self, *calls) -> list[int]:
-        """Run endpoint calls in order; one code each.
+    def update_wire_ins(self) -> None:
+        code = self.dev.UpdateWireIns()
+        self._cur["UpdateWireIns"] += 1
+        if self.observers:
+            self._emit({"op": "UpdateWireIns"})
+        if code < 0:
+            _fail(code, "UpdateWireIns")
 
-        ``calls`` are ``("pipe_in", address, data)``, ``("trigger", address, bit)``
-        and ``("wire_outs",)``. This default makes them one by one and stops at
-        the first failure (later calls get ``Failed``); a transport that can
-        overlap round trips overrides it.
-        """
-        codes = []
-        for kind, *args in calls:
-            if codes and codes[-1] < 0:
-                codes.append(FAILED)
-                continue
-            if kind == "pipe_in":
-                codes.append(self.write_to_pipe_in(*args))
-            elif kind == "trigger":
-                codes.append(self.activate_trigger_in(*args))
-            elif kind == "wire_outs":
-                codes.append(self.update_wire_outs())
-            else:
-                raise ValueError(f"cannot pipeline {kind!r}")
-        return codes
+    def update_wire_outs(self) -> None:
+        code = self.dev.UpdateWireOuts()
+        self._cur["UpdateWireOuts"] += 1
+        if self.observers:
+            self._emit({"op": "UpdateWireOuts"})
+        if code < 0:
+            _fail(code, "UpdateWireOuts")
 
-    # ------------------------------------------------------- transport hooks
-    @abc.abstractmethod
-    def _push_wire_ins(self, values: np.ndarray) -> int: ...
+    def get_wire(self, ep: int) -> int:
+        value = int(self.dev.GetWireOutValue(ep))
+        self._cur["GetWireOutValue"] += 1
+        if self.observers:
+            self._emit({"op": "GetWireOutValue", "ep": ep, "value": value})
+        return value
 
-    @abc.abstractmethod
-    def _pull_wire_outs(self) -> tuple[int, np.ndarray]: ...
+    # --------------------------------------------------- triggers, pipes
+    def trigger(self, ep: int, bit: int) -> None:
+        code = self.dev.ActivateTriggerIn(ep, bit)
+        self._cur["ActivateTriggerIn"] += 1
+        if self.observers:
+            self._emit({"op": "ActivateTriggerIn", "ep": ep, "bit": bit})
+        if code < 0:
+            _fail(code, f"ActivateTriggerIn(0x{ep:02X}, {bit})")
 
-    @abc.abstractmethod
-    def _trigger(self, address: int, bit: int) -> int: ...
+    def pipe_in(self, ep: int, data) -> int:
+        """Write ``data`` (a multiple of 16 bytes); every byte must be taken."""
+        buf = data if isinstance(data, bytearray) else bytearray(data)
+        n = self.dev.WriteToPipeIn(ep, buf)
+        self._cur["WriteToPipeIn"] += 1
+        if self.observers:
+            self._emit({"op": "WriteToPipeIn", "ep": ep, "bytes": len(buf)})
+        if n < 0:
+            _fail(n, f"WriteToPipeIn(0x{ep:02X})")
+        if n != len(buf):
+            raise FrontPanelError(TRANSFER_ERROR, error_name(TRANSFER_ERROR),
+                                  f"WriteToPipeIn(0x{ep:02X}) took {n} of {len(buf)} bytes")
+        return n
 
-    @abc.abstractmethod
-    def _pipe_in(self, address: int, data) -> int: ...
+    def pipe_out(self, ep: int, n_bytes: int) -> bytearray:
+        """Read exactly ``n_bytes`` (a multiple of 16) from pipe-out ``ep``."""
+        buf = bytearray(n_bytes)
+        n = self.dev.ReadFromPipeOut(ep, buf)
+        self._cur["ReadFromPipeOut"] += 1
+        if self.observers:
+            self._emit({"op": "ReadFromPipeOut", "ep": ep, "bytes": n_bytes})
+        if n < 0:
+            _fail(n, f"ReadFromPipeOut(0x{ep:02X})")
+        if n != n_bytes:
+            raise FrontPanelError(TRANSFER_ERROR, error_name(TRANSFER_ERROR),
+                                  f"ReadFromPipeOut(0x{ep:02X}) gave {n} of {n_bytes} bytes")
+        return buf
 
-    @abc.abstractmethod
-    def _pipe_out(self, address: int, n_bytes: int) -> tuple[int, bytes]: ...
+    # ----------------------------------------------------------- totals
+    def totals(self) -> dict:
+        """``{"by_op": {...}, "by_board_op": {...}, "total": N}``, zero counts left out."""
+        by_op: dict[str, int] = {}
+        by_board: dict[str, int] = {}
+        for bop, ops in self.calls.items():
+            n = 0
+            for op, k in ops.items():
+                if k:
+                    by_op[op] = by_op.get(op, 0) + k
+                    n += k
+            if n:
+                by_board[bop] = n
+        return {"by_op": by_op, "by_board_op": by_board, "total": sum(by_op.values())}

@@ -25,7 +25,6 @@ COMMAND_MODULES = [
     "experiments.relaxation",
     "benchmarks.bench_program",
     "drivers.discovery",
-    "benchmarks.hil_bench",
     "experiments.mvm_accuracy",
     "experiments.mvm_energy",
     "benchmarks.mvm",

@@ -1,10 +1,12 @@
-"""The hardware-in-the-loop stub: a virtual USB test board whose emulated firmware drives the twin.
+"""Hardware in the loop: the real driver on an emulation of the authors' bitstream, with the twin as chip.
 
 ``open_board("hil://?seed=N")`` builds a twin chip (:class:`~sim_backend.SimBoard`,
-seed N), the emulated firmware on it, a virtual USB device serving that
-firmware, a pyusb backend enumerating the device, and then opens the real
-:class:`~drivers.fpga_board.FpgaBoard` through ``usb.core.find`` and the real
-pyusb transport — so everything above the USB bus is the production path.
+seed N), the emulated FPGA on it (:class:`~drivers.hil.emulator.EmulatedBitstream`,
+plus the MVM / neuron / readout emulation of :mod:`drivers.hil._mvm_fsm` when
+present), an ``ok``-module look-alike serving it (:class:`~drivers.hil.okmodule.EmulatedOk`),
+and opens :class:`~drivers.fpga_board.FpgaBoard` through it: everything above the
+FrontPanel calls is the code a real board runs. The board clock is the twin's
+(virtual) time.
 """
 
 from __future__ import annotations
@@ -12,68 +14,98 @@ from __future__ import annotations
 from neurram_lab.errors import InputError
 from neurram_lab.limits import SafetyLimits
 
+from .. import neurram_top as nt
+from .emulator import EmulatedBitstream
 from .faults import FAULT_KINDS, Fault, FaultPlan
-from .firmware import FIRMWARE_VERSION, EmulatedFirmware
-from .virtual_device import OPAL_KELLY_VID, VIRTUAL_PID, VirtualBackend, VirtualNeurramDevice
+from .okmodule import EmulatedOk
 
-__all__ = [
-    "open_hil", "make_virtual_device", "connect", "EmulatedFirmware", "VirtualNeurramDevice", "VirtualBackend",
-    "Fault", "FaultPlan", "FAULT_KINDS", "FIRMWARE_VERSION",
-]
+__all__ = ["open_hil", "make_emulated_board", "connect", "EmulatedBitstream", "EmulatedOk", "TwinClock",
+           "Fault", "FaultPlan", "FAULT_KINDS", "HIL_VERSION"]
+HIL_VERSION = "hil-neurram_top-1"
 
 
-def make_virtual_device(seed: int = 0, params=None, faults=None) -> VirtualNeurramDevice:
-    """A virtual test board with a fresh twin chip of ``seed``."""
+class TwinClock:
+    """Board time of ``hil://``: the twin's virtual clock (host-side, not a FrontPanel call)."""
+
+    kind = "virtual"
+
+    def __init__(self, twin):
+        self.twin = twin
+
+    def now(self) -> float:
+        return self.twin._t_s
+
+    def wait(self, seconds: float) -> None:
+        self.twin._wait(seconds)
+
+
+def make_emulated_board(seed: int = 0, params=None, bitstream: str = nt.DEFAULT_BITSTREAM, faults=None,
+                        strict: bool = True) -> tuple[EmulatedOk, EmulatedBitstream]:
+    """An emulated board on a fresh twin of ``seed``: (ok-module look-alike, emulated bitstream).
+
+    ``faults`` is a :class:`FaultPlan` (or a spec string, see :mod:`drivers.hil.faults`).
+    """
     from sim_backend.board import SimBoard
 
     twin = SimBoard(seed=seed, params=params)
-    return VirtualNeurramDevice(EmulatedFirmware(twin), serial=f"HIL-{int(seed)}", faults=faults)
+    emu = EmulatedBitstream(twin, bitstream=bitstream, strict=strict)
+    try:
+        from . import _mvm_fsm
+    except ImportError:
+        _mvm_fsm = None
+    if _mvm_fsm is not None and hasattr(_mvm_fsm, "attach"):
+        _mvm_fsm.attach(emu)
+    serial = f"HIL-{int(seed)}"
+    if isinstance(faults, str):
+        faults = FaultPlan.parse(faults)
+    ok = EmulatedOk({serial: emu}, {serial: faults} if faults is not None else None)
+    ok.seed = int(seed)
+    ok.params_file = str(params) if params is not None and not hasattr(params, "to_dict") else None
+    return ok, emu
 
 
-def connect(device: VirtualNeurramDevice, spec: str = "hil://", limits=None, timeout_ms: int = 1000,
-            retries: int = 3, max_chunk: int = 1 << 24, write_packet: int | None = None,
-            poll_timeout_s: float = 5.0):
-    """Open an FpgaBoard on ``device`` through pyusb (``usb.core.find`` with a :class:`VirtualBackend`)."""
-    import usb.core
-
+def connect(ok: EmulatedOk, spec: str = "hil://", limits=None, observers=(), **board_opts):
+    """Open an :class:`~drivers.fpga_board.FpgaBoard` on the (first) board of ``ok``."""
     from ..fpga_board import FpgaBoard
-    from ..usb_transport import UsbFrontPanel
 
-    backend = VirtualBackend([device])
-    dev = usb.core.find(idVendor=OPAL_KELLY_VID, backend=backend)
-    if dev is None:
-        from neurram_lab.errors import BoardError
-
-        raise BoardError("virtual test board not found on its USB backend (unplugged?)")
-    front = UsbFrontPanel(dev, timeout_ms=timeout_ms, retries=retries, max_chunk=max_chunk, write_packet=write_packet)
-    return FpgaBoard(front, spec, limits, kind="hil", poll_timeout_s=poll_timeout_s)
+    serial = sorted(ok.boards)[0]
+    emu = ok.boards[serial]
+    twin = emu.twin
+    info = {"seed": getattr(ok, "seed", twin.seed), "params_file": getattr(ok, "params_file", None), "hil": HIL_VERSION}
+    return FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="hil", serial=serial, bitstream=emu.bitstream.name,
+                     clock=TwinClock(twin), observers=observers, info_extra=info,
+                     snapshot_extra=twin._snapshot_extra, **board_opts)
 
 
-def open_hil(target: str = "", spec: str = "hil://", seed=0, params=None, limits=None, device=None,
-             timeout_ms=1000, retries=3, max_chunk=1 << 24, write_packet=None, poll_timeout_s=5.0, **extra):
-    """Factory for ``hil://[?seed=N&params=F&limits=F&timeout_ms=&retries=&max_chunk=&write_packet=]``.
+def open_hil(target: str = "", spec: str = "hil://", seed=0, params=None, limits=None, trace=None,
+             bitstream=nt.DEFAULT_BITSTREAM, read_cycles=1, ignore_cycles=0, faults=None, poll_timeout_s=5.0,
+             ok=None, **extra):
+    """Factory for ``hil://[?seed=N&params=F&limits=F&trace=F.jsonl&bitstream=neurram_top&read_cycles=&ignore_cycles=&faults=...]``.
 
-    ``device=`` (keyword only) reuses an existing :class:`VirtualNeurramDevice`,
-    e.g. to reconnect to the same chip after an injected disconnect.
+    ``ok=`` (keyword only) reuses an existing :class:`EmulatedOk`, e.g. to
+    reconnect to the same chip after an injected disconnect.
     """
     if target not in ("", "/", "twin"):
         raise InputError(f"hil:// takes no target, got {target!r} in {spec!r}")
     if extra:
-        raise InputError(
-            f"unknown hil:// options {sorted(extra)}; known: seed, params, limits, timeout_ms, retries, "
-            "max_chunk, write_packet, poll_timeout_s"
-        )
+        raise InputError(f"unknown hil:// options {sorted(extra)}; known: seed, params, limits, trace, bitstream, "
+                         "read_cycles, ignore_cycles, faults, poll_timeout_s")
     try:
         seed = int(seed)
-        ints = {k: int(v) for k, v in (("timeout_ms", timeout_ms), ("retries", retries), ("max_chunk", max_chunk))}
-        write_packet = int(write_packet) if write_packet not in (None, "") else None
-        poll_timeout_s = float(poll_timeout_s)
+        opts = {"read_cycles": int(read_cycles), "ignore_cycles": int(ignore_cycles),
+                "poll_timeout_s": float(poll_timeout_s)}
     except (TypeError, ValueError) as exc:
         raise InputError(f"malformed hil:// option in {spec!r}: {exc}") from exc
     if seed < 0:
         raise InputError(f"seed must be non-negative, got {seed}")
+    nt.bitstream(bitstream)
     if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
         limits = SafetyLimits.from_file(limits)
-    if device is None:
-        device = make_virtual_device(seed, params)
-    return connect(device, spec, limits, write_packet=write_packet, poll_timeout_s=poll_timeout_s, **ints)
+    if ok is None:
+        ok, _ = make_emulated_board(seed, params, bitstream=bitstream, faults=faults)
+    observers = []
+    if trace:
+        from ..trace import TraceWriter
+
+        observers.append(TraceWriter(trace))
+    return connect(ok, spec, limits, observers=observers, **opts)
