@@ -189,15 +189,22 @@ def compact_applied(args: dict, applied):
     fields = {}
     for field, arg in _PULSE_ARGS:
         a = getattr(applied, field)
-        if a.size and (a.strides == (0,) or a.min() == a.max()):
-            fields[field] = float(a[0])
-            continue
         asked = args.get(arg)
-        if asked is not None and a.size and np.shape(asked) == a.shape and np.array_equal(np.asarray(asked, float), a):
+        if a.size and _same_memory(a, asked):
+            fields[field] = arg  # the request's own values (a view of its array): applied exactly as asked
+        elif a.size and (a.strides == (0,) or a.min() == a.max()):
+            fields[field] = float(a[0])
+        elif asked is not None and a.size and np.shape(asked) == a.shape and np.array_equal(np.asarray(asked, float), a):
             fields[field] = arg
-            continue
-        fields[field] = a
+        else:
+            fields[field] = a
     return AppliedPulse(**fields)
+
+
+def _same_memory(a: np.ndarray, b) -> bool:
+    """``a`` views exactly the values of array ``b`` (same start, shape, strides and dtype)."""
+    return (type(b) is np.ndarray and a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
 def expand_applied(args: dict, recorded, n: int):
