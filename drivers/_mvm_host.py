@@ -316,55 +316,35 @@ def run_groups(cores) -> list[list[int]]:
 
 
 # ===================================================================== host
-# What the driver needs of the board object (an FpgaBoard): ``link`` (the
-# checked FrontPanel call layer, :class:`drivers.frontpanel.Link`), ``rails_v()``
-# or ``_get_rails()``, ``dac_set(dac, channel, volts)`` (one daisy-chain group,
-# skipped when the channel already holds the code), ``enable_cores(cores)``
-# (the 0x13/0x14 shift register, skipped when unchanged) and ``poll_timeout_s``.
+# What the driver uses of the board object (an FpgaBoard's primitives): ``_link``
+# (the checked FrontPanel call layer, :class:`drivers.frontpanel.Link`), ``_set(ep,
+# value)`` (stage a wire-in unless it holds the value), ``_poll`` / ``_poll_clear``,
+# ``_dac_write(dac, channel, volts)`` (one daisy-chain group, skipped when the
+# code is unchanged), ``_enable_core(core)`` and ``_get_rails()``.
 
 def _link(board):
-    return board.link
+    return board._link
 
 
 class _Wires:
-    """Wire-ins this module owns, mirrored on the host so unchanged values are not re-sent."""
+    """Stage wire-ins through the board (unchanged values are not re-sent), then one UpdateWireIns."""
 
     def __init__(self, board):
         self.board = board
-        self.mirror = board.__dict__.setdefault("_mvm_wire_mirror", {})
 
     def set(self, values: dict) -> None:
-        """SetWireInValue for each changed value, then one UpdateWireIns (none when nothing changed)."""
-        link = _link(self.board)
         changed = False
         for ep, v in values.items():
-            if self.mirror.get(ep) != v:
-                link.set_wire(ep, int(v))
-                self.mirror[ep] = int(v)
-                changed = True
+            changed |= bool(self.board._set(ep, int(v)))
         if changed:
-            link.update_wire_ins()
+            _link(self.board).update_wire_ins()
 
 
 def _poll(board, mask: int, want_set: bool, what: str) -> int:
-    """UpdateWireOuts + GetWireOutValue(0x28) until ``mask`` is set (or clear); FrontPanelError(Timeout) past the deadline."""
-    import time
-
-    from neurram_lab.errors import FrontPanelError
-
-    from . import frontpanel as fp
-
-    link = _link(board)
-    deadline = time.monotonic() + float(getattr(board, "poll_timeout_s", 5.0))
-    while True:
-        link.update_wire_outs()
-        word = link.get_wire(WO_STATUS)
-        if bool(word & mask) == want_set:
-            return word
-        if time.monotonic() > deadline:
-            raise FrontPanelError(fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
-                                  f"waiting for {what} (wire-out 0x28 bit {mask.bit_length() - 1} "
-                                  f"{'set' if want_set else 'clear'}, got 0x{word:X})")
+    """Poll 0x28 until ``mask`` is set (or clear); FrontPanelError(Timeout) past the board's deadline."""
+    if want_set:
+        return board._poll(WO_STATUS, mask, what)
+    return board._poll_clear(WO_STATUS, mask, what)
 
 
 def _trigger_wait(board, bit: int, mask: int, what: str) -> None:
@@ -374,6 +354,34 @@ def _trigger_wait(board, bit: int, mask: int, what: str) -> None:
 
 def _rails(board) -> dict:
     return dict(board._get_rails())
+
+
+def enable_cores(board, cores) -> None:
+    """Enable one core (the board's own single-core sequence), or a core column for cores in
+    several core rows (``spi_control.enable_single_col``: the row decoder off, so one clock
+    reaches every core row of the column)."""
+    from . import neurram_top as nt
+
+    cores = [int(c) for c in cores]
+    link = _link(board)
+    op = link.board_op
+    if len(cores) == 1:
+        board._enable_core(cores[0])
+        link.op(op)  # the board counts its enable under "select"; the calls after it are this operation's
+        return
+    col = core_row_col(cores[0])[1]
+    if getattr(board, "_mvm_column", None) == col and board._core is None:
+        return
+    wires = _Wires(board)
+    wires.set({nt.WI_CORE_ENABLE: nt.CE_RESET})
+    wires.set({nt.WI_CORE_ENABLE: 0})
+    for half in (0b000, 0b100):
+        for addr_v, data in ((nt.swap_addr(col), nt.CE_DATA), (col, 0)):
+            wires.set({nt.WI_CORE_ADDRESS: half | (addr_v << 3) | nt.CA_DEC_VERT, nt.WI_CORE_ENABLE: data})
+            wires.set({nt.WI_CORE_ENABLE: data | nt.CE_CLOCK})
+            wires.set({nt.WI_CORE_ENABLE: 0})
+    board._core, board._cell = None, None  # the board's single-core mirror no longer holds
+    board._mvm_column = col
 
 
 def _dac_plan(rails: dict, node_v: dict) -> dict:
@@ -397,7 +405,7 @@ def mvm_dac_plan(rails: dict, v_read_v: float, forward: bool, output_bits: int) 
 
 def _apply_dacs(board, plan: dict) -> None:
     for (dac, ch), v in plan.items():
-        board.dac_set(dac, ch, v)
+        board._dac_write(dac, ch, v)
 
 
 def _run_once(board, wires: _Wires, rows, col: int, forward: bool, planes: np.ndarray, m_bits: int,
@@ -447,7 +455,7 @@ def run_mvm(board, request) -> np.ndarray:
             order = np.argsort(rows)
             group = [group[k] for k in order]
             rows = [rows[k] for k in order]
-            board.enable_cores([cores[i] for i in group])
+            enable_cores(board, [cores[i] for i in group])
             planes = np.stack([bit_planes(line_values(request, i), driven, m_bits) for i in group], axis=2)
             limit = run_batch_limit(planes.shape[1], len(rows))
             for lo in range(0, batch, limit):
@@ -487,7 +495,7 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
     row, col = core_row_col(core)
     out = np.zeros((v.shape[0], N_LINES), np.int16)
     _apply_dacs(board, plan)
-    board.enable_cores([int(core)])
+    enable_cores(board, [int(core)])
     try:
         wires.set({WI_SPI_MASK: spi_mask_word([row]), WI_CONTROL: 0b01100000, WI_NEURON: neuron_word(1),
                    WI_TIMING: timing_word(), WI_READOUT: readout_word(readout_multiplier(col, True)),
@@ -495,7 +503,7 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
         link.pipe_in(PI_MASK, mask_bytes(np.arange(N_LINES)))
         _trigger_wait(board, TR_MASK, ST_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
         for k, x in enumerate(levels):
-            board.dac_set(*DAC_NEURON_TEST, float(x))
+            board._dac_write(*DAC_NEURON_TEST, float(x))
             _trigger_wait(board, TR_CDS, ST_NEURON_IDLE, "neuron CDS (0x28 bit 0)")
             _trigger_wait(board, TR_SAMPLE, ST_NEURON_IDLE, "neuron sample (0x28 bit 0)")
             _trigger_wait(board, TR_READOUT, ST_READOUT_IDLE, "readout (0x28 bit 3)")

@@ -128,3 +128,159 @@ def test_run_limits_follow_the_fifos():
     assert host.run_batch_limit(2, 8) == 8
     assert host.run_groups([0, 6, 12, 1, 7, 13, 18]) == [[0, 1, 2, 6], [3, 4, 5]]
     assert host.run_groups([0, 3]) == [[0], [1]]  # same core row, two columns: two runs
+
+
+def test_words_beyond_the_fifos_are_lost_and_flagged():
+    emu = _Emu()
+    f = fsm.MvmFsm(emu)
+    emu.wire_in[0x15] = host.spi_mask_word([2])
+    f.pipe_in_spi(bytes(64 * 300))  # 4800 words: 2048 in the row FIFO, 2048 in the arbiter's
+    assert f.rows[2].spi_fifo.size == 2048 and f.spi_arb.size == 2048
+    assert f.counts["lost_words"] == 4800 - 4096
+    assert emu.status_bits[0x28] & fsm.SPI_IN_FULL and not emu.status_bits[0x28] & fsm.SPI_ARB_IDLE
+
+
+# ------------------------------------------------------- through hil:// (FpgaBoard on the emulator)
+from drivers.hil import connect, make_emulated_board  # noqa: E402
+from drivers import neurram_top as nt  # noqa: E402
+from neurram_lab import open_board  # noqa: E402
+from neurram_lab.errors import CapabilityError  # noqa: E402
+from neurram_lab.mvm import run_mvm  # noqa: E402
+from neurram_lab.programming import program_weights  # noqa: E402
+from neurram_lab.weights import MatrixPlacement  # noqa: E402
+from neurram_lab.writeverify import WriteVerifyConfig  # noqa: E402
+
+
+def _hil(seed=13):
+    ok, emu = make_emulated_board(seed=seed)
+    trace = []
+    board = connect(ok, spec=f"hil://?seed={seed}", observers=[trace.append])
+    return board, emu, trace
+
+
+def _program(twin, cores, seed=3):
+    """Program a known matrix into the twin behind a board (the cells the MVM reads)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(16, 8))
+    return [program_weights(twin, w, MatrixPlacement(c, 0, 0, 16, 8), config=WriteVerifyConfig(max_reversals=4))
+            for c in cores]
+
+
+def _calls(trace, board_op):
+    return [r for r in trace if r.get("board_op") == board_op]
+
+
+def test_tier2_mvm_on_hil_matches_sim_within_the_readout_quantisation():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, size=(40, 16))
+    with open_board("sim://?seed=13") as sim:
+        pm_s = _program(sim, [1])[0]
+        y_s, c_s = run_mvm(sim, pm_s, x, input_bits=4, output_bits=6, return_codes=True)
+    board, emu, trace = _hil()
+    with board:
+        pm_h = _program(emu.twin, [1])[0]
+        assert np.array_equal(pm_h.g_measured_s, pm_s.g_measured_s)  # the same chip behind both
+        y_h, c_h = run_mvm(board, pm_h, x, input_bits=4, output_bits=6, return_codes=True)
+        v_read = board.get_rails()["v_read"]
+    d = np.abs(c_h.astype(int) - c_s.astype(int))
+    assert d.max() <= 2 and d.mean() < 0.6  # independent noise draws; the LSB is the same
+    assert np.corrcoef(c_h.ravel(), c_s.ravel())[0, 1] > 0.99
+    # the request the emulator rebuilt from the bit planes is the one tier 2 sent
+    req = emu.mvm_fsm.last_request
+    assert req.differential and req.direction == "forward" and np.array_equal(req.input_lines, np.arange(16))
+    assert req.input_bits == 4 and np.isclose(req.v_read_v, v_read, atol=1e-4)
+    # only neurram_top endpoints, 0x45 bits 6 and 8 for the run, no invented sequencer
+    top = nt.BITSTREAMS["neurram_top"]
+    for r in _calls(trace, "mvm"):
+        if r["op"] == "ActivateTriggerIn":
+            assert top.has("trigger", r["ep"], r["bit"]), r
+        elif r["op"] in ("SetWireInValue",):
+            assert top.has("wire_in", r["ep"]), r
+        elif r["op"] == "GetWireOutValue":
+            assert top.has("wire_out", r["ep"]), r
+        elif r["op"] == "WriteToPipeIn":
+            assert top.has("pipe_in", r["ep"]), r
+        elif r["op"] == "ReadFromPipeOut":
+            assert r["ep"] == 0xA2
+    runs = [r for r in _calls(trace, "mvm") if r["op"] == "ActivateTriggerIn" and r["bit"] == 8]
+    assert len(runs) == -(-40 // host.run_batch_limit(6, 1))
+
+
+def test_one_run_in_pipe_order():
+    board, emu, trace = _hil()
+    with board:
+        _program(emu.twin, [0])
+        req = MVMRequest(cores=(0,), inputs=np.array([[[3, -2]]], np.int16), input_lines=np.array([0, 1]),
+                         output_lines=np.arange(8), input_bits=3)
+        n0 = len(trace)
+        board.mvm(req)
+        ops = [(r["op"], r.get("ep"), r.get("bit", r.get("bytes"))) for r in trace[n0:]
+               if r["op"] in ("ActivateTriggerIn", "WriteToPipeIn", "ReadFromPipeOut")]
+        pipe80 = [r for r in trace[n0:] if r["op"] == "WriteToPipeIn" and r["ep"] == 0x80]
+    # DAC groups (0x40 bit 1, 0x41 bit 0) first, then the run
+    run = [o for o in ops if o[1] not in (0x40, 0x41)]
+    assert run == [("WriteToPipeIn", 0x80, 256), ("WriteToPipeIn", 0x81, 48), ("ActivateTriggerIn", 0x45, 6),
+                   ("ActivateTriggerIn", 0x45, 8), ("ReadFromPipeOut", 0xA2, 256)]
+    assert len(pipe80) == 1
+    sets = {r["ep"]: r["value"] for r in trace[n0:] if r["op"] == "SetWireInValue"}
+    assert sets[0x0E] == host.matmul_word(1, 2) and sets[0x0D] == host.spi_write_word(2, True)
+    assert sets[0x0F] == host.readout_word(1) and sets[0x15] & 0xFF == 1
+    assert sets[0x05] == 0  # inference off again after the run
+
+
+def test_a_batch_beyond_255_is_split_into_runs_and_parallel_rows_share_one():
+    rng = np.random.default_rng(1)
+    x = rng.integers(-1, 2, size=(2, 300, 16)).astype(np.int16)
+    req = MVMRequest(cores=(1, 7), inputs=x, input_lines=np.arange(16), output_lines=np.arange(8), input_bits=2,
+                     output_bits=5)
+    with open_board("sim://?seed=13") as sim:
+        _program(sim, [1, 7])
+        c_s = sim.mvm(req)
+    board, emu, trace = _hil()
+    with board:
+        _program(emu.twin, [1, 7])
+        c_h = board.mvm(req)
+    limit = host.run_batch_limit(2, 2)
+    runs = [r for r in _calls(trace, "mvm") if r["op"] == "ActivateTriggerIn" and r["bit"] == 8]
+    assert len(runs) == -(-300 // limit) and limit <= 255  # cores 1 and 7: one column, rows 0 and 1, together
+    assert emu.mvm_fsm.counts["mvm_vectors"] == 300 and emu.mvm_fsm.counts["lost_readout_bytes"] == 0
+    d = np.abs(c_h.astype(int) - c_s.astype(int))
+    assert c_h.shape == (2, 300, 8) and d.max() <= 2 and d.mean() < 0.5
+
+
+@pytest.mark.parametrize("change, capability", [
+    (dict(output_bits=8), "output_bits"),
+    (dict(two_phase=True, input_bits=6), "two_phase"),
+    (dict(direction="recurrent_bl", differential=False, output_lines=np.arange(20, 28)), "directions"),
+    (dict(activation="tanh"), "activations"),
+    (dict(cores=tuple(range(9)), inputs=np.zeros((9, 1, 16), np.int16)), "max_parallel_cores"),
+])
+def test_what_the_bitstream_cannot_do_is_refused_before_any_call(change, capability):
+    board, emu, trace = _hil()
+    with board:
+        kw = dict(cores=(1,), inputs=np.zeros((1, 1, 16), np.int16), input_lines=np.arange(16),
+                  output_lines=np.arange(8), input_bits=4, output_bits=6)
+        kw.update(change)
+        n0 = len(trace)
+        with pytest.raises(CapabilityError) as err:
+            board.mvm(MVMRequest(**kw))
+        assert err.value.capability == capability
+        assert len(trace) == n0
+
+
+def test_neuron_test_follows_its_input_and_matches_sim():
+    v = np.repeat(np.linspace(0.6, 1.2, 9)[:, None], 256, axis=1)
+    with open_board("sim://?seed=13") as sim:
+        c_s = sim.neuron_test(4, v, output_bits=6)
+    board, emu, trace = _hil()
+    with board:
+        n0 = len(trace)
+        with pytest.raises(CapabilityError):
+            board.neuron_test(4, np.linspace(0.8, 1.0, 256)[None], output_bits=6)  # one voltage per vector only
+        assert len(trace) == n0
+        c_h = board.neuron_test(4, v[:, :1], output_bits=6)
+    assert c_h.shape == (9, 256)
+    med = np.median(c_h, axis=1)
+    assert np.all(np.diff(med) > 0)  # codes rise with the input voltage
+    d = np.abs(c_h.astype(int) - c_s.astype(int))
+    assert d.max() <= 2 and d.mean() < 0.6
