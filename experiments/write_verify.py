@@ -64,6 +64,7 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
         board = log.board
         formed = form_cells(board, c, r, k, g_pristine_max_s=0.5e-6)
         f = np.flatnonzero(formed)
+        predicted0_s = board.counters().get("predicted_board_time_s")
         bars = {}
 
         def tick(it, done, total):
@@ -95,6 +96,7 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
             "gmax_us": gmax_s * 1e6,
             "max_reversals": int(max_reversals),
             "board_time_s": board.now(),
+            **_predicted(board, predicted0_s, f.size),
             "run_file": str(log.path),
         }
         fig = figure_path(log.path)
@@ -103,6 +105,15 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
         summary["wall_s"] = time.perf_counter() - t_wall
         log.close("success", summary)
     return summary
+
+
+def _predicted(board, before_s, cells) -> dict:
+    """Predicted real-board time (boards that count it, e.g. FpgaBoard): in all, and per cell programmed."""
+    total = board.counters().get("predicted_board_time_s")
+    if total is None or before_s is None:
+        return {}
+    return {"predicted_board_time_s": float(total),
+            "predicted_s_per_cell": (float(total) - float(before_s)) / cells if cells else None}
 
 
 def _figure(path, run, res, cfg, gmin_s, gmax_s) -> None:
@@ -170,5 +181,7 @@ def main(args, ctx) -> dict:
         f"{s['mean_pulses_per_cell']:.2f} pulses per cell.\n"
         "Spread after settling, per pass: " + ", ".join(f"{x:.2f} µS" for x in s["sigma_us_by_iteration"])
         + f"\nRun file: {s['run_file']}\nFigure:   {s['figure']}"
+        + (f"\nPredicted on a real board: {s['predicted_board_time_s']:.1f} s, {s['predicted_s_per_cell']:.3f} s "
+           "per cell programmed" if s.get("predicted_s_per_cell") is not None else "")
     )
     return s
