@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "experiments.write_verify",
     "experiments.relaxation",
     "benchmarks.bench_program",
+    "benchmarks.hil_write_verify",
     "drivers.discovery",
     "experiments.mvm_accuracy",
     "experiments.mvm_energy",
