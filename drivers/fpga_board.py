@@ -110,12 +110,15 @@ class FpgaBoard(Board):
         Deadline of every status poll (s).
     info_extra, snapshot_extra : dict / callable, optional
         Facts the factory adds to ``info().extra`` and to snapshots.
+    check_clear : bool
+        Before each read and pulse trigger, check that the last ack cleared the valid / done bit (two
+        calls more than the authors' sequence; catches a stuck status bit instead of returning stale codes).
     """
 
     def __init__(self, dev, spec: str, limits: SafetyLimits | None = None, kind: str = "fpga", serial: str = "",
                  bitfile=None, bitstream: str = nt.DEFAULT_BITSTREAM, clock=None, observers=(),
                  read_cycles: int = 1, ignore_cycles: int = 0, poll_timeout_s: float = POLL_TIMEOUT_S,
-                 info_extra: dict | None = None, snapshot_extra=None):
+                 info_extra: dict | None = None, snapshot_extra=None, check_clear: bool = True):
         super().__init__(spec, limits)
         self.kind = kind
         self.bitstream = nt.bitstream(bitstream)
@@ -124,6 +127,7 @@ class FpgaBoard(Board):
             raise InputError(f"read_cycles={read_cycles} and ignore_cycles={ignore_cycles}: need read_cycles >= 1 "
                              "and 0 <= ignore_cycles < read_cycles")
         self.poll_timeout_s = float(poll_timeout_s)
+        self._check_clear = bool(check_clear)
         self.clock = clock or HostClock()
         self.bitfile = str(bitfile) if bitfile else None
         self._info_extra = dict(info_extra or {})
@@ -339,6 +343,12 @@ class FpgaBoard(Board):
         return BoardInfo(kind=self.kind, spec=self.spec, serial=self.serial or "unknown",
                          firmware=self.bitstream.name, extra=extra)
 
+    def _check_rails(self, volts):
+        """Every DAC node the rails drive stays in its DAC's range with the other rails as they are."""
+        new = dict(self._rails)
+        new.update({k: float(v) for k, v in volts.items()})
+        self._check_codes(nt.node_targets(new, volts))
+
     def _set_rails(self, volts):
         for name in volts:
             if name not in nt.BOARD_RAILS:
@@ -362,9 +372,10 @@ class FpgaBoard(Board):
                     self._rails[name] = new[name]
             else:
                 self._rails[name] = new[name]
-        if "v_ref" in asked and self._rails["v_ref"] == new["v_ref"]:
-            for dep in ("v_read", "v_decr"):
-                self._rails[dep] = new[dep]
+        for name, deps in nt.RAIL_DEPENDS.items():
+            if name in asked and self._rails[name] == new[name]:
+                for dep in deps:
+                    self._rails[dep] = new[dep]
 
     def _get_rails(self):
         return self._rails
@@ -401,6 +412,8 @@ class FpgaBoard(Board):
             self._set(nt.WI_PULSE_WIDTH, ticks[i] - nt.PULSE_EXTRA_TICKS)
             self._set(nt.WI_WRITE_MUX, mux)
             L.update_wire_ins()
+            if self._check_clear:  # a done bit still set would make the next poll pass without a pulse
+                self._poll_clear(nt.WO_STATUS, nt.ST_PULSE_DONE, "pulse done cleared by the last ack")
             L.trigger(nt.TI_SYS, trig)
             self._poll(nt.WO_STATUS, nt.ST_PULSE_DONE, f"{kind} pulse done")
             L.trigger(nt.TI_SYS, nt.T_PULSE_ACK)
@@ -431,6 +444,8 @@ class FpgaBoard(Board):
             for cyc in range(cycles):
                 if cyc and self._set(nt.WI_READ_TIMING, timing):
                     L.update_wire_ins()
+                if self._check_clear:  # a valid bit still set would hand back the last read's codes
+                    self._poll_clear(nt.WO_STATUS, nt.ST_AR_VALID, "auto-range valid cleared by the last ack")
                 L.trigger(nt.TI_ADC, nt.T_AUTORANGE)
                 self._poll(nt.WO_STATUS, nt.ST_AR_VALID, "auto-ranged read valid")
                 d1 = L.get_wire(nt.WO_AR_START) & nt.ADC_CODE_MAX

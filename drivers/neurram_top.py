@@ -19,7 +19,8 @@ and the emulated bitstream (:mod:`drivers.hil.emulator`) both read these names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 from neurram_lab.errors import InputError, LimitError
 
@@ -231,7 +232,9 @@ class RailWrite:
     node : str
         Physical node on the board.
     formula : str
-        Node voltage in terms of the rails (documentation; :func:`node_targets` computes it).
+        Node voltage in terms of the rails.
+    volts : callable
+        ``volts(rails) -> float``: the formula, on a mapping of every rail (V).
     """
 
     dac: int
@@ -239,20 +242,27 @@ class RailWrite:
     vref_v: float
     node: str
     formula: str
+    volts: Callable[[dict], float] = field(default=None, compare=False, repr=False)
 
 
-def _w(dac: int, ch: int, formula: str) -> RailWrite:
-    return RailWrite(dac, ch, DAC_VREF_V[dac], NODES[(dac, ch)], formula)
+def _w(dac: int, ch: int, formula: str, volts=None) -> RailWrite:
+    return RailWrite(dac, ch, DAC_VREF_V[dac], NODES[(dac, ch)], formula, volts)
 
 
-# Board rail -> the DAC channels it sets at set_rails time (brief table; each checked above).
+# Board rail -> the DAC channels it sets at set_rails time (the brief's table; nodes as above).
 RAIL_TABLE: dict[str, tuple[RailWrite, ...]] = {
-    "v_ref": (_w(0, 2, "v_ref"), _w(1, 1, "v_ref"), _w(1, 4, "v_ref")),
-    "v_read": (_w(1, 0, "v_ref - v_read"), _w(1, 2, "v_ref + v_read"),
-               _w(1, 3, "v_ref - v_read"), _w(1, 5, "v_ref + v_read")),
-    "v_decr": (_w(0, 4, "v_ref + v_decr"), _w(2, 2, "v_ref - v_decr")),
-    "v_cell_read": (_w(1, 6, "0.9 + v_cell_read"), _w(1, 7, "0.9")),
+    "v_ref": (_w(0, 2, "v_ref", lambda r: r["v_ref"]), _w(1, 1, "v_ref", lambda r: r["v_ref"]),
+              _w(1, 4, "v_ref", lambda r: r["v_ref"])),
+    "v_read": (_w(1, 0, "v_ref - v_read", lambda r: r["v_ref"] - r["v_read"]),
+               _w(1, 2, "v_ref + v_read", lambda r: r["v_ref"] + r["v_read"]),
+               _w(1, 3, "v_ref - v_read", lambda r: r["v_ref"] - r["v_read"]),
+               _w(1, 5, "v_ref + v_read", lambda r: r["v_ref"] + r["v_read"])),
+    "v_decr": (_w(0, 4, "v_ref + v_decr", lambda r: r["v_ref"] + r["v_decr"]),
+               _w(2, 2, "v_ref - v_decr", lambda r: r["v_ref"] - r["v_decr"])),
+    "v_cell_read": (_w(1, 6, "0.9 + v_cell_read", lambda r: READ_REF_V + r["v_cell_read"]),
+                    _w(1, 7, "0.9", lambda r: READ_REF_V)),
 }
+RAIL_DEPENDS = {"v_ref": ("v_read", "v_decr")}  # rails whose nodes move with another rail
 # Pulse-time quantities: written at each pulse (no ramp), as apply_set_pulse does.
 PULSE_NODES: dict[str, dict[str, RailWrite]] = {
     "set": {"amplitude": _w(3, 0, "v_pulse"), "gate": _w(3, 1, "v_gate")},
@@ -266,29 +276,15 @@ TRIGGER_OF_KIND = {"set": T_SET, "form": T_SET, "reset": T_RESET}
 
 
 def node_targets(rails: dict[str, float], names=None) -> dict[tuple[int, int], float]:
-    """Voltage (V) of each DAC channel the rails ``names`` drive, given every rail in ``rails``.
-
-    A rail that feeds other rails' nodes (``v_ref``) brings those along.
-    """
-    names = set(RAIL_TABLE) if names is None else {n for n in names if n in RAIL_TABLE}
-    if "v_ref" in names:
-        names |= {"v_read", "v_decr"}
-    ref = rails["v_ref"]
+    """Voltage (V) of each DAC channel the rails ``names`` drive (all by default), from :data:`RAIL_TABLE`,
+    given every rail in ``rails``. A rail that feeds other rails' nodes (``v_ref``) brings those along."""
+    names = list(RAIL_TABLE) if names is None else [n for n in names if n in RAIL_TABLE]
+    for n in list(names):
+        names += [d for d in RAIL_DEPENDS.get(n, ()) if d not in names]
     out: dict[tuple[int, int], float] = {}
-    if "v_ref" in names:
-        for w in RAIL_TABLE["v_ref"]:
-            out[(w.dac, w.channel)] = ref
-    if "v_read" in names:
-        v = rails["v_read"]
-        for (d, c), x in (((1, 0), ref - v), ((1, 2), ref + v), ((1, 3), ref - v), ((1, 5), ref + v)):
-            out[(d, c)] = x
-    if "v_decr" in names:
-        v = rails["v_decr"]
-        out[(0, 4)] = ref + v
-        out[(2, 2)] = ref - v
-    if "v_cell_read" in names:
-        out[(1, 6)] = READ_REF_V + rails["v_cell_read"]
-        out[(1, 7)] = READ_REF_V
+    for n in names:
+        for w in RAIL_TABLE[n]:
+            out[(w.dac, w.channel)] = w.volts(rails)
     return out
 
 

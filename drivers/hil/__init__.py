@@ -72,9 +72,11 @@ def connect(ok: EmulatedOk, spec: str = "hil://", limits=None, observers=(), **b
     emu = ok.boards[serial]
     twin = emu.twin
     info = {"seed": getattr(ok, "seed", twin.seed), "params_file": getattr(ok, "params_file", None), "hil": HIL_VERSION}
-    return FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="hil", serial=serial, bitstream=emu.bitstream.name,
-                     clock=TwinClock(twin), observers=observers, info_extra=info,
-                     snapshot_extra=twin._snapshot_extra, **board_opts)
+    board = FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="hil", serial=serial, bitstream=emu.bitstream.name,
+                      clock=TwinClock(twin), observers=observers, info_extra=info,
+                      snapshot_extra=twin._snapshot_extra, **board_opts)
+    board.emulator = emu  # for tests and tools: the emulated FPGA (node voltages, registers, violations)
+    return board
 
 
 def open_hil(target: str = "", spec: str = "hil://", seed=0, params=None, limits=None, trace=None,

@@ -244,12 +244,11 @@ class EmulatedBitstream:
             self._twin_rails()
 
     def _twin_rails(self) -> None:
-        """Give the twin the rails its physics reads (MVM, neuron test, read energy), from the nodes."""
+        """Give the twin the rails its single-cell physics reads (read energy), from the nodes; the MVM
+        emulation hands the twin its own levels at MVM time."""
         n = self.node_v
         rails = self.twin._rails
         rails["v_ref"] = n["VREF"]
-        rails["v_read"] = 0.5 * (n["VPOS_BL"] - n["VNEG_BL"])
-        rails["v_decr"] = n["VRESET_PLUS"] - n["VREF"]
         rails["v_cell_read"] = n["VREAD"] - n["VREF_TIA"]
 
     # ---------------------------------------------------- core enable / regs
