@@ -10,7 +10,9 @@ Each case is ``neurram sweep characterize write-verify --cores 0 --cells-per-cor
 The points are equal in work: the same targets and passes on 8 dies. Prints one JSON object:
 wall time per worker count, the ratio of each to the first (issue 12's goal: 2 workers at most 0.6x
 the wall time of 1 on a 2-core machine), the 1-minute load average before and after each case and
-the CPUs; a load average above zero before a case means other work shared the CPUs.
+the CPUs; a load average above zero before a case means other work shared the CPUs. ``point_wall_s_mean``
+is the mean wall time of one point inside its worker (the experiment alone, the worker's imports included
+for its first point); the rest of ``wall_s`` is the cluster's start, the scheduling and the table.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ def sweep_once(out: Path, workers: int, points: int, cells: int, iterations: int
     s = json.loads(proc.stdout.strip().splitlines()[-1])
     if s["ok"] != points:
         raise SystemExit(f"sweep had failed points: {s['errors']}")
+    import pandas as pd
+
+    point_s = pd.read_csv(s["table"])["point_wall_s"]
     return {"workers": workers, "wall_s": round(wall, 2), "sweep_wall_s": round(s["wall_s"], 2),
+            "point_wall_s_mean": round(float(point_s.mean()), 2), "point_wall_s_sum": round(float(point_s.sum()), 2),
             "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)}
 
 

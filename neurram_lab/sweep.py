@@ -399,8 +399,8 @@ def run_point(point: Point) -> dict:
                 row["run_file"], row["run_file_bytes"] = str(h5[-1]), h5[-1].stat().st_size
     row["point_wall_s"] = time.perf_counter() - t0
     try:
-        _write_atomic(point.point_file, to_json({"row": row, "argv": point.argv, "board": point.board,
-                                                 "twin": point.twin, "traceback": tb}))
+        _write_atomic(point.point_file, json.dumps({"row": row, "argv": point.argv, "board": point.board,
+                                                   "twin": point.twin, "traceback": tb}, default=str))
     except OSError as exc:
         row["status"], row["error"] = "error", f"cannot write {point.point_file}: {exc}"
     return row
@@ -670,24 +670,40 @@ def _run_on_dask(plan, todo, rows, workers, scheduler, bar) -> str:
             if cluster is not None:
                 cluster.close()
             raise SweepError(f"cannot reach the Dask scheduler {scheduler or '(local cluster)'}: {exc}") from exc
-        futures = {}
-        try:
-            for p in todo:
+        futures: dict = {}  # in flight -> point
+        pending = list(todo)
+        done = as_completed()
+
+        def top_up():
+            # As many points in flight as the cluster has threads: a worker then holds only the point it
+            # runs, so a worker that dies is blamed on that point alone (and workers that join get work).
+            try:
+                threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            except Exception:  # noqa: BLE001 - the next completion tries again
+                threads = 0
+            while pending and len(futures) < max(1, threads):
+                p = pending.pop(0)
                 fut = client.submit(run_point, p, key=f"neurram-point-{p.key}-{os.urandom(3).hex()}", pure=False,
                                     retries=1)
                 futures[fut] = p
-            for fut in as_completed(futures):
-                p = futures[fut]
+                done.add(fut)
+
+        try:
+            top_up()
+            for fut in done:
+                p = futures.pop(fut)
                 try:
                     row = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after its retry
                     row = {"point": p.key, "experiment": p.experiment, "seed": p.seed, **p.params, "status": "error",
-                           "error": f"{type(exc).__name__}: {exc}", "run_file": "", "run_file_bytes": None,
-                           "point_wall_s": None, "worker": ""}
+                           "error": f"{type(exc).__name__}: {str(exc).split('. ')[0]}", "run_file": "",
+                           "run_file_bytes": None, "point_wall_s": None, "worker": ""}
+                fut.release()  # its row is here: a worker that dies later must not recompute it
                 rows[p.key] = row
                 write_table(plan, rows)
                 if bar is not None:
                     bar.update(1)
+                top_up()
         except KeyboardInterrupt:
             for fut in futures:
                 fut.cancel()

@@ -204,3 +204,18 @@ def test_unreachable_scheduler_is_a_sweep_error(tmp_path, capsys, monkeypatch):
     rc, _, err = run_cli(["sweep"] + TINY + ["--scheduler", f"tcp://127.0.0.1:{_free_port()}",
                                              "--out", str(tmp_path / "sw")], capsys)
     assert rc == 1 and "cannot reach the Dask scheduler" in err
+
+
+def test_a_killed_workers_point_is_retried_once(tmp_path, capsys, monkeypatch):
+    from experiments import _registry
+
+    monkeypatch.setattr(_registry, "EXTRA_MODULES", ["_sweep_crash_experiment"])
+    out = tmp_path / "sw"
+    rc, s, err = run_cli(["sweep", "characterize", "crash-test", "--grid", "deaths=1,2", "--seeds", "1",
+                          "--workers", "1", "--out", str(out), "--json", "--quiet"], capsys)
+    assert rc == 0, err
+    table = pd.read_csv(out / "sweep.csv")
+    once, twice = table.iloc[0], table.iloc[1]
+    assert (once["deaths"], once["status"], once["attempts"]) == (1, "ok", 2)  # died once, ran again
+    assert (twice["deaths"], twice["status"]) == (2, "error") and "KilledWorker" in twice["error"]
+    assert len(list((out / "points" / twice["point"]).glob("attempt-*"))) == 2  # not a third time
