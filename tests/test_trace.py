@@ -7,7 +7,7 @@ import json
 import pytest
 
 from drivers import _authors_host as authors
-from drivers.board_time import (ADC_CONVERSION_S, READ_UNIT_S, USB_S_PER_CALL, BoardTimeModel, authors_cell_calls,
+from drivers.board_time import (ADC_CONVERSION_S, HOST_S_PER_CALL, READ_UNIT_S, USB_S_PER_CALL, BoardTimeModel, authors_cell_calls,
                                 autorange_s, read_s)
 from drivers.trace import TraceWriter, iter_trace, read_trace
 from drivers.trace_summary import summarize_trace
@@ -190,3 +190,29 @@ def test_summary_reads_a_trace_file(tmp_path):
             w(r)
     a, b = summarize_trace(path), summarize_trace(authors.cell_records(2))
     assert a == b
+
+
+# ---------------------------------------------------------------- a real trace from hil://
+def test_hil_trace_summary_matches_the_board_counters(tmp_path):
+    import numpy as np
+
+    from neurram_lab import open_board
+
+    path = tmp_path / "hil.jsonl"
+    c, r, k = np.zeros(3, int), np.array([0, 0, 1]), np.array([0, 5, 7])
+    with open_board(f"hil://?seed=0&trace={path}") as b:
+        b.read(c, r, k)
+        b.pulse("set", c[:2], r[:2], k[:2], 1.5, 1e-6)
+        b.read(c, r, k)
+        counters = b.counters()
+    s = summarize_trace(path)
+    assert s["unknown_endpoints"] == []
+    assert s["dac_groups"]["groups"] > 0 and s["dac_groups"]["malformed"] == 0
+    assert s["pulses"] == {"set": 2, "reset": 0, "wrong_mux": 0, "wrong_mux_examples": []}
+    assert s["cell_reads"] == 6
+    fc = counters["frontpanel_calls"]
+    by_op = dict(s["calls_by_op"])
+    by_op["Close"] = by_op.get("Close", 0) - 1  # the trace goes on to the close
+    assert {op: n for op, n in by_op.items() if n} == fc["by_op"]
+    # the board's own model saw the same calls up to the close (no USB time, the host overhead only)
+    assert s["predicted_board_time_s"] == pytest.approx(counters["predicted_board_time_s"] + HOST_S_PER_CALL, rel=1e-9)
