@@ -198,6 +198,53 @@ class Board(abc.ABC):
     @abc.abstractmethod
     def _set_rails(self, volts: dict[str, float]) -> None: ...
 
+    def rail_range_v(self, name: str) -> tuple[float, float]:
+        """Range (V) the rail ``name`` can be set to now, the other rails as they are.
+
+        The safety limits' range, narrowed where the board cannot reach all of
+        it (e.g. a DAC node driven by ``v_ref - v_decr`` must stay at or above
+        0 V). Tier 2 picks operating points inside it. Sends nothing.
+        """
+        self._check_open()
+        if name not in self.limits.rails_v:
+            raise LimitError("rail", name, sorted(self.limits.rails_v), "no such rail")
+        self._caps().check_rails([name])
+        lo, hi = self.limits.rails_v[name]
+
+        def ok(v: float) -> bool:
+            try:
+                self._check_rails({name: float(v)})
+            except LimitError:
+                return False
+            return True
+
+        if ok(lo) and ok(hi):
+            return (float(lo), float(hi))
+        cur = self._get_rails().get(name)
+        inside = [v for v in ([cur] if cur is not None else []) + list(np.linspace(lo, hi, 257)) if lo <= v <= hi and ok(v)]
+        if not inside:
+            raise LimitError(name, cur, (lo, hi), "the board reaches no value of this rail with the other rails as they are")
+        a, b = float(inside[0]), float(inside[0])
+        if not ok(lo):  # the reachable values form one interval (node voltages are affine in the rails)
+            bad = lo
+            for _ in range(60):
+                mid = 0.5 * (bad + a)
+                bad, a = (bad, mid) if ok(mid) else (mid, a)
+        else:
+            a = lo
+        if not ok(hi):
+            bad = hi
+            for _ in range(60):
+                mid = 0.5 * (b + bad)
+                b, bad = (mid, bad) if ok(mid) else (b, mid)
+        else:
+            b = hi
+        return (float(a), float(b))
+
+    def _check_rails(self, volts: dict[str, float]) -> None:
+        """Refuse (LimitError) rail values the board cannot make with its other rails as they are; sends
+        nothing. Default: the safety limits are all there is."""
+
     def get_rails(self) -> dict[str, float]:
         """Present value of every rail (V)."""
         self._check_open()

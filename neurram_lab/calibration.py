@@ -118,7 +118,7 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     per_v = float(np.quantile(np.concatenate(finals), quantile)) * margin  # full scale needed per volt of v_read
     k = output_bits - 1
     full = CS_OVER_CI * (2.0 - 2.0 ** (1 - k)) if k > 0 else CS_OVER_CI
-    lo_v, hi_v = board.limits.rails_v["v_decr"]
+    lo_v, hi_v = board.rail_range_v("v_decr") if hasattr(board, "rail_range_v") else board.limits.rails_v["v_decr"]
     v_read = v_max
     if peak > 0:  # the integrator must not clip ...
         v_read = min(v_read, headroom_frac * HEADROOM_V / peak)

@@ -100,6 +100,9 @@ class JournalBoard(Board):
     def get_rails(self) -> dict:
         return self._call("get_rails", {}, self.inner.get_rails)
 
+    def rail_range_v(self, name: str) -> tuple:
+        return self._call("rail_range_v", {"name": name}, self.inner.rail_range_v, name)
+
     def power_cores(self, cores, on: bool = True) -> None:
         return self._call("power_cores", {"cores": cores, "on": on}, self.inner.power_cores, cores, on)
 
@@ -145,6 +148,9 @@ class JournalBoard(Board):
 
     def _get_rails(self):
         return self.inner._get_rails()
+
+    def _check_rails(self, volts):
+        return self.inner._check_rails(volts)
 
     def _power_cores(self, cores, on):
         return self.inner._power_cores(cores, on)

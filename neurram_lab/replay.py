@@ -123,6 +123,13 @@ class ReplayBoard(Board):
     def get_rails(self) -> dict:
         return self._serve("get_rails", {})
 
+    def rail_range_v(self, name: str) -> tuple:
+        """The recorded answer; runs recorded before boards had ``rail_range_v`` used the safety limits."""
+        i = self.cursor
+        if i < len(self.journal) and self.journal.call(i).op != "rail_range_v":
+            return tuple(self.limits.rails_v[name])
+        return self._serve("rail_range_v", {"name": name})
+
     def power_cores(self, cores, on: bool = True) -> None:
         return self._serve("power_cores", {"cores": cores, "on": on})
 
