@@ -26,6 +26,14 @@ the input nodes sit at ``v_ref +- v_read / 2`` for the integrated charge of
 the twin's ``v_read`` per unit digit. Lines outside the request stay 0 (not
 driven).
 
+Readout limits: a neuron still positive (or negative) after 100 steps keeps
+the step count of the previous vector of the run (``neuron_multi_level_output.v``
+never clears it; the mask load clears it to 0, which this module reads as full
+scale). With ``b`` output bits the integrator's headroom (about 0.35 V) is
+``0.35 / ((Cs/Ci) v_decr 2**(2-b))`` steps: below 100 for ``b <= 6`` at any
+``v_decr`` above 0.35 V, but for 7 bits only when ``v_decr >= 0.69 V``; below
+that, outputs saturated past 1.56x full scale can read a stale count.
+
 The pure parts (encoding, decoding, wire words) sit at the top and are what
 the tests pin; :func:`run_mvm` and :func:`neuron_test` drive an
 :class:`~drivers.fpga_board.FpgaBoard`.
