@@ -95,8 +95,15 @@ def main(args, ctx) -> dict:
     plan = plan_sweep(theirs, args.grid or [], args.seeds, args.board, args.out, twin_threads=args.twin_threads)
     ctx.say(f"Sweep of {' '.join(plan.words)}: {len(plan.points)} points "
             f"({len(plan.seeds)} dies x {len(plan.points) // len(plan.seeds)} parameter sets) into {plan.out}")
-    s = run_sweep(plan, workers=args.workers, scheduler=scheduler, merit=args.merit,
-                  progress=lambda total, desc, unit: ctx.progress(total, desc, unit))
+    try:
+        s = run_sweep(plan, workers=args.workers, scheduler=scheduler, merit=args.merit,
+                      progress=lambda total, desc, unit: ctx.progress(total, desc, unit))
+    except KeyboardInterrupt:
+        import sys
+
+        print(f"neurram sweep: interrupted; the table of the points finished so far is {plan.table_path} "
+              "(the same command resumes)", file=sys.stderr)
+        raise
     ctx.say(f"{s['ran']} points run, {s['skipped']} already finished, {s['failed']} failed ({s['wall_s']:.1f} s).")
     if s["merit"] and s["merit_mean"] is not None:
         ctx.say(f"{s['merit']}: mean {s['merit_mean']:.4g}, std {s['merit_std']:.3g}, "

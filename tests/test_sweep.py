@@ -219,3 +219,29 @@ def test_a_killed_workers_point_is_retried_once(tmp_path, capsys, monkeypatch):
     assert (once["deaths"], once["status"], once["attempts"]) == (1, "ok", 2)  # died once, ran again
     assert (twice["deaths"], twice["status"]) == (2, "error") and "KilledWorker" in twice["error"]
     assert len(list((out / "points" / twice["point"]).glob("attempt-*"))) == 2  # not a third time
+
+
+def test_ctrl_c_leaves_a_table_of_what_finished(tmp_path, capsys):
+    import signal
+
+    out = tmp_path / "sw"
+    table = out / "sweep.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "neurram_lab.cli", "sweep"] + TINY
+                            + ["--seeds", "1-40", "--workers", "1", "--out", str(out), "--json", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as on a terminal
+    try:
+        deadline = time.monotonic() + 120
+        while not (table.exists() and len(table.read_text().splitlines()) >= 3):  # header and two points
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        _stop(proc)
+    assert proc.returncode == 130 and "interrupted" in err
+    done = pd.read_csv(table)
+    assert 2 <= len(done) < 40 and set(done["status"]) == {"ok"}
+    seeds = ",".join(str(s) for s in done["seed"])
+    rc, s, err = run_cli(["sweep"] + TINY + ["--seeds", seeds, "--out", str(out), "--json", "--quiet"], capsys)
+    assert rc == 0 and (s["ran"], s["skipped"]) == (0, len(done))
