@@ -284,3 +284,26 @@ def test_neuron_test_follows_its_input_and_matches_sim():
     assert np.all(np.diff(med) > 0)  # codes rise with the input voltage
     d = np.abs(c_h.astype(int) - c_s.astype(int))
     assert d.max() <= 2 and d.mean() < 0.6
+
+
+def test_a_neuron_past_100_steps_keeps_the_previous_count_as_the_hdl_does():
+    # 7 output bits at a low v_decr: a step is small, a full-scale input runs past the readout's 100 steps
+    x = np.zeros((1, 2, 16), np.int16)
+    x[0, 1] = 7  # vector 1: every input at full scale; vector 0: zero
+    req = MVMRequest(cores=(2,), inputs=x, input_lines=np.arange(16), output_lines=np.arange(8), input_bits=4,
+                     output_bits=7)
+    with open_board("sim://?seed=13") as sim:
+        _program(sim, [2])
+        sim.set_rails(v_decr=0.2)
+        c_s = sim.mvm(req)[0]
+    board, emu, trace = _hil()
+    with board:
+        _program(emu.twin, [2])
+        board.set_rails(v_decr=0.2)
+        c_h = board.mvm(req)[0]
+    stale = (np.abs(c_s[1]) >= 63) & (np.abs(c_h[1]) < 63)  # saturated on the twin, not read as such
+    assert stale.any()
+    same_sign = (c_h[0] < 0) == (c_h[1] < 0)
+    assert np.array_equal(c_h[1][stale & same_sign], c_h[0][stale & same_sign])  # the previous vector's count
+    ok = ~stale
+    assert np.abs(c_h[1][ok].astype(int) - c_s[1][ok]).max() <= 2
