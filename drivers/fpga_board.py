@@ -140,6 +140,7 @@ class FpgaBoard(Board):
         self._rails = dict(DEFAULT_RAILS_V)
         self._core = None  # core enabled through the shift register
         self._cell = None  # (row, col) selected in that core
+        self._dirty = False  # a cell operation failed half-way
         self._counts = {"pulses": 0, "reads": 0, "mvms": 0, "neuron_tests": 0, "dac_groups": 0}
         self.serial = serial
         try:
@@ -388,6 +389,33 @@ class FpgaBoard(Board):
 
     # ---------------------------------------------------------------- cells
     def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
+        return self._guarded(self._pulse_cells, kind, core, row, col, v_pulse, width_s, v_gate)
+
+    def _read(self, core, row, col):
+        return self._guarded(self._read_cells, core, row, col)
+
+    def _guarded(self, fn, *args):
+        """Run a cell operation; after a failure, the next one first brings the FPGA back to idle."""
+        if self._dirty:
+            self._recover()
+        self._dirty = True
+        out = fn(*args)
+        self._dirty = False
+        return out
+
+    def _recover(self) -> None:
+        """After a failed operation: ack whatever may wait for an ack, mux idle, select again from scratch."""
+        L = self._link
+        L.op("select")
+        L.trigger(nt.TI_SYS, nt.T_PULSE_ACK)
+        L.trigger(nt.TI_ADC, nt.T_AUTORANGE_ACK)
+        self._wi[nt.WI_WRITE_MUX] = -1
+        self._set(nt.WI_WRITE_MUX, nt.MUX_IDLE)
+        L.update_wire_ins()
+        self._core = self._cell = None
+        self._dirty = False
+
+    def _pulse_cells(self, kind, core, row, col, v_pulse, width_s, v_gate):
         n = core.size
         order = _pulse_order(core, row, col, v_pulse, v_gate, width_s)
         nodes = nt.PULSE_NODES[kind]
@@ -422,7 +450,7 @@ class FpgaBoard(Board):
             self._counts["pulses"] += 1
         return n
 
-    def _read(self, core, row, col):
+    def _read_cells(self, core, row, col):
         n = core.size
         out = np.empty(n, np.float32)
         L = self._link
