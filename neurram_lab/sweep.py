@@ -487,8 +487,8 @@ def write_table(plan: SweepPlan, rows: dict) -> Path:
     cols: list = []
     for r in ordered:
         cols += [c for c in r if c not in cols]
-    head = [c for c in ("point", "experiment", "seed", *plan.grid, "status", "error", "run_file", "run_file_bytes",
-                        "point_wall_s", "worker") if c in cols]
+    head = ["point", "experiment", "seed", *plan.grid, "status", "error", "run_file", "run_file_bytes",
+            "point_wall_s", "worker"]  # also the header of a table with no point finished yet
     df = pd.DataFrame(ordered, columns=head + [c for c in cols if c not in head])
     plan.out.mkdir(parents=True, exist_ok=True)
     _write_atomic(plan.table_path, df.to_csv(index=False))
