@@ -2,10 +2,10 @@
 
 Run from the repository root on a quiet machine (check ``uptime``)::
 
-    python benchmarks/sweep_scaling.py [--points 8] [--cells-per-core 4096] [--iterations 2] [--workers 1,2]
+    python benchmarks/sweep_scaling.py [--points 8] [--cores 0-1] [--cells-per-core 16384] [--iterations 3] [--workers 1,2]
 
-Each case is ``neurram sweep characterize write-verify --cores 0 --cells-per-core N --iterations K
---settle-s 1800 --seeds 1-8 --workers W`` into a fresh folder (the twin on one thread per worker,
+Each case is ``neurram sweep characterize write-verify --cores C --cells-per-core N --iterations K
+--seeds 1-8 --workers W`` into a fresh folder (the twin on one thread per worker,
 ``--twin-threads 1``), timed from the command's start to its end, local cluster start-up included.
 The points are equal in work: the same targets and passes on 8 dies. Prints one JSON object:
 wall time per worker count, the ratio of each to the first (issue 12's goal: 2 workers at most 0.6x
@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def sweep_once(out: Path, workers: int, points: int, cells: int, iterations: int) -> dict:
-    argv = [sys.executable, "-m", "neurram_lab.cli", "sweep", "characterize", "write-verify", "--cores", "0",
+def sweep_once(out: Path, workers: int, points: int, cores: str, cells: int, iterations: int) -> dict:
+    argv = [sys.executable, "-m", "neurram_lab.cli", "sweep", "characterize", "write-verify", "--cores", cores,
             "--cells-per-core", str(cells), "--iterations", str(iterations), "--seeds", f"1-{points}",
             "--workers", str(workers), "--twin-threads", "1", "--out", str(out), "--json", "--quiet"]
     load0 = os.getloadavg()[0]
@@ -53,14 +53,15 @@ def sweep_once(out: Path, workers: int, points: int, cells: int, iterations: int
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--points", type=int, default=8)
-    ap.add_argument("--cells-per-core", type=int, default=4096)
-    ap.add_argument("--iterations", type=int, default=2)
+    ap.add_argument("--cores", default="0-1")
+    ap.add_argument("--cells-per-core", type=int, default=16384)
+    ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
     a = ap.parse_args(argv)
     cases = []
     with tempfile.TemporaryDirectory(prefix="sweep-scaling-") as tmp:
         for w in [int(x) for x in a.workers.split(",")]:
-            cases.append(sweep_once(Path(tmp) / f"w{w}", w, a.points, a.cells_per_core, a.iterations))
+            cases.append(sweep_once(Path(tmp) / f"w{w}", w, a.points, a.cores, a.cells_per_core, a.iterations))
     base = cases[0]["wall_s"]
     for c in cases:
         c["ratio_to_first"] = round(c["wall_s"] / base, 3)
@@ -68,7 +69,7 @@ def main(argv=None) -> dict:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count()
-    result = {"points": a.points, "cells_per_core": a.cells_per_core, "iterations": a.iterations, "cpus": cpus,
+    result = {"points": a.points, "cores": a.cores, "cells_per_core": a.cells_per_core, "iterations": a.iterations, "cpus": cpus,
               "cases": cases}
     print(json.dumps(result))
     return result
