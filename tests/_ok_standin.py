@@ -1,82 +1,48 @@
-"""A stand-in for Opal Kelly's ``ok`` module (not installable here), speaking the FrontPanel API
-to the emulated firmware in-process, so OkFrontPanel's own code runs in tests."""
+"""Stand-ins for what a lab machine has and this one does not: Opal Kelly's ``ok`` module (installed in
+``sys.modules`` as the emulated bitstream's look-alike, so ``okusb://`` runs its real import and open
+path) and a USB bus listing an Opal Kelly device (a pyusb backend that only enumerates)."""
 
 from __future__ import annotations
 
-import numpy as np
+import sys
 
-from drivers import endpoints as ep
+import usb.backend
 
-
-class _Module:
-    def __init__(self, firmwares: dict):
-        self.firmwares = firmwares  # serial -> EmulatedFirmware
-        outer = self
-
-        class okCFrontPanel:  # noqa: N801 - the vendor's name
-            def __init__(self):
-                self.fw = None
-                self.serial = ""
-                self.wi = np.zeros(32, np.uint32)
-                self.wo = np.zeros(32, np.uint32)
-
-            def GetDeviceCount(self):
-                return len(outer.firmwares)
-
-            def GetDeviceListSerial(self, i):
-                return sorted(outer.firmwares)[i]
-
-            def OpenBySerial(self, serial=""):
-                serial = serial or sorted(outer.firmwares)[0]
-                if serial not in outer.firmwares:
-                    return -8  # DeviceNotOpen, as the SDK reports a missing board
-                self.fw, self.serial = outer.firmwares[serial], serial
-                return 0
-
-            def IsOpen(self):
-                return self.fw is not None
-
-            def GetSerialNumber(self):
-                return self.serial
-
-            def Close(self):
-                self.fw = None
-
-            def ConfigureFPGA(self, path):
-                return 0
-
-            def SetWireInValue(self, addr, value, mask=0xFFFFFFFF):
-                self.wi[addr] = (int(self.wi[addr]) & ~mask) | (value & mask)
-                return 0
-
-            def UpdateWireIns(self):
-                return self.fw.set_wire_ins(self.wi.copy())
-
-            def UpdateWireOuts(self):
-                self.wo[:] = self.fw.wire_outs()
-                return 0
-
-            def GetWireOutValue(self, addr):
-                return int(self.wo[addr - 0x20])
-
-            def ActivateTriggerIn(self, addr, bit):
-                return self.fw.trigger(addr, bit)
-
-            def WriteToPipeIn(self, addr, data):
-                return self.fw.pipe_in(addr, bytes(data))
-
-            def ReadFromPipeOut(self, addr, buf):
-                code, data = self.fw.pipe_out(addr, len(buf))
-                if code < 0:
-                    return code
-                buf[:] = data
-                return len(buf)
-
-        self.okCFrontPanel = okCFrontPanel
+from drivers.hil import make_emulated_board
+from drivers.hil.okmodule import EmulatedOk
 
 
-def ok_module(firmwares: dict):
-    return _Module(firmwares)
+def install_ok(monkeypatch, serials=("1740000ABC",), seed: int = 8) -> EmulatedOk:
+    """Put an ``ok`` module with emulated boards (one twin of ``seed`` each) where ``import ok`` finds it."""
+    boards = {}
+    for i, s in enumerate(serials):
+        _, emu = make_emulated_board(seed + i)
+        boards[s] = emu
+    ok = EmulatedOk(boards)
+    monkeypatch.setitem(sys.modules, "ok", ok)
+    return ok
 
 
-assert ep.WIRE_OUT_RANGE[0] == 0x20
+class _Descriptor:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class UsbListing(usb.backend.IBackend):
+    """A pyusb backend whose bus holds devices with the given (vendor, product) ids; it enumerates only."""
+
+    def __init__(self, ids=((0x151F, 0x0020),)):
+        self.devs = [_Descriptor(
+            bLength=18, bDescriptorType=1, bcdUSB=0x0300, bDeviceClass=0xFF, bDeviceSubClass=0, bDeviceProtocol=0,
+            bMaxPacketSize0=9, idVendor=v, idProduct=p, bcdDevice=0x0100, iManufacturer=0, iProduct=0,
+            iSerialNumber=0, bNumConfigurations=1, address=7 + i, bus=1, port_number=None, port_numbers=None,
+            speed=None) for i, (v, p) in enumerate(ids)]
+
+    def enumerate_devices(self):
+        return iter(self.devs)
+
+    def get_device_descriptor(self, dev):
+        return dev
+
+    def get_parent(self, dev):
+        return None

@@ -1,4 +1,5 @@
-"""Checks that need a real NeuRRAM test board: run with ``--board okusb://SERIAL``."""
+"""Checks that need a real NeuRRAM test board running the authors' neurram_top bitstream:
+run with ``--board okusb://SERIAL[?bitfile=neurram_top.bit]``."""
 
 from __future__ import annotations
 
@@ -13,13 +14,18 @@ def _real_specs(config):
 
 
 @pytest.mark.hardware
-def test_real_board_answers_and_reads(request):
+def test_real_board_answers_reads_and_keeps_time(request):
     for spec in _real_specs(request.config):
         with open_board(spec) as b:
             info = b.info()
-            assert info.kind == "fpga" and info.firmware
+            assert info.kind == "fpga" and info.firmware.startswith("neurram_top")
+            caps = b.capabilities()
+            assert caps.clock == "host" and caps.output_bits[1] <= 7
+            assert b.get_rails()["v_cell_read"] > 0
             g = b.read([0], [0], [0])
-            assert g.dtype == np.float32 and 0 <= g[0] < 200e-6
+            assert g.dtype == np.float32 and 0 <= g[0] < 300e-6
+            calls = b.counters()["frontpanel_calls"]
+            assert calls["by_board_op"]["read"] > 0
             t0 = b.now()
             b.wait(0.01)
             assert b.now() >= t0 + 0.01

@@ -1,25 +1,22 @@
-"""A write-verify interrupted by a USB disconnect resumes from its run log without re-pulsing finished cells.
-
-Needs ``neurram_lab.programming`` (iterative_program with ``resume_from``, branch ``program``).
-"""
+"""A write-verify interrupted by a disconnect resumes from its run log on the same chip without
+re-pulsing finished cells."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from drivers.hil import FaultPlan, connect, make_virtual_device
-from drivers.usb_framing import Op
+from drivers.hil import FaultPlan, connect, make_emulated_board
 from experiments._common import start_run
 from neurram_lab import FrontPanelError, read_run
+from neurram_lab import programming
 from neurram_lab.writeverify import WriteVerifyConfig, form_cells
-
-programming = pytest.importorskip("neurram_lab.programming", reason="iterative_program(resume_from=) is on branch program")
 
 
 def test_disconnect_mid_write_verify_then_resume(tmp_path):
-    dev = make_virtual_device(17, faults=FaultPlan())
-    b = connect(dev, timeout_ms=50, retries=1, poll_timeout_s=0.5)
+    plan = FaultPlan()
+    ok, emu = make_emulated_board(17, faults=plan)
+    b = connect(ok, poll_timeout_s=0.5)
     r, k = np.divmod(np.arange(256), 16)
     c = np.full(r.size, 3)
     formed = form_cells(b, c, r, k)
@@ -27,9 +24,9 @@ def test_disconnect_mid_write_verify_then_resume(tmp_path):
     tgt = np.random.default_rng(1).uniform(2e-6, 38e-6, c.size)
     cfg = WriteVerifyConfig(max_reversals=8)
     params = {"seed": 17}
-    # the USB link drops during write-verify, a few rounds in
-    dev.faults.add("disconnect", at=dev.faults.frames_seen(Op.PIPE_IN) + 24, op=Op.PIPE_IN)
-    with pytest.raises(FrontPanelError, match="CommunicationError"):
+    # the board drops out during write-verify, a good way in (about 100 FrontPanel calls a cell and round)
+    plan.add("disconnect", at=plan.calls + 150 * c.size)
+    with pytest.raises(FrontPanelError, match="DeviceNotOpen"):
         with start_run(b, tmp_path / "a", "wv", params, programming.PROGRAM_TABLES) as log:
             programming.iterative_program(log.board, c, r, k, tgt, iterations=1, settle_s=0.0, config=cfg, log=log)
     first = log.path
@@ -37,11 +34,11 @@ def test_disconnect_mid_write_verify_then_resume(tmp_path):
     finished = run.tables["wv_cells"]["cell"].to_numpy()
     assert 0 < finished.size < c.size, "the disconnect hit mid-way"
     flat = c * 65536 + r * 256 + k
-    cells = dev.firmware.twin.cells
+    cells = emu.twin.cells
     t_prog_at_drop = cells.t_prog_s[flat].copy()
 
-    dev.replug()  # same chip, state kept
-    with connect(dev) as b2, start_run(b2, tmp_path / "b", "wv", params, programming.PROGRAM_TABLES) as log2:
+    plan.clear()  # plugged in again: same chip, state kept
+    with connect(ok) as b2, start_run(b2, tmp_path / "b", "wv", params, programming.PROGRAM_TABLES) as log2:
         res = programming.iterative_program(log2.board, c, r, k, tgt, iterations=1, settle_s=0.0, config=cfg,
                                             log=log2, resume_from=first)
     assert res.resumed_cells == finished.size
