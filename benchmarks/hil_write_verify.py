@@ -44,6 +44,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--iterations", type=int, default=1, help="write-verify passes (default 1)")
     parser.add_argument("--settle-s", type=float, default=1800.0, help="virtual wait before each re-read (s)")
     parser.add_argument("--trace", default=None, metavar="FILE.jsonl", help="also write the FrontPanel trace (slower)")
+    parser.add_argument("--read-cycles", type=int, default=1,
+                        help="auto-ranged cycles per verify read (default 1; the authors average 8, dropping 3)")
+    parser.add_argument("--ignore-cycles", type=int, default=0, help="leading cycles dropped from the average (default 0)")
     parser.add_argument("--no-sim", action="store_true", help="skip the sim:// comparison run")
 
 
@@ -78,13 +81,15 @@ def _calls(counters) -> dict:
 
 
 def run(seed: int = 0, cores=tuple(range(16)), cells_per_core: int = 256, iterations: int = 1,
-        settle_s: float = 1800.0, trace=None, compare_sim: bool = True) -> dict:
+        settle_s: float = 1800.0, trace=None, compare_sim: bool = True, read_cycles: int = 1,
+        ignore_cycles: int = 0) -> dict:
     """Measure; returns the summary (see module doc)."""
     from drivers.board_time import authors_cell_calls
     from neurram_lab import open_board
 
     cores = [int(x) for x in cores]
-    spec = f"hil://?seed={int(seed)}" + (f"&trace={trace}" if trace else "")
+    spec = f"hil://?seed={int(seed)}&read_cycles={int(read_cycles)}&ignore_cycles={int(ignore_cycles)}"
+    spec += f"&trace={trace}" if trace else ""
     load0 = os.getloadavg()[0]
     with open_board(spec) as b:
         form_s, wall_s, cpu_s, res, k0, k1, n = _program(b, cores, cells_per_core, iterations, settle_s, seed)
@@ -106,6 +111,8 @@ def run(seed: int = 0, cores=tuple(range(16)), cells_per_core: int = 256, iterat
         "cores": len(cores),
         "cells_per_core": int(cells_per_core),
         "iterations": int(iterations),
+        "read_cycles": int(read_cycles),
+        "ignore_cycles": int(ignore_cycles),
         "wall_s": wall_s,
         "goal_s": GOAL_S,
         "cells_per_s": n / wall_s if wall_s > 0 else None,
@@ -136,7 +143,8 @@ def run(seed: int = 0, cores=tuple(range(16)), cells_per_core: int = 256, iterat
 
 def main(args, ctx) -> dict:
     s = run(seed=args.seed or 0, cores=parse_cores(args.cores), cells_per_core=args.cells_per_core,
-            iterations=args.iterations, settle_s=args.settle_s, trace=args.trace, compare_sim=not args.no_sim)
+            iterations=args.iterations, settle_s=args.settle_s, trace=args.trace, compare_sim=not args.no_sim,
+            read_cycles=args.read_cycles, ignore_cycles=args.ignore_cycles)
     lines = [f"write-verify of {s['cells_programmed']} cells on hil://: {s['wall_s']:.1f} s wall "
              f"(goal <= {GOAL_S:.0f} s), {s['cells_per_s']:.0f} cells/s, {s['mean_pulses_per_cell']:.2f} pulses/cell, "
              f"{s['in_window_fraction']:.2%} in window",
