@@ -152,17 +152,19 @@ BITSTREAMS: dict[str, Bitstream] = {
     "neurram_top": Bitstream("neurram_top", _COMMON_WI, _COMMON_WO, _COMMON_TI,
                              frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT))),
     "neurram_top_sar": Bitstream(
-        "neurram_top_sar", _COMMON_WI | {0x16, 0x17}, _COMMON_WO, _COMMON_TI | {(TI_NEURON, 9)},
+        "neurram_top_sar", (_COMMON_WI - {0x11}) | {0x16, 0x17}, _COMMON_WO,
+        (_COMMON_TI - {(TI_NEURON, 10)}) | {(TI_NEURON, 9)},
         frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT, 0xA3)),
         note="neurram_top_sar.v adds wire-ins 0x16/0x17 (SAR bits, DAC settle; vreset/vref codes), "
-             "trigger 0x45 bit 9 (SAR conversion), 0x28 bit 14 (SAR idle) and pipe-out 0xA3 (SAR codes); "
-             "this driver uses none of them",
+             "trigger 0x45 bit 9 (SAR conversion), 0x28 bit 14 (SAR idle) and pipe-out 0xA3 (SAR codes), and "
+             "drops wire-in 0x11 and trigger 0x45 bit 10 (energy test commented out); this driver uses none of them",
     ),
     "neurram_top_voltage_mode": Bitstream(
-        "neurram_top_voltage_mode", _COMMON_WI, _COMMON_WO, _COMMON_TI,
+        "neurram_top_voltage_mode", _COMMON_WI, _COMMON_WO, _COMMON_TI | {(TI_NEURON, 11)},
         frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT)),
-        note="neurram_top_voltage_mode.v drives 0x28 bit 14 (energy test idle) and runs the neurons "
-             "in voltage mode (neuron_control_voltage_mode.v); endpoints and host sequences as neurram_top",
+        note="neurram_top_voltage_mode.v uses trigger 0x45 bits 10/11 for the input/output energy tests, "
+             "drives 0x28 bit 14 (output energy test idle) and runs the neurons in voltage mode "
+             "(neuron_control_voltage_mode.v); the endpoints and host sequences this driver uses are as neurram_top",
     ),
 }
 DEFAULT_BITSTREAM = "neurram_top"
