@@ -216,3 +216,49 @@ def test_hil_trace_summary_matches_the_board_counters(tmp_path):
     assert {op: n for op, n in by_op.items() if n} == fc["by_op"]
     # the board's own model saw the same calls up to the close (no USB time, the host overhead only)
     assert s["predicted_board_time_s"] == pytest.approx(counters["predicted_board_time_s"] + HOST_S_PER_CALL, rel=1e-9)
+
+
+def test_cli_trace_and_show_print_the_summary(tmp_path, capsys):
+    from neurram_lab.cli import main
+
+    path = tmp_path / "t.jsonl"
+    with TraceWriter(path) as w:
+        for r in authors.cell_records(2):
+            w(r)
+    assert main(["trace", str(path), "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    s = json.loads(out[-1])
+    assert s["calls"] == 500 and s["unknown_endpoints"] == [] and s["dac_groups"]["malformed"] == 0
+    assert any(line.startswith("check") and "neurram_top.v" in line for line in out)
+    assert main(["show", str(path), "--json", "--quiet"]) == 0
+    shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert shown["calls"] == s["calls"] and shown["predicted_board_time_s"] == s["predicted_board_time_s"]
+
+
+def test_write_verify_reports_the_predicted_board_time_on_hil_only(tmp_path):
+    from experiments import write_verify
+    from neurram_lab import open_board
+
+    kw = dict(cores=(0,), cells_per_core=8, iterations=1, settle_s=60.0)
+    with open_board("hil://?seed=1") as b:
+        hil = write_verify.run(b, tmp_path, **kw)
+    with open_board("sim://?seed=1") as b:
+        sim = write_verify.run(b, tmp_path, **kw)
+    assert "predicted_board_time_s" not in sim and "predicted_s_per_cell" not in sim
+    assert hil["predicted_board_time_s"] > 0
+    # programming only: less than the whole run (which includes opening, rails and forming)
+    assert 0 < hil["predicted_s_per_cell"] * 8 < hil["predicted_board_time_s"]
+
+
+def test_bench_hil_write_verify_reports_calls_and_predicted_time():
+    from benchmarks import hil_write_verify
+
+    s = hil_write_verify.run(seed=0, cores=[0, 1], cells_per_core=8)
+    assert s["cells"] == 16 and 0 < s["cells_programmed"] <= 16
+    n = s["cells_programmed"]
+    assert s["frontpanel_calls_per_cell"] == pytest.approx(s["frontpanel_calls"] / n)
+    assert sum(s["frontpanel_calls_per_cell_by_op"].values()) == pytest.approx(s["frontpanel_calls_per_cell"])
+    assert s["predicted_s_per_cell"] == pytest.approx(s["predicted_board_s"] / n)
+    assert s["predicted_board_s"] < s["predicted_board_s_with_forming"]
+    assert s["sim_cells_programmed"] == n and s["sim_mean_pulses_per_cell"] > 0
+    assert s["authors_sequence_calls_per_cell"] > 180  # the authors' select + two reads alone
