@@ -59,7 +59,7 @@ class TraceWriter:
 
     def __call__(self, record: dict) -> None:
         """Take one call record (the observer interface)."""
-        self._lines.append(json.dumps(record, separators=(",", ":")))
+        self._lines.append(json.dumps(record, separators=(",", ":"), default=_plain))
         self.records += 1
         if len(self._lines) >= self._flush_every:
             self.flush()
@@ -96,6 +96,18 @@ class TraceWriter:
 
     def __repr__(self):
         return f"TraceWriter({str(self.path)!r}, records={self.records}, {'closed' if self.closed else 'open'})"
+
+
+def _plain(obj):
+    """JSON form of values json does not know (numpy integers and floats; anything else as text)."""
+    for cast in (int, float):
+        try:
+            v = cast(obj)
+        except (TypeError, ValueError):
+            continue
+        if v == obj:
+            return v
+    return str(obj)
 
 
 def iter_trace(path) -> Iterator[dict]:

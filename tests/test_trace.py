@@ -262,3 +262,12 @@ def test_bench_hil_write_verify_reports_calls_and_predicted_time():
     assert s["predicted_board_s"] < s["predicted_board_s_with_forming"]
     assert s["sim_cells_programmed"] == n and s["sim_mean_pulses_per_cell"] > 0
     assert s["authors_sequence_calls_per_cell"] > 180  # the authors' select + two reads alone
+
+
+def test_trace_writer_takes_numpy_scalars(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "t.jsonl"
+    with TraceWriter(path) as w:
+        w({"op": "SetWireInValue", "ep": np.int64(1), "value": np.uint32(7), "mask": np.uint32(0xFFFFFFFF)})
+    assert read_trace(path) == [{"op": "SetWireInValue", "ep": 1, "value": 7, "mask": 0xFFFFFFFF}]
