@@ -85,6 +85,8 @@ class EmulatedBitstream:
         self.core_enable = [False] * N_CORES
         self.rows = [dict() for _ in range(N_CORES)]  # vertical registers: address -> data
         self.cols = [dict() for _ in range(N_CORES)]  # horizontal registers
+        self._written: set[int] = set()  # cores whose registers hold something
+        self._enabled: list[int] = []  # cores whose enable latch is set
         self._program_done = False
         self.counts = {"pulses": 0, "reads": 0, "dac_words": 0, "dac_updates": 0, "autorange_iterations": 0}
         # one-cell arrays handed to the twin (no allocation per call)
@@ -159,6 +161,9 @@ class EmulatedBitstream:
         """Cores whose enable latch is set (the 0x14 shift register)."""
         return [i for i, on in enumerate(self.core_enable) if on]
 
+    def _enabled_changed(self) -> None:
+        self._enabled = [i for i, on in enumerate(self.core_enable) if on]
+
     def dac_v(self, dac: int, channel: int) -> float:
         """Present output voltage (V) of ``dac`` channel ``channel``."""
         return nt.code_volts(self.dac_out[dac][channel], dac)
@@ -166,9 +171,7 @@ class EmulatedBitstream:
     def selected(self) -> list[tuple[int, int, int]]:
         """(core, row, col) of every selected cell: enabled cores, rows and columns holding the select data."""
         out = []
-        for core, on in enumerate(self.core_enable):
-            if not on:
-                continue
+        for core in self._enabled:
             rows = [a for a, d in self.rows[core].items() if d == nt.RA_SELECT]
             if not rows:
                 continue
@@ -255,6 +258,7 @@ class EmulatedBitstream:
     def _core_enable_edge(self, old: int, new: int) -> None:
         if new & nt.CE_RESET:  # core_enable_reset_b low: every latch cleared
             self.core_enable = [False] * N_CORES
+            self._enabled = []
             return
         if not (new & nt.CE_CLOCK) or (old & nt.CE_CLOCK):
             return  # only a rising clock edge shifts
@@ -266,13 +270,16 @@ class EmulatedBitstream:
             for v in cols:
                 if h < nt.CORE_ROWS and v < nt.CORE_COLS:
                     self.core_enable[h * nt.CORE_COLS + v] = data
+        self._enabled_changed()
 
     def _clear(self, horz: bool, vert: bool) -> None:
-        for core in range(N_CORES):
-            if horz and self.cols[core]:
+        for core in self._written:
+            if horz:
                 self.cols[core].clear()
-            if vert and self.rows[core]:
+            if vert:
                 self.rows[core].clear()
+        if horz and vert:
+            self._written = set()
 
     def _random_access(self) -> None:
         """Trigger 0x44 bit 1: write data[9:8] into register address[7:0] of the core 0x13 addresses."""
@@ -283,6 +290,7 @@ class EmulatedBitstream:
             self.violations.append(f"random access to core address 0x{addr & 0x3F:02X}, which names no core")
             return
         core = h * nt.CORE_COLS + v
+        self._written.add(core)
         regs = self.rows[core] if ra & nt.RA_VERTICAL else self.cols[core]
         data = (ra >> nt.RA_DATA_SHIFT) & 3
         if data:
