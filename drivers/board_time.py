@@ -222,11 +222,14 @@ class BoardTimeModel:
         if self.pipe_bytes_per_s <= 0:
             raise InputError(f"pipe_bytes_per_s must be > 0, got {pipe_bytes_per_s!r}")
         self.predicted_s = 0.0
-        self.usb_s = self.host_s = self.fpga_wait_s = self.setup_s = 0.0
-        self.calls = 0
-        self.calls_by_op: dict[str, int] = {}
-        self.calls_by_board_op: dict[str, int] = {}
-        self.predicted_s_by_board_op: dict[str, float] = {}
+        self.usb_s = self.fpga_wait_s = self.setup_s = 0.0
+        self._counts: dict[str, dict[str, int]] = {}  # board_op -> op -> calls
+        self._bop_s: dict[str, float] = {}  # board_op -> predicted seconds (closed segments)
+        self._bop = None
+        self._bop_start_s = 0.0
+        self._cur: dict[str, int] = {}
+        # op -> (USB cost, kind, handler run after the cost)
+        self._spec = {op: (cost, _KINDS.get(op, _PLAIN), _AFTER.get(op)) for op, cost in self.usb_cost.items()}
         self.pulses = self.adc_reads = self.cell_reads = self.dac_words = self.dac_updates = self.mvm_runs = 0
         self.fpga_s = 0.0  # FPGA busy time started (whether or not the host waited for it)
         self._host_wi: dict[int, int] = {}
@@ -239,29 +242,69 @@ class BoardTimeModel:
     # ------------------------------------------------------------ observer
     def __call__(self, record: dict) -> None:
         """Take one FrontPanel call record (the observer interface)."""
-        op = record.get("op")
-        t0 = self.predicted_s
-        self.calls += 1
-        self.calls_by_op[op] = self.calls_by_op.get(op, 0) + 1
+        op = record["op"]
         bop = record.get("board_op") or "-"
-        self.calls_by_board_op[bop] = self.calls_by_board_op.get(bop, 0) + 1
-        handler = _HANDLERS.get(op)
-        if self._ar is not None and (self._ar[3] or self._ar[4]) and op not in ("GetWireOutValue", "SetWireInValue"):
+        if bop != self._bop:
+            self._switch(bop)
+        cur = self._cur
+        cur[op] = cur.get(op, 0) + 1
+        ar = self._ar
+        if ar is not None and (ar[3] or ar[4]) and op not in _RESULT_OPS:
             self._finish_autorange()  # the host has read the auto-ranged result and moves on
-        if op == "UpdateWireOuts":  # a status poll first waits for the FPGA, then pays its transaction
-            handler(self, record)
-        cost = self.usb_cost.get(op, 0.0)
-        if op in ("WriteToPipeIn", "ReadFromPipeOut"):
+        spec = self._spec.get(op)
+        if spec is None:  # an op without a cost: the host overhead only
+            self.predicted_s += self.host_s_per_call
+            return
+        cost, kind, after = spec
+        if kind == _POLL:  # a status poll first waits for the FPGA, then pays its transaction
+            self._wait_until(max(self._busy_until, self._dac_busy_until))
+        elif kind == _PIPE:
             cost += int(record.get("bytes", 0)) / self.pipe_bytes_per_s
-        if op in SETUP_OPS:
+        if kind == _SETUP:
             self.setup_s += cost
         else:
             self.usb_s += cost
-        self.host_s += self.host_s_per_call
         self.predicted_s += cost + self.host_s_per_call
-        if handler is not None and op != "UpdateWireOuts":  # FPGA work starts once the call has arrived
-            handler(self, record)
-        self.predicted_s_by_board_op[bop] = self.predicted_s_by_board_op.get(bop, 0.0) + self.predicted_s - t0
+        if after is not None:  # FPGA work starts once the call has arrived
+            after(self, record)
+
+    def _switch(self, bop: str) -> None:
+        if self._bop is not None:
+            self._bop_s[self._bop] = self._bop_s.get(self._bop, 0.0) + self.predicted_s - self._bop_start_s
+        self._bop, self._bop_start_s = bop, self.predicted_s
+        self._cur = self._counts.setdefault(bop, {})
+
+    # ------------------------------------------------------------ counts
+    @property
+    def calls(self) -> int:
+        return sum(sum(d.values()) for d in self._counts.values())
+
+    @property
+    def calls_by_op(self) -> dict:
+        out: dict[str, int] = {}
+        for d in self._counts.values():
+            for op, n in d.items():
+                out[op] = out.get(op, 0) + n
+        return out
+
+    @property
+    def calls_by_board_op(self) -> dict:
+        return {b: sum(d.values()) for b, d in self._counts.items() if d}
+
+    @property
+    def calls_by_board_op_and_op(self) -> dict:
+        return {b: dict(d) for b, d in self._counts.items() if d}
+
+    @property
+    def predicted_s_by_board_op(self) -> dict:
+        out = dict(self._bop_s)
+        if self._bop is not None:
+            out[self._bop] = out.get(self._bop, 0.0) + self.predicted_s - self._bop_start_s
+        return out
+
+    @property
+    def host_s(self) -> float:
+        return self.calls * self.host_s_per_call
 
     # ------------------------------------------------------------ FPGA state
     def _wait_until(self, t: float) -> None:
@@ -282,9 +325,6 @@ class BoardTimeModel:
         self._wi.update(self._host_wi)
         if self._wi.get(_WI_WRITE_MUX, 0) != _MUX_READ:  # a read ends when the mux leaves "read"
             self._read_since_select = False
-
-    def _update_wire_outs(self, r: dict) -> None:
-        self._wait_until(max(self._busy_until, self._dac_busy_until))
 
     def _get_wire_out(self, r: dict) -> None:
         if self._ar is None:
@@ -419,10 +459,13 @@ class BoardTimeModel:
         return f"BoardTimeModel(predicted_s={self.predicted_s:.6g}, calls={self.calls})"
 
 
-_HANDLERS = {
+_PLAIN, _POLL, _PIPE, _SETUP = 0, 1, 2, 3
+_KINDS = {"UpdateWireOuts": _POLL, "WriteToPipeIn": _PIPE, "ReadFromPipeOut": _PIPE,
+          **{op: _SETUP for op in SETUP_OPS}}
+_AFTER = {
     "SetWireInValue": BoardTimeModel._set_wire_in,
     "UpdateWireIns": BoardTimeModel._update_wire_ins,
-    "UpdateWireOuts": BoardTimeModel._update_wire_outs,
     "GetWireOutValue": BoardTimeModel._get_wire_out,
     "ActivateTriggerIn": BoardTimeModel._trigger,
 }
+_RESULT_OPS = frozenset(("GetWireOutValue", "SetWireInValue"))

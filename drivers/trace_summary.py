@@ -86,7 +86,6 @@ def summarize_trace(records, bitstream: str = "neurram_top", **model_options) ->
         records = iter_trace(os.fspath(records))
     has = _bitstream_map(bitstream)
     model = BoardTimeModel(**model_options)
-    by_bop_op: dict[str, dict[str, int]] = {}
     wire_in_bits: dict[int, int] = {}
     used: dict[str, set] = {"wire_out": set(), "trigger": set(), "pipe_in": set(), "pipe_out": set()}
     pipe_bytes: dict[int, int] = {}
@@ -98,10 +97,7 @@ def summarize_trace(records, bitstream: str = "neurram_top", **model_options) ->
     for i, r in enumerate(records):
         n += 1
         model(r)
-        op = r.get("op")
-        bop = r.get("board_op") or "-"
-        d = by_bop_op.setdefault(bop, {})
-        d[op] = d.get(op, 0) + 1
+        op = r["op"]
         kind = _KIND.get(op)
         if kind is None:
             if op == "UpdateWireIns":
@@ -140,6 +136,7 @@ def summarize_trace(records, bitstream: str = "neurram_top", **model_options) ->
     for ep, b in sorted(used["trigger"]):
         triggers.setdefault(f"0x{ep:02X}", []).append(b)
     bt = model.summary()
+    by_bop_op = model.calls_by_board_op_and_op
     read_calls = sum(by_bop_op.get("read", {}).values())
     pulse_calls = sum(by_bop_op.get("pulse", {}).values())
     return {
