@@ -65,3 +65,18 @@ def test_pulse_near_a_limit_off_the_dac_grid_stays_inside():
         assert np.allclose(applied.v_pulse_v / step, np.rint(applied.v_pulse_v / step), atol=1e-6)
         np.testing.assert_allclose(applied.width_s, 1.0e-6)
         assert b.hooks == ["_pulse"]
+
+
+def test_replay_of_a_run_without_rail_ranges_answers_with_the_limits(tmp_path):
+    from experiments._common import start_run
+    from neurram_lab import open_board
+    from neurram_lab.replay import ReplayBoard
+
+    with open_board("sim://?seed=1") as sim:
+        with start_run(sim, tmp_path, "old", {}, {}) as log:  # a run that never asked for a rail range
+            rails = log.board.get_rails()
+            log.close()
+    with ReplayBoard(log.path) as rb:
+        rb.snapshot()
+        assert rb.rail_range_v("v_decr") == rb.limits.rails_v["v_decr"]  # what calibrate used then
+        assert rb.get_rails() == rails and rb.remaining == 0
