@@ -360,17 +360,20 @@ class Board(abc.ABC):
     def _mvm(self, request: MVMRequest) -> np.ndarray:
         raise BoardError(f"board {self.spec!r} does not implement MVM yet")
 
-    def neuron_test(self, core: int, v_in_v, output_bits: int = 8) -> np.ndarray:
+    def neuron_test(self, core: int, v_in_v, output_bits: int | None = None) -> np.ndarray:
         """Neuron-test mode: feed voltages (V) straight into the neurons, bypassing the RRAM.
 
         ``v_in_v`` has shape (batch, 256), one voltage per neuron, or (batch, 1),
         one voltage shared by the 256 neurons of a vector (what a board without
         ``neuron_test_per_neuron`` takes); returns codes int16 (batch, 256).
+        ``output_bits`` None: 8, or the most the board converts if fewer.
         """
         self._check_open()
         c = self.limits.check_cores(core)
         if c.size != 1:
             raise InputError("neuron_test takes one core")
+        if output_bits is None:
+            output_bits = self._caps().pick_output_bits(None, 8)
         if not 1 <= int(output_bits) <= 10:
             raise LimitError("output_bits", output_bits, (1, 10))
         v = np.atleast_2d(np.asarray(v_in_v, dtype=np.float64))

@@ -120,7 +120,7 @@ class JournalBoard(Board):
     def mvm(self, request: MVMRequest):
         return self._call("mvm", {"request": request}, self.inner.mvm, request)
 
-    def neuron_test(self, core: int, v_in_v, output_bits: int = 8):
+    def neuron_test(self, core: int, v_in_v, output_bits: int | None = None):
         args = {"core": core, "v_in_v": v_in_v, "output_bits": output_bits}
         return self._call("neuron_test", args, self.inner.neuron_test, core, v_in_v, output_bits)
 

@@ -148,7 +148,7 @@ class ReplayBoard(Board):
     def mvm(self, request: MVMRequest):
         return self._serve("mvm", {"request": request})
 
-    def neuron_test(self, core: int, v_in_v, output_bits: int = 8):
+    def neuron_test(self, core: int, v_in_v, output_bits: int | None = None):
         return self._serve("neuron_test", {"core": core, "v_in_v": v_in_v, "output_bits": output_bits})
 
     def now(self) -> float:
