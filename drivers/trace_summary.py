@@ -8,7 +8,8 @@
   ``calls_per_pulse`` (calls of Board op ``pulse`` per SET/RESET trigger);
 - ``endpoints``: every wire-in (with the OR of the bits written), wire-out,
   trigger bit and pipe used, and ``unknown_endpoints``: those the authors'
-  ``neurram_top.v`` does not have (from :mod:`drivers.neurram_top`);
+  ``neurram_top.v`` does not have (from :mod:`drivers.neurram_top`), and
+  wire-in bits written that the HDL does not read (:data:`WIRE_IN_BITS`);
 - ``dac_groups``: the words pushed between DAC updates (0x40 bit 1 ... 0x41
   bit 0); a group is well formed with four words of which three are no-ops
   (command 0b1111 in bits 23:20);
@@ -39,6 +40,23 @@ _FALLBACK = {
     | {(0x44, b) for b in (0, 1, 4, 5)} | {(0x45, b) for b in (0, 1, 2, 3, 4, 5, 6, 7, 8, 10)},
     "pipe_in": {0x80, 0x81},
     "pipe_out": {0xA0, 0xA1, 0xA2},
+}
+
+
+# Bits of each wire-in that the top level reads (every ``epXXwire[..]`` slice outside comments, the
+# whole word where it is used whole: 0x01 -> dac_din, 0x11 -> net_cycles), from the authors' HDL at
+# 2ed5f8d. Writing other bits does nothing on the board; the summary lists any it sees.
+_NEURRAM_TOP_WIRE_IN_BITS = {
+    0x00: 0x3, 0x01: 0xFFFFFFFF, 0x02: 0xFFFFFFFF, 0x03: 0x3, 0x04: 0x7FF, 0x05: 0x37, 0x06: 0x60,
+    0x07: 0xFFFFFFFF, 0x08: 0xFFF, 0x09: 0x3FFFFF, 0x0A: 0x1, 0x0B: 0x3, 0x0C: 0xFFFFFFFF, 0x0D: 0x7FFFF,
+    0x0E: 0x3FFFF, 0x0F: 0xFF, 0x10: 0x1FFFFF, 0x11: 0xFFFFFFFF, 0x12: 0x7FFFF, 0x13: 0xFF, 0x14: 0x7,
+    0x15: 0x3FFFFFF,
+}
+WIRE_IN_BITS = {
+    "neurram_top": _NEURRAM_TOP_WIRE_IN_BITS,
+    "neurram_top_sar": {**_NEURRAM_TOP_WIRE_IN_BITS, 0x10: 0xFFF, 0x16: 0x17FFFF, 0x17: 0xFFFFFFFF},
+    "neurram_top_voltage_mode": {**_NEURRAM_TOP_WIRE_IN_BITS, 0x08: 0xFC9, 0x09: 0xFFFFFFF3, 0x0F: 0x1FFFF,
+                                 0x10: 0xFFFFFFF, 0x12: 0x3FFFF},
 }
 
 
@@ -128,6 +146,9 @@ def summarize_trace(records, bitstream: str = "neurram_top", **model_options) ->
                 pipe_bytes[ep] = pipe_bytes.get(ep, 0) + int(r.get("bytes", 0))
 
     unknown = [f"wire-in 0x{ep:02X}" for ep in sorted(wire_in_bits) if not has("wire_in", ep)]
+    read_bits = WIRE_IN_BITS.get(bitstream, {})
+    unknown += [f"wire-in 0x{ep:02X} bits 0x{bits & ~read_bits[ep]:X}" for ep, bits in sorted(wire_in_bits.items())
+                if ep in read_bits and bits & ~read_bits[ep]]
     unknown += [f"wire-out 0x{ep:02X}" for ep in sorted(used["wire_out"]) if not has("wire_out", ep)]
     unknown += [f"trigger 0x{ep:02X} bit {b}" for ep, b in sorted(used["trigger"]) if not has("trigger", ep, b)]
     unknown += [f"pipe-in 0x{ep:02X}" for ep in sorted(used["pipe_in"]) if not has("pipe_in", ep)]

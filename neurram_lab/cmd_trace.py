@@ -50,7 +50,7 @@ def format_summary(path, s: dict) -> str:
     if s["unknown_endpoints"]:
         lines.append(f"CHECK       NOT in {s['bitstream']}.v: {', '.join(s['unknown_endpoints'])}")
     else:
-        lines.append(f"check       every endpoint and trigger bit exists in {s['bitstream']}.v")
+        lines.append(f"check       every endpoint, trigger bit and wire-in bit written exists in {s['bitstream']}.v")
     g = s["dac_groups"]
     if g["groups"] or g["words_pending"]:
         msg = f"DAC groups  {g['groups']} updates, {g['well_formed']} of four words with three no-ops"

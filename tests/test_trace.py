@@ -175,8 +175,11 @@ def test_summary_flags_invented_endpoints_bad_dac_groups_and_wrong_mux():
              _trig(0x41, 0, "rails")]
     # a SET trigger while the mux says RESET
     recs += [_set(0x0B, 0b01), _upd(), _trig(0x40, 2)]
+    # bits neurram_top.v does not read: 0x06 bit 0 (only [6:5] are wired), 0x05 bit 3 (commented out)
+    recs += [_set(0x06, 0b01100001, "mvm"), _set(0x05, 0b1001, "mvm")]
     s = summarize_trace(recs)
-    assert s["unknown_endpoints"] == ["wire-out 0x23", "trigger 0x45 bit 12"]
+    assert s["unknown_endpoints"] == ["wire-in 0x05 bits 0x8", "wire-in 0x06 bits 0x1", "wire-out 0x23",
+                                      "trigger 0x45 bit 12"]
     assert s["endpoints"]["pipe_in"] == {"0x80": 64}
     g = s["dac_groups"]
     assert (g["groups"], g["malformed"]) == (3, 1) and g["malformed_examples"][0]["no_ops"] == 0
