@@ -1,6 +1,6 @@
 """Open boards from spec strings, as PyVISA opens ``...@sim`` resources.
 
-``sim://`` (the twin), ``hil://`` (driver stack over a virtual USB device),
+``sim://`` (the twin), ``hil://`` (the real driver on an emulation of the authors' bitstream),
 ``okusb://SERIAL`` (a real test board), ``replay://run.h5`` (a logged run).
 Options go in the query string or as keyword arguments:
 ``open_board("sim://?seed=3&params=twin.toml")`` equals
