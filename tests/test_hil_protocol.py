@@ -179,3 +179,18 @@ def test_frontpanel_errors_name_the_code():
     with pytest.raises(FrontPanelError, match="Timeout"):
         check(-2, "UpdateWireOuts")
     assert error_name(-8) == "DeviceNotOpen" and check(5, "x") == 5
+
+
+def test_the_manual_read_gives_the_same_current_as_the_auto_ranged_one(hil):
+    hil.pulse("form", [0], [3], [4], 4.6, 2e-6)
+    g = float(hil.read([0], [3], [4])[0])
+    L, t = hil._link, hil.emulator.status_bits[nt.WO_AR_TIMING]
+    hil._set(nt.WI_READ_TIMING, t)
+    hil._set(nt.WI_WRITE_MUX, nt.MUX_READ)
+    L.update_wire_ins()
+    L.trigger(nt.TI_ADC, nt.T_READ)
+    hil._poll(nt.WO_STATUS, nt.ST_READ_VALID, "read valid")
+    d1, d2 = L.get_wire(nt.WO_ADC_START), L.get_wire(nt.WO_ADC_END)
+    L.trigger(nt.TI_ADC, nt.T_READ_ACK)
+    assert not hil.emulator.status_bits[nt.WO_STATUS] & nt.ST_READ_VALID
+    assert nt.read_siemens(d1, d2, t >> 16, 1.1) == pytest.approx(g, rel=0.2)

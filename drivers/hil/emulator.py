@@ -106,6 +106,8 @@ class EmulatedBitstream:
         ot[(nt.TI_SYS, nt.T_PULSE_ACK)] = self._program_ack
         ot[(nt.TI_ADC, nt.T_AUTORANGE)] = self._autorange
         ot[(nt.TI_ADC, nt.T_AUTORANGE_ACK)] = self._autorange_ack
+        ot[(nt.TI_ADC, nt.T_READ)] = self._manual_read
+        ot[(nt.TI_ADC, nt.T_READ_ACK)] = self._manual_read_ack
         ot[(nt.TI_SPI, nt.T_RANDOM_ACCESS)] = self._random_access
         self._reset(dac_adc=True, chip=True)
 
@@ -392,3 +394,20 @@ class EmulatedBitstream:
 
     def _autorange_ack(self) -> None:
         self.status_bits[nt.WO_STATUS] &= ~nt.ST_AR_VALID
+
+    def _manual_read(self) -> None:
+        """Trigger 0x43 bit 0: one resistance_read.v measurement at the 0x02 timing (codes on 0x21/0x22, 0x20 bit 8)."""
+        s = self.status_bits
+        if s[nt.WO_STATUS] & nt.ST_READ_VALID:
+            return  # STATE_HOLD waits for the ack
+        timing = self.wire_in[nt.WI_READ_TIMING]
+        t_shld, t_delta = timing & 0xFFFF, (timing >> 16) & 0xFFFF
+        i_a, _ = self._cell_current_a()
+        v0 = self.node_v["VREF_TIA"]
+        slope = i_a / nt.C_INTEG_F * nt.READ_UNIT_S
+        s[nt.WO_ADC_START] = nt.adc_code(v0 - slope * t_shld)
+        s[nt.WO_ADC_END] = nt.adc_code(v0 - slope * (t_shld + t_delta))
+        s[nt.WO_STATUS] |= nt.ST_READ_VALID
+
+    def _manual_read_ack(self) -> None:
+        self.status_bits[nt.WO_STATUS] &= ~nt.ST_READ_VALID
