@@ -157,6 +157,9 @@ class FpgaBoard(Board):
         self.serial = str(L.dev.GetSerialNumber() or serial)
         if self.bitfile:
             L.configure_fpga(self.bitfile)
+        if hasattr(L.dev, "IsFrontPanelEnabled") and not L.frontpanel_enabled():
+            raise BoardError(f"the FPGA of board {self.serial!r} runs no FrontPanel-enabled bitstream: "
+                             "configure neurram_top.bit (okusb://SERIAL?bitfile=PATH)")
         L.set_wire(nt.WI_RESET, nt.RESET_DAC_ADC | nt.RESET_CHIP)
         L.update_wire_ins()
         L.set_wire(nt.WI_RESET, 0)

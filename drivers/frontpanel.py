@@ -45,7 +45,7 @@ ERROR_NAMES: dict[int, str] = {
 PIPE_BLOCK_BYTES = 16  # USB 3.0 FrontPanel pipes move multiples of 16 bytes
 MASK_ALL = 0xFFFFFFFF
 BOARD_OPS = ("open", "rails", "select", "read", "pulse", "mvm", "neuron_test", "close")
-CALL_OPS = ("OpenBySerial", "ConfigureFPGA", "SetWireInValue", "UpdateWireIns", "UpdateWireOuts",
+CALL_OPS = ("OpenBySerial", "ConfigureFPGA", "IsFrontPanelEnabled", "SetWireInValue", "UpdateWireIns", "UpdateWireOuts",
             "GetWireOutValue", "ActivateTriggerIn", "WriteToPipeIn", "ReadFromPipeOut", "Close")
 
 
@@ -121,6 +121,14 @@ class Link:
             self._emit({"op": "ConfigureFPGA", "path": str(path)})
         if code < 0:
             _fail(code, f"ConfigureFPGA({str(path)!r})")
+
+    def frontpanel_enabled(self) -> bool:
+        """``IsFrontPanelEnabled``: True when the configured bitstream has the FrontPanel host interface."""
+        ok = bool(self.dev.IsFrontPanelEnabled())
+        self._cur["IsFrontPanelEnabled"] += 1
+        if self.observers:
+            self._emit({"op": "IsFrontPanelEnabled", "value": int(ok)})
+        return ok
 
     def close(self) -> None:
         self._cur["Close"] += 1

@@ -69,8 +69,8 @@ def test_okusb_opens_through_the_vendor_module_and_runs_the_same_code(monkeypatc
         assert b.now() >= t0 + 0.01
     lines = (tmp_path / "t.jsonl").read_text().splitlines()
     first = [json.loads(x) for x in lines[:6]]
-    assert [x["op"] for x in first[:2]] == ["OpenBySerial", "ConfigureFPGA"]
-    assert first[2] == {"op": "SetWireInValue", "ep": 0, "value": 3, "mask": 0xFFFFFFFF, "board_op": "open"}
+    assert [x["op"] for x in first[:3]] == ["OpenBySerial", "ConfigureFPGA", "IsFrontPanelEnabled"]
+    assert first[3] == {"op": "SetWireInValue", "ep": 0, "value": 3, "mask": 0xFFFFFFFF, "board_op": "open"}
     assert json.loads(lines[-1])["op"] == "Close"
 
 

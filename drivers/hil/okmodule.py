@@ -99,6 +99,9 @@ class _Handle:
         self.emu.configured_from = str(path)
         return NoError
 
+    def IsFrontPanelEnabled(self):
+        return self.emu is not None and not self._dead
+
     def Close(self):
         self.emu = None
 
