@@ -81,6 +81,13 @@ def plane_of_words(words: np.ndarray) -> np.ndarray:
     return np.where((plus == 1) & (minus == 0), 1, np.where((minus == 1) & (plus == 0), -1, 0)).astype(np.int8)
 
 
+def planes_of_words(words: np.ndarray) -> np.ndarray:
+    """:func:`plane_of_words` of every 16 words at once: (n_planes, 256) int8."""
+    w = np.ascontiguousarray(np.asarray(words, "<u4")).reshape(-1, PLANE_WORDS)
+    bits = np.unpackbits(w.view(np.uint8), axis=1, bitorder="little").view(np.int8)
+    return bits[:, 1::2] - bits[:, 0::2]
+
+
 def readout_byte(sign: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """``sign << 7 | steps`` as uint8."""
     return ((np.asarray(sign, np.uint8) & 1) << 7 | (np.asarray(steps, np.uint8) & 0x7F)).astype(np.uint8)
@@ -191,27 +198,35 @@ class MvmFsm:
         return len(data)
 
     def _distribute_spi(self) -> None:
-        """arbiter_pipein2fifo: ``0x15[17:8]`` words to each selected row in turn, while the rows have room."""
+        """arbiter_pipein2fifo: ``0x15[17:8]`` words to each selected row in turn, while the rows have room.
+
+        Chunk ``j`` of the arbiter's words goes to row ``rows[j % len(rows)]``; the arbiter stops at the
+        first chunk its row has no room for, moving what fits of it."""
         turn = (self._wi(nt.WI_SPI_MASK) >> 8) & 0x3FF
         rows = self._selected_rows()
-        if turn == 0 or not rows:
-            return
         arb = self.spi_arb
-        pos = 0
-        while pos < arb.size:
-            for r in rows:
-                row = self.rows[r]
-                room = SPI_FIFO_WORDS - row.spi_fifo.size
-                take = min(turn, arb.size - pos)
-                if room < take:  # the arbiter waits on this row's FIFO: what fits moves, the rest stays
-                    row.spi_fifo = np.concatenate([row.spi_fifo, arb[pos:pos + room]])
-                    self.spi_arb = arb[pos + room:].copy()
-                    return
-                row.spi_fifo = np.concatenate([row.spi_fifo, arb[pos:pos + take]])
-                pos += take
-                if pos >= arb.size:
-                    break
-        self.spi_arb = np.zeros(0, np.uint32)
+        if turn == 0 or not rows or arb.size == 0:
+            return
+        n, n_rows = arb.size, len(rows)
+        n_chunks = -(-n // turn)
+        take = np.full(n_chunks, turn, np.int64)
+        take[-1] = n - turn * (n_chunks - 1)
+        stop, fit = n_chunks, 0  # first chunk that does not fit, and how much of it does
+        for i, r in enumerate(rows):
+            room = SPI_FIFO_WORDS - self.rows[r].spi_fifo.size
+            mine = take[i::n_rows]
+            before = np.concatenate([[0], np.cumsum(mine)[:-1]])
+            bad = np.flatnonzero(before + mine > room)
+            if bad.size and i + n_rows * int(bad[0]) < stop:
+                stop, fit = i + n_rows * int(bad[0]), room - int(before[bad[0]])
+        chunk = np.arange(n) // turn
+        for i, r in enumerate(rows):
+            sel = (chunk % n_rows == i) & (chunk < stop)
+            if stop < n_chunks and stop % n_rows == i:
+                sel[stop * turn:stop * turn + fit] = True
+            row = self.rows[r]
+            row.spi_fifo = np.concatenate([row.spi_fifo, arb[sel]])
+        self.spi_arb = arb[stop * turn + fit:].copy() if stop < n_chunks else np.zeros(0, np.uint32)
 
     # ------------------------------------------------------ pipe-in 0x81
     def pipe_in_mask(self, data: bytes) -> int:
@@ -268,33 +283,86 @@ class MvmFsm:
 
     def _spi_write(self, rows) -> bool:
         """One SPI operation per row as 0x0D configures it; False when a row's FIFO lacks a plane (stall)."""
+        return self._spi_ops(rows, 1)[0] == 1
+
+    def _spi_ops(self, rows, n_ops: int, sample: dict | None = None, clear: bool = False):
+        """Up to ``n_ops`` SPI operations (as 0x0D configures them) on every row of ``rows``, at once.
+
+        Each operation pops ``0x0D[9:6]`` planes from the row's FIFO and shifts
+        the chain by one register per plane, ``0x0D[5:2] - 1`` more per plane
+        and ``0x0D[18:15]`` more at the end, zeros entering after each plane
+        (see :meth:`_shift`). The runs stop at the first operation some row's
+        FIFO lacks planes for (a stall: that operation takes nothing). After
+        each operation, row ``r`` samples chain register ``sample[r]``; with
+        ``clear``, every row's chain is then zeroed (0x0E bit 1).
+
+        Each register after operation ``c`` holds the push made ``age`` pushes
+        before its end (age = index from the H0 end shifting forward, from the
+        V5 end backward), so the whole run is one gather from the popped planes.
+
+        Returns
+        -------
+        done : int
+            Operations completed.
+        sampled : dict
+            Row -> (done, 256) int8, the sampled register after each operation.
+        """
         cfg = self._wi(nt.WI_SPI)
         write = bool(cfg >> 1 & 1)
-        mult = cfg >> 2 & 0xF
+        mult = max(cfg >> 2 & 0xF, 1)
         steps = max(cfg >> 6 & 0xF, 1) if write else 1
         fwd = bool(cfg >> 14 & 1)
         extra = cfg >> 15 & 0xF
-        if write and any(self.rows[r].spi_fifo.size < steps * PLANE_WORDS for r in rows):
-            return False
+        n_push = steps * mult + extra  # shifts per operation
+        k = int(n_ops)
+        if write and rows:
+            k = min(k, min(self.rows[r].spi_fifo.size // (steps * PLANE_WORDS) for r in rows))
+        sampled: dict = {}
+        if k <= 0:
+            return 0, sampled
+        n_planes = k * steps if write else 0
+        zero = np.zeros((1, N_LINES), np.int8)
+
+        def source(c, age):
+            """Index into [zero, planes..., old chain by age...] of what ``age`` holds after operation ``c``."""
+            n = (c + 1) * n_push - 1 - age  # the push, counted from the run's first
+            op, pos = np.divmod(np.maximum(n, 0), n_push)
+            plane = (pos < steps * mult) & (pos % mult == 0) if write else np.zeros(np.shape(pos), bool)
+            idx = np.where(plane, 1 + op * steps + pos // mult, 0)
+            idx = np.where(n < 0, 1 + n_planes + (age - (c + 1) * n_push), idx)
+            if clear:  # older pushes were cleared after the previous operation
+                idx = np.where((age >= n_push) & (c > 0), 0, idx)
+            return idx
+
+        ages = np.arange(N_REGS)
+        last = np.full(N_REGS, k - 1)
         for r in rows:
             row = self.rows[r]
-            for _ in range(steps):
-                if write:
-                    words, row.spi_fifo = row.spi_fifo[:PLANE_WORDS], row.spi_fifo[PLANE_WORDS:]
-                    plane = plane_of_words(words)
-                else:
-                    plane = np.zeros(N_LINES, np.int8)
-                self._shift(row, plane, fwd)
-                for _ in range(max(mult - 1, 0)):
-                    self._shift(row, np.zeros(N_LINES, np.int8), fwd)
-            for _ in range(extra):
-                self._shift(row, np.zeros(N_LINES, np.int8), fwd)
-        return True
+            if write:
+                words, row.spi_fifo = row.spi_fifo[:n_planes * PLANE_WORDS], row.spi_fifo[n_planes * PLANE_WORDS:]
+                planes = planes_of_words(words)
+                if fwd:
+                    planes = planes[:, ::-1]
+            else:
+                planes = np.zeros((0, N_LINES), np.int8)
+            by_age = row.chain if fwd else row.chain[::-1]
+            table = np.concatenate([zero, planes, by_age])
+            reg = None if sample is None else sample.get(r)
+            if reg is not None:
+                age = reg if fwd else N_REGS - 1 - reg
+                sampled[r] = table[source(np.arange(k), np.full(k, age))]
+            if not clear:
+                new = table[source(last, ages)]
+                row.chain = np.ascontiguousarray(new if fwd else new[::-1])
+        if clear:
+            for row in self.rows:
+                row.chain = np.zeros((N_REGS, N_LINES), np.int8)
+        return k, sampled
 
     @staticmethod
     def _shift(row: _Row, pipe_reg: np.ndarray, fwd: bool) -> None:
-        """Shift the chain by one register. Forward: in at H0 (the pipe register's bit 0 ends up
-        deepest, on line 255); backward: in at V5 (bit 0 on line 0)."""
+        """Shift the chain by one register (the reference :meth:`_spi_ops` computes in one go). Forward: in at
+        H0 (the pipe register's bit 0 ends up deepest, on line 255); backward: in at V5 (bit 0 on line 0)."""
         if fwd:
             row.chain[1:] = row.chain[:-1]
             row.chain[0] = pipe_reg[::-1]
@@ -315,58 +383,51 @@ class MvmFsm:
         col = pos // 2
         return r * N_COLS + col, pos, pos ^ 1
 
-    def _matmul_vector(self, rows) -> bool:
-        """matmul_unsigned_helper: one vector's cycles; appends each row's (charge, driven) to ``pending``."""
+    def _matmul(self, rows, n_vec: int) -> int:
+        """matmul_unsigned_helper for up to ``n_vec`` vectors: ``2 (n + 1)`` cycles each, an SPI operation
+        and a sample of the input register, ``0x0E[9:5]`` pulses doubled (8-bit) after every second cycle.
+        Appends each row's (charges (vectors, 256), driven lines, pulses per cycle) to ``pending``; returns
+        the vectors completed (fewer on a stall, whose partial vector's planes are consumed)."""
         mm = self._wi(nt.WI_MATMUL)
-        n_bits = (mm >> 2 & 7) + 1
-        pulses = mm >> 5 & 0x1F
+        n_cyc = 2 * ((mm >> 2 & 7) + 1)
+        p0 = mm >> 5 & 0x1F
         clear = bool(mm >> 1 & 1)
         enabled = set(self.emu.enabled_cores())
         inference = bool(self._wi(nt.WI_MODE) & 1)
-        acc = {}
+        targets = {r: self._readout_target(r) for r in rows}
+        sample = {r: t[2] for r, t in targets.items() if t is not None}
+        k, sampled = self._spi_ops(rows, n_vec * n_cyc, sample, clear)
+        done = k // n_cyc
+        if done == 0:
+            return 0
+        pulses = [(p0 << (c // 2)) & 0xFF for c in range(n_cyc)]
+        weights = np.asarray(pulses, np.int64)
         for r in rows:
-            tgt = self._readout_target(r)
-            acc[r] = (tgt, np.zeros(N_LINES, np.int64), np.zeros(N_LINES, bool), [])
-        for cycle in range(2 * n_bits):
-            if not self._spi_write(rows):
-                return False
-            for r in rows:
-                tgt, q, driven, used = acc[r]
-                if tgt is None:
-                    continue
-                plane = self.rows[r].chain[tgt[2]]
-                q += pulses * plane.astype(np.int64)
-                driven |= plane != 0
-                used.append(pulses)
-            if clear:
-                for row in self.rows:
-                    row.chain[:] = 0
-            if cycle % 2 == 1:
-                pulses = (pulses << 1) & 0xFF
-        for r in rows:
-            tgt, q, driven, used = acc[r]
+            tgt = targets[r]
             if tgt is None:
                 continue
+            planes = sampled[r][:done * n_cyc].reshape(done, n_cyc, N_LINES)
             core = tgt[0]
-            ok = core in enabled and inference and pulses >= 0
-            self.pending.setdefault(core, []).append((q if ok else np.zeros_like(q), driven & ok, used))
+            ok = core in enabled and inference
+            if ok:
+                q = np.einsum("vcl,c->vl", planes.astype(np.int64), weights)
+                driven = planes.any(axis=(0, 1))
+            else:
+                q, driven = np.zeros((done, N_LINES), np.int64), np.zeros(N_LINES, bool)
+            self.pending.setdefault(core, []).append((q, driven, pulses))
             self.neuron_v.pop(core, None)
-        return True
+        return done
 
     def matmul_trigger(self) -> None:
         """Trigger 0x45 bit 7: one vector's bit-serial cycles, no readout."""
-        self.stalled = not self._matmul_vector(self._selected_rows())
+        self.stalled = self._matmul(self._selected_rows(), 1) < 1
         self._status()
 
     def batch_trigger(self) -> None:
         """Trigger 0x45 bit 8: ``max(1, 0x0E[17:10])`` vectors, each cycles then readout."""
         rows = self._selected_rows()
         n_vec = max(1, self._wi(nt.WI_MATMUL) >> 10 & 0xFF)
-        done = 0
-        for _ in range(n_vec):
-            if not self._matmul_vector(rows):
-                break
-            done += 1
+        done = self._matmul(rows, n_vec)
         self.stalled = done < n_vec
         if done:
             self._readout(rows)
@@ -427,7 +488,7 @@ class MvmFsm:
             if not vecs:
                 per_row[r] = (np.zeros((1, N_LINES), np.uint8), np.full((1, N_LINES), 255, np.int64))
                 continue
-            q = np.stack([v[0] for v in vecs])
+            q = np.concatenate([v[0] for v in vecs])
             driven = np.logical_or.reduce([v[1] for v in vecs])
             pulses = vecs[0][2]
             key = (driven.tobytes(), tuple(pulses), self.rows[r].y_addr.tobytes())
@@ -439,12 +500,15 @@ class MvmFsm:
                 continue
             sign, flip = per_row[r]
             row = self.rows[r]
-            out = np.empty(sign.shape, np.uint8)
-            for v in range(sign.shape[0]):
-                found = row.y_addr & (flip[v] <= MAX_STEPS)
-                row.num_step = np.where(found, flip[v], row.num_step).astype(np.uint8)
-                out[v] = readout_byte(np.where(row.y_addr, sign[v], 0), row.num_step)
-            self._push_readout(r, out)
+            # each neuron's count: its flip in the last vector (up to this one) where it flipped within
+            # the readout, else the count it had before the run
+            n = sign.shape[0]
+            found = row.y_addr & (flip <= MAX_STEPS)
+            last = np.maximum.accumulate(np.where(found, np.arange(n)[:, None], -1), axis=0)
+            steps = np.where(last >= 0, np.take_along_axis(flip, np.maximum(last, 0), axis=0),
+                             row.num_step).astype(np.uint8)
+            row.num_step = steps[-1].copy()
+            self._push_readout(r, readout_byte(np.where(row.y_addr, sign, 0), steps))
         self._move_out()
 
     def _twin_call(self, fn):
@@ -507,6 +571,11 @@ class MvmFsm:
     def _push_readout(self, r: int, data: np.ndarray) -> None:
         """The row's readout words into its FIFO; what does not fit is lost (no full check in the HDL)."""
         row = self.rows[r]
+        held = len(self.out_fifo) + sum(len(x.out) for x in self.rows)
+        if held + data.size <= READOUT_FIFO_BYTES:  # the 0xA2 FIFO cannot fill: nothing lost, moves in one go
+            row.out += data.tobytes()
+            self._move_out()
+            return
         for vec in data:
             if len(row.out) + N_LINES > NMLO_FIFO_BYTES and len(self.out_fifo) >= READOUT_FIFO_BYTES:
                 self.counts["lost_readout_bytes"] += N_LINES
