@@ -20,7 +20,7 @@ from neurram_lab.deploy.network import MVM_MODES, ChipNetwork
 
 COMMAND = ("bench", "deploy-cnn")
 HELP = "time the authors' MNIST CNN over the MNIST test set on the board"
-from experiments._common import MNIST_DIR, MODELS_DIR
+from neurram_lab.experiments._common import MNIST_DIR, MODELS_DIR
 
 
 

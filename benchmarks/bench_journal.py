@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_journal.py [--repeats 3] [--cells 65536]
 
-Each case runs alternately with the journal on and off (``experiments._common.JOURNAL_CALLS``)
+Each case runs alternately with the journal on and off (``neurram_lab.experiments._common.JOURNAL_CALLS``)
 on a fresh twin, and reports the median wall and CPU (process) time of each and the overheads
 in per cent. On a shared machine those swing by tens of per cent from run to run, so each case
 also runs once with the journal's own CPU time measured inside the run (time in
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from experiments import _common, demo  # noqa: E402
+from neurram_lab.experiments import _common, demo  # noqa: E402
 from neurram_lab import open_board, read_run, write_verify  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def run_write_verify(out: Path, n_cells: int) -> tuple[float, Path]:
 
 def journal_share(fn, out: Path) -> tuple[float, float]:
     """Journal CPU time over board CPU time and over the rest of the run (per cent), inside one journaled run."""
-    from neurram_lab import journal_board
+    from neurram_lab.runlog import journal_board
 
     acc = {"total": 0.0, "inner": 0.0}
     orig = journal_board.JournalBoard._call

@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
-from neurram_lab.programming import iterative_program
-from neurram_lab.writeverify import form_cells
+from neurram_lab.program.programming import iterative_program
+from neurram_lab.program.writeverify import form_cells
 from sim_backend._parallel import n_threads
 
 COMMAND = ("bench", "program")

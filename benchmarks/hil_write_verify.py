@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
-from neurram_lab.programming import iterative_program
-from neurram_lab.writeverify import form_cells
+from neurram_lab.program.programming import iterative_program
+from neurram_lab.program.writeverify import form_cells
 
 COMMAND = ("bench", "hil-write-verify")
 HELP = "write-verify 4 096 cells through hil:// (the emulated authors' bitstream): wall time, calls, predicted board time"

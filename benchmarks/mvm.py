@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from neurram_lab.programming import program_weights
-from neurram_lab.board import MVMRequest
-from neurram_lab.weights import MatrixPlacement
+from neurram_lab.program.programming import program_weights
+from neurram_lab.board.contract import MVMRequest
+from neurram_lab.program.weights import MatrixPlacement
 
 COMMAND = ("bench", "mvm")
 HELP = "simulated 256x256 MVMs per second (all non-idealities on) vs numpy float32 matmul"

@@ -19,9 +19,9 @@ def rb(fn, n, parallel=True):
     if parallel and n > 1: acc[0] += time.perf_counter() - t
     return r
 B.run_blocks = rb
-from neurram_lab.registry import open_board
-from neurram_lab.programming import iterative_program
-from neurram_lab.writeverify import form_cells
+from neurram_lab.board.registry import open_board
+from neurram_lab.program.programming import iterative_program
+from neurram_lab.program.writeverify import form_cells
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 48
 b = open_board("sim://?seed=0")
 i = np.arange(65536 * n); c = i >> 16; r, k = (i >> 8) & 255, i & 255

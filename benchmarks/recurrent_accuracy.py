@@ -27,10 +27,10 @@ sys.path.insert(0, os.getcwd())
 import numpy as np  # noqa: E402
 
 from neurram_lab import MatrixPlacement, RecurrentPlacement, measure_recurrent  # noqa: E402
-from neurram_lab.calibration import calibrate  # noqa: E402
-from neurram_lab.mvm import result_lsb, run_mvm  # noqa: E402
-from neurram_lab.programming import program_weights  # noqa: E402
-from neurram_lab.weights import conductance_to_weights  # noqa: E402
+from neurram_lab.mvm.calibration import calibrate  # noqa: E402
+from neurram_lab.mvm.mvm import result_lsb, run_mvm  # noqa: E402
+from neurram_lab.program.programming import program_weights  # noqa: E402
+from neurram_lab.program.weights import conductance_to_weights  # noqa: E402
 from sim_backend import SimBoard  # noqa: E402
 
 

@@ -3,10 +3,13 @@
 What the host sends, in the order the authors' ``matmul.matmul`` sends it
 (re-implemented from the HDL and their host code, not copied):
 
-1. bias levels on the DACs: the input levels ``v_ref -+ v_read / 2`` on the
-   bit-line (forward) or source-line (backward) input nodes, and the
-   multi-level readout's decrement levels ``v_ref +- v_decr * 2**(2 - b)``
-   (one LSB of a ``b``-bit output per step);
+1. bias levels on the DACs, as the board's rail table
+   (:data:`drivers.neurram_top.RAIL_TABLE`) gives them: the input levels
+   ``v_ref -+ v_read / 2`` on the bit-line (forward) or source-line
+   (backward) input nodes, and the multi-level readout's decrement levels
+   ``v_ref +- v_decr * 2**(2 - b)`` (one LSB of a ``b``-bit output per step),
+   ramped in steps of at most 0.1 V where they are not there already (a
+   request's own ``v_read_v``, other output bits than the last run's);
 2. the core enabled through the 0x13/0x14 shift register;
 3. every input bit plane of every vector into pipe 0x80 after 0x15 (core-row
    mask, words per row turn) and 0x0D (SPI write, shift multiplier, shift
@@ -43,8 +46,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurram_lab.capabilities import BoardCapabilities
+from neurram_lab.board.capabilities import BoardCapabilities
 from neurram_lab.errors import CapabilityError, InputError
+
+from . import neurram_top as nt
 
 # ------------------------------------------------------------- the bitstream
 N_LINES = 256
@@ -156,13 +161,16 @@ def bit_planes(values: np.ndarray, driven: np.ndarray, m_bits: int) -> np.ndarra
     ``+1 if d >= 0 else -1``; 0 on lines not driven.
     """
     v = np.asarray(values, np.int64)
-    mag, neg = np.abs(v), v < 0
-    planes = np.empty((v.shape[0], 2 * m_bits, v.shape[1]), np.int8)
-    for b in range(m_bits):
-        bit = ((mag >> b) & 1).astype(bool)
-        planes[:, 2 * b] = np.where(bit & ~neg, 1, -1)
-        planes[:, 2 * b + 1] = np.where(bit & neg, -1, 1)
-    planes[:, :, ~driven] = 0
+    cols = np.flatnonzero(driven)
+    span = slice(cols[0], cols[-1] + 1) if cols.size and cols[-1] - cols[0] + 1 == cols.size else cols
+    x = v[:, span]  # the driven lines only
+    mag, neg = np.abs(x), x < 0
+    bit = ((mag[:, None, :] >> np.arange(m_bits)[None, :, None]) & 1).astype(bool)  # (batch, m_bits, lines)
+    dense = np.empty((v.shape[0], m_bits, 2, x.shape[1]), np.int8)
+    dense[:, :, 0] = np.where(bit & ~neg[:, None, :], 1, -1)
+    dense[:, :, 1] = np.where(bit & neg[:, None, :], -1, 1)
+    planes = np.zeros((v.shape[0], 2 * m_bits, v.shape[1]), np.int8)
+    planes[:, :, span] = dense.reshape(v.shape[0], 2 * m_bits, x.shape[1])
     return planes
 
 
@@ -282,10 +290,7 @@ def steps_to_codes(sign: np.ndarray, steps: np.ndarray, output_bits: int) -> np.
     return np.clip(code, -top - 1, top).astype(np.int16)
 
 
-def decrement_v(v_decr_v: float, output_bits: int) -> float:
-    """Per-step decrement level (V) above/below v_ref: one LSB of a ``b``-bit output,
-    ``v_decr * 2**(2 - b)`` (``v_decr`` is the binary search's MSB level)."""
-    return float(v_decr_v) / 2.0 ** max(int(output_bits) - 2, 0)
+decrement_v = nt.decrement_v  # per-step decrement level: v_decr * 2**(2 - b) (the rail table's formula)
 
 
 # ---------------------------------------------------------------- batches
@@ -327,8 +332,9 @@ def run_groups(cores) -> list[list[int]]:
 # What the driver uses of the board object (an FpgaBoard's primitives): ``_link``
 # (the checked FrontPanel call layer, :class:`drivers.frontpanel.Link`), ``_set(ep,
 # value)`` (stage a wire-in unless it holds the value), ``_poll`` / ``_poll_clear``,
-# ``_dac_write(dac, channel, volts)`` (one daisy-chain group, skipped when the
-# code is unchanged), ``_enable_core(core)`` and ``_get_rails()``.
+# ``_ramp_nodes({(dac, channel): volts})`` (interleaved ramps of at most 0.1 V a
+# step, channels already there send nothing), ``_decr_bits``, ``_enable_core(core)``
+# and ``_get_rails()``.
 
 def _link(board):
     return board._link
@@ -368,8 +374,6 @@ def enable_cores(board, cores) -> None:
     """Enable one core (the board's own single-core sequence), or a core column for cores in
     several core rows (``spi_control.enable_single_col``: the row decoder off, so one clock
     reaches every core row of the column)."""
-    from . import neurram_top as nt
-
     cores = [int(c) for c in cores]
     link = _link(board)
     op = link.board_op
@@ -394,26 +398,30 @@ def enable_cores(board, cores) -> None:
 
 def _dac_plan(rails: dict, node_v: dict) -> dict:
     """Check every DAC voltage of a plan before anything is sent (typed LimitError naming the node)."""
-    from . import neurram_top as nt
-
     for (dac, ch), v in node_v.items():
         nt.dac_code(v, dac, f"{nt.NODES.get((dac, ch), 'DAC')} voltage")
     return node_v
 
 
 def mvm_dac_plan(rails: dict, v_read_v: float, forward: bool, output_bits: int) -> dict:
-    """DAC voltages (V) an MVM needs: input levels ``v_ref -+ v_read / 2`` on the driven side,
-    decrement levels ``v_ref +- v_decr * 2**(2 - b)``."""
-    ref = rails["v_ref"]
-    half = 0.5 * float(v_read_v)
-    step = decrement_v(rails["v_decr"], output_bits)
-    pos, neg = (DAC_VPOS_BL, DAC_VNEG_BL) if forward else (DAC_VPOS_SL, DAC_VNEG_SL)
-    return _dac_plan(rails, {pos: ref + half, neg: ref - half, DAC_DECR_PLUS: ref + step, DAC_DECR_MINUS: ref - step})
+    """DAC voltages (V) an MVM needs, from the rail table: the driven side's input levels
+    ``v_ref -+ v_read / 2`` at ``v_read_v``, decrement levels ``v_ref +- v_decr * 2**(2 - b)``."""
+    driven = (DAC_VPOS_BL, DAC_VNEG_BL) if forward else (DAC_VPOS_SL, DAC_VNEG_SL)
+    r = dict(rails)
+    r["v_read"] = float(v_read_v)
+    t = nt.node_targets(r, ["v_read", "v_decr"], output_bits)
+    return _dac_plan(rails, {dc: t[dc] for dc in driven + (DAC_DECR_PLUS, DAC_DECR_MINUS)})
 
 
-def _apply_dacs(board, plan: dict) -> None:
-    for (dac, ch), v in plan.items():
-        board._dac_write(dac, ch, v)
+def decr_plan(rails: dict, output_bits: int) -> dict:
+    """DAC voltages (V) of the decrement levels for ``output_bits`` (the rail table's v_decr formula)."""
+    return _dac_plan(rails, nt.node_targets(rails, ["v_decr"], output_bits))
+
+
+def _apply_dacs(board, plan: dict, output_bits: int) -> None:
+    """Ramp the plan's channels (steps of at most 0.1 V; those already there send nothing)."""
+    board._ramp_nodes(plan)
+    board._decr_bits = int(output_bits)
 
 
 def _run_once(board, wires: _Wires, rows, col: int, forward: bool, planes: np.ndarray, m_bits: int,
@@ -437,7 +445,7 @@ def _run_once(board, wires: _Wires, rows, col: int, forward: bool, planes: np.nd
 
 
 def run_mvm(board, request) -> np.ndarray:
-    """Run a validated :class:`~neurram_lab.board.MVMRequest` through the bitstream.
+    """Run a validated :class:`~neurram_lab.board.contract.MVMRequest` through the bitstream.
 
     Cores in one core column and distinct core rows run together; the rest in
     turn. Each run takes at most :func:`run_batch_limit` vectors. Returns
@@ -455,7 +463,7 @@ def run_mvm(board, request) -> np.ndarray:
     driven = driven_lines(request)
     codes = np.zeros((n_cores, batch, out_lines.size), np.int16)
     wires = _Wires(board)
-    _apply_dacs(board, plan)
+    _apply_dacs(board, plan, request.output_bits)
     try:
         for group in run_groups(cores):
             rows = [core_row_col(cores[i])[0] for i in group]
@@ -482,9 +490,10 @@ def run_mvm(board, request) -> np.ndarray:
 def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.ndarray:
     """Neuron test through the shared external line: one voltage per vector (``v_in_v[:, 0]``).
 
-    Per vector: the line's DAC, CDS (0x45 bit 0), sample (bit 1), the
-    multi-level readout (bit 5) and 256 bytes from pipe 0xA2. Returns codes
-    int16 (batch, 256) of ``output_bits``.
+    Per vector: the line's DAC (VPOS_BL, ramped in steps of at most 0.1 V), CDS
+    (0x45 bit 0), sample (bit 1), the multi-level readout (bit 5) and 256 bytes
+    from pipe 0xA2; afterwards VPOS_BL is ramped back to the v_read rail's level.
+    Returns codes int16 (batch, 256) of ``output_bits``.
     """
     if int(output_bits) > MAX_OUTPUT_BITS:
         raise CapabilityError("output_bits", int(output_bits), (1, MAX_OUTPUT_BITS), "100-step readout")
@@ -493,16 +502,16 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
         raise CapabilityError("neuron_test_per_neuron", "different voltages in a vector", False,
                               "one voltage is shared by all neurons of a vector")
     rails = _rails(board)
-    step = decrement_v(rails["v_decr"], output_bits)
     levels = v[:, 0]
-    plan = _dac_plan(rails, {DAC_DECR_PLUS: rails["v_ref"] + step, DAC_DECR_MINUS: rails["v_ref"] - step})
+    plan = decr_plan(rails, output_bits)
     for x in np.unique(levels):  # every level checked before any call
         _dac_plan(rails, {DAC_NEURON_TEST: float(x)})
+    rest = {DAC_NEURON_TEST: nt.node_targets(rails, ["v_read"])[DAC_NEURON_TEST]}  # the rail's level, after
     link = _link(board)
     wires = _Wires(board)
     row, col = core_row_col(core)
     out = np.zeros((v.shape[0], N_LINES), np.int16)
-    _apply_dacs(board, plan)
+    _apply_dacs(board, plan, output_bits)
     enable_cores(board, [int(core)])
     try:
         wires.set({WI_SPI_MASK: spi_mask_word([row]), WI_CONTROL: 0b01100000, WI_NEURON: neuron_word(1),
@@ -511,7 +520,7 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
         link.pipe_in(PI_MASK, mask_bytes(np.arange(N_LINES)))
         _trigger_wait(board, TR_MASK, ST_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
         for k, x in enumerate(levels):
-            board._dac_write(*DAC_NEURON_TEST, float(x))
+            board._ramp_nodes({DAC_NEURON_TEST: float(x)})
             _trigger_wait(board, TR_CDS, ST_NEURON_IDLE, "neuron CDS (0x28 bit 0)")
             _trigger_wait(board, TR_SAMPLE, ST_NEURON_IDLE, "neuron sample (0x28 bit 0)")
             _trigger_wait(board, TR_READOUT, ST_READOUT_IDLE, "readout (0x28 bit 3)")
@@ -521,4 +530,5 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
             out[k] = steps_to_codes(sign, steps, output_bits)
     finally:
         wires.set({WI_EXT: 0, WI_MODES: 0})
+        board._ramp_nodes(rest)  # the bit-line input level back where the v_read rail puts it
     return out

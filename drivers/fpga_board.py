@@ -27,7 +27,9 @@ Primitives for the MVM / neuron-test host code (:mod:`drivers._mvm_host`):
 ``board._link`` (the :class:`~drivers.frontpanel.Link`; call ``board._link.op("mvm")``
 first), ``board._set(ep, value)`` (stage a wire-in, skipped when unchanged),
 ``board._dac_write(dac, channel, volts)`` (one group, no ramp),
-``board._dac_ramp(dac, channel, volts)``, ``board._dac_volts(dac, channel)``,
+``board._dac_ramp(dac, channel, volts)``, ``board._ramp_nodes({(dac, channel): volts})`` (interleaved
+ramps), ``board._dac_volts(dac, channel)``, ``board._decr_bits`` (output bits the decrement levels are
+set for; the MVM host code updates it when it moves them),
 ``board._enable_core(core)``, ``board._poll(ep, mask, what)`` (until set) and
 ``board._poll_clear(ep, mask, what)``.
 """
@@ -38,9 +40,9 @@ import time
 
 import numpy as np
 
-from neurram_lab.board import Board, BoardInfo
+from neurram_lab.board.contract import Board, BoardInfo
 from neurram_lab.errors import BoardError, CapabilityError, FrontPanelError, InputError
-from neurram_lab.limits import SafetyLimits
+from neurram_lab.board.limits import SafetyLimits
 
 from . import frontpanel as fp
 from . import neurram_top as nt
@@ -138,6 +140,7 @@ class FpgaBoard(Board):
         self._wi = [0] * 32  # staged wire-in values (the SDK keeps them between updates)
         self._codes: dict[tuple[int, int], int] = {}  # DAC codes this host set (0 after power-up)
         self._rails = dict(DEFAULT_RAILS_V)
+        self._decr_bits = nt.DECR_BITS_AT_OPEN  # output bits the decrement levels (v_decr's nodes) are set for
         self._core = None  # core enabled through the shift register
         self._cell = None  # (row, col) selected in that core
         self._dirty = False  # a cell operation failed half-way
@@ -168,7 +171,7 @@ class FpgaBoard(Board):
         self._set(nt.WI_AUTORANGE_VREF, nt.adc_code(nt.READ_REF_V))
         L.update_wire_ins()
         L.op("rails")
-        targets = nt.node_targets(self._rails)
+        targets = nt.node_targets(self._rails, output_bits=self._decr_bits)
         self._check_codes(targets)
         self._ramp_nodes(targets)
 
@@ -324,7 +327,7 @@ class FpgaBoard(Board):
         try:
             from ._mvm_host import capabilities
         except ImportError:  # the MVM host code is not there: no MVM capabilities beyond the defaults
-            from neurram_lab.capabilities import BoardCapabilities as capabilities  # noqa: N813
+            from neurram_lab.board.capabilities import BoardCapabilities as capabilities  # noqa: N813
         return capabilities(power_gating=False, clock=self.clock.kind, pulse_v_step_v=nt.DAC_VREF_V[3] / 65536.0,
                             pulse_width_tick_s=nt.TICK_S, rails=nt.BOARD_RAILS)
 
@@ -351,7 +354,7 @@ class FpgaBoard(Board):
         """Every DAC node the rails drive stays in its DAC's range with the other rails as they are."""
         new = dict(self._rails)
         new.update({k: float(v) for k, v in volts.items()})
-        self._check_codes(nt.node_targets(new, volts))
+        self._check_codes(nt.node_targets(new, volts, self._decr_bits))
 
     def _set_rails(self, volts):
         for name in volts:
@@ -359,7 +362,7 @@ class FpgaBoard(Board):
                 raise CapabilityError("rails", name, nt.BOARD_RAILS, "no DAC drives this rail on the test board")
         new = dict(self._rails)
         new.update({k: float(v) for k, v in volts.items()})
-        targets = nt.node_targets(new, volts)
+        targets = nt.node_targets(new, volts, self._decr_bits)
         self._check_codes(targets)  # every node in its DAC's range before any call
         self._link.op("rails")
         try:
@@ -371,7 +374,7 @@ class FpgaBoard(Board):
         """Update the rail mirror: gates as asked, DAC rails only once all their channels landed."""
         for name in asked:
             if name in nt.RAIL_TABLE:
-                t = nt.node_targets(new, [name])
+                t = nt.node_targets(new, [name], self._decr_bits)
                 if all(self._codes.get(dc, 0) == nt.dac_code(v, dc[0]) for dc, v in t.items()):
                     self._rails[name] = new[name]
             else:

@@ -251,16 +251,43 @@ def _w(dac: int, ch: int, formula: str, volts=None) -> RailWrite:
     return RailWrite(dac, ch, DAC_VREF_V[dac], NODES[(dac, ch)], formula, volts)
 
 
-# Board rail -> the DAC channels it sets at set_rails time (the brief's table; nodes as above).
+# Output bits the decrement levels are set for until the first MVM or neuron test: at 2 bits one step is
+# v_decr itself (the binary search's MSB level).
+DECR_BITS_AT_OPEN = 2
+
+
+def decrement_v(v_decr_v: float, output_bits: int) -> float:
+    """Per-step decrement level (V) above/below v_ref for ``output_bits``: ``v_decr * 2**(2 - b)``.
+
+    The twin's ``v_decr`` is the full scale of its binary search (``sim_backend.neuron.lsb_v``: one LSB of
+    ``b`` bits is ``(Cs/Ci) v_decr / 2**(b - 2)``); the multi-level readout (``neuron_multi_level_output.v``)
+    decrements by one LSB a step, so the DAC levels ``VREF +- step`` carry one LSB.
+    """
+    return float(v_decr_v) / 2.0 ** max(int(output_bits) - 2, 0)
+
+
+def _decr(r) -> float:
+    return decrement_v(r["v_decr"], r["output_bits"])
+
+
+# Board rail -> the DAC channels it drives; ``node_targets`` evaluates each formula on the rails and ``b``,
+# the output bits the neurons are set for. One truth for set_rails and the MVM:
+# - v_read: each input magnitude bit is two bipolar planes (drivers._mvm_host), so a digit's integrated
+#   charge is twice a plane's; the twin's v_read is the amplitude per unit digit, so a plane drives its
+#   line to v_ref -+ v_read / 2. set_rails ramps both sides there; an MVM whose request carries its own
+#   v_read_v ramps the driven side to that level (steps of at most 0.1 V) and leaves it there;
+# - v_decr: the decrement levels depend on the output bits, so an MVM or neuron test with other output
+#   bits than the last one ramps them to its own (steps of at most 0.1 V); set_rails sets them for the
+#   bits of the last MVM or neuron test (DECR_BITS_AT_OPEN before any).
 RAIL_TABLE: dict[str, tuple[RailWrite, ...]] = {
     "v_ref": (_w(0, 2, "v_ref", lambda r: r["v_ref"]), _w(1, 1, "v_ref", lambda r: r["v_ref"]),
               _w(1, 4, "v_ref", lambda r: r["v_ref"])),
-    "v_read": (_w(1, 0, "v_ref - v_read", lambda r: r["v_ref"] - r["v_read"]),
-               _w(1, 2, "v_ref + v_read", lambda r: r["v_ref"] + r["v_read"]),
-               _w(1, 3, "v_ref - v_read", lambda r: r["v_ref"] - r["v_read"]),
-               _w(1, 5, "v_ref + v_read", lambda r: r["v_ref"] + r["v_read"])),
-    "v_decr": (_w(0, 4, "v_ref + v_decr", lambda r: r["v_ref"] + r["v_decr"]),
-               _w(2, 2, "v_ref - v_decr", lambda r: r["v_ref"] - r["v_decr"])),
+    "v_read": (_w(1, 0, "v_ref - v_read / 2", lambda r: r["v_ref"] - 0.5 * r["v_read"]),
+               _w(1, 2, "v_ref + v_read / 2", lambda r: r["v_ref"] + 0.5 * r["v_read"]),
+               _w(1, 3, "v_ref - v_read / 2", lambda r: r["v_ref"] - 0.5 * r["v_read"]),
+               _w(1, 5, "v_ref + v_read / 2", lambda r: r["v_ref"] + 0.5 * r["v_read"])),
+    "v_decr": (_w(0, 4, "v_ref + v_decr * 2**(2 - b)", lambda r: r["v_ref"] + _decr(r)),
+               _w(2, 2, "v_ref - v_decr * 2**(2 - b)", lambda r: r["v_ref"] - _decr(r))),
     "v_cell_read": (_w(1, 6, "0.9 + v_cell_read", lambda r: READ_REF_V + r["v_cell_read"]),
                     _w(1, 7, "0.9", lambda r: READ_REF_V)),
 }
@@ -277,16 +304,19 @@ MUX_OF_KIND = {"set": MUX_SET, "form": MUX_SET, "reset": MUX_RESET}
 TRIGGER_OF_KIND = {"set": T_SET, "form": T_SET, "reset": T_RESET}
 
 
-def node_targets(rails: dict[str, float], names=None) -> dict[tuple[int, int], float]:
+def node_targets(rails: dict[str, float], names=None, output_bits: int = DECR_BITS_AT_OPEN) -> dict[tuple[int, int], float]:
     """Voltage (V) of each DAC channel the rails ``names`` drive (all by default), from :data:`RAIL_TABLE`,
-    given every rail in ``rails``. A rail that feeds other rails' nodes (``v_ref``) brings those along."""
+    given every rail in ``rails`` and the neurons' ``output_bits`` (``b``). A rail that feeds other rails'
+    nodes (``v_ref``) brings those along."""
     names = list(RAIL_TABLE) if names is None else [n for n in names if n in RAIL_TABLE]
     for n in list(names):
         names += [d for d in RAIL_DEPENDS.get(n, ()) if d not in names]
+    ctx = dict(rails)
+    ctx["output_bits"] = int(output_bits)
     out: dict[tuple[int, int], float] = {}
     for n in names:
         for w in RAIL_TABLE[n]:
-            out[(w.dac, w.channel)] = w.volts(rails)
+            out[(w.dac, w.channel)] = w.volts(ctx)
     return out
 
 

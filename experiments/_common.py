@@ -19,8 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
-from neurram_lab.journal_board import JournalBoard
-from neurram_lab.runlog import RunLog
+from neurram_lab.runlog.journal_board import JournalBoard
+from neurram_lab.runlog.runlog import RunLog
 
 # The project's shared data beside the checkout (models and MNIST: read by path, never copied).
 SHARED_DIR = Path(__file__).resolve().parents[1] / ".." / "shared"
@@ -41,7 +41,7 @@ def start_run(board, out_dir, experiment: str, parameters: dict, tables: dict) -
     """Create the run file of an experiment with the board's snapshot in its record.
 
     The returned log's ``board`` attribute is the board experiments must use:
-    a :class:`~neurram_lab.journal_board.JournalBoard` that records every call
+    a :class:`~neurram_lab.runlog.journal_board.JournalBoard` that records every call
     (the start snapshot is call 0) in the run file's journal.
     """
     t0, c0 = time.time(), time.perf_counter()
@@ -63,14 +63,30 @@ def figure_path(run_file: Path, suffix: str = "") -> Path:
     return run_file.with_name(run_file.stem + (f"-{suffix}" if suffix else "") + ".png")
 
 
-def pyplot():
-    """matplotlib.pyplot on the non-interactive Agg backend."""
-    import matplotlib
+class _Figures:
+    """``subplots`` / ``close`` as in pyplot, on plain :class:`matplotlib.figure.Figure` objects.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    The figures never go through pyplot, so drawing one leaves matplotlib's
+    backend, pyplot's figure list and an interactive session (a notebook)
+    untouched; ``fig.savefig("x.png")`` renders with Agg by itself.
+    """
 
-    return plt
+    _FIGURE_KW = ("figsize", "dpi", "layout", "facecolor", "edgecolor", "frameon")
+
+    def subplots(self, nrows: int = 1, ncols: int = 1, **kw):
+        from matplotlib.figure import Figure
+
+        fig = Figure(**{k: kw.pop(k) for k in self._FIGURE_KW if k in kw})
+        return fig, fig.subplots(nrows, ncols, **kw)
+
+    @staticmethod
+    def close(fig) -> None:
+        fig.clear()
+
+
+def pyplot() -> _Figures:
+    """A pyplot-like figure factory that never selects a backend (see :class:`_Figures`)."""
+    return _Figures()
 
 
 def progress_callback(progress, total: int, desc: str):

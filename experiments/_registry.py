@@ -1,8 +1,11 @@
-"""Experiment modules by the name their run records carry (for ``neurram replay``).
+"""The experiment modules, by the name their run records carry.
 
-Every module listed in ``neurram_lab.cli.COMMAND_MODULES`` (and in
-``EXTRA_MODULES``) that defines ``EXPERIMENT`` and ``run`` is an experiment;
-nothing needs registering besides the CLI entry every experiment has anyway.
+The table below is the registry: the CLI builds its experiment commands from
+it, ``neurram replay`` finds the module of a run's ``EXPERIMENT`` in it, and
+``neurram sweep`` sweeps any of them. Each module defines ``EXPERIMENT`` and
+``run`` (see :mod:`neurram_lab.experiments._common`) and its CLI front
+(``COMMAND``, ``HELP``, ``add_arguments``, ``main``). Nothing here imports
+the CLI.
 """
 
 from __future__ import annotations
@@ -11,16 +14,26 @@ import importlib
 
 from neurram_lab.errors import InputError
 
-# Experiments without a CLI command of their own.
+# Experiment modules with a CLI command, in the order ``neurram --help`` lists them.
+EXPERIMENT_MODULES: list[str] = [
+    "neurram_lab.experiments.demo",
+    "neurram_lab.experiments.write_verify",
+    "neurram_lab.experiments.relaxation",
+    "neurram_lab.experiments.mvm_accuracy",
+    "neurram_lab.experiments.mvm_energy",
+    "neurram_lab.experiments.deploy_mnist_cnn",
+    "neurram_lab.experiments.deploy_rbm_recovery",
+    "neurram_lab.experiments.deploy_train_small",
+]
+
+# Experiments without a CLI command of their own (tests add theirs here).
 EXTRA_MODULES: list[str] = []
 
 
 def experiment_modules() -> dict:
     """``{EXPERIMENT name: module}`` of every experiment module."""
-    from neurram_lab.cli import COMMAND_MODULES
-
     out = {}
-    for name in list(COMMAND_MODULES) + EXTRA_MODULES:
+    for name in EXPERIMENT_MODULES + EXTRA_MODULES:
         mod = importlib.import_module(name)
         exp = getattr(mod, "EXPERIMENT", None)
         if isinstance(exp, str) and callable(getattr(mod, "run", None)):

@@ -18,13 +18,13 @@ import time
 
 import numpy as np
 
-from neurram_lab._mvm_caps import plan_mvm
-from neurram_lab.calibration import calibrate
-from neurram_lab.mvm import quantize_inputs, result_lsb, run_mvm
-from neurram_lab.weights import MatrixPlacement, conductance_to_weights
+from neurram_lab.mvm._mvm_caps import plan_mvm
+from neurram_lab.mvm.calibration import calibrate
+from neurram_lab.mvm.mvm import quantize_inputs, result_lsb, run_mvm
+from neurram_lab.program.weights import MatrixPlacement, conductance_to_weights
 
 from ._common import figure_path, progress_callback, pyplot, start_run
-from neurram_lab.programming import program_weights
+from neurram_lab.program.programming import program_weights
 
 EXPERIMENT = "characterize_mvm"
 COMMAND = ("characterize", "mvm")

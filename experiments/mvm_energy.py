@@ -23,11 +23,11 @@ import time
 
 import numpy as np
 
-from neurram_lab.board import MVMRequest
-from neurram_lab.weights import MatrixPlacement
+from neurram_lab.board.contract import MVMRequest
+from neurram_lab.program.weights import MatrixPlacement
 
 from ._common import figure_path, progress_callback, pyplot, start_run
-from neurram_lab.programming import program_weights
+from neurram_lab.program.programming import program_weights
 
 EXPERIMENT = "characterize_energy"
 COMMAND = ("characterize", "energy")

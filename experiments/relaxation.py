@@ -17,8 +17,8 @@ import numpy as np
 
 from neurram_lab._cores import parse_cores
 from neurram_lab.errors import InputError, LimitError
-from neurram_lab.programming import flat_index
-from neurram_lab.writeverify import WriteVerifyConfig, form_cells, write_verify
+from neurram_lab.program.programming import flat_index
+from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
 from ._common import figure_path, progress_callback, pyplot, start_run
 

@@ -15,9 +15,9 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
-from neurram_lab.programming import EVENT_TABLE, PROGRAM_TABLES, iterative_program
-from neurram_lab.runlog import read_run
-from neurram_lab.writeverify import OUTCOME_SUCCESS, WriteVerifyConfig, form_cells
+from neurram_lab.program.programming import EVENT_TABLE, PROGRAM_TABLES, iterative_program
+from neurram_lab.runlog.runlog import read_run
+from neurram_lab.program.writeverify import OUTCOME_SUCCESS, WriteVerifyConfig, form_cells
 
 from ._common import figure_path, pyplot, start_run
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import InputError, LimitError
-from .limits import N_CORES
+from .board.limits import N_CORES
 
 
 def parse_cores(text, n_cores: int = N_CORES) -> list[int]:

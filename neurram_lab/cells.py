@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .board import Board
+from .board.contract import Board
 
 
 class Core:

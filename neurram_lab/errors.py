@@ -33,7 +33,7 @@ class LimitError(NeuRRAMError, ValueError):
 
 
 class CapabilityError(LimitError):
-    """A request beyond what this board can do (its :class:`~neurram_lab.board.BoardCapabilities`);
+    """A request beyond what this board can do (its :class:`~neurram_lab.board.contract.BoardCapabilities`);
     nothing was sent to the board.
 
     Attributes

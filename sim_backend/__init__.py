@@ -1,16 +1,15 @@
 """The NeuRRAM physics twin: devices, array, neurons, cores, chip, energy; and SimBoard.
 
 Everything is vectorised over cells and batches. ``open_board("sim://")`` opens
-a :class:`SimBoard`.
+a :class:`SimBoard`; its parameters are a :class:`TwinParams` (SPEC.md values
+by default, loadable from a file). The model's parts live in their modules
+(``device``, ``defects``, ``cells``, ``array``, ``neuron``, ``core``, ``chip``,
+``energy``); this package exports what a user of the twin calls.
 """
 
-from .array import settle_map, weighted_mean_map
 from .board import DEFAULT_RAILS_V, SimBoard
-from .chip import ChipCircuit
-from .core import CoreCircuit
-from .cells import CellArray
-from .defects import CellKind, draw_die
-from .device import GaussianSource, RelaxationClock, relaxation_amplitudes, relaxation_sigma, trap_fraction
+from .defects import CellKind
+from .device import relaxation_sigma
 from .params import (
     CircuitParams,
     DefectParams,
@@ -23,8 +22,6 @@ from .params import (
 )
 
 __all__ = [
-    "SimBoard", "DEFAULT_RAILS_V", "CellArray", "CellKind", "draw_die", "RelaxationClock",
-    "relaxation_sigma", "relaxation_amplitudes", "trap_fraction", "GaussianSource", "TwinParams", "DeviceParams", "RelaxParams", "ReadParams",
-    "DefectParams", "TimingParams", "EnergyParams",
-    "CircuitParams", "ChipCircuit", "CoreCircuit", "settle_map", "weighted_mean_map",
+    "SimBoard", "DEFAULT_RAILS_V", "TwinParams", "DeviceParams", "RelaxParams", "ReadParams",
+    "DefectParams", "TimingParams", "EnergyParams", "CircuitParams", "CellKind", "relaxation_sigma",
 ]

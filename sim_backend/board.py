@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurram_lab.board import Board, BoardCapabilities, BoardInfo
+from neurram_lab.board.contract import Board, BoardCapabilities, BoardInfo
 from neurram_lab.errors import InputError
-from neurram_lab.limits import SafetyLimits
+from neurram_lab.board.limits import SafetyLimits
 
 from . import _kernels, device
 from ._malloc import keep_freed_memory

@@ -1,6 +1,6 @@
 """The chip's MVM machinery: cores, the shared supply and Vdecr DAC, bit-serial inputs, conversion.
 
-:meth:`ChipCircuit.mvm` runs an :class:`~neurram_lab.board.MVMRequest` on the
+:meth:`ChipCircuit.mvm` runs an :class:`~neurram_lab.board.contract.MVMRequest` on the
 conductances it is given and returns raw neuron codes plus an energy and
 latency report. All noise comes from one generator seeded by the die seed and
 consumed in call order, so the same seed and the same calls give identical
@@ -19,7 +19,7 @@ magnitude bits and the low ``m//2`` bits run as two segments; the MSB
 segment converts at ``min(out + 2, 10)`` bits, the LSB segment at
 ``max(out - 1, 2)``, and the FPGA returns
 ``code_hi * 2**L + code_lo * 2**(k_hi - k_lo)``, in units of the MSB
-segment's LSB (see :func:`neurram_lab.mvm.code_scale`).
+segment's LSB (see :func:`neurram_lab.mvm.mvm.code_scale`).
 
 Shared supply: driven lines draw about ``v_read * G_line`` from the
 ``v_ref +- v_read`` rails; the rails sag by ``R_c * I`` where ``R_c`` grows
@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurram_lab.errors import InputError
-from neurram_lab.mvm import input_segments
+from neurram_lab.board.contract import input_segments
 
 from . import _kernels
 from . import energy as _energy

@@ -17,9 +17,9 @@ Profiles (``restricted://?seed=7&profile=NAME``):
 
 from __future__ import annotations
 
-from neurram_lab.board import BoardCapabilities
+from neurram_lab.board.contract import BoardCapabilities
 from neurram_lab.errors import InputError
-from neurram_lab.limits import _default_rails
+from neurram_lab.board.limits import _default_rails
 from sim_backend.board import SimBoard
 
 _RAILS = tuple(r for r in _default_rails() if r != "v_wl_read")

@@ -1,6 +1,6 @@
 """A stand-in experiment for the sweep tests: each point kills its worker process ``--deaths`` times, then succeeds.
 
-Registered only inside the tests (``experiments._registry.EXTRA_MODULES``); Dask workers import it by
+Registered only inside the tests (``neurram_lab.experiments._registry.EXTRA_MODULES``); Dask workers import it by
 name (spawned workers inherit the test process's ``sys.path``).
 """
 

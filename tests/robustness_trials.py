@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from experiments._common import start_run  # noqa: E402
+from neurram_lab.experiments._common import start_run  # noqa: E402
 from neurram_lab import ReplayInterrupted, RunLogError, read_run  # noqa: E402
-from neurram_lab.replay import ReplayBoard  # noqa: E402
+from neurram_lab.runlog.replay import ReplayBoard  # noqa: E402
 from sim_backend.board import SimBoard  # noqa: E402
 
 TABLES = {"rows": {"i": ("i8", ""), "g_s": ("f4", "S")}}

@@ -9,7 +9,7 @@ import pytest
 
 from drivers import neurram_top as nt
 from neurram_lab import open_board
-from neurram_lab.board import MVMRequest
+from neurram_lab.board.contract import MVMRequest
 from neurram_lab.errors import CapabilityError, LimitError
 
 STEP_2048 = 2.048 / 65536

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neurram_lab import BoardCapabilities, CapabilityError, InputError, LimitError, SafetyLimits
-from neurram_lab.capabilities import quantize
+from neurram_lab.board.capabilities import quantize
 from tests._restricted_board import RestrictedBoard
 
 
@@ -68,9 +68,9 @@ def test_pulse_near_a_limit_off_the_dac_grid_stays_inside():
 
 
 def test_replay_of_a_run_without_rail_ranges_answers_with_the_limits(tmp_path):
-    from experiments._common import start_run
+    from neurram_lab.experiments._common import start_run
     from neurram_lab import open_board
-    from neurram_lab.replay import ReplayBoard
+    from neurram_lab.runlog.replay import ReplayBoard
 
     with open_board("sim://?seed=1") as sim:
         with start_run(sim, tmp_path, "old", {}, {}) as log:  # a run that never asked for a rail range

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from neurram_lab import CapabilityError, MatrixPlacement, open_board, register_board
-from neurram_lab.calibration import calibrate
+from neurram_lab.mvm.calibration import calibrate
 from neurram_lab.cli import main as cli_main
 from neurram_lab.deploy import load_model, map_model
 from neurram_lab.deploy.network import ChipNetwork
 from neurram_lab.deploy.rbm import RBM, ChipRBM
-from neurram_lab.mvm import run_mvm
-from neurram_lab.programming import program_weights
+from neurram_lab.mvm.mvm import run_mvm
+from neurram_lab.program.programming import program_weights
 from tests._restricted_board import RestrictedBoard
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from neurram_lab import open_board
-from neurram_lab.writeverify import WriteVerifyConfig, form_cells, write_verify
+from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
 
 def _program(board, n=256):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from drivers import _mvm_host as host
 from drivers.hil import _mvm_fsm as fsm
-from neurram_lab.board import MVMRequest
+from neurram_lab.board.contract import MVMRequest
 
 # ------------------------------------------------------------------ pure parts
 
@@ -145,10 +145,10 @@ from drivers.hil import connect, make_emulated_board  # noqa: E402
 from drivers import neurram_top as nt  # noqa: E402
 from neurram_lab import open_board  # noqa: E402
 from neurram_lab.errors import CapabilityError  # noqa: E402
-from neurram_lab.mvm import run_mvm  # noqa: E402
-from neurram_lab.programming import program_weights  # noqa: E402
-from neurram_lab.weights import MatrixPlacement  # noqa: E402
-from neurram_lab.writeverify import WriteVerifyConfig  # noqa: E402
+from neurram_lab.mvm.mvm import run_mvm  # noqa: E402
+from neurram_lab.program.programming import program_weights  # noqa: E402
+from neurram_lab.program.weights import MatrixPlacement  # noqa: E402
+from neurram_lab.program.writeverify import WriteVerifyConfig  # noqa: E402
 
 
 def _hil(seed=13):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from drivers import neurram_top as nt
 from drivers.frontpanel import FrontPanelError, check, error_name
 from neurram_lab import open_board
-from neurram_lab.writeverify import WriteVerifyConfig, form_cells, write_verify
+from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
 W, U, O, G, T = "SetWireInValue", "UpdateWireIns", "UpdateWireOuts", "GetWireOutValue", "ActivateTriggerIn"
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from drivers.hil import FaultPlan, connect, make_emulated_board
-from experiments._common import start_run
+from neurram_lab.experiments._common import start_run
 from neurram_lab import FrontPanelError, read_run
-from neurram_lab import programming
-from neurram_lab.writeverify import WriteVerifyConfig, form_cells
+from neurram_lab.program import programming
+from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells
 
 
 def test_disconnect_mid_write_verify_then_resume(tmp_path):

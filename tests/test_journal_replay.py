@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from experiments._common import start_run
+from neurram_lab.experiments._common import start_run
 from neurram_lab import (
     AppliedPulse,
     BoardError,
@@ -22,8 +22,8 @@ from neurram_lab import (
     read_run,
 )
 from neurram_lab.cli import main as cli_main
-from neurram_lab.cmd_replay import differing_keys
-from neurram_lab.replay import ReplayBoard
+from neurram_lab.cli.cmd_replay import differing_keys
+from neurram_lab.runlog.replay import ReplayBoard
 
 TABLES = {"t": {"x": ("f8", "")}}
 
@@ -196,7 +196,7 @@ def test_demo_replays_to_identical_json_and_runs_show_list_it(tmp_path, capsys):
 def test_cli_replay_of_an_interrupted_run_says_so(tmp_path, capsys):
     log, _ = _small_run(tmp_path, close=False)
     try:
-        from experiments import _registry
+        from neurram_lab.experiments import _registry
 
         _registry.EXTRA_MODULES.append("tests.test_journal_replay")
         rc = cli_main(["replay", str(log.path), "--out", str(tmp_path / "r"), "--quiet"])
@@ -224,7 +224,7 @@ def run(board, out_dir, progress=None):
 
 
 def test_journal_staging_keeps_every_dtype_across_flushes_and_runs(tmp_path):
-    from neurram_lab.runlog import RunLog
+    from neurram_lab.runlog.runlog import RunLog
 
     idx = np.arange(5000) % 256
     values = [idx, idx.astype(">i4"), np.arange(-100, 100), idx % 2 == 0, np.linspace(0, 1, 3000).astype(np.float32),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from neurram_lab import InputError, LimitError, SafetyLimits, UnknownBoardError, known_schemes, open_board
-from neurram_lab.registry import parse_spec
+from neurram_lab.board.registry import parse_spec
 
 
 def test_defaults_protect_thick_oxide_devices():

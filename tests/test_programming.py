@@ -16,15 +16,16 @@ from neurram_lab import (
     conductance_to_weights,
     form_cells,
     iterative_program,
-    parse_cores,
     program_weights,
     read_run,
     scan_dead_cells,
     write_verify,
 )
-from neurram_lab.board import Board
-from neurram_lab.programming import ALIVE, flat_index
-from sim_backend import CellKind, SimBoard, draw_die
+from neurram_lab._cores import parse_cores
+from neurram_lab.board.contract import Board
+from neurram_lab.program.programming import ALIVE, flat_index
+from sim_backend import CellKind, SimBoard
+from sim_backend.defects import draw_die
 
 
 def _cells(n, core=0):

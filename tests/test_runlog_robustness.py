@@ -42,7 +42,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     import numpy as np
-    from experiments._common import start_run
+    from neurram_lab.experiments._common import start_run
     from neurram_lab import open_board
     board = open_board("sim://?seed=3")
     with start_run(board, sys.argv[1], "live", {}, {"t": {"i": ("i8", "")}}) as log:

@@ -13,9 +13,9 @@ import time
 import pandas as pd
 import pytest
 
-from neurram_lab import cli, sweep
+from neurram_lab.cli import cli, sweep
 from neurram_lab.errors import InputError
-from neurram_lab.runlog import read_run
+from neurram_lab.runlog.runlog import read_run
 
 TINY = ["characterize", "write-verify", "--cores", "0", "--cells-per-core", "16", "--iterations", "1"]
 
@@ -207,7 +207,7 @@ def test_unreachable_scheduler_is_a_sweep_error(tmp_path, capsys, monkeypatch):
 
 
 def test_a_killed_workers_point_is_retried_once(tmp_path, capsys, monkeypatch):
-    from experiments import _registry
+    from neurram_lab.experiments import _registry
 
     monkeypatch.setattr(_registry, "EXTRA_MODULES", ["_sweep_crash_experiment"])
     out = tmp_path / "sw"

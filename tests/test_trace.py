@@ -239,7 +239,7 @@ def test_cli_trace_and_show_print_the_summary(tmp_path, capsys):
 
 
 def test_write_verify_reports_the_predicted_board_time_on_hil_only(tmp_path):
-    from experiments import write_verify
+    from neurram_lab.experiments import write_verify
     from neurram_lab import open_board
 
     kw = dict(cores=(0,), cells_per_core=8, iterations=1, settle_s=60.0)

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from neurram_lab import InputError, open_board
-from sim_backend import CellKind, RelaxationClock, RelaxParams, SimBoard, TwinParams, draw_die, relaxation_sigma
+from sim_backend import CellKind, RelaxParams, SimBoard, TwinParams, relaxation_sigma
+from sim_backend.defects import draw_die
+from sim_backend.device import RelaxationClock
 from sim_backend.device import read_time_s
 from sim_backend.params import ReadParams
 

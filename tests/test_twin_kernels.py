@@ -10,8 +10,8 @@ from sim_backend import _kernels
 from sim_backend.cells import CellArray
 from sim_backend.defects import CellKind
 from sim_backend.params import TwinParams
-from neurram_lab.registry import open_board
-from neurram_lab.writeverify import form_cells, write_verify
+from neurram_lab.board.registry import open_board
+from neurram_lab.program.writeverify import form_cells, write_verify
 
 pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is a dependency; absent only on odd platforms")
 
@@ -91,7 +91,7 @@ def test_write_verify_statistics_are_the_same_either_way(monkeypatch):
 
 def test_compiled_write_verify_rounds_equal_the_numpy_rounds(monkeypatch):
     """Same board calls with the same arguments: identical results, trace and board state."""
-    import neurram_lab.writeverify as wv
+    import neurram_lab.program.writeverify as wv
 
     out, compiled = [], wv._KERNELS
     for on in (False, True):  # the twin's own kernels stay on: only write_verify's rounds change

@@ -12,7 +12,7 @@ FrontPanel calls is the code a real board runs. The board clock is the twin's
 from __future__ import annotations
 
 from neurram_lab.errors import InputError
-from neurram_lab.limits import SafetyLimits
+from neurram_lab.board.limits import SafetyLimits
 
 from .. import neurram_top as nt
 from .emulator import EmulatedBitstream

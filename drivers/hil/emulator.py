@@ -248,13 +248,23 @@ class EmulatedBitstream:
             self.node_v[node] = code * nt.DAC_VREF_V[dac] / 65536.0
             self._twin_rails()
 
+    def rails_view(self) -> dict:
+        """The board rails as the nodes give them (V), read through the rail table's formulas backwards:
+        ``v_read_bl`` / ``v_read_sl`` the input spread ``VPOS - VNEG`` of each side (a plane drives
+        ``v_ref -+ v_read / 2``), ``decr_step_v`` the decrement level ``VRESET_PLUS - VREF`` (one readout
+        step: ``v_decr * 2**(2 - b)`` for ``b`` output bits)."""
+        n = self.node_v
+        return {"v_ref": n["VREF"], "v_read_bl": n["VPOS_BL"] - n["VNEG_BL"], "v_read_sl": n["VPOS_SL"] - n["VNEG_SL"],
+                "decr_step_v": n["VRESET_PLUS"] - n["VREF"], "v_cell_read": n["VREAD"] - n["VREF_TIA"]}
+
     def _twin_rails(self) -> None:
-        """Give the twin the rails its single-cell physics reads (read energy), from the nodes; the MVM
-        emulation hands the twin its own levels at MVM time."""
+        """Give the twin the rails its physics reads, from the nodes (:meth:`rails_view`): v_ref, v_cell_read
+        (reads), v_read from the bit-line side; the MVM emulation hands the twin its own levels at MVM time."""
         n = self.node_v
         rails = self.twin._rails
         rails["v_ref"] = n["VREF"]
         rails["v_cell_read"] = n["VREAD"] - n["VREF_TIA"]
+        rails["v_read"] = n["VPOS_BL"] - n["VNEG_BL"]
 
     # ---------------------------------------------------- core enable / regs
     def _core_enable_edge(self, old: int, new: int) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import CapabilityError, InputError
+from ..errors import CapabilityError, InputError
 
 MVM_DIRECTIONS = ("forward", "backward", "recurrent_bl", "recurrent_sl")
 ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "stochastic")
@@ -43,7 +43,7 @@ class BoardCapabilities:
     two_phase : bool
         Whether the board splits inputs into MSB/LSB phases (``MVMRequest.two_phase``).
     max_parallel_cores : int
-        Most cores in one :class:`~neurram_lab.board.MVMRequest`.
+        Most cores in one :class:`~neurram_lab.board.contract.MVMRequest`.
     neuron_test_per_neuron : bool
         True: one neuron-test voltage per neuron; False: one voltage shared by
         all neurons of a vector.
@@ -142,7 +142,7 @@ class BoardCapabilities:
             raise CapabilityError("max_parallel_cores", int(n_cores), self.max_parallel_cores, "cores in one MVM request")
 
     def check_mvm(self, req) -> None:
-        """Every capability an :class:`~neurram_lab.board.MVMRequest` needs."""
+        """Every capability an :class:`~neurram_lab.board.contract.MVMRequest` needs."""
         self.check_direction(req.direction)
         self.check_activation(req.activation)
         self.check_two_phase(bool(req.two_phase))

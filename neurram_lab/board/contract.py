@@ -2,10 +2,10 @@
 
 Every board (physics twin, FPGA test board, hardware-in-the-loop stub, replay
 of a logged run) subclasses :class:`Board`. The public methods validate their
-arguments against :class:`~neurram_lab.limits.SafetyLimits` and only then call
+arguments against :class:`~neurram_lab.board.limits.SafetyLimits` and only then call
 the board's ``_``-prefixed implementation, so no board ever receives a request
 that broke a limit, and a rejected request sends nothing at all. Requests are
-also checked against the board's :class:`~neurram_lab.capabilities.BoardCapabilities`
+also checked against the board's :class:`~neurram_lab.board.capabilities.BoardCapabilities`
 (``capabilities()``); one beyond them raises
 :class:`~neurram_lab.errors.CapabilityError` before the board is called.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .capabilities import ACTIVATIONS, MVM_DIRECTIONS, AppliedPulse, BoardCapabilities, quantize
-from .errors import BoardError, InputError, LimitError
+from ..errors import BoardError, InputError, LimitError
 from .limits import SafetyLimits
 
 __all__ = ["ACTIVATIONS", "MVM_DIRECTIONS", "AppliedPulse", "Board", "BoardCapabilities", "BoardInfo", "MVMRequest",
@@ -82,7 +82,7 @@ class MVMRequest:
         Lines whose neurons convert (columns for forward MVM, rows for
         backward); always physical lines: a backward MVM's differential
         outputs are both rows of each pair, subtracted by the caller after
-        each row's normalisation (``neurram_lab.mvm.run_mvm`` does).
+        each row's normalisation (``neurram_lab.mvm.mvm.run_mvm`` does).
     direction : {"forward", "backward", "recurrent_bl", "recurrent_sl"}
     input_bits : int
         1..8 (sign included when ``signed_inputs``).
@@ -114,6 +114,24 @@ class MVMRequest:
     activation: str = "none"
     parallel: bool = True
     v_read_v: float | None = None
+
+
+def input_segments(input_bits: int, output_bits: int, signed: bool, two_phase: bool) -> list[tuple[int, int, int, int]]:
+    """How the firmware runs an input: ``(shift, n_bits, out_bits, code_multiplier)`` per segment.
+
+    A signed n-bit input has n - 1 magnitude bits (unsigned: n). Two-phase
+    (only with 4 or more magnitude bits) runs the top bits and the low
+    ``m // 2`` bits as two MVMs; the MSB segment converts at
+    ``min(out + 2, 10)`` bits, the LSB one at ``max(out - 1, 2)`` (the
+    paper's 8 / 5 split for 6-bit outputs), and the codes are combined as
+    ``code_hi * 2**L + code_lo * 2**(k_hi - k_lo)``.
+    """
+    m = input_bits - 1 if signed else input_bits
+    if two_phase and m >= 4:
+        low = m // 2
+        k_hi, k_lo = min(output_bits + 2, 10), max(output_bits - 1, 2)
+        return [(low, m - low, k_hi, 2**low), (0, low, k_lo, 2 ** (k_hi - k_lo))]
+    return [(0, m, output_bits, 1)]
 
 
 class Board(abc.ABC):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import load_mapping
-from .errors import InputError, LimitError
+from .._files import load_mapping
+from ..errors import InputError, LimitError
 
 N_CORES = 48
 N_ROWS = 256

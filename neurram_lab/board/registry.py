@@ -13,8 +13,8 @@ import importlib
 from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from .board import Board
-from .errors import InputError, UnknownBoardError
+from .contract import Board
+from ..errors import InputError, UnknownBoardError
 
 # scheme -> "module:callable"; imported only when a board of that scheme is opened,
 # so that opening the twin never imports pyusb and friends.
@@ -22,7 +22,7 @@ _LAZY: dict[str, str] = {
     "sim": "sim_backend.board:SimBoard.from_spec",
     "hil": "drivers.hil:open_hil",
     "okusb": "drivers.fpga_board:open_okusb",
-    "replay": "neurram_lab.replay:ReplayBoard.from_spec",
+    "replay": "neurram_lab.runlog.replay:ReplayBoard.from_spec",
 }
 _FACTORIES: dict[str, Callable[..., Board]] = {}
 

@@ -3,7 +3,9 @@
 Every command takes ``--board SPEC`` (default ``sim://``), ``--out PATH``,
 ``--seed N``, ``--quiet``, ``--json`` (exactly one JSON object of summary
 figures as the last line of stdout) and ``--debug`` (show tracebacks).
-Commands live in the modules listed in ``COMMAND_MODULES``; each module
+Commands live in the experiment modules of
+:mod:`neurram_lab.experiments._registry`, the modules listed in
+``COMMAND_MODULES`` and the checkout's benchmarks (:mod:`.bench`); each module
 defines ``COMMAND = (group or None, name)``, ``HELP``, ``add_arguments(parser)``
 and ``main(args, ctx) -> dict`` (the summary).
 """
@@ -16,29 +18,29 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import NeuRRAMError
-from .runlog import to_json
+from ..errors import NeuRRAMError
 
+# The CLI's own commands; the experiments come from their registry
+# (neurram_lab.experiments._registry) and the benchmarks from the checkout (bench.py).
 COMMAND_MODULES = [
-    "experiments.demo",
-    "experiments.write_verify",
-    "experiments.relaxation",
-    "benchmarks.bench_program",
-    "benchmarks.hil_write_verify",
     "drivers.discovery",
-    "experiments.mvm_accuracy",
-    "experiments.mvm_energy",
-    "benchmarks.mvm",
-    "neurram_lab.cmd_replay",
-    "neurram_lab.cmd_runs",
-    "neurram_lab.cmd_show",
-    "neurram_lab.cmd_trace",
-    "neurram_lab.cmd_sweep",
-    "experiments.deploy_mnist_cnn",
-    "experiments.deploy_rbm_recovery",
-    "experiments.deploy_train_small",
-    "benchmarks.bench_deploy",
+    "neurram_lab.cli.cmd_replay",
+    "neurram_lab.cli.cmd_runs",
+    "neurram_lab.cli.cmd_show",
+    "neurram_lab.cli.cmd_trace",
+    "neurram_lab.cli.cmd_sweep",
 ]
+
+
+def command_modules() -> list:
+    """Every command module: the experiments, the CLI's own commands, the benchmarks of the checkout."""
+    from neurram_lab.experiments._registry import EXPERIMENT_MODULES
+
+    from .bench import Missing, bench_modules
+
+    mods = [importlib.import_module(name) for name in EXPERIMENT_MODULES + COMMAND_MODULES]
+    return mods + (bench_modules() or [Missing])
+
 
 GROUP_HELP = {
     "characterize": "characterisation experiments (write-verify, relaxation, MVM, energy)",
@@ -60,7 +62,7 @@ class CliContext:
 
     def open_board(self, **options):
         """Open ``--board``, passing ``--seed`` to boards that take one."""
-        from .registry import open_board, parse_spec
+        from ..board.registry import open_board, parse_spec
 
         scheme = parse_spec(self.board_spec)[0]
         if self.seed is not None and scheme in ("sim", "hil") and "seed" not in options:
@@ -98,13 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="neurram",
         description="Lab control for the NeuRRAM RRAM compute-in-memory chip: real test board, physics twin, logged runs.",
     )
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"neurram-lab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction] = {}
-    for mod_name in COMMAND_MODULES:
-        mod = importlib.import_module(mod_name)
+    for mod in command_modules():
         group, name = mod.COMMAND
         if group is None:
             target = sub
@@ -146,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"neurram: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if args.json:
+        from ..runlog.runlog import to_json
+
         line = to_json(summary if summary is not None else {})
         json.loads(line)  # always valid JSON
         print(line)

@@ -8,7 +8,7 @@ but for wall time and output paths. The replay writes its own run file.
 
 from __future__ import annotations
 
-from .errors import ReplayDivergence
+from ..errors import ReplayDivergence
 
 COMMAND = (None, "replay")
 HELP = "re-run a logged run's experiment against its recorded board calls"
@@ -22,9 +22,9 @@ def add_arguments(parser) -> None:
 
 
 def main(args, ctx) -> dict:
-    from experiments._registry import find_experiment
+    from neurram_lab.experiments._registry import find_experiment
 
-    from .replay import ReplayBoard
+    from ..runlog.replay import ReplayBoard
 
     board = ReplayBoard(args.run)
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import InputError, RunLogError
-from .runlog import read_run
+from ..errors import InputError, RunLogError
+from ..runlog.runlog import read_run
 
 COMMAND = (None, "runs")
 HELP = "list the run files under a folder: status, experiment, start time, board"

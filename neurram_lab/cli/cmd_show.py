@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .runlog import read_run, to_json
+from ..runlog.runlog import read_run, to_json
 
 COMMAND = (None, "show")
 HELP = "print a run file's record and summaries of its tables and board-call journal (or summarise a .jsonl trace)"

@@ -5,14 +5,14 @@ The experiment command and its options are given as on their own
 the sweep's options (``--grid``, ``--seeds``, ``--workers``,
 ``--scheduler``, ``--merit``, ``--twin-threads`` and the common ``--board``,
 ``--out``, ``--json``, ``--quiet``, ``--debug``) may stand anywhere after
-``sweep``. See :mod:`neurram_lab.sweep`.
+``sweep``. See :mod:`neurram_lab.cli.sweep`.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from .errors import InputError
+from ..errors import InputError
 
 COMMAND = (None, "sweep")
 HELP = "run an experiment command over a grid of twin parameters and dies (seeds) on Dask"

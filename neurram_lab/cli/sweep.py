@@ -31,8 +31,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, NeuRRAMError
-from .runlog import to_json
+from ..errors import InputError, NeuRRAMError
+from ..runlog.runlog import to_json
 
 TABLE_NAME = "sweep.csv"
 FIGURE_NAME = "sweep.png"
@@ -154,7 +154,7 @@ def find_command(tokens: list[str]):
     InputError
         No experiment command of that name (the message lists the sweepable ones).
     """
-    from experiments._registry import experiment_modules
+    from neurram_lab.experiments._registry import experiment_modules
 
     by_command = {}
     for mod in experiment_modules().values():
@@ -245,7 +245,7 @@ def plan_sweep(tokens: list[str], grid_items=(), seeds: str = "0", board: str = 
         Unknown experiment, unknown parameter, malformed grid or seeds, options the experiment
         refuses, or twin parameters on a board that is not the twin.
     """
-    from .registry import parse_spec
+    from ..board.registry import parse_spec
 
     mod, words, argv = find_command(list(tokens))
     parser = experiment_parser(mod, words)
@@ -355,7 +355,7 @@ def run_point(point: Point) -> dict:
         out_dir.mkdir(parents=True, exist_ok=True)
         from threadpoolctl import threadpool_limits
 
-        from .registry import parse_spec
+        from ..board.registry import parse_spec
 
         mod = importlib.import_module(point.module)
         parser = experiment_parser(mod, point.words)
@@ -535,7 +535,7 @@ def draw_figure(plan: SweepPlan, rows: list, merit: str) -> Path | None:
     df = pd.DataFrame([r for r in rows if r.get("status") == "ok"])
     if df.empty or merit not in df or not pd.api.types.is_numeric_dtype(df[merit]):
         return None
-    from experiments._common import pyplot
+    from neurram_lab.experiments._common import pyplot
 
     plt = pyplot()
     names = list(plan.grid) or ["seed"]

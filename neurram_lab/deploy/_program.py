@@ -1,12 +1,12 @@
 """Programming the matrices of a mapping onto a board, all at once.
 
-Tier 2's :func:`~neurram_lab.programming.program_weights` programs one matrix
+Tier 2's :func:`~neurram_lab.program.programming.program_weights` programs one matrix
 per call; a deployed network has many, so this concatenates every cell of
 every matrix into one forming pass and one
-:func:`~neurram_lab.programming.iterative_program` call (write-verify passes,
+:func:`~neurram_lab.program.programming.iterative_program` call (write-verify passes,
 each followed by a settle and a full re-read), and the board sees a few large
 calls instead of many small ones. The result is one
-:class:`~neurram_lab.weights.ProgrammedMatrix` per matrix, as
+:class:`~neurram_lab.program.weights.ProgrammedMatrix` per matrix, as
 ``program_weights`` gives.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..programming import iterative_program
-from ..weights import ProgrammedMatrix, weights_to_conductance
-from ..writeverify import OUTCOME_STALLED, WriteVerifyConfig, form_cells
+from ..program.programming import iterative_program
+from ..program.weights import ProgrammedMatrix, weights_to_conductance
+from ..program.writeverify import OUTCOME_STALLED, WriteVerifyConfig, form_cells
 
 
 def program_matrices(board, items, gmin_s: float, gmax_s: float, iterations: int = 3, settle_s: float = 1.0,

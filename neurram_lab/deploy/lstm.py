@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..weights import MatrixPlacement
+from ..program.weights import MatrixPlacement
 from ._program import program_matrices
 from .network import _Intended, chip_calibrate, chip_mvm, deploy_output_bits, resolve_mvm
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, LimitError
-from ..weights import MatrixPlacement
+from ..program.weights import MatrixPlacement
 from .model import Grid, Model
 
 N_CORES, N_ROWS, N_COLS = 48, 256, 256

@@ -10,7 +10,7 @@ unchanged on any board.
 
 The MVM itself is a function ``mvm(programmed, inputs, input_bits) -> outputs``
 over lists (one entry per matrix); :func:`chip_mvm` uses the tier-2
-``neurram_lab.mvm.run_mvm`` on the board, :func:`measured_weights_mvm` is the
+``neurram_lab.mvm.mvm.run_mvm`` on the board, :func:`measured_weights_mvm` is the
 software reference that multiplies by the conductances read back after
 programming (no circuit effects), used to separate programming error from
 MVM error.
@@ -22,10 +22,10 @@ import time
 
 import numpy as np
 
-from .._mvm_caps import plan_mvm
-from ..capabilities import capabilities_of
+from ..mvm._mvm_caps import plan_mvm
+from ..board.capabilities import capabilities_of
 from ..errors import InputError
-from ..weights import conductance_to_weights
+from ..program.weights import conductance_to_weights
 from . import digital
 from ._program import program_matrices
 from .mapping import Mapping
@@ -60,11 +60,11 @@ DEPLOY_OUTPUT_BITS = 8  # what deployment asks of the neurons when the caller le
 
 def chip_mvm(board, programmed, inputs, input_bits, output_bits=None, direction="forward", calibration=None,
              signed_inputs=False, **options):
-    """Outputs (weight units) of integer inputs, measured on the board through tier-2 :func:`~neurram_lab.mvm.run_mvm`.
+    """Outputs (weight units) of integer inputs, measured on the board through tier-2 :func:`~neurram_lab.mvm.mvm.run_mvm`.
 
     ``output_bits`` None: the calibration's, else 8 brought into the board's range.
     """
-    from ..mvm import run_mvm
+    from ..mvm.mvm import run_mvm
 
     if output_bits is None and calibration is None:
         output_bits = capabilities_of(board).pick_output_bits(None, DEPLOY_OUTPUT_BITS)
@@ -76,7 +76,7 @@ def chip_calibrate(board, programmed, inputs, input_bits, output_bits=None, dire
                    **options):
     """Operating point (v_read, v_decr) and offsets of one layer from its own inputs (tier 2);
     ``output_bits`` None: 8 brought into the board's range."""
-    from ..calibration import calibrate
+    from ..mvm.calibration import calibrate
 
     options.pop("calibration", None)
     if output_bits is None:

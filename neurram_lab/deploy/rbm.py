@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..weights import MatrixPlacement
+from ..program.weights import MatrixPlacement
 from ._program import program_matrices
 from .lfsr import LFSRNoise
 from .network import MVM_MODES, chip_calibrate, chip_mvm, deploy_output_bits, resolve_mvm

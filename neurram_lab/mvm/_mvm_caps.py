@@ -1,15 +1,15 @@
 """Tier 2 MVMs within a board's capabilities: choose output bits, refuse early, split what the board cannot.
 
 :func:`plan_mvm` checks an MVM configuration against the board's
-:class:`~neurram_lab.capabilities.BoardCapabilities` before anything is sent,
+:class:`~neurram_lab.board.capabilities.BoardCapabilities` before anything is sent,
 and picks the output bits when the caller left them open. :func:`board_mvm`
-runs one :class:`~neurram_lab.board.MVMRequest` the way the board can:
+runs one :class:`~neurram_lab.board.contract.MVMRequest` the way the board can:
 
 - more cores than ``max_parallel_cores``: one request per group of cores;
 - two-phase inputs on a board without ``two_phase``: the host runs the MSB
   and LSB segments as two single-phase requests and combines their codes
   as the firmware would (``code_hi * 2**L + code_lo * 2**(k_hi - k_lo)``,
-  :func:`~neurram_lab.mvm.input_segments`), so the codes mean the same;
+  :func:`~neurram_lab.board.contract.input_segments`), so the codes mean the same;
   the MSB segment converts at ``output_bits + 2`` bits, which the board must have.
 
 Directions and activations have no host-side equivalent (a backward MVM
@@ -22,12 +22,12 @@ import dataclasses
 
 import numpy as np
 
-from .capabilities import BoardCapabilities, capabilities_of
-from .errors import CapabilityError
+from ..board.capabilities import BoardCapabilities, capabilities_of
+from ..errors import CapabilityError
 
 
 def _segments(input_bits, output_bits, signed, two_phase):
-    from .mvm import input_segments
+    from ..board.contract import input_segments
 
     return input_segments(input_bits, output_bits, signed, two_phase)
 
@@ -51,7 +51,7 @@ def plan_mvm(board, input_bits: int, output_bits: int | None = None, direction: 
         Asked for explicitly (refused when the board cannot convert it), or
         None: ``preferred_bits`` brought into the board's range.
     direction, two_phase, activation, signed
-        As in :class:`~neurram_lab.board.MVMRequest`.
+        As in :class:`~neurram_lab.board.contract.MVMRequest`.
     preferred_bits : int
         The output bits wanted when ``output_bits`` is None.
 

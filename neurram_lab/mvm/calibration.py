@@ -12,7 +12,7 @@ output after every input plane. That picks:
 
 and then the chip itself, at that operating point and with zero input, gives
 each output's offset in code units, averaged over a batch, which
-:func:`~neurram_lab.mvm.run_mvm` subtracts.
+:func:`~neurram_lab.mvm.mvm.run_mvm` subtracts.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._mvm_caps import board_mvm, plan_mvm
-from .capabilities import capabilities_of
-from .errors import InputError
+from ..board.capabilities import capabilities_of
+from ..errors import InputError
 from .mvm import (DEFAULT_OUTPUT_BITS, CS_OVER_CI, HEADROOM_V, MVMCalibration, check_direction, check_recurrent_signs, code_scale,
                   ideal_weighted_mean, input_segments, matrix_lines, n_inputs, quantize_inputs, request_differential)
 from .recurrent import RecurrentMatrix
-from .weights import ProgrammedMatrix
+from ..program.weights import ProgrammedMatrix
 
 
 def predicted_integrals(pm, x_int: np.ndarray, direction: str, input_bits: int,
@@ -63,9 +63,9 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     matrices : ProgrammedMatrix, RecurrentMatrix, or a list of them
         (recurrent ones with ``direction`` their placement's direction)
     x_cal : array or list of arrays
-        Calibration inputs as for :func:`~neurram_lab.mvm.run_mvm`.
+        Calibration inputs as for :func:`~neurram_lab.mvm.mvm.run_mvm`.
     input_bits, output_bits, direction, two_phase, parallel, signed
-        As for :func:`~neurram_lab.mvm.run_mvm`; ``output_bits`` None takes 6
+        As for :func:`~neurram_lab.mvm.mvm.run_mvm`; ``output_bits`` None takes 6
         brought into the board's range (e.g. 6 on a board with at most 7 bits,
         5 for a two-phase MVM split on the host of such a board).
     quantile, margin : float
@@ -87,7 +87,7 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     CapabilityError
         Before any board call, when the board cannot run the configuration.
     """
-    from .board import MVMRequest
+    from ..board.contract import MVMRequest
 
     caps = capabilities_of(board)
     output_bits = plan_mvm(board, input_bits, output_bits, direction, two_phase, "none", signed, DEFAULT_OUTPUT_BITS,

@@ -1,6 +1,6 @@
 """Tier 2 MVM: multiply programmed weight matrices by vectors on the chip, in weight units.
 
-:func:`run_mvm` quantises float inputs, builds the :class:`~neurram_lab.board.MVMRequest`
+:func:`run_mvm` quantises float inputs, builds the :class:`~neurram_lab.board.contract.MVMRequest`
 for the matrix's placement and direction, runs it (one request for matrices
 that share their lines, on several cores in parallel), turns the raw neuron
 codes back into voltages, removes calibrated offsets and multiplies the
@@ -8,8 +8,8 @@ normalisation factor back: the voltage-mode array outputs the
 conductance-weighted mean ``sum_i V_i G_ij / sum_i G_ij``, so the result is
 scaled by ``sum_i G_ij`` (measured conductances when the matrix has them)
 and by the weight-to-conductance factor. Recurrent MVMs (BL -> BL, SL -> SL) take a
-:class:`~neurram_lab.recurrent.RecurrentMatrix`, whose normalisation is a matrix
-(the outputs couple through the floating lines): see :mod:`neurram_lab.recurrent`.
+:class:`~neurram_lab.mvm.recurrent.RecurrentMatrix`, whose normalisation is a matrix
+(the outputs couple through the floating lines): see :mod:`neurram_lab.mvm.recurrent`.
 
 Code semantics (the firmware's, on every board): codes are two's complement,
 ``value = (code + offset) * unit`` volts on the integrator, with
@@ -24,34 +24,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._mvm_caps import board_mvm, plan_mvm
-from .board import MVMRequest
-from .capabilities import capabilities_of
-from .errors import InputError, LimitError
+from ..board.contract import MVMRequest, input_segments
+from ..board.capabilities import capabilities_of
+from ..errors import InputError, LimitError
 from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix
-from .weights import ProgrammedMatrix
+from ..program.weights import ProgrammedMatrix
 
 C_SAMPLE_F = 17e-15  # SPEC §3
 C_INTEG_F = 104e-15
 CS_OVER_CI = C_SAMPLE_F / C_INTEG_F
 HEADROOM_V = 0.35  # integrator swing around v_ref the design allows (nominal)
-
-
-def input_segments(input_bits: int, output_bits: int, signed: bool, two_phase: bool) -> list[tuple[int, int, int, int]]:
-    """How the firmware runs an input: ``(shift, n_bits, out_bits, code_multiplier)`` per segment.
-
-    A signed n-bit input has n - 1 magnitude bits (unsigned: n). Two-phase
-    (only with 4 or more magnitude bits) runs the top bits and the low
-    ``m // 2`` bits as two MVMs; the MSB segment converts at
-    ``min(out + 2, 10)`` bits, the LSB one at ``max(out - 1, 2)`` (the
-    paper's 8 / 5 split for 6-bit outputs), and the codes are combined as
-    ``code_hi * 2**L + code_lo * 2**(k_hi - k_lo)``.
-    """
-    m = input_bits - 1 if signed else input_bits
-    if two_phase and m >= 4:
-        low = m // 2
-        k_hi, k_lo = min(output_bits + 2, 10), max(output_bits - 1, 2)
-        return [(low, m - low, k_hi, 2**low), (0, low, k_lo, 2 ** (k_hi - k_lo))]
-    return [(0, m, output_bits, 1)]
 
 
 def lsb_volts(v_decr_v: float, out_bits: int) -> float:
@@ -83,7 +65,7 @@ def output_lsb_volts(input_bits: int, output_bits: int, signed: bool, two_phase:
 
 @dataclass
 class MVMCalibration:
-    """Operating point and offsets of one layer, from :func:`neurram_lab.calibration.calibrate`.
+    """Operating point and offsets of one layer, from :func:`neurram_lab.mvm.calibration.calibrate`.
 
     Attributes
     ----------
@@ -242,16 +224,16 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
     direction : {"forward", "backward", "recurrent_bl", "recurrent_sl"}
         Forward computes ``x @ W``; backward ``x @ W.T`` (SL -> BL,
         differential outputs subtracted after normalisation); recurrent
-        (a :class:`~neurram_lab.recurrent.RecurrentMatrix` placed for that
+        (a :class:`~neurram_lab.mvm.recurrent.RecurrentMatrix` placed for that
         direction) ``x @ rm.weights``, the output voltages multiplied by the
         normalisation matrix ``rm.norm_s``.
     two_phase, parallel, activation
-        As in :class:`~neurram_lab.board.MVMRequest`. On a board without a
+        As in :class:`~neurram_lab.board.contract.MVMRequest`. On a board without a
         two-phase mode the host runs the two phases as two requests
-        (:mod:`neurram_lab._mvm_caps`); more matrices on lines in common than
+        (:mod:`neurram_lab.mvm._mvm_caps`); more matrices on lines in common than
         the board's ``max_parallel_cores`` go in several requests.
     calibration : MVMCalibration, optional
-        Operating point and offsets from :func:`neurram_lab.calibration.calibrate`;
+        Operating point and offsets from :func:`neurram_lab.mvm.calibration.calibrate`;
         without it the present ``v_read``/``v_decr`` rails are used and no offsets removed.
     signed : bool
     return_codes : bool

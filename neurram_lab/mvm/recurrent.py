@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .board import check_lines
-from .errors import InputError, LimitError
+from ..board.contract import check_lines
+from ..errors import InputError, LimitError
 
 RECURRENT_DIRECTIONS = ("recurrent_bl", "recurrent_sl")
 N_LINES = 256

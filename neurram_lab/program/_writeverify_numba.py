@@ -1,4 +1,4 @@
-"""numba kernel of one write-verify round (the numpy reference is in :mod:`neurram_lab.writeverify`).
+"""numba kernel of one write-verify round (the numpy reference is in :mod:`neurram_lab.program.writeverify`).
 
 Imported on first use through :mod:`neurram_lab._jit`. Pure bookkeeping:
 comparisons, small integer counters and float32 ramps, so it is bit-for-bit
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# outcomes, as in neurram_lab.writeverify
+# outcomes, as in neurram_lab.program.writeverify
 _SUCCESS, _TIMEOUT, _STALLED, _ROUNDS = 1, 2, 3, 4
 
 

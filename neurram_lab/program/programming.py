@@ -1,12 +1,12 @@
 """Tier 2: iterative programming, dead-cell scans and weight matrices, resumable from run logs.
 
-Built on :func:`~neurram_lab.writeverify.write_verify`, so everything here
+Built on :func:`~neurram_lab.program.writeverify.write_verify`, so everything here
 runs on every board. Iterative programming (SPEC §2): program every cell,
 let the array settle (``settle_s``, 30 min by default), re-read all of it and
 re-program the cells that relaxed out of the window; N passes in all.
 
 Run-log tables (declare :data:`PROGRAM_TABLES` when starting the run and pass
-the :class:`~neurram_lab.runlog.RunLog` as ``log``); ``cell`` is the flat
+the :class:`~neurram_lab.runlog.runlog.RunLog` as ``log``); ``cell`` is the flat
 index ``core * 65536 + row * 256 + col``, ``iteration`` counts passes from 1:
 
 - ``wv_plan``: the cells a pass will write-verify, written before it starts;
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .board import Board
-from .errors import InputError, LimitError, RunLogError
+from ..board.contract import Board
+from ..errors import InputError, LimitError, RunLogError
 from .weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance
 from .writeverify import OUTCOME_STALLED, OUTCOME_SUCCESS, ProgramResult, WriteVerifyConfig, form_cells, write_verify
 
@@ -387,7 +387,7 @@ class _ResumeState:
 
     @classmethod
     def load(cls, path, flat: np.ndarray, tgt: np.ndarray) -> "_ResumeState":
-        from .runlog import read_run
+        from ..runlog.runlog import read_run
 
         run = read_run(path)
         missing = [t for t in PROGRAM_TABLES if t not in run.tables]

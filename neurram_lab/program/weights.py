@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError, LimitError
+from ..errors import InputError, LimitError
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _jit
-from .board import Board
-from .errors import CapabilityError, InputError, LimitError
+from .. import _jit
+from ..board.contract import Board
+from ..errors import CapabilityError, InputError, LimitError
 
 
 OUTCOME_RUNNING, OUTCOME_SUCCESS, OUTCOME_TIMEOUT, OUTCOME_STALLED, OUTCOME_ROUNDS = 0, 1, 2, 3, 4
-_KERNELS = "neurram_lab._writeverify_numba"
+_KERNELS = "neurram_lab.program._writeverify_numba"
 
 
 @dataclass
@@ -311,7 +311,7 @@ def write_verify(
 
 def _rounds_compiled(kern, board, cfg, res, tgt, event, progress, on_done, listening) -> None:
     """The rounds of :func:`write_verify` with each round's bookkeeping in one compiled pass
-    (:mod:`neurram_lab._writeverify_numba`): the same board calls with the same arguments."""
+    (:mod:`neurram_lab.program._writeverify_numba`): the same board calls with the same arguments."""
     n = res.n_cells
     pos = np.arange(n)
     ca, ra, ka = res.core.copy(), res.row.copy(), res.col.copy()  # compacted in place

@@ -214,7 +214,7 @@ def encode_error(exc: BaseException, sink) -> dict:
 
 def decode_error(rec: dict, get_array) -> Exception:
     """Rebuild a recorded exception (same class, message and attributes)."""
-    from .errors import BoardError
+    from ..errors import BoardError
 
     args = tuple(decode(a, get_array) for a in rec["args"])
     cls = _trusted_class(rec["type"])
@@ -227,8 +227,28 @@ def decode_error(rec: dict, get_array) -> Exception:
     return exc
 
 
+# Modules that moved when neurram_lab got its tier folders: run files written before name the old ones.
+_MOVED = {
+    "neurram_lab.board": "neurram_lab.board.contract",
+    "neurram_lab.capabilities": "neurram_lab.board.capabilities",
+    "neurram_lab.limits": "neurram_lab.board.limits",
+    "neurram_lab.registry": "neurram_lab.board.registry",
+    "neurram_lab.writeverify": "neurram_lab.program.writeverify",
+    "neurram_lab.programming": "neurram_lab.program.programming",
+    "neurram_lab.weights": "neurram_lab.program.weights",
+    "neurram_lab.mvm": "neurram_lab.mvm.mvm",
+    "neurram_lab.calibration": "neurram_lab.mvm.calibration",
+    "neurram_lab.recurrent": "neurram_lab.mvm.recurrent",
+    "neurram_lab.runlog": "neurram_lab.runlog.runlog",
+    "neurram_lab.journal": "neurram_lab.runlog.journal",
+    "neurram_lab.journal_board": "neurram_lab.runlog.journal_board",
+    "neurram_lab.replay": "neurram_lab.runlog.replay",
+}
+
+
 def _trusted_class(name: str):
     mod_name, _, qual = name.partition(":")
+    mod_name = _MOVED.get(mod_name, mod_name)
     if mod_name.split(".")[0] not in _TRUSTED:
         return None
     try:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ._journal_codec import STORES, Kept, decode, decode_error, encode, encode_args, encode_error, parse_ref, store_for
-from .errors import RunLogError
+from ..errors import RunLogError
 
 OPS = ("snapshot", "info", "set_rails", "get_rails", "power_cores", "powered_cores", "pulse", "read",
        "mvm", "neuron_test", "now", "wait", "counters", "extra")
@@ -299,7 +299,7 @@ def _freeze(value, w: JournalWriter):
 
 
 class _Sink:
-    """What the codec stores arrays through (see :func:`~neurram_lab._journal_codec.encode`)."""
+    """What the codec stores arrays through (see :func:`~neurram_lab.runlog._journal_codec.encode`)."""
 
     def __init__(self, w: JournalWriter):
         self.keep = w.keep

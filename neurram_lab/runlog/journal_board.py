@@ -1,8 +1,8 @@
 """JournalBoard: a Board that forwards every call to another board and journals it.
 
-``experiments._common.start_run`` wraps the experiment's board in one, so each
+``neurram_lab.experiments._common.start_run`` wraps the experiment's board in one, so each
 logged run records every call (arguments, response or error, wall and board
-time) in its run file, and :class:`~neurram_lab.replay.ReplayBoard` can serve
+time) in its run file, and :class:`~neurram_lab.runlog.replay.ReplayBoard` can serve
 the run again.
 """
 
@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .board import AppliedPulse, Board, BoardInfo, MVMRequest
+from ..board.contract import AppliedPulse, Board, BoardInfo, MVMRequest
 from .journal import JournalWriter
 
 
@@ -37,7 +37,7 @@ class JournalBoard(Board):
 
     ``capabilities()`` are the inner board's (not journaled: they are fixed
     while it is open, and the run record's start snapshot holds them).
-    ``pulse`` returns the inner board's :class:`~neurram_lab.board.AppliedPulse`;
+    ``pulse`` returns the inner board's :class:`~neurram_lab.board.contract.AppliedPulse`;
     the journal keeps it compactly (:func:`compact_applied`).
     """
 

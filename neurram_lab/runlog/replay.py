@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .board import Board, BoardCapabilities, BoardInfo, MVMRequest
-from .errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
-from .limits import SafetyLimits
+from ..board.contract import Board, BoardCapabilities, BoardInfo, MVMRequest
+from ..errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
+from ..board.limits import SafetyLimits
 from ._journal_codec import first_difference
 from .journal_board import expand_applied
 from .runlog import read_run

@@ -13,7 +13,7 @@ Layout (format version 1)::
     /run/checks/<col>       after every append, per column: table, column
                             (indices in declaration order), rows, crc (CRC-32
                             of the column's rows so far)
-    /journal/...            every Board call of the run (see :mod:`neurram_lab.journal`)
+    /journal/...            every Board call of the run (see :mod:`neurram_lab.runlog.journal`)
 
 HDF5's SWMR mode forbids creating objects once it is on, so every table is
 declared when the run starts; then rows are appended and flushed as the run
@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from . import journal as _journal
-from .errors import RunLogError
+from ..errors import RunLogError
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # 1: no journal
@@ -282,7 +282,7 @@ class Run:
         two column writes leaves no ragged row). ``df.attrs["units"]`` maps
         column to units.
     journal : Journal or None
-        The board calls (``read_run(..., journal=True)``), see :mod:`neurram_lab.journal`.
+        The board calls (``read_run(..., journal=True)``), see :mod:`neurram_lab.runlog.journal`.
     """
 
     path: Path

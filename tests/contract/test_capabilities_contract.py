@@ -12,10 +12,10 @@ import json
 import numpy as np
 import pytest
 
-from experiments._common import start_run
+from neurram_lab.experiments._common import start_run
 from neurram_lab import (ACTIVATIONS, MVM_DIRECTIONS, AppliedPulse, BoardCapabilities, CapabilityError, MVMRequest,
                          open_board, parse_spec, read_run)
-from neurram_lab.replay import ReplayBoard
+from neurram_lab.runlog.replay import ReplayBoard
 
 CELLS = (np.full(8, 2), np.arange(8), np.arange(8) * 5)
 

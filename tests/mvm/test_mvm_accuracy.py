@@ -9,7 +9,7 @@ import pytest
 
 from neurram_lab import open_board
 from neurram_lab.cli import main as cli_main
-from experiments.mvm_accuracy import measure_error, program_random, read_back
+from neurram_lab.experiments.mvm_accuracy import measure_error, program_random, read_back
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from neurram_lab import LimitError, MatrixPlacement, MVMRequest, open_board
-from neurram_lab.calibration import calibrate
+from neurram_lab.mvm.calibration import calibrate
 from neurram_lab.errors import InputError
-from neurram_lab.mvm import run_mvm
-from neurram_lab.weights import conductance_to_weights
+from neurram_lab.mvm.mvm import run_mvm
+from neurram_lab.program.weights import conductance_to_weights
 from sim_backend import SimBoard, TwinParams
-from neurram_lab.programming import program_weights
+from neurram_lab.program.programming import program_weights
 
 QUIET = {"circuit": {"ideal_settling": 1, "coupling_frac": 0, "comparator_noise_v": 0, "cycle_noise_v": 0,
                      "temperature_k": 1e-6, "comparator_offset_sigma_v": 0, "dac_level_sigma_rel": 0,

@@ -8,8 +8,8 @@ import pytest
 from neurram_lab import _jit
 from sim_backend import _kernels
 from sim_backend.neuron import NoisePool, code_floors, convert, sar_thresholds
-from neurram_lab.board import MVMRequest
-from neurram_lab.registry import open_board
+from neurram_lab.board.contract import MVMRequest
+from neurram_lab.board.registry import open_board
 
 needs_numba = pytest.mark.skipif(not _kernels.available(), reason="numba is a dependency; absent only on odd platforms")
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from neurram_lab import InputError, LimitError, MatrixPlacement, RecurrentMatrix, RecurrentPlacement, measure_recurrent
-from neurram_lab.calibration import calibrate
-from neurram_lab.mvm import run_mvm
-from neurram_lab.programming import program_weights
+from neurram_lab.mvm.calibration import calibrate
+from neurram_lab.mvm.mvm import run_mvm
+from neurram_lab.program.programming import program_weights
 from sim_backend import SimBoard, TwinParams
 from sim_backend.core import CoreCircuit
 
