@@ -16,30 +16,34 @@ STEP_2048 = 2.048 / 65536
 STEP_5 = 5.0 / 65536
 
 # What each board rail must put on which node: written out here, independently of the driver's table.
+# A plane of an input bit drives its line to v_ref -+ v_read / 2 (two bipolar planes a bit: a digit
+# integrates v_read, the twin's amplitude per unit digit); one readout step is v_decr * 2**(2 - b) for the
+# b output bits the neurons are set for (2 until the first MVM: v_decr itself).
 EXPECTED_NODES = {
-    "VREF": lambda r: r["v_ref"],
-    "BIAS10_BL": lambda r: r["v_ref"],
-    "BIAS10_SL": lambda r: r["v_ref"],
-    "VNEG_BL": lambda r: r["v_ref"] - r["v_read"],
-    "VPOS_BL": lambda r: r["v_ref"] + r["v_read"],
-    "VNEG_SL": lambda r: r["v_ref"] - r["v_read"],
-    "VPOS_SL": lambda r: r["v_ref"] + r["v_read"],
-    "VRESET_PLUS": lambda r: r["v_ref"] + r["v_decr"],
-    "VRESET_MINUS": lambda r: r["v_ref"] - r["v_decr"],
-    "VREAD": lambda r: 0.9 + r["v_cell_read"],
-    "VREF_TIA": lambda r: 0.9,
+    "VREF": lambda r, b: r["v_ref"],
+    "BIAS10_BL": lambda r, b: r["v_ref"],
+    "BIAS10_SL": lambda r, b: r["v_ref"],
+    "VNEG_BL": lambda r, b: r["v_ref"] - r["v_read"] / 2,
+    "VPOS_BL": lambda r, b: r["v_ref"] + r["v_read"] / 2,
+    "VNEG_SL": lambda r, b: r["v_ref"] - r["v_read"] / 2,
+    "VPOS_SL": lambda r, b: r["v_ref"] + r["v_read"] / 2,
+    "VRESET_PLUS": lambda r, b: r["v_ref"] + r["v_decr"] / 2 ** (b - 2),
+    "VRESET_MINUS": lambda r, b: r["v_ref"] - r["v_decr"] / 2 ** (b - 2),
+    "VREAD": lambda r, b: 0.9 + r["v_cell_read"],
+    "VREF_TIA": lambda r, b: 0.9,
 }
 UNTOUCHED = ("VCOMP1", "VCOMP2", "VPLFSR", "VNLFSR", "IGATE_BIAS", "VWL_ONLY_A", "VWL_ONLY_B")
 
 
-def node_errors(board, rails=None) -> list[str]:
+def node_errors(board, rails=None, output_bits=2) -> list[str]:
     """Nodes of the emulated board that are not where the rails say (empty when all are)."""
     emu = board.emulator
     rails = rails or board.get_rails()
     bad = []
     for node, f in EXPECTED_NODES.items():
-        if abs(emu.node_v[node] - f(rails)) > STEP_2048:
-            bad.append(f"{node}={emu.node_v[node]:.5f} V, expected {f(rails):.5f} V")
+        want = f(rails, output_bits)
+        if abs(emu.node_v[node] - want) > STEP_2048:
+            bad.append(f"{node}={emu.node_v[node]:.5f} V, expected {want:.5f} V")
     for node in UNTOUCHED:
         if emu.node_v[node] != 0.0:
             bad.append(f"{node}={emu.node_v[node]:.5f} V, expected untouched (0 V)")
@@ -62,6 +66,65 @@ def calls(board) -> list:
 def test_open_puts_every_rail_on_its_node(hil):
     assert node_errors(hil) == []
     assert hil.emulator.violations == []
+    view, rails = hil.emulator.rails_view(), hil.get_rails()  # the emulator reads the rails back off the nodes
+    assert view["v_read_bl"] == pytest.approx(rails["v_read"], abs=2 * STEP_2048)
+    assert view["v_read_sl"] == pytest.approx(rails["v_read"], abs=2 * STEP_2048)
+    assert view["decr_step_v"] == pytest.approx(rails["v_decr"], abs=2 * STEP_2048)
+    assert hil.emulator.twin._rails["v_read"] == view["v_read_bl"]
+
+
+def _mvm_request(**kw):
+    args = dict(cores=(0,), inputs=np.ones((1, 2, 4), np.int16), input_lines=np.arange(4), output_lines=np.arange(4),
+                input_bits=3, output_bits=2)
+    args.update(kw)
+    return MVMRequest(**args)
+
+
+def _dac_jumps(emu, since: dict) -> list:
+    """(node, jump V) of every executed DAC write after the codes ``since``."""
+    last, out = dict(since), []
+    for dac, ch, code in emu.dac_log:
+        out.append((nt.NODES.get((dac, ch)), abs(code - last[(dac, ch)]) * nt.DAC_VREF_V[dac] / 65536))
+        last[(dac, ch)] = code
+    return out
+
+
+def test_an_mvm_at_the_rails_levels_moves_no_rail(hil):
+    emu = hil.emulator
+    emu.dac_log.clear()
+    hil.mvm(_mvm_request())  # 2 output bits: the decrement levels set_rails put there
+    hil.mvm(_mvm_request(direction="backward", differential=False))
+    assert emu.dac_log == []
+    assert node_errors(hil) == []
+
+
+def test_an_mvm_ramps_the_levels_it_needs_and_set_rails_keeps_its_output_bits(hil):
+    emu = hil.emulator
+    before = {dc: emu.dac_out[dc[0]][dc[1]] for dc in nt.NODES}
+    emu.dac_log.clear()
+    hil.mvm(_mvm_request(output_bits=7, v_read_v=0.2))  # decrement levels 0.48 V lower, input spread 0.3 V less
+    jumps = _dac_jumps(emu, before)
+    assert {n for n, _ in jumps} == {"VRESET_PLUS", "VRESET_MINUS", "VPOS_BL", "VNEG_BL"}
+    assert max(j for _, j in jumps) <= 0.1 + STEP_2048 and len(jumps) >= 2 * 5
+    rails = hil.get_rails()
+    assert emu.rails_view()["decr_step_v"] == pytest.approx(rails["v_decr"] / 32, abs=STEP_2048)
+    assert emu.rails_view()["v_read_bl"] == pytest.approx(0.2, abs=2 * STEP_2048)  # left where the request put it
+    emu.dac_log.clear()
+    hil.mvm(_mvm_request(output_bits=7, v_read_v=0.2))
+    assert emu.dac_log == []  # the same levels again: nothing sent
+    hil.set_rails(v_decr=0.33, v_read=0.4)  # at the 7 output bits of the last MVM; the input levels back
+    assert node_errors(hil, output_bits=7) == []
+    hil.mvm(_mvm_request(output_bits=7))
+    assert node_errors(hil, output_bits=7) == []
+
+
+def test_a_neuron_test_ramps_its_input_and_puts_the_rail_back(hil):
+    emu = hil.emulator
+    before = {dc: emu.dac_out[dc[0]][dc[1]] for dc in nt.NODES}
+    emu.dac_log.clear()
+    hil.neuron_test(3, np.array([[0.6], [1.3]]), output_bits=6)
+    assert max(j for _, j in _dac_jumps(emu, before)) <= 0.1 + STEP_2048
+    assert node_errors(hil, output_bits=6) == []
 
 
 @pytest.mark.parametrize("rails", [dict(v_ref=0.8), dict(v_read=0.27), dict(v_decr=0.33), dict(v_cell_read=0.11),
