@@ -1,7 +1,10 @@
 """Predicted wall time of a real XEM6310 board running ``neurram_top.bit`` for the FrontPanel calls seen.
 
 :class:`BoardTimeModel` is an observer of the FrontPanel call layer (one
-record per call, see :mod:`drivers.trace`). It keeps a predicted clock: each
+record per call, see :mod:`drivers.trace`); the layer itself
+(:class:`drivers.frontpanel.Link`) tells it of each call through direct hooks
+(``set_wire``, ``trigger``, ...) and shares its call counts, which predicts the
+same times without building a record per call. It keeps a predicted clock: each
 call adds its USB cost, and a status poll (``UpdateWireOuts``) first waits
 until the FPGA work the host started has finished, as the host's busy-poll
 loop does on hardware. In emulation the status bit is usually set already, so
@@ -228,51 +231,158 @@ class BoardTimeModel:
         self._bop = None
         self._bop_start_s = 0.0
         self._cur: dict[str, int] = {}
-        # op -> (USB cost, kind, handler run after the cost)
-        self._spec = {op: (cost, _KINDS.get(op, _PLAIN), _AFTER.get(op)) for op, cost in self.usb_cost.items()}
+        self._spec = {op: (cost, _KINDS.get(op, _PLAIN)) for op, cost in self.usb_cost.items()}  # op -> (USB cost, kind)
         self.pulses = self.adc_reads = self.cell_reads = self.dac_words = self.dac_updates = self.mvm_runs = 0
         self.fpga_s = 0.0  # FPGA busy time started (whether or not the host waited for it)
-        self._host_wi: dict[int, int] = {}
+        self._host_wi: dict[int, int] = {}  # staged wire-ins the model reads (_WATCHED)
         self._wi: dict[int, int] = {}  # latched wire-ins
         self._busy_until = 0.0
         self._dac_busy_until = 0.0
         self._ar = None  # pending auto-ranged read: [start_s, t_shld0, t_delta0, iterations, final timing]
         self._read_since_select = False
+        self.board_op = "-"  # the Board operation of the next calls (the call layer sets it)
+        self._count = True  # False once the call layer's own counts stand in (share_counts)
+        self._mux_read = False  # the latched write mux routes the read
+        self._staged = False  # a watched wire-in was staged since the last latch
+        host, cost = self.host_s_per_call, self.usb_cost
+        self._c_set, self._c_win, self._c_wout = cost["SetWireInValue"], cost["UpdateWireIns"], cost["UpdateWireOuts"]
+        self._c_get, self._c_trig = cost["GetWireOutValue"], cost["ActivateTriggerIn"]
+        self._k_set, self._k_win, self._k_wout = self._c_set + host, self._c_win + host, self._c_wout + host
+        self._k_get, self._k_trig = self._c_get + host, self._c_trig + host
 
     # ------------------------------------------------------------ observer
     def __call__(self, record: dict) -> None:
-        """Take one FrontPanel call record (the observer interface)."""
+        """Take one FrontPanel call record (the observer interface): the direct hook of its op."""
         op = record["op"]
-        bop = record.get("board_op") or "-"
-        if bop != self._bop:
-            self._switch(bop)
-        cur = self._cur
-        cur[op] = cur.get(op, 0) + 1
+        self.board_op = record.get("board_op") or "-"
+        hook = _RECORD_HOOKS.get(op)
+        if hook is not None:
+            hook(self, record)
+        else:
+            self.call(op, int(record.get("bytes", 0)))
+
+    # Direct hooks: what the call layer (drivers.frontpanel.Link) calls for each FrontPanel call when
+    # it holds the model as its timer, without building a record; ``board_op`` is set by the layer.
+    # Each does what one record does: count it under its Board operation, let a finished auto-ranged
+    # read's full time be waited for (unless the call reads its result), add USB + host cost (a poll
+    # first waits for the FPGA), then start the FPGA work the call starts.
+    def set_wire(self, ep: int, value: int, mask: int = 0xFFFFFFFF) -> None:
+        """``SetWireInValue``."""
+        if self.board_op != self._bop:
+            self._switch(self.board_op)
+        if self._count:
+            c = self._cur
+            c["SetWireInValue"] = c.get("SetWireInValue", 0) + 1
+        self.usb_s += self._c_set
+        self.predicted_s += self._k_set
+        if ep in _WATCHED:
+            hw = self._host_wi
+            hw[ep] = value if mask == 0xFFFFFFFF else (hw.get(ep, 0) & ~mask) | (value & mask)
+            self._staged = True
+
+    def update_wire_ins(self) -> None:
+        """``UpdateWireIns``: the staged wire-ins latch."""
+        if self.board_op != self._bop:
+            self._switch(self.board_op)
+        if self._count:
+            c = self._cur
+            c["UpdateWireIns"] = c.get("UpdateWireIns", 0) + 1
+        ar = self._ar
+        if ar is not None and (ar[3] or ar[4]):
+            self._finish_autorange()
+        self.usb_s += self._c_win
+        self.predicted_s += self._k_win
+        if self._staged:
+            self._staged = False
+            self._wi.update(self._host_wi)
+            self._mux_read = self._wi.get(_WI_WRITE_MUX, 0) == _MUX_READ
+        if not self._mux_read:  # a read ends when the mux leaves "read"
+            self._read_since_select = False
+
+    def update_wire_outs(self) -> None:
+        """``UpdateWireOuts``: a status poll, which first waits for the FPGA."""
+        if self.board_op != self._bop:
+            self._switch(self.board_op)
+        if self._count:
+            c = self._cur
+            c["UpdateWireOuts"] = c.get("UpdateWireOuts", 0) + 1
+        ar = self._ar
+        if ar is not None and (ar[3] or ar[4]):
+            self._finish_autorange()
+        t = self._busy_until if self._busy_until > self._dac_busy_until else self._dac_busy_until
+        if t > self.predicted_s:
+            self.fpga_wait_s += t - self.predicted_s
+            self.predicted_s = t
+        self.usb_s += self._c_wout
+        self.predicted_s += self._k_wout
+
+    def get_wire(self, ep: int, value: int) -> None:
+        """``GetWireOutValue`` (an auto-ranged read's iterations and final timing are noted)."""
+        if self.board_op != self._bop:
+            self._switch(self.board_op)
+        if self._count:
+            c = self._cur
+            c["GetWireOutValue"] = c.get("GetWireOutValue", 0) + 1
+        self.usb_s += self._c_get
+        self.predicted_s += self._k_get
+        ar = self._ar
+        if ar is not None:
+            if ep == _WO_AR_END:
+                ar[3] = max((value >> 18) & 0x1FF, 1)
+            elif ep == _WO_AR_TIMING:
+                ar[4] = (value & 0xFFFF, (value >> 16) & 0xFFFF)
+
+    def trigger(self, ep: int, bit: int) -> None:
+        """``ActivateTriggerIn``: the FPGA work it starts."""
+        if self.board_op != self._bop:
+            self._switch(self.board_op)
+        if self._count:
+            c = self._cur
+            c["ActivateTriggerIn"] = c.get("ActivateTriggerIn", 0) + 1
+        ar = self._ar
+        if ar is not None and (ar[3] or ar[4]):
+            self._finish_autorange()
+        self.usb_s += self._c_trig
+        self.predicted_s += self._k_trig
+        self._trigger(ep, bit)
+
+    def call(self, op: str, n_bytes: int = 0) -> None:
+        """Any other call (pipes with their ``n_bytes``, open, configure, close, ...)."""
+        if self.board_op != self._bop:
+            self._switch(self.board_op)
+        if self._count:
+            c = self._cur
+            c[op] = c.get(op, 0) + 1
         ar = self._ar
         if ar is not None and (ar[3] or ar[4]) and op not in _RESULT_OPS:
-            self._finish_autorange()  # the host has read the auto-ranged result and moves on
+            self._finish_autorange()
         spec = self._spec.get(op)
         if spec is None:  # an op without a cost: the host overhead only
             self.predicted_s += self.host_s_per_call
             return
-        cost, kind, after = spec
-        if kind == _POLL:  # a status poll first waits for the FPGA, then pays its transaction
+        cost, kind = spec
+        if kind == _POLL:
             self._wait_until(max(self._busy_until, self._dac_busy_until))
         elif kind == _PIPE:
-            cost += int(record.get("bytes", 0)) / self.pipe_bytes_per_s
+            cost += int(n_bytes) / self.pipe_bytes_per_s
         if kind == _SETUP:
             self.setup_s += cost
         else:
             self.usb_s += cost
         self.predicted_s += cost + self.host_s_per_call
-        if after is not None:  # FPGA work starts once the call has arrived
-            after(self, record)
+
+    def share_counts(self, calls: dict) -> None:
+        """Take the call layer's counts ``{board_op: {op: calls}}`` (kept up to date by it, zero counts
+        allowed) instead of counting each call again."""
+        self._counts = calls
+        self._count = False
 
     def _switch(self, bop: str) -> None:
         if self._bop is not None:
             self._bop_s[self._bop] = self._bop_s.get(self._bop, 0.0) + self.predicted_s - self._bop_start_s
         self._bop, self._bop_start_s = bop, self.predicted_s
-        self._cur = self._counts.setdefault(bop, {})
+        if self._count:
+            self._cur = self._counts.setdefault(bop, {})
 
     # ------------------------------------------------------------ counts
     @property
@@ -284,16 +394,17 @@ class BoardTimeModel:
         out: dict[str, int] = {}
         for d in self._counts.values():
             for op, n in d.items():
-                out[op] = out.get(op, 0) + n
+                if n:
+                    out[op] = out.get(op, 0) + n
         return out
 
     @property
     def calls_by_board_op(self) -> dict:
-        return {b: sum(d.values()) for b, d in self._counts.items() if d}
+        return {b: n for b, n in ((b, sum(d.values())) for b, d in self._counts.items()) if n}
 
     @property
     def calls_by_board_op_and_op(self) -> dict:
-        return {b: dict(d) for b, d in self._counts.items() if d}
+        return {b: {op: n for op, n in d.items() if n} for b, d in self._counts.items() if any(d.values())}
 
     @property
     def predicted_s_by_board_op(self) -> dict:
@@ -316,25 +427,6 @@ class BoardTimeModel:
         self.fpga_s += duration_s
         self._busy_until = max(self._busy_until, self.predicted_s + duration_s)
 
-    def _set_wire_in(self, r: dict) -> None:
-        ep, mask = int(r["ep"]), int(r.get("mask", 0xFFFFFFFF))
-        old = self._host_wi.get(ep, 0)
-        self._host_wi[ep] = (old & ~mask) | (int(r["value"]) & mask)
-
-    def _update_wire_ins(self, r: dict) -> None:
-        self._wi.update(self._host_wi)
-        if self._wi.get(_WI_WRITE_MUX, 0) != _MUX_READ:  # a read ends when the mux leaves "read"
-            self._read_since_select = False
-
-    def _get_wire_out(self, r: dict) -> None:
-        if self._ar is None:
-            return
-        ep, v = int(r["ep"]), int(r.get("value", 0))
-        if ep == _WO_AR_END:
-            self._ar[3] = max((v >> 18) & 0x1FF, 1)
-        elif ep == _WO_AR_TIMING:
-            self._ar[4] = (v & 0xFFFF, (v >> 16) & 0xFFFF)
-
     def _finish_autorange(self) -> None:
         """Once the host has read the iterations and final timing: the read's full FPGA time."""
         if self._ar is None:
@@ -350,8 +442,7 @@ class BoardTimeModel:
         # would have waited for them all, then paid its own USB cost
         self._wait_until(start + full + self.usb_cost["UpdateWireOuts"] + self.host_s_per_call)
 
-    def _trigger(self, r: dict) -> None:
-        ep, bit = int(r["ep"]), int(r["bit"])
+    def _trigger(self, ep: int, bit: int) -> None:
         wi = self._wi
         if ep == 0x40:
             if bit in (2, 3):
@@ -462,10 +553,14 @@ class BoardTimeModel:
 _PLAIN, _POLL, _PIPE, _SETUP = 0, 1, 2, 3
 _KINDS = {"UpdateWireOuts": _POLL, "WriteToPipeIn": _PIPE, "ReadFromPipeOut": _PIPE,
           **{op: _SETUP for op in SETUP_OPS}}
-_AFTER = {
-    "SetWireInValue": BoardTimeModel._set_wire_in,
-    "UpdateWireIns": BoardTimeModel._update_wire_ins,
-    "GetWireOutValue": BoardTimeModel._get_wire_out,
-    "ActivateTriggerIn": BoardTimeModel._trigger,
+_RECORD_HOOKS = {
+    "SetWireInValue": lambda m, r: m.set_wire(int(r["ep"]), int(r["value"]), int(r.get("mask", 0xFFFFFFFF))),
+    "UpdateWireIns": lambda m, r: m.update_wire_ins(),
+    "UpdateWireOuts": lambda m, r: m.update_wire_outs(),
+    "GetWireOutValue": lambda m, r: m.get_wire(int(r["ep"]), int(r.get("value", 0))),
+    "ActivateTriggerIn": lambda m, r: m.trigger(int(r["ep"]), int(r["bit"])),
 }
 _RESULT_OPS = frozenset(("GetWireOutValue", "SetWireInValue"))
+# wire-ins whose latched values the model reads
+_WATCHED = frozenset((_WI_READ_TIMING, _WI_PULSE_WIDTH, _WI_NEURON, _WI_WL_PULSE_WIDTH, _WI_SPI, _WI_MATMUL,
+                      _WI_WRITE_MUX))

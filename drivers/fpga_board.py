@@ -3,9 +3,9 @@
 The board talks to an ``ok.okCFrontPanel``-compatible device (Opal Kelly's
 ``ok`` module for ``okusb://``, :class:`drivers.hil.okmodule.EmulatedOk` for
 ``hil://``) through :class:`drivers.frontpanel.Link`, which checks every
-return code, counts every call and hands it to the observers (a
-:class:`drivers.board_time.BoardTimeModel` always, a trace writer on
-request). The host sequences follow the authors' ``python/`` (re-implemented,
+return code, counts every call and tells a
+:class:`drivers.board_time.BoardTimeModel` (always, through its direct hooks)
+and the observers (a trace writer on request). The host sequences follow the authors' ``python/`` (re-implemented,
 see ``docs/board_protocol.md``):
 
 - open: ``OpenBySerial``, optional ``ConfigureFPGA``, global reset (0x00 = 0b11,
@@ -135,8 +135,7 @@ class FpgaBoard(Board):
         self._info_extra = dict(info_extra or {})
         self._snapshot_extra_fn = snapshot_extra
         self.board_time = _board_time_model()
-        obs = ([self.board_time] if self.board_time is not None else []) + list(observers)
-        self._link = fp.Link(dev, obs)
+        self._link = fp.Link(dev, list(observers), timer=self.board_time)  # the model through its direct hooks
         self._wi = [0] * 32  # staged wire-in values (the SDK keeps them between updates)
         self._codes: dict[tuple[int, int], int] = {}  # DAC codes this host set (0 after power-up)
         self._rails = dict(DEFAULT_RAILS_V)

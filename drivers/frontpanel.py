@@ -74,6 +74,11 @@ class Link:
     dev : okCFrontPanel-like
     observers : list of callable, optional
         Each gets every call's record (module docstring), in order.
+    timer : BoardTimeModel-like, optional
+        Told of every call through its direct hooks (``set_wire(ep, value, mask)``,
+        ``update_wire_ins()``, ``update_wire_outs()``, ``get_wire(ep, value)``,
+        ``trigger(ep, bit)``, ``call(op, n_bytes)``; attribute ``board_op``), before
+        the observers: the same facts as a record, without building one.
 
     Attributes
     ----------
@@ -83,12 +88,15 @@ class Link:
         Calls counted by Board operation, then by FrontPanel op.
     """
 
-    def __init__(self, dev, observers=()):
+    def __init__(self, dev, observers=(), timer=None):
         self.dev = dev
         self.observers = list(observers)
+        self.timer = timer
         self.calls: dict[str, dict[str, int]] = {}
         self._cur: dict[str, int] = {}
         self.board_op = ""
+        if timer is not None and hasattr(timer, "share_counts"):
+            timer.share_counts(self.calls)  # one count per call, kept here
         self.op("open")
 
     def op(self, board_op: str) -> None:
@@ -99,6 +107,8 @@ class Link:
             if cur is None:
                 cur = self.calls[board_op] = dict.fromkeys(CALL_OPS, 0)
             self._cur = cur
+            if self.timer is not None:
+                self.timer.board_op = board_op or "-"
 
     def _emit(self, rec: dict) -> None:
         rec["board_op"] = self.board_op
@@ -109,6 +119,8 @@ class Link:
     def open_by_serial(self, serial: str) -> None:
         code = self.dev.OpenBySerial(serial)
         self._cur["OpenBySerial"] += 1
+        if self.timer is not None:
+            self.timer.call("OpenBySerial")
         if self.observers:
             self._emit({"op": "OpenBySerial", "serial": serial})
         if code < 0:
@@ -117,6 +129,8 @@ class Link:
     def configure_fpga(self, path: str) -> None:
         code = self.dev.ConfigureFPGA(str(path))
         self._cur["ConfigureFPGA"] += 1
+        if self.timer is not None:
+            self.timer.call("ConfigureFPGA")
         if self.observers:
             self._emit({"op": "ConfigureFPGA", "path": str(path)})
         if code < 0:
@@ -126,12 +140,16 @@ class Link:
         """``IsFrontPanelEnabled``: True when the configured bitstream has the FrontPanel host interface."""
         ok = bool(self.dev.IsFrontPanelEnabled())
         self._cur["IsFrontPanelEnabled"] += 1
+        if self.timer is not None:
+            self.timer.call("IsFrontPanelEnabled")
         if self.observers:
             self._emit({"op": "IsFrontPanelEnabled", "value": int(ok)})
         return ok
 
     def close(self) -> None:
         self._cur["Close"] += 1
+        if self.timer is not None:
+            self.timer.call("Close")
         if self.observers:
             self._emit({"op": "Close"})
         self.dev.Close()
@@ -140,6 +158,8 @@ class Link:
     def set_wire(self, ep: int, value: int, mask: int = MASK_ALL) -> None:
         code = self.dev.SetWireInValue(ep, value, mask)
         self._cur["SetWireInValue"] += 1
+        if self.timer is not None:
+            self.timer.set_wire(ep, value, mask)
         if self.observers:
             self._emit({"op": "SetWireInValue", "ep": ep, "value": value, "mask": mask})
         if code < 0:
@@ -148,6 +168,8 @@ class Link:
     def update_wire_ins(self) -> None:
         code = self.dev.UpdateWireIns()
         self._cur["UpdateWireIns"] += 1
+        if self.timer is not None:
+            self.timer.update_wire_ins()
         if self.observers:
             self._emit({"op": "UpdateWireIns"})
         if code < 0:
@@ -156,6 +178,8 @@ class Link:
     def update_wire_outs(self) -> None:
         code = self.dev.UpdateWireOuts()
         self._cur["UpdateWireOuts"] += 1
+        if self.timer is not None:
+            self.timer.update_wire_outs()
         if self.observers:
             self._emit({"op": "UpdateWireOuts"})
         if code < 0:
@@ -164,6 +188,8 @@ class Link:
     def get_wire(self, ep: int) -> int:
         value = int(self.dev.GetWireOutValue(ep))
         self._cur["GetWireOutValue"] += 1
+        if self.timer is not None:
+            self.timer.get_wire(ep, value)
         if self.observers:
             self._emit({"op": "GetWireOutValue", "ep": ep, "value": value})
         return value
@@ -172,6 +198,8 @@ class Link:
     def trigger(self, ep: int, bit: int) -> None:
         code = self.dev.ActivateTriggerIn(ep, bit)
         self._cur["ActivateTriggerIn"] += 1
+        if self.timer is not None:
+            self.timer.trigger(ep, bit)
         if self.observers:
             self._emit({"op": "ActivateTriggerIn", "ep": ep, "bit": bit})
         if code < 0:
@@ -182,6 +210,8 @@ class Link:
         buf = data if isinstance(data, bytearray) else bytearray(data)
         n = self.dev.WriteToPipeIn(ep, buf)
         self._cur["WriteToPipeIn"] += 1
+        if self.timer is not None:
+            self.timer.call("WriteToPipeIn", len(buf))
         if self.observers:
             self._emit({"op": "WriteToPipeIn", "ep": ep, "bytes": len(buf)})
         if n < 0:
@@ -196,6 +226,8 @@ class Link:
         buf = bytearray(n_bytes)
         n = self.dev.ReadFromPipeOut(ep, buf)
         self._cur["ReadFromPipeOut"] += 1
+        if self.timer is not None:
+            self.timer.call("ReadFromPipeOut", n_bytes)
         if self.observers:
             self._emit({"op": "ReadFromPipeOut", "ep": ep, "bytes": n_bytes})
         if n < 0:
