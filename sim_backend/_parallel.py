@@ -62,8 +62,10 @@ def run_blocks(fn, n_blocks: int, parallel: bool = True) -> list:
     (it cancels it), so a helper the scheduler is slow to wake costs nothing.
     """
     global _pool
+    if not parallel or n_blocks < 2:  # one block (a single-cell call): no thread count to look up
+        return [fn(b) for b in range(n_blocks)]
     threads = n_threads()
-    if not parallel or n_blocks < 2 or threads < 2:
+    if threads < 2:
         return [fn(b) for b in range(n_blocks)]
     if _pool is None:  # helpers beyond those submitted below stay idle
         _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="twin")
