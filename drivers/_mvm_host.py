@@ -68,6 +68,7 @@ MAX_BATCH_FIELD = 255  # 0x0E[17:10]
 SPI_FIFO_WORDS = 2048
 READOUT_FIFO_WORDS = 4096
 READOUT_WORDS_PER_VECTOR = READOUT_BYTES // 4  # 64 per core row
+RUNS_PER_BLOCK = 64  # runs whose planes the host encodes, and whose readout it decodes, together
 
 # endpoints (neurram_top.v)
 WI_MODES, WI_CONTROL, WI_EXT, WI_NEURON = 0x05, 0x06, 0x08, 0x09
@@ -125,15 +126,16 @@ def magnitude_bits(input_bits: int, signed: bool) -> int:
     return max(m, 1)
 
 
-def line_values(request, i: int) -> np.ndarray:
-    """Signed integer input per physical line (batch, 256) of core ``i`` of a validated request.
+def line_values(request, i: int, vectors=slice(None)) -> np.ndarray:
+    """Signed integer input per physical line (batch, 256) int32 of core ``i`` of a validated request
+    (the vectors ``vectors`` of its batch).
 
     Forward differential: logical line ``l`` drives row ``2l`` with +x and
     ``2l + 1`` with -x. Lines not driven are marked by :func:`driven_lines`.
     """
-    x = np.asarray(request.inputs[i], np.int64)
+    x = np.asarray(request.inputs[i][vectors], np.int32)
     lines = np.asarray(request.input_lines, np.int64)
-    out = np.zeros((x.shape[0], N_LINES), np.int64)
+    out = np.zeros((x.shape[0], N_LINES), np.int32)
     if request.direction == "forward" and request.differential:
         out[:, 2 * lines] = x
         out[:, 2 * lines + 1] = -x
@@ -160,7 +162,7 @@ def bit_planes(values: np.ndarray, driven: np.ndarray, m_bits: int) -> np.ndarra
     For digit ``d = sign(x) * bit_b(|x|)``: ``+1 if d > 0 else -1``, then
     ``+1 if d >= 0 else -1``; 0 on lines not driven.
     """
-    v = np.asarray(values, np.int64)
+    v = np.asarray(values)
     cols = np.flatnonzero(driven)
     span = slice(cols[0], cols[-1] + 1) if cols.size and cols[-1] - cols[0] + 1 == cols.size else cols
     x = v[:, span]  # the driven lines only
@@ -472,14 +474,19 @@ def run_mvm(board, request) -> np.ndarray:
             group = [group[k] for k in order]
             rows = [rows[k] for k in order]
             enable_cores(board, [cores[i] for i in group])
-            planes = np.stack([bit_planes(line_values(request, i), driven, m_bits) for i in group], axis=2)
-            limit = run_batch_limit(planes.shape[1], len(rows))
-            for lo in range(0, batch, limit):
-                got = _run_once(board, wires, rows, col, forward, planes[lo:lo + limit], m_bits, out_lines)
-                sign, steps = decode_readout(got)
+            limit = run_batch_limit(2 * m_bits, len(rows))
+            block = limit * RUNS_PER_BLOCK
+            for b0 in range(0, batch, block):  # planes and decoding a block of runs at a time (bounded memory)
+                b1 = min(batch, b0 + block)
+                planes = np.stack([bit_planes(line_values(request, i, slice(b0, b1)), driven, m_bits)
+                                   for i in group], axis=2)
+                got = np.empty((b1 - b0, len(rows), READOUT_BYTES), np.uint8)
+                for lo in range(0, b1 - b0, limit):
+                    got[lo:lo + limit] = _run_once(board, wires, rows, col, forward, planes[lo:lo + limit], m_bits,
+                                                   out_lines)
+                sign, steps = decode_readout(got[:, :, out_lines])
                 for j, i in enumerate(group):
-                    c = steps_to_codes(sign[:, j, out_lines], steps[:, j, out_lines], request.output_bits)
-                    codes[i, lo:lo + limit] = c
+                    codes[i, b0:b1] = steps_to_codes(sign[:, j], steps[:, j], request.output_bits)
     finally:
         wires.set({WI_MODES: 0})  # inference off: weight updates need 0x05 bit 0 low (neurram_top.v:402)
     if request.activation == "relu":
