@@ -9,7 +9,7 @@ from neurram_lab.errors import InputError
 from neurram_lab.board.limits import SafetyLimits
 
 from . import _kernels, device
-from ._malloc import keep_freed_memory
+from ._malloc import keep_freed_memory, tuning_requested
 from ._parallel import BLOCK, blocks, run_blocks
 from .cells import CELLS_PER_CORE, N_CORES, CellArray
 from .chip import ChipCircuit
@@ -38,9 +38,16 @@ class SimBoard(Board):
     params : TwinParams or path, optional
         Twin parameters; a path loads a TOML/JSON file of overrides.
     limits : SafetyLimits or path, optional
+    malloc_tuning : bool, optional
+        Ask glibc to keep freed memory mapped (``_malloc.keep_freed_memory``),
+        for the whole process and for good: faster on machines where page
+        faults are dear, but memory freed later (closed boards too) never
+        goes back to the OS. Default: ``NEURRAM_MALLOC_TUNING=1`` in the
+        environment turns it on, else off.
     """
 
-    def __init__(self, seed: int = 0, params=None, limits=None, spec: str | None = None):
+    def __init__(self, seed: int = 0, params=None, limits=None, spec: str | None = None,
+                 malloc_tuning: bool | None = None):
         if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
             limits = SafetyLimits.from_file(limits)
         super().__init__(spec or f"sim://?seed={seed}", limits)
@@ -51,7 +58,8 @@ class SimBoard(Board):
             params = TwinParams.from_file(params)
         self.params = params
         self.seed = int(seed)
-        keep_freed_memory()
+        if tuning_requested(malloc_tuning):
+            keep_freed_memory()
         self.cells = CellArray(params, self.seed)
         self._rails = dict(DEFAULT_RAILS_V)
         self._powered = np.ones(N_CORES, bool)
