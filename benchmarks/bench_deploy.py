@@ -20,13 +20,13 @@ from neurram_lab.deploy.network import MVM_MODES, ChipNetwork
 
 COMMAND = ("bench", "deploy-cnn")
 HELP = "time the authors' MNIST CNN over the MNIST test set on the board"
-from neurram_lab.experiments._common import MNIST_DIR, MODELS_DIR
+from neurram_lab.experiments._common import CNN_MODEL, default_model, mnist_dir
 
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", default=str(MODELS_DIR / "mnist_cnn_7layer_3bit_wnoise0.15.npz"))
-    parser.add_argument("--data", default=str(MNIST_DIR))
+    parser.add_argument("--model", default=None, help="model .npz (default: mnist_cnn_7layer_3bit_wnoise0.15.npz in $NEURRAM_MODELS or $NEURRAM_SHARED/models)")
+    parser.add_argument("--data", default=None, help="directory of the MNIST IDX files (default: $NEURRAM_DATA/mnist or $NEURRAM_SHARED/datasets/mnist)")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="test images (default all 10 000)")
     parser.add_argument("--batch", type=int, default=1000, help="images per batch (default 1000)")
     parser.add_argument("--mvm", default="chip", choices=sorted(MVM_MODES), help="MVM path (default chip)")
@@ -37,7 +37,8 @@ def add_arguments(parser) -> None:
 def bench(board, model_path, data, limit=None, batch=1000, mvm="chip", calibration_images=200, skip_zero=False,
           progress=None) -> dict:
     """Deploy and time inference; returns wall_s, images_per_s, accuracy and the time split."""
-    model = load_model(model_path)
+    model = load_model(model_path if model_path is not None else default_model(CNN_MODEL))
+    data = data if data is not None else mnist_dir()
     mapping = map_model(model, max_inputs=100, split_wide=False)
     net = ChipNetwork(board, mapping, mvm=mvm, skip_zero_inputs=skip_zero)
     t0 = time.perf_counter()

@@ -15,17 +15,75 @@ Convention for every experiment module (so ``neurram replay`` can re-run it):
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import time
 import uuid
 from pathlib import Path
 
+from neurram_lab.errors import DataNotFoundError
 from neurram_lab.runlog.journal_board import JournalBoard
 from neurram_lab.runlog.runlog import RunLog
 
-# The project's shared data beside the checkout (models and MNIST: read by path, never copied).
-SHARED_DIR = Path(__file__).resolve().parents[1] / ".." / "shared"
-MODELS_DIR = SHARED_DIR / "models"
-MNIST_DIR = SHARED_DIR / "datasets" / "mnist"
+# Models and datasets are not shipped with the package: the environment says where they are
+# (or the experiment's --model / --data options). NEURRAM_SHARED is a folder holding models/ and
+# datasets/ (the project's shared/ folder beside a checkout); NEURRAM_MODELS and NEURRAM_DATA
+# name the two folders one by one and take precedence.
+ENV_SHARED, ENV_MODELS, ENV_DATA = "NEURRAM_SHARED", "NEURRAM_MODELS", "NEURRAM_DATA"
+CNN_MODEL = "mnist_cnn_7layer_3bit_wnoise0.15.npz"
+RBM_MODEL = "rbm_v794_h120_wnoise0.15.npz"
+
+
+def _configured_dir(env: str, sub: str, what: str, option: str) -> Path:
+    hint = (f"pass {option}, or set {env}=DIR (or {ENV_SHARED}=DIR, a folder holding {sub}/; "
+            "in a checkout of this project: the shared/ folder beside it)")
+    if os.environ.get(env):
+        d, source = Path(os.environ[env]).expanduser(), env
+    elif os.environ.get(ENV_SHARED):
+        d, source = Path(os.environ[ENV_SHARED]).expanduser() / sub, ENV_SHARED
+    else:
+        raise DataNotFoundError(what, None, "no folder is configured; " + hint)
+    if not d.is_dir():
+        raise DataNotFoundError(what, d, f"no such folder (from {source}); " + hint)
+    return d
+
+
+def models_dir() -> Path:
+    """The folder of model files: ``$NEURRAM_MODELS``, else ``$NEURRAM_SHARED/models``.
+
+    Raises
+    ------
+    DataNotFoundError
+        Neither is set, or the folder does not exist (the message says what to set).
+    """
+    return _configured_dir(ENV_MODELS, "models", "the models folder", "--model FILE")
+
+
+def datasets_dir() -> Path:
+    """The folder of datasets: ``$NEURRAM_DATA``, else ``$NEURRAM_SHARED/datasets``.
+
+    Raises
+    ------
+    DataNotFoundError
+        Neither is set, or the folder does not exist (the message says what to set).
+    """
+    return _configured_dir(ENV_DATA, "datasets", "the datasets folder", "--data DIR")
+
+
+def default_model(name: str) -> Path:
+    """``models_dir() / name``, which must exist (DataNotFoundError otherwise)."""
+    path = models_dir() / name
+    if not path.is_file():
+        raise DataNotFoundError(f"model {name}", path, "put it there or pass --model FILE")
+    return path
+
+
+def mnist_dir() -> Path:
+    """The folder of the MNIST IDX files: ``datasets_dir() / "mnist"`` (DataNotFoundError if absent)."""
+    path = datasets_dir() / "mnist"
+    if not path.is_dir():
+        raise DataNotFoundError("the MNIST folder", path, "put the IDX files there or pass --data DIR")
+    return path
+
 
 # Only for measuring what journaling costs (benchmarks/bench_journal.py): False skips the journal.
 JOURNAL_CALLS = True

@@ -19,19 +19,18 @@ import numpy as np
 from neurram_lab.deploy import load_mnist, load_model, map_model
 from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_layers, read_back
 
-from ._common import MNIST_DIR, MODELS_DIR, figure_path, progress_callback, pyplot, start_run
+from ._common import CNN_MODEL, default_model, figure_path, mnist_dir, progress_callback, pyplot, start_run
 
 EXPERIMENT = "deploy-mnist-cnn"
 COMMAND = ("deploy", "mnist-cnn")
 HELP = "run the authors' MNIST CNN on the chip over the MNIST test set"
 
-DEFAULT_MODEL = MODELS_DIR / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
-DEFAULT_DATA = MNIST_DIR
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model .npz (architecture: same-stem .json or bundled)")
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="directory of the MNIST IDX files")
+    parser.add_argument("--model", default=None, help="model .npz (architecture: same-stem .json or bundled)"
+                        " (default: mnist_cnn_7layer_3bit_wnoise0.15.npz in $NEURRAM_MODELS or $NEURRAM_SHARED/models)")
+    parser.add_argument("--data", default=None, help="directory of the MNIST IDX files (default: $NEURRAM_DATA/mnist or $NEURRAM_SHARED/datasets/mnist)")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="first N test images only")
     parser.add_argument("--calibration-images", type=int, default=500, metavar="N",
                         help="training images used for calibration (default 500)")
@@ -46,7 +45,7 @@ def add_arguments(parser) -> None:
                         help="FPGA zero skipping: one MVM stands for all all-zero patches of a batch")
 
 
-def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAULT_DATA), limit=None,
+def run(board, out_dir, progress=None, model=None, data=None, limit=None,
         calibration_images=500, mvm="chip", output_bits=None, relax_s=1800.0, replicate=False, batch=1000,
         iterations=3, max_inputs=100, skip_zero=False) -> dict:
     """Deploy and evaluate; returns the summary (accuracy, software_accuracy, cores_used, cells_used, wall_s).
@@ -55,6 +54,8 @@ def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAUL
     board cannot run raises CapabilityError before anything is sent.
     """
     t0 = time.perf_counter()
+    model = model if model is not None else default_model(CNN_MODEL)
+    data = data if data is not None else mnist_dir()
     net_model = load_model(model)
     output_bits = deploy_output_bits(board, network_layers(net_model), mvm, output_bits)
     params = {"model": str(model), "data": str(data), "limit": limit, "calibration_images": calibration_images,

@@ -17,19 +17,18 @@ from neurram_lab.deploy import load_mnist
 from neurram_lab.deploy.network import deploy_output_bits, read_back
 from neurram_lab.deploy.rbm import RBM, ChipRBM, rbm_layers, recover
 
-from ._common import MNIST_DIR, MODELS_DIR, figure_path, progress_callback, pyplot, start_run
+from ._common import RBM_MODEL, default_model, figure_path, mnist_dir, progress_callback, pyplot, start_run
 
 EXPERIMENT = "deploy-rbm-recovery"
 COMMAND = ("deploy", "rbm-recovery")
 HELP = "recover corrupted MNIST digits with the authors' RBM on the chip"
 
-DEFAULT_MODEL = MODELS_DIR / "rbm_v794_h120_wnoise0.15.npz"
-DEFAULT_DATA = MNIST_DIR
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="RBM .npz (W, a, b, w_max)")
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="directory of the MNIST IDX files")
+    parser.add_argument("--model", default=None, help="RBM .npz (W, a, b, w_max)"
+                        " (default: rbm_v794_h120_wnoise0.15.npz in $NEURRAM_MODELS or $NEURRAM_SHARED/models)")
+    parser.add_argument("--data", default=None, help="directory of the MNIST IDX files (default: $NEURRAM_DATA/mnist or $NEURRAM_SHARED/datasets/mnist)")
     parser.add_argument("--corruption", default="flip", choices=["flip", "bottom"],
                         help="flip 20%% of pixels, or occlude the bottom third (default flip)")
     parser.add_argument("--limit", type=int, default=1000, metavar="N", help="test images to recover (default 1000)")
@@ -39,10 +38,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--relax-s", type=float, default=1800.0, help="board time between programming and use (s)")
 
 
-def run(board, out_dir, progress=None, model=str(DEFAULT_MODEL), data=str(DEFAULT_DATA), corruption="flip",
+def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
         limit=1000, steps=10, mvm="chip", relax_s=1800.0, seed=0) -> dict:
     """Program, corrupt, recover; returns l2_before, l2_after, l2_reduction and paths."""
     t0 = time.perf_counter()
+    model = model if model is not None else default_model(RBM_MODEL)
+    data = data if data is not None else mnist_dir()
     params = {"model": str(model), "data": str(data), "corruption": corruption, "limit": limit, "steps": steps,
               "mvm": mvm, "relax_s": relax_s, "seed": seed}
     rbm = RBM.load(model)

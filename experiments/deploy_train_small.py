@@ -24,18 +24,17 @@ from neurram_lab.deploy.network import ChipNetwork, read_back
 from neurram_lab.deploy.zoo import small_cnn
 from neurram_lab.errors import InputError
 
-from ._common import MNIST_DIR, figure_path, pyplot, start_run
+from ._common import figure_path, mnist_dir, pyplot, start_run
 
 EXPERIMENT = "deploy-train-small"
 COMMAND = ("deploy", "train-small")
 HELP = "train a small CNN (plain and noise-injected), deploy it, fine-tune with the chip in the loop (needs torch)"
 
-DEFAULT_DATA = MNIST_DIR
 CORE_SETS = (range(0, 16), range(16, 32), range(32, 48))
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="directory of the MNIST IDX files")
+    parser.add_argument("--data", default=None, help="directory of the MNIST IDX files (default: $NEURRAM_DATA/mnist or $NEURRAM_SHARED/datasets/mnist)")
     parser.add_argument("--epochs", type=int, default=6, help="training epochs (default 6)")
     parser.add_argument("--finetune-epochs", type=int, default=3, help="fine-tuning epochs per layer (default 3)")
     parser.add_argument("--noise", type=float, default=0.15, help="training weight noise, fraction of max|W| (default 0.15)")
@@ -46,7 +45,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--mvm", default="chip", choices=["chip", "measured-weights"], help="MVM path (default chip)")
 
 
-def run(board, out_dir, progress=None, data=str(DEFAULT_DATA), epochs=6, finetune_epochs=3, noise=0.15, limit=2000,
+def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, noise=0.15, limit=2000,
         train_images=5000, mvm="chip", lr=1e-3, finetune_lr=1e-4, seed=0) -> dict:
     """Train, deploy, fine-tune; returns software and chip accuracies of each model."""
     try:
@@ -54,6 +53,7 @@ def run(board, out_dir, progress=None, data=str(DEFAULT_DATA), epochs=6, finetun
     except ImportError as exc:
         raise InputError("deploy train-small needs the train extra: pip install torch==2.13.0") from exc
     t0 = time.perf_counter()
+    data = data if data is not None else mnist_dir()
     params = {"data": str(data), "epochs": epochs, "finetune_epochs": finetune_epochs, "noise": noise, "limit": limit,
               "train_images": train_images, "mvm": mvm, "lr": lr, "finetune_lr": finetune_lr, "seed": seed}
     x, y = load_mnist(data, "train-5k")  # the sample is sorted by class: shuffle before taking a subset

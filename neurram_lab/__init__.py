@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from .errors import (
     BoardError,
     CapabilityError,
+    DataNotFoundError,
     FrontPanelError,
     InputError,
     LimitError,
@@ -67,7 +68,7 @@ _LAZY = {
 
 __all__ = [
     "__version__",
-    "NeuRRAMError", "LimitError", "InputError", "CapabilityError", "UnknownBoardError", "BoardError",
+    "NeuRRAMError", "LimitError", "InputError", "CapabilityError", "DataNotFoundError", "UnknownBoardError", "BoardError",
     "FrontPanelError", "RunLogError", "ReplayDivergence", "ReplayInterrupted",
     *_LAZY,
 ]

@@ -59,6 +59,27 @@ class InputError(NeuRRAMError, ValueError):
     """Malformed input: wrong shape, dtype, missing field, unreadable file."""
 
 
+class DataNotFoundError(InputError):
+    """A model or dataset an experiment needs is not where the configuration says (or no place is set).
+
+    The message names what is missing and how to say where it is: the
+    ``--model`` / ``--data`` options, or the environment variables
+    ``NEURRAM_MODELS``, ``NEURRAM_DATA`` and ``NEURRAM_SHARED``.
+
+    Attributes
+    ----------
+    what : str
+        What is missing (``"models folder"``, ``"MNIST folder"`` ...).
+    path : str or None
+        Where it was looked for (None when no place was configured).
+    """
+
+    def __init__(self, what: str, path, hint: str):
+        self.what, self.path = what, None if path is None else str(path)
+        where = f" at {path}" if path is not None else ""
+        super().__init__(f"{what} not found{where}: {hint}")
+
+
 class UnknownBoardError(NeuRRAMError, ValueError):
     """A board spec string whose scheme no board registered."""
 

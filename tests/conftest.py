@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from neurram_lab import open_board, register_board
+
+# The deploy tests and experiments read the project's models and MNIST from the shared/ folder
+# beside the checkout (the package itself has no default place: NEURRAM_SHARED says where).
+os.environ.setdefault("NEURRAM_SHARED", str(Path(__file__).resolve().parents[2] / "shared"))
 
 # A twin declaring a real board's restricted capabilities (tests/_restricted_board.py), for the contract suite.
 register_board("restricted", "tests._restricted_board:RestrictedBoard.from_spec")
