@@ -112,7 +112,7 @@ def test_tiny_sweep_writes_table_and_resumes(tmp_path, capsys):
     for f, size in zip(table["run_file"], table["run_file_bytes"]):
         assert os.path.getsize(f) == size
         run = read_run(f, tables=False)
-        assert run.status == "success" and run.record["experiment"] == "write-verify"
+        assert run.status == "success" and run.record["experiment"] == table["experiment"][0]
     assert (out / "sweep.png").stat().st_size > 0
     assert s["merit"] == "sigma_us_by_iteration[0]" and s["merit_min"] < s["merit_max"]
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("points/*/point.json")}

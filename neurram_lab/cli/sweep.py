@@ -39,13 +39,13 @@ FIGURE_NAME = "sweep.png"
 POINT_FILE = "point.json"
 POINTS_DIR = "points"
 
-# Figure of merit drawn by default, per experiment name (else the first numeric figure).
+# Figure of merit drawn by default, per experiment command (else the first numeric figure).
 DEFAULT_MERIT = {
-    "write-verify": "sigma_us_by_iteration[-1]",  # spread after settling, after the last pass
-    "relaxation": "sigma_mean_us",
-    "characterize_mvm": "rmse_lsb",
-    "deploy-mnist-cnn": "accuracy",
-    "deploy-rbm-recovery": "l2_reduction",
+    "characterize write-verify": "sigma_us_by_iteration[-1]",  # spread after settling, after the last pass
+    "characterize relaxation": "sigma_mean_us",
+    "characterize mvm": "rmse_lsb",
+    "deploy mnist-cnn": "accuracy",
+    "deploy rbm-recovery": "l2_reduction",
     "demo": "in_window_fraction",
 }
 # Common CLI options a sweep sets itself for every point (not sweepable, not experiment options).
@@ -507,7 +507,7 @@ def choose_merit(plan: SweepPlan, rows: list, merit: str | None = None) -> str |
     ok = [r for r in rows if r.get("status") == "ok"]
     if merit:
         return _last_index(merit, ok)
-    default = _last_index(DEFAULT_MERIT.get(plan.experiment) or "", ok)
+    default = _last_index(DEFAULT_MERIT.get(" ".join(plan.words)) or "", ok)
     if default and any(isinstance(r.get(default), (int, float)) for r in ok):
         return default
     skip = set(_ROW_KEYS) | set(plan.grid) | {"wall_s", "board_time_s"}
