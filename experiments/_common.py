@@ -9,7 +9,14 @@ Convention for every experiment module (so ``neurram replay`` can re-run it):
   repeats it;
 - inside ``with start_run(...) as log:`` every board call goes through
   ``log.board`` (the board the run journals), and none after ``log.close``.
-  ``neurram replay RUN.h5`` then serves the same calls from the journal.
+  ``neurram replay RUN.h5`` then serves the same calls from the journal;
+- ``report(summary, board_spec) -> str``: the text printed at the end of a
+  run, by its CLI front and by ``neurram replay`` alike;
+- summary keys that are not results of the experiment say so by their name:
+  wall-clock times are ``wall_s`` or end in ``_wall_s``, paths the run wrote
+  are ``figure``, ``figures`` or end in ``_file`` (``run_file``,
+  ``mapping_file``). A replay repeats every other key exactly
+  (:func:`is_run_specific`).
 """
 
 from __future__ import annotations
@@ -90,7 +97,12 @@ JOURNAL_CALLS = True
 
 
 def run_path(out_dir, experiment: str) -> Path:
-    """A fresh ``OUT/<experiment>-<UTC time>-<id>.h5`` path."""
+    """A fresh ``OUT/<experiment>-<UTC time>-<id>.h5`` path; an ``out_dir`` ending in ``.h5`` is the run file itself.
+
+    The run's figures and other files go beside the run file, named after it.
+    """
+    if str(out_dir).lower().endswith(".h5"):
+        return Path(out_dir)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     return Path(out_dir) / f"{experiment}-{stamp}-{uuid.uuid4().hex[:6]}.h5"
 
@@ -114,6 +126,15 @@ def start_run(board, out_dir, experiment: str, parameters: dict, tables: dict) -
     else:
         log.board = board
     return log
+
+
+def is_run_specific(key: str) -> bool:
+    """True for a summary key that is not a result: a wall time (``wall_s``, ``*_wall_s``) or a written path.
+
+    Paths are ``figure``, ``figures`` and ``*_file``. ``neurram replay``
+    compares every other key of a summary with the recorded one.
+    """
+    return key in ("wall_s", "figure", "figures") or key.endswith(("_wall_s", "_file"))
 
 
 def figure_path(run_file: Path, suffix: str = "") -> Path:

@@ -29,6 +29,22 @@ EXPERIMENT_MODULES: list[str] = [
 # Experiments without a CLI command of their own (tests add theirs here).
 EXTRA_MODULES: list[str] = []
 
+# An experiment's name (its module's ``EXPERIMENT``, stored in the run record and
+# starting its run file's name) is its CLI command's words joined by "-":
+# ``neurram characterize mvm`` is "characterize-mvm". Run files written before
+# that rule carry the old names; they still replay and list under the new ones.
+OLD_NAMES: dict[str, str] = {
+    "write-verify": "characterize-write-verify",
+    "relaxation": "characterize-relaxation",
+    "characterize_mvm": "characterize-mvm",
+    "characterize_energy": "characterize-energy",
+}
+
+
+def canonical_name(name: str) -> str:
+    """The current name of experiment ``name`` (an old run file's name mapped through ``OLD_NAMES``)."""
+    return OLD_NAMES.get(name, name)
+
 
 def experiment_modules() -> dict:
     """``{EXPERIMENT name: module}`` of every experiment module."""
@@ -42,7 +58,7 @@ def experiment_modules() -> dict:
 
 
 def find_experiment(name: str):
-    """The module of experiment ``name``.
+    """The module of experiment ``name`` (an old name too, see ``OLD_NAMES``).
 
     Raises
     ------
@@ -50,6 +66,6 @@ def find_experiment(name: str):
         No experiment module has that name (the message lists the known ones).
     """
     mods = experiment_modules()
-    if name not in mods:
+    if canonical_name(name) not in mods:
         raise InputError(f"no experiment module named {name!r}; known experiments: {sorted(mods)}")
-    return mods[name]
+    return mods[canonical_name(name)]

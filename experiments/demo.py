@@ -147,7 +147,7 @@ def main(args, ctx) -> dict:
 
 
 def report(summary: dict, board_spec: str) -> str:
-    """The human-readable summary (``neurram replay`` prints it too)."""
+    """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
     return (
         f"Programmed {summary['cells']} cells on cores {summary['cores']} of {board_spec}: "
         f"{summary['in_window_fraction']:.2%} in the ±1 µS window, "

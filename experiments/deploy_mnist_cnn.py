@@ -90,7 +90,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
         tick, close = progress_callback(progress, len(images), "inference")
         scores = net.predict(images, batch=batch, progress=tick)
         close()
-        inference_s = time.perf_counter() - t_inf
+        inference_wall_s = time.perf_counter() - t_inf
         soft = net_model.predict(images, batch=batch)
         pred, spred = scores.argmax(1), soft.argmax(1)
         log.append("predictions", index=np.arange(len(labels)), label=labels, chip=pred, software=spred)
@@ -105,7 +105,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
             "calibration_residual": resid,
             "mvm": mvm,
             "output_bits": net.output_bits,
-            "inference_s": inference_s,
+            "inference_wall_s": inference_wall_s,
             "run_file": str(log.path),
             "mapping_file": str(map_file),
         }
@@ -150,8 +150,13 @@ def main(args, ctx) -> dict:
         summary = run(board, ctx.out, progress=ctx.progress, model=args.model, data=args.data, limit=args.limit,
                       calibration_images=args.calibration_images, mvm=args.mvm, output_bits=args.output_bits,
                       relax_s=args.relax_s, replicate=args.replicate, batch=args.batch, skip_zero=args.skip_zero)
-    ctx.say(f"MNIST CNN on {board.spec}: accuracy {summary['accuracy']:.2%} over {summary['n_images']} images "
+    ctx.say(report(summary, board.spec))
+    return summary
+
+
+def report(summary: dict, board_spec: str) -> str:
+    """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
+    return (f"MNIST CNN on {board_spec}: accuracy {summary['accuracy']:.2%} over {summary['n_images']} images "
             f"(software {summary['software_accuracy']:.2%}); {summary['cores_used']} cores, "
             f"{summary['cells_used']} cells; {summary['wall_s']:.1f} s\n"
             f"Run file: {summary['run_file']}\nFigure:   {summary['figure']}")
-    return summary

@@ -95,7 +95,7 @@ def _figure(path, x, bad, rec, s, n=10) -> None:
             if i == 0:
                 ax[r, i].set_ylabel(name, fontsize=8)
     fig.suptitle(f"RBM recovery ({s['corruption']}, {s['mvm']}): L2 {s['l2_before']:.2f} → {s['l2_after']:.2f} "
-                 f"({s['l2_reduction']:.0%} lower)", fontsize=9)
+                 f"({l2_change(s['l2_reduction'])})", fontsize=9)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
@@ -105,7 +105,19 @@ def main(args, ctx) -> dict:
         summary = run(board, ctx.out, progress=ctx.progress, model=args.model, data=args.data,
                       corruption=args.corruption, limit=args.limit, steps=args.steps, mvm=args.mvm,
                       relax_s=args.relax_s, seed=args.seed or 0)
-    ctx.say(f"RBM recovery ({summary['corruption']}) on {board.spec}: L2 error {summary['l2_before']:.3f} → "
-            f"{summary['l2_after']:.3f} ({summary['l2_reduction']:.1%} lower) over {summary['n_images']} images\n"
-            f"Run file: {summary['run_file']}\nFigure:   {summary['figure']}")
+    ctx.say(report(summary, board.spec))
     return summary
+
+
+def report(summary: dict, board_spec: str) -> str:
+    """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
+    return (f"RBM recovery ({summary['corruption']}) on {board_spec}: L2 error {summary['l2_before']:.3f} → "
+            f"{summary['l2_after']:.3f} ({l2_change(summary['l2_reduction'], '.1%')}) over {summary['n_images']} images\n"
+            f"Run file: {summary['run_file']}\nFigure:   {summary['figure']}")
+
+
+def l2_change(reduction: float, fmt: str = ".0%") -> str:
+    """``"12.5% lower"`` for a reduction of 0.125, ``"12.5% higher"`` for -0.125 (recovery made it worse)."""
+    if reduction < 0:
+        return f"{-reduction:{fmt}} higher"
+    return f"{reduction:{fmt}} lower"

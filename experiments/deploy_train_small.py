@@ -135,6 +135,11 @@ def main(args, ctx) -> dict:
         s = run(board, ctx.out, progress=ctx.progress, data=args.data, epochs=args.epochs,
                 finetune_epochs=args.finetune_epochs, noise=args.noise, limit=args.limit,
                 train_images=args.train_images, mvm=args.mvm, finetune_lr=args.finetune_lr, seed=args.seed or 0)
-    ctx.say("\n".join(f"{k:>16}: software {s['software_accuracy'][k]:.2%}, chip {v:.2%}" for k, v in s["accuracy"].items())
-            + f"\nRun file: {s['run_file']}\nFigure:   {s['figure']}")
+    ctx.say(report(s, board.spec))
     return s
+
+
+def report(s: dict, board_spec: str) -> str:
+    """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
+    return ("\n".join(f"{k:>16}: software {s['software_accuracy'][k]:.2%}, chip {v:.2%}" for k, v in s["accuracy"].items())
+            + f"\nRun file: {s['run_file']}\nFigure:   {s['figure']}")

@@ -26,7 +26,7 @@ from neurram_lab.program.weights import MatrixPlacement, conductance_to_weights
 from ._common import figure_path, progress_callback, pyplot, start_run
 from neurram_lab.program.programming import program_weights
 
-EXPERIMENT = "characterize_mvm"
+EXPERIMENT = "characterize-mvm"
 COMMAND = ("characterize", "mvm")
 HELP = "MVM error of a random matrix against the ideal result, in output LSB"
 
@@ -201,8 +201,13 @@ def main(args, ctx) -> dict:
                       input_bits=args.input_bits, output_bits=args.output_bits, direction=args.direction,
                       two_phase=args.two_phase, cores=args.cores, parallel=args.parallel, vectors=args.vectors,
                       seed=args.seed or 0)
-    ctx.say(f"MVM RMSE {summary['rmse_lsb']:.3f} LSB ({summary['direction']}, {summary['input_bits']}-bit in, "
+    ctx.say(report(summary, board.spec))
+    return summary
+
+
+def report(summary: dict, board_spec: str) -> str:
+    """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
+    return (f"MVM RMSE {summary['rmse_lsb']:.3f} LSB ({summary['direction']}, {summary['input_bits']}-bit in, "
             f"{summary['output_bits']}-bit out, {summary['cores']} core(s) "
             f"{'parallel' if summary['parallel'] else 'in sequence'})\n"
             f"Run file: {summary['run_file']}\nFigure:   {summary['figure']}")
-    return summary

@@ -29,7 +29,7 @@ from neurram_lab.program.weights import MatrixPlacement
 from ._common import figure_path, progress_callback, pyplot, start_run
 from neurram_lab.program.programming import program_weights
 
-EXPERIMENT = "characterize_energy"
+EXPERIMENT = "characterize-energy"
 COMMAND = ("characterize", "energy")
 HELP = "energy per operation, latency, TOPS/W and EDP of MVMs for 1-8 bit inputs (+ 7 nm projection)"
 
@@ -171,10 +171,15 @@ def main(args, ctx) -> dict:
     with ctx.open_board() as board:
         summary = run(board, ctx.out, progress=ctx.progress, rows=args.rows, cols=args.cols,
                       bits=parse_bits(args.bits), vectors=args.vectors, seed=args.seed or 0)
+    ctx.say(report(summary, board.spec))
+    return summary
+
+
+def report(summary: dict, board_spec: str) -> str:
+    """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
     lines = [f"{b}-bit in: {e * 1e15:.2f} fJ/op, {t:.1f} TOPS/W, latency {lat * 1e6:.2f} µs, EDP {d:.3g} J s "
              f"(7 nm: {t7:.0f} TOPS/W, EDP {g:.0f}x lower)"
              for b, e, t, lat, d, t7, g in zip(summary["bits"], summary["energy_per_op_j"], summary["tops_per_w"],
                                                summary["latency_s"], summary["edp_js"], summary["tops_per_w_7nm"],
                                                summary["edp_gain_7nm"])]
-    ctx.say("\n".join(lines) + f"\n{summary['protocol']}\nRun file: {summary['run_file']}\nFigure:   {summary['figure']}")
-    return summary
+    return "\n".join(lines) + f"\n{summary['protocol']}\nRun file: {summary['run_file']}\nFigure:   {summary['figure']}"

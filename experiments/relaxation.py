@@ -22,7 +22,7 @@ from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write
 
 from ._common import figure_path, progress_callback, pyplot, start_run
 
-EXPERIMENT = "relaxation"
+EXPERIMENT = "characterize-relaxation"
 COMMAND = ("characterize", "relaxation")
 HELP = "program cells to a set of levels and follow their relaxation over (virtual) time"
 
@@ -171,9 +171,14 @@ def main(args, ctx) -> dict:
     with ctx.open_board() as board:
         s = run(board, ctx.out, progress=ctx.progress, levels_s=levels, until_s=args.until_s, n_times=args.n_times,
                 cells_per_level=args.cells_per_level, cores=parse_cores(args.cores), window_s=args.window_us * 1e-6)
-    ctx.say(
+    ctx.say(report(s, board.spec))
+    return s
+
+
+def report(s: dict, board_spec: str) -> str:
+    """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
+    return (
         f"Relaxation of {s['cells']} cells over {s['times_s'][-1]:g} s: spread {s['sigma_mean_us']:.2f} µS on average, "
         f"peak {s['sigma_max_us']:.2f} µS at {s['level_of_max_us']:g} µS, largest mean shift {s['max_abs_shift_us']:.2f} µS."
         f"\nRun file: {s['run_file']}\nFigure:   {s['figure']}"
     )
-    return s

@@ -21,7 +21,7 @@ from neurram_lab.program.writeverify import OUTCOME_SUCCESS, WriteVerifyConfig, 
 
 from ._common import figure_path, pyplot, start_run
 
-EXPERIMENT = "write-verify"
+EXPERIMENT = "characterize-write-verify"
 COMMAND = ("characterize", "write-verify")
 HELP = "write-verify random targets on chosen cores, iterate, log every pulse and read"
 
@@ -176,7 +176,13 @@ def main(args, ctx) -> dict:
                 iterations=args.iterations, gmin_s=args.gmin_us * 1e-6, gmax_s=args.gmax_us * 1e-6,
                 window_s=args.window_us * 1e-6, max_reversals=args.max_reversals, settle_s=args.settle_s,
                 target_seed=args.target_seed)
-    ctx.say(
+    ctx.say(report(s, board.spec))
+    return s
+
+
+def report(s: dict, board_spec: str) -> str:
+    """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
+    return (
         f"Write-verify of {s['cells']} cells on cores {s['cores']}: {s['in_window_fraction']:.2%} in the window, "
         f"{s['mean_pulses_per_cell']:.2f} pulses per cell.\n"
         "Spread after settling, per pass: " + ", ".join(f"{x:.2f} µS" for x in s["sigma_us_by_iteration"])
@@ -184,4 +190,3 @@ def main(args, ctx) -> dict:
         + (f"\nPredicted on a real board: {s['predicted_board_time_s']:.1f} s, {s['predicted_s_per_cell']:.3f} s "
            "per cell programmed" if s.get("predicted_s_per_cell") is not None else "")
     )
-    return s

@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import NeuRRAMError
+from ..errors import InputError, NeuRRAMError
 
 # The CLI's own commands; the experiments come from their registry
 # (neurram_lab.experiments._registry) and the benchmarks from the checkout (bench.py).
@@ -85,10 +85,32 @@ class CliContext:
             print(text)
 
 
+def writes_one_run(module) -> bool:
+    """Whether a command writes exactly one run file (each experiment, ``neurram replay``)."""
+    from neurram_lab.experiments._registry import EXPERIMENT_MODULES, EXTRA_MODULES
+
+    return module.__name__ in EXPERIMENT_MODULES + EXTRA_MODULES or bool(getattr(module, "OUT_RUN_FILE", False))
+
+
+def check_out(out, command: str, one_run: bool) -> None:
+    """``--out X.h5`` names one run file: a command that writes none, or a folder of them, refuses it.
+
+    Raises
+    ------
+    InputError
+        ``out`` ends in ``.h5`` and the command does not write one run file.
+    """
+    if str(out).lower().endswith(".h5") and not one_run:
+        raise InputError(f"--out {out}: a path ending in .h5 names a run file, and `neurram {command}` does not "
+                         "write one run file; give a folder")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("common options")
     g.add_argument("--board", default="sim://", metavar="SPEC", help="board to use: sim://, hil://, okusb://SERIAL, replay://RUN.h5 (default sim://)")
-    g.add_argument("--out", default="runs", metavar="PATH", help="directory for run files and figures (default ./runs)")
+    g.add_argument("--out", default="runs", metavar="PATH",
+                   help="directory for run files and figures (default ./runs); a path ending in .h5 is the run file "
+                        "itself, its figures beside it (commands that write one run)")
     g.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the twin and of random inputs")
     g.add_argument("--quiet", action="store_true", help="no progress bars or human-readable text")
     g.add_argument("--json", action="store_true", help="print one JSON object of summary figures as the last line")
@@ -132,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ctx = CliContext(args)
     try:
+        check_out(args.out, " ".join(w for w in args._module.COMMAND if w), writes_one_run(args._module))
         summary = args._module.main(args, ctx)
     except NeuRRAMError as exc:
         if args.debug:

@@ -3,7 +3,10 @@
 The experiment module is found by the record's ``experiment`` name and called
 as ``run(ReplayBoard, OUT, **record["parameters"])``; every board call gets
 the recorded response, so the summary (and ``--json``) equals the original's
-but for wall time and output paths. The replay writes its own run file.
+but for the keys that are not results (wall times and the paths written,
+:func:`neurram_lab.experiments._common.is_run_specific`). It prints what the
+experiment prints at the end of a run (its ``report``). The replay writes its
+own run file (``--out X.h5``: that file).
 """
 
 from __future__ import annotations
@@ -12,9 +15,7 @@ from ..errors import ReplayDivergence
 
 COMMAND = (None, "replay")
 HELP = "re-run a logged run's experiment against its recorded board calls"
-
-# Summary keys that differ between a run and its replay by nature.
-VOLATILE_KEYS = ("wall_s", "run_file", "figure", "figures")
+OUT_RUN_FILE = True  # --out X.h5 is the replay's run file
 
 
 def add_arguments(parser) -> None:
@@ -49,10 +50,12 @@ def main(args, ctx) -> dict:
 
 
 def differing_keys(recorded: dict, replayed: dict) -> list[str]:
-    """Summary keys whose values differ, wall time and output paths aside."""
-    keys = (set(recorded) | set(replayed)) - set(VOLATILE_KEYS)
+    """Summary keys whose values differ, wall times and written paths aside (``is_run_specific``)."""
+    from neurram_lab.experiments._common import is_run_specific
+
+    keys = {k for k in set(recorded) | set(replayed) if not is_run_specific(k)}
     return sorted(k for k in keys if recorded.get(k) != replayed.get(k))
 
 
-def _generic_report(summary: dict) -> str:
+def _generic_report(summary: dict) -> str:  # an experiment without a report() (tests register such)
     return "\n".join(f"{k}: {v}" for k, v in summary.items())

@@ -16,7 +16,13 @@ def add_arguments(parser) -> None:
 
 
 def list_runs(folder) -> list[dict]:
-    """One entry per ``*.h5`` under ``folder`` (recursively), oldest first; damaged files say so."""
+    """One entry per ``*.h5`` under ``folder`` (recursively), oldest first; damaged files say so.
+
+    Experiments are listed by their current names (an old run file's name goes through
+    :data:`~neurram_lab.experiments._registry.OLD_NAMES`).
+    """
+    from neurram_lab.experiments._registry import canonical_name
+
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")
@@ -29,7 +35,7 @@ def list_runs(folder) -> list[dict]:
                          "board": None, "error": str(exc)})
             continue
         info = rec.get("board", {}).get("info", {})
-        rows.append({"path": str(p), "status": rec["status"], "experiment": rec["experiment"],
+        rows.append({"path": str(p), "status": rec["status"], "experiment": canonical_name(rec["experiment"]),
                      "start_time_iso": rec["start_time_iso"], "board": info.get("spec"),
                      "replay_of": (rec.get("board", {}).get("replay_of") or {}).get("path"), "uid": rec["uid"]})
     rows.sort(key=lambda r: (r["start_time_iso"] or "", r["path"]))
@@ -39,16 +45,20 @@ def list_runs(folder) -> list[dict]:
 def main(args, ctx) -> dict:
     rows = list_runs(args.dir)
     if rows:
-        lines = [f"{'start (UTC)':25} {'status':12} {'experiment':18} {'board':18} file"]
-        for r in rows:
-            board = r["board"] or "-"
-            if r.get("replay_of"):
-                board = "replay"
-            lines.append(f"{r['start_time_iso'] or '-':25} {r['status']:12} {r['experiment'] or '-':18} {board:18} {r['path']}")
-        ctx.say("\n".join(lines))
+        ctx.say(format_table(rows))
     else:
         ctx.say(f"no run files under {args.dir}")
     counts = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     return {"dir": str(args.dir), "count": len(rows), "by_status": counts, "runs": rows}
+
+
+def format_table(rows: list[dict]) -> str:
+    """The rows of :func:`list_runs` as text columns, each as wide as its longest entry."""
+    head = ("start (UTC)", "status", "experiment", "board", "file")
+    cells = [(r["start_time_iso"] or "-", r["status"], r["experiment"] or "-",
+              "replay" if r.get("replay_of") else (r["board"] or "-"), r["path"]) for r in rows]
+    widths = [max(len(str(c[i])) for c in [head, *cells]) for i in range(len(head) - 1)]
+    return "\n".join("  ".join(f"{str(v):{w}}" for v, w in zip(c, widths)) + "  " + str(c[-1])
+                     for c in [head, *cells])

@@ -72,7 +72,7 @@ def split_tokens(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(args, ctx) -> dict:
-    from .cli import CliContext, _common
+    from .cli import CliContext, _common, check_out
     from .sweep import _Parser, check_scheduler, plan_sweep, run_sweep
 
     mine, theirs = split_tokens(list(args.experiment or []))
@@ -80,6 +80,7 @@ def main(args, ctx) -> dict:
     add_sweep_options(p)
     _common(p)
     p.parse_args(mine, namespace=args)  # updates args in place: the CLI reads --json / --debug from it
+    check_out(args.out, "sweep", one_run=False)  # the sweep writes a folder of runs
     ctx = CliContext(args)
     if args.seed is not None:
         raise InputError("neurram sweep: the dies are --seeds (e.g. --seeds 1-8), not --seed")

@@ -100,7 +100,7 @@ class RunLog:
     path : str or Path
         File to create; must not exist.
     experiment : str
-        Experiment name (``"demo"``, ``"write-verify"`` ...).
+        Experiment name (``"demo"``, ``"characterize-write-verify"`` ...).
     parameters : dict
         Everything needed to run it again (JSON-able).
     tables : dict of str -> dict of str -> Column or (dtype, units)
