@@ -27,7 +27,6 @@ def test_demo_json_run_file_and_figure(tmp_path):
     summary = json.loads(p.stdout.strip().splitlines()[-1])
     assert summary["cells"] == 3 * 64 * 64
     assert summary["in_window_fraction"] > 0.98
-    assert summary["wall_s"] < 60
     run_file = summary["run_file"]
     with h5py.File(run_file, "r", swmr=True) as f:
         assert f.attrs["experiment"] == "demo"

@@ -25,7 +25,6 @@ def test_characterize_write_verify_json_in_band(tmp_path):
     assert 7.5 < s["mean_pulses_per_cell"] < 9.5
     sig = s["sigma_us_by_iteration"]
     assert len(sig) == 3 and 2.5 < sig[0] < 3.5 and sig[2] < 0.8 * sig[0]
-    assert s["wall_s"] < 60
     run = read_run(s["run_file"])
     ev = run.tables["wv_events"]
     assert run.status == "success"
@@ -67,7 +66,7 @@ def test_characterize_relaxation_json_in_band(tmp_path):
     assert s["sigma_max_us"] == sday.max() and s["level_of_max_us"] == lv[sday.argmax()]
     assert abs(s["sigma_mean_us"] - sday.mean()) < 1e-9
     assert s["max_abs_shift_us"] < 1.0 and np.all(np.abs(s["mean_shift_us"]) < 1.0)
-    assert s["in_window_fraction"] >= 0.99 and s["wall_s"] < 60
+    assert s["in_window_fraction"] >= 0.99
 
 
 def test_bench_program_reports_cells_per_second(tmp_path):

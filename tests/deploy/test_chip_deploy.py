@@ -42,7 +42,7 @@ def test_authors_cnn_on_the_twin_matches_software():
     soft = model.predict(x).argmax(1)
     assert np.mean(chip == y) >= 0.97
     assert np.mean(chip == soft) >= 0.97
-    assert board.counters()["mvms"] > 0 if "mvms" in board.counters() else True
+    assert board.counters()["mvms"] >= 150  # the predictions ran on the chip, one MVM vector or more per image
 
 
 def test_rbm_recovers_flipped_digits_on_the_twin():
