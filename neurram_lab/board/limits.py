@@ -27,6 +27,15 @@ CELLS_PER_CORE = N_ROWS * N_COLS
 
 PULSE_KINDS = ("set", "reset", "form")
 
+# The chip's ratings (SPEC §1): ceilings that no limits file or constructor argument can
+# raise. Every array-facing node is a thick-oxide 5 V I/O device, so no rail, pulse or
+# gate goes beyond 5 V (nor below 0 V); the FPGA counts pulse widths in 10 ns ticks up to
+# 1 ms; no cell of the array conducts more than 200 uS (the twin's SET ceiling is ~75 uS
+# and a stuck-on cell ~90 uS), so a conductance target above that is a unit mistake.
+RATED_V_MAX = 5.0
+RATED_WIDTH_S = (10e-9, 1e-3)
+RATED_G_CELL_S = (0.0, 200e-6)
+
 
 def _default_rails() -> dict[str, tuple[float, float]]:
     return {
@@ -58,6 +67,18 @@ class SafetyLimits:
         Allowed pulse width range (s). The FPGA counts 10 ns ticks.
     gate_v_max : float
         Largest selector (word-line) gate voltage (V).
+    g_cell_s : (float, float)
+        Range of conductance (S) a programming target may ask of a cell; a
+        target outside it is refused before any pulse (default 0..100 uS).
+    n_cores, n_rows, n_cols : int
+        The array geometry (at most the chip's 48 x 256 x 256).
+
+    Every value is checked on construction against the chip's ratings
+    (``RATED_V_MAX`` = 5 V on every rail, pulse and gate, widths within
+    ``RATED_WIDTH_S``, ``g_cell_s`` within ``RATED_G_CELL_S``, the geometry
+    within the chip): a limits file can tighten them, never raise them
+    (:class:`~neurram_lab.errors.LimitError`), and a malformed one is an
+    :class:`~neurram_lab.errors.InputError`.
     """
 
     rails_v: dict[str, tuple[float, float]] = field(default_factory=_default_rails)
@@ -65,47 +86,96 @@ class SafetyLimits:
     form_v_max: float = 5.0
     width_s: tuple[float, float] = (10e-9, 1e-3)
     gate_v_max: float = 5.0
+    g_cell_s: tuple[float, float] = (0.0, 100e-6)
     n_cores: int = N_CORES
     n_rows: int = N_ROWS
     n_cols: int = N_COLS
 
+    def __post_init__(self):
+        from .._validate import integer, number
+
+        src = getattr(self, "_source", "limits")
+        if not isinstance(self.rails_v, dict):
+            raise InputError(f"{src}: rails_v must be a mapping of rail -> [min_v, max_v], got {self.rails_v!r}")
+        rails = {}
+        for name, rng in self.rails_v.items():
+            lo, hi = _pair(f"{src}: rails_v.{name}", rng)
+            lo = number(f"rails_v.{name} min", lo, 0.0, RATED_V_MAX, "volts; the chip's 5 V rating")
+            hi = number(f"rails_v.{name} max", hi, 0.0, RATED_V_MAX, "volts; the chip's 5 V rating")
+            if lo > hi:
+                raise InputError(f"{src}: rail {name} has min {lo} > max {hi}")
+            rails[str(name)] = (lo, hi)
+        self.rails_v = rails
+        for name in ("pulse_v_max", "form_v_max", "gate_v_max"):
+            setattr(self, name, number(name, getattr(self, name), 0.0, RATED_V_MAX, "volts; the chip's 5 V rating",
+                                       lo_open=True))
+        w = tuple(number(f"width_s {end}", x, *RATED_WIDTH_S, "seconds; the FPGA's pulse widths")
+                  for end, x in zip(("min", "max"), _pair(f"{src}: width_s", self.width_s)))
+        if w[0] > w[1]:
+            raise InputError(f"{src}: width_s has min {w[0]} > max {w[1]}")
+        self.width_s = w
+        g = tuple(number(f"g_cell_s {end}", x, *RATED_G_CELL_S, "siemens; no cell conducts more")
+                  for end, x in zip(("min", "max"), _pair(f"{src}: g_cell_s", self.g_cell_s)))
+        if g[0] >= g[1]:
+            raise InputError(f"{src}: g_cell_s has min {g[0]} >= max {g[1]}")
+        self.g_cell_s = g
+        for name, chip in (("n_cores", N_CORES), ("n_rows", N_ROWS), ("n_cols", N_COLS)):
+            setattr(self, name, integer(name, getattr(self, name), 1, chip, "the chip's geometry"))
+
     # ------------------------------------------------------------------ files
     @classmethod
     def from_file(cls, path: str | Path) -> "SafetyLimits":
-        """Load limits from a TOML or JSON file; keys missing from it keep defaults."""
-        data = load_mapping(path)
+        """Load limits from a TOML or JSON file; keys missing from it keep defaults.
+
+        A missing, empty or unparsable file is an InputError, and so is one
+        with unknown keys or non-numeric values; see :meth:`from_dict`.
+        """
+        from .._validate import file_path
+
+        data = load_mapping(file_path("limits", path))
         return cls.from_dict(data, source=str(path))
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<dict>") -> "SafetyLimits":
-        """Build limits from a mapping like the one :meth:`to_dict` returns."""
+        """Build limits from a mapping like the one :meth:`to_dict` returns.
+
+        Keys missing from it keep their defaults; unknown keys, unknown rails,
+        non-numeric values and booleans are an InputError, values beyond the
+        chip's ratings a LimitError (see the class doc).
+        """
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: limits must be a mapping, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"{source}: unknown limit keys {unknown}; known: {sorted(known)}")
         kw = dict(data)
+        if "rails_v" in kw:
+            if not isinstance(kw["rails_v"], dict):
+                raise InputError(f"{source}: rails_v must be a mapping of rail -> [min_v, max_v]")
+            rails = _default_rails()
+            bad = sorted(set(kw["rails_v"]) - set(rails))
+            if bad:
+                raise InputError(f"{source}: unknown rails {bad}; known: {sorted(rails)}")
+            rails.update(kw["rails_v"])
+            kw["rails_v"] = rails
+        for key in ("width_s", "g_cell_s"):
+            if key in kw:
+                kw[key] = _pair(f"{source}: {key}", kw[key])
         try:
-            if "rails_v" in kw:
-                rails = _default_rails()
-                for name, rng in kw["rails_v"].items():
-                    lo, hi = (float(x) for x in rng)
-                    if lo > hi:
-                        raise InputError(f"{source}: rail {name} has min {lo} > max {hi}")
-                    rails[name] = (lo, hi)
-                kw["rails_v"] = rails
-            if "width_s" in kw:
-                kw["width_s"] = tuple(float(x) for x in kw["width_s"])
             return cls(**kw)
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"{source}: malformed limits ({exc})") from exc
+        except LimitError as exc:
+            raise LimitError(exc.name, exc.value, exc.limit, f"{source}; the chip's ratings cannot be raised") from None
+        except InputError as exc:
+            msg = str(exc)
+            raise InputError(msg if msg.startswith(source) else f"{source}: {msg}") from None
 
     def to_dict(self) -> dict:
         """Plain mapping (JSON-able) of every limit."""
         d = dataclasses.asdict(self)
         d["rails_v"] = {k: list(v) for k, v in self.rails_v.items()}
         d["width_s"] = list(self.width_s)
+        d["g_cell_s"] = list(self.g_cell_s)
         return d
 
     # ----------------------------------------------------------------- checks
@@ -170,6 +240,13 @@ class SafetyLimits:
             if g is not None:
                 g = np.broadcast_to(g, (n,)) if g.size == 1 else g
         return v, w, g
+
+
+def _pair(name: str, value) -> tuple:
+    """A two-element list or tuple (min, max); an InputError otherwise."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise InputError(f"{name} must be [min, max], got {value!r}")
+    return tuple(value)
 
 
 def _check_index(name: str, value, n: int) -> np.ndarray:
