@@ -105,6 +105,64 @@ def test_a_plane_lands_on_the_register_the_host_aims_at(data):
     assert host.readout_multiplier(col, forward=vertical) - 1 == reg ^ 1
 
 
+def _reference_ops(f, rows, n_ops, sample, clear):
+    """The SPI operations register by register (one _shift per register), as neurram_spi_control.v steps."""
+    cfg = f.emu.wire_in[0x0D]
+    write, mult, fwd, extra = bool(cfg >> 1 & 1), cfg >> 2 & 0xF, bool(cfg >> 14 & 1), cfg >> 15 & 0xF
+    steps = max(cfg >> 6 & 0xF, 1) if write else 1
+    got = {r: [] for r in sample}
+    for _ in range(n_ops):
+        if write and any(f.rows[r].spi_fifo.size < steps * 16 for r in rows):
+            break
+        for r in rows:
+            row = f.rows[r]
+            for _ in range(steps):
+                plane = np.zeros(256, np.int8)
+                if write:
+                    plane, row.spi_fifo = fsm.plane_of_words(row.spi_fifo[:16]), row.spi_fifo[16:]
+                f._shift(row, plane, fwd)
+                for _ in range(max(mult - 1, 0)):
+                    f._shift(row, np.zeros(256, np.int8), fwd)
+            for _ in range(extra):
+                f._shift(row, np.zeros(256, np.int8), fwd)
+        for r, reg in sample.items():
+            got[r].append(f.rows[r].chain[reg].copy())
+        if clear:
+            for row in f.rows:
+                row.chain[:] = 0
+    return got
+
+
+@given(st.data())
+@settings(max_examples=80, deadline=None)
+def test_a_run_of_spi_operations_at_once_equals_shifting_register_by_register(data):
+    rows = sorted(data.draw(st.sets(st.integers(0, 7), min_size=1, max_size=3)))
+    cfg = (data.draw(st.integers(0, 1)) << 1 | data.draw(st.integers(0, 15)) << 2 | data.draw(st.integers(0, 3)) << 6
+           | data.draw(st.integers(0, 1)) << 14 | data.draw(st.sampled_from([0, 0, 1, 5])) << 15)
+    n_ops = data.draw(st.integers(1, 12))
+    clear = data.draw(st.booleans())
+    seed = data.draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    fs = []
+    for _ in range(2):  # the same start twice: random chains, FIFOs of random planes (some short: a stall)
+        emu = _Emu()
+        emu.wire_in[0x0D] = cfg
+        fs.append(fsm.MvmFsm(emu))
+    for r in range(8):
+        chain = rng.integers(-1, 2, (12, 256)).astype(np.int8)
+        fifo = rng.integers(0, 2**32, 16 * int(rng.integers(0, 30)), dtype=np.uint64).astype(np.uint32)
+        for f in fs:
+            f.rows[r].chain, f.rows[r].spi_fifo = chain.copy(), fifo.copy()
+    sample = {r: data.draw(st.integers(0, 11)) for r in rows}
+    want = _reference_ops(fs[0], rows, n_ops, sample, clear)
+    done, got = fs[1]._spi_ops(rows, n_ops, sample, clear)
+    assert done == len(want[rows[0]])
+    for r in rows:
+        assert np.array_equal(got[r], np.array(want[r], np.int8).reshape(-1, 256)), r
+    for a, b in zip(fs[0].rows, fs[1].rows):
+        assert np.array_equal(a.chain, b.chain) and np.array_equal(a.spi_fifo, b.spi_fifo)
+
+
 @given(st.integers(-128, 127), st.integers(1, 7))
 def test_readout_bytes_decode_to_the_twin_code(code, bits):
     sign, flip = fsm.codes_to_flips(np.array([code]))

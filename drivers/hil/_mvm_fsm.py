@@ -317,9 +317,9 @@ class MvmFsm:
         k = int(n_ops)
         if write and rows:
             k = min(k, min(self.rows[r].spi_fifo.size // (steps * PLANE_WORDS) for r in rows))
-        sampled: dict = {}
         if k <= 0:
-            return 0, sampled
+            return 0, {r: np.zeros((0, N_LINES), np.int8) for r in (sample or {})}
+        sampled: dict = {}
         n_planes = k * steps if write else 0
         zero = np.zeros((1, N_LINES), np.int8)
 
