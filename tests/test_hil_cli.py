@@ -26,7 +26,7 @@ def test_info_runs_without_any_board():
     assert p.returncode == 0, p.stderr
     found = json.loads(p.stdout.strip().splitlines()[-1])
     assert isinstance(found["usb"]["boards"], list)
-    assert set(found["visa"]["simulated"]) == {"GPIB0::5::INSTR", "GPIB0::24::INSTR"}
+    assert set(found["visa"]["simulated"]) == {"GPIB0::5::INSTR", "GPIB0::24::INSTR", "ASRL1::INSTR"}
     assert found["twin"]["hil"]["spec"].startswith("hil://")
     assert "Opal Kelly VID 0x151f" in p.stdout
 

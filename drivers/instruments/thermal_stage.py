@@ -1,10 +1,21 @@
-"""Thermal stage over a serial line (pyserial), for bake and retention tests.
+"""Heated chip stage for bake and retention work: a Lake Shore Model 335 temperature controller.
 
-ASCII protocol, one command per line (``\\n``), one answer line each:
-``*IDN?`` → identity; ``TEMP?`` → ``+025.00`` (°C); ``SETP 85.00`` → ``OK``;
-``SETP?`` → set point; ``RATE 10.0`` (°C/min) → ``OK``; errors come back as
-``ERR <n> <text>``. Works on any pyserial URL: a device path, ``loop://``,
-``socket://host:port`` or a pty.
+The stage's heater is wired to output 1 and its sensor to input A; loop 1
+controls input A with output 1 (set on the controller's front panel).
+
+Command set: Lake Shore Model 335 Temperature Controller User's Manual,
+chapter 6 (remote operation): ``SETP <output>,<value>`` / ``SETP? <output>``
+(set point, in the loop's units, kelvin here), ``KRDG? <input>`` (kelvin
+reading), ``RAMP <output>,<off/on>,<rate K/min>`` / ``RAMP? <output>``,
+``RANGE <output>,<0 off|1 low|2 medium|3 high>`` / ``RANGE? <output>``,
+``HTR? <output>`` (heater output, %), ``*IDN?`` (``LSCI,MODEL335,...``) and
+``*ESR?`` (standard event status: bit 5 command error, bit 4 execution error,
+bit 2 query error). Commands have no answer; errors are read from ``*ESR?``.
+Serial (USB virtual COM port): 57 600 baud, 7 data bits, odd parity, 1 stop
+bit, lines ended by CR LF. The same commands as Lake Shore's own Python
+driver (``lakeshore.Model335``). Emulated for pyvisa-sim in
+``data/instruments.yaml`` (``ASRL1::INSTR``); pyvisa-sim has no thermal model,
+so its sensor reads what a test scripts (hidden ``SIM:KRDG A,<K>``).
 """
 
 from __future__ import annotations
@@ -13,85 +24,135 @@ import time
 
 from neurram_lab.errors import InputError
 
-from ._scpi import InstrumentError, check_range
+from ._scpi import InstrumentError, ScpiInstrument, check_range
+
+HEATER_RANGES = {0: "off", 1: "low", 2: "medium", 3: "high"}
+_ESR_BITS = {32: "command error", 16: "execution error", 4: "query error"}
 
 
-class ThermalStage:
-    """Heated chip stage.
+class LakeShore335(ScpiInstrument):
+    """A Lake Shore 335 holding the chip stage at a set temperature (kelvin).
 
     Parameters
     ----------
-    url : str
-        pyserial port or URL.
-    t_min_c, t_max_c : float
-        Set-point limits (°C); the default 150 °C is a usual retention-bake ceiling.
-    rate_max_c_per_min : float
-        Fastest ramp this driver will ask for (°C/min).
-    timeout_s : float
-        Read timeout of one answer (s).
+    resource, visa_library : see :class:`~drivers.instruments._scpi.ScpiInstrument`
+        A serial resource (``ASRL/dev/ttyACM0::INSTR``, ``ASRL3::INSTR``) is
+        opened at the 335's serial settings; a GPIB one as it is.
+    output : int
+        Heater output of the stage's loop (1 or 2).
+    sensor_input : str
+        Sensor input of the stage ("A" or "B").
+    t_min_k, t_max_k : float
+        Set-point limits (K); the default 423.15 K (150 °C) is a usual retention-bake ceiling.
+    rate_max_k_per_min : float
+        Fastest set-point ramp this driver will ask for (K/min; the 335 takes 0.1-100).
     """
 
-    def __init__(self, url: str, baudrate: int = 9600, t_min_c: float = -20.0, t_max_c: float = 150.0,
-                 rate_max_c_per_min: float = 30.0, timeout_s: float = 1.0):
-        import serial
+    MODELS = ("MODEL335",)
+    READ_TERMINATION = "\r\n"
+    WRITE_TERMINATION = "\r\n"
 
-        self.t_min_c, self.t_max_c = float(t_min_c), float(t_max_c)
-        self.rate_max_c_per_min = float(rate_max_c_per_min)
+    def __init__(self, resource, visa_library: str = "", output: int = 1, sensor_input: str = "A",
+                 t_min_k: float = 253.15, t_max_k: float = 423.15, rate_max_k_per_min: float = 30.0):
+        if output not in (1, 2):
+            raise InputError(f"output must be 1 or 2, got {output!r}")
+        if sensor_input not in ("A", "B"):
+            raise InputError(f"sensor_input must be 'A' or 'B', got {sensor_input!r}")
+        self.output, self.sensor_input = int(output), sensor_input
+        self.t_min_k = check_range("t_min_k", t_min_k, 0.0, 1505.0, "K")
+        self.t_max_k = check_range("t_max_k", t_max_k, self.t_min_k, 1505.0, "K")
+        self.rate_max_k_per_min = check_range("rate_max_k_per_min", rate_max_k_per_min, 0.1, 100.0, "K/min")
+        super().__init__(resource, visa_library)
+
+    def _open_options(self, resource: str) -> dict:
+        if not resource.upper().startswith("ASRL"):
+            return {}
+        from pyvisa.constants import Parity, StopBits
+
+        return {"baud_rate": 57600, "data_bits": 7, "parity": Parity.odd, "stop_bits": StopBits.one}
+
+    def check_errors(self, after: str = "") -> None:
+        """Read ``*ESR?``; raise naming the error bits set."""
+        text = self.query("*ESR?")
         try:
-            self.port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout_s)
-        except (serial.SerialException, ValueError) as exc:
-            raise InstrumentError(f"cannot open thermal stage at {url!r}: {exc}") from exc
-
-    def ask(self, command: str) -> str:
-        """Send one command line; return its answer line (raises on silence or ``ERR``)."""
-        self.port.reset_input_buffer()
-        self.port.write((command + "\n").encode("ascii"))
-        line = self.port.readline()
-        if not line.endswith(b"\n"):
-            raise InstrumentError(f"thermal stage did not answer {command!r} within {self.port.timeout} s")
-        text = line.decode("ascii", "replace").strip()
-        if text.startswith("ERR"):
-            raise InstrumentError(f"thermal stage refused {command!r}: {text}")
-        return text
-
-    def identify(self) -> str:
-        return self.ask("*IDN?")
-
-    def temperature_c(self) -> float:
-        """Stage temperature now (°C)."""
-        text = self.ask("TEMP?")
-        try:
-            return float(text)
+            esr = int(text)
         except ValueError as exc:
-            raise InstrumentError(f"TEMP? answered {text!r}") from exc
+            raise InstrumentError(f"*ESR? answered {text!r}" + (f" after {after!r}" if after else "")) from exc
+        bad = [name for bit, name in _ESR_BITS.items() if esr & bit]
+        if bad:
+            raise InstrumentError(f"{self.model} reported {', '.join(bad)} (*ESR? {esr})"
+                                  + (f" after {after!r}" if after else ""))
 
-    def set_temperature(self, t_c: float, rate_c_per_min: float = 10.0) -> None:
-        """Ramp to ``t_c`` (°C) at ``rate_c_per_min``; both checked before anything is sent."""
-        t = check_range("t_c", t_c, self.t_min_c, self.t_max_c, "degC")
-        r = check_range("rate_c_per_min", rate_c_per_min, 0.1, self.rate_max_c_per_min, "degC/min")
-        for cmd in (f"RATE {r:.1f}", f"SETP {t:.2f}"):
-            if self.ask(cmd) != "OK":
-                raise InstrumentError(f"thermal stage did not acknowledge {cmd!r}")
+    def temperature_k(self) -> float:
+        """Stage temperature now (K)."""
+        return self.query_float(f"KRDG? {self.sensor_input}")
 
-    def wait_stable(self, t_c: float, tol_c: float = 0.5, timeout_s: float = 600.0, poll_s: float = 1.0) -> float:
-        """Poll until within ``tol_c`` of ``t_c``; returns the temperature, or raises after ``timeout_s``."""
-        if tol_c <= 0 or timeout_s <= 0:
-            raise InputError("tol_c and timeout_s must be positive")
-        deadline = time.monotonic() + timeout_s
+    def setpoint_k(self) -> float:
+        """Loop set point (K)."""
+        return self.query_float(f"SETP? {self.output}")
+
+    def heater_pct(self) -> float:
+        """Heater output (% of the range)."""
+        return self.query_float(f"HTR? {self.output}")
+
+    def heater_range(self) -> int:
+        text = self.query(f"RANGE? {self.output}")
+        try:
+            return int(text)
+        except ValueError as exc:
+            raise InstrumentError(f"RANGE? answered {text!r}") from exc
+
+    def ramp_k_per_min(self) -> float:
+        """Set-point ramp rate (K/min); 0 when ramping is off."""
+        text = self.query(f"RAMP? {self.output}")
+        on, _, rate = text.partition(",")
+        try:
+            return float(rate) if int(on) else 0.0
+        except ValueError as exc:
+            raise InstrumentError(f"RAMP? answered {text!r}") from exc
+
+    def set_temperature(self, t_k: float, rate_k_per_min: float = 10.0, heater_range: int = 3) -> None:
+        """Ramp the set point to ``t_k`` (K) at ``rate_k_per_min`` with the heater on ``heater_range``.
+
+        All three are checked before anything is sent.
+        """
+        t = check_range("t_k", t_k, self.t_min_k, self.t_max_k, "K")
+        r = check_range("rate_k_per_min", rate_k_per_min, 0.1, self.rate_max_k_per_min, "K/min")
+        if heater_range not in (1, 2, 3):
+            raise InputError(f"heater_range must be 1 (low), 2 (medium) or 3 (high), got {heater_range!r}")
+        self.write(f"RAMP {self.output},1,{r:.1f}")
+        self.write(f"SETP {self.output},{t:.3f}")
+        self.write(f"RANGE {self.output},{int(heater_range)}")
+
+    def heater_off(self) -> None:
+        """Switch the stage's heater off (``RANGE <output>,0``)."""
+        self.write(f"RANGE {self.output},0")
+
+    def wait_stable(self, t_k: float, tol_k: float = 0.5, timeout_s: float = 1800.0, poll_s: float = 2.0,
+                    n_stable: int = 3) -> float:
+        """Poll until ``n_stable`` readings in a row are within ``tol_k`` of ``t_k`` (K).
+
+        Returns the last reading (K); raises :class:`InstrumentError` after ``timeout_s`` (s).
+        """
+        tol = check_range("tol_k", tol_k, 1e-3, 50.0, "K")
+        timeout = check_range("timeout_s", timeout_s, 0.0, 86400.0, "seconds")
+        poll = check_range("poll_s", poll_s, 0.0, 600.0, "seconds")
+        deadline = time.monotonic() + timeout
+        in_band = 0
         while True:
-            t = self.temperature_c()
-            if abs(t - t_c) <= tol_c:
+            t = self.temperature_k()
+            in_band = in_band + 1 if abs(t - t_k) <= tol else 0
+            if in_band >= max(int(n_stable), 1):
                 return t
-            if time.monotonic() > deadline:
-                raise InstrumentError(f"stage at {t:.2f} degC did not reach {t_c:.2f} +- {tol_c} degC within {timeout_s} s")
-            time.sleep(poll_s)
+            if time.monotonic() >= deadline:
+                raise InstrumentError(f"stage at {t:.3f} K did not settle at {t_k:.3f} K +- {tol:g} K "
+                                      f"within {timeout:g} s")
+            time.sleep(poll)
 
-    def close(self) -> None:
-        self.port.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
+    def snapshot(self) -> dict:
+        """Identity, settings and readings, units in the keys (for a run record)."""
+        return {"idn": self.idn, "resource": self.resource_name, "output": self.output,
+                "sensor_input": self.sensor_input, "setpoint_k": self.setpoint_k(),
+                "temperature_k": self.temperature_k(), "heater_pct": self.heater_pct(),
+                "heater_range": HEATER_RANGES.get(self.heater_range(), "?"),
+                "ramp_k_per_min": self.ramp_k_per_min()}
