@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurram_lab.board.contract import Board, BoardCapabilities, BoardInfo
+from neurram_lab._validate import integer
 from neurram_lab.errors import InputError
 from neurram_lab.board.limits import SafetyLimits
 
@@ -79,10 +80,9 @@ class SimBoard(Board):
             raise InputError(f"sim:// takes no target, got {target!r} in {spec!r}")
         if extra:
             raise InputError(f"unknown sim:// options {sorted(extra)}; known: seed, params, limits")
-        try:
+        if isinstance(seed, str) and seed.strip().lstrip("-").isdigit():
             seed = int(seed)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"seed must be an integer, got {seed!r}") from exc
+        seed = integer("seed", seed)
         if seed < 0:
             raise InputError(f"seed must be non-negative, got {seed}")
         return cls(seed=seed, params=params, limits=limits, spec=spec)

@@ -23,7 +23,8 @@ import numpy as np
 
 from .capabilities import ACTIVATIONS, MVM_DIRECTIONS, AppliedPulse, BoardCapabilities, quantize
 from ..errors import BoardError, InputError, LimitError
-from .limits import SafetyLimits
+from .._validate import array, boolean, integer, number
+from .limits import RATED_V_MAX, SafetyLimits
 
 __all__ = ["ACTIVATIONS", "MVM_DIRECTIONS", "AppliedPulse", "Board", "BoardCapabilities", "BoardInfo", "MVMRequest",
            "check_lines", "validate_mvm"]
@@ -276,6 +277,7 @@ class Board(abc.ABC):
         """Power cores on or gate them off; weights survive (non-volatile)."""
         self._check_open()
         c = self.limits.check_cores(cores)
+        on = boolean("on", on)
         if not on:
             self._caps().check_power_off()
         self._power_cores(np.unique(c), bool(on))
@@ -392,9 +394,10 @@ class Board(abc.ABC):
             raise InputError("neuron_test takes one core")
         if output_bits is None:
             output_bits = self._caps().pick_output_bits(None, 8)
-        if not 1 <= int(output_bits) <= 10:
-            raise LimitError("output_bits", output_bits, (1, 10))
-        v = np.atleast_2d(np.asarray(v_in_v, dtype=np.float64))
+        output_bits = integer("output_bits", output_bits, 1, 10)
+        v = np.atleast_2d(array("v_in_v", v_in_v, (0, 1, 2), lo=-RATED_V_MAX, hi=RATED_V_MAX, detail="volts"))
+        if v.shape[1] not in (1, self.limits.n_cols):
+            raise InputError(f"v_in_v has shape {v.shape}: (batch, {self.limits.n_cols}) or (batch, 1) expected")
         if v.ndim == 2 and v.shape[1] == 1:
             v = np.repeat(v, self.limits.n_cols, axis=1)
         caps = self._caps()
@@ -418,9 +421,7 @@ class Board(abc.ABC):
     def wait(self, seconds: float) -> None:
         """Let ``seconds`` pass: advances virtual time on the twin, sleeps on hardware."""
         self._check_open()
-        s = float(seconds)
-        if not np.isfinite(s) or s < 0:
-            raise LimitError("seconds", s, (0.0, float("inf")), "wait needs a finite, non-negative time")
+        s = number("seconds", seconds, 0.0, None, "wait needs a finite, non-negative time")
         self._wait(s)
 
     @abc.abstractmethod
@@ -466,10 +467,8 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits, capabilities: BoardCapab
         raise InputError(f"direction {req.direction!r} is not one of {MVM_DIRECTIONS}")
     if req.activation not in ACTIVATIONS:
         raise InputError(f"activation {req.activation!r} is not one of {ACTIVATIONS}")
-    if not 1 <= int(req.input_bits) <= 8:
-        raise LimitError("input_bits", req.input_bits, (1, 8))
-    if not 1 <= int(req.output_bits) <= 10:
-        raise LimitError("output_bits", req.output_bits, (1, 10))
+    integer("input_bits", req.input_bits, 1, 8)
+    integer("output_bits", req.output_bits, 1, 10)
     if capabilities is not None:
         capabilities.check_mvm(req)
     n_lines = limits.n_rows  # rows == cols on NeuRRAM
@@ -493,9 +492,7 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits, capabilities: BoardCapab
         raise LimitError("mvm input", bad, (lo, hi), f"{nb}-bit {'signed' if req.signed_inputs else 'unsigned'}")
     v_read = req.v_read_v
     if v_read is not None:
-        lo_v, hi_v = limits.rails_v["v_read"]
-        if not lo_v <= float(v_read) <= hi_v:
-            raise LimitError("v_read_v", float(v_read), (lo_v, hi_v), "volts")
+        number("v_read_v", v_read, *limits.rails_v["v_read"], "volts")
     return dataclasses.replace(
         req,
         cores=tuple(int(c) for c in cores),

@@ -181,15 +181,16 @@ class SafetyLimits:
     # ----------------------------------------------------------------- checks
     def check_rails(self, volts: dict[str, float]) -> dict[str, float]:
         """Validate a rail update; returns it as plain floats."""
+        from .._validate import number
+
+        if not isinstance(volts, dict):
+            raise InputError(f"rails must be a mapping of rail -> volts, got {volts!r}")
         out = {}
         for name, v in volts.items():
             if name not in self.rails_v:
                 raise LimitError("rail", name, sorted(self.rails_v), "no such rail")
-            v = float(v)
             lo, hi = self.rails_v[name]
-            if not (lo <= v <= hi) or not np.isfinite(v):
-                raise LimitError(name, v, (lo, hi), "volts")
-            out[name] = v
+            out[name] = number(name, v, lo, hi, "volts")
         return out
 
     def check_cores(self, core) -> np.ndarray:
@@ -271,7 +272,10 @@ def _check_index(name: str, value, n: int) -> np.ndarray:
 
 def _check_range(name: str, value, lo: float, hi: float, detail: str = "") -> np.ndarray:
     try:
-        a = np.asarray(value, dtype=np.float64).ravel()
+        a = np.asarray(value)
+        if a.dtype.kind not in "iuf":
+            raise TypeError(f"dtype {a.dtype}")
+        a = a.astype(np.float64, copy=False).ravel()
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name} must be numeric, got {value!r}") from exc
     if a.size == 0:

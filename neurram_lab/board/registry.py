@@ -33,6 +33,10 @@ def register_board(scheme: str, factory: Callable[..., Board] | str) -> None:
     ``factory(target, **options)`` gets what follows ``scheme://`` (without the
     query) and the merged options; a ``"module:attr"`` string is imported lazily.
     """
+    if not isinstance(scheme, str) or not scheme.isidentifier():
+        raise InputError(f"board scheme must be a name like 'sim', got {scheme!r}")
+    if not callable(factory) and not (isinstance(factory, str) and factory.count(":") == 1):
+        raise InputError(f"board factory must be callable or 'module:attr', got {factory!r}")
     scheme = scheme.lower()
     if isinstance(factory, str):
         _LAZY[scheme] = factory
