@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from neurram_lab._cores import parse_ranges
 from neurram_lab.board.contract import MVMRequest
 from neurram_lab.program.weights import MatrixPlacement
 
@@ -45,17 +46,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cols", type=int, default=256, help="matrix columns (default 256)")
     parser.add_argument("--bits", default="1-8", help="input widths, e.g. 1-8 or 2,4,6 (default 1-8)")
     parser.add_argument("--vectors", type=int, default=1000, help="sampled MVMs per input width (default 1000)")
-
-
-def parse_bits(text: str) -> list[int]:
-    out = []
-    for part in str(text).split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            out.extend(range(int(a), int(b) + 1))
-        elif part.strip():
-            out.append(int(part))
-    return out
 
 
 def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 6, 7, 8), vectors=1000, seed=0) -> dict:
@@ -170,7 +160,7 @@ def _figure(path, rows) -> None:
 def main(args, ctx) -> dict:
     with ctx.open_board() as board:
         summary = run(board, ctx.out, progress=ctx.progress, rows=args.rows, cols=args.cols,
-                      bits=parse_bits(args.bits), vectors=args.vectors, seed=args.seed or 0)
+                      bits=parse_ranges(args.bits, "input widths"), vectors=args.vectors, seed=args.seed or 0)
     ctx.say(report(summary, board.spec))
     return summary
 

@@ -17,9 +17,9 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..program.programming import program_matrices
 from ..program.weights import MatrixPlacement
-from ._program import program_matrices
-from .network import _Intended, chip_calibrate, chip_mvm, deploy_output_bits, resolve_mvm
+from .network import _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_output_bits, resolve_mvm
 
 
 def _sigmoid(z):
@@ -107,7 +107,8 @@ class ChipLSTMCell:
             return {"cells_programmed": 0}
         items = [(p["weights"], p["placement"], p["w_max"]) for p in self.pieces]
         self.board.power_cores([p["placement"].core for p in self.pieces], True)
-        self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, progress=progress)
+        self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, 1.0,
+                                           progress=_cells_progress(progress))
         return {"cells_programmed": int(sum(p.g_target_s.size for p in self.programmed))}
 
     def _codes(self, x, h):

@@ -25,9 +25,9 @@ import numpy as np
 from ..mvm._mvm_caps import plan_mvm
 from ..board.capabilities import capabilities_of
 from ..errors import InputError
+from ..program.programming import program_matrices
 from ..program.weights import conductance_to_weights
 from . import digital
-from ._program import program_matrices
 from .mapping import Mapping
 
 
@@ -83,6 +83,12 @@ def chip_calibrate(board, programmed, inputs, input_bits, output_bits=None, dire
         output_bits = capabilities_of(board).pick_output_bits(None, DEPLOY_OUTPUT_BITS)
     return calibrate(board, list(programmed), list(inputs), input_bits=input_bits, output_bits=output_bits,
                      direction=direction, signed=signed_inputs, **options)
+
+
+def _cells_progress(progress):
+    """``progress(cells_done, cells_total)`` as :func:`~neurram_lab.program.programming.program_matrices` calls it
+    (with the pass first)."""
+    return (lambda it, done, total: progress(done, total)) if progress else None
 
 
 def exact_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
@@ -221,15 +227,15 @@ class ChipNetwork:
         if hasattr(dead, "chip_mask"):
             dead = dead.chip_mask()
         pms = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s, dead=dead,
-                               progress=progress)
+                               progress=_cells_progress(progress))
         self.programmed.update(dict(zip(idx, pms)))
         for i in idx:
             self.calibration.pop(i, None)
         cells = sum(pm.g_target_s.size for pm in pms)
         inwin = sum(pm.info["settled_in_window_fraction"] * pm.g_target_s.size for pm in pms) / max(cells, 1)
         return {"cells_programmed": int(cells), "settled_in_window_fraction": float(inwin),
-                "pulses": int(sum(pm.info["pulses"] for pm in pms)),
-                "unformed_cells": int(sum(pm.info["unformed"] for pm in pms))}
+                "pulses": int(sum(pm.info["total_pulses"] for pm in pms)),
+                "unformed_cells": int(sum(pm.dead.sum() for pm in pms))}
 
     # ------------------------------------------------------------- running
     def _layer_rows(self, name):
@@ -362,7 +368,7 @@ class ChipNetwork:
         for (idx, r), o, (a, z) in zip(rows, outs, spans):
             o = o[: z - a]
             ideal = self.matrix_inputs(r, codes[a:z], grid.levels).astype(np.float64) @ self.mapping.weights(r)
-            slope, icpt = _fit_columns(ideal, o)
+            slope, icpt = fit_columns(ideal, o)
             self.calibration[idx] = (slope.astype(np.float32), icpt.astype(np.float32))
             errs.append(np.sqrt(np.mean(((o - icpt) / slope - ideal) ** 2)))
         return float(np.mean(errs))
@@ -375,11 +381,15 @@ class _Intended:
         self.weights = weights
 
 
-def _fit_columns(ideal, measured):
-    """Least-squares slope and intercept per column of measured ~ slope * ideal + intercept."""
+def fit_columns(ideal, measured, min_slope: float = 1e-3, positive: bool = False):
+    """Least-squares slope and intercept per column of measured ~ slope * ideal + intercept.
+
+    A slope of magnitude ``min_slope`` or less (with ``positive``: any slope not above
+    ``min_slope``) is taken as 1: such a column carries no usable gain.
+    """
     xm, ym = ideal.mean(0), measured.mean(0)
     dx = ideal - xm
     var = (dx**2).sum(0)
     slope = np.where(var > 0, (dx * (measured - ym)).sum(0) / np.where(var > 0, var, 1), 1.0)
-    slope = np.where(np.abs(slope) > 1e-3, slope, 1.0)
+    slope = np.where((slope if positive else np.abs(slope)) > min_slope, slope, 1.0)
     return slope, ym - slope * xm

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from ..program.programming import program_matrices
 from ..program.weights import MatrixPlacement
-from ._program import program_matrices
 from .lfsr import LFSRNoise
-from .network import MVM_MODES, chip_calibrate, chip_mvm, deploy_output_bits, resolve_mvm
+from .network import (MVM_MODES, _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_output_bits,
+                      exact_mvm, fit_columns, resolve_mvm)
 
 N_ROWS, N_COLS = 256, 256
 
@@ -135,11 +136,11 @@ class ChipRBM:
         # cores one after the other: with every WL on, four parallel RBM cores draw enough
         # current from the shared v_read supply to sag it by a pattern-dependent amount
         self.mvm_options = {"parallel": False, **(mvm_options or {})}
-        self._mvm = resolve_mvm(mvm, {**MVM_MODES, "exact": _exact_mvm})
+        self._mvm = resolve_mvm(mvm, MVM_MODES)
         # visible -> hidden runs backward (no host-side equivalent: a board without it is refused here)
         self.output_bits = deploy_output_bits(board, rbm_layers(self.visible_bits, self.mvm_options), self._mvm,
                                               output_bits, self.mvm_options)
-        self.programmed = None if mvm != "exact" else [_Exact(b, rbm.w_max) for b in self.blocks]
+        self.programmed = None if mvm != "exact" else [_exact(b, rbm.w_max) for b in self.blocks]
         self.mvm_calibration = {}  # direction -> tier-2 MVMCalibration
         self.fits = {}  # direction -> (slope, intercept) per output unit
 
@@ -156,7 +157,7 @@ class ChipRBM:
         items = [(np.clip(b.weights, -self.rbm.w_max, self.rbm.w_max), b.placement, self.rbm.w_max) for b in self.blocks]
         self.board.power_cores([b.core for b in self.blocks], True)
         self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s,
-                                           progress=progress)
+                                           progress=_cells_progress(progress))
         cells = sum(p.g_target_s.size for p in self.programmed)
         return {"cells_programmed": int(cells),
                 "settled_in_window_fraction": float(sum(p.info["settled_in_window_fraction"] * p.g_target_s.size
@@ -174,7 +175,7 @@ class ChipRBM:
         Backward (visible -> hidden) from the images' visible codes; forward
         (hidden -> visible) from hidden states sampled on the chip from them.
         """
-        if self._mvm is _exact_mvm:
+        if self._mvm is exact_mvm:
             return {}
         x = np.asarray(images, np.float64).reshape(len(images), -1)
         x = x / 255.0 if x.max() > 1 else x
@@ -189,13 +190,13 @@ class ChipRBM:
             self.mvm_calibration["backward"] = chip_calibrate(self.board, self.programmed, inputs, self.visible_bits,
                                                               self.output_bits, "backward", **self.mvm_options)
         ideal_h = exact.hidden_input(v)
-        self.fits["backward"] = _fit(ideal_h, self.hidden_input(v))
+        self.fits["backward"] = fit_columns(ideal_h, self.hidden_input(v), min_slope=0.05, positive=True)
         h = (np.random.default_rng(self.seed).random(ideal_h.shape) < _sigmoid(ideal_h)).astype(np.int16)
         if self._mvm is chip_mvm:
             xh = np.hstack([h, np.ones((len(h), 1), np.int16)])
             self.mvm_calibration["forward"] = chip_calibrate(self.board, self.programmed, [xh] * len(self.blocks), 1,
                                                              self.output_bits, "forward", **self.mvm_options)
-        self.fits["forward"] = _fit(exact.visible_input(h), self.visible_input(h))
+        self.fits["forward"] = fit_columns(exact.visible_input(h), self.visible_input(h), min_slope=0.05, positive=True)
         return {d: float(np.mean(f[0])) for d, f in self.fits.items()}
 
     # --------------------------------------------------------- half steps
@@ -248,32 +249,13 @@ class ChipRBM:
         return v
 
 
-def _fit(ideal, measured):
-    """Per-output least-squares slope and intercept of measured ~ slope * ideal + intercept."""
-    dx = ideal - ideal.mean(0)
-    var = (dx**2).sum(0)
-    slope = np.where(var > 0, (dx * (measured - measured.mean(0))).sum(0) / np.where(var > 0, var, 1), 1.0)
-    slope = np.where(slope > 0.05, slope, 1.0)
-    return slope, measured.mean(0) - slope * ideal.mean(0)
-
-
 def _unfit(y, fit):
     return y if fit is None else (y - fit[1]) / fit[0]
 
 
-class _Exact:
+def _exact(block, w_max):
     """Stand-in 'programmed matrix' for exact arithmetic: the clipped intended weights."""
-
-    def __init__(self, block, w_max):
-        self.weights = np.clip(block.weights, -w_max, w_max)
-
-
-def _exact_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
-    out = []
-    for pm, x in zip(programmed, inputs):
-        w = pm.weights if direction == "forward" else pm.weights.T
-        out.append(x.astype(np.float64) @ w)
-    return out
+    return _Intended(np.clip(block.weights, -w_max, w_max))
 
 
 def corrupt(images, kind: str, rng, flip_fraction: float = 0.2, threshold: float = 0.7):

@@ -3,7 +3,7 @@
 - :mod:`.writeverify`: :func:`write_verify` (with its compiled round update,
   ``_writeverify_numba``) and :func:`form_cells`;
 - :mod:`.programming`: :func:`iterative_program`, :func:`scan_dead_cells`,
-  :func:`program_weights`, checkpointing into a run file;
+  :func:`program_weights` (one matrix) and :func:`program_matrices` (several in one pass), checkpointing into a run file;
 - :mod:`.weights`: :class:`MatrixPlacement`, :class:`ProgrammedMatrix`, weight <-> conductance.
 """
 
@@ -12,6 +12,7 @@ from .programming import (
     DeadCellScan,
     IterativeResult,
     iterative_program,
+    program_matrices,
     program_weights,
     relaxation_spread_s,
     scan_dead_cells,
@@ -21,7 +22,7 @@ from .writeverify import ProgramResult, WriteVerifyConfig, form_cells, write_ver
 
 __all__ = [
     "WriteVerifyConfig", "ProgramResult", "write_verify", "form_cells",
-    "PROGRAM_TABLES", "DeadCellScan", "IterativeResult", "iterative_program", "program_weights",
-    "relaxation_spread_s", "scan_dead_cells",
+    "PROGRAM_TABLES", "DeadCellScan", "IterativeResult", "iterative_program", "program_matrices",
+    "program_weights", "relaxation_spread_s", "scan_dead_cells",
     "MatrixPlacement", "ProgrammedMatrix", "weights_to_conductance", "conductance_to_weights",
 ]

@@ -60,12 +60,14 @@ def relaxation_spread_s(g_s, target_s, lo_s: float | None = None, hi_s: float | 
     their range); the standard deviation in each bin with at least 10 cells is
     averaged, as the paper averages its per-level spreads.
     """
-    g = np.asarray(g_s, np.float64)
-    t = np.asarray(target_s, np.float64)
+    g = array("g_s", g_s, nonempty=False)
+    t = array("target_s", target_s, nonempty=False)
+    same_length(g_s=g, target_s=t)
+    n_bins = integer("n_bins", n_bins, 1, 10_000)
     if g.size == 0:
         return float("nan")
-    lo = float(t.min()) if lo_s is None else lo_s
-    hi = float(t.max()) if hi_s is None else hi_s
+    lo = float(t.min()) if lo_s is None else number("lo_s", lo_s)
+    hi = float(t.max()) if hi_s is None else number("hi_s", hi_s)
     if hi <= lo:
         return float(np.std(g - t))
     b = np.clip(((t - lo) / (hi - lo) * n_bins).astype(np.int64), 0, n_bins - 1)
@@ -143,6 +145,23 @@ class IterativeResult:
         return [it["sigma_s"] for it in self.iterations]
 
 
+def _pair(value) -> tuple:
+    if isinstance(value, (str, bytes)) or np.size(value) != 2:
+        raise InputError(f"spread_range_s must be (lo, hi), got {value!r}")
+    return tuple(np.ravel(value))
+
+
+def check_program_args(board: Board, config, iterations, settle_s) -> WriteVerifyConfig:
+    """Validate what every programming call shares (config, passes, settle time); returns the config."""
+    cfg = WriteVerifyConfig() if config is None else config
+    if not isinstance(cfg, WriteVerifyConfig):
+        raise InputError(f"config must be a WriteVerifyConfig, got {type(cfg).__name__}")
+    cfg.check(board)
+    integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
+    number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
+    return cfg
+
+
 def iterative_program(
     board: Board,
     core,
@@ -197,17 +216,24 @@ def iterative_program(
         each cell sooner after its first pulse, so less relaxation happens
         while the rest of the block is still being programmed.
     """
-    cfg = config or WriteVerifyConfig()
-    cfg.check(board)
-    if int(iterations) < 1:
-        raise LimitError("iterations", iterations, ">= 1")
-    if not np.isfinite(settle_s) or settle_s < 0:
-        raise LimitError("settle_s", settle_s, ">= 0", "seconds")
+    cfg = check_program_args(board, config, iterations, settle_s)
+    iterations, settle_s = int(iterations), float(settle_s)
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress must be callable, got {progress!r}")
+    if spread_range_s is not None:
+        lo_s, hi_s = (conductance(f"spread_range_s[{i}]", v, board.limits) for i, v in enumerate(_pair(spread_range_s)))
+        if lo_s >= hi_s:
+            raise InputError(f"spread_range_s must be (lo, hi) with lo < hi, got {spread_range_s!r}")
+    if resume_from is not None:
+        file_path("resume_from", resume_from)
+    if block_cells is not None:
+        integer("block_cells", block_cells, 1)
     c, r, k = board.limits.check_cells(core, row, col)
     n = c.size
-    tgt = np.broadcast_to(np.asarray(target_s, np.float64), (n,)).copy()
-    if n and (not np.all(np.isfinite(tgt)) or tgt.min() < 0):
-        raise LimitError("target_s", float(np.nanmin(tgt)), ">= 0", "siemens")
+    tgt = conductance("target_s", target_s, board.limits, scalar=False)
+    if tgt.size not in (1, n):
+        raise InputError(f"target_s has {tgt.size} values for {n} cells")
+    tgt = np.broadcast_to(tgt.ravel(), (n,)).copy()
     flat = flat_index(c, r, k)
     if n and np.bincount(flat).max() > 1:
         raise InputError("iterative_program cells must be distinct")
@@ -496,8 +522,10 @@ def scan_dead_cells(board: Board, core, row, col, v_set_v: float = 2.5, v_reset_
     when ``form``. This pulses every cell hard: run it before programming.
     """
     c, r, k = board.limits.check_cells(core, row, col)
-    board.limits.check_pulse("set", v_set_v, width_s)
-    board.limits.check_pulse("reset", v_reset_v, width_s)
+    board.limits.check_pulse("set", number("v_set_v", v_set_v), width_s)
+    board.limits.check_pulse("reset", number("v_reset_v", v_reset_v), width_s)
+    min_swing_s = conductance("min_swing_s", min_swing_s, board.limits, lo_open=True)
+    form = boolean("form", form)
     n = c.size
     formed = form_cells(board, c, r, k, g_pristine_max_s=0.5e-6) if form else np.ones(n, bool)
     f = np.flatnonzero(formed)
@@ -571,17 +599,67 @@ def program_weights(
     ProgrammedMatrix
         ``g_measured_s`` is a full read of the matrix after programming;
         ``dead`` holds the given dead cells plus those that failed to form or
-        did not respond; ``info`` the programming statistics.
+        did not respond; ``info`` the programming statistics (see :func:`program_matrices`).
     """
-    w = np.asarray(weights, np.float64)
+    if not isinstance(placement, MatrixPlacement):
+        raise InputError(f"placement must be a MatrixPlacement, got {type(placement).__name__}")
+    w = array("weights", weights, 2)
     if w.shape != (placement.n_in, placement.n_out):
         raise InputError(f"weights have shape {w.shape}; placement expects ({placement.n_in}, {placement.n_out})")
-    g_t, w_max = weights_to_conductance(w, gmin_s, gmax_s, w_max, placement.differential)
-    core, row, col = placement.cells()
+    return program_matrices(board, [(w, placement, w_max)], gmin_s, gmax_s, iterations, settle_s, config, dead,
+                            form, log, resume_from, progress)[0]
+
+
+def program_matrices(board: Board, items, gmin_s: float = 1e-6, gmax_s: float = 40e-6, iterations: int = 1,
+                     settle_s: float = 1800.0, config: WriteVerifyConfig | None = None, dead=None, form: bool = True,
+                     log=None, resume_from=None, progress=None) -> list[ProgrammedMatrix]:
+    """Program several weight matrices at once: every cell of every matrix in one forming pass and one
+    :func:`iterative_program` call, so the board sees a few large calls instead of many small ones.
+
+    Parameters
+    ----------
+    board : Board
+    items : list of (weights (n_in, n_out), MatrixPlacement, w_max or None)
+    gmin_s, gmax_s, iterations, settle_s, config, form, log, resume_from, progress
+        As for :func:`program_weights`.
+    dead : bool array, DeadCellScan or None
+        Known-dead cells, never pulsed: shaped like one core (256, 256) or the
+        chip (48, 256, 256) (like the matrix too, for a single one).
+
+    Returns
+    -------
+    list of ProgrammedMatrix, one per item
+        ``info`` per matrix: ``cells``, ``programmed_cells``, ``dead_given``,
+        ``dead_unformed``, ``dead_unresponsive``, ``total_pulses``,
+        ``wv_success_fraction`` and ``mean_pulses_per_cell`` (first pass),
+        ``success_fraction`` and ``in_window_fraction`` (last pass, of the
+        programmed cells), ``settled_in_window_fraction`` (of all its cells,
+        dead ones counted outside the window), ``iterations``, ``settle_s``;
+        of the whole call: ``sigma_s_by_iteration``, ``per_iteration``, ``resumed_cells``.
+    """
+    check_program_args(board, config, iterations, settle_s)
+    gmin_s = conductance("gmin_s", gmin_s, board.limits)
+    gmax_s = conductance("gmax_s", gmax_s, board.limits, lo_open=True)
+    if gmin_s >= gmax_s:
+        raise InputError(f"need gmin_s < gmax_s, got {gmin_s} and {gmax_s}")
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress must be callable, got {progress!r}")
+    if resume_from is not None:
+        file_path("resume_from", resume_from)
+    mats = []
+    for w, place, w_max in items:
+        if not isinstance(place, MatrixPlacement):
+            raise InputError(f"placement must be a MatrixPlacement, got {type(place).__name__}")
+        w = array("weights", w, 2)
+        if w.shape != (place.n_in, place.n_out):
+            raise InputError(f"weights have shape {w.shape}; placement expects ({place.n_in}, {place.n_out})")
+        g_t, w_max = weights_to_conductance(w, gmin_s, gmax_s, w_max, place.differential)
+        cr = place.cells()
+        mats.append((np.asarray(w), place, w_max, g_t, _dead_mask(dead, place, g_t.shape, *cr), cr))
+    core, row, col = (np.concatenate([m[5][i] for m in mats]) for i in range(3))
     board.limits.check_cells(core, row, col)
-    dead_m = _dead_mask(dead, placement, g_t.shape, core, row, col)
-    live = ~dead_m.ravel()
-    given_dead = int(dead_m.sum())
+    tgt = np.concatenate([m[3].ravel() for m in mats])
+    live = ~np.concatenate([m[4].ravel() for m in mats])
     # a scan formed its cells already (and parked them low, where they could pass for pristine)
     scanned = _scanned(dead, core, row, col) if isinstance(dead, DeadCellScan) else np.zeros(core.size, bool)
     if form and (live & ~scanned).any():
@@ -589,34 +667,45 @@ def program_weights(
         formed = form_cells(board, core[li], row[li], col[li], g_pristine_max_s=0.5e-6)
         live[li[~formed]] = False
     li = np.flatnonzero(live)
-    res = iterative_program(board, core[li], row[li], col[li], g_t.ravel()[li], iterations, settle_s, config,
+    res = iterative_program(board, core[li], row[li], col[li], tgt[li], iterations, settle_s, config,
                             log=log, resume_from=resume_from, progress=progress, spread_range_s=(gmin_s, gmax_s))
-    unresponsive = res.outcome == OUTCOME_STALLED
-    live[li[unresponsive]] = False
-    g_meas = board.read(core, row, col).astype(np.float64).reshape(g_t.shape)
-    dead_final = ~live.reshape(g_t.shape)
-    ok = res.outcome == OUTCOME_SUCCESS
-    info = {
-        "cells": int(g_t.size),
-        "programmed_cells": int(li.size),
-        "dead_given": given_dead,
-        "dead_unformed": int(dead_final.sum()) - given_dead - int(unresponsive.sum()),
-        "dead_unresponsive": int(unresponsive.sum()),
-        "iterations": int(iterations),
-        "wv_success_fraction": res.wv_success_fraction,
-        "success_fraction": float(ok.mean()) if ok.size else float("nan"),
-        "in_window_fraction": float(res.in_window.mean()) if res.in_window.size else float("nan"),
-        "mean_pulses_per_cell": res.mean_pulses_per_cell,
-        "total_pulses": int(res.pulses.sum()),
-        "sigma_s_by_iteration": res.sigma_s_by_iteration,
-        "per_iteration": res.iterations,
-        "resumed_cells": res.resumed_cells,
-        "settle_s": float(settle_s),
-    }
-    return ProgrammedMatrix(
-        weights=w, placement=placement, gmin_s=float(gmin_s), gmax_s=float(gmax_s), w_max=float(w_max),
-        g_target_s=g_t, g_measured_s=g_meas, dead=dead_final, info=info,
-    )
+    unresponsive = np.zeros(core.size, bool)
+    unresponsive[li[res.outcome == OUTCOME_STALLED]] = True
+    live[unresponsive] = False
+    in_window = np.zeros(core.size, bool)
+    in_window[li] = res.in_window
+    g_all = board.read(core, row, col).astype(np.float64)
+    out, a = [], 0
+    for w, place, w_max, g_t, dead_m, _ in mats:
+        z = a + g_t.size
+        p, q = np.searchsorted(li, (a, z))  # this matrix's cells among those programmed
+        ok = res.outcome[p:q] == OUTCOME_SUCCESS
+        dead_final = ~live[a:z].reshape(g_t.shape)
+        given, stalled = int(dead_m.sum()), int(unresponsive[a:z].sum())
+        info = {
+            "cells": int(g_t.size),
+            "programmed_cells": int(q - p),
+            "dead_given": given,
+            "dead_unformed": int(dead_final.sum()) - given - stalled,
+            "dead_unresponsive": stalled,
+            "iterations": int(iterations),
+            "wv_success_fraction": float(np.mean(res.first_outcome[p:q] == OUTCOME_SUCCESS)) if q > p else float("nan"),
+            "success_fraction": float(ok.mean()) if ok.size else float("nan"),
+            "in_window_fraction": float(res.in_window[p:q].mean()) if q > p else float("nan"),
+            "settled_in_window_fraction": float(in_window[a:z].mean()),
+            "mean_pulses_per_cell": float(res.first_pulses[p:q].mean()) if q > p else float("nan"),
+            "total_pulses": int(res.pulses[p:q].sum()),
+            "sigma_s_by_iteration": res.sigma_s_by_iteration,
+            "per_iteration": res.iterations,
+            "resumed_cells": res.resumed_cells,
+            "settle_s": float(settle_s),
+        }
+        out.append(ProgrammedMatrix(
+            weights=w, placement=place, gmin_s=float(gmin_s), gmax_s=float(gmax_s), w_max=float(w_max),
+            g_target_s=g_t, g_measured_s=g_all[a:z].reshape(g_t.shape), dead=dead_final, info=info,
+        ))
+        a = z
+    return out
 
 
 def _scanned(scan: DeadCellScan, core, row, col) -> np.ndarray:

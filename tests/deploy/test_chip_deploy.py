@@ -141,4 +141,4 @@ def test_known_dead_cells_are_never_pulsed():
     r0, c0 = pm.placement.row0, pm.placement.col0
     assert pm.dead[3 - r0, 2 - c0]
     assert pm.g_measured_s[3 - r0, 2 - c0] < 0.5e-6  # still pristine: never formed or programmed
-    assert pm.dead.sum() >= 1 and pm.info["unformed"] >= 1
+    assert pm.dead.sum() >= 1 and pm.info["dead_given"] >= 1
