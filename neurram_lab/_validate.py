@@ -29,6 +29,7 @@ from .errors import InputError, LimitError
 # bad argument cannot make a loop run unbounded.
 MAX_ITERATIONS = 1000
 MAX_STEPS = 100_000
+MAX_SETTLE_S = 7 * 86400.0  # a wait or settle longer than a week is a unit mistake
 
 
 def _is_bool(value) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CapabilityError, InputError
+from .limits import N_CORES
 
 MVM_DIRECTIONS = ("forward", "backward", "recurrent_bl", "recurrent_sl")
 ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "stochastic")
@@ -64,7 +65,7 @@ class BoardCapabilities:
     directions: tuple[str, ...] = MVM_DIRECTIONS
     activations: tuple[str, ...] = ACTIVATIONS
     two_phase: bool = True
-    max_parallel_cores: int = 48
+    max_parallel_cores: int = N_CORES
     neuron_test_per_neuron: bool = True
     power_gating: bool = True
     clock: str = "virtual"

@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError, LimitError
 from ..program.weights import MatrixPlacement
 from .model import Grid, Model
 
-N_CORES, N_ROWS, N_COLS = 48, 256, 256
 
 TABLE_COLUMNS = {
     "matrix": str, "layer": str, "segment": int, "n_segments": int, "part": int, "n_parts": int,

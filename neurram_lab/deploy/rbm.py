@@ -22,14 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..board.limits import N_COLS, N_ROWS
 from ..errors import InputError
 from ..program.programming import program_matrices
 from ..program.weights import MatrixPlacement
 from .lfsr import LFSRNoise
 from .network import (MVM_MODES, _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_output_bits,
                       exact_mvm, fit_columns, resolve_mvm)
-
-N_ROWS, N_COLS = 256, 256
 
 
 def rbm_layers(visible_bits: int, mvm_options=None) -> list:

@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..board.contract import check_lines
+from ..board.limits import N_CORES, N_ROWS
 from ..errors import InputError, LimitError
 
 RECURRENT_DIRECTIONS = ("recurrent_bl", "recurrent_sl")
-N_LINES = 256
-N_CORES = 48
+N_LINES = N_ROWS  # a core's bit lines and source lines alike (256 x 256 cells)
 G_LEAK_S = 1e-12  # leak of a neuron input to v_ref, as the twin's ``g_leak_s``
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validate import (MAX_ITERATIONS, MAX_SETTLE_S, array, boolean, conductance, file_path, integer, number,
+                         same_length)
 from ..board.contract import Board
 from ..errors import InputError, LimitError, RunLogError
 from .weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validate import array, boolean, integer, number, positive
+from ..board.limits import RATED_G_CELL_S
 from ..errors import InputError, LimitError
 
 
@@ -43,6 +45,9 @@ class MatrixPlacement:
     differential: bool = True
 
     def __post_init__(self):
+        for name in ("core", "row0", "col0", "n_in", "n_out"):
+            object.__setattr__(self, name, integer(name, getattr(self, name)))
+        object.__setattr__(self, "differential", boolean("differential", self.differential))
         rows = self.n_rows_used
         if self.n_in < 1 or self.n_out < 1:
             raise InputError(f"matrix shape must be positive, got {self.n_in} x {self.n_out}")
@@ -80,15 +85,14 @@ def weights_to_conductance(weights, gmin_s: float = 1e-6, gmax_s: float = 40e-6,
     Returns G with shape (2*n_in, n_out) when ``differential`` (rows
     interleaved G+, G-), else (n_in, n_out) for non-negative weights.
     """
-    w = np.asarray(weights, np.float64)
-    if w.ndim != 2 or not np.all(np.isfinite(w)):
-        raise InputError(f"weights must be a finite 2-D matrix, got shape {w.shape}")
-    if not 0 <= gmin_s < gmax_s:
+    w = array("weights", weights, 2)
+    gmin_s, gmax_s = number("gmin_s", gmin_s, 0.0, RATED_G_CELL_S[1]), number("gmax_s", gmax_s, 0.0, RATED_G_CELL_S[1])
+    if not gmin_s < gmax_s:
         raise InputError(f"need 0 <= gmin_s < gmax_s, got {gmin_s}, {gmax_s}")
     if w_max is None:
         w_max = float(np.max(np.abs(w))) or 1.0
-    if w_max <= 0:
-        raise InputError(f"w_max must be positive, got {w_max}")
+    w_max = positive("w_max", w_max)
+    differential = boolean("differential", differential)
     scale = (gmax_s - gmin_s) / w_max
     if differential:
         g = np.empty((2 * w.shape[0], w.shape[1]))
@@ -103,9 +107,14 @@ def weights_to_conductance(weights, gmin_s: float = 1e-6, gmax_s: float = 40e-6,
 
 def conductance_to_weights(g, gmin_s: float, gmax_s: float, w_max: float, differential: bool = True) -> np.ndarray:
     """Inverse of :func:`weights_to_conductance` (for measured conductances)."""
-    g = np.asarray(g, np.float64)
-    scale = w_max / (gmax_s - gmin_s)
-    if differential:
+    g = array("g", g, 2)
+    gmin_s, gmax_s = number("gmin_s", gmin_s, 0.0, RATED_G_CELL_S[1]), number("gmax_s", gmax_s, 0.0, RATED_G_CELL_S[1])
+    if not gmin_s < gmax_s:
+        raise InputError(f"need 0 <= gmin_s < gmax_s, got {gmin_s}, {gmax_s}")
+    scale = positive("w_max", w_max) / (gmax_s - gmin_s)
+    if boolean("differential", differential):
+        if g.shape[0] % 2:
+            raise InputError(f"differential conductances interleave G+/G- rows: an even number of rows, got {g.shape}")
         return (g[0::2] - g[1::2]) * scale
     return (g - gmin_s) * scale
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _jit
+from .._validate import MAX_ITERATIONS, MAX_STEPS, array, conductance, integer, number
 from ..board.contract import Board
 from ..errors import CapabilityError, InputError, LimitError
 
@@ -66,19 +67,13 @@ class WriteVerifyConfig:
         """Validate against the board's limits (and its pulse DAC step) before anything is sent."""
         lim = board.limits
         for name in ("set_v_start_v", "set_v_max_v", "reset_v_start_v", "reset_v_max_v"):
-            v = getattr(self, name)
-            if not 0 < v <= lim.pulse_v_max:
-                raise LimitError(name, v, (0.0, lim.pulse_v_max), "volts")
-        if not lim.width_s[0] <= self.width_s <= lim.width_s[1]:
-            raise LimitError("width_s", self.width_s, lim.width_s, "seconds")
-        if self.window_s <= 0:
-            raise LimitError("window_s", self.window_s, "> 0", "siemens")
-        if self.v_step_v < 0:
-            raise LimitError("v_step_v", self.v_step_v, ">= 0", "volts")
-        if int(self.max_reversals) < 0:
-            raise LimitError("max_reversals", self.max_reversals, ">= 0")
-        if int(self.max_pulses_at_vmax) < 1:
-            raise LimitError("max_pulses_at_vmax", self.max_pulses_at_vmax, ">= 1")
+            number(name, getattr(self, name), 0.0, lim.pulse_v_max, "volts", lo_open=True)
+        number("width_s", self.width_s, *lim.width_s, "seconds")
+        number("window_s", self.window_s, 0.0, lim.g_cell_s[1], "siemens", lo_open=True)
+        number("v_step_v", self.v_step_v, 0.0, lim.pulse_v_max, "volts")
+        integer("max_reversals", self.max_reversals, 0, MAX_ITERATIONS)
+        integer("max_pulses_at_vmax", self.max_pulses_at_vmax, 1, MAX_ITERATIONS)
+        integer("max_rounds", self.max_rounds, 1, MAX_STEPS, "read-pulse rounds")
         if self.set_v_max_v < self.set_v_start_v or self.reset_v_max_v < self.reset_v_start_v:
             raise LimitError("v_max_v", min(self.set_v_max_v, self.reset_v_max_v), ">= start voltage", "volts")
         caps = board.capabilities() if hasattr(board, "capabilities") else None
@@ -174,15 +169,19 @@ def write_verify(
         :class:`ProgramResult` being filled (read its arrays at ``cells``).
         Run logs use it to checkpoint per-cell outcomes for resuming.
     """
-    cfg = config or WriteVerifyConfig()
+    cfg = WriteVerifyConfig() if config is None else config
+    if not isinstance(cfg, WriteVerifyConfig):
+        raise InputError(f"config must be a WriteVerifyConfig, got {type(cfg).__name__}")
+    for name, fn in (("progress", progress), ("on_event", on_event), ("on_done", on_done)):
+        if fn is not None and not callable(fn):
+            raise InputError(f"{name} must be callable, got {fn!r}")
     cfg.check(board)
     c, r, k = board.limits.check_cells(core, row, col)
     n = c.size
-    tgt = np.broadcast_to(np.asarray(target_s, np.float64), (n,)).copy() if n else np.zeros(0)
-    if tgt.size != n:
-        raise InputError(f"target_s has {np.size(target_s)} values for {n} cells")
-    if n and (not np.all(np.isfinite(tgt)) or tgt.min() < 0):
-        raise LimitError("target_s", float(np.nanmin(tgt)), ">= 0", "siemens")
+    tgt = conductance("target_s", target_s, board.limits, scalar=False)
+    if tgt.size not in (1, n):
+        raise InputError(f"target_s has {tgt.size} values for {n} cells")
+    tgt = np.broadcast_to(tgt.ravel(), (n,)).copy() if n else np.zeros(0)
     lim = board.limits
     flat = (c * lim.n_rows + r) * lim.n_cols + k
     if n and np.bincount(flat, minlength=1).max() > 1:
@@ -375,13 +374,20 @@ def form_cells(board: Board, core, row, col, v_form_v=(3.5, 5.0, 0.1), width_s=1
         near gmin alone (pristine oxide reads ~0.1 uS, a RESET filament more).
     """
     c, r, k = board.limits.check_cells(core, row, col)
-    v0, v1, dv = (float(x) for x in v_form_v)
+    ramp = array("v_form_v", v_form_v, 1)
+    if ramp.size != 3:
+        raise InputError(f"v_form_v must be (start, stop, step), got {v_form_v!r}")
+    v0, v1, dv = (float(x) for x in ramp)
     if dv <= 0 or v1 < v0:
         raise InputError(f"v_form_v must be (start, stop, step>0) with stop >= start, got {v_form_v}")
+    if (v1 - v0) / dv > MAX_ITERATIONS:
+        raise LimitError("v_form_v steps", int((v1 - v0) / dv), (0, MAX_ITERATIONS), "FORM pulses per cell")
     board.limits.check_pulse("form", [v0, v1], width_s)
+    threshold = conductance("g_formed_s", g_formed_s, board.limits, lo_open=True)
+    if g_pristine_max_s is not None:
+        conductance("g_pristine_max_s", g_pristine_max_s, board.limits)
     formed = np.zeros(c.size, bool)
     todo = np.arange(c.size)
-    threshold = g_formed_s
     if g_pristine_max_s is not None and c.size:
         g = board.read(c, r, k)
         was = g > g_pristine_max_s
