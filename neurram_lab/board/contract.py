@@ -24,7 +24,7 @@ import numpy as np
 from .capabilities import ACTIVATIONS, MVM_DIRECTIONS, AppliedPulse, BoardCapabilities, quantize
 from ..errors import BoardError, InputError, LimitError
 from .._validate import array, boolean, integer, number
-from .limits import RATED_V_MAX, SafetyLimits
+from .limits import N_COLS, N_CORES, N_ROWS, RATED_V_MAX, SafetyLimits
 
 __all__ = ["ACTIVATIONS", "MVM_DIRECTIONS", "AppliedPulse", "Board", "BoardCapabilities", "BoardInfo", "MVMRequest",
            "check_lines", "validate_mvm"]
@@ -54,9 +54,9 @@ class BoardInfo:
     spec: str
     serial: str
     firmware: str
-    n_cores: int = 48
-    n_rows: int = 256
-    n_cols: int = 256
+    n_cores: int = N_CORES
+    n_rows: int = N_ROWS
+    n_cols: int = N_COLS
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
