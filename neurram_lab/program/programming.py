@@ -27,6 +27,7 @@ import numpy as np
 from .._validate import (MAX_ITERATIONS, MAX_SETTLE_S, array, boolean, conductance, file_path, integer, number,
                          same_length)
 from ..board.contract import Board
+from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError, LimitError, RunLogError
 from .weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance
 from .writeverify import OUTCOME_STALLED, OUTCOME_SUCCESS, ProgramResult, WriteVerifyConfig, form_cells, write_verify
@@ -507,7 +508,7 @@ class DeadCellScan:
     g_set_s: np.ndarray
     g_reset_s: np.ndarray
 
-    def chip_mask(self, n_cores: int = 48, n_rows: int = 256, n_cols: int = 256) -> np.ndarray:
+    def chip_mask(self, n_cores: int = N_CORES, n_rows: int = N_ROWS, n_cols: int = N_COLS) -> np.ndarray:
         """Bool (n_cores, n_rows, n_cols), True at the dead cells found (unscanned cells False)."""
         m = np.zeros((n_cores, n_rows, n_cols), bool)
         m[self.core[self.dead], self.row[self.dead], self.col[self.dead]] = True
@@ -712,7 +713,7 @@ def program_matrices(board: Board, items, gmin_s: float = 1e-6, gmax_s: float = 
 
 def _scanned(scan: DeadCellScan, core, row, col) -> np.ndarray:
     """True where (core, row, col) was covered by ``scan``."""
-    have = np.zeros((48, 256, 256), bool)
+    have = np.zeros((N_CORES, N_ROWS, N_COLS), bool)
     have[scan.core, scan.row, scan.col] = True
     return have[core, row, col]
 
@@ -725,8 +726,9 @@ def _dead_mask(dead, placement: MatrixPlacement, shape, core, row, col) -> np.nd
     m = np.asarray(dead, bool)
     if m.shape == shape:
         return m.copy()
-    if m.shape == (256, 256):
+    if m.shape == (N_ROWS, N_COLS):
         return m[row, col].reshape(shape)
-    if m.ndim == 3 and m.shape[1:] == (256, 256) and m.shape[0] > placement.core:
+    if m.ndim == 3 and m.shape[1:] == (N_ROWS, N_COLS) and m.shape[0] > placement.core:
         return m[core, row, col].reshape(shape)
-    raise InputError(f"dead mask has shape {m.shape}; expected {shape}, (256, 256) or (48, 256, 256)")
+    raise InputError(f"dead mask has shape {m.shape}; expected {shape}, ({N_ROWS}, {N_COLS}) or "
+                     f"({N_CORES}, {N_ROWS}, {N_COLS})")

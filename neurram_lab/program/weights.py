@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import array, boolean, integer, number, positive
-from ..board.limits import RATED_G_CELL_S
+from ..board.limits import N_COLS, N_CORES, N_ROWS, RATED_G_CELL_S
 from ..errors import InputError, LimitError
 
 
@@ -53,12 +53,13 @@ class MatrixPlacement:
             raise InputError(f"matrix shape must be positive, got {self.n_in} x {self.n_out}")
         if self.differential and self.row0 % 2:
             raise InputError(f"differential matrices start on an even row, got row0={self.row0}")
-        if self.row0 < 0 or self.row0 + rows > 256:
-            raise LimitError("rows", self.row0 + rows, (0, 256), f"matrix of {self.n_in} inputs from row {self.row0}")
-        if self.col0 < 0 or self.col0 + self.n_out > 256:
-            raise LimitError("cols", self.col0 + self.n_out, (0, 256), f"matrix of {self.n_out} outputs from col {self.col0}")
-        if not 0 <= self.core < 48:
-            raise LimitError("core", self.core, (0, 47))
+        if self.row0 < 0 or self.row0 + rows > N_ROWS:
+            raise LimitError("rows", self.row0 + rows, (0, N_ROWS), f"matrix of {self.n_in} inputs from row {self.row0}")
+        if self.col0 < 0 or self.col0 + self.n_out > N_COLS:
+            raise LimitError("cols", self.col0 + self.n_out, (0, N_COLS),
+                             f"matrix of {self.n_out} outputs from col {self.col0}")
+        if not 0 <= self.core < N_CORES:
+            raise LimitError("core", self.core, (0, N_CORES - 1))
 
     @property
     def n_rows_used(self) -> int:
