@@ -47,12 +47,13 @@ from __future__ import annotations
 import numpy as np
 
 from neurram_lab.board.capabilities import BoardCapabilities
+from neurram_lab.board.limits import N_ROWS
 from neurram_lab.errors import CapabilityError, InputError
 
 from . import neurram_top as nt
 
 # ------------------------------------------------------------- the bitstream
-N_LINES = 256
+N_LINES = N_ROWS  # lines of a core, rows and columns alike
 N_CORE_ROWS = 8  # one SPI chain, pipe FIFO and readout block per core row
 N_CORE_COLS = 6
 PLANE_BYTES = N_LINES * 2 // 8  # 64: 2 bits a line

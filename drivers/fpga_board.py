@@ -42,7 +42,7 @@ import numpy as np
 
 from neurram_lab.board.contract import Board, BoardInfo
 from neurram_lab.errors import BoardError, CapabilityError, FrontPanelError, InputError
-from neurram_lab.board.limits import SafetyLimits
+from neurram_lab.board.limits import N_CORES, SafetyLimits
 
 from . import frontpanel as fp
 from . import neurram_top as nt
@@ -50,7 +50,6 @@ from . import neurram_top as nt
 POLL_TIMEOUT_S = 5.0
 DEFAULT_RAILS_V = {"v_ref": 0.9, "v_read": 0.5, "v_cell_read": 0.2, "v_decr": 0.5,
                    "v_wl_set": 2.0, "v_wl_reset": 4.5, "v_wl_form": 1.6}
-N_CORES = 48
 
 
 class HostClock:

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurram_lab.board.limits import CELLS_PER_CORE, N_COLS, N_CORES, N_ROWS
+
 from . import _kernels, device
 from .defects import CellKind, draw_die
 from .params import TwinParams
 
-N_CORES, N_ROWS, N_COLS = 48, 256, 256
-CELLS_PER_CORE = N_ROWS * N_COLS
 F32 = np.float32
 _ROW = np.dtype((np.void, 16))
 

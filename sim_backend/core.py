@@ -24,13 +24,14 @@ from collections import OrderedDict
 
 import numpy as np
 
+from neurram_lab.board.limits import N_ROWS
 from neurram_lab.errors import InputError
 
 from .array import settle_map, weighted_mean_map
 from .neuron import LFSRPair
 from .params import CircuitParams
 
-N_LINES = 256
+N_LINES = N_ROWS  # bit lines and source lines alike (256 x 256 cells)
 CORELET = 16
 
 

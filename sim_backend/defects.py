@@ -6,9 +6,11 @@ import enum
 
 import numpy as np
 
+from neurram_lab.board.limits import CELLS_PER_CORE
+
 from .params import TwinParams
 
-CELLS = 256 * 256
+CELLS = CELLS_PER_CORE
 
 
 class CellKind(enum.IntEnum):

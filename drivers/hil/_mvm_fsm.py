@@ -47,10 +47,10 @@ from __future__ import annotations
 import numpy as np
 
 from neurram_lab.board import MVMRequest
+from neurram_lab.board.limits import N_ROWS as N_LINES  # lines of a core, rows and columns alike
 
 from .. import neurram_top as nt
 
-N_LINES = 256
 N_ROWS, N_COLS = 8, 6
 N_REGS = 2 * N_COLS
 PLANE_WORDS = 16
