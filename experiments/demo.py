@@ -13,6 +13,8 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
+from neurram_lab._validate import conductance, int_list
+from neurram_lab.errors import LimitError
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
 from ._common import figure_path, progress_callback, pyplot, start_run
@@ -55,9 +57,11 @@ def run(board, out_dir, progress=None, cores=(0, 1, 2), gmax_s=40e-6) -> dict:
     progress : callable(total, desc) -> tqdm-like, optional
     """
     t_wall = time.perf_counter()
-    cores = [int(c) for c in cores]
-    board.limits.check_cores(cores)
+    cores = int_list("cores", cores, 0, board.limits.n_cores - 1, distinct=True)
     gmin_s = 1e-6
+    gmax_s = conductance("gmax_s", gmax_s, board.limits)
+    if gmax_s <= gmin_s:
+        raise LimitError("gmax_s", gmax_s, (gmin_s, board.limits.g_cell_s[1]), f"siemens; above gmin {gmin_s}")
     targets = patterns_s(len(cores), gmin_s, gmax_s)
     rows, cols = np.mgrid[0:PATCH, 0:PATCH]
     core_a = np.repeat(cores, PATCH * PATCH)

@@ -16,6 +16,9 @@ import time
 
 import numpy as np
 
+from neurram_lab._validate import (MAX_ITERATIONS, MAX_SETTLE_S, boolean, choice, dir_path, file_path, integer, number,
+                                   optional_integer)
+
 from neurram_lab.deploy import load_mnist, load_model, map_model
 from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_layers, read_back
 
@@ -54,8 +57,17 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
     board cannot run raises CapabilityError before anything is sent.
     """
     t0 = time.perf_counter()
-    model = model if model is not None else default_model(CNN_MODEL)
-    data = data if data is not None else mnist_dir()
+    limit = optional_integer("limit", limit, 1, 10_000, "test images")
+    calibration_images = integer("calibration_images", calibration_images, 1, 5000)
+    mvm = choice("mvm", mvm, ("chip", "measured-weights"))
+    output_bits = optional_integer("output_bits", output_bits, 1, 10)
+    relax_s = number("relax_s", relax_s, 0.0, MAX_SETTLE_S, "seconds")
+    replicate, skip_zero = boolean("replicate", replicate), boolean("skip_zero", skip_zero)
+    batch = integer("batch", batch, 1, 100_000, "images per batch")
+    iterations = integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
+    max_inputs = integer("max_inputs", max_inputs, 1)
+    model = file_path("model", model, (".npz",)) if model is not None else default_model(CNN_MODEL)
+    data = dir_path("data", data) if data is not None else mnist_dir()
     net_model = load_model(model)
     output_bits = deploy_output_bits(board, network_layers(net_model), mvm, output_bits)
     params = {"model": str(model), "data": str(data), "limit": limit, "calibration_images": calibration_images,

@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from neurram_lab._validate import MAX_SETTLE_S, MAX_STEPS, choice, dir_path, file_path, integer, number
+
 from neurram_lab.deploy import load_mnist
 from neurram_lab.deploy.network import deploy_output_bits, read_back
 from neurram_lab.deploy.rbm import RBM, ChipRBM, rbm_layers, recover
@@ -42,8 +44,14 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
         limit=1000, steps=10, mvm="chip", relax_s=1800.0, seed=0) -> dict:
     """Program, corrupt, recover; returns l2_before, l2_after, l2_reduction and paths."""
     t0 = time.perf_counter()
-    model = model if model is not None else default_model(RBM_MODEL)
-    data = data if data is not None else mnist_dir()
+    corruption = choice("corruption", corruption, ("flip", "bottom"))
+    limit = integer("limit", limit, 1, 10_000, "test images")
+    steps = integer("steps", steps, 1, MAX_STEPS, "Gibbs cycles")
+    mvm = choice("mvm", mvm, ("chip", "measured-weights", "exact"))
+    relax_s = number("relax_s", relax_s, 0.0, MAX_SETTLE_S, "seconds")
+    seed = integer("seed", seed, 0)
+    model = file_path("model", model, (".npz",)) if model is not None else default_model(RBM_MODEL)
+    data = dir_path("data", data) if data is not None else mnist_dir()
     params = {"model": str(model), "data": str(data), "corruption": corruption, "limit": limit, "steps": steps,
               "mvm": mvm, "relax_s": relax_s, "seed": seed}
     rbm = RBM.load(model)

@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from neurram_lab._validate import MAX_ITERATIONS, choice, dir_path, integer, number
+
 from neurram_lab.deploy import load_mnist, map_model
 from neurram_lab.deploy.model import Model
 from neurram_lab.deploy.network import ChipNetwork, read_back
@@ -48,6 +50,16 @@ def add_arguments(parser) -> None:
 def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, noise=0.15, limit=2000,
         train_images=5000, mvm="chip", lr=1e-3, finetune_lr=1e-4, seed=0) -> dict:
     """Train, deploy, fine-tune; returns software and chip accuracies of each model."""
+    epochs = integer("epochs", epochs, 1, MAX_ITERATIONS)
+    finetune_epochs = integer("finetune_epochs", finetune_epochs, 0, MAX_ITERATIONS)
+    noise = number("noise", noise, 0.0, 1.0, "training weight noise, a fraction of max|W|")
+    limit = integer("limit", limit, 1, 10_000, "test images")
+    train_images = integer("train_images", train_images, 1, 60_000)
+    mvm = choice("mvm", mvm, ("chip", "measured-weights"))
+    lr = number("lr", lr, 0.0, 10.0, "learning rate", lo_open=True)
+    finetune_lr = number("finetune_lr", finetune_lr, 0.0, 10.0, "learning rate", lo_open=True)
+    seed = integer("seed", seed, 0)
+    data = dir_path("data", data) if data is not None else data
     try:
         from neurram_lab.deploy.training import init_params, progressive_finetune, train
     except ImportError as exc:

@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from neurram_lab._validate import boolean, choice, integer, optional_integer
+
 from neurram_lab.mvm._mvm_caps import plan_mvm
 from neurram_lab.mvm.calibration import calibrate
 from neurram_lab.mvm.mvm import quantize_inputs, result_lsb, run_mvm
@@ -135,8 +137,15 @@ def run(board, out_dir, progress=None, rows=64, cols=64, input_bits=4, output_bi
     before anything is sent.
     """
     t_wall = time.perf_counter()
-    output_bits = plan_mvm(board, int(input_bits), None if output_bits is None else int(output_bits), direction,
-                           bool(two_phase), "none", True, 6)
+    input_bits = integer("input_bits", input_bits, 1, 8)
+    output_bits = optional_integer("output_bits", output_bits, 1, 10)
+    rows, cols = integer("rows", rows, 1, board.limits.n_rows), integer("cols", cols, 1, board.limits.n_cols)
+    cores = integer("cores", cores, 1, board.limits.n_cores, "cores programmed, 0..cores-1")
+    vectors = integer("vectors", vectors, 1, 1_000_000)
+    seed = integer("seed", seed, 0)
+    direction = choice("direction", direction, ("forward", "backward"))
+    two_phase, parallel = boolean("two_phase", two_phase), boolean("parallel", parallel)
+    output_bits = plan_mvm(board, input_bits, output_bits, direction, two_phase, "none", True, 6)
     params = {"rows": int(rows), "cols": int(cols), "input_bits": int(input_bits), "output_bits": int(output_bits),
               "direction": direction, "two_phase": bool(two_phase), "cores": int(cores), "parallel": bool(parallel),
               "vectors": int(vectors), "seed": int(seed)}

@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from neurram_lab._validate import int_list, integer
+
 from neurram_lab._cores import parse_ranges
 from neurram_lab.board.contract import MVMRequest
 from neurram_lab.program.weights import MatrixPlacement
@@ -51,7 +53,10 @@ def add_arguments(parser) -> None:
 def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 6, 7, 8), vectors=1000, seed=0) -> dict:
     """Run the energy protocol; returns the summary (per input width lists, run file, figure)."""
     t_wall = time.perf_counter()
-    bits = [int(b) for b in bits]
+    bits = int_list("bits", bits, 1, 8)
+    rows = integer("rows", rows, 2, board.limits.n_rows, "two cores of rows/2 inputs each")
+    cols = integer("cols", cols, 1, board.limits.n_cols)
+    vectors, seed = integer("vectors", vectors, 1, 1_000_000), integer("seed", seed, 0)
     params = {"rows": int(rows), "cols": int(cols), "bits": bits, "vectors": int(vectors), "seed": int(seed)}
     half = int(rows) // 2
     cores = (0, 1)

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
+from neurram_lab._validate import MAX_SETTLE_S, conductance, int_list, integer, number
 from neurram_lab.errors import InputError, LimitError
 from neurram_lab.program.programming import flat_index
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
@@ -50,14 +51,14 @@ def run(board, out_dir, progress=None, levels_s=tuple(x * 1e-6 for x in DEFAULT_
         n_times=14, cells_per_level=1024, cores=(0,), window_s=1e-6) -> dict:
     """Run the experiment; returns the JSON summary (see module doc)."""
     t_wall = time.perf_counter()
-    levels = np.asarray(levels_s, np.float64)
+    levels = conductance("levels_s", levels_s, board.limits, scalar=False)
     if levels.ndim != 1 or levels.size == 0 or levels.min() <= 0:
         raise InputError(f"levels must be a non-empty list of positive conductances, got {levels_s!r}")
-    if not np.isfinite(until_s) or until_s <= 0:
-        raise LimitError("until_s", until_s, "> 0", "seconds")
-    cores = [int(x) for x in cores]
-    board.limits.check_cores(cores)
-    per = int(cells_per_level)
+    until_s = number("until_s", until_s, 0.0, MAX_SETTLE_S, "seconds", lo_open=True)
+    n_times = integer("n_times", n_times, 1, 1000)
+    window_s = number("window_s", window_s)
+    cores = int_list("cores", cores, 0, board.limits.n_cores - 1, distinct=True)
+    per = integer("cells_per_level", cells_per_level)
     n = per * levels.size
     capacity = 65536 * len(cores)
     if per < 1 or n > capacity:

@@ -15,6 +15,8 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
+from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, conductance, int_list, integer, number
+from neurram_lab.errors import InputError
 from neurram_lab.program.programming import EVENT_TABLE, PROGRAM_TABLES, iterative_program
 from neurram_lab.runlog.runlog import read_run
 from neurram_lab.program.writeverify import OUTCOME_SUCCESS, WriteVerifyConfig, form_cells
@@ -42,14 +44,16 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
         window_s=1e-6, max_reversals=30, settle_s=1800.0, target_seed=0) -> dict:
     """Run the experiment; returns the JSON summary (see module doc)."""
     t_wall = time.perf_counter()
-    cores = [int(x) for x in cores]
-    board.limits.check_cores(cores)
-    per = int(cells_per_core)
-    if not 1 <= per <= 65536:
-        from neurram_lab.errors import LimitError
-
-        raise LimitError("cells_per_core", per, (1, 65536))
-    cfg = WriteVerifyConfig(window_s=float(window_s), max_reversals=int(max_reversals))
+    cores = int_list("cores", cores, 0, board.limits.n_cores - 1, distinct=True)
+    per = integer("cells_per_core", cells_per_core, 1, board.limits.n_rows * board.limits.n_cols)
+    iterations = integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
+    gmin_s = conductance("gmin_s", gmin_s, board.limits)
+    gmax_s = conductance("gmax_s", gmax_s, board.limits)
+    if gmin_s >= gmax_s:
+        raise InputError(f"need gmin_s < gmax_s, got {gmin_s} and {gmax_s}")
+    settle_s = number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
+    target_seed = integer("target_seed", target_seed, 0)
+    cfg = WriteVerifyConfig(window_s=number("window_s", window_s), max_reversals=integer("max_reversals", max_reversals))
     cfg.check(board)
     idx = np.arange(per)
     c = np.repeat(cores, per)

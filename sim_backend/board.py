@@ -98,8 +98,10 @@ class SimBoard(Board):
         )
 
     def _capabilities(self) -> BoardCapabilities:
-        """The full set the chip's design allows, on a virtual clock; pulses applied exactly."""
-        return BoardCapabilities()
+        """The full set the chip's design allows, on a virtual clock; pulses applied exactly; the
+        neurons' capacitors and headroom those of the twin's parameters."""
+        c = self.params.circuit
+        return BoardCapabilities(c_sample_f=c.c_sample_f, c_integ_f=c.c_integ_f, headroom_v=c.v_headroom_v)
 
     # -------------------------------------------------------- rails & power
     def _set_rails(self, volts):

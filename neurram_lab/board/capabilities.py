@@ -24,6 +24,10 @@ MVM_DIRECTIONS = ("forward", "backward", "recurrent_bl", "recurrent_sl")
 ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "stochastic")
 CHIP_OUTPUT_BITS = (1, 10)  # what the neuron design converts (SPEC §3)
 CHIP_INPUT_BITS = (1, 8)
+# the neuron's design (SPEC §3): sampling and integration capacitors, integrator swing around v_ref
+CHIP_C_SAMPLE_F = 17e-15
+CHIP_C_INTEG_F = 104e-15
+CHIP_HEADROOM_V = 0.35
 CLOCKS = ("virtual", "host")
 
 
@@ -58,6 +62,12 @@ class BoardCapabilities:
         Pulse width quantum (s); None: applied exactly.
     rails : tuple of str or None
         Rails the board can set; None: every rail the safety limits know.
+    c_sample_f, c_integ_f : float
+        The neurons' sampling and integration capacitors (F): one input plane
+        moves the integrator by ``c_sample_f / c_integ_f`` times the line's
+        swing, which is what tier 2 turns codes back into volts with.
+    headroom_v : float
+        Integrator swing around v_ref before it clips (V), what calibration keeps the partial sums inside.
     """
 
     output_bits: tuple[int, int] = CHIP_OUTPUT_BITS
@@ -72,6 +82,9 @@ class BoardCapabilities:
     pulse_v_step_v: float | None = None
     pulse_width_tick_s: float | None = None
     rails: tuple[str, ...] | None = None
+    c_sample_f: float = CHIP_C_SAMPLE_F
+    c_integ_f: float = CHIP_C_INTEG_F
+    headroom_v: float = CHIP_HEADROOM_V
 
     def __post_init__(self):
         for name, chip in (("output_bits", CHIP_OUTPUT_BITS), ("input_bits", CHIP_INPUT_BITS)):
@@ -98,6 +111,12 @@ class BoardCapabilities:
                 object.__setattr__(self, name, float(step))
         if self.rails is not None:
             object.__setattr__(self, "rails", tuple(str(r) for r in self.rails))
+        for name in ("c_sample_f", "c_integ_f", "headroom_v"):
+            val = getattr(self, name)
+            real = isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool)
+            if not (real and np.isfinite(val) and val > 0):
+                raise InputError(f"capability {name}={val!r} must be a positive number")
+            object.__setattr__(self, name, float(val))
         for name in ("two_phase", "neuron_test_per_neuron", "power_gating"):
             object.__setattr__(self, name, bool(getattr(self, name)))
 
@@ -170,6 +189,11 @@ class BoardCapabilities:
         for name in names:
             if name not in self.rails:
                 raise CapabilityError("rails", name, self.rails, "rails this board can set")
+
+    @property
+    def cs_over_ci(self) -> float:
+        """Integrator volts per volt of input-line swing in one sample-and-integrate cycle."""
+        return self.c_sample_f / self.c_integ_f
 
     # ------------------------------------------------------------ choices
     def pick_output_bits(self, requested: int | None = None, preferred: int = 6) -> int:
