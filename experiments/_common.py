@@ -15,7 +15,8 @@ Convention for every experiment module (so ``neurram replay`` can re-run it):
 - summary keys that are not results of the experiment say so by their name:
   wall-clock times are ``wall_s`` or end in ``_wall_s``, paths the run wrote
   are ``figure``, ``figures`` or end in ``_file`` (``run_file``,
-  ``mapping_file``). A replay repeats every other key exactly
+  ``mapping_file``), sizes of written files end in ``_file_bytes`` (the CLI adds
+  ``run_file_bytes``). A replay repeats every other key exactly
   (:func:`is_run_specific`).
 """
 
@@ -131,10 +132,10 @@ def start_run(board, out_dir, experiment: str, parameters: dict, tables: dict) -
 def is_run_specific(key: str) -> bool:
     """True for a summary key that is not a result: a wall time (``wall_s``, ``*_wall_s``) or a written path.
 
-    Paths are ``figure``, ``figures`` and ``*_file``. ``neurram replay``
+    Paths are ``figure``, ``figures`` and ``*_file``, file sizes ``*_file_bytes``. ``neurram replay``
     compares every other key of a summary with the recorded one.
     """
-    return key in ("wall_s", "figure", "figures") or key.endswith(("_wall_s", "_file"))
+    return key in ("wall_s", "figure", "figures") or key.endswith(("_wall_s", "_file", "_file_bytes"))
 
 
 def figure_path(run_file: Path, suffix: str = "") -> Path:

@@ -35,7 +35,7 @@ def session(board, rng, log, report=None, steps=10**9):
     """A small experiment: reads and pulses random cells, now and then a table append (which flushes)."""
     i = 0
     for _ in range(steps):
-        n = int(rng.integers(1, 3000))
+        n = int(rng.integers(1, 6000))  # above 4096 cell lists are stored deflated (store z)
         cells = rng.choice(65536, n, replace=False)
         row, col = cells // 256, cells % 256
         g = board.read(0, row, col)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"neurram: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    if isinstance(summary, dict) and summary.get("run_file") and os.path.isfile(summary["run_file"]):
+        summary["run_file_bytes"] = os.path.getsize(summary["run_file"])  # what the run cost on disk, once closed
     if args.json:
         from ..runlog.runlog import to_json
 

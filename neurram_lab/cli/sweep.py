@@ -386,7 +386,7 @@ def run_point(point: Point) -> dict:
             row["run_file"] = str(run_file)
             row["run_file_bytes"] = os.path.getsize(run_file)
         for k, v in flatten_summary(summary).items():
-            if k == "run_file":
+            if k in ("run_file", "run_file_bytes"):
                 continue
             row[k if k not in row else f"summary.{k}"] = v
     except Exception as exc:  # noqa: BLE001 - a point that raises is recorded, the sweep goes on

@@ -30,28 +30,26 @@ from ..errors import InputError, LimitError
 from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix
 from ..program.weights import ProgrammedMatrix
 
-C_SAMPLE_F = 17e-15  # SPEC §3
-C_INTEG_F = 104e-15
-CS_OVER_CI = C_SAMPLE_F / C_INTEG_F
-HEADROOM_V = 0.35  # integrator swing around v_ref the design allows (nominal)
 
-
-def lsb_volts(v_decr_v: float, out_bits: int) -> float:
-    """Integrator volts per code step of a conversion at ``out_bits`` (sign included)."""
+def lsb_volts(v_decr_v: float, out_bits: int, cs_over_ci: float) -> float:
+    """Integrator volts per code step of a conversion at ``out_bits`` (sign included); ``cs_over_ci``
+    is the board's ``capabilities().cs_over_ci``."""
     k = out_bits - 1
-    return CS_OVER_CI * v_decr_v / 2.0 ** max(k - 1, 0) if k > 0 else CS_OVER_CI * v_decr_v
+    return cs_over_ci * v_decr_v / 2.0 ** max(k - 1, 0) if k > 0 else cs_over_ci * v_decr_v
 
 
-def code_scale(input_bits: int, output_bits: int, signed: bool, two_phase: bool, v_decr_v: float) -> tuple[float, float]:
+def code_scale(input_bits: int, output_bits: int, signed: bool, two_phase: bool, v_decr_v: float,
+               cs_over_ci: float) -> tuple[float, float]:
     """``(unit_v, offset)`` such that integrator volts = ``(code + offset) * unit_v``."""
     segs = input_segments(input_bits, output_bits, signed, two_phase)
     if len(segs) == 1:
-        return lsb_volts(v_decr_v, output_bits), 0.5
+        return lsb_volts(v_decr_v, output_bits, cs_over_ci), 0.5
     (_, _, k_hi, m_hi), (_, _, k_lo, m_lo) = segs
-    return lsb_volts(v_decr_v, k_hi), 0.5 * m_hi + 0.5 * m_lo
+    return lsb_volts(v_decr_v, k_hi, cs_over_ci), 0.5 * m_hi + 0.5 * m_lo
 
 
-def output_lsb_volts(input_bits: int, output_bits: int, signed: bool, two_phase: bool, v_decr_v: float) -> float:
+def output_lsb_volts(input_bits: int, output_bits: int, signed: bool, two_phase: bool, v_decr_v: float,
+                     cs_over_ci: float) -> float:
     """Integrator volts of one LSB of the *result* at ``output_bits`` (for error figures).
 
     Single phase: the conversion LSB. Two-phase: the MSB segment's full scale
@@ -59,8 +57,8 @@ def output_lsb_volts(input_bits: int, output_bits: int, signed: bool, two_phase:
     """
     segs = input_segments(input_bits, output_bits, signed, two_phase)
     if len(segs) == 1:
-        return lsb_volts(v_decr_v, output_bits)
-    return lsb_volts(v_decr_v, output_bits) * segs[0][3]
+        return lsb_volts(v_decr_v, output_bits, cs_over_ci)
+    return lsb_volts(v_decr_v, output_bits, cs_over_ci) * segs[0][3]
 
 
 @dataclass
@@ -77,6 +75,8 @@ class MVMCalibration:
     input_bits, output_bits, direction, two_phase, signed
         The configuration it was taken for.
     info : dict
+    cs_over_ci : float or None
+        The board's ``capabilities().cs_over_ci`` it was taken with (set by ``calibrate``).
     """
 
     v_read_v: float
@@ -88,6 +88,7 @@ class MVMCalibration:
     two_phase: bool
     signed: bool = True
     info: dict | None = None
+    cs_over_ci: float | None = None
 
 
 def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray, float]:
@@ -307,7 +308,8 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
         out = board_mvm(board, req, caps)
         for j, k in enumerate(members):
             codes_of[k] = out[j]
-    unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr)
+    cs_over_ci = caps.cs_over_ci
+    unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr, cs_over_ci)
     results = []
     for k, m in enumerate(mats):
         if activation in ("tanh", "sigmoid"):  # the neuron's own non-linear output, not weight units
@@ -320,7 +322,7 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
         val = codes_of[k].astype(np.float64) + off
         if calibration is not None and calibration.offsets is not None:
             val = val - calibration.offsets[k]
-        y_wm = val * unit / (CS_OVER_CI * v_read)
+        y_wm = val * unit / (cs_over_ci * v_read)
         y = to_weight_units(m, y_wm, ints[k], direction) / scales[k]
         results.append(y[0] if squeeze[k] else y)
     if single:
@@ -337,9 +339,12 @@ def result_lsb(pm, calibration: MVMCalibration, float_inputs: bool = True) -> np
     result (both segments of a two-phase MVM together), so LSBs compare across modes.
     """
     c = calibration
+    if c.cs_over_ci is None:
+        raise InputError("result_lsb needs a calibration from calibrate() (it carries the board's cs_over_ci)")
     fs_v = c.info["result_full_scale_v"] if c.info and "result_full_scale_v" in c.info else (
-        output_lsb_volts(c.input_bits, c.output_bits, c.signed, c.two_phase, c.v_decr_v) * 2 ** (c.output_bits - 1))
-    lsb_wm = fs_v / 2 ** (c.output_bits - 1) / (CS_OVER_CI * c.v_read_v)
+        output_lsb_volts(c.input_bits, c.output_bits, c.signed, c.two_phase, c.v_decr_v, c.cs_over_ci)
+        * 2 ** (c.output_bits - 1))
+    lsb_wm = fs_v / 2 ** (c.output_bits - 1) / (c.cs_over_ci * c.v_read_v)
     n = c.input_bits
     scale = (2 ** (n - 1) - 1 if c.signed else 2**n - 1) if float_inputs else 1
     if isinstance(pm, RecurrentMatrix):  # the diagonal of the normalisation matrix

@@ -37,7 +37,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from ._journal_codec import STORES, Kept, decode, decode_error, encode, encode_args, encode_error, parse_ref, store_for
+from ._journal_codec import (STORES, Z_LEVEL, Z_MIN, Kept, decode, decode_error, encode, encode_args, encode_error,
+                             ref_span, store_dtype, store_for)
 from ..errors import RunLogError
 
 OPS = ("snapshot", "info", "set_rails", "get_rails", "power_cores", "powered_cores", "pulse", "read",
@@ -48,6 +49,9 @@ CALL_COLUMNS = {"op": "u1", "t_wall_s": "f8", "dt_wall_s": "f8", "t_board_s": "f
 _ROW = struct.Struct("<Bddd?qi")  # the row fields the CRC covers, as packed for it
 _CALL_CHUNK = 1024
 _RECENT_MAX = 256  # recently stored arrays remembered by content, to spot repeats (the same cells read, then pulsed)
+# Deflated arrays remembered across flushes (their bytes are the writer's own), to spot repeats
+# such as a calibration batch sent twice: at most this many, holding at most this many bytes.
+_Z_RECENT_MAX, _Z_RECENT_BYTES = 64, 64 << 20
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 _STORE_CHUNK_BYTES = 256 * 1024
 _STAGE_POOL: list[dict] = []  # staging buffers of closed writers (each at most a flush's worth of arrays)
@@ -68,7 +72,7 @@ def declare(f: h5py.File) -> None:
     g.create_dataset("meta", shape=(0,), maxshape=(None,), dtype="u1", chunks=(_STORE_CHUNK_BYTES,))
     sg = g.create_group("store")
     for key in STORES:
-        dt = np.dtype("u1" if key == "b1" else key)
+        dt = store_dtype(key)
         sg.create_dataset(key, shape=(0,), maxshape=(None,), dtype=dt, chunks=(_STORE_CHUNK_BYTES // dt.itemsize,))
 
 
@@ -99,7 +103,7 @@ class JournalWriter:
         # Arrays wait for the next flush in one staging buffer per store, reused from flush to
         # flush and from run to run (_STAGE_POOL): written in one piece, and no fresh memory per
         # call or per run (page faults on fresh memory cost several times the copy into it).
-        self._stage = _STAGE_POOL.pop() if _STAGE_POOL else {k: np.zeros(0, "u1" if k == "b1" else k) for k in STORES}
+        self._stage = _STAGE_POOL.pop() if _STAGE_POOL else {k: np.zeros(0, store_dtype(k)) for k in STORES}
         self._stage_len = {k: 0 for k in STORES}
         self._meta_len = 0
         self._meta_pending: list[bytes] = []
@@ -111,6 +115,9 @@ class JournalWriter:
         self._oldest_pending = None
         self._crc = 0
         self._recent: dict = {}  # (dtype, shape, sampled values) -> Kept, oldest first; emptied at each flush
+        self._zrecent: dict = {}  # (dtype, shape, store, size, crc) -> (call index, offset, deflated bytes), oldest first
+        self._zrecent_bytes = 0
+        self._call_now = 0  # index of the call whose arrays are being kept
         self._sink = _Sink(self)
         self.n_calls = 0
         self.n_written = 0
@@ -137,6 +144,8 @@ class JournalWriter:
         store = store or store_for(a)
         dt, shape = a.dtype, a.shape
         flat = a.reshape(-1)
+        if dt.kind in "iu" and flat.size >= Z_MIN:
+            return self._keep_deflated(flat, store, dt, shape)
         if dt.kind == "f":  # floats are rarely repeated: stored as they are
             data, offset = self._put(store, flat)
             return Kept(data, store, offset, dt, shape, False)
@@ -154,6 +163,29 @@ class JournalWriter:
             del self._recent[next(iter(self._recent))]
         return k
 
+    def _keep_deflated(self, flat: np.ndarray, store: str, dt: np.dtype, shape: tuple) -> Kept:
+        """Deflate an integer array (narrowed to ``store``) into the ``z`` store, or find an equal one stored before.
+
+        A repeat may point at any earlier call, flushed or not (its CRC covers
+        the bytes), never at a later one: arrays nested in a call's values are
+        kept when the call is encoded, after later calls kept their own.
+        """
+        narrow = flat if flat.dtype == store_dtype(store) else flat.astype(store_dtype(store))
+        raw = zlib.compress(np.ascontiguousarray(narrow), Z_LEVEL)
+        key = (dt.str, shape, store, len(raw), zlib.crc32(raw))
+        hit = self._zrecent.get(key)
+        if hit is not None and hit[0] <= self._call_now and hit[2] == raw:
+            return Kept(np.frombuffer(raw, np.uint8), "z" + store, hit[1], dt, shape, True)
+        data, offset = self._put("z", np.frombuffer(raw, np.uint8))
+        old = self._zrecent.pop(key, None)
+        if old is not None:
+            self._zrecent_bytes -= len(old[2])
+        self._zrecent[key] = (self._call_now, offset, raw)
+        self._zrecent_bytes += len(raw)
+        while len(self._zrecent) > _Z_RECENT_MAX or self._zrecent_bytes > _Z_RECENT_BYTES:
+            self._zrecent_bytes -= len(self._zrecent.pop(next(iter(self._zrecent)))[2])
+        return Kept(data, "z" + store, offset, dt, shape, False)
+
     def record(self, op: str, args: dict, response=None, error: BaseException | None = None,
                t_wall_s: float = float("nan"), dt_wall_s: float = float("nan"), t_board_s: float = float("nan")) -> int:
         """Keep one call (arrays copied to their stores); returns its index. Silently ignored once the run is closed.
@@ -167,6 +199,7 @@ class JournalWriter:
         if self.closed:
             return -1
         self._nbytes = 0
+        self._call_now = self.n_calls
         args = {k: self._keep_arg(v) if type(v) is np.ndarray else v if v is None or type(v) in _PLAIN
                 else _freeze(v, self) for k, v in args.items()}
         if type(response) is np.ndarray:
@@ -222,6 +255,7 @@ class JournalWriter:
         self.write_pending()
         self.closed = True
         self._recent.clear()
+        self._zrecent.clear()
         if len(_STAGE_POOL) < _STAGE_POOL_MAX:
             _STAGE_POOL.append(self._stage)
         self._stage = None
@@ -243,7 +277,8 @@ class JournalWriter:
         # Arrays inside other values (an MVMRequest's inputs) are kept while encoding: a repeat
         # found then must point back to an earlier call, whose CRC covers the data.
         self._recent.clear()
-        for call in self._calls:
+        for i, call in enumerate(self._calls):
+            self._call_now = self.n_written + i
             self._encode_call(*call)
         self._calls = []
         for key in STORES:
@@ -398,15 +433,14 @@ class Journal:
                 return None
             crc = 0
             for ref in _array_refs([m.get("a"), m.get("r"), m.get("e")]):
-                store, off, shape, _ = parse_ref(ref)
+                store, off, size_a = ref_span(ref)
                 data = self._stores.get(store)
-                size_a = int(np.prod(shape, dtype=np.int64))
                 if data is None or off < 0 or off + size_a > data.size:
                     return None
                 if not ref.endswith(" ="):  # a repeat was checked with the call that stored it
                     crc = zlib.crc32(np.ascontiguousarray(data[off:off + size_a]), crc)
             crc = zlib.crc32(_ROW.pack(*fields), zlib.crc32(raw, crc))
-        except (UnicodeDecodeError, ValueError, TypeError, AttributeError, struct.error):
+        except (UnicodeDecodeError, ValueError, TypeError, AttributeError, IndexError, struct.error):
             return None
         return m if crc == crc_rec else None
 

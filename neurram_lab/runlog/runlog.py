@@ -48,8 +48,8 @@ import pandas as pd
 from . import journal as _journal
 from ..errors import RunLogError
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # 1: no journal
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # 1: no journal; 2: no deflated arrays (store z)
 STATUSES = ("success", "failed", "aborted")
 _CHUNK = 4096
 _CHECK_COLUMNS = {"table": "u2", "column": "u2", "rows": "i8", "crc": "u4"}
