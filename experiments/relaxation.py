@@ -7,6 +7,12 @@ deviation of ``G - target`` over the cells of a level that landed in the
 window (as in the paper's Extended Data Fig. 3); the mean shift is its mean.
 Figure: spread against level at several times, spread against time for
 several levels, the distributions at the last time, the mean shift.
+
+With a thermal stage (``--stage VISA_RESOURCE --temperature-k K``, a Lake
+Shore 335; see :mod:`._stage`) the stage is set to K and waited on until it
+settled before the run starts; its readings are logged at every read (table
+``stage``) and its identity, set point and readings go into the summary's
+``"stage"`` entry. The stage stays at K afterwards.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from neurram_lab.errors import InputError, LimitError
 from neurram_lab.program.programming import flat_index
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
+from . import _stage
 from ._common import figure_path, progress_callback, pyplot, start_run
 
 EXPERIMENT = "characterize-relaxation"
@@ -38,6 +45,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cells-per-level", type=int, default=1024, help="cells programmed to each level (default 1024)")
     parser.add_argument("--cores", default="0", help="cores to use: N, N-M, N,M,... (default 0)")
     parser.add_argument("--window-us", type=float, default=1.0, help="accept window half-width (uS, default 1)")
+    g = parser.add_argument_group("thermal stage (Lake Shore 335 temperature controller)")
+    g.add_argument("--stage", metavar="VISA_RESOURCE", help="the stage's controller, e.g. ASRL/dev/ttyACM0::INSTR")
+    g.add_argument("--visa-library", default="", metavar="LIB",
+                   help="pyvisa backend for --stage (default: the system VISA; the emulated 335: "
+                        "PATH/data/instruments.yaml@sim, resource ASRL1::INSTR)")
+    g.add_argument("--temperature-k", type=float, help="stage temperature to hold during the run (K); needs --stage")
+    g.add_argument("--stage-tolerance-k", type=float, default=0.5, help="settled when within this of it (K, default 0.5)")
+    g.add_argument("--stage-timeout-s", type=float, default=1800.0,
+                   help="give up when not settled after this long (s, default 1800)")
 
 
 def read_times_s(until_s: float, n_times: int) -> list[float]:
@@ -48,8 +64,13 @@ def read_times_s(until_s: float, n_times: int) -> list[float]:
 
 
 def run(board, out_dir, progress=None, levels_s=tuple(x * 1e-6 for x in DEFAULT_LEVELS_US), until_s=1800.0,
-        n_times=14, cells_per_level=1024, cores=(0,), window_s=1e-6) -> dict:
-    """Run the experiment; returns the JSON summary (see module doc)."""
+        n_times=14, cells_per_level=1024, cores=(0,), window_s=1e-6, stage=None, temperature_k=None,
+        stage_tolerance_k=0.5, stage_timeout_s=1800.0) -> dict:
+    """Run the experiment; returns the JSON summary (see module doc).
+
+    ``stage`` is an open :class:`drivers.instruments.LakeShore335` (or None);
+    ``temperature_k`` the temperature it holds during the run (K).
+    """
     t_wall = time.perf_counter()
     levels = conductance("levels_s", levels_s, board.limits, scalar=False)
     if levels.ndim != 1 or levels.size == 0 or levels.min() <= 0:
@@ -71,15 +92,30 @@ def run(board, out_dir, progress=None, levels_s=tuple(x * 1e-6 for x in DEFAULT_
     lvl = np.tile(np.arange(levels.size), per)  # interleaved: neighbouring cells get different levels
     tgt = levels[lvl]
     times = read_times_s(until_s, n_times)
+    stage = _stage.check_stage(board, stage, temperature_k, stage_tolerance_k, stage_timeout_s)
     params = {"levels_s": levels.tolist(), "until_s": float(until_s), "n_times": int(n_times),
               "cells_per_level": per, "cores": cores, "window_s": float(window_s)}
+    if stage is not None:
+        params.update(temperature_k=float(temperature_k), stage_tolerance_k=float(stage_tolerance_k),
+                      stage_timeout_s=float(stage_timeout_s))
     tables = {
         "program": {"cell": ("i4", ""), "target_s": ("f4", "S"), "g_final_s": ("f4", "S"), "pulses": ("i4", ""),
                     "success": ("?", "")},
         "relax": {"t_after_s": ("f8", "s"), "cell": ("i4", ""), "target_s": ("f4", "S"), "g_s": ("f4", "S")},
     }
+    if stage is not None:
+        tables["stage"] = _stage.STAGE_TABLE
+        settled_k = _stage.hold(stage, temperature_k, stage_tolerance_k, stage_timeout_s)
+        stage_rows = []
     with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
         board = log.board
+
+        def stage_reading():
+            if stage is not None:
+                stage_rows.append(_stage.reading(stage, board.now()))
+                log.append("stage", **{k: np.array([v]) for k, v in stage_rows[-1].items()})
+
+        stage_reading()
         formed = form_cells(board, c, r, k, g_pristine_max_s=0.5e-6)
         f = np.flatnonzero(formed)
         tick, close = progress_callback(progress, f.size, "write-verify")
@@ -105,6 +141,7 @@ def run(board, out_dir, progress=None, levels_s=tuple(x * 1e-6 for x in DEFAULT_
                 sig[j, li] = np.std(d[m]) if m.any() else np.nan
                 shift[j, li] = np.mean(d[m]) if m.any() else np.nan
             last_g = g
+            stage_reading()
             tick(j + 1)
         close()
         s_last = sig[-1] * 1e6
@@ -124,6 +161,8 @@ def run(board, out_dir, progress=None, levels_s=tuple(x * 1e-6 for x in DEFAULT_
             "mean_pulses_per_cell": res.mean_pulses_per_cell,
             "run_file": str(log.path),
         }
+        if stage is not None:
+            summary["stage"] = _stage.summary(stage, temperature_k, stage_tolerance_k, settled_k, stage_rows)
         fig = figure_path(log.path)
         _figure(fig, levels, times, sig, shift, last_g, tgt, lvl, ok)
         summary["figure"] = str(fig)
@@ -169,9 +208,22 @@ def main(args, ctx) -> dict:
         levels = [float(x) * 1e-6 for x in args.levels_us.split(",") if x.strip()]
     except ValueError as exc:
         raise InputError(f"--levels-us must be comma-separated numbers, got {args.levels_us!r}") from exc
-    with ctx.open_board() as board:
-        s = run(board, ctx.out, progress=ctx.progress, levels_s=levels, until_s=args.until_s, n_times=args.n_times,
-                cells_per_level=args.cells_per_level, cores=parse_cores(args.cores), window_s=args.window_us * 1e-6)
+    if (args.stage is None) != (args.temperature_k is None):
+        raise InputError("--stage and --temperature-k go together (the stage's controller and the temperature it holds)")
+    stage = None
+    if args.stage is not None:
+        from drivers.instruments import LakeShore335
+
+        stage = LakeShore335(args.stage, visa_library=args.visa_library)
+    try:
+        with ctx.open_board() as board:
+            s = run(board, ctx.out, progress=ctx.progress, levels_s=levels, until_s=args.until_s,
+                    n_times=args.n_times, cells_per_level=args.cells_per_level, cores=parse_cores(args.cores),
+                    window_s=args.window_us * 1e-6, stage=stage, temperature_k=args.temperature_k,
+                    stage_tolerance_k=args.stage_tolerance_k, stage_timeout_s=args.stage_timeout_s)
+    finally:
+        if stage is not None:
+            stage.close()
     ctx.say(report(s, board.spec))
     return s
 
@@ -181,5 +233,7 @@ def report(s: dict, board_spec: str) -> str:
     return (
         f"Relaxation of {s['cells']} cells over {s['times_s'][-1]:g} s: spread {s['sigma_mean_us']:.2f} µS on average, "
         f"peak {s['sigma_max_us']:.2f} µS at {s['level_of_max_us']:g} µS, largest mean shift {s['max_abs_shift_us']:.2f} µS."
-        f"\nRun file: {s['run_file']}\nFigure:   {s['figure']}"
+        + (f"\nStage ({st['idn'].split(',')[1]}): held {st['setpoint_k']:g} K, read {st['temperature_k_min']:.2f}-"
+           f"{st['temperature_k_max']:.2f} K over the run." if (st := s.get("stage")) else "")
+        + f"\nRun file: {s['run_file']}\nFigure:   {s['figure']}"
     )

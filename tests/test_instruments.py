@@ -18,6 +18,19 @@ from neurram_lab.errors import InputError, LimitError
 SIM = f"{data_path('instruments.yaml')}@sim"
 
 
+@pytest.fixture(autouse=True)
+def emulated_335_at_room_temperature():
+    """pyvisa keeps one pyvisa-sim library per file in a process: put the emulated 335 back after each test."""
+    yield
+    import pyvisa
+
+    inst = pyvisa.ResourceManager(SIM).open_resource("ASRL1::INSTR", read_termination="\r\n", write_termination="\r\n")
+    for cmd in ("SIM:KRDG A,295.000", "SIM:HTR 1,0.0", "SETP 1,295.000", "RANGE 1,0", "RAMP 1,1,0.0"):
+        inst.write(cmd)
+    inst.query("*ESR?")
+    inst.close()
+
+
 class Recording:
     """The real pyvisa-sim resource, with every written line kept (expected-protocol style)."""
 
@@ -148,3 +161,79 @@ def test_a_driver_refuses_another_instrument():
         LakeShore335(Recording("GPIB0::24::INSTR", read_termination="\n", write_termination="\n"))
     with pytest.raises(InstrumentError, match="cannot open VISA resource"):
         KeysightE36312A("GPIB0::5::INSTR", "/nonexistent/instruments.yaml@sim")
+
+
+# --- an experiment with the stage: characterize relaxation at a held temperature, on the twin --------------
+
+SMALL = dict(levels_s=[10e-6, 20e-6], until_s=2.0, n_times=3, cells_per_level=8, cores=(0,))
+
+
+def test_relaxation_holds_and_records_the_stage_temperature(tmp_path):
+    from neurram_lab import open_board, read_run
+    from neurram_lab.experiments import relaxation
+
+    res = Recording("ASRL1::INSTR", read_termination="\r\n", write_termination="\r\n")
+    stage = LakeShore335(res, poll_s=0.0)
+    res.inst.write("SIM:KRDG A,358.120")  # the emulated stage has reached its set point
+    res.inst.write("SIM:HTR 1,41.5")
+    with open_board("sim://", seed=5) as board:
+        s = relaxation.run(board, tmp_path, stage=stage, temperature_k=358.0, stage_tolerance_k=0.5, **SMALL)
+    sent = res.commands()
+    assert sent[1:7] == ["RAMP 1,1,10.0", "SETP 1,358.000", "RANGE 1,3", "KRDG? A", "KRDG? A", "KRDG? A"]
+    run = read_run(s["run_file"])
+    assert run.record["parameters"]["temperature_k"] == 358.0
+    rec = run.record["summary"]["stage"]
+    assert rec == s["stage"]
+    assert rec["idn"].startswith("LSCI,MODEL335,") and rec["resource"] == "ASRL1::INSTR"
+    assert rec["setpoint_k"] == 358.0 and rec["temperature_k_settled"] == pytest.approx(358.12)
+    assert rec["temperature_k_last"] == pytest.approx(358.12) and rec["heater_range"] == "high"
+    assert rec["ramp_k_per_min"] == 10.0
+    tab = run.tables["stage"]
+    assert len(tab) == 1 + len(s["times_s"]) == rec["readings"], "one reading at the start, one per read time"
+    assert np.all(tab["temperature_k"] == 358.12) and np.all(tab["setpoint_k"] == 358.0)
+    assert np.allclose(tab["heater_pct"], 41.5) and np.all(np.diff(tab["t_board_s"]) > 0)
+    import h5py
+
+    with h5py.File(s["run_file"], "r") as f:
+        assert f["tables/stage/temperature_k"].attrs["units"] == "K"
+
+
+def test_relaxation_refuses_a_stage_temperature_before_any_board_call(tmp_path):
+    from neurram_lab import open_board
+    from neurram_lab.experiments import relaxation
+
+    res = Recording("ASRL1::INSTR", read_termination="\r\n", write_termination="\r\n")
+    stage = LakeShore335(res, poll_s=0.0)
+    with open_board("sim://", seed=5) as board:
+        with pytest.raises(LimitError, match="temperature_k"):
+            relaxation.run(board, tmp_path, stage=stage, temperature_k=500.0, **SMALL)
+        with pytest.raises(InputError, match="needs a thermal stage"):
+            relaxation.run(board, tmp_path, temperature_k=358.0, **SMALL)
+        with pytest.raises(InstrumentError, match="did not settle"):  # the emulated stage stays at 295 K
+            relaxation.run(board, tmp_path, stage=stage, temperature_k=358.0, stage_timeout_s=0.0, **SMALL)
+        assert board.counters()["pulses"] == 0 and board.counters()["reads"] == 0
+    assert not list(tmp_path.glob("*.h5")), "no run file when the stage did not settle"
+
+
+def test_relaxation_cli_with_the_emulated_stage_and_its_replay(tmp_path, capsys):
+    import json
+
+    from neurram_lab import read_run
+    from neurram_lab.cli import main as cli_main
+
+    args = ["characterize", "relaxation", "--levels-us", "10,20", "--until-s", "2", "--n-times", "3",
+            "--cells-per-level", "8", "--stage", "ASRL1::INSTR", "--visa-library", SIM,
+            "--temperature-k", "358", "--stage-timeout-s", "30", "--seed", "2", "--out", str(tmp_path), "--json"]
+    # the CLI opens its own resource on the same (per-process) pyvisa-sim library: script the sensor there
+    Recording("ASRL1::INSTR", read_termination="\r\n", write_termination="\r\n").inst.write("SIM:KRDG A,358.040")
+    assert cli_main(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    run = read_run(out["run_file"])
+    assert run.record["summary"]["stage"]["temperature_k_settled"] == 358.04
+    assert run.record["summary"]["stage"]["setpoint_k"] == 358.0
+    assert len(run.tables["stage"]) == 1 + len(out["times_s"])
+    assert cli_main(["replay", out["run_file"], "--out", str(tmp_path / "replay")]) == 0
+    said = capsys.readouterr().out
+    assert "summary identical" in said and "Stage (MODEL335): held 358 K, read 358.04-358.04 K" in said
+    assert cli_main(["characterize", "relaxation", "--temperature-k", "358", "--out", str(tmp_path)]) != 0
+    assert "go together" in capsys.readouterr().err

@@ -46,6 +46,8 @@ class LakeShore335(ScpiInstrument):
         Set-point limits (K); the default 423.15 K (150 °C) is a usual retention-bake ceiling.
     rate_max_k_per_min : float
         Fastest set-point ramp this driver will ask for (K/min; the 335 takes 0.1-100).
+    poll_s : float
+        Interval between readings while waiting for the stage to settle (s).
     """
 
     MODELS = ("MODEL335",)
@@ -53,7 +55,8 @@ class LakeShore335(ScpiInstrument):
     WRITE_TERMINATION = "\r\n"
 
     def __init__(self, resource, visa_library: str = "", output: int = 1, sensor_input: str = "A",
-                 t_min_k: float = 253.15, t_max_k: float = 423.15, rate_max_k_per_min: float = 30.0):
+                 t_min_k: float = 253.15, t_max_k: float = 423.15, rate_max_k_per_min: float = 30.0,
+                 poll_s: float = 1.0):
         if output not in (1, 2):
             raise InputError(f"output must be 1 or 2, got {output!r}")
         if sensor_input not in ("A", "B"):
@@ -62,6 +65,7 @@ class LakeShore335(ScpiInstrument):
         self.t_min_k = check_range("t_min_k", t_min_k, 0.0, 1505.0, "K")
         self.t_max_k = check_range("t_max_k", t_max_k, self.t_min_k, 1505.0, "K")
         self.rate_max_k_per_min = check_range("rate_max_k_per_min", rate_max_k_per_min, 0.1, 100.0, "K/min")
+        self.poll_s = check_range("poll_s", poll_s, 0.0, 600.0, "seconds")
         super().__init__(resource, visa_library)
 
     def _open_options(self, resource: str) -> dict:
@@ -128,15 +132,15 @@ class LakeShore335(ScpiInstrument):
         """Switch the stage's heater off (``RANGE <output>,0``)."""
         self.write(f"RANGE {self.output},0")
 
-    def wait_stable(self, t_k: float, tol_k: float = 0.5, timeout_s: float = 1800.0, poll_s: float = 2.0,
+    def wait_stable(self, t_k: float, tol_k: float = 0.5, timeout_s: float = 1800.0, poll_s: float | None = None,
                     n_stable: int = 3) -> float:
-        """Poll until ``n_stable`` readings in a row are within ``tol_k`` of ``t_k`` (K).
+        """Poll every ``poll_s`` (s; default the driver's) until ``n_stable`` readings in a row are within ``tol_k`` of ``t_k`` (K).
 
         Returns the last reading (K); raises :class:`InstrumentError` after ``timeout_s`` (s).
         """
         tol = check_range("tol_k", tol_k, 1e-3, 50.0, "K")
         timeout = check_range("timeout_s", timeout_s, 0.0, 86400.0, "seconds")
-        poll = check_range("poll_s", poll_s, 0.0, 600.0, "seconds")
+        poll = self.poll_s if poll_s is None else check_range("poll_s", poll_s, 0.0, 600.0, "seconds")
         deadline = time.monotonic() + timeout
         in_band = 0
         while True:

@@ -22,15 +22,16 @@ import numpy as np
 from ._mvm_caps import board_mvm, plan_mvm
 from ..board.capabilities import capabilities_of
 from ..errors import InputError
-from .mvm import (DEFAULT_OUTPUT_BITS, CS_OVER_CI, HEADROOM_V, MVMCalibration, check_direction, check_recurrent_signs, code_scale,
+from .mvm import (DEFAULT_OUTPUT_BITS, MVMCalibration, check_direction, check_recurrent_signs, code_scale,
                   ideal_weighted_mean, input_segments, matrix_lines, n_inputs, quantize_inputs, request_differential)
 from .recurrent import RecurrentMatrix
 from ..program.weights import ProgrammedMatrix
 
 
 def predicted_integrals(pm, x_int: np.ndarray, direction: str, input_bits: int,
-                        output_bits: int, signed: bool, two_phase: bool):
-    """Model integrator voltages per volt of v_read, per segment: (max |partial sum|, final values).
+                        output_bits: int, signed: bool, two_phase: bool, cs_over_ci: float):
+    """Model integrator voltages per volt of v_read, per segment: (max |partial sum|, final values);
+    ``cs_over_ci`` is the board's ``capabilities().cs_over_ci``.
 
     Returns a list, one ``(peak, final)`` per segment, ``final`` of shape (batch, n_out_lines).
     """
@@ -42,7 +43,7 @@ def predicted_integrals(pm, x_int: np.ndarray, direction: str, input_bits: int,
         peak = 0.0
         final = None
         for b in range(nbits):
-            part = CS_OVER_CI * ideal_weighted_mean(pm, sgn * (seg & (2 ** (b + 1) - 1)), direction)
+            part = cs_over_ci * ideal_weighted_mean(pm, sgn * (seg & (2 ** (b + 1) - 1)), direction)
             peak = max(peak, float(np.abs(part).max()) if part.size else 0.0)
             final = part
         if final is None:
@@ -71,7 +72,8 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     quantile, margin : float
         The ``quantile`` of predicted |output| times ``margin`` becomes full scale.
     headroom_frac : float
-        Fraction of the nominal integrator headroom the largest partial sum may use.
+        Fraction of the integrator headroom (the board's ``capabilities().headroom_v``) the largest
+        partial sum may use.
     v_read_max_v : float, optional
         Upper bound of v_read; default the present ``v_read`` rail.
     offset_vectors : int
@@ -109,7 +111,7 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     peaks, finals, totals = [], [], []
     for m, xi in zip(mats, xs):
         q, _ = quantize_inputs(np.atleast_2d(np.asarray(xi)), input_bits, signed)
-        segs = predicted_integrals(m, q, direction, input_bits, output_bits, signed, two_phase)
+        segs = predicted_integrals(m, q, direction, input_bits, output_bits, signed, two_phase, caps.cs_over_ci)
         peaks.append(max(p for p, _ in segs))
         finals.append(np.concatenate([np.abs(f).ravel() for _, f in segs]))
         shifts = [s_[0] for s_ in input_segments(input_bits, output_bits, signed, two_phase)]
@@ -117,17 +119,17 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     peak = max(peaks)
     per_v = float(np.quantile(np.concatenate(finals), quantile)) * margin  # full scale needed per volt of v_read
     k = output_bits - 1
-    full = CS_OVER_CI * (2.0 - 2.0 ** (1 - k)) if k > 0 else CS_OVER_CI
+    full = caps.cs_over_ci * (2.0 - 2.0 ** (1 - k)) if k > 0 else caps.cs_over_ci
     lo_v, hi_v = board.rail_range_v("v_decr") if hasattr(board, "rail_range_v") else board.limits.rails_v["v_decr"]
     v_read = v_max
     if peak > 0:  # the integrator must not clip ...
-        v_read = min(v_read, headroom_frac * HEADROOM_V / peak)
+        v_read = min(v_read, headroom_frac * caps.headroom_v / peak)
     if per_v > 0:  # ... and the Vdecr DAC must reach full scale
         v_read = min(v_read, hi_v * full / per_v)
     target = per_v * v_read
     v_decr = float(np.clip(target / full if target > 0 else hi_v, max(lo_v, 1e-3), hi_v))
     board.set_rails(v_decr=v_decr)
-    unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr)
+    unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr, caps.cs_over_ci)
     offsets = [None] * len(mats)
     groups: dict = {}
     for k_, m in enumerate(mats):
@@ -145,6 +147,7 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
             offsets[k_] = codes[j].astype(np.float64).mean(axis=0) + off
     return MVMCalibration(v_read_v=float(v_read), v_decr_v=v_decr, offsets=offsets, input_bits=input_bits,
                           output_bits=output_bits, direction=direction, two_phase=two_phase, signed=signed,
+                          cs_over_ci=caps.cs_over_ci,
                           info={"peak_partial_per_v": peak, "target_full_scale_v": target, "unit_v": unit,
                                 "result_full_scale_v": float(np.quantile(np.concatenate(totals), quantile))
                                 * margin * v_read})
