@@ -145,7 +145,7 @@ class SimBoard(Board):
             if call.increasing[i] and cells.compiled_pulse_ok(kind, idx):  # one compiled pass
                 t_spec = (t0 + a * step, step) if np.isscalar(width) else t_all[a:b]
                 _, e_cell, v2 = cells.pulse_compiled(kind, idx, v, w, gt, t_spec, noise[i])
-                return e_cell + e.line_c_f * v2
+                return e_cell + e.c_pulse_path_f * v2
             if np.isscalar(width):
                 t_end = np.multiply(_counts(b - a), step)
                 t_end += t0 + a * step
@@ -161,10 +161,10 @@ class SimBoard(Board):
                 g = cells.g_s[idx]
             # energy: I*V*t in the cell, CV^2 of the line (plain sums: no BLAS thread pool)
             v2 = v * v
-            return float((v2 * (g * w)).sum()) + e.line_c_f * float(v2.sum())
+            return float((v2 * (g * w)).sum()) + e.c_pulse_path_f * float(v2.sum())
 
         energy = sum(run_blocks(run, len(call.spans), parallel=call.distinct))
-        energy += e.wl_c_f * (gate * gate * n if np.isscalar(gate) else float((v_gate * v_gate).sum()))
+        energy += self.params.circuit.c_wl_f * (gate * gate * n if np.isscalar(gate) else float((v_gate * v_gate).sum()))
         cells.version[call.cores] += 1
         self._t_s = t_last
         self._counts["pulses"] += int(n)
@@ -217,7 +217,7 @@ class SimBoard(Board):
                 ig += physics(i)
         v = self._rails["v_cell_read"]
         e = self.params.energy
-        self._counts["energy_j"] += v**2 * ig + n * e.line_c_f * v**2
+        self._counts["energy_j"] += v**2 * ig + n * e.c_pulse_path_f * v**2
         self._counts["reads"] += int(n)
         self._t_s = t_end
         return out

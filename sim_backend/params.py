@@ -126,10 +126,16 @@ class TimingParams:
 
 @dataclass
 class EnergyParams:
-    """Energy of cell operations."""
+    """Energy of single-cell operations (pulses and reads) beyond the cell's own I*V*t.
 
-    line_c_f: float = 1.0e-12  # capacitance charged on the BL/SL per pulse or read (F)
-    wl_c_f: float = 0.43e-12  # WL: 256 x 1.5 fF + 48 fF driver (F)
+    A pulse or read comes from the board's pulse source through a pad and the
+    chip-level route to the core, then the selected BL or SL: it charges
+    ``c_pulse_path_f`` per volt squared, more than the array line alone
+    (:attr:`CircuitParams.c_line_f`, what an MVM's on-core drivers charge). The
+    gate of a pulse charges one WL, :attr:`CircuitParams.c_wl_f`.
+    """
+
+    c_pulse_path_f: float = 1.0e-12  # pad + chip-level route + selected BL/SL, charged per pulse or read (F)
 
 
 @dataclass
@@ -164,10 +170,10 @@ class CircuitParams:
     r_supply_ohm: float = 0.3  # shared v_ref +- v_read supply impedance
     r_supply_per_core_ohm: float = 0.25  # extra supply resistance per core of distance
     supply_noise_ohm: float = 0.35  # supply instability: rms rail wobble per ampere drawn (V/A), per vector
-    # energy and timing
+    # energy and timing (the array's line capacitances serve the cell pulses' energy too)
     c_wl_f: float = 432e-15  # one WL: 256 access gates x 1.5 fF + 48 fF driver
     v_wl_mvm_v: float = 1.3  # WL swing during MVM
-    c_line_f: float = 120e-15  # one BL or SL
+    c_line_f: float = 120e-15  # one BL or SL of the array
     e_sample_j: float = 20e-15  # per neuron per sample
     e_integ_j: float = 60e-15  # per neuron per integration
     e_compare_j: float = 25e-15  # per neuron per comparison
