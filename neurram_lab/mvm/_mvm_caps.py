@@ -22,6 +22,8 @@ import dataclasses
 
 import numpy as np
 
+from .._validate import boolean, choice, integer, optional_integer
+from ..board.capabilities import ACTIVATIONS, MVM_DIRECTIONS
 from ..board.capabilities import BoardCapabilities, capabilities_of
 from ..errors import CapabilityError
 
@@ -61,6 +63,11 @@ def plan_mvm(board, input_bits: int, output_bits: int | None = None, direction: 
         Naming the capability, the value and the board's limit.
     """
     caps = capabilities_of(board) if caps is None else caps
+    input_bits = integer("input_bits", input_bits, 1, 8)
+    output_bits = optional_integer("output_bits", output_bits, 1, 10)
+    direction = choice("direction", direction, MVM_DIRECTIONS)
+    activation = choice("activation", activation, ACTIVATIONS)
+    two_phase, signed = boolean("two_phase", two_phase), boolean("signed", signed)
     caps.check_direction(direction)
     caps.check_activation(activation)
     caps.check_bits("input_bits", input_bits)

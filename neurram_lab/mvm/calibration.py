@@ -20,9 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from ._mvm_caps import board_mvm, plan_mvm
+from .._validate import array, boolean, integer, number, positive
+from ..board.limits import RATED_V_MAX
 from ..board.capabilities import capabilities_of
 from ..errors import InputError
-from .mvm import (DEFAULT_OUTPUT_BITS, MVMCalibration, check_direction, check_recurrent_signs, code_scale,
+from .mvm import (DEFAULT_OUTPUT_BITS, MVMCalibration, check_direction, matrices_and_inputs, check_recurrent_signs, code_scale,
                   ideal_weighted_mean, input_segments, matrix_lines, n_inputs, quantize_inputs, request_differential)
 from .recurrent import RecurrentMatrix
 from ..program.weights import ProgrammedMatrix
@@ -94,15 +96,23 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     caps = capabilities_of(board)
     output_bits = plan_mvm(board, input_bits, output_bits, direction, two_phase, "none", signed, DEFAULT_OUTPUT_BITS,
                            caps)
-    single = isinstance(matrices, (ProgrammedMatrix, RecurrentMatrix))
-    mats = [matrices] if single else list(matrices)
-    xs = [x_cal] if single else list(x_cal)
+    mats, xs = matrices_and_inputs(matrices, x_cal)
     if not mats or len(xs) != len(mats):
         raise InputError(f"calibrate needs one input batch per matrix, got {len(xs)} for {len(mats)}")
+    number("quantile", quantile, 0.0, 1.0, lo_open=True)
+    positive("margin", margin, 100.0)
+    number("headroom_frac", headroom_frac, 0.0, 1.0, lo_open=True)
+    if v_read_max_v is not None:
+        positive("v_read_max_v", v_read_max_v, RATED_V_MAX, "volts")
+    integer("offset_vectors", offset_vectors, 1, 100_000)
+    parallel = boolean("parallel", parallel)
     for m, xi in zip(mats, xs):
         check_direction(m, direction)
         n_need = n_inputs(m, direction)
-        if np.atleast_2d(np.asarray(xi)).shape[-1] != n_need:
+        xa = array("x_cal", xi, (1, 2))
+        if xa.ndim == 2 and xa.shape[0] == 0:
+            raise InputError(f"x_cal has an empty batch (shape {xa.shape})")
+        if np.atleast_2d(xa).shape[-1] != n_need:
             raise InputError(f"calibration inputs of shape {np.shape(xi)} do not fit a matrix of {n_need} "
                              f"{direction} inputs")
     check_recurrent_signs(mats, signed)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._mvm_caps import board_mvm, plan_mvm
+from .._validate import array
 from ..board.contract import MVMRequest, input_segments
 from ..board.capabilities import capabilities_of
 from ..errors import InputError, LimitError
@@ -91,9 +92,24 @@ class MVMCalibration:
     cs_over_ci: float | None = None
 
 
+def matrices_and_inputs(matrices, x) -> tuple[list, list]:
+    """``(matrices, inputs)`` as two lists (one matrix and one array, or lists of them); InputError otherwise."""
+    kinds = (ProgrammedMatrix, RecurrentMatrix)
+    if isinstance(matrices, kinds):
+        return [matrices], [x]
+    if not isinstance(matrices, (list, tuple)) or not all(isinstance(m, kinds) for m in matrices):
+        raise InputError(f"matrices must be a ProgrammedMatrix, a RecurrentMatrix or a list of them, got {matrices!r:.80}")
+    if not isinstance(x, (list, tuple)):
+        raise InputError(f"a list of matrices needs a list of input arrays, one per matrix, got {type(x).__name__}")
+    return list(matrices), list(x)
+
+
 def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray, float]:
     """Integer inputs and the scale they carry: floats in [-1, 1] ([0, 1] unsigned) are rounded
     to ``2**(n-1) - 1`` (``2**n - 1``) levels; integers pass through with scale 1."""
+    a = array("x", x, (1, 2))
+    if a.ndim == 2 and a.shape[0] == 0:
+        raise InputError(f"x has an empty batch (shape {a.shape})")
     a = np.asarray(x)
     if a.dtype.kind in "iu":
         return a.astype(np.int64), 1.0
@@ -260,8 +276,9 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
     output_bits = plan_mvm(board, input_bits, output_bits, direction, two_phase, activation, signed,
                            DEFAULT_OUTPUT_BITS, caps)
     single = isinstance(matrices, (ProgrammedMatrix, RecurrentMatrix))
-    mats = [matrices] if single else list(matrices)
-    xs = [x] if single else list(x)
+    mats, xs = matrices_and_inputs(matrices, x)
+    if calibration is not None and not isinstance(calibration, MVMCalibration):
+        raise InputError(f"calibration must be an MVMCalibration, got {type(calibration).__name__}")
     if not mats or len(xs) != len(mats):
         raise InputError(f"run_mvm needs one input array per matrix, got {len(xs)} for {len(mats)}")
     for m in mats:

@@ -1,0 +1,221 @@
+"""Bad input, everywhere, the same way (issue 13 item 5).
+
+Generated bad arguments thrown at the public entry points must give a typed
+NeuRRAMError (or a valid result), never a raw traceback, and nothing may
+reach the board before the refusal. ``tests/bad_input_probe.py`` is the
+broader hand-run probe (every entry point and CLI option, with counts).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import neurram_lab as nl
+from neurram_lab import InputError, LimitError, NeuRRAMError, SafetyLimits
+from neurram_lab.cli.cli import main
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# anything a confused caller might pass where a number is expected
+junk = st.one_of(
+    st.none(), st.booleans(), st.text(max_size=4),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-10**12, max_value=10**12),
+    st.lists(st.floats(allow_nan=True), max_size=3),
+    st.just(object()), st.just({}),
+)
+
+
+@pytest.fixture(scope="module")
+def board():
+    with nl.open_board("sim://?seed=5") as b:
+        yield b
+
+
+def _work(board) -> tuple:
+    c = board.counters()
+    return c["pulses"], c["reads"], c["mvms"], c["neuron_tests"]
+
+
+def typed_or_valid(board, call):
+    """Run ``call``: a NeuRRAMError is fine; anything else raised is not. Returns (ok, result-or-error)."""
+    try:
+        return True, call()
+    except NeuRRAMError as exc:
+        assert str(exc), "typed errors carry a message"
+        return False, exc
+
+
+@SETTINGS
+@given(value=junk)
+def test_limits_from_dict_typed(value):
+    for key in ("pulse_v_max", "form_v_max", "gate_v_max", "width_s", "g_cell_s", "n_cores", "rails_v"):
+        ok, res = typed_or_valid(None, lambda: SafetyLimits.from_dict({key: value}))
+        if ok:  # accepted: then within the chip's ratings
+            assert res.pulse_v_max <= 5.0 and res.form_v_max <= 5.0 and res.gate_v_max <= 5.0
+            assert 10e-9 <= res.width_s[0] <= res.width_s[1] <= 1e-3
+            assert res.n_cores <= 48
+
+
+@SETTINGS
+@given(v=st.floats(min_value=5.0, max_value=1e6, exclude_min=True))
+def test_no_limits_file_raises_the_ratings(v, tmp_path_factory):
+    path = tmp_path_factory.mktemp("lim") / "hot.toml"
+    path.write_text(f"pulse_v_max = {v!r}\nform_v_max = {v!r}\n")
+    with pytest.raises(LimitError):
+        nl.open_board(f"sim://?limits={path}")
+
+
+@pytest.mark.parametrize("text", ['pulse_v_max = "high"\n', "pulse_v_maxx = 3.0\n", "", "pulse_v_max = true\n",
+                                  "[rails_v]\nv_bogus = [0.0, 1.0]\n", "n_cores = 100\n"])
+def test_limits_files_refused(tmp_path, text):
+    path = tmp_path / "limits.toml"
+    path.write_text(text)
+    with pytest.raises(NeuRRAMError):
+        SafetyLimits.from_file(path)
+
+
+@SETTINGS
+@given(v=junk, w=junk)
+def test_pulse_typed_and_nothing_sent(board, v, w):
+    before = _work(board)
+    ok, _ = typed_or_valid(board, lambda: board.pulse("set", 0, 0, 0, v, w))
+    if not ok:
+        assert _work(board) == before
+
+
+@SETTINGS
+@given(target=junk)
+def test_write_verify_targets(board, target):
+    before = _work(board)
+    ok, _ = typed_or_valid(board, lambda: nl.write_verify(board, 0, [0], [0], target,
+                                                          nl.WriteVerifyConfig(max_rounds=20)))
+    if not ok:
+        assert _work(board) == before
+
+
+@SETTINGS
+@given(gmax=st.one_of(junk, st.floats(min_value=100e-6, max_value=1.0, exclude_min=True)),
+       iterations=st.one_of(junk, st.integers(-5, 0)))
+def test_program_weights_refuses_before_any_call(board, gmax, iterations):
+    place = nl.MatrixPlacement(core=1, row0=0, col0=0, n_in=2, n_out=2)
+    before = _work(board)
+    with pytest.raises(NeuRRAMError):
+        nl.program_weights(board, np.ones((2, 2)), place, gmax_s=gmax, iterations=iterations)
+    assert _work(board) == before
+
+
+@SETTINGS
+@given(settle=junk, iterations=junk)
+def test_iterative_program_typed(board, settle, iterations):
+    before = _work(board)
+    ok, _ = typed_or_valid(board, lambda: nl.iterative_program(board, 2, [0], [0], [10e-6], iterations, settle,
+                                                               nl.WriteVerifyConfig(max_rounds=20)))
+    if not ok:
+        assert _work(board) == before
+
+
+@SETTINGS
+@given(core=junk, row0=junk, n_in=junk)
+def test_matrix_placement_typed(core, row0, n_in):
+    typed_or_valid(None, lambda: nl.MatrixPlacement(core=core, row0=row0, col0=0, n_in=n_in, n_out=2))
+
+
+@SETTINGS
+@given(bits=junk, x=st.one_of(junk, st.just(np.full((1, 4), np.nan)), st.just(np.zeros((0, 4)))))
+def test_run_mvm_typed(board, bits, x):
+    place = nl.MatrixPlacement(core=3, row0=0, col0=0, n_in=4, n_out=3)
+    w = np.full((4, 3), 0.5)
+    g, wmax = nl.weights_to_conductance(w, 1e-6, 40e-6)
+    pm = nl.ProgrammedMatrix(w, place, 1e-6, 40e-6, wmax, g, g_measured_s=g)
+    before = _work(board)
+    ok, _ = typed_or_valid(board, lambda: nl.run_mvm(board, pm, x, input_bits=bits))
+    if not ok:
+        assert _work(board) == before
+
+
+@SETTINGS
+@given(seconds=junk)
+def test_wait_typed(board, seconds):
+    ok, _ = typed_or_valid(board, lambda: board.wait(seconds))
+    if ok:
+        assert isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
+
+
+@SETTINGS
+@given(g=junk, lo=junk, hi=junk, w_max=junk)
+def test_conductance_weights_typed(g, lo, hi, w_max):
+    typed_or_valid(None, lambda: nl.conductance_to_weights(g, lo, hi, w_max))
+    typed_or_valid(None, lambda: nl.weights_to_conductance(g, lo, hi, w_max))
+
+
+# --------------------------------------------------------------------- CLI
+CLI_CASES = [
+    ("demo", "--gmax-us", "-5"),
+    ("demo", "--gmax-us", "5000"),
+    ("characterize", "write-verify", "--iterations", "0"),
+    ("characterize", "write-verify", "--gmax-us", "5000"),
+    ("characterize", "mvm", "--input-bits", "0"),
+    ("characterize", "mvm", "--output-bits", "11"),
+    ("deploy", "mnist-cnn", "--output-bits", "11"),
+    ("deploy", "rbm-recovery", "--steps", "-3"),
+    ("deploy", "train-small", "--epochs", "0"),
+    ("deploy", "train-small", "--noise", "-1"),
+]
+
+
+@pytest.fixture
+def counted_boards(monkeypatch):
+    """Every board the CLI opens, kept to read its counters after the command."""
+    from neurram_lab.cli import cli as climod
+
+    opened = []
+    orig = climod.CliContext.open_board
+
+    def open_board(self, **opt):
+        b = orig(self, **opt)
+        opened.append(b)
+        return b
+
+    monkeypatch.setattr(climod.CliContext, "open_board", open_board)
+    return opened
+
+
+@pytest.mark.parametrize("argv", CLI_CASES, ids=" ".join)
+def test_cli_refuses_before_any_work(argv, tmp_path, capsys, counted_boards):
+    out = tmp_path / "runs"
+    rc = main([*argv, "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0
+    assert len(err) == 1 and err[0].startswith("neurram: error: "), err
+    assert not any(t in err[0] for t in ("Traceback", "ValueError:", "TypeError:")), err
+    assert not out.exists() or not any(out.rglob("*.h5"))
+    for b in counted_boards:
+        c = b._counters()  # the board is closed by now: read its counts through the hook
+        assert (c["pulses"], c["reads"], c["mvms"]) == (0, 0, 0), (argv, c)
+
+
+def test_cli_hot_limits_file_refused(tmp_path, capsys):
+    hot = tmp_path / "hot.toml"
+    hot.write_text("pulse_v_max = 100.0\n")
+    rc = main(["demo", "--board", f"sim://?limits={hot}", "--out", str(tmp_path / "runs"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and len(err) == 1 and "pulse_v_max" in err[0]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.h5"))
+
+
+def test_input_error_names_the_argument():
+    with pytest.raises(InputError, match="iterations"):
+        from neurram_lab._validate import integer
+
+        integer("iterations", "3")
+    with pytest.raises(LimitError) as exc:
+        from neurram_lab._validate import number
+
+        number("gmax_s", 5e-3, 0.0, 100e-6)
+    assert exc.value.name == "gmax_s" and exc.value.value == 5e-3 and exc.value.limit == (0.0, 100e-6)
