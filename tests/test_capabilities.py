@@ -80,3 +80,33 @@ def test_replay_of_a_run_without_rail_ranges_answers_with_the_limits(tmp_path):
         rb.snapshot()
         assert rb.rail_range_v("v_decr") == rb.limits.rails_v["v_decr"]  # what calibrate used then
         assert rb.get_rails() == rails and rb.remaining == 0
+
+
+def test_tier2_takes_the_neuron_capacitors_and_headroom_from_the_board():
+    """Tier 2 scales codes with the board's reported c_sample/c_integ (no copy of the twin's values)."""
+    import dataclasses
+
+    from neurram_lab import open_board
+    from neurram_lab.mvm.calibration import calibrate
+    from neurram_lab.mvm.mvm import code_scale
+    from neurram_lab.program.weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance
+
+    assert BoardCapabilities().cs_over_ci == pytest.approx(17 / 104)
+    for bad in (dict(c_sample_f=0.0), dict(c_integ_f=float("nan")), dict(headroom_v="0.3"), dict(c_integ_f=True)):
+        with pytest.raises(InputError):
+            BoardCapabilities(**bad)
+    with open_board("sim://?seed=2") as board:
+        caps, c = board.capabilities(), board.params.circuit
+        assert (caps.c_sample_f, caps.c_integ_f, caps.headroom_v) == (c.c_sample_f, c.c_integ_f, c.v_headroom_v)
+        unit, _ = code_scale(4, 6, True, False, 0.5, caps.cs_over_ci)
+        assert unit == pytest.approx(caps.cs_over_ci * 0.5 / 2**4)
+        place = MatrixPlacement(0, 0, 0, 4, 4)
+        w = np.eye(4)
+        g, _ = weights_to_conductance(w, 1e-6, 40e-6)  # an ideal matrix: no programming needed
+        pm = ProgrammedMatrix(weights=w, placement=place, gmin_s=1e-6, gmax_s=40e-6, w_max=1.0, g_target_s=g,
+                              g_measured_s=g, dead=np.zeros_like(g, bool), info={})
+        small = dataclasses.replace(caps, headroom_v=caps.headroom_v / 100)
+        cal = calibrate(board, pm, np.eye(4), input_bits=4)
+        board.capabilities = lambda: small  # a board whose integrator swings 100x less: calibrate lowers v_read
+        low = calibrate(board, pm, np.eye(4), input_bits=4)
+        assert cal.cs_over_ci == caps.cs_over_ci and low.v_read_v < cal.v_read_v
