@@ -1,6 +1,6 @@
 """Everything that talks to real equipment: the NeuRRAM test board through the chip authors'
 bitstream (``neurram_top.v``) over Opal Kelly FrontPanel, bench instruments over
-pyvisa/pyserial, and the hardware-in-the-loop board (the same driver on an
+pyvisa (named products' command sets), and the hardware-in-the-loop board (the same driver on an
 emulation of that bitstream, with the twin as chip).
 
 Layout: ``neurram_top`` (endpoint map, rail table, DAC and ADC conversions),
