@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import integer
 from .board.contract import Board
+from .errors import InputError
 
 
 class Core:
@@ -23,14 +25,19 @@ class Core:
     """
 
     def __init__(self, board: Board, index: int):
-        board.limits.check_cores(index)
+        if not isinstance(board, Board):
+            raise InputError(f"Core needs a Board, got {type(board).__name__}")
+        index = integer("core", index, 0, board.limits.n_cores - 1)
         self.board, self.index = board, int(index)
 
     def __repr__(self) -> str:
         return f"Core({self.index} on {self.board.spec})"
 
     def _cells(self, rows, cols):
-        r, c = np.broadcast_arrays(np.asarray(rows), np.asarray(cols))
+        try:
+            r, c = np.broadcast_arrays(np.asarray(rows), np.asarray(cols))
+        except ValueError as exc:
+            raise InputError(f"rows and cols do not broadcast: shapes {np.shape(rows)} and {np.shape(cols)}") from exc
         return np.full(r.shape, self.index), r, c
 
     def read_g_siemens(self, rows, cols) -> np.ndarray:
@@ -71,6 +78,8 @@ class Chip:
     """The whole chip on a board: 48 :class:`Core` handles and the bias rails."""
 
     def __init__(self, board: Board):
+        if not isinstance(board, Board):
+            raise InputError(f"Chip needs a Board, got {type(board).__name__}")
         self.board = board
         self.n_cores = board.limits.n_cores
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validate import positive
 from ..board.contract import check_lines
 from ..board.limits import N_CORES, N_ROWS
 from ..errors import InputError, LimitError
@@ -211,6 +212,9 @@ def measure_recurrent(board, placement: RecurrentPlacement, w_per_s: float) -> R
     ``recurrent_bl`` reads the rows in use (inputs and outputs) across all 256
     columns; ``recurrent_sl`` reads the whole core (every WL is on).
     """
+    if not isinstance(placement, RecurrentPlacement):
+        raise InputError(f"placement must be a RecurrentPlacement, got {type(placement).__name__}")
+    w_per_s = positive("w_per_s", w_per_s, detail="weight units per siemens")
     core, row, col = placement.cells()
     g = np.asarray(board.read(core, row, col), np.float64).reshape(placement.wl_rows().size, N_LINES)
     return RecurrentMatrix(placement, g, w_per_s, info={"cells_read": int(row.size)})
