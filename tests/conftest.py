@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -18,6 +19,10 @@ register_board("restricted", "tests._restricted_board:RestrictedBoard.from_spec"
 
 # Every board spec the Board contract suite must pass on; later boards add theirs.
 BOARD_SPECS = ["sim://?seed=7", "hil://?seed=7", "restricted://?seed=7"]
+# The contract suite runs over replay:// too: each test that takes ``board`` is recorded on
+# REPLAY_RECORDED_ON through the run log's journal, then runs again on the replay of that run file.
+REPLAY_SPEC = "replay://"
+REPLAY_RECORDED_ON = "sim://?seed=7"
 
 
 def pytest_addoption(parser):
@@ -27,6 +32,9 @@ def pytest_addoption(parser):
 def pytest_generate_tests(metafunc):
     if "board_spec" in metafunc.fixturenames:
         specs = list(BOARD_SPECS) + list(metafunc.config.getoption("--board"))
+        takes_board_only = "board_spec" not in inspect.signature(metafunc.function).parameters
+        if metafunc.module.__name__.endswith("test_board_contract") and takes_board_only:
+            specs.append(REPLAY_SPEC)
         metafunc.parametrize("board_spec", specs)
 
 
@@ -40,9 +48,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def board(board_spec):
-    b = open_board(board_spec)
+def board(board_spec, request, tmp_path):
+    if board_spec != REPLAY_SPEC:
+        b = open_board(board_spec)
+        yield b
+        b.close()
+        return
+    from neurram_lab.experiments._common import start_run
+
+    with open_board(REPLAY_RECORDED_ON) as sim, start_run(sim, tmp_path / "recorded", "contract", {}, {}) as log:
+        request.function(board=log.board)  # the test itself, recorded
+    b = open_board(f"replay://{log.path}")
+    b.snapshot()  # call 0 of every run file: the start snapshot
     yield b
+    assert b.remaining == 0, "the replay served every recorded call"
     b.close()
 
 
