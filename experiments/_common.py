@@ -129,6 +129,31 @@ def start_run(board, out_dir, experiment: str, parameters: dict, tables: dict) -
     return log
 
 
+# The paper's protocol for the deploy experiments (SPEC §2, §5): iterative write-verify with a
+# 30-minute settle before each verify re-read and before inference; the paper's calibration
+# (per-layer operating point and per-output ADC offsets) as the headline, the per-column fit
+# against exact software outputs (beyond the paper) measured beside it.
+PAPER_SETTLE_S = 1800.0
+CALIBRATIONS = ("both", "paper", "per-column")
+LEGACY_SETTLE_S = 1.0  # write-verify settle of runs recorded before (their parameters name relax_s)
+
+
+def add_protocol_arguments(parser, what: str = "inference") -> None:
+    """``--settle-s`` (``--relax-s`` its older name) and ``--calibration`` of a deploy experiment."""
+    parser.add_argument("--settle-s", "--relax-s", dest="settle_s", type=float, default=PAPER_SETTLE_S, metavar="S",
+                        help=f"board time left to settle after each write-verify pass (before its re-read) and before "
+                             f"{what} (default 1800 s: the paper's 30 min)")
+    parser.add_argument("--calibration", default="both", choices=CALIBRATIONS,
+                        help="paper: per-layer operating point and ADC offsets (SPEC §5); per-column: also a slope and "
+                             "intercept per column fitted against exact outputs on training images; both (default): "
+                             "measure each, the paper's as the headline")
+
+
+def calibration_modes(calibration: str) -> list[tuple[str, bool]]:
+    """(name, per_column) of each calibration a run measures, the headline first."""
+    return [(m, m == "per-column") for m in (("paper", "per-column") if calibration == "both" else (calibration,))]
+
+
 def is_run_specific(key: str) -> bool:
     """True for a summary key that is not a result: a wall time (``wall_s``, ``*_wall_s``) or a written path.
 

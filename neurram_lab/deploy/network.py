@@ -329,14 +329,19 @@ class ChipNetwork:
         return self.model.predict(images, self.matmul, batch=batch, progress=progress)
 
     # ----------------------------------------------------------- calibration
-    def calibrate(self, images, batch: int = 500) -> dict:
-        """Model-driven calibration on (training) images: per matrix and column, a linear fit.
+    def calibrate(self, images, batch: int = 500, per_column: bool = True) -> dict:
+        """Model-driven calibration on (training) images; returns the residual (weight units) per layer.
 
         Each layer's input is the chip's own (calibrated) output of the layers
-        before, as at inference. For every matrix the measured outputs are
-        fitted against the exact products of the same integer inputs with the
-        intended weights; inference then applies ``(y - intercept) / slope``.
-        Returns the fit residual (weight units) per layer.
+        before, as at inference. Every layer first gets the paper's
+        calibration (SPEC §5, tier 2 :func:`~neurram_lab.mvm.calibration.calibrate`):
+        an operating point (v_read, v_decr) picked from the layer's own inputs
+        and the ADC offsets of every output, measured at zero input and
+        subtracted. With ``per_column`` (beyond the paper) the measured outputs
+        of every matrix are then fitted against the exact products of the same
+        integer inputs with the intended weights, and inference applies
+        ``(y - intercept) / slope`` per column. The residual is the RMS
+        difference between the calibrated outputs and the exact products.
         """
         x = self.model.quantize_input(images)
         acts = {"input": x}
@@ -346,12 +351,15 @@ class ChipNetwork:
             if not lay.is_weight:
                 acts[lay.name] = digital.apply(lay, ins)
                 continue
-            resid[lay.name] = self.calibrate_layer(lay.name, ins[0])
+            resid[lay.name] = self.calibrate_layer(lay.name, ins[0], per_column)
             acts[lay.name] = self.matmul(lay, ins[0])
         return resid
 
-    def calibrate_layer(self, name: str, x) -> float:
-        """Calibrate the matrices of one weight layer on its input tensor ``x``; returns the mean residual."""
+    def calibrate_layer(self, name: str, x, per_column: bool = True) -> float:
+        """Calibrate the matrices of one weight layer on its input tensor ``x``; returns the mean residual.
+
+        ``per_column`` False: the paper's operating point and offsets only (no fit).
+        """
         lay = self.model.layer(name)
         grid = self.model.input_grid(name)
         if self._mvm is chip_mvm:  # operating point and offsets first (tier 2), from the layer's own inputs
@@ -363,14 +371,18 @@ class ChipNetwork:
                 self.board, [self.programmed[i] for i, _ in rows],
                 [self.matrix_inputs(r, codes[pick], grid.levels) for _, r in rows], grid.bits,
                 output_bits=self.output_bits, **self.mvm_options)
+        for idx, _ in self._layer_rows(name):
+            self.calibration.pop(idx, None)
         rows, outs, spans, codes, _ = self.raw_partials(lay, x)
         errs = []
         for (idx, r), o, (a, z) in zip(rows, outs, spans):
             o = o[: z - a]
             ideal = self.matrix_inputs(r, codes[a:z], grid.levels).astype(np.float64) @ self.mapping.weights(r)
-            slope, icpt = fit_columns(ideal, o)
-            self.calibration[idx] = (slope.astype(np.float32), icpt.astype(np.float32))
-            errs.append(np.sqrt(np.mean(((o - icpt) / slope - ideal) ** 2)))
+            if per_column:
+                slope, icpt = fit_columns(ideal, o)
+                self.calibration[idx] = (slope.astype(np.float32), icpt.astype(np.float32))
+                o = (o - icpt) / slope
+            errs.append(np.sqrt(np.mean((o - ideal) ** 2)))
         return float(np.mean(errs))
 
 

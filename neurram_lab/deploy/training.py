@@ -226,7 +226,8 @@ def train(model: Model, images, labels, epochs: int = 5, noise: float = 0.0, lr:
 
 
 def progressive_finetune(chip_net, images, labels, epochs: int = 3, noise: float = 0.1, lr: float = 1e-5,
-                         calibration_images: int = 500, relax_s: float = 1800.0, progress=None) -> dict:
+                         calibration_images: int = 500, relax_s: float = 1800.0, progress=None,
+                         settle_s: float = 1.0, per_column: bool = True) -> dict:
     """Chip-in-the-loop progressive fine-tuning (SPEC §5) of a sequential model.
 
     ``chip_net`` is a :class:`~.network.ChipNetwork` whose mapping holds the
@@ -234,8 +235,10 @@ def progressive_finetune(chip_net, images, labels, epochs: int = 3, noise: float
     it (with the weights as fine-tuned so far), calibrate it on training
     images, run the training images through the chip up to the next weight
     layer's input, and fine-tune all later layers in software on those
-    measured activations. Each layer is left to relax for ``relax_s`` of board
-    time before its outputs are measured. Returns the training accuracy of the
+    measured activations. Each write-verify pass settles ``settle_s`` before
+    its re-read, and each layer is left to relax for ``relax_s`` of board
+    time before its outputs are measured; ``per_column`` False calibrates with
+    the paper's operating point and offsets only (no per-column fit). Returns the training accuracy of the
     fine-tuned tail after each step (keyed by the first software layer).
     """
     model = chip_net.mapping.model
@@ -250,11 +253,11 @@ def progressive_finetune(chip_net, images, labels, epochs: int = 3, noise: float
     report = {}
     pos = 0
     for wi, wl in enumerate(weights):
-        chip_net.program_layers([wl.name])
+        chip_net.program_layers([wl.name], settle_s=settle_s)
         if chip_net.board is not None:
             chip_net.board.wait(relax_s)  # measure relaxed conductances, as at inference
         chip_net.calibrate_layer(wl.name, model.forward(x[cal], matmul=chip_net.matmul, upto=wl.inputs[0])
-                                 if wl.inputs[0] != "input" else x[cal])
+                                 if wl.inputs[0] != "input" else x[cal], per_column)
         # measured activations up to the next weight layer's input
         end = names.index(weights[wi + 1].name) if wi + 1 < len(weights) else len(names)
         for lay in model.layers[pos:end]:
