@@ -10,6 +10,9 @@ Convention for every experiment module (so ``neurram replay`` can re-run it):
 - inside ``with start_run(...) as log:`` every board call goes through
   ``log.board`` (the board the run journals), and none after ``log.close``.
   ``neurram replay RUN.h5`` then serves the same calls from the journal;
+- optionally ``recorded_parameters(params) -> dict``: the parameters a
+  recorded run is repeated with, where a default changed since (a run from
+  before the parameter existed must replay as it ran);
 - ``report(summary, board_spec) -> str``: the text printed at the end of a
   run, by its CLI front and by ``neurram replay`` alike;
 - summary keys that are not results of the experiment say so by their name:

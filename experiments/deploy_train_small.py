@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import MAX_ITERATIONS, choice, dir_path, integer, number
+from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, choice, dir_path, integer, number
 
 from neurram_lab.deploy import load_mnist, map_model
 from neurram_lab.deploy.model import Model
@@ -26,7 +26,8 @@ from neurram_lab.deploy.network import ChipNetwork, read_back
 from neurram_lab.deploy.zoo import small_cnn
 from neurram_lab.errors import InputError
 
-from ._common import figure_path, mnist_dir, pyplot, start_run
+from ._common import (CALIBRATIONS, LEGACY_SETTLE_S, PAPER_SETTLE_S, add_protocol_arguments, calibration_modes,
+                      figure_path, mnist_dir, pyplot, start_run)
 
 EXPERIMENT = "deploy-train-small"
 COMMAND = ("deploy", "train-small")
@@ -45,11 +46,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--finetune-lr", type=float, default=1e-4,
                         help="fine-tuning learning rate (default 1e-4; 1e-5, the paper's 1/100, moved nothing in 2 epochs)")
     parser.add_argument("--mvm", default="chip", choices=["chip", "measured-weights"], help="MVM path (default chip)")
+    add_protocol_arguments(parser)
 
 
 def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, noise=0.15, limit=2000,
-        train_images=5000, mvm="chip", lr=1e-3, finetune_lr=1e-4, seed=0) -> dict:
-    """Train, deploy, fine-tune; returns software and chip accuracies of each model."""
+        train_images=5000, mvm="chip", lr=1e-3, finetune_lr=1e-4, seed=0, settle_s=PAPER_SETTLE_S,
+        calibration="both", relax_s=None) -> dict:
+    """Train, deploy, fine-tune; returns software and chip accuracies of each model.
+
+    ``accuracy`` is with the headline calibration (``calibration``: the paper's when ``both``, which also
+    gives ``accuracy_per_column``); chip-in-the-loop fine-tuning calibrates each layer the headline way.
+    ``relax_s`` (runs recorded before the paper's protocol, see :func:`recorded_parameters`): the wait
+    before inference, passes settled 1 s, per-column calibration only.
+    """
     epochs = integer("epochs", epochs, 1, MAX_ITERATIONS)
     finetune_epochs = integer("finetune_epochs", finetune_epochs, 0, MAX_ITERATIONS)
     noise = number("noise", noise, 0.0, 1.0, "training weight noise, a fraction of max|W|")
@@ -59,6 +68,15 @@ def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, n
     lr = number("lr", lr, 0.0, 10.0, "learning rate", lo_open=True)
     finetune_lr = number("finetune_lr", finetune_lr, 0.0, 10.0, "learning rate", lo_open=True)
     seed = integer("seed", seed, 0)
+    legacy = relax_s is not None
+    if legacy:
+        relax_s = number("relax_s", relax_s, 0.0, MAX_SETTLE_S, "seconds")
+        settle_s, calibration = LEGACY_SETTLE_S, "per-column"
+    else:
+        settle_s = number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
+        calibration = choice("calibration", calibration, CALIBRATIONS)
+        relax_s = settle_s
+    modes = calibration_modes(calibration)
     data = dir_path("data", data) if data is not None else data
     try:
         from neurram_lab.deploy.training import init_params, progressive_finetune, train
@@ -67,35 +85,42 @@ def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, n
     t0 = time.perf_counter()
     data = data if data is not None else mnist_dir()
     params = {"data": str(data), "epochs": epochs, "finetune_epochs": finetune_epochs, "noise": noise, "limit": limit,
-              "train_images": train_images, "mvm": mvm, "lr": lr, "finetune_lr": finetune_lr, "seed": seed}
+              "train_images": train_images, "mvm": mvm, "lr": lr, "finetune_lr": finetune_lr, "seed": seed,
+              **({} if legacy else {"settle_s": settle_s, "calibration": calibration})}
     x, y = load_mnist(data, "train-5k")  # the sample is sorted by class: shuffle before taking a subset
     pick = np.random.default_rng(seed).permutation(len(x))[:train_images]
     x, y = x[pick], y[pick]
     xt, yt = load_mnist(data, "test", limit)
     arch = small_cnn()
     init = Model.from_arch(arch, init_params(arch, seed))
-    tables = {"scores": {"model": ("i1", ""), "software": ("f4", ""), "chip": ("f4", "")}}
+    tables = {"scores": {"model": ("i1", ""), "software": ("f4", ""), "chip": ("f4", ""),
+                         **({} if legacy else {"chip_per_column": ("f4", "")})}}
     with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
         board = log.board
         models = {"plain": train(init, x, y, epochs, 0.0, lr, seed=seed),
                   "noise": train(init, x, y, epochs, noise, lr, seed=seed)}
         result = {}
         for (name, model), cores in zip(models.items(), CORE_SETS):
-            net = _deploy(board, model, cores, mvm)
-            net.calibrate(x[:500])
-            result[name] = {"software": _acc(model.predict(xt), yt), "chip": _acc(net.predict(xt), yt)}
+            net = _deploy(board, model, cores, mvm, settle_s, relax_s)
+            result[name] = {"software": _acc(model.predict(xt), yt), **_chip_acc(net, x[:500], xt, yt, modes)}
         # chip-in-the-loop progressive fine-tuning of the noise-trained model on fresh cores
         mapping = map_model(models["noise"], cores=list(CORE_SETS[2]), split_wide=False)
         net = ChipNetwork(board, mapping, 1e-6, 40e-6, mvm=mvm)
-        report = progressive_finetune(net, x, y, finetune_epochs, noise, finetune_lr)
-        board.wait(1800.0)
+        report = progressive_finetune(net, x, y, finetune_epochs, noise, finetune_lr, relax_s=relax_s,
+                                      settle_s=settle_s, per_column=modes[0][1])
+        board.wait(relax_s)
         if mvm == "measured-weights":
             read_back(board, list(net.programmed.values()))
-        net.calibrate(x[:500])
-        result["noise+finetune"] = {"software": _acc(mapping.model.predict(xt), yt), "chip": _acc(net.predict(xt), yt)}
+        result["noise+finetune"] = {"software": _acc(mapping.model.predict(xt), yt),
+                                    **_chip_acc(net, x[:500], xt, yt, modes)}
         for i, (k, v) in enumerate(result.items()):
-            log.append("scores", model=i, software=v["software"], chip=v["chip"])
+            log.append("scores", model=i, software=v["software"], chip=v["chip"],
+                       **({} if legacy else {"chip_per_column": v.get("per-column", float("nan"))}))
         summary = {"accuracy": {k: v["chip"] for k, v in result.items()},
+                   **({} if legacy else {
+                       "calibration": modes[0][0], "settle_s": settle_s,
+                       "accuracy_per_column": ({k: v["per-column"] for k, v in result.items()}
+                                               if "per-column" in result["plain"] else None)}),
                    "software_accuracy": {k: v["software"] for k, v in result.items()},
                    "finetune_train_accuracy": report, "n_test": int(len(yt)), "n_train": int(len(y)), "mvm": mvm,
                    "run_file": str(log.path)}
@@ -107,13 +132,27 @@ def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, n
     return summary
 
 
-def _deploy(board, model, cores, mvm):
+def recorded_parameters(params: dict) -> dict:
+    """The parameters a recorded run is repeated with: runs from before the paper's protocol name no settle_s."""
+    return params if "settle_s" in params or "relax_s" in params else {**params, "relax_s": 1800.0}
+
+
+def _deploy(board, model, cores, mvm, settle_s, relax_s):
     net = ChipNetwork(board, map_model(model, cores=list(cores), split_wide=False), 1e-6, 40e-6, mvm=mvm)
-    net.program()
-    board.wait(1800.0)
+    net.program(settle_s=settle_s)
+    board.wait(relax_s)
     if mvm == "measured-weights":
         read_back(board, list(net.programmed.values()))
     return net
+
+
+def _chip_acc(net, cal_x, xt, yt, modes) -> dict:
+    """Test accuracy each calibration way: ``chip`` the headline's, then one key per way."""
+    out = {}
+    for name, per_column in modes:
+        net.calibrate(cal_x, per_column=per_column)
+        out[name] = _acc(net.predict(xt), yt)
+    return {"chip": out[modes[0][0]], **out}
 
 
 def _acc(scores, labels) -> float:
@@ -146,12 +185,17 @@ def main(args, ctx) -> dict:
     with ctx.open_board() as board:
         s = run(board, ctx.out, progress=ctx.progress, data=args.data, epochs=args.epochs,
                 finetune_epochs=args.finetune_epochs, noise=args.noise, limit=args.limit,
-                train_images=args.train_images, mvm=args.mvm, finetune_lr=args.finetune_lr, seed=args.seed or 0)
+                train_images=args.train_images, mvm=args.mvm, finetune_lr=args.finetune_lr, seed=args.seed or 0,
+                settle_s=args.settle_s, calibration=args.calibration)
     ctx.say(report(s, board.spec))
     return s
 
 
 def report(s: dict, board_spec: str) -> str:
     """The human-readable summary printed at the end of a run (``neurram replay`` prints it too)."""
-    return ("\n".join(f"{k:>16}: software {s['software_accuracy'][k]:.2%}, chip {v:.2%}" for k, v in s["accuracy"].items())
+    pc = s.get("accuracy_per_column") or {}
+    cal = f" ({s['calibration']} calibration)" if s.get("calibration") else ""
+    return ("\n".join(f"{k:>16}: software {s['software_accuracy'][k]:.2%}, chip {v:.2%}{cal}"
+                      + (f", {pc[k]:.2%} with the per-column fit" if k in pc and s.get("calibration") == "paper" else "")
+                      for k, v in s["accuracy"].items())
             + f"\nRun file: {s['run_file']}\nFigure:   {s['figure']}")

@@ -31,7 +31,10 @@ def main(args, ctx) -> dict:
     try:
         record = board.record
         mod = find_experiment(record["experiment"])
-        summary = mod.run(board, ctx.out, progress=ctx.progress, **record["parameters"])
+        params = record["parameters"]
+        if callable(getattr(mod, "recorded_parameters", None)):  # an experiment whose defaults changed since
+            params = mod.recorded_parameters(params)
+        summary = mod.run(board, ctx.out, progress=ctx.progress, **params)
         if board.remaining and record["status"] == "success":
             nxt = board.journal.call(board.cursor)
             raise ReplayDivergence(board.cursor, nxt.op, "<end of experiment>",
