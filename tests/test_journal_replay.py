@@ -29,7 +29,7 @@ TABLES = {"t": {"x": ("f8", "")}}
 
 
 def _session(board) -> list:
-    """Every public Board call (and a twin-only method); returns what each gave, exceptions included."""
+    """Every public Board call; returns what each gave, exceptions included."""
     out = []
 
     def call(fn, *args, **kwargs):
@@ -56,7 +56,6 @@ def _session(board) -> list:
     req = MVMRequest(cores=(0,), inputs=np.ones((1, 2, 4), np.int16), input_lines=np.arange(4), output_lines=np.arange(8))
     call(board.mvm, req)
     call(board.neuron_test, 0, np.full((2, 256), 0.1))
-    call(board.true_conductance_s, 0, np.arange(5), 0)
     call(board.counters)
     call(board.snapshot)
     return out
@@ -83,7 +82,7 @@ def test_every_contract_call_replays_bit_identically(tmp_path):
     assert any(isinstance(r, LimitError) for r in recorded) and any(isinstance(r, BoardError) for r in recorded)
     run = read_run(log.path, journal=True)
     assert run.journal.calls["op"].tolist()[:3] == ["snapshot", "info", "get_rails"]
-    assert "true_conductance_s" in run.journal.calls["op"].tolist()
+    assert not hasattr(board, "true_conductance_s"), "the journal is of the Board contract, twin-only views stay out"
     assert run.journal.calls["error"].sum() >= 2
     with ReplayBoard(log.path) as rb:
         with start_run(rb, tmp_path / "replayed", "contract", {}, TABLES) as log2:
@@ -95,6 +94,20 @@ def test_every_contract_call_replays_bit_identically(tmp_path):
     lim = next(r for r in replayed if isinstance(r, LimitError))
     assert lim.name == "v_read" and lim.value == 9.0  # attributes of the typed error come back too
     assert read_run(log2.path).record["board"]["replay_of"]["uid"] == run.record["uid"]
+
+
+def test_replay_runs_the_contract_checks_first(tmp_path):
+    """ReplayBoard is a Board: its limits (the run's) refuse a request before anything is served."""
+    log, g = _small_run(tmp_path)
+    with ReplayBoard(log.path) as rb:
+        rb.snapshot()
+        with pytest.raises(ReplayDivergence) as exc:
+            rb.read(0, np.arange(20), 300)  # no column 300: refused where the run's board read
+        assert isinstance(exc.value.__cause__, LimitError) and rb.cursor == 1
+        assert np.array_equal(rb.read(0, np.arange(20), 3), g)
+        with pytest.raises(ReplayDivergence, match="v_pulse") as exc:
+            rb.pulse("set", 0, np.arange(20), 3, 9.0, 1e-6)  # beyond the pulse limit
+        assert isinstance(exc.value.__cause__, LimitError) and rb.cursor == 2, "a refused request serves nothing"
 
 
 def _small_run(tmp_path, close=True):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,6 +137,44 @@ def input_segments(input_bits: int, output_bits: int, signed: bool, two_phase: b
     return [(0, m, output_bits, 1)]
 
 
+def _observed(method):
+    """A public Board call that a board observing its own calls (``_observe``) sees whole.
+
+    The run log's :class:`~neurram_lab.runlog.journal_board.JournalBoard` journals each
+    call (arguments as the caller gave them, response or error) around the contract's
+    own validate-then-implement path, and
+    :class:`~neurram_lab.runlog.replay.ReplayBoard` serves the recorded response from
+    its hooks; every other board runs the method as it is.
+    """
+    op = method.__name__
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        observe = self._observe
+        if observe is None:
+            return method(self, *args, **kwargs)
+        return observe(op, method, args, kwargs)
+
+    return call
+
+
+def call_args(method, args: tuple, kwargs: dict) -> dict:
+    """The arguments of a call to the public Board ``method`` by name, defaults filled in, as the journal
+    records them (``set_rails``: its rails merged into ``volts``)."""
+    b = _signature(method).bind(None, *args, **kwargs)
+    b.apply_defaults()
+    out = dict(b.arguments)
+    del out["self"]
+    if "more" in out:  # set_rails(volts=None, **more)
+        out = {"volts": dict(out["volts"] or {}, **out["more"])}
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(method) -> inspect.Signature:
+    return inspect.signature(method)
+
+
 class Board(abc.ABC):
     """Abstract NeuRRAM test board.
 
@@ -145,6 +185,9 @@ class Board(abc.ABC):
     limits : SafetyLimits, optional
         Safety limits; the defaults are safe for the chip.
     """
+
+    #: ``observe(op, method, args, kwargs)``, called instead of each public call's method (see ``_observed``)
+    _observe = None
 
     def __init__(self, spec: str, limits: SafetyLimits | None = None):
         self.spec = spec
@@ -177,6 +220,7 @@ class Board(abc.ABC):
             raise BoardError(f"board {self.spec!r} is closed")
 
     # ----------------------------------------------------------------- info
+    @_observed
     def info(self) -> BoardInfo:
         """Describe the board."""
         self._check_open()
@@ -206,6 +250,7 @@ class Board(abc.ABC):
         return caps
 
     # ---------------------------------------------------------------- rails
+    @_observed
     def set_rails(self, volts: dict | None = None, **more: float) -> None:
         """Set bias rails (V), e.g. ``set_rails(v_read=0.3)``; all checked before any is set."""
         self._check_open()
@@ -217,6 +262,7 @@ class Board(abc.ABC):
     @abc.abstractmethod
     def _set_rails(self, volts: dict[str, float]) -> None: ...
 
+    @_observed
     def rail_range_v(self, name: str) -> tuple[float, float]:
         """Range (V) the rail ``name`` can be set to now, the other rails as they are.
 
@@ -264,6 +310,7 @@ class Board(abc.ABC):
         """Refuse (LimitError) rail values the board cannot make with its other rails as they are; sends
         nothing. Default: the safety limits are all there is."""
 
+    @_observed
     def get_rails(self) -> dict[str, float]:
         """Present value of every rail (V)."""
         self._check_open()
@@ -273,6 +320,7 @@ class Board(abc.ABC):
     def _get_rails(self) -> dict[str, float]: ...
 
     # ---------------------------------------------------------------- power
+    @_observed
     def power_cores(self, cores, on: bool = True) -> None:
         """Power cores on or gate them off; weights survive (non-volatile)."""
         self._check_open()
@@ -285,6 +333,7 @@ class Board(abc.ABC):
     @abc.abstractmethod
     def _power_cores(self, cores: np.ndarray, on: bool) -> None: ...
 
+    @_observed
     def powered_cores(self) -> np.ndarray:
         """Bool array (n_cores,), True where the core is powered."""
         self._check_open()
@@ -306,6 +355,7 @@ class Board(abc.ABC):
             )
 
     # ---------------------------------------------------------------- cells
+    @_observed
     def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None) -> AppliedPulse:
         """Apply one SET, RESET or FORM pulse to each addressed cell, in order.
 
@@ -357,6 +407,7 @@ class Board(abc.ABC):
     def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate) -> None:
         """Apply the pulses; the values are already on the board's steps (see ``capabilities``)."""
 
+    @_observed
     def read(self, core, row, col) -> np.ndarray:
         """Read the conductance of each addressed cell (siemens, float32)."""
         self._check_open()
@@ -370,6 +421,7 @@ class Board(abc.ABC):
     def _read(self, core, row, col) -> np.ndarray: ...
 
     # ------------------------------------------------------------------ MVM
+    @_observed
     def mvm(self, request: MVMRequest) -> np.ndarray:
         """Run an MVM batch; returns raw neuron codes, int16 (n_cores, batch, n_out)."""
         self._check_open()
@@ -380,6 +432,7 @@ class Board(abc.ABC):
     def _mvm(self, request: MVMRequest) -> np.ndarray:
         raise BoardError(f"board {self.spec!r} does not implement MVM yet")
 
+    @_observed
     def neuron_test(self, core: int, v_in_v, output_bits: int | None = None) -> np.ndarray:
         """Neuron-test mode: feed voltages (V) straight into the neurons, bypassing the RRAM.
 
@@ -410,6 +463,7 @@ class Board(abc.ABC):
         raise BoardError(f"board {self.spec!r} does not implement neuron test yet")
 
     # ---------------------------------------------------------------- clock
+    @_observed
     def now(self) -> float:
         """Board time (s): virtual on the twin, monotonic since open on hardware."""
         self._check_open()
@@ -418,6 +472,7 @@ class Board(abc.ABC):
     @abc.abstractmethod
     def _now(self) -> float: ...
 
+    @_observed
     def wait(self, seconds: float) -> None:
         """Let ``seconds`` pass: advances virtual time on the twin, sleeps on hardware."""
         self._check_open()
@@ -428,6 +483,7 @@ class Board(abc.ABC):
     def _wait(self, seconds: float) -> None: ...
 
     # ------------------------------------------------------------- snapshot
+    @_observed
     def snapshot(self) -> dict:
         """JSON-able state for run records: info, rails, powered cores, limits, counters, board extras."""
         self._check_open()
@@ -447,6 +503,7 @@ class Board(abc.ABC):
         return {}
 
     # ------------------------------------------------------------- counters
+    @_observed
     def counters(self) -> dict:
         """Running totals of the board's work: pulses, reads, MVMs, energy_j (where known)."""
         self._check_open()

@@ -1,4 +1,4 @@
-"""JournalBoard: a Board that forwards every call to another board and journals it.
+"""JournalBoard: a Board that runs on another board's hooks and journals every public call.
 
 ``neurram_lab.experiments._common.start_run`` wraps the experiment's board in one, so each
 logged run records every call (arguments, response or error, wall and board
@@ -12,32 +12,34 @@ import time
 
 import numpy as np
 
-from ..board.contract import AppliedPulse, Board, BoardInfo, MVMRequest
+from ..board.contract import AppliedPulse, Board, call_args
 from .journal import JournalWriter
 
 
 class JournalBoard(Board):
-    """Forward the Board contract to ``inner``, journaling each call.
+    """A Board implemented by ``inner``'s hooks, journaling each public call.
 
     Parameters
     ----------
     inner : Board
-        The board that does the work (validation included).
+        The board that does the work.
     journal : JournalWriter
         Where calls go (``RunLog.journal``).
 
     Notes
     -----
-    ``close()`` closes this proxy only; the inner board belongs to whoever
-    opened it. Public attributes the contract does not define are looked up on
-    the inner board; its methods are journaled under their own name (so a
-    twin-only view such as ``true_conductance_s`` replays too), plain
-    attributes are returned as they are. Calls made after the run log is
-    closed are forwarded but not journaled.
+    Every public call runs the contract's own path on this board (limits and
+    capabilities, the inner board's, checked before any hook), whose hooks are
+    the inner board's; the journal records the call as the caller made it, with
+    its response or the error it raised (a refused request included), so the
+    journal reads the same whatever the board. Only the Board contract is
+    journaled: twin-only views (``true_conductance_s``) belong to the inner board.
+    ``close()`` closes this board only; the inner board belongs to whoever opened
+    it. Calls made after the run log is closed run but are not journaled.
 
     ``capabilities()`` are the inner board's (not journaled: they are fixed
     while it is open, and the run record's start snapshot holds them).
-    ``pulse`` returns the inner board's :class:`~neurram_lab.board.contract.AppliedPulse`;
+    ``pulse`` returns the :class:`~neurram_lab.board.contract.AppliedPulse`;
     the journal keeps it compactly (:func:`compact_applied`).
     """
 
@@ -46,23 +48,32 @@ class JournalBoard(Board):
         self.inner = inner
         self.journal = journal
 
-    # ------------------------------------------------------------ plumbing
-    def _call(self, op: str, args: dict, fn, *fargs, recorded=None, **fkwargs):
-        """Forward ``fn(*fargs, **fkwargs)`` and journal it; ``recorded(args, out)`` is what the journal keeps
-        of the response (default the response itself)."""
-        if self._closed:
-            self._check_open()
+    @property
+    def replay_of(self):
+        """The run the inner board replays (``ReplayBoard.replay_of``), else None."""
+        return getattr(self.inner, "replay_of", None)
+
+    # ------------------------------------------------------------ journaling
+    def _observe(self, op: str, method, args: tuple, kwargs: dict):
+        """Run the public ``method`` (the contract's path on this board's hooks) and journal it."""
+        self._check_open()
+        rec = call_args(method, args, kwargs)
         if op == "wait":
             self.journal.flush_if_pending()  # a long call: nothing recorded waits in memory meanwhile
+        # the contract's path on this board's hooks, or, over a board that observes its own calls
+        # (a replay), on that board's own public call
+        run = getattr(self.inner, op) if self.inner._observe is not None else method.__get__(self)
         t0 = time.time()
         c0 = time.perf_counter()
         try:
-            out = fn(*fargs, **fkwargs)
+            out = run(*args, **kwargs)
         except Exception as exc:
-            self.journal.record(op, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
+            self.journal.record(op, rec, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
                                 t_board_s=self._board_time())
             raise
-        self.journal.record(op, args, out if recorded is None else recorded(args, out), t_wall_s=t0, dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
+        kept = compact_applied(rec, out) if op == "pulse" else out
+        self.journal.record(op, rec, kept, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
+                            t_board_s=self._board_time())
         return out
 
     def _board_time(self) -> float:
@@ -72,71 +83,10 @@ class JournalBoard(Board):
             return float("nan")
 
     def journal_call(self, op: str, args: dict, response, t_wall_s: float, dt_wall_s: float) -> None:
-        """Journal a call made on the inner board before this proxy existed (the start snapshot)."""
+        """Journal a call made on the inner board before this one existed (the start snapshot)."""
         self.journal.record(op, args, response, t_wall_s=t_wall_s, dt_wall_s=dt_wall_s, t_board_s=self._board_time())
 
-    def __getattr__(self, name: str):
-        if name.startswith("_") or name in ("inner", "journal"):
-            raise AttributeError(name)
-        target = getattr(self.inner, name)
-        if not callable(target):
-            return target
-
-        def journaled(*args, **kwargs):
-            return self._call(name, {"args": tuple(args), "kwargs": dict(kwargs)}, target, *args, **kwargs)
-
-        journaled.__name__ = name
-        journaled.__doc__ = getattr(target, "__doc__", None)
-        return journaled
-
-    # ------------------------------------------------------------ contract
-    def info(self) -> BoardInfo:
-        return self._call("info", {}, self.inner.info)
-
-    def set_rails(self, volts: dict | None = None, **more: float) -> None:
-        req = dict(volts or {}, **more)
-        return self._call("set_rails", {"volts": req}, self.inner.set_rails, req)
-
-    def get_rails(self) -> dict:
-        return self._call("get_rails", {}, self.inner.get_rails)
-
-    def rail_range_v(self, name: str) -> tuple:
-        return self._call("rail_range_v", {"name": name}, self.inner.rail_range_v, name)
-
-    def power_cores(self, cores, on: bool = True) -> None:
-        return self._call("power_cores", {"cores": cores, "on": on}, self.inner.power_cores, cores, on)
-
-    def powered_cores(self):
-        return self._call("powered_cores", {}, self.inner.powered_cores)
-
-    def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None) -> None:
-        args = {"kind": kind, "core": core, "row": row, "col": col, "v_pulse": v_pulse, "width_s": width_s, "v_gate": v_gate}
-        return self._call("pulse", args, self.inner.pulse, kind, core, row, col, v_pulse, width_s, v_gate,
-                          recorded=compact_applied)
-
-    def read(self, core, row, col):
-        return self._call("read", {"core": core, "row": row, "col": col}, self.inner.read, core, row, col)
-
-    def mvm(self, request: MVMRequest):
-        return self._call("mvm", {"request": request}, self.inner.mvm, request)
-
-    def neuron_test(self, core: int, v_in_v, output_bits: int | None = None):
-        args = {"core": core, "v_in_v": v_in_v, "output_bits": output_bits}
-        return self._call("neuron_test", args, self.inner.neuron_test, core, v_in_v, output_bits)
-
-    def now(self) -> float:
-        return self._call("now", {}, self.inner.now)
-
-    def wait(self, seconds: float) -> None:
-        return self._call("wait", {"seconds": seconds}, self.inner.wait, seconds)
-
-    def counters(self) -> dict:
-        return self._call("counters", {}, self.inner.counters)
-
-    def snapshot(self) -> dict:
-        return self._call("snapshot", {}, self.inner.snapshot)
-
-    # ------------------------------------------------------- hooks (unjournaled)
+    # ------------------------------------------------------------ hooks: the inner board's
     def _capabilities(self):
         return self.inner.capabilities()
 

@@ -14,18 +14,29 @@ from pathlib import Path
 
 import numpy as np
 
-from ..board.contract import Board, BoardCapabilities, BoardInfo, MVMRequest
+from ..board.contract import Board, BoardCapabilities, BoardInfo, call_args
 from ..errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
 from ..board.limits import SafetyLimits
 from ._journal_codec import first_difference
-from .journal_board import expand_applied
 from .runlog import read_run
 
 _END = "<end of recording>"
 
 
+_WHOLE = ("snapshot", "rail_range_v")  # compound calls with no hook of their own: served whole
+_INTERNAL = object()  # a hook's answer to the contract's own checks (not a recorded call)
+
+
 class ReplayBoard(Board):
     """Serve the recorded calls of a run file, in order.
+
+    Every public call runs the contract's own path (the recorded run's limits
+    and capabilities checked first); its hook then serves the recorded call,
+    which must be the one the run made at that point with equal arguments. A
+    request the checks refuse must be one the run's board refused too (its
+    recorded error is raised). The state the checks consult (powered cores,
+    rails for a pulse's default gate) is the run's start snapshot, followed
+    through the replayed calls.
 
     Parameters
     ----------
@@ -47,8 +58,9 @@ class ReplayBoard(Board):
     RunLogError
         The file is not a readable run file.
     ReplayDivergence
-        A call differs from the recorded one (operation or arguments), or
-        comes after the end of a complete recording.
+        A call differs from the recorded one (operation or arguments), comes
+        after the end of a complete recording, or is refused here where the
+        run's board took it.
     ReplayInterrupted
         A call after the last one an interrupted (or aborted) run recorded.
     """
@@ -60,10 +72,15 @@ class ReplayBoard(Board):
             raise RunLogError(f"{self.path} has no journal of board calls (written before format 2): it cannot be replayed")
         self.record = run.record
         self.journal = run.journal
-        limits = self.record.get("board", {}).get("limits")
+        board = self.record.get("board", {})
+        limits = board.get("limits")
         super().__init__(spec or f"replay://{self.path}", SafetyLimits.from_dict(limits) if limits else None)
         self.cursor = 0
-        self._t_board_s = float(self.record.get("board", {}).get("time_s", 0.0))
+        self._t_board_s = float(board.get("time_s", 0.0))
+        self._rails = dict(board.get("rails_v", {}))
+        self._powered = np.zeros(self.limits.n_cores, bool)
+        self._powered[board.get("powered_cores", [])] = True
+        self._current = None  # (op, args) of the public call being replayed, until a hook serves it
         self.replay_of = {"path": str(self.path), "uid": self.record["uid"]}
 
     @classmethod
@@ -81,15 +98,36 @@ class ReplayBoard(Board):
         return len(self.journal) - self.cursor
 
     # ------------------------------------------------------------ serving
-    def _serve(self, op: str, args: dict):
+    def _observe(self, op: str, method, args: tuple, kwargs: dict):
+        """Run the public ``method`` on this board: the contract's checks, then the hook that serves it."""
         self._check_open()
+        rec = call_args(method, args, kwargs)
+        if op in _WHOLE:
+            return self._serve_whole(op, rec)
+        self._current = (op, rec)
+        try:
+            out = method(self, *args, **kwargs)
+        except Exception as exc:
+            if self._current is None:  # raised by the recorded call or the replay itself
+                raise
+            self._current = None
+            self._refused(op, rec, exc)
+        if self._current is not None:  # nothing for a hook to do (no cells): the recorded call is served all the same
+            self._current = None
+            self._serve(op, rec)
+        return out
+
+    def _next(self, op: str):
         i = self.cursor
         if i >= len(self.journal):
             status = self.record["status"]
             if status in ("interrupted", "aborted"):
                 raise ReplayInterrupted(i, op, status)
             raise ReplayDivergence(i, _END, op, f"the {status} run made {len(self.journal)} calls")
-        call = self.journal.call(i)
+        return i, self.journal.call(i)
+
+    def _serve(self, op: str, args: dict):
+        i, call = self._next(op)
         if call.op != op:
             raise ReplayDivergence(i, call.op, op)
         diff = first_difference(args, call.args)
@@ -101,69 +139,40 @@ class ReplayBoard(Board):
             raise call.error
         return call.response
 
-    def __getattr__(self, name: str):
-        if name.startswith("_") or name in ("journal", "record", "cursor", "path"):
-            raise AttributeError(name)
-        if "journal" not in self.__dict__ or name not in set(self.journal.calls["op"]):
-            raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (and the run never called it)")
+    def _refused(self, op: str, args: dict, exc: Exception):
+        """The contract's checks refused a call: the run's board must have refused it too; raises its error."""
+        i, call = self._next(op)
+        if call.op == op and call.error is None and not first_difference(args, call.args):
+            raise ReplayDivergence(i, call.op, op, f"the run's board took it, the replay refuses it: {exc}") from exc
+        try:
+            self._serve(op, args)  # the recorded refusal, raised again
+        except ReplayDivergence as div:
+            raise div from exc
+        raise exc  # not reached: a recorded call with an error raises it
 
-        def replayed(*args, **kwargs):
-            return self._serve(name, {"args": tuple(args), "kwargs": dict(kwargs)})
+    def _serve_whole(self, op: str, args: dict):
+        if op == "rail_range_v":  # runs recorded before boards had rail_range_v used the safety limits
+            i = self.cursor
+            if i < len(self.journal) and self.journal.call(i).op != "rail_range_v":
+                return tuple(self.limits.rails_v[args["name"]])
+        return self._serve(op, args)
 
-        replayed.__name__ = name
-        return replayed
+    def _main(self, op: str):
+        """The recorded response when the public call being replayed is ``op``; else ``_INTERNAL`` (the hook
+        answers the contract's own checks)."""
+        cur = self._current
+        if cur is None or cur[0] != op:
+            return _INTERNAL
+        self._current = None
+        return self._serve(*cur)
 
-    # ------------------------------------------------------------ contract
-    def info(self) -> BoardInfo:
-        return self._serve("info", {})
+    def _action(self, op: str):
+        out = self._main(op)
+        if out is _INTERNAL:
+            raise BoardError(f"a replay board only serves {op} as a public Board call")
+        return out
 
-    def set_rails(self, volts: dict | None = None, **more: float) -> None:
-        return self._serve("set_rails", {"volts": dict(volts or {}, **more)})
-
-    def get_rails(self) -> dict:
-        return self._serve("get_rails", {})
-
-    def rail_range_v(self, name: str) -> tuple:
-        """The recorded answer; runs recorded before boards had ``rail_range_v`` used the safety limits."""
-        i = self.cursor
-        if i < len(self.journal) and self.journal.call(i).op != "rail_range_v":
-            return tuple(self.limits.rails_v[name])
-        return self._serve("rail_range_v", {"name": name})
-
-    def power_cores(self, cores, on: bool = True) -> None:
-        return self._serve("power_cores", {"cores": cores, "on": on})
-
-    def powered_cores(self):
-        return self._serve("powered_cores", {})
-
-    def pulse(self, kind: str, core, row, col, v_pulse, width_s, v_gate=None):
-        args = {"kind": kind, "core": core, "row": row, "col": col, "v_pulse": v_pulse, "width_s": width_s,
-                "v_gate": v_gate}
-        out = self._serve("pulse", args)
-        return expand_applied(args, out, np.broadcast(np.asarray(core), np.asarray(row), np.asarray(col)).size)
-
-    def read(self, core, row, col):
-        return self._serve("read", {"core": core, "row": row, "col": col})
-
-    def mvm(self, request: MVMRequest):
-        return self._serve("mvm", {"request": request})
-
-    def neuron_test(self, core: int, v_in_v, output_bits: int | None = None):
-        return self._serve("neuron_test", {"core": core, "v_in_v": v_in_v, "output_bits": output_bits})
-
-    def now(self) -> float:
-        return self._serve("now", {})
-
-    def wait(self, seconds: float) -> None:
-        return self._serve("wait", {"seconds": seconds})
-
-    def counters(self) -> dict:
-        return self._serve("counters", {})
-
-    def snapshot(self) -> dict:
-        return self._serve("snapshot", {})
-
-    # ----------------------------------------------- hooks: nothing beyond the recording
+    # ------------------------------------------------------------ hooks
     def _capabilities(self) -> BoardCapabilities:
         """Those of the recorded board (its start snapshot); the full set for runs recorded before boards
         declared capabilities."""
@@ -171,23 +180,55 @@ class ReplayBoard(Board):
         return BoardCapabilities.from_dict(caps) if caps else BoardCapabilities()
 
     def _info(self) -> BoardInfo:
+        out = self._main("info")
+        if out is not _INTERNAL:
+            return out
         info = dict(self.record.get("board", {}).get("info", {}))
         extra = dict(info.get("extra", {}), replay_of=str(self.path))
         return BoardInfo(kind="replay", spec=self.spec, serial=str(info.get("serial", "")),
                          firmware=str(info.get("firmware", "")), extra=extra)
 
     def _get_rails(self):
-        return dict(self.record.get("board", {}).get("rails_v", {}))
+        out = self._main("get_rails")
+        if out is _INTERNAL:
+            return dict(self._rails)
+        self._rails = dict(out)
+        return out
+
+    def _set_rails(self, volts):
+        self._action("set_rails")
+        self._rails.update(volts)
+
+    def _power_cores(self, cores, on):
+        self._action("power_cores")
+        self._powered[cores] = on
 
     def _powered_cores(self):
-        mask = np.zeros(self.limits.n_cores, bool)
-        mask[self.record.get("board", {}).get("powered_cores", [])] = True
-        return mask
+        out = self._main("powered_cores")
+        if out is _INTERNAL:
+            return self._powered.copy()
+        self._powered = np.asarray(out, bool).copy()
+        return out
+
+    def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
+        self._action("pulse")  # the contract returns the AppliedPulse, from the same values and steps
+
+    def _read(self, core, row, col):
+        return self._action("read")
+
+    def _mvm(self, request):
+        return self._action("mvm")
+
+    def _neuron_test(self, core, v_in_v, output_bits):
+        return self._action("neuron_test")
 
     def _now(self) -> float:
-        return self._t_board_s
+        out = self._main("now")
+        return self._t_board_s if out is _INTERNAL else out
 
-    def _not_recorded(self, *_args):
-        raise BoardError("a replay board only serves the recorded calls through the public Board methods")
+    def _wait(self, seconds):
+        self._action("wait")
 
-    _set_rails = _power_cores = _pulse = _wait = _read = _not_recorded
+    def _counters(self):
+        out = self._main("counters")
+        return dict(self.record.get("board", {}).get("counters", {})) if out is _INTERNAL else out
