@@ -31,6 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
+from neurram_lab._validate import MAX_SETTLE_S, choice, number
 from neurram_lab.errors import DataNotFoundError
 from neurram_lab.runlog.journal_board import JournalBoard
 from neurram_lab.runlog.runlog import RunLog
@@ -150,6 +151,28 @@ def add_protocol_arguments(parser, what: str = "inference") -> None:
                         help="paper: per-layer operating point and ADC offsets (SPEC §5); per-column: also a slope and "
                              "intercept per column fitted against exact outputs on training images; both (default): "
                              "measure each, the paper's as the headline")
+
+
+def settle_protocol(settle_s, calibration, relax_s=None) -> tuple[float, str, float, bool]:
+    """``(settle_s, calibration, relax_s, legacy)`` of a deploy experiment, checked.
+
+    Runs recorded before the paper's protocol have ``relax_s`` among their parameters
+    (``legacy``): their write-verify settled ``LEGACY_SETTLE_S`` and they calibrated
+    per column; otherwise ``relax_s`` (the wait before inference) is ``settle_s``.
+    """
+    if relax_s is not None:
+        relax_s = number("relax_s", relax_s, 0.0, MAX_SETTLE_S, "seconds")
+        return LEGACY_SETTLE_S, "per-column", relax_s, True
+    settle_s = number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
+    return settle_s, choice("calibration", calibration, CALIBRATIONS), settle_s, False
+
+
+def add_data_arguments(parser, model_help: str | None = None) -> None:
+    """``--model FILE`` (when ``model_help`` says what it is and its default) and ``--data DIR`` (MNIST)."""
+    if model_help is not None:
+        parser.add_argument("--model", default=None, help=model_help)
+    parser.add_argument("--data", default=None, help="directory of the MNIST IDX files "
+                        "(default: $NEURRAM_DATA/mnist or $NEURRAM_SHARED/datasets/mnist)")
 
 
 def calibration_modes(calibration: str) -> list[tuple[str, bool]]:

@@ -24,14 +24,14 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import (MAX_ITERATIONS, MAX_SETTLE_S, boolean, choice, dir_path, file_path, integer, number,
+from neurram_lab._validate import (MAX_ITERATIONS, boolean, choice, dir_path, file_path, integer,
                                    optional_integer)
 
 from neurram_lab.deploy import load_mnist, load_model, map_model
 from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_layers, read_back
 
-from ._common import (CALIBRATIONS, CNN_MODEL, LEGACY_SETTLE_S, PAPER_SETTLE_S, add_protocol_arguments,
-                      calibration_modes, default_model, figure_path, mnist_dir, progress_callback, pyplot, start_run)
+from ._common import (CNN_MODEL, PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes,
+                      default_model, figure_path, mnist_dir, progress_callback, pyplot, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-mnist-cnn"
 COMMAND = ("deploy", "mnist-cnn")
@@ -40,9 +40,8 @@ HELP = "run the authors' MNIST CNN on the chip over the MNIST test set"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", default=None, help="model .npz (architecture: same-stem .json or bundled)"
-                        " (default: mnist_cnn_7layer_3bit_wnoise0.15.npz in $NEURRAM_MODELS or $NEURRAM_SHARED/models)")
-    parser.add_argument("--data", default=None, help="directory of the MNIST IDX files (default: $NEURRAM_DATA/mnist or $NEURRAM_SHARED/datasets/mnist)")
+    add_data_arguments(parser, "model .npz (architecture: same-stem .json or bundled)"
+                       " (default: mnist_cnn_7layer_3bit_wnoise0.15.npz in $NEURRAM_MODELS or $NEURRAM_SHARED/models)")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="first N test images only")
     parser.add_argument("--calibration-images", type=int, default=500, metavar="N",
                         help="training images used for calibration (default 500)")
@@ -72,14 +71,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
     calibration_images = integer("calibration_images", calibration_images, 1, 5000)
     mvm = choice("mvm", mvm, ("chip", "measured-weights"))
     output_bits = optional_integer("output_bits", output_bits, 1, 10)
-    legacy = relax_s is not None
-    if legacy:
-        relax_s = number("relax_s", relax_s, 0.0, MAX_SETTLE_S, "seconds")
-        settle_s, calibration = LEGACY_SETTLE_S, "per-column"
-    else:
-        settle_s = number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
-        calibration = choice("calibration", calibration, CALIBRATIONS)
-        relax_s = settle_s
+    settle_s, calibration, relax_s, legacy = settle_protocol(settle_s, calibration, relax_s)
     replicate, skip_zero = boolean("replicate", replicate), boolean("skip_zero", skip_zero)
     batch = integer("batch", batch, 1, 100_000, "images per batch")
     iterations = integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")

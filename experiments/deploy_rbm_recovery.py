@@ -18,14 +18,14 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import MAX_SETTLE_S, MAX_STEPS, choice, dir_path, file_path, integer, number
+from neurram_lab._validate import MAX_STEPS, choice, dir_path, file_path, integer
 
 from neurram_lab.deploy import load_mnist
 from neurram_lab.deploy.network import deploy_output_bits, read_back
 from neurram_lab.deploy.rbm import RBM, ChipRBM, rbm_layers, recover
 
-from ._common import (CALIBRATIONS, LEGACY_SETTLE_S, PAPER_SETTLE_S, RBM_MODEL, add_protocol_arguments,
-                      calibration_modes, default_model, figure_path, mnist_dir, progress_callback, pyplot, start_run)
+from ._common import (PAPER_SETTLE_S, RBM_MODEL, add_data_arguments, add_protocol_arguments, calibration_modes,
+                      default_model, figure_path, mnist_dir, progress_callback, pyplot, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-rbm-recovery"
 COMMAND = ("deploy", "rbm-recovery")
@@ -34,9 +34,8 @@ HELP = "recover corrupted MNIST digits with the authors' RBM on the chip"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", default=None, help="RBM .npz (W, a, b, w_max)"
-                        " (default: rbm_v794_h120_wnoise0.15.npz in $NEURRAM_MODELS or $NEURRAM_SHARED/models)")
-    parser.add_argument("--data", default=None, help="directory of the MNIST IDX files (default: $NEURRAM_DATA/mnist or $NEURRAM_SHARED/datasets/mnist)")
+    add_data_arguments(parser, "RBM .npz (W, a, b, w_max)"
+                       " (default: rbm_v794_h120_wnoise0.15.npz in $NEURRAM_MODELS or $NEURRAM_SHARED/models)")
     parser.add_argument("--corruption", default="flip", choices=["flip", "bottom"],
                         help="flip 20%% of pixels, or occlude the bottom third (default flip)")
     parser.add_argument("--limit", type=int, default=1000, metavar="N", help="test images to recover (default 1000)")
@@ -59,14 +58,7 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
     limit = integer("limit", limit, 1, 10_000, "test images")
     steps = integer("steps", steps, 1, MAX_STEPS, "Gibbs cycles")
     mvm = choice("mvm", mvm, ("chip", "measured-weights", "exact"))
-    legacy = relax_s is not None
-    if legacy:
-        relax_s = number("relax_s", relax_s, 0.0, MAX_SETTLE_S, "seconds")
-        settle_s, calibration = LEGACY_SETTLE_S, "per-column"
-    else:
-        settle_s = number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
-        calibration = choice("calibration", calibration, CALIBRATIONS)
-        relax_s = settle_s
+    settle_s, calibration, relax_s, legacy = settle_protocol(settle_s, calibration, relax_s)
     seed = integer("seed", seed, 0)
     model = file_path("model", model, (".npz",)) if model is not None else default_model(RBM_MODEL)
     data = dir_path("data", data) if data is not None else mnist_dir()

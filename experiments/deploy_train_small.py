@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, choice, dir_path, integer, number
+from neurram_lab._validate import MAX_ITERATIONS, choice, dir_path, integer, number
 
 from neurram_lab.deploy import load_mnist, map_model
 from neurram_lab.deploy.model import Model
@@ -26,8 +26,8 @@ from neurram_lab.deploy.network import ChipNetwork, read_back
 from neurram_lab.deploy.zoo import small_cnn
 from neurram_lab.errors import InputError
 
-from ._common import (CALIBRATIONS, LEGACY_SETTLE_S, PAPER_SETTLE_S, add_protocol_arguments, calibration_modes,
-                      figure_path, mnist_dir, pyplot, start_run)
+from ._common import (PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes, figure_path,
+                      mnist_dir, pyplot, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-train-small"
 COMMAND = ("deploy", "train-small")
@@ -37,7 +37,7 @@ CORE_SETS = (range(0, 16), range(16, 32), range(32, 48))
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--data", default=None, help="directory of the MNIST IDX files (default: $NEURRAM_DATA/mnist or $NEURRAM_SHARED/datasets/mnist)")
+    add_data_arguments(parser)
     parser.add_argument("--epochs", type=int, default=6, help="training epochs (default 6)")
     parser.add_argument("--finetune-epochs", type=int, default=3, help="fine-tuning epochs per layer (default 3)")
     parser.add_argument("--noise", type=float, default=0.15, help="training weight noise, fraction of max|W| (default 0.15)")
@@ -68,14 +68,7 @@ def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, n
     lr = number("lr", lr, 0.0, 10.0, "learning rate", lo_open=True)
     finetune_lr = number("finetune_lr", finetune_lr, 0.0, 10.0, "learning rate", lo_open=True)
     seed = integer("seed", seed, 0)
-    legacy = relax_s is not None
-    if legacy:
-        relax_s = number("relax_s", relax_s, 0.0, MAX_SETTLE_S, "seconds")
-        settle_s, calibration = LEGACY_SETTLE_S, "per-column"
-    else:
-        settle_s = number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
-        calibration = choice("calibration", calibration, CALIBRATIONS)
-        relax_s = settle_s
+    settle_s, calibration, relax_s, legacy = settle_protocol(settle_s, calibration, relax_s)
     modes = calibration_modes(calibration)
     data = dir_path("data", data) if data is not None else data
     try:
