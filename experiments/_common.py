@@ -189,6 +189,17 @@ def is_run_specific(key: str) -> bool:
     return key in ("wall_s", "figure", "figures") or key.endswith(("_wall_s", "_file", "_file_bytes"))
 
 
+def finish_run(log, summary: dict, t0: float, draw) -> dict:
+    """Draw the run's figure (``draw(path)``) beside its run file, add ``figure`` and ``wall_s`` (since
+    ``t0``, a ``time.perf_counter()``) to the summary and close the run log as a success; returns the summary."""
+    fig = figure_path(log.path)
+    draw(fig)
+    summary["figure"] = str(fig)
+    summary["wall_s"] = time.perf_counter() - t0
+    log.close("success", summary)
+    return summary
+
+
 def figure_path(run_file: Path, suffix: str = "") -> Path:
     """PNG path next to a run file."""
     return run_file.with_name(run_file.stem + (f"-{suffix}" if suffix else "") + ".png")

@@ -17,7 +17,7 @@ from neurram_lab._validate import conductance, int_list
 from neurram_lab.errors import LimitError
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
-from ._common import figure_path, progress_callback, pyplot, start_run
+from ._common import finish_run, progress_callback, pyplot, start_run
 
 EXPERIMENT = "demo"
 COMMAND = (None, "demo")
@@ -106,12 +106,7 @@ def run(board, out_dir, progress=None, cores=(0, 1, 2), gmax_s=40e-6) -> dict:
             "energy_j": board.counters().get("energy_j"),
             "run_file": str(log.path),
         }
-        fig = figure_path(log.path)
-        _figure(fig, cores, targets, reads, READ_TIMES_S, sigma_us)
-        summary["figure"] = str(fig)
-        summary["wall_s"] = time.perf_counter() - t_wall
-        log.close("success", summary)
-    return summary
+        return finish_run(log, summary, t_wall, lambda fig: _figure(fig, cores, targets, reads, READ_TIMES_S, sigma_us))
 
 
 def _figure(path, cores, targets, reads, times, sigma_us) -> None:

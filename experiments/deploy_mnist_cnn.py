@@ -31,7 +31,7 @@ from neurram_lab.deploy import load_mnist, load_model, map_model
 from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_layers, read_back
 
 from ._common import (CNN_MODEL, PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes,
-                      default_model, figure_path, mnist_dir, progress_callback, pyplot, settle_protocol, start_run)
+                      default_model, finish_run, mnist_dir, progress_callback, pyplot, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-mnist-cnn"
 COMMAND = ("deploy", "mnist-cnn")
@@ -146,12 +146,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
             "run_file": str(log.path),
             "mapping_file": str(map_file),
         }
-        fig = figure_path(log.path)
-        _figure(fig, mapping, labels, pred, spred, summary)
-        summary["figure"] = str(fig)
-        summary["wall_s"] = time.perf_counter() - t0
-        log.close("success", summary)
-    return summary
+        return finish_run(log, summary, t0, lambda fig: _figure(fig, mapping, labels, pred, spred, summary))
 
 
 def _figure(path, mapping, labels, pred, spred, s) -> None:

@@ -25,7 +25,7 @@ from neurram_lab.deploy.network import deploy_output_bits, read_back
 from neurram_lab.deploy.rbm import RBM, ChipRBM, rbm_layers, recover
 
 from ._common import (PAPER_SETTLE_S, RBM_MODEL, add_data_arguments, add_protocol_arguments, calibration_modes,
-                      default_model, figure_path, mnist_dir, progress_callback, pyplot, settle_protocol, start_run)
+                      default_model, finish_run, mnist_dir, progress_callback, pyplot, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-rbm-recovery"
 COMMAND = ("deploy", "rbm-recovery")
@@ -108,12 +108,7 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
                    "corruption": corruption, "n_images": int(len(labels)), "steps": steps, "mvm": mvm,
                    "cores_used": chip.cores_used, "cells_used": chip.cells_used,
                    "settled_in_window_fraction": prog.get("settled_in_window_fraction"), "run_file": str(log.path)}
-        fig = figure_path(log.path)
-        _figure(fig, x, bad, rec, summary)
-        summary["figure"] = str(fig)
-        summary["wall_s"] = time.perf_counter() - t0
-        log.close("success", summary)
-    return summary
+        return finish_run(log, summary, t0, lambda fig: _figure(fig, x, bad, rec, summary))
 
 
 def _figure(path, x, bad, rec, s, n=10) -> None:

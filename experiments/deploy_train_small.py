@@ -26,7 +26,7 @@ from neurram_lab.deploy.network import ChipNetwork, read_back
 from neurram_lab.deploy.zoo import small_cnn
 from neurram_lab.errors import InputError
 
-from ._common import (PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes, figure_path,
+from ._common import (PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes, finish_run,
                       mnist_dir, pyplot, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-train-small"
@@ -117,12 +117,7 @@ def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, n
                    "software_accuracy": {k: v["software"] for k, v in result.items()},
                    "finetune_train_accuracy": report, "n_test": int(len(yt)), "n_train": int(len(y)), "mvm": mvm,
                    "run_file": str(log.path)}
-        fig = figure_path(log.path)
-        _figure(fig, result, summary)
-        summary["figure"] = str(fig)
-        summary["wall_s"] = time.perf_counter() - t0
-        log.close("success", summary)
-    return summary
+        return finish_run(log, summary, t0, lambda fig: _figure(fig, result, summary))
 
 
 def recorded_parameters(params: dict) -> dict:

@@ -25,7 +25,7 @@ from neurram_lab.mvm.calibration import calibrate
 from neurram_lab.mvm.mvm import quantize_inputs, result_lsb, run_mvm
 from neurram_lab.program.weights import MatrixPlacement, conductance_to_weights
 
-from ._common import figure_path, progress_callback, pyplot, start_run
+from ._common import finish_run, progress_callback, pyplot, start_run
 from neurram_lab.program.programming import program_weights
 
 EXPERIMENT = "characterize-mvm"
@@ -174,12 +174,7 @@ def run(board, out_dir, progress=None, rows=64, cols=64, input_bits=4, output_bi
                                             "v_read_v", "v_decr_v")})
         summary["mvm_energy_j"] = board.counters().get("mvm_energy_j")
         summary["run_file"] = str(log.path)
-        fig = figure_path(log.path)
-        _figure(fig, res, params)
-        summary["figure"] = str(fig)
-        summary["wall_s"] = time.perf_counter() - t_wall
-        log.close("success", summary)
-    return summary
+        return finish_run(log, summary, t_wall, lambda fig: _figure(fig, res, params))
 
 
 def _figure(path, res, params) -> None:

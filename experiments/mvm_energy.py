@@ -29,7 +29,7 @@ from neurram_lab._cores import parse_ranges
 from neurram_lab.board.contract import MVMRequest
 from neurram_lab.program.weights import MatrixPlacement
 
-from ._common import figure_path, progress_callback, pyplot, start_run
+from ._common import finish_run, progress_callback, pyplot, start_run
 from neurram_lab.program.programming import program_weights
 
 EXPERIMENT = "characterize-energy"
@@ -122,12 +122,7 @@ def run(board, out_dir, progress=None, rows=256, cols=256, bits=(1, 2, 3, 4, 5, 
             summary[key] = [r[key] for r in rows_out]
         summary["breakdown_per_op_j"] = {c: [r[f"{c}_per_op_j"] for r in rows_out] for c in COMPONENTS}
         summary["run_file"] = str(log.path)
-        fig = figure_path(log.path)
-        _figure(fig, rows_out)
-        summary["figure"] = str(fig)
-        summary["wall_s"] = time.perf_counter() - t_wall
-        log.close("success", summary)
-    return summary
+        return finish_run(log, summary, t_wall, lambda fig: _figure(fig, rows_out))
 
 
 def _figure(path, rows) -> None:

@@ -28,7 +28,7 @@ from neurram_lab.program.programming import flat_index
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
 from . import _stage
-from ._common import figure_path, progress_callback, pyplot, start_run
+from ._common import finish_run, progress_callback, pyplot, start_run
 
 EXPERIMENT = "characterize-relaxation"
 COMMAND = ("characterize", "relaxation")
@@ -163,12 +163,7 @@ def run(board, out_dir, progress=None, levels_s=tuple(x * 1e-6 for x in DEFAULT_
         }
         if stage is not None:
             summary["stage"] = _stage.summary(stage, temperature_k, stage_tolerance_k, settled_k, stage_rows)
-        fig = figure_path(log.path)
-        _figure(fig, levels, times, sig, shift, last_g, tgt, lvl, ok)
-        summary["figure"] = str(fig)
-        summary["wall_s"] = time.perf_counter() - t_wall
-        log.close("success", summary)
-    return summary
+        return finish_run(log, summary, t_wall, lambda fig: _figure(fig, levels, times, sig, shift, last_g, tgt, lvl, ok))
 
 
 def _figure(path, levels, times, sig, shift, g_last, tgt, lvl, ok) -> None:

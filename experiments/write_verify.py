@@ -21,7 +21,7 @@ from neurram_lab.program.programming import EVENT_TABLE, PROGRAM_TABLES, iterati
 from neurram_lab.runlog.runlog import read_run
 from neurram_lab.program.writeverify import OUTCOME_SUCCESS, WriteVerifyConfig, form_cells
 
-from ._common import figure_path, pyplot, start_run
+from ._common import finish_run, pyplot, start_run
 
 EXPERIMENT = "characterize-write-verify"
 COMMAND = ("characterize", "write-verify")
@@ -103,12 +103,7 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
             **_predicted(board, predicted0_s, f.size),
             "run_file": str(log.path),
         }
-        fig = figure_path(log.path)
-        _figure(fig, read_run(log.path), res, cfg, gmin_s, gmax_s)
-        summary["figure"] = str(fig)
-        summary["wall_s"] = time.perf_counter() - t_wall
-        log.close("success", summary)
-    return summary
+        return finish_run(log, summary, t_wall, lambda fig: _figure(fig, read_run(log.path), res, cfg, gmin_s, gmax_s))
 
 
 def _predicted(board, before_s, cells) -> dict:
