@@ -189,6 +189,15 @@ def is_run_specific(key: str) -> bool:
     return key in ("wall_s", "figure", "figures") or key.endswith(("_wall_s", "_file", "_file_bytes"))
 
 
+def run_and_report(ctx, run, report, **params) -> dict:
+    """An experiment command's body: open the board it names, ``run(board, out, progress=..., **params)``,
+    print ``report(summary, board_spec)``; returns the summary."""
+    with ctx.open_board() as board:
+        summary = run(board, ctx.out, progress=ctx.progress, **params)
+    ctx.say(report(summary, board.spec))
+    return summary
+
+
 def finish_run(log, summary: dict, t0: float, draw) -> dict:
     """Draw the run's figure (``draw(path)``) beside its run file, add ``figure`` and ``wall_s`` (since
     ``t0``, a ``time.perf_counter()``) to the summary and close the run log as a success; returns the summary."""
@@ -224,6 +233,11 @@ class _Figures:
     @staticmethod
     def close(fig) -> None:
         fig.clear()
+
+    def save(self, fig, path) -> None:
+        """Write ``fig`` to ``path`` (90 dpi, the experiments' figures) and close it."""
+        fig.savefig(path, dpi=90)
+        self.close(fig)
 
 
 def pyplot() -> _Figures:

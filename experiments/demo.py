@@ -17,7 +17,7 @@ from neurram_lab._validate import conductance, int_list
 from neurram_lab.errors import LimitError
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
-from ._common import finish_run, progress_callback, pyplot, start_run
+from ._common import finish_run, progress_callback, pyplot, run_and_report, start_run
 
 EXPERIMENT = "demo"
 COMMAND = (None, "demo")
@@ -133,16 +133,12 @@ def _figure(path, cores, targets, reads, times, sigma_us) -> None:
         a.set_yticks([])
     txt = ", ".join(f"{t} s: {s:.2f} µS" for t, s in sigma_us.items())
     fig.suptitle(f"NeuRRAM demo — relaxation spread σ after {txt}", fontsize=9)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plt.save(fig, path)
 
 
 def main(args, ctx) -> dict:
     cores = parse_cores(args.cores)
-    with ctx.open_board() as board:
-        summary = run(board, ctx.out, progress=ctx.progress, cores=cores, gmax_s=args.gmax_us * 1e-6)
-    ctx.say(report(summary, board.spec))
-    return summary
+    return run_and_report(ctx, run, report, cores=cores, gmax_s=args.gmax_us * 1e-6)
 
 
 def report(summary: dict, board_spec: str) -> str:

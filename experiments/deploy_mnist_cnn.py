@@ -31,7 +31,8 @@ from neurram_lab.deploy import load_mnist, load_model, map_model
 from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_layers, read_back
 
 from ._common import (CNN_MODEL, PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes,
-                      default_model, finish_run, mnist_dir, progress_callback, pyplot, settle_protocol, start_run)
+                      default_model, finish_run, mnist_dir, progress_callback, pyplot, run_and_report,
+                      settle_protocol, start_run)
 
 EXPERIMENT = "deploy-mnist-cnn"
 COMMAND = ("deploy", "mnist-cnn")
@@ -174,18 +175,14 @@ def _figure(path, mapping, labels, pred, spred, s) -> None:
     ax[1].set_ylabel("accuracy")
     ax[1].legend(loc="lower right", fontsize=8)
     fig.suptitle(f"MNIST CNN on NeuRRAM, {s['n_images']} test images")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plt.save(fig, path)
 
 
 def main(args, ctx) -> dict:
-    with ctx.open_board() as board:
-        summary = run(board, ctx.out, progress=ctx.progress, model=args.model, data=args.data, limit=args.limit,
-                      calibration_images=args.calibration_images, mvm=args.mvm, output_bits=args.output_bits,
-                      settle_s=args.settle_s, calibration=args.calibration, replicate=args.replicate,
-                      batch=args.batch, skip_zero=args.skip_zero)
-    ctx.say(report(summary, board.spec))
-    return summary
+    return run_and_report(ctx, run, report, model=args.model, data=args.data, limit=args.limit,
+                          calibration_images=args.calibration_images, mvm=args.mvm, output_bits=args.output_bits,
+                          settle_s=args.settle_s, calibration=args.calibration, replicate=args.replicate,
+                          batch=args.batch, skip_zero=args.skip_zero)
 
 
 def report(summary: dict, board_spec: str) -> str:

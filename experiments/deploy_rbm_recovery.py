@@ -25,7 +25,8 @@ from neurram_lab.deploy.network import deploy_output_bits, read_back
 from neurram_lab.deploy.rbm import RBM, ChipRBM, rbm_layers, recover
 
 from ._common import (PAPER_SETTLE_S, RBM_MODEL, add_data_arguments, add_protocol_arguments, calibration_modes,
-                      default_model, finish_run, mnist_dir, progress_callback, pyplot, settle_protocol, start_run)
+                      default_model, finish_run, mnist_dir, progress_callback, pyplot, run_and_report,
+                      settle_protocol, start_run)
 
 EXPERIMENT = "deploy-rbm-recovery"
 COMMAND = ("deploy", "rbm-recovery")
@@ -124,17 +125,13 @@ def _figure(path, x, bad, rec, s, n=10) -> None:
                 ax[r, i].set_ylabel(name, fontsize=8)
     fig.suptitle(f"RBM recovery ({s['corruption']}, {s['mvm']}): L2 {s['l2_before']:.2f} → {s['l2_after']:.2f} "
                  f"({l2_change(s['l2_reduction'])})", fontsize=9)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plt.save(fig, path)
 
 
 def main(args, ctx) -> dict:
-    with ctx.open_board() as board:
-        summary = run(board, ctx.out, progress=ctx.progress, model=args.model, data=args.data,
-                      corruption=args.corruption, limit=args.limit, steps=args.steps, mvm=args.mvm,
-                      settle_s=args.settle_s, calibration=args.calibration, seed=args.seed or 0)
-    ctx.say(report(summary, board.spec))
-    return summary
+    return run_and_report(ctx, run, report, model=args.model, data=args.data,
+                          corruption=args.corruption, limit=args.limit, steps=args.steps, mvm=args.mvm,
+                          settle_s=args.settle_s, calibration=args.calibration, seed=args.seed or 0)
 
 
 def report(summary: dict, board_spec: str) -> str:

@@ -27,7 +27,7 @@ from neurram_lab.deploy.zoo import small_cnn
 from neurram_lab.errors import InputError
 
 from ._common import (PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes, finish_run,
-                      mnist_dir, pyplot, settle_protocol, start_run)
+                      mnist_dir, pyplot, run_and_report, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-train-small"
 COMMAND = ("deploy", "train-small")
@@ -165,18 +165,14 @@ def _figure(path, result, s) -> None:
     ax.set_ylabel(f"accuracy ({s['n_test']} test images)")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(f"small CNN trained on {s['n_train']} MNIST images", fontsize=9)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plt.save(fig, path)
 
 
 def main(args, ctx) -> dict:
-    with ctx.open_board() as board:
-        s = run(board, ctx.out, progress=ctx.progress, data=args.data, epochs=args.epochs,
-                finetune_epochs=args.finetune_epochs, noise=args.noise, limit=args.limit,
-                train_images=args.train_images, mvm=args.mvm, finetune_lr=args.finetune_lr, seed=args.seed or 0,
-                settle_s=args.settle_s, calibration=args.calibration)
-    ctx.say(report(s, board.spec))
-    return s
+    return run_and_report(ctx, run, report, data=args.data, epochs=args.epochs,
+                          finetune_epochs=args.finetune_epochs, noise=args.noise, limit=args.limit,
+                          train_images=args.train_images, mvm=args.mvm, finetune_lr=args.finetune_lr,
+                          seed=args.seed or 0, settle_s=args.settle_s, calibration=args.calibration)
 
 
 def report(s: dict, board_spec: str) -> str:

@@ -25,7 +25,7 @@ from neurram_lab.mvm.calibration import calibrate
 from neurram_lab.mvm.mvm import quantize_inputs, result_lsb, run_mvm
 from neurram_lab.program.weights import MatrixPlacement, conductance_to_weights
 
-from ._common import finish_run, progress_callback, pyplot, start_run
+from ._common import finish_run, progress_callback, pyplot, run_and_report, start_run
 from neurram_lab.program.programming import program_weights
 
 EXPERIMENT = "characterize-mvm"
@@ -195,18 +195,14 @@ def _figure(path, res, params) -> None:
     run_mode = "parallel" if params["parallel"] else "in sequence"
     fig.suptitle(f"{params['rows']}x{params['cols']} {params['direction']} MVM, {params['input_bits']}-bit in "
                  f"({mode}), {params['output_bits']}-bit out, {params['cores']} core(s) {run_mode}", fontsize=9)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plt.save(fig, path)
 
 
 def main(args, ctx) -> dict:
-    with ctx.open_board() as board:
-        summary = run(board, ctx.out, progress=ctx.progress, rows=args.rows, cols=args.cols,
-                      input_bits=args.input_bits, output_bits=args.output_bits, direction=args.direction,
-                      two_phase=args.two_phase, cores=args.cores, parallel=args.parallel, vectors=args.vectors,
-                      seed=args.seed or 0)
-    ctx.say(report(summary, board.spec))
-    return summary
+    return run_and_report(ctx, run, report, rows=args.rows, cols=args.cols,
+                          input_bits=args.input_bits, output_bits=args.output_bits, direction=args.direction,
+                          two_phase=args.two_phase, cores=args.cores, parallel=args.parallel, vectors=args.vectors,
+                          seed=args.seed or 0)
 
 
 def report(summary: dict, board_spec: str) -> str:

@@ -29,7 +29,7 @@ from neurram_lab._cores import parse_ranges
 from neurram_lab.board.contract import MVMRequest
 from neurram_lab.program.weights import MatrixPlacement
 
-from ._common import finish_run, progress_callback, pyplot, start_run
+from ._common import finish_run, progress_callback, pyplot, run_and_report, start_run
 from neurram_lab.program.programming import program_weights
 
 EXPERIMENT = "characterize-energy"
@@ -153,16 +153,12 @@ def _figure(path, rows) -> None:
     ax[2].set_ylabel("energy-delay product per MVM (J s)")
     ax[2].legend(fontsize=8)
     fig.suptitle("NeuRRAM MVM energy protocol: 256x256 Gaussian matrix on two cores, differential rows", fontsize=9)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plt.save(fig, path)
 
 
 def main(args, ctx) -> dict:
-    with ctx.open_board() as board:
-        summary = run(board, ctx.out, progress=ctx.progress, rows=args.rows, cols=args.cols,
-                      bits=parse_ranges(args.bits, "input widths"), vectors=args.vectors, seed=args.seed or 0)
-    ctx.say(report(summary, board.spec))
-    return summary
+    return run_and_report(ctx, run, report, rows=args.rows, cols=args.cols,
+                          bits=parse_ranges(args.bits, "input widths"), vectors=args.vectors, seed=args.seed or 0)
 
 
 def report(summary: dict, board_spec: str) -> str:

@@ -194,8 +194,7 @@ def _figure(path, levels, times, sig, shift, g_last, tgt, lvl, ok) -> None:
     ax[1, 1].set_xlabel("target level (µS)")
     ax[1, 1].set_ylabel("mean shift (µS)")
     ax[1, 1].set_title(f"mean shift at {times[-1]:g} s")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plt.save(fig, path)
 
 
 def main(args, ctx) -> dict:

@@ -21,7 +21,7 @@ from neurram_lab.program.programming import EVENT_TABLE, PROGRAM_TABLES, iterati
 from neurram_lab.runlog.runlog import read_run
 from neurram_lab.program.writeverify import OUTCOME_SUCCESS, WriteVerifyConfig, form_cells
 
-from ._common import finish_run, pyplot, start_run
+from ._common import finish_run, pyplot, run_and_report, start_run
 
 EXPERIMENT = "characterize-write-verify"
 COMMAND = ("characterize", "write-verify")
@@ -160,8 +160,7 @@ def _figure(path, run, res, cfg, gmin_s, gmax_s) -> None:
     fig.suptitle(f"write-verify on {run.record['board'].get('info', {}).get('spec', '')}: "
                  f"{res.n_cells} cells, targets {gmin_s*1e6:g}–{gmax_s*1e6:g} µS, window ±{cfg.window_s*1e6:g} µS",
                  fontsize=9)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plt.save(fig, path)
 
 
 def _flat(res):
@@ -170,13 +169,10 @@ def _flat(res):
 
 def main(args, ctx) -> dict:
     cores = parse_cores(args.cores)
-    with ctx.open_board() as board:
-        s = run(board, ctx.out, progress=ctx.progress, cores=cores, cells_per_core=args.cells_per_core,
-                iterations=args.iterations, gmin_s=args.gmin_us * 1e-6, gmax_s=args.gmax_us * 1e-6,
-                window_s=args.window_us * 1e-6, max_reversals=args.max_reversals, settle_s=args.settle_s,
-                target_seed=args.target_seed)
-    ctx.say(report(s, board.spec))
-    return s
+    return run_and_report(ctx, run, report, cores=cores, cells_per_core=args.cells_per_core,
+                          iterations=args.iterations, gmin_s=args.gmin_us * 1e-6, gmax_s=args.gmax_us * 1e-6,
+                          window_s=args.window_us * 1e-6, max_reversals=args.max_reversals, settle_s=args.settle_s,
+                          target_seed=args.target_seed)
 
 
 def report(s: dict, board_spec: str) -> str:
