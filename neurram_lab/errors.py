@@ -11,6 +11,10 @@ class NeuRRAMError(Exception):
     """Base of every error raised on purpose by neurram-lab."""
 
 
+def _detailed(msg: str, detail: str) -> str:
+    return f"{msg} ({detail})" if detail else msg
+
+
 class LimitError(NeuRRAMError, ValueError):
     """A request broke a safety limit or a range; nothing was sent to the board.
 
@@ -26,10 +30,7 @@ class LimitError(NeuRRAMError, ValueError):
 
     def __init__(self, name: str, value, limit, detail: str = ""):
         self.name, self.value, self.limit = name, value, limit
-        msg = f"{name}={value!r} is outside the allowed range {limit!r}"
-        if detail:
-            msg += f" ({detail})"
-        super().__init__(msg)
+        super().__init__(_detailed(f"{name}={value!r} is outside the allowed range {limit!r}", detail))
 
 
 class CapabilityError(LimitError):
@@ -50,9 +51,7 @@ class CapabilityError(LimitError):
         self.capability = self.name = capability
         self.value, self.limit = value, limit
         msg = f"{capability}={value!r} is beyond this board's capability {capability}: {limit!r}"
-        if detail:
-            msg += f" ({detail})"
-        super(LimitError, self).__init__(msg)
+        super(LimitError, self).__init__(_detailed(msg, detail))
 
 
 class InputError(NeuRRAMError, ValueError):
@@ -131,9 +130,7 @@ class ReplayDivergence(NeuRRAMError):
     def __init__(self, index: int, recorded: str, requested: str, detail: str = ""):
         self.index, self.recorded, self.requested = index, recorded, requested
         msg = f"replay diverged at call {index}: recorded {recorded!r}, requested {requested!r}"
-        if detail:
-            msg += f" ({detail})"
-        super().__init__(msg)
+        super().__init__(_detailed(msg, detail))
 
 
 class ReplayInterrupted(NeuRRAMError):

@@ -175,6 +175,14 @@ def _signature(method) -> inspect.Signature:
     return inspect.signature(method)
 
 
+def _last_accepted(ok, good: float, bad: float, steps: int = 60) -> float:
+    """The value nearest ``bad`` (refused) that ``ok`` accepts, bisecting from ``good`` (accepted)."""
+    for _ in range(steps):
+        mid = 0.5 * (good + bad)
+        good, bad = (mid, bad) if ok(mid) else (good, mid)
+    return good
+
+
 class Board(abc.ABC):
     """Abstract NeuRRAM test board.
 
@@ -289,21 +297,9 @@ class Board(abc.ABC):
         inside = [v for v in ([cur] if cur is not None else []) + list(np.linspace(lo, hi, 257)) if lo <= v <= hi and ok(v)]
         if not inside:
             raise LimitError(name, cur, (lo, hi), "the board reaches no value of this rail with the other rails as they are")
-        a, b = float(inside[0]), float(inside[0])
-        if not ok(lo):  # the reachable values form one interval (node voltages are affine in the rails)
-            bad = lo
-            for _ in range(60):
-                mid = 0.5 * (bad + a)
-                bad, a = (bad, mid) if ok(mid) else (mid, a)
-        else:
-            a = lo
-        if not ok(hi):
-            bad = hi
-            for _ in range(60):
-                mid = 0.5 * (b + bad)
-                b, bad = (mid, bad) if ok(mid) else (b, mid)
-        else:
-            b = hi
+        # the reachable values form one interval (node voltages are affine in the rails)
+        a = lo if ok(lo) else _last_accepted(ok, float(inside[0]), lo)
+        b = hi if ok(hi) else _last_accepted(ok, float(inside[0]), hi)
         return (float(a), float(b))
 
     def _check_rails(self, volts: dict[str, float]) -> None:
