@@ -662,7 +662,9 @@ def _run_on_dask(plan, todo, rows, workers, scheduler, bar) -> str:
                 where = scheduler
             else:
                 n = max(1, min(int(workers or _cpus()), len(todo)))
+                # no dashboard; the scheduler's small HTTP server on a free port (not 8787, maybe taken)
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                        silence_logs=logging.ERROR, env={"NEURRAM_TWIN_THREADS": str(todo[0].twin_threads)})
                 client = Client(cluster)
                 where = f"local, {n} worker{'s' * (n > 1)}"
