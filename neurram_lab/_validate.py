@@ -214,9 +214,7 @@ def conductance(name: str, value, limits, lo_open: bool = False, scalar: bool = 
 
 def file_path(name: str, path, suffixes: tuple[str, ...] | None = None, nonempty: bool = True) -> Path:
     """An existing regular file (not a folder), not empty, with one of ``suffixes`` when given."""
-    if path is None or _is_bool(path) or not isinstance(path, (str, Path)) or str(path) == "":
-        raise InputError(f"{name} must be a file path, got {path!r}")
-    p = Path(path).expanduser()
+    p = path_like(name, path)
     if not p.exists():
         raise InputError(f"{name}: cannot read {str(p)!r}: no such file")
     if not p.is_file():
@@ -230,12 +228,81 @@ def file_path(name: str, path, suffixes: tuple[str, ...] | None = None, nonempty
 
 def dir_path(name: str, path) -> Path:
     """An existing folder."""
-    if path is None or _is_bool(path) or not isinstance(path, (str, Path)) or str(path) == "":
-        raise InputError(f"{name} must be a folder path, got {path!r}")
-    p = Path(path).expanduser()
+    p = path_like(name, path, "folder")
     if not p.is_dir():
         raise InputError(f"{name}: no such folder {str(p)!r}" if not p.exists() else f"{name}: {str(p)!r} is not a folder")
     return p
+
+
+def path_like(name: str, path, what: str = "file") -> Path:
+    """A ``str`` or ``Path`` naming a file or folder (not None, not empty); need not exist."""
+    if path is None or _is_bool(path) or not isinstance(path, (str, Path)) or str(path) == "":
+        raise InputError(f"{name} must be a {what} path, got {path!r}")
+    return Path(path).expanduser()
+
+
+def text(name: str, value, nonempty: bool = True) -> str:
+    """A ``str`` (not empty unless told otherwise)."""
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be a string, got {_short(value)}")
+    if nonempty and not value.strip():
+        raise InputError(f"{name} must not be empty, got {value!r}")
+    return value
+
+
+def int_pair(name: str, value, lo: int | None = None, hi: int | None = None) -> tuple[int, int]:
+    """Two integers in ``[lo, hi]`` (a single integer ``k`` is ``(k, k)``), e.g. a kernel size."""
+    out = int_list(name, value, lo, hi)
+    if len(out) == 1:
+        out = out * 2
+    if len(out) != 2:
+        raise InputError(f"{name} must be one integer or two, got {_short(value)}")
+    return out[0], out[1]
+
+
+def rng(name: str, value) -> np.random.Generator:
+    """A numpy Generator: one given, or one seeded with a non-negative integer seed."""
+    if isinstance(value, np.random.Generator):
+        return value
+    return np.random.default_rng(integer(name, value, lo=0))
+
+
+def dtype(name: str, value) -> np.dtype:
+    """A numpy dtype (``"f8"``, ``np.int16`` ...); what numpy does not understand is an InputError."""
+    try:
+        return np.dtype(value)
+    except (TypeError, ValueError, SyntaxError) as exc:
+        raise InputError(f"{name}: {_short(value)} is not a numpy dtype ({exc})") from exc
+
+
+def json_able(name: str, value, encode=None) -> str:
+    """``value`` as JSON text (``encode``: the caller's encoder, default ``json.dumps``); an InputError
+    naming the argument when it holds something JSON cannot carry."""
+    import json
+
+    try:
+        return (encode or json.dumps)(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"{name} must be JSON-able, got {_short(value)} ({exc})") from exc
+
+
+def npz_arrays(name: str, path) -> dict:
+    """The arrays of an existing ``.npz`` file (no pickles) as a dict; a missing, empty, damaged or
+    other kind of file is an InputError naming it and what is wrong."""
+    import zipfile
+
+    p = file_path(name, path)
+    with open(p, "rb") as fh:
+        head = fh.read(4)
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        kind = "a single .npy array" if head == b"\x93NUM" else f"no zip archive (starts {head!r})"
+        raise InputError(f"{name}: {str(p)!r} is not a .npz archive of named arrays: {kind}")
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise InputError(f"{name}: {str(p)!r} is a damaged .npz archive ({type(exc).__name__}: "
+                         f"{_short(str(exc), 80)})") from exc
 
 
 def _short(value, n: int = 60) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .._validate import file_path, optional_integer
 from ..errors import InputError
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -19,13 +21,18 @@ MNIST_FILES = {
 
 def read_idx(path) -> np.ndarray:
     """Read one IDX file (``.gz`` or plain) into an array of its declared type and shape."""
-    path = Path(path)
+    path = file_path("path", path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"path: cannot read {str(path)!r} ({exc})") from exc
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
         raise InputError(f"{path} is not an IDX file (magic {data[:4].hex()})")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise InputError(f"{path}: truncated IDX header ({ndim} dimensions declared, {len(data)} bytes in the file)")
     dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(np.int64)
     dtype = np.dtype(_IDX_DTYPES[data[2]])
     n = int(np.prod(dims))
@@ -41,6 +48,7 @@ def load_mnist(data_dir, split: str = "test", limit: int | None = None) -> tuple
     ``split`` is ``"test"`` (official 10 000), ``"train-5k"`` (the class-balanced
     sample) or ``"train"``; files may be gzipped. ``limit`` keeps the first n.
     """
+    limit = optional_integer("limit", limit, lo=1)
     if split not in MNIST_FILES:
         raise InputError(f"MNIST split {split!r} is not one of {sorted(MNIST_FILES)}")
     d = Path(data_dir)
@@ -56,7 +64,5 @@ def load_mnist(data_dir, split: str = "test", limit: int | None = None) -> tuple
     if images.shape[0] != labels.shape[0]:
         raise InputError(f"{d}: {images.shape[0]} images but {labels.shape[0]} labels")
     if limit is not None:
-        if int(limit) < 1:
-            raise InputError(f"limit must be >= 1, got {limit}")
-        images, labels = images[: int(limit)], labels[: int(limit)]
+        images, labels = images[:limit], labels[:limit]
     return images, labels

@@ -9,7 +9,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import array, choice, int_pair, integer, number, positive
 from ..errors import InputError
+
+
+MAX_ACT_BITS = 16  # activation quantiser resolution: the chip's inputs take at most 8, the FPGA holds 16
+
+
+def _nhwc(x) -> np.ndarray:
+    """A batch of feature maps (n, h, w, c), its dtype kept (float32 through the network)."""
+    keep = x.dtype if isinstance(x, np.ndarray) and x.dtype.kind in "iuf" else np.float64
+    return array("x", x, 4, keep)
+
+
+def _window(name, k, stride, padding, hw):
+    """A window ``(kh, kw)`` >= 1 (within the map for 'valid'), a stride >= 1 (None: the window) and the padding."""
+    padding = choice("padding", padding, ("same", "valid"))
+    kh, kw = int_pair(name, k, lo=1)
+    if padding == "valid":
+        integer(f"{name} (rows)", kh, 1, hw[0], "a 'valid' window must fit the map")
+        integer(f"{name} (cols)", kw, 1, hw[1], "a 'valid' window must fit the map")
+    stride = kh if stride is None else integer("stride", stride, lo=1)
+    return (kh, kw), stride, padding
 
 
 def same_pads(size: int, k: int, stride: int) -> tuple[int, int, int]:
@@ -35,7 +56,10 @@ def im2col(x: np.ndarray, k, stride: int = 1, padding: str = "same", pad_value=0
 
     Patch element order is (kh, kw, c), matching an HWIO kernel reshaped to (kh*kw*c, out).
     """
+    x = _nhwc(x)
     n, h, w, c = x.shape
+    k, stride, padding = _window("k", k, stride, padding, (h, w))
+    pad_value = number("pad_value", pad_value)
     (t, b, l, r), (oh, ow) = _pads((h, w), k, stride, padding)
     xp = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=pad_value) if t + b + l + r else x
     win = np.lib.stride_tricks.sliding_window_view(xp, (k[0], k[1]), axis=(1, 2))  # n, H', W', c, kh, kw
@@ -46,8 +70,11 @@ def im2col(x: np.ndarray, k, stride: int = 1, padding: str = "same", pad_value=0
 
 def pool(x: np.ndarray, size: int, stride: int | None = None, padding: str = "valid", kind: str = "max"):
     """Max or average pooling, TF semantics (SAME pads with -inf for max, excluded from averages)."""
-    stride = stride or size
+    x = _nhwc(x)
     n, h, w, c = x.shape
+    kind = choice("kind", kind, ("max", "avg"))
+    size = integer("size", size, lo=1)
+    (size, _), stride, padding = _window("size", size, stride, padding, (h, w))
     (t, b, l, r), (oh, ow) = _pads((h, w), (size, size), stride, padding)
     if kind == "max":
         xp = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=-np.inf) if t + b + l + r else x
@@ -66,6 +93,9 @@ def pool(x: np.ndarray, size: int, stride: int | None = None, padding: str = "va
 
 def act_quant(x: np.ndarray, max_value: float, bits: int) -> np.ndarray:
     """Clip to [0, max] and round to 2**bits uniform levels (half up): TF fake_quant with min 0."""
+    x = array("x", x, None, np.float32, nonempty=False)
+    max_value = positive("max_value", max_value)
+    bits = integer("bits", bits, 1, MAX_ACT_BITS)
     step = float(max_value) / (2**bits - 1)
     y = np.clip(x, 0.0, max_value)
     return (np.floor(y / step + 0.5) * step).astype(np.float32)

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import int_list, integer
+from ..errors import InputError
+
 _TAPS_A = np.uint32(0xA3000000)  # x^32 + x^30 + x^26 + x^25 + 1 (maximal length)
 _TAPS_B = np.uint32(0x80200003)  # x^32 + x^22 + x^2 + x + 1 (maximal length)
+MAX_STREAMS = 1 << 26  # two uint32 states each: 512 MiB
 
 
 class LFSRNoise:
@@ -28,6 +32,9 @@ class LFSRNoise:
     """
 
     def __init__(self, n_streams: int, seed: int = 0, bits: int = 8):
+        n_streams = integer("n_streams", n_streams, 1, MAX_STREAMS)
+        seed = integer("seed", seed, lo=0)
+        bits = integer("bits", bits, 1, 32, "LFSR steps per draw, into a 32-bit word")
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x1F5B]))
         self.a = rng.integers(1, 2**32, n_streams, dtype=np.uint64).astype(np.uint32)
         self.b = rng.integers(1, 2**32, n_streams, dtype=np.uint64).astype(np.uint32)
@@ -43,9 +50,9 @@ class LFSRNoise:
     def uniform(self, shape) -> np.ndarray:
         """Draw numbers of ``shape`` whose last axis equals ``n_streams`` (float32 in [0, 1))."""
         n = self.a.size
-        shape = tuple(shape)
+        shape = tuple(int_list("shape", shape, lo=0))
         if shape[-1] != n:
-            raise ValueError(f"last axis {shape[-1]} must equal the {n} streams")
+            raise InputError(f"shape {shape}: its last axis must equal the {n} streams")
         draws = int(np.prod(shape[:-1]))
         out = np.zeros((draws, n), np.float32)
         for d in range(draws):

@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from .._validate import array, conductance, int_list, integer, positive
+from ..board.limits import N_CORES, SafetyLimits
 from ..errors import InputError
 from ..program.programming import program_matrices
 from ..program.weights import MatrixPlacement
@@ -24,6 +26,25 @@ from .network import _cells_progress, _Intended, chip_calibrate, chip_mvm, deplo
 
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def _lstm_weights(w_x, w_h, bias):
+    """w_x (n_in, 4 * hidden), w_h (hidden, 4 * hidden), bias (4 * hidden,) as float arrays, or an InputError."""
+    w_x, w_h, bias = array("w_x", w_x, 2), array("w_h", w_h, 2), array("bias", bias, 1)
+    four_h = w_x.shape[1]
+    if four_h % 4 or w_h.shape != (four_h // 4, four_h) or bias.shape != (four_h,):
+        raise InputError(f"LSTM shapes do not agree: w_x {w_x.shape} (n_in, 4 * hidden) needs w_h "
+                         f"({four_h // 4}, {four_h}) and bias ({four_h},) with 4 * hidden columns, "
+                         f"got w_h {w_h.shape}, bias {bias.shape}")
+    return w_x, w_h, bias
+
+
+def _sequences(xs, n_in: int) -> np.ndarray:
+    """Input sequences (batch, time, n_in) as floats, or an InputError."""
+    xs = array("xs", xs, 3)
+    if xs.shape[2] != n_in:
+        raise InputError(f"xs has shape {xs.shape}, expected (batch, time, {n_in}) for w_x's {n_in} inputs")
+    return xs
 
 
 def quantize_signed(x, bits: int, max_value: float) -> np.ndarray:
@@ -53,16 +74,18 @@ class ChipLSTMCell:
 
     def __init__(self, board, w_x, w_h, bias, input_bits: int = 4, x_max: float = 1.0, h_max: float = 1.0,
                  mvm="chip", output_bits: int | None = None, cores=None, gmin_s=1e-6, gmax_s=30e-6, mvm_options=None):
-        self.w_x, self.w_h, self.bias = (np.asarray(a, np.float64) for a in (w_x, w_h, bias))
-        n_in, four_h = self.w_x.shape
-        if four_h % 4 or self.w_h.shape != (four_h // 4, four_h) or self.bias.shape != (four_h,):
-            raise InputError(f"LSTM shapes do not agree: w_x {self.w_x.shape}, w_h {self.w_h.shape}, bias {self.bias.shape}")
-        self.hidden = four_h // 4
-        self.input_bits = int(input_bits)
+        self.w_x, self.w_h, self.bias = _lstm_weights(w_x, w_h, bias)
+        self.hidden = self.w_h.shape[0]
+        self.input_bits = integer("input_bits", input_bits, 2, 8, "signed inputs, sign bit included")
         self.top = 2 ** (self.input_bits - 1) - 1
-        self.x_max, self.h_max = float(x_max), float(h_max)
+        self.x_max, self.h_max = positive("x_max", x_max), positive("h_max", h_max)
+        limits = getattr(board, "limits", None) or SafetyLimits()
+        self.gmin_s = conductance("gmin_s", gmin_s, limits)
+        self.gmax_s = conductance("gmax_s", gmax_s, limits, lo_open=True)
+        if self.gmin_s >= self.gmax_s:
+            raise InputError(f"need gmin_s < gmax_s, got {self.gmin_s} and {self.gmax_s}")
+        cores = None if cores is None else int_list("cores", cores, 0, N_CORES - 1, distinct=True)
         self.board = board
-        self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
         self.mvm_options = dict(mvm_options or {}, signed_inputs=True)
         self._mvm = resolve_mvm(mvm)
         self.output_bits = deploy_output_bits(board, [(self.input_bits, "forward", True)], self._mvm, output_bits,
@@ -119,7 +142,7 @@ class ChipLSTMCell:
         """Operating point and offsets (tier 2) from training sequences ``xs`` (batch, time, n_in); returns v_read."""
         if self._mvm is not chip_mvm:
             return float("nan")
-        xs = np.asarray(xs, np.float64)
+        xs = _sequences(xs, self.w_x.shape[0])
         hs = lstm_reference(xs, self.w_x, self.w_h, self.bias)
         h_prev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
         codes = self._codes(xs.reshape(-1, xs.shape[-1]), h_prev.reshape(-1, self.hidden))
@@ -152,7 +175,7 @@ class ChipLSTMCell:
 
     def run(self, xs, progress=None):
         """Run a sequence ``xs`` (batch, time, n_in) from zero state; returns all h (batch, time, hidden)."""
-        xs = np.asarray(xs, np.float64)
+        xs = _sequences(xs, self.w_x.shape[0])
         n, t, _ = xs.shape
         h = np.zeros((n, self.hidden))
         c = np.zeros((n, self.hidden))
@@ -167,7 +190,8 @@ class ChipLSTMCell:
 
 def lstm_reference(xs, w_x, w_h, bias):
     """Float LSTM (gate order i, f, g, o) for checking: all h (batch, time, hidden)."""
-    xs = np.asarray(xs, np.float64)
+    w_x, w_h, bias = _lstm_weights(w_x, w_h, bias)
+    xs = _sequences(xs, w_x.shape[0])
     hidden = w_h.shape[0]
     h = np.zeros((xs.shape[0], hidden))
     c = np.zeros_like(h)

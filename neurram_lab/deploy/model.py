@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import npz_arrays
 from ..errors import InputError
 from . import digital
 
@@ -322,11 +323,8 @@ def load_model(weights_path, arch=None) -> Model:
     """
     from . import zoo
 
-    path = Path(weights_path)
-    if not path.exists():
-        raise InputError(f"no model file {path}")
-    with np.load(path) as f:
-        params = {k: f[k] for k in f.files}
+    params = npz_arrays("weights_path", weights_path)
+    path = Path(weights_path).expanduser()
     if arch is None:
         side = path.with_suffix(".json")
         arch = json.loads(side.read_text()) if side.exists() else zoo.arch_for(path.name)

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..board.limits import N_COLS, N_ROWS
+from .._validate import MAX_STEPS, array, conductance, int_list, integer, npz_arrays, number, optional_integer, positive
+from .._validate import rng as as_rng
+from ..board.limits import N_COLS, N_CORES, N_ROWS, SafetyLimits
 from ..errors import InputError
 from ..program.programming import program_matrices
 from ..program.weights import MatrixPlacement
@@ -50,18 +52,25 @@ class RBM:
     b: np.ndarray
     w_max: float = 1.0
 
+    def __post_init__(self):
+        self.W = array("W", self.W, 2)
+        self.a = array("a", self.a, 1)
+        self.b = array("b", self.b, 1)
+        if self.a.shape != (self.W.shape[1],) or self.b.shape != (self.W.shape[0],):
+            raise InputError(f"RBM shapes do not agree: W {self.W.shape} (visible, hidden) needs a "
+                             f"({self.W.shape[1]},) and b ({self.W.shape[0]},), got a {self.a.shape}, b {self.b.shape}")
+        self.w_max = positive("w_max", self.w_max, detail="the weight mapped to gmax")
+
     @classmethod
     def load(cls, path) -> "RBM":
         """From an ``.npz`` with ``W``, ``a`` (hidden bias), ``b`` (visible bias) and optional ``w_max``."""
-        with np.load(path) as f:
-            missing = [k for k in ("W", "a", "b") if k not in f.files]
-            if missing:
-                raise InputError(f"{path}: RBM file lacks {missing}")
-            W, a, b = (np.asarray(f[k], np.float64) for k in ("W", "a", "b"))
-            w_max = float(f["w_max"]) if "w_max" in f.files else float(np.max(np.abs(W)))
-        if a.shape != (W.shape[1],) or b.shape != (W.shape[0],):
-            raise InputError(f"RBM shapes do not agree: W {W.shape}, a {a.shape}, b {b.shape}")
-        return cls(W, a, b, w_max)
+        f = npz_arrays("path", path)
+        missing = [k for k in ("W", "a", "b") if k not in f]
+        if missing:
+            raise InputError(f"{path}: RBM file lacks {missing}")
+        W = array("W", f["W"], 2)
+        w_max = f["w_max"] if "w_max" in f else float(np.max(np.abs(W)))
+        return cls(W, f["a"], f["b"], number("w_max", w_max))
 
     @property
     def n_visible(self) -> int:
@@ -84,6 +93,8 @@ class RBMCoreBlock:
 
 def map_rbm(rbm: RBM, cores=None, n_cores: int | None = None) -> list:
     """Split the RBM over cores: visible units dealt round-robin, each block <= 256 x 256."""
+    n_cores = optional_integer("n_cores", n_cores, lo=1)
+    cores = None if cores is None else int_list("cores", cores, 0, N_CORES - 1, distinct=True)
     if 2 * (rbm.n_hidden + 1) > N_ROWS:
         raise InputError(f"{rbm.n_hidden} hidden units need more than {N_ROWS} rows")
     need = math.ceil(rbm.n_visible / (N_COLS - 1))
@@ -127,11 +138,17 @@ class ChipRBM:
 
     def __init__(self, board, rbm: RBM, gmin_s=1e-6, gmax_s=30e-6, mvm="chip", visible_bits: int = 3,
                  output_bits: int | None = None, seed: int = 0, cores=None, mvm_options: dict | None = None):
+        if not isinstance(rbm, RBM):
+            raise InputError(f"rbm must be an RBM, got {type(rbm).__name__}")
+        limits = getattr(board, "limits", None) or SafetyLimits()
+        self.gmin_s = conductance("gmin_s", gmin_s, limits)
+        self.gmax_s = conductance("gmax_s", gmax_s, limits, lo_open=True)
+        if self.gmin_s >= self.gmax_s:
+            raise InputError(f"need gmin_s < gmax_s, got {self.gmin_s} and {self.gmax_s}")
+        self.visible_bits = integer("visible_bits", visible_bits, 1, 8, "input bits of the visible -> hidden MVM")
+        self.seed = integer("seed", seed, lo=0)
         self.board, self.rbm = board, rbm
-        self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
         self.blocks = map_rbm(rbm, cores)
-        self.visible_bits = int(visible_bits)
-        self.seed = int(seed)
         # cores one after the other: with every WL on, four parallel RBM cores draw enough
         # current from the shared v_read supply to sag it by a pattern-dependent amount
         self.mvm_options = {"parallel": False, **(mvm_options or {})}
@@ -237,7 +254,8 @@ class ChipRBM:
         """
         if self.programmed is None:
             raise InputError("program() the RBM before sampling")
-        v0 = np.asarray(v0, np.float64)
+        steps = integer("steps", steps, 0, MAX_STEPS)
+        v0 = array("v0", v0, 2)
         if v0.ndim != 2 or v0.shape[1] != self.rbm.n_visible:
             raise InputError(f"visible batch must be (n, {self.rbm.n_visible}), got {v0.shape}")
         clamp = np.zeros(v0.shape, bool) if clamp is None else np.asarray(clamp, bool)
@@ -271,7 +289,10 @@ def corrupt(images, kind: str, rng, flip_fraction: float = 0.2, threshold: float
     occluded part is set to the batch's mean grey. Returns (corrupted, known):
     ``known`` marks the pixels left intact.
     """
-    x = np.asarray(images, np.float64)
+    x = array("images", images, 2)
+    rng = as_rng("rng", rng)
+    flip_fraction = number("flip_fraction", flip_fraction, 0.0, 1.0)
+    threshold = number("threshold", threshold)
     if kind == "flip":
         hit = rng.random(x.shape) < flip_fraction
         out = np.where(hit, (x < threshold).astype(np.float64), x)
