@@ -46,7 +46,10 @@ import numpy as np
 import pandas as pd
 
 from . import journal as _journal
-from ..errors import RunLogError
+from .._validate import dtype as as_dtype
+from .._validate import json_able, path_like
+from .._validate import text as as_text
+from ..errors import InputError, RunLogError
 
 FORMAT_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)  # 1: no journal; 2: no deflated arrays (store z)
@@ -92,6 +95,30 @@ def to_json(obj) -> str:
     return json.dumps(obj, default=_json_default, sort_keys=True)
 
 
+def _table_specs(tables) -> dict:
+    """``tables`` checked before a file is made: table name -> column name -> Column with a numpy dtype."""
+    if not isinstance(tables, dict):
+        raise InputError(f"tables must be a dict of table name -> columns, got {type(tables).__name__}")
+    specs = {}
+    for tname, cols in tables.items():
+        as_text("table name", tname)
+        if not isinstance(cols, dict):
+            raise InputError(f"tables[{tname!r}] must be a dict of column name -> Column or (dtype, units), "
+                             f"got {type(cols).__name__}")
+        spec = {}
+        for cname, v in cols.items():
+            as_text(f"tables[{tname!r}] column name", cname)
+            if not isinstance(v, Column):
+                if not isinstance(v, (tuple, list)) or not 1 <= len(v) <= 2:
+                    raise InputError(f"tables[{tname!r}][{cname!r}] must be a Column or (dtype, units), got {v!r}")
+                v = Column(*v)
+            as_dtype(f"tables[{tname!r}][{cname!r}] dtype", v.dtype)
+            as_text(f"tables[{tname!r}][{cname!r}] units", v.units, nonempty=False)
+            spec[cname] = v
+        specs[tname] = spec
+    return specs
+
+
 class RunLog:
     """Writer of one run file.
 
@@ -110,7 +137,13 @@ class RunLog:
     """
 
     def __init__(self, path, experiment: str, parameters: dict, tables: dict, board_snapshot: dict | None = None):
-        self.path = Path(path)
+        self.path = path_like("path", path)
+        experiment = as_text("experiment", experiment)
+        if not isinstance(parameters, dict):
+            raise InputError(f"parameters must be a dict, got {type(parameters).__name__}")
+        parameters_json = json_able("parameters", parameters, to_json)
+        board_json = json_able("board_snapshot", board_snapshot or {}, to_json)
+        specs = _table_specs(tables)
         if self.path.exists():
             raise RunLogError(f"run file {self.path} already exists{_writer_note(self.path)}; runs never overwrite each other")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,8 +162,8 @@ class RunLog:
         self._f = f
         try:
             f.attrs["neurram_format_version"] = FORMAT_VERSION
-            texts = {"uid": self.uid, "experiment": experiment, "parameters_json": to_json(parameters),
-                     "software_version": software_version(), "board_json": to_json(board_snapshot or {}),
+            texts = {"uid": self.uid, "experiment": experiment, "parameters_json": parameters_json,
+                     "software_version": software_version(), "board_json": board_json,
                      "start_time_iso": _iso(self._t0)}
             for key, text in texts.items():
                 f.attrs[key] = text
@@ -143,10 +176,9 @@ class RunLog:
             for cname, dt in _CHECK_COLUMNS.items():
                 checks.create_dataset(cname, shape=(0,), maxshape=(None,), dtype=dt, chunks=(_CHUNK,))
             tg = f.create_group("tables")
-            for tname, cols in tables.items():
+            for tname, spec in specs.items():
                 g = tg.create_group(tname)
                 g.attrs["index"] = len(self._columns)
-                spec = {c: (v if isinstance(v, Column) else Column(*v)) for c, v in cols.items()}
                 g.attrs["columns"] = json.dumps(list(spec))
                 for cname, col in spec.items():
                     ds = g.create_dataset(cname, shape=(0,), maxshape=(None,), dtype=np.dtype(col.dtype), chunks=(_CHUNK,))
@@ -306,7 +338,7 @@ def read_run(path, tables: bool = True, journal: bool = False) -> Run:
     RunLogError
         Not an HDF5 file, not a run log, an unknown format version, or damaged.
     """
-    p = Path(path)
+    p = path_like("path", path)
     if not p.exists():
         raise RunLogError(f"no run file at {p}")
     try:
