@@ -232,6 +232,15 @@ def test_parse_cores_rejects(text, exc):
         parse_cores(text)
 
 
+def test_parse_ranges_keeps_the_order_given():
+    """The selection grammar parse_cores uses, for other integer lists (mvm-energy's --bits)."""
+    from neurram_lab._cores import parse_ranges
+
+    assert parse_ranges("1-8") == list(range(1, 9)) and parse_ranges("6, 2,4") == [6, 2, 4] and parse_ranges(3) == [3]
+    with pytest.raises(InputError, match="input widths"):
+        parse_ranges("2-x", "input widths")
+
+
 def test_block_wise_passes_log_every_cell_once(tmp_path):
     b = SimBoard(seed=12)
     c, r, k = _formed_cells(b, 1500, core=4)
