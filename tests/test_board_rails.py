@@ -228,3 +228,12 @@ def test_dac_top_code_caps_form_amplitude_and_reports_it(hil):
     applied = hil.pulse("form", [1], [0], [0], 5.0, 1e-6)
     top = 65535 * 5.0 / 65536
     assert applied.v_pulse_v[0] == top == hil.emulator.node_v["VSET_BL"]
+
+
+def test_a_journaled_board_caps_the_form_amplitude_too(hil, tmp_path):
+    # every experiment drives the board through the run file's JournalBoard (deploy forms at 5.0 V)
+    from neurram_lab.experiments._common import start_run
+
+    with start_run(hil, tmp_path, "form", {}, {}) as log:
+        applied = log.board.pulse("form", [1], [0], [0], 5.0, 1e-6)
+    assert applied.v_pulse_v[0] == 65535 * 5.0 / 65536 == hil.emulator.node_v["VSET_BL"]
