@@ -23,8 +23,8 @@ def test_capabilities_validate_and_round_trip():
     assert BoardCapabilities.from_dict(caps.to_dict()) == caps
     for bad in (dict(output_bits=(0, 7)), dict(output_bits=(1, 11)), dict(input_bits=(5, 4)),
                 dict(directions=("sideways",)), dict(clock="sundial"), dict(max_parallel_cores=0),
-                dict(pulse_width_tick_s=-1e-9)):
-        with pytest.raises(InputError):
+                dict(pulse_width_tick_s=-1e-9), dict(max_parallel_cores="x"), dict(output_bits=("a", 7))):
+        with pytest.raises((InputError, LimitError)):
             BoardCapabilities(**bad)
     with pytest.raises(InputError, match="unknown capability keys"):
         BoardCapabilities.from_dict({"output_bitz": [1, 7]})
@@ -93,7 +93,7 @@ def test_tier2_takes_the_neuron_capacitors_and_headroom_from_the_board():
 
     assert BoardCapabilities().cs_over_ci == pytest.approx(17 / 104)
     for bad in (dict(c_sample_f=0.0), dict(c_integ_f=float("nan")), dict(headroom_v="0.3"), dict(c_integ_f=True)):
-        with pytest.raises(InputError):
+        with pytest.raises((InputError, LimitError)):
             BoardCapabilities(**bad)
     with open_board("sim://?seed=2") as board:
         caps, c = board.capabilities(), board.params.circuit

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import boolean, choice, int_list, integer, optional_number, positive
 from ..errors import CapabilityError, InputError
 from .limits import N_CORES
 
@@ -88,8 +89,8 @@ class BoardCapabilities:
 
     def __post_init__(self):
         for name, chip in (("output_bits", CHIP_OUTPUT_BITS), ("input_bits", CHIP_INPUT_BITS)):
-            rng = tuple(int(b) for b in getattr(self, name))
-            if len(rng) != 2 or not chip[0] <= rng[0] <= rng[1] <= chip[1]:
+            rng = tuple(int_list(f"capability {name}", getattr(self, name), chip[0], chip[1]))
+            if len(rng) != 2 or not rng[0] <= rng[1]:
                 raise InputError(f"capability {name}={getattr(self, name)!r} must be (lo, hi) within {chip}")
             object.__setattr__(self, name, rng)
         for name, known in (("directions", MVM_DIRECTIONS), ("activations", ACTIVATIONS)):
@@ -98,27 +99,18 @@ class BoardCapabilities:
             if bad:
                 raise InputError(f"capability {name} has unknown entries {bad}; known: {known}")
             object.__setattr__(self, name, vals)
-        if int(self.max_parallel_cores) < 1:
-            raise InputError(f"capability max_parallel_cores={self.max_parallel_cores!r} must be at least 1")
-        object.__setattr__(self, "max_parallel_cores", int(self.max_parallel_cores))
-        if self.clock not in CLOCKS:
-            raise InputError(f"capability clock={self.clock!r} is not one of {CLOCKS}")
+        object.__setattr__(self, "max_parallel_cores",
+                           integer("capability max_parallel_cores", self.max_parallel_cores, lo=1))
+        choice("capability clock", self.clock, CLOCKS)
         for name in ("pulse_v_step_v", "pulse_width_tick_s"):
-            step = getattr(self, name)
-            if step is not None:
-                if not (np.isfinite(float(step)) and float(step) > 0):
-                    raise InputError(f"capability {name}={step!r} must be a positive step or None")
-                object.__setattr__(self, name, float(step))
+            object.__setattr__(self, name, optional_number(f"capability {name}", getattr(self, name), lo=0.0,
+                                                           lo_open=True, detail="a positive step, or None"))
         if self.rails is not None:
             object.__setattr__(self, "rails", tuple(str(r) for r in self.rails))
         for name in ("c_sample_f", "c_integ_f", "headroom_v"):
-            val = getattr(self, name)
-            real = isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool)
-            if not (real and np.isfinite(val) and val > 0):
-                raise InputError(f"capability {name}={val!r} must be a positive number")
-            object.__setattr__(self, name, float(val))
+            object.__setattr__(self, name, positive(f"capability {name}", getattr(self, name)))
         for name in ("two_phase", "neuron_test_per_neuron", "power_gating"):
-            object.__setattr__(self, name, bool(getattr(self, name)))
+            object.__setattr__(self, name, boolean(f"capability {name}", getattr(self, name)))
 
     # ------------------------------------------------------------ records
     def to_dict(self) -> dict:

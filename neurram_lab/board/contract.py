@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .capabilities import ACTIVATIONS, MVM_DIRECTIONS, AppliedPulse, BoardCapabilities, quantize
+from .capabilities import (ACTIVATIONS, CHIP_INPUT_BITS, CHIP_OUTPUT_BITS, MVM_DIRECTIONS, AppliedPulse,
+                           BoardCapabilities, quantize)
 from ..errors import BoardError, InputError, LimitError
 from .._validate import array, boolean, integer, number
 from .limits import N_COLS, N_CORES, N_ROWS, RATED_V_MAX, SafetyLimits
@@ -129,6 +130,10 @@ def input_segments(input_bits: int, output_bits: int, signed: bool, two_phase: b
     paper's 8 / 5 split for 6-bit outputs), and the codes are combined as
     ``code_hi * 2**L + code_lo * 2**(k_hi - k_lo)``.
     """
+    signed, two_phase = boolean("signed", signed), boolean("two_phase", two_phase)
+    input_bits = integer("input_bits", input_bits, CHIP_INPUT_BITS[0] + signed, CHIP_INPUT_BITS[1],
+                         "a signed input needs its sign bit and a magnitude bit" if signed else "")
+    output_bits = integer("output_bits", output_bits, *CHIP_OUTPUT_BITS)
     m = input_bits - 1 if signed else input_bits
     if two_phase and m >= 4:
         low = m // 2

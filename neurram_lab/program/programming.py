@@ -63,12 +63,10 @@ def relaxation_spread_s(g_s, target_s, lo_s: float | None = None, hi_s: float | 
     their range); the standard deviation in each bin with at least 10 cells is
     averaged, as the paper averages its per-level spreads.
     """
-    g = array("g_s", g_s, nonempty=False)
-    t = array("target_s", target_s, nonempty=False)
+    g = array("g_s", g_s, 1)
+    t = array("target_s", target_s, 1)
     same_length(g_s=g, target_s=t)
     n_bins = integer("n_bins", n_bins, 1, 10_000)
-    if g.size == 0:
-        return float("nan")
     lo = float(t.min()) if lo_s is None else number("lo_s", lo_s)
     hi = float(t.max()) if hi_s is None else number("hi_s", hi_s)
     if hi <= lo:
@@ -275,7 +273,8 @@ def iterative_program(
                 "iteration": it, "cells_programmed": int(np.sum(passes > 0)) if it == 1 else None,
                 "wv_success_fraction": None, "mean_pulses": None,
                 "in_window_fraction": float(np.mean(np.abs(g.astype(np.float64) - tgt) <= cfg.window_s)),
-                "sigma_s": relaxation_spread_s(g[ok], tgt[ok], lo, hi), "t_verify_s": None, "resumed": True,
+                "sigma_s": relaxation_spread_s(g[ok], tgt[ok], lo, hi) if ok.any() else float("nan"),
+                "t_verify_s": None, "resumed": True,
             })
         resumed = prior.resumed_cells
         if log is not None:
@@ -374,7 +373,7 @@ def _pass_stats(it, res, n_planned, g_read, tgt, in_window, t_s, lo, hi) -> dict
         "wv_success_fraction": float(res.success.mean()) if res.success.size else float("nan"),
         "mean_pulses": float(res.pulses.mean()) if res.pulses.size else 0.0,
         "in_window_fraction": float(in_window.mean()) if in_window.size else float("nan"),
-        "sigma_s": relaxation_spread_s(g_read[ok], tgt[ok], lo, hi),
+        "sigma_s": relaxation_spread_s(g_read[ok], tgt[ok], lo, hi) if ok.any() else float("nan"),
         "t_verify_s": float(t_s),
     }
 
