@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import neurram_lab as nl
@@ -219,3 +219,97 @@ def test_input_error_names_the_argument():
 
         number("gmax_s", 5e-3, 0.0, 100e-6)
     assert exc.value.name == "gmax_s" and exc.value.value == 5e-3 and exc.value.limit == (0.0, 100e-6)
+
+
+# --------------------------------------------------------------- deploy/
+DEPLOY = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+maps = st.one_of(junk, st.just(np.ones((5, 5))), st.just(np.ones((1, 5, 5, 2), np.float32)),
+                 st.just(np.full((1, 4, 4, 1), np.nan)), st.just(np.ones((0, 4, 4, 1))))
+
+
+@DEPLOY
+@given(x=maps, k=st.one_of(junk, st.tuples(st.integers(-2, 7), st.integers(-2, 7))), stride=junk,
+       max_value=junk, bits=junk)
+def test_deploy_digital_typed(x, k, stride, max_value, bits):
+    from neurram_lab import deploy as dp
+
+    ok, res = typed_or_valid(None, lambda: dp.im2col(x, k, stride))
+    if ok:
+        cols, (oh, ow) = res
+        assert cols.shape[1:3] == (oh, ow) and oh >= 1 and ow >= 1
+    typed_or_valid(None, lambda: dp.pool(x, k if isinstance(k, int) else 2, stride, kind="avg"))
+    ok, res = typed_or_valid(None, lambda: dp.act_quant(np.linspace(-1, 2, 7), max_value, bits))
+    if ok:
+        assert np.all(np.isfinite(res)) and res.min() >= 0 and res.max() <= float(max_value) + 1e-6
+
+
+@DEPLOY
+@given(n=junk, seed=junk, bits=junk)
+def test_lfsr_typed(n, seed, bits):
+    from neurram_lab.deploy import LFSRNoise
+
+    ok, noise = typed_or_valid(None, lambda: LFSRNoise(n, seed, bits))
+    if ok:
+        u = noise.uniform((2, int(n))) if int(n) <= 64 else None
+        assert u is None or (u.min() >= 0 and u.max() < 1)
+
+
+@DEPLOY
+@given(w_max=junk, a_len=st.integers(0, 5), rng=junk, flip=junk, v_bits=junk, gmax=junk)
+def test_rbm_typed_and_nothing_sent(board, w_max, a_len, rng, flip, v_bits, gmax):
+    from neurram_lab import deploy as dp
+
+    typed_or_valid(None, lambda: dp.RBM(np.ones((4, 3)), np.ones(a_len), np.ones(4), w_max=w_max))
+    typed_or_valid(None, lambda: dp.corrupt(np.ones((2, 9)), "flip", rng, flip_fraction=flip))
+    rbm = dp.RBM(np.full((4, 3), 0.5), np.zeros(3), np.zeros(4))
+    before = _work(board)
+    ok, chip = typed_or_valid(board, lambda: dp.ChipRBM(board, rbm, gmax_s=gmax, visible_bits=v_bits))
+    assert _work(board) == before  # construction never touches the board
+    if ok:
+        assert 0 < chip.gmax_s <= board.limits.g_cell_s[1] and 1 <= chip.visible_bits <= 8
+
+
+@DEPLOY
+@given(n_in=st.integers(0, 4), hidden=st.integers(0, 3), h_rows=st.integers(0, 4), xs_shape=st.sampled_from(
+    [(2, 3), (2, 3, 4), (2, 3, 5), (0, 3, 4), (2, 3, 4, 1)]), bits=junk)
+def test_lstm_typed(board, n_in, hidden, h_rows, xs_shape, bits):
+    from neurram_lab import deploy as dp
+
+    w_x, w_h, bias = np.ones((n_in, 4 * hidden)), np.ones((h_rows, 4 * hidden)), np.ones(4 * hidden)
+    ok, hs = typed_or_valid(None, lambda: dp.lstm_reference(np.ones(xs_shape), w_x, w_h, bias))
+    if ok:
+        assert hs.shape == (xs_shape[0], xs_shape[1], hidden)
+    before = _work(board)
+    typed_or_valid(board, lambda: dp.ChipLSTMCell(board, w_x, w_h, bias, input_bits=bits))
+    assert _work(board) == before
+
+
+@DEPLOY
+@given(data=st.binary(max_size=64))
+def test_deploy_files_typed(tmp_path_factory, data):
+    from neurram_lab import deploy as dp
+
+    d = tmp_path_factory.mktemp("files")
+    (d / "m.npz").write_bytes(data)
+    (d / "x.idx").write_bytes(data)
+    typed_or_valid(None, lambda: dp.load_model(d / "m.npz"))
+    typed_or_valid(None, lambda: dp.read_idx(d / "x.idx"))
+    typed_or_valid(None, lambda: dp.RBM.load(d / "m.npz"))
+    with pytest.raises(InputError):
+        dp.load_model(d / "none.npz")
+
+
+# ---------------------------------------------------------------- runlog
+@DEPLOY
+@given(experiment=st.one_of(junk, st.just("x")), parameters=st.one_of(junk, st.just({"a": 1}), st.just({"f": object()})),
+       dtype=st.one_of(st.sampled_from(["f8", "i4", "zz", "", "U3"]), junk))
+@example(experiment="x", parameters={"a": 1}, dtype="f8")
+def test_runlog_typed_and_no_file_on_refusal(tmp_path_factory, experiment, parameters, dtype):
+    path = tmp_path_factory.mktemp("run") / "r.h5"
+    ok, log = typed_or_valid(None, lambda: nl.RunLog(path, experiment, parameters, {"t": {"a": (dtype, "")}}))
+    if ok:
+        log.close()
+        assert nl.read_run(path).record["experiment"] == experiment
+    else:
+        assert not path.exists()
+    typed_or_valid(None, lambda: nl.read_run(experiment))
