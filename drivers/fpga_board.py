@@ -327,19 +327,8 @@ class FpgaBoard(Board):
         except ImportError:  # the MVM host code is not there: no MVM capabilities beyond the defaults
             from neurram_lab.board.capabilities import BoardCapabilities as capabilities  # noqa: N813
         return capabilities(power_gating=False, clock=self.clock.kind, pulse_v_step_v=nt.DAC_VREF_V[3] / 65536.0,
-                            pulse_width_tick_s=nt.TICK_S, rails=nt.BOARD_RAILS)
-
-    def _quantize_pulse(self, kind, caps, v, w, g):
-        """The contract's quantisation, then amplitude and gate kept at or below DAC 3's largest code
-        (65535 / 65536 * 5 V): like any limit, the DAC's top moves a value to the next step on the safe
-        side, and ``AppliedPulse`` reports what the board applies."""
-        v, w, g = super()._quantize_pulse(kind, caps, v, w, g)
-        top = nt.DAC_CODE_MAX * nt.DAC_VREF_V[3] / 65536.0
-        if v.size and float(v.max()) > top:
-            v = np.minimum(v, top)
-        if g.size and float(g.max()) > top:
-            g = np.minimum(g, top)
-        return v, w, g
+                            pulse_width_tick_s=nt.TICK_S, rails=nt.BOARD_RAILS,
+                            pulse_v_max_v=nt.DAC_CODE_MAX * nt.DAC_VREF_V[3] / 65536.0)  # DAC 3's top code
 
     def _info(self) -> BoardInfo:
         extra = {"bitstream": self.bitstream.name, "bitfile": self.bitfile, "read_cycles": self.read_cycles,

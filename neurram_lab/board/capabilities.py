@@ -61,6 +61,10 @@ class BoardCapabilities:
         DAC step (V) of pulse amplitude and gate voltage; None: applied exactly.
     pulse_width_tick_s : float or None
         Pulse width quantum (s); None: applied exactly.
+    pulse_v_max_v : float or None
+        Largest pulse amplitude or gate voltage the board can generate (V), e.g.
+        the top code of its pulse DAC; a request above it is applied at it
+        (``AppliedPulse`` says so). None: bounded only by the safety limits.
     rails : tuple of str or None
         Rails the board can set; None: every rail the safety limits know.
     c_sample_f, c_integ_f : float
@@ -82,6 +86,7 @@ class BoardCapabilities:
     clock: str = "virtual"
     pulse_v_step_v: float | None = None
     pulse_width_tick_s: float | None = None
+    pulse_v_max_v: float | None = None
     rails: tuple[str, ...] | None = None
     c_sample_f: float = CHIP_C_SAMPLE_F
     c_integ_f: float = CHIP_C_INTEG_F
@@ -102,7 +107,7 @@ class BoardCapabilities:
         object.__setattr__(self, "max_parallel_cores",
                            integer("capability max_parallel_cores", self.max_parallel_cores, lo=1))
         choice("capability clock", self.clock, CLOCKS)
-        for name in ("pulse_v_step_v", "pulse_width_tick_s"):
+        for name in ("pulse_v_step_v", "pulse_width_tick_s", "pulse_v_max_v"):
             object.__setattr__(self, name, optional_number(f"capability {name}", getattr(self, name), lo=0.0,
                                                            lo_open=True, detail="a positive step, or None"))
         if self.rails is not None:

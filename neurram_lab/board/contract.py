@@ -399,8 +399,13 @@ class Board(abc.ABC):
         """Amplitude, width and gate on the board's steps, inside the safety limits."""
         lim = self.limits
         v_max = lim.form_v_max if kind == "form" else lim.pulse_v_max
+        g_max = lim.gate_v_max
+        if caps.pulse_v_max_v is not None:  # the board's own top (e.g. its DAC's largest code)
+            v_max, g_max = min(v_max, caps.pulse_v_max_v), min(g_max, caps.pulse_v_max_v)
+            if caps.pulse_v_step_v is None:  # no steps to round onto: clip
+                v, g = np.minimum(v, v_max), np.minimum(g, g_max)
         v = quantize("pulse_v_step_v", v, caps.pulse_v_step_v, 0.0, v_max)
-        g = quantize("pulse_v_step_v", g, caps.pulse_v_step_v, 0.0, lim.gate_v_max)
+        g = quantize("pulse_v_step_v", g, caps.pulse_v_step_v, 0.0, g_max)
         w = quantize("pulse_width_tick_s", w, caps.pulse_width_tick_s, *lim.width_s, at_least_one=True)
         return v, w, g
 

@@ -108,9 +108,6 @@ class JournalBoard(Board):
     def _powered_cores(self):
         return self.inner._powered_cores()
 
-    def _quantize_pulse(self, kind, caps, v, w, g):
-        return self.inner._quantize_pulse(kind, caps, v, w, g)  # e.g. FpgaBoard keeps them within DAC 3's top code
-
     def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
         return self.inner._pulse(kind, core, row, col, v_pulse, width_s, v_gate)
 
