@@ -17,15 +17,15 @@ import os
 
 from .faults import FaultPlan
 
-# FrontPanel ErrorCode values (okCFrontPanel.ErrorCode in the SDK)
-NoError = 0
-Failed = -1
-Timeout = -2
-FileError = -7
-DeviceNotOpen = -8
-InvalidEndpoint = -9
-InvalidBlockSize = -10
-UnsupportedFeature = -15
+# FrontPanel ErrorCode values under the SDK's names (okCFrontPanel.ErrorCode); one table, the driver's
+from ..frontpanel import DEVICE_NOT_OPEN as DeviceNotOpen  # noqa: E402,N812
+from ..frontpanel import FAILED as Failed  # noqa: E402,N812
+from ..frontpanel import FILE_ERROR as FileError  # noqa: E402,N812
+from ..frontpanel import INVALID_BLOCK_SIZE as InvalidBlockSize  # noqa: E402,N812
+from ..frontpanel import INVALID_ENDPOINT as InvalidEndpoint  # noqa: E402,N812
+from ..frontpanel import NO_ERROR as NoError  # noqa: E402,N812
+from ..frontpanel import TIMEOUT as Timeout  # noqa: E402,N812
+from ..frontpanel import UNSUPPORTED_FEATURE as UnsupportedFeature  # noqa: E402,N812
 
 
 class EmulatedOk:
