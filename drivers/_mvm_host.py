@@ -334,7 +334,7 @@ def run_groups(cores) -> list[list[int]]:
 # ===================================================================== host
 # What the driver uses of the board object (an FpgaBoard's primitives): ``_link``
 # (the checked FrontPanel call layer, :class:`drivers.frontpanel.Link`), ``_set(ep,
-# value)`` (stage a wire-in unless it holds the value), ``_poll`` / ``_poll_clear``,
+# value)`` (stage a wire-in unless it holds the value), ``_poll`` (``clear=True``: until clear),
 # ``_ramp_nodes({(dac, channel): volts})`` (interleaved ramps of at most 0.1 V a
 # step, channels already there send nothing), ``_decr_bits``, ``_enable_core(core)``
 # and ``_get_rails()``.
@@ -359,9 +359,7 @@ class _Wires:
 
 def _poll(board, mask: int, want_set: bool, what: str) -> int:
     """Poll 0x28 until ``mask`` is set (or clear); FrontPanelError(Timeout) past the board's deadline."""
-    if want_set:
-        return board._poll(WO_STATUS, mask, what)
-    return board._poll_clear(WO_STATUS, mask, what)
+    return board._poll(WO_STATUS, mask, what, clear=not want_set)
 
 
 def _trigger_wait(board, bit: int, mask: int, what: str) -> None:

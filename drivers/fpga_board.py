@@ -30,8 +30,7 @@ first), ``board._set(ep, value)`` (stage a wire-in, skipped when unchanged),
 ``board._dac_ramp(dac, channel, volts)``, ``board._ramp_nodes({(dac, channel): volts})`` (interleaved
 ramps), ``board._dac_volts(dac, channel)``, ``board._decr_bits`` (output bits the decrement levels are
 set for; the MVM host code updates it when it moves them),
-``board._enable_core(core)``, ``board._poll(ep, mask, what)`` (until set) and
-``board._poll_clear(ep, mask, what)``.
+``board._enable_core(core)`` and ``board._poll(ep, mask, what, clear=False)`` (until set, or clear).
 """
 
 from __future__ import annotations
@@ -196,44 +195,27 @@ class FpgaBoard(Board):
         self._wi[ep] = value
         return True
 
-    def _poll(self, ep: int, mask: int, what: str) -> int:
-        """UpdateWireOuts + GetWireOutValue until ``ep & mask`` is non-zero; FrontPanelError(Timeout) at the deadline."""
+    def _poll(self, ep: int, mask: int, what: str, clear: bool = False) -> int:
+        """UpdateWireOuts + GetWireOutValue until ``ep & mask`` is non-zero (zero with ``clear``);
+        FrontPanelError(Timeout) at the deadline."""
         L = self._link
-        L.update_wire_outs()
-        v = L.get_wire(ep)
-        if v & mask:
-            return v
-        deadline = time.monotonic() + self.poll_timeout_s
+        deadline = None
         while True:
             L.update_wire_outs()
             v = L.get_wire(ep)
-            if v & mask:
+            if bool(v & mask) != clear:
                 return v
-            if time.monotonic() > deadline:
+            if deadline is None:
+                deadline = time.monotonic() + self.poll_timeout_s
+            elif time.monotonic() > deadline:
                 raise FrontPanelError(fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
-                                      f"waiting {self.poll_timeout_s:g} s for {what} (wire-out 0x{ep:02X} & 0x{mask:X}, got 0x{v:X})")
-
-    def _poll_clear(self, ep: int, mask: int, what: str) -> int:
-        """As :meth:`_poll`, until ``ep & mask`` is zero."""
-        L = self._link
-        L.update_wire_outs()
-        v = L.get_wire(ep)
-        if not v & mask:
-            return v
-        deadline = time.monotonic() + self.poll_timeout_s
-        while True:
-            L.update_wire_outs()
-            v = L.get_wire(ep)
-            if not v & mask:
-                return v
-            if time.monotonic() > deadline:
-                raise FrontPanelError(fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
-                                      f"waiting {self.poll_timeout_s:g} s for {what} (wire-out 0x{ep:02X} & 0x{mask:X} to clear, got 0x{v:X})")
+                                      f"waiting {self.poll_timeout_s:g} s for {what} (wire-out 0x{ep:02X} & 0x{mask:X}"
+                                      f"{' to clear' if clear else ''}, got 0x{v:X})")
 
     def _dac_group(self, dac: int, channel: int, code: int) -> None:
         """One channel update: four words through the daisy chain (DAC 3 first), then the update trigger."""
         L = self._link
-        self._poll_clear(nt.WO_STATUS, nt.ST_DAC_FIFO_FULL, "DAC FIFO not full")
+        self._poll(nt.WO_STATUS, nt.ST_DAC_FIFO_FULL, "DAC FIFO not full", clear=True)
         for word in nt.dac_group(dac, channel, code):
             L.set_wire(nt.WI_DAC, word)
             L.update_wire_ins()
@@ -434,7 +416,7 @@ class FpgaBoard(Board):
             self._set(nt.WI_WRITE_MUX, mux)
             L.update_wire_ins()
             if self._check_clear:  # a done bit still set would make the next poll pass without a pulse
-                self._poll_clear(nt.WO_STATUS, nt.ST_PULSE_DONE, "pulse done cleared by the last ack")
+                self._poll(nt.WO_STATUS, nt.ST_PULSE_DONE, "pulse done cleared by the last ack", clear=True)
             L.trigger(nt.TI_SYS, trig)
             self._poll(nt.WO_STATUS, nt.ST_PULSE_DONE, f"{kind} pulse done")
             L.trigger(nt.TI_SYS, nt.T_PULSE_ACK)
@@ -466,7 +448,7 @@ class FpgaBoard(Board):
                 if cyc and self._set(nt.WI_READ_TIMING, timing):
                     L.update_wire_ins()
                 if self._check_clear:  # a valid bit still set would hand back the last read's codes
-                    self._poll_clear(nt.WO_STATUS, nt.ST_AR_VALID, "auto-range valid cleared by the last ack")
+                    self._poll(nt.WO_STATUS, nt.ST_AR_VALID, "auto-range valid cleared by the last ack", clear=True)
                 L.trigger(nt.TI_ADC, nt.T_AUTORANGE)
                 self._poll(nt.WO_STATUS, nt.ST_AR_VALID, "auto-ranged read valid")
                 d1 = L.get_wire(nt.WO_AR_START) & nt.ADC_CODE_MAX

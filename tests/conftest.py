@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,25 @@ import pytest
 from neurram_lab import open_board, register_board
 
 # The deploy tests and experiments read the project's models and MNIST from the shared/ folder
-# beside the checkout (the package itself has no default place: NEURRAM_SHARED says where).
-os.environ.setdefault("NEURRAM_SHARED", str(Path(__file__).resolve().parents[2] / "shared"))
+# beside the checkout (the package itself has no default place: NEURRAM_SHARED says where). A fresh
+# clone elsewhere (e.g. /tmp/x) looks beside the repository it was cloned from.
+
+
+def _shared_beside_checkout() -> Path:
+    root = Path(__file__).resolve().parents[1]
+    here = root.parent / "shared"
+    if here.is_dir():
+        return here
+    try:
+        origin = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return here
+    beside_origin = Path(origin).expanduser().resolve().parent / "shared" if origin else here
+    return beside_origin if beside_origin.is_dir() else here
+
+
+os.environ.setdefault("NEURRAM_SHARED", str(_shared_beside_checkout()))
 
 # A twin declaring a real board's restricted capabilities (tests/_restricted_board.py), for the contract suite.
 register_board("restricted", "tests._restricted_board:RestrictedBoard.from_spec")
