@@ -9,6 +9,7 @@ include every FrontPanel call.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from neurram_lab.mvm.mvm import run_mvm
 from neurram_lab.program.programming import program_weights
 from tests._restricted_board import RestrictedBoard
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+SHARED = Path(os.environ["NEURRAM_SHARED"])  # set by tests/conftest.py
 CNN = SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
 
 

@@ -9,6 +9,7 @@ activations; any board must classify.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from neurram_lab.deploy import load_mnist, load_model, map_model
 from neurram_lab.deploy.model import Model
 from neurram_lab.deploy.network import ChipNetwork
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = Path(os.environ["NEURRAM_SHARED"])  # set by tests/conftest.py
 MNIST = SHARED / "datasets" / "mnist"
 CNN = SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from neurram_lab.deploy.network import ChipNetwork
 from neurram_lab.deploy.rbm import RBM, ChipRBM, recover
 from neurram_lab.errors import InputError
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = Path(os.environ["NEURRAM_SHARED"])  # set by tests/conftest.py
 MNIST = SHARED / "datasets" / "mnist"
 CNN = SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
 RBM_FILE = SHARED / "models" / "rbm_v794_h120_wnoise0.15.npz"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from neurram_lab.deploy import load_mnist, load_model
 from neurram_lab.deploy.model import load_state_dict, params_from_state_dict
 from neurram_lab.errors import InputError
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = Path(os.environ["NEURRAM_SHARED"])  # set by tests/conftest.py
 CNN = SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
 MNIST = SHARED / "datasets" / "mnist"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import gzip
 import json
 from pathlib import Path
@@ -15,7 +16,7 @@ from neurram_lab.deploy.model import Model, exact_matmul
 from neurram_lab.deploy.network import ChipNetwork
 from neurram_lab.errors import InputError, LimitError
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = Path(os.environ["NEURRAM_SHARED"])  # set by tests/conftest.py
 MNIST = SHARED / "datasets" / "mnist"
 CNN = SHARED / "models" / "mnist_cnn_7layer_3bit_wnoise0.15.npz"
 RESNET = SHARED / "models" / "resnet20_cifar10_act3b_wnoise0.10.npz"
