@@ -8,9 +8,12 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 
 from neurram_lab import FORMAT_VERSION, MVMRequest, open_board, read_run
 from neurram_lab.experiments._common import start_run
+from neurram_lab.errors import ReplayDivergence
+from neurram_lab.runlog._mvm_codec import Digest, Predicted, compact
 from neurram_lab.runlog.replay import ReplayBoard
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -20,7 +23,7 @@ def _request(x):
     return MVMRequest(cores=(0,), inputs=x, input_lines=np.arange(x.shape[-1]), output_lines=np.arange(8))
 
 
-def test_large_integer_arrays_are_deflated_repeats_stored_once_and_replay_bit_identical(tmp_path):
+def test_large_mvm_calls_keep_input_digests_and_residual_codes_and_replay_bit_identical(tmp_path):
     board = open_board("sim://?seed=5")
     log = start_run(board, tmp_path, "deflate", {}, {"t": {"x": ("f8", "")}})
     b = log.board
@@ -29,26 +32,70 @@ def test_large_integer_arrays_are_deflated_repeats_stored_once_and_replay_bit_id
     cells = np.arange(5000)
     g = b.read(0, cells // 256, cells % 256)
     y1 = b.mvm(_request(x))
-    log.append("t", x=g.astype(float))  # flushes: the repeat below points into an earlier flush
+    log.append("t", x=g.astype(float))  # flushes between the two calls
     y2 = b.mvm(_request(x.copy()))
-    log.close("success", {"n": 2})
+    small = x[:, :40]  # under MIN_VALUES: kept whole, as before
+    y3 = b.mvm(_request(small))
+    log.close("success", {"n": 3})
     with h5py.File(log.path, "r") as f:
         z = f["journal/store/z"]
-        assert int(f.attrs["neurram_format_version"]) == FORMAT_VERSION == 3
-        assert 0 < z.shape[0] < x.size // 2  # codes, cell lists and ADC codes deflated: under half a byte per code
-        assert f["journal/store/u1"].shape[0] < 1000 and f["journal/store/i8"].shape[0] < 1000  # small arrays only
+        assert int(f.attrs["neurram_format_version"]) == FORMAT_VERSION == 4
+        # inputs not stored at all; cell lists and residual ADC codes deflated: well under a byte per code
+        assert 0 < z.shape[0] < y1.size // 2
+        assert f["journal/store/u1"].shape[0] < 3000 and f["journal/store/i8"].shape[0] < 1000  # small arrays only
     run = read_run(log.path, journal=True)
-    calls = list(run.journal)
-    mvms = [c for c in calls if c.op == "mvm"]
-    assert run.journal._metas[mvms[1].index]["a"]["request"]["$c"][1]["inputs"]["$a"].endswith(" =")
-    for c, y in zip(mvms, (y1, y2)):
-        assert c.args["request"].inputs.dtype == x.dtype and np.array_equal(c.args["request"].inputs, x)
-        assert c.response.dtype == y.dtype and np.array_equal(c.response, y)
-    assert (y1 < 0).any()  # signed ADC codes narrowed to int8 and back
+    mvms = [c for c in run.journal if c.op == "mvm"]
+    for c, y in zip(mvms[:2], (y1, y2)):
+        d = c.args["request"].inputs
+        assert isinstance(d, Digest) and d.matches(x) and not d.matches(x + (x == 0))
+        assert isinstance(c.response, Predicted) and np.abs(c.response.residual).mean() < np.abs(y).mean() / 3
+        got = c.response.values(x)
+        assert got.dtype == y.dtype and np.array_equal(got, y)
+    assert np.array_equal(mvms[2].args["request"].inputs, small) and np.array_equal(mvms[2].response, y3)
+    assert (y1 < 0).any()  # signed ADC codes through the residual and back
     rb = ReplayBoard(log.path)
     rb.snapshot()
     assert np.array_equal(rb.read(0, cells // 256, cells % 256), g)
     assert np.array_equal(rb.mvm(_request(x)), y1) and np.array_equal(rb.mvm(_request(x)), y2)
+    assert np.array_equal(rb.mvm(_request(small)), y3)
+    rb2 = ReplayBoard(log.path)
+    rb2.snapshot()
+    rb2.read(0, cells // 256, cells % 256)
+    changed = x.copy()
+    changed[0, 5999, 63] += 1
+    with pytest.raises(ReplayDivergence, match="digest"):
+        rb2.mvm(_request(changed))
+
+
+def test_prediction_is_exact_integer_arithmetic_whatever_the_batch_split():
+    rng = np.random.default_rng(1)
+    x = rng.integers(-127, 128, (2, 5000, 97))
+    w = rng.normal(0, 0.02, (2, 97, 16))  # codes spread over ~±60, little clipping
+    y = np.clip(np.rint(np.einsum("kni,kio->kno", x, w) + rng.normal(0, 1.5, (2, 5000, 16))), -128, 127).astype(np.int16)
+    req = _request(x)
+    d, p = compact(req, y)
+    assert isinstance(d.inputs, Digest) and isinstance(p, Predicted)
+    assert np.array_equal(p.values(x), y)
+    # the same coefficients on the rows one by one give the same codes (no BLAS blocking or order effect)
+    rows = [Predicted(p.residual[:, i : i + 1], p.coef, p.shift, p.lo, p.hi, p.dtype).values(x[:, i : i + 1])
+            for i in range(0, 5000, 499)]
+    assert all(np.array_equal(r, y[:, i : i + 1]) for r, i in zip(rows, range(0, 5000, 499)))
+    assert np.abs(p.residual).max() <= 12 < np.abs(y).max()  # the noise is what remains
+
+
+def test_format_3_run_file_still_reads_and_replays(tmp_path):
+    path = tmp_path / "run_v3.h5"
+    with gzip.open(FIXTURES / "run_v3.h5.gz") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with h5py.File(path, "r") as f:
+        assert int(f.attrs["neurram_format_version"]) == 3
+    run = read_run(path, journal=True)
+    mvm = [c for c in run.journal if c.op == "mvm"][0]
+    x = mvm.args["request"].inputs
+    assert type(x) is np.ndarray and x.shape == (1, 5000, 16) and type(mvm.response) is np.ndarray
+    rb = ReplayBoard(path)
+    rb.snapshot()
+    assert np.array_equal(rb.mvm(mvm.args["request"]), mvm.response)
 
 
 def test_format_2_run_file_still_reads_and_replays(tmp_path):

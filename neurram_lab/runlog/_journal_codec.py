@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._mvm_codec import Digest
+
 # Dtypes with a flat store in the run file (kind+size); non-negative ints are stored
 # in the smallest unsigned store that holds them, their own dtype kept in the reference.
 # "z": deflated integer arrays (bytes), see Z_MIN.
@@ -304,7 +306,15 @@ def _trusted_class(name: str):
 
 
 def first_difference(requested, recorded, where: str = "") -> str | None:
-    """Where ``requested`` differs from ``recorded`` (``None`` if equal); numpy arrays by shape and value."""
+    """Where ``requested`` differs from ``recorded`` (``None`` if equal); numpy arrays by shape and value.
+
+    A recorded :class:`~neurram_lab.runlog._mvm_codec.Digest` (large MVM inputs, format 4) is compared
+    with the digest of the requested array.
+    """
+    if type(recorded) is Digest:
+        if recorded.matches(requested):
+            return None
+        return f"{where or 'value'} differs from the recording (shape, dtype or values' digest)"
     if isinstance(recorded, Unencodable):
         return None if repr(requested) == str(recorded) else f"{where or 'value'} cannot be compared (recorded as {str(recorded)[:60]})"
     if isinstance(requested, (np.ndarray, np.generic)) or isinstance(recorded, (np.ndarray, np.generic)):

@@ -12,7 +12,10 @@ creating datasets later)::
     /journal/meta            u1: per call a small UTF-8 JSON object
                              {"a": args, "r": response, "e": error, "op": name
                              of a board-specific op}, arrays replaced by
-                             references "store offset shape dtype"
+                             references "store offset shape dtype"; a large
+                             MVM call keeps a digest of its inputs and its
+                             ADC codes as a residual (format 4,
+                             :mod:`~neurram_lab.runlog._mvm_codec`)
     /journal/store/<dtype>   flat 1-D array stores (u1 ... f8)
 
 Calls are buffered in memory and written in batches whenever the run log
@@ -39,6 +42,8 @@ import pandas as pd
 
 from ._journal_codec import (STORES, Z_LEVEL, Z_MIN, Kept, decode, decode_error, encode, encode_args, encode_error,
                              ref_span, store_dtype, store_for)
+from ._mvm_codec import Predicted
+from ._mvm_codec import compact as compact_mvm
 from ..errors import RunLogError
 
 OPS = ("snapshot", "info", "set_rails", "get_rails", "power_cores", "powered_cores", "pulse", "read",
@@ -200,11 +205,17 @@ class JournalWriter:
             return -1
         self._nbytes = 0
         self._call_now = self.n_calls
+        if op == "mvm" and "request" in args:  # large inputs digested, large ADC codes kept as a residual
+            req, response = compact_mvm(args["request"], response)
+            args = dict(args, request=req)
+            if type(response) is Predicted:
+                response = dataclasses.replace(response, residual=self._keep_arg(response.residual),
+                                               coef=self._keep_arg(response.coef))
         args = {k: self._keep_arg(v) if type(v) is np.ndarray else v if v is None or type(v) in _PLAIN
                 else _freeze(v, self) for k, v in args.items()}
         if type(response) is np.ndarray:
             response = self._keep_arg(response)
-        elif response is not None and type(response) not in _PLAIN:
+        elif response is not None and type(response) not in _PLAIN and type(response) is not Predicted:
             response = _freeze(response, self)
         frozen = (op, args, response, error, t_wall_s, dt_wall_s, t_board_s)
         self._calls.append(frozen)

@@ -51,8 +51,8 @@ from .._validate import json_able, path_like
 from .._validate import text as as_text
 from ..errors import InputError, RunLogError
 
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)  # 1: no journal; 2: no deflated arrays (store z)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)  # 1: no journal; 2: no deflated arrays (store z); 3: MVM inputs kept whole
 STATUSES = ("success", "failed", "aborted")
 _CHUNK = 4096
 _CHECK_COLUMNS = {"table": "u2", "column": "u2", "rows": "i8", "crc": "u4"}
