@@ -4,8 +4,8 @@ Programs the 794 x 120 RBM (visible pixels dealt round-robin over 4 cores)
 with iterative write-verify under the paper's protocol (30 min of board time
 settle before each verify re-read and before use, ``settle_s``), calibrates it
 on training images (``calibration``: ``paper``, the per-direction operating
-point and ADC offsets; ``per-column``, also a slope and intercept per unit
-fitted against exact outputs; ``both`` by default, the paper's as the
+point and ADC offsets, the default; ``per-column``, also a slope and intercept per unit
+fitted against exact outputs; ``both``, each, the paper's as the
 headline ``l2_after``), corrupts MNIST test digits (20 % of pixels flipped, or the
 bottom third occluded), and runs 10 Gibbs cycles on the chip with the known
 pixels and the label clamped. Reports the mean per-image L2 error before and
@@ -47,7 +47,7 @@ def add_arguments(parser) -> None:
 
 
 def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
-        limit=1000, steps=10, mvm="chip", settle_s=PAPER_SETTLE_S, calibration="both", seed=0, relax_s=None) -> dict:
+        limit=1000, steps=10, mvm="chip", settle_s=PAPER_SETTLE_S, calibration="paper", seed=0, relax_s=None) -> dict:
     """Program, corrupt, recover; returns l2_before, l2_after, l2_reduction (the paper's calibration),
     l2_after_per_column, l2_reduction_per_column and paths.
 

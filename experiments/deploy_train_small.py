@@ -51,7 +51,7 @@ def add_arguments(parser) -> None:
 
 def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, noise=0.15, limit=2000,
         train_images=5000, mvm="chip", lr=1e-3, finetune_lr=1e-4, seed=0, settle_s=PAPER_SETTLE_S,
-        calibration="both", relax_s=None) -> dict:
+        calibration="paper", relax_s=None) -> dict:
     """Train, deploy, fine-tune; returns software and chip accuracies of each model.
 
     ``accuracy`` is with the headline calibration (``calibration``: the paper's when ``both``, which also

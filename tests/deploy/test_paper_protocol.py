@@ -16,7 +16,7 @@ def _waits(path) -> list:
 
 
 def test_cnn_settles_30_min_and_reports_both_calibrations_with_the_papers_as_headline(tmp_path):
-    s = deploy_mnist_cnn.run(open_board("sim://?seed=3"), tmp_path, **CNN)
+    s = deploy_mnist_cnn.run(open_board("sim://?seed=3"), tmp_path, calibration="both", **CNN)
     assert s["calibration"] == "paper" and s["settle_s"] == 1800.0
     assert s["accuracy"] == s["accuracy_paper"] and 0 <= s["accuracy_per_column"] <= 1
     assert set(s["calibration_residual"]) == set(s["calibration_residual_per_column"])
@@ -28,6 +28,9 @@ def test_cnn_settles_30_min_and_reports_both_calibrations_with_the_papers_as_hea
     only = deploy_mnist_cnn.run(open_board("sim://?seed=3"), tmp_path, calibration="per-column", settle_s=60, **CNN)
     assert only["calibration"] == "per-column" and only["accuracy_paper"] is None
     assert only["accuracy"] == only["accuracy_per_column"] and _waits(only["run_file"]).count(60.0) >= 4
+    default = deploy_mnist_cnn.run(open_board("sim://?seed=3"), tmp_path, **CNN)  # the paper's way only
+    assert default["calibration"] == "paper" and default["accuracy_per_column"] is None
+    assert default["accuracy"] == default["accuracy_paper"] == s["accuracy"]  # the same die, the same paper way
 
 
 def test_cnn_run_recorded_before_the_protocol_replays_as_it_ran(tmp_path):
@@ -42,7 +45,7 @@ def test_cnn_run_recorded_before_the_protocol_replays_as_it_ran(tmp_path):
 
 
 def test_rbm_reports_both_calibrations(tmp_path):
-    s = deploy_rbm_recovery.run(open_board("sim://?seed=3"), tmp_path, limit=8, steps=2)
+    s = deploy_rbm_recovery.run(open_board("sim://?seed=3"), tmp_path, limit=8, steps=2, calibration="both")
     assert s["calibration"] == "paper" and s["settle_s"] == 1800.0
     assert s["l2_after"] == s["l2_after_paper"] and np.isfinite(s["l2_after_per_column"])
     assert _waits(s["run_file"]).count(1800.0) >= 4
