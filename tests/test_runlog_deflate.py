@@ -81,6 +81,9 @@ def test_prediction_is_exact_integer_arithmetic_whatever_the_batch_split():
             for i in range(0, 5000, 499)]
     assert all(np.array_equal(r, y[:, i : i + 1]) for r, i in zip(rows, range(0, 5000, 499)))
     assert np.abs(p.residual).max() <= 12 < np.abs(y).max()  # the noise is what remains
+    few, y_few = x[:, :200], y[:, :200]  # 200 vectors of 97 inputs: the coefficients would outweigh the codes
+    d, kept = compact(_request(few), y_few)
+    assert isinstance(d.inputs, Digest) and kept is y_few
 
 
 def test_format_3_run_file_still_reads_and_replays(tmp_path):

@@ -25,6 +25,7 @@ MIN_VALUES = 4096  # inputs and outputs this large are compacted (smaller ones c
 _COEF_BITS = 20  # fixed-point coefficients |c| <= 2**20: with |x| < 2**15 and <= 2**17 inputs, sums stay below 2**53
 _X_MAX = 2**15
 _FIT_ROWS = 8192  # rows of a call the predictor is fitted on (evenly spaced)
+_MIN_ROWS_PER_COEF = 16  # a batch is predicted when it has this many vectors per input line or more
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +138,8 @@ def compact(request, response):
     request = dataclasses.replace(request, inputs=digest(x))
     y = response
     if (type(y) is not np.ndarray or y.dtype.kind not in "iu" or y.ndim != 3 or y.shape[:2] != x.shape[:2]
-            or y.size < MIN_VALUES or not (-_X_MAX < lo_x and hi_x < _X_MAX) or x.shape[2] > 2**17):
+            or y.size < MIN_VALUES or not (-_X_MAX < lo_x and hi_x < _X_MAX) or x.shape[2] > 2**17
+            or x.shape[1] < _MIN_ROWS_PER_COEF * (x.shape[2] + 1)):  # few vectors: coefficients cost more than they save
         return request, response
     coef, shift = _fit(x, y)
     lo, hi = int(y.min()), int(y.max())
