@@ -662,6 +662,7 @@ def _run_on_dask(plan, todo, rows, workers, scheduler, bar) -> str:
                 where = scheduler
             else:
                 n = max(1, min(int(workers or _cpus()), len(todo)))
+                _preload_workers(todo[0].module)
                 # no dashboard; the scheduler's small HTTP server on a free port (not 8787, maybe taken)
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
@@ -715,6 +716,30 @@ def _run_on_dask(plan, todo, rows, workers, scheduler, bar) -> str:
             if cluster is not None:
                 cluster.close()
     return where
+
+
+# What a point imports (the experiment, HDF5, the twin, plotting): loaded once by the forkserver the
+# local cluster's processes fork from, not by every worker at its first point.
+_PRELOAD = ("h5py", "matplotlib.pyplot", "sim_backend", "neurram_lab.cli.sweep", "neurram_lab.runlog",
+            "neurram_lab.program")
+
+
+def _preload_workers(module: str) -> None:
+    """Start local workers by forking a forkserver that has imported distributed and a point's modules.
+
+    Spawning each nanny and worker re-imports distributed and then, at its first
+    point, the experiment's modules: on a 2-core machine that start-up is paid
+    once per worker, on the cores the points need.
+    """
+    import dask
+    from distributed.utils import get_mp_context
+
+    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+    ctx = get_mp_context()  # sets distributed's own preload list the first time
+    import multiprocessing.forkserver as fs
+
+    have = list(getattr(fs._forkserver, "_preload_modules", []) or [])
+    ctx.set_forkserver_preload(list(dict.fromkeys(have + list(_PRELOAD) + [module])))
 
 
 def _cpus() -> int:
