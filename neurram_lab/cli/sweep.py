@@ -735,11 +735,7 @@ def _preload_workers(module: str) -> None:
     from distributed.utils import get_mp_context
 
     dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
-    ctx = get_mp_context()  # sets distributed's own preload list the first time
-    import multiprocessing.forkserver as fs
-
-    have = list(getattr(fs._forkserver, "_preload_modules", []) or [])
-    ctx.set_forkserver_preload(list(dict.fromkeys(have + list(_PRELOAD) + [module])))
+    get_mp_context().set_forkserver_preload(["distributed", *_PRELOAD, module])  # replaces distributed's own list
 
 
 def _cpus() -> int:

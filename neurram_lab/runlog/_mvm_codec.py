@@ -46,15 +46,17 @@ class Digest:
         a = np.asarray(a)
         if tuple(a.shape) != tuple(self.shape) or a.dtype.str != self.dtype:
             return False
-        lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
-        if not (np.iinfo(self.narrow).min <= lo and hi <= np.iinfo(self.narrow).max):
-            return False
-        return _hash(a, np.dtype(self.narrow)) == self.blake2b
+        lo, hi = _range(a)
+        info = np.iinfo(self.narrow)
+        return info.min <= lo and hi <= info.max and _hash(a, np.dtype(self.narrow)) == self.blake2b
 
 
-def _narrowest(a: np.ndarray) -> np.dtype:
-    lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
-    for dt in ("u1", "i1", "u2", "i2", "u4", "i4") if lo >= 0 else ("i1", "i2", "i4"):
+def _range(a: np.ndarray) -> tuple[int, int]:
+    return (int(a.min()), int(a.max())) if a.size else (0, 0)
+
+
+def _narrowest(lo: int, hi: int) -> np.dtype:
+    for dt in ("u1", "u2", "u4") if lo >= 0 else ("i1", "i2", "i4"):
         info = np.iinfo(dt)
         if info.min <= lo and hi <= info.max:
             return np.dtype(dt)
@@ -66,9 +68,9 @@ def _hash(a: np.ndarray, narrow: np.dtype) -> str:
     return hashlib.blake2b(flat.view(np.uint8), digest_size=16).hexdigest()
 
 
-def digest(a: np.ndarray) -> Digest:
-    """The :class:`Digest` of an integer array."""
-    narrow = _narrowest(a)
+def digest(a: np.ndarray, lo_hi: tuple[int, int] | None = None) -> Digest:
+    """The :class:`Digest` of an integer array (``lo_hi``: its min and max, when the caller has them)."""
+    narrow = _narrowest(*(lo_hi or _range(a)))
     return Digest(tuple(int(n) for n in a.shape), a.dtype.str, narrow.str, _hash(a, narrow))
 
 
@@ -134,14 +136,14 @@ def compact(request, response):
     x = getattr(request, "inputs", None)
     if type(x) is not np.ndarray or x.dtype.kind not in "iu" or x.ndim != 3 or x.size < MIN_VALUES:
         return request, response
-    lo_x, hi_x = (int(x.min()), int(x.max())) if x.size else (0, 0)
-    request = dataclasses.replace(request, inputs=digest(x))
+    lo_x, hi_x = _range(x)  # one pass over the batch for the digest's dtype and the prediction's bound
+    request = dataclasses.replace(request, inputs=digest(x, (lo_x, hi_x)))
     y = response
     if (type(y) is not np.ndarray or y.dtype.kind not in "iu" or y.ndim != 3 or y.shape[:2] != x.shape[:2]
             or y.size < MIN_VALUES or not (-_X_MAX < lo_x and hi_x < _X_MAX) or x.shape[2] > 2**17
             or x.shape[1] < _MIN_ROWS_PER_COEF * (x.shape[2] + 1)):  # few vectors: coefficients cost more than they save
         return request, response
     coef, shift = _fit(x, y)
-    lo, hi = int(y.min()), int(y.max())
+    lo, hi = _range(y)
     residual = y.astype(np.int64) - _predict(x, coef, shift, lo, hi)
     return request, Predicted(residual, coef, shift, lo, hi, y.dtype.str)
