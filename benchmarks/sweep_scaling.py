@@ -3,11 +3,13 @@
 Run from the repository root on a quiet machine (check ``uptime``)::
 
     python benchmarks/sweep_scaling.py [--points 8] [--cores 0-1] [--cells-per-core 16384] [--iterations 3] [--workers 1,2]
+    python benchmarks/sweep_scaling.py --experiment "deploy mnist-cnn --limit 500"   # another experiment's points
 
 Each case is ``neurram sweep characterize write-verify --cores C --cells-per-core N --iterations K
 --seeds 1-8 --workers W`` into a fresh folder (the twin on one thread per worker,
 ``--twin-threads 1``), timed from the command's start to its end, local cluster start-up included.
-The points are equal in work: the same targets and passes on 8 dies. Prints one JSON object:
+The points are equal in work: the same targets and passes on 8 dies. ``--experiment "WORDS OPTIONS"``
+sweeps another experiment command instead (its points: the same command on 8 dies). Prints one JSON object:
 wall time per worker count, the ratio of each to the first (issue 12's goal: 2 workers at most 0.6x
 the wall time of 1 on a 2-core machine), the 1-minute load average before and after each case and
 the CPUs; a load average above zero before a case means other work shared the CPUs. ``point_wall_s_mean``
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -29,9 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def sweep_once(out: Path, workers: int, points: int, cores: str, cells: int, iterations: int) -> dict:
-    argv = [sys.executable, "-m", "neurram_lab.cli", "sweep", "characterize", "write-verify", "--cores", cores,
-            "--cells-per-core", str(cells), "--iterations", str(iterations), "--seeds", f"1-{points}",
+def sweep_once(out: Path, workers: int, points: int, experiment: list) -> dict:
+    argv = [sys.executable, "-m", "neurram_lab.cli", "sweep", *experiment, "--seeds", f"1-{points}",
             "--workers", str(workers), "--twin-threads", "1", "--out", str(out), "--json", "--quiet"]
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -57,11 +59,19 @@ def main(argv=None) -> dict:
     ap.add_argument("--cells-per-core", type=int, default=16384)
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
+    ap.add_argument("--experiment", default=None, metavar="WORDS OPTIONS",
+                    help="another experiment command to sweep, e.g. 'deploy mnist-cnn --limit 500' "
+                         "(then --cores, --cells-per-core and --iterations are not used)")
     a = ap.parse_args(argv)
+    if a.experiment:
+        experiment = shlex.split(a.experiment)
+    else:
+        experiment = ["characterize", "write-verify", "--cores", a.cores, "--cells-per-core", str(a.cells_per_core),
+                      "--iterations", str(a.iterations)]
     cases = []
     with tempfile.TemporaryDirectory(prefix="sweep-scaling-") as tmp:
         for w in [int(x) for x in a.workers.split(",")]:
-            cases.append(sweep_once(Path(tmp) / f"w{w}", w, a.points, a.cores, a.cells_per_core, a.iterations))
+            cases.append(sweep_once(Path(tmp) / f"w{w}", w, a.points, experiment))
     base = cases[0]["wall_s"]
     for c in cases:
         c["ratio_to_first"] = round(c["wall_s"] / base, 3)
@@ -69,8 +79,7 @@ def main(argv=None) -> dict:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count()
-    result = {"points": a.points, "cores": a.cores, "cells_per_core": a.cells_per_core, "iterations": a.iterations, "cpus": cpus,
-              "cases": cases}
+    result = {"points": a.points, "experiment": " ".join(experiment), "cpus": cpus, "cases": cases}
     print(json.dumps(result))
     return result
 
