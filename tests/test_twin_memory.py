@@ -55,3 +55,31 @@ def test_malloc_tuning_is_opt_in(monkeypatch, option, env, applied):
         monkeypatch.setenv("NEURRAM_MALLOC_TUNING", env)
     sim_board.SimBoard(seed=1, malloc_tuning=option).close()
     assert bool(calls) == applied
+
+
+CONSOLE_CHECK = r"""
+import json, os, sys, tempfile
+from neurram_lab.cli import console_main, main
+from sim_backend import _malloc
+argv = ["characterize", "write-verify", "--cores", "0", "--cells-per-core", "64", "--iterations", "1", "--quiet",
+        "--out", tempfile.mkdtemp()]
+entry = console_main if sys.argv[1] == "console" else main
+rc = entry(argv)
+print(json.dumps({"rc": rc, "applied": _malloc._done, "env": os.environ.get("NEURRAM_MALLOC_TUNING")}))
+"""
+
+
+@pytest.mark.parametrize("entry, env, applied", [
+    ("console", None, True), ("console", "0", False), ("main", None, False),
+])
+def test_console_command_keeps_freed_memory_unless_told(entry, env, applied):
+    """The console script runs one command per process, so the twin keeps freed memory; main() from Python does not."""
+    environ = {k: v for k, v in os.environ.items() if k != "NEURRAM_MALLOC_TUNING"}
+    if env is not None:
+        environ["NEURRAM_MALLOC_TUNING"] = env
+    p = subprocess.run([sys.executable, "-c", CONSOLE_CHECK, entry], capture_output=True, text=True, timeout=300,
+                       env=environ)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["rc"] == 0 and r["applied"] is applied, r
+    assert r["env"] == (env if env is not None else ("1" if entry == "console" else None)), r

@@ -181,5 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def console_main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``neurram`` console script and ``python -m neurram_lab.cli``.
+
+    A process that runs one command and exits: the twin may keep the memory it
+    frees mapped (``NEURRAM_MALLOC_TUNING=1`` unless the environment sets it;
+    a ``deploy mnist-cnn`` sweep point runs 26 % faster, BENCHMARKS.md). :func:`main`
+    called from Python changes nothing process-wide.
+    """
+    os.environ.setdefault("NEURRAM_MALLOC_TUNING", "1")
+    return main(argv)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

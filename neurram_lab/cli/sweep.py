@@ -337,7 +337,9 @@ def run_point(point: Point) -> dict:
 
     Runs the experiment's CLI ``main`` with ``--seed`` = the point's die, the
     twin overrides in ``twin.json`` beside its run file, the twin on
-    ``point.twin_threads`` threads (and BLAS on one), output quiet. The row
+    ``point.twin_threads`` threads (and BLAS on one), output quiet, and glibc
+    keeping the twin's freed memory mapped for the worker's life
+    (``NEURRAM_MALLOC_TUNING=1`` unless the worker's environment sets it). The row
     (also written to ``point.json``) holds the swept parameters, the seed, the
     status (``ok`` / ``error``), the error, the run file, its size and every
     summary figure.
@@ -345,6 +347,9 @@ def run_point(point: Point) -> dict:
     import importlib
 
     os.environ["NEURRAM_TWIN_THREADS"] = str(point.twin_threads)
+    # A worker exists to run points: the twin keeps freed memory mapped for the next call and point
+    # (unless the worker's environment says NEURRAM_MALLOC_TUNING=0).
+    os.environ.setdefault("NEURRAM_MALLOC_TUNING", "1")
     t0 = time.perf_counter()
     out_dir = Path(point.out_dir)
     row = {"point": point.key, "experiment": point.experiment, "seed": point.seed, **point.params,
