@@ -57,6 +57,9 @@ def test_a_run_file_with_an_old_name_still_lists_and_replays(tmp_path, capsys, m
     assert [r["experiment"] for r in listed["runs"]] == ["characterize-mvm"]
     _, text = run_json(capsys, "replay", tmp_path / "runs" / "old.h5", "--out", tmp_path / "replay.h5")
     assert "summary identical to the recording" in text
+    shown, text = run_json(capsys, "show", tmp_path / "runs" / "old.h5")
+    assert shown["experiment"] == "characterize-mvm" and shown["record"]["experiment"] == "characterize_mvm"
+    assert "experiment characterize-mvm (recorded as characterize_mvm)" in text
 
 
 # ---------------------------------------------------------------- replay

@@ -15,7 +15,12 @@ def add_arguments(parser) -> None:
 
 
 def describe_run(path) -> dict:
-    """Record, table summaries (rows, columns with units, numeric ranges) and journal summary of a run file."""
+    """Record, table summaries (rows, columns with units, numeric ranges) and journal summary of a run file.
+
+    ``experiment`` is the experiment's current name; an old run file's stored name stays in ``record``.
+    """
+    from neurram_lab.experiments._registry import canonical_name
+
     run = read_run(path, tables=True, journal=True)
     tables = {}
     for name, df in run.tables.items():
@@ -28,7 +33,7 @@ def describe_run(path) -> dict:
             cols[c] = col
         tables[name] = {"rows": int(len(df)), "columns": cols}
     rec = dict(run.record)
-    return {"path": str(run.path), "status": rec["status"], "experiment": rec["experiment"], "record": rec,
+    return {"path": str(run.path), "status": rec["status"], "experiment": canonical_name(rec["experiment"]), "record": rec,
             "tables": tables, "journal": run.journal.summary()}
 
 
@@ -40,9 +45,10 @@ def main(args, ctx) -> dict:
     d = describe_run(args.run)
     rec = d["record"]
     info = rec.get("board", {}).get("info", {})
+    shown = d["experiment"] + (f" (recorded as {rec['experiment']})" if d["experiment"] != rec["experiment"] else "")
     lines = [
         f"run file   {d['path']}",
-        f"experiment {rec['experiment']}   status {rec['status']}   uid {rec['uid']}",
+        f"experiment {shown}   status {rec['status']}   uid {rec['uid']}",
         f"started    {rec['start_time_iso']}   stopped {rec.get('stop_time_iso') or '-'}",
         f"board      {info.get('spec', '?')} ({info.get('kind', '?')}, serial {info.get('serial', '?')}, "
         f"firmware {info.get('firmware', '?')})   software {rec['software_version']}",
