@@ -660,7 +660,9 @@ def _run_on_dask(plan, todo, rows, workers, scheduler, bar) -> str:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):  # a killed worker's point: retried once
+    # a killed worker's point: retried once; local workers (and their restarts) fork from a preloaded forkserver
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.worker.multiprocessing-method": "forkserver"}):
         try:
             if scheduler:
                 client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
@@ -730,16 +732,15 @@ _PRELOAD = ("h5py", "matplotlib.pyplot", "sim_backend", "neurram_lab.cli.sweep",
 
 
 def _preload_workers(module: str) -> None:
-    """Start local workers by forking a forkserver that has imported distributed and a point's modules.
+    """Have the forkserver local workers fork from import distributed and a point's modules first.
 
     Spawning each nanny and worker re-imports distributed and then, at its first
     point, the experiment's modules: on a 2-core machine that start-up is paid
-    once per worker, on the cores the points need.
+    once per worker, on the cores the points need. Call it where dask's
+    ``distributed.worker.multiprocessing-method`` is ``forkserver``.
     """
-    import dask
     from distributed.utils import get_mp_context
 
-    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
     get_mp_context().set_forkserver_preload(["distributed", *_PRELOAD, module])  # replaces distributed's own list
 
 
