@@ -28,6 +28,7 @@ from .errors import (
     CapabilityError,
     DataNotFoundError,
     FrontPanelError,
+    FrozenLimitsError,
     InputError,
     LimitError,
     NeuRRAMError,
@@ -69,7 +70,7 @@ _LAZY = {
 __all__ = [
     "__version__",
     "NeuRRAMError", "LimitError", "InputError", "CapabilityError", "DataNotFoundError", "UnknownBoardError", "BoardError",
-    "FrontPanelError", "RunLogError", "ReplayDivergence", "ReplayInterrupted",
+    "FrontPanelError", "FrozenLimitsError", "RunLogError", "ReplayDivergence", "ReplayInterrupted",
     *_LAZY,
 ]
 

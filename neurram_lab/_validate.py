@@ -30,6 +30,9 @@ from .errors import InputError, LimitError
 MAX_ITERATIONS = 1000
 MAX_STEPS = 100_000
 MAX_SETTLE_S = 7 * 86400.0  # a wait or settle longer than a week is a unit mistake
+# The chip's ceiling on any conductance a cell is asked for (S): no cell of the array conducts more
+# (board.limits.RATED_G_CELL_S is built from it), checked whatever limits object a board holds.
+RATED_G_CELL_MAX_S = 200e-6
 
 
 def _is_bool(value) -> bool:
@@ -205,6 +208,7 @@ def conductance(name: str, value, limits, lo_open: bool = False, scalar: bool = 
     """A conductance (S) within the cells' range ``limits.g_cell_s``; a scalar float or, with
     ``scalar=False``, a float64 array (NaN/inf refused)."""
     lo, hi = limits.g_cell_s
+    lo, hi = max(float(lo), 0.0), min(float(hi), RATED_G_CELL_MAX_S)  # the rating, however the limits were made
     if scalar:
         return number(name, value, lo, hi, "siemens; the range a cell can be programmed to (limits g_cell_s)",
                       lo_open=lo_open)

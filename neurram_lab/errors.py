@@ -58,6 +58,17 @@ class InputError(NeuRRAMError, ValueError):
     """Malformed input: wrong shape, dtype, missing field, unreadable file."""
 
 
+class FrozenLimitsError(LimitError, AttributeError):
+    """An attempt to change a :class:`~neurram_lab.board.limits.SafetyLimits` in place (a field, a rail's
+    range, a deletion); nothing changed. Build a new one and apply it with ``Board.set_limits``."""
+
+    def __init__(self, name: str, value):
+        self.name, self.value, self.limit = name, value, "frozen"
+        super(LimitError, self).__init__(
+            f"cannot change {name} (to {value!r}): safety limits cannot be changed in place; build new ones "
+            "(dataclasses.replace, SafetyLimits.from_dict) and apply them with board.set_limits(...)")
+
+
 class DataNotFoundError(InputError):
     """A model or dataset an experiment needs is not where the configuration says (or no place is set).
 

@@ -51,7 +51,7 @@ def pytest_generate_tests(metafunc):
     if "board_spec" in metafunc.fixturenames:
         specs = list(BOARD_SPECS) + list(metafunc.config.getoption("--board"))
         takes_board_only = "board_spec" not in inspect.signature(metafunc.function).parameters
-        if metafunc.module.__name__.endswith("test_board_contract") and takes_board_only:
+        if metafunc.module.__name__.endswith("board_contract") and takes_board_only:
             specs.append(REPLAY_SPEC)
         metafunc.parametrize("board_spec", specs)
 

@@ -27,7 +27,8 @@ from .capabilities import (ACTIVATIONS, CHIP_INPUT_BITS, CHIP_OUTPUT_BITS, MVM_D
                            BoardCapabilities, quantize)
 from ..errors import BoardError, InputError, LimitError
 from .._validate import array, boolean, integer, number
-from .limits import N_COLS, N_CORES, N_ROWS, RATED_V_MAX, SafetyLimits
+from .limits import (N_COLS, N_CORES, N_ROWS, RATED_V_MAX, SafetyLimits, as_limits, check_ratings_pulse,
+                     check_ratings_rails)
 
 __all__ = ["ACTIVATIONS", "MVM_DIRECTIONS", "AppliedPulse", "Board", "BoardCapabilities", "BoardInfo", "MVMRequest",
            "check_lines", "validate_mvm"]
@@ -197,6 +198,14 @@ class Board(abc.ABC):
         The spec string this board was opened with.
     limits : SafetyLimits, optional
         Safety limits; the defaults are safe for the chip.
+
+    Notes
+    -----
+    ``limits`` is read-only and itself frozen; ``set_limits`` (or assigning
+    ``board.limits``) replaces it with a new, validated set. Whatever the
+    limits say, every call also checks the chip's absolute ratings (rails,
+    pulse amplitude, gate and width; ``limits.RATED_*``) just before the
+    board's hook, so nothing beyond them is ever sent.
     """
 
     #: ``observe(op, method, args, kwargs)``, called instead of each public call's method (see ``_observed``)
@@ -204,8 +213,26 @@ class Board(abc.ABC):
 
     def __init__(self, spec: str, limits: SafetyLimits | None = None):
         self.spec = spec
-        self.limits = limits if limits is not None else SafetyLimits()
+        self._limits = as_limits(limits)
         self._closed = False
+
+    # --------------------------------------------------------------- limits
+    @property
+    def limits(self) -> SafetyLimits:
+        """The safety limits every call is checked against (frozen; see ``set_limits``)."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits) -> None:
+        self.set_limits(limits)
+
+    def set_limits(self, limits) -> SafetyLimits:
+        """Replace the safety limits with ``limits`` (SafetyLimits, mapping or file), validated against
+        the chip's ratings (LimitError above them, InputError if malformed; the old limits stay then).
+        Sends nothing; returns the limits now in force."""
+        self._check_open()
+        self._limits = as_limits(limits)
+        return self._limits
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -270,6 +297,7 @@ class Board(abc.ABC):
         req = dict(volts or {}, **more)
         checked = self.limits.check_rails(req)
         self._caps().check_rails(checked)
+        check_ratings_rails(checked)
         self._set_rails(checked)
 
     @abc.abstractmethod
@@ -391,6 +419,7 @@ class Board(abc.ABC):
         if caps.pulse_v_step_v is not None or caps.pulse_width_tick_s is not None:
             v, w, g = self._quantize_pulse(kind, caps, v, w, g)
         self._check_powered(c)
+        check_ratings_pulse(v, w, g)
         if c.size:
             self._pulse(kind, c, r, k, v, w, g)
         return AppliedPulse(v, w, g)
@@ -555,7 +584,8 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits, capabilities: BoardCapab
         raise LimitError("mvm input", bad, (lo, hi), f"{nb}-bit {'signed' if req.signed_inputs else 'unsigned'}")
     v_read = req.v_read_v
     if v_read is not None:
-        number("v_read_v", v_read, *limits.rails_v["v_read"], "volts")
+        v_read = number("v_read_v", v_read, *limits.rails_v["v_read"], "volts")
+        check_ratings_rails({"v_read_v": v_read})
     return dataclasses.replace(
         req,
         cores=tuple(int(c) for c in cores),

@@ -12,13 +12,16 @@ afterwards never sends half a request.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .._files import load_mapping
-from ..errors import InputError, LimitError
+from .._validate import RATED_G_CELL_MAX_S
+from ..errors import FrozenLimitsError, InputError, LimitError
 
 N_CORES = 48
 N_ROWS = 256
@@ -34,7 +37,7 @@ PULSE_KINDS = ("set", "reset", "form")
 # and a stuck-on cell ~90 uS), so a conductance target above that is a unit mistake.
 RATED_V_MAX = 5.0
 RATED_WIDTH_S = (10e-9, 1e-3)
-RATED_G_CELL_S = (0.0, 200e-6)
+RATED_G_CELL_S = (0.0, RATED_G_CELL_MAX_S)
 
 
 def _default_rails() -> dict[str, tuple[float, float]]:
@@ -50,9 +53,49 @@ def _default_rails() -> dict[str, tuple[float, float]]:
     }
 
 
-@dataclass
+class RailRanges(Mapping):
+    """A read-only mapping rail name -> (min_v, max_v); item assignment or deletion is a
+    :class:`~neurram_lab.errors.FrozenLimitsError`."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, ranges: dict[str, tuple[float, float]]):
+        object.__setattr__(self, "_d", dict(ranges))
+
+    def __getitem__(self, name):
+        return self._d[name]
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self):
+        return len(self._d)
+
+    def __repr__(self):
+        return repr(self._d)
+
+    def __hash__(self):
+        return hash(tuple(sorted(self._d.items())))
+
+    def __reduce__(self):  # copy and pickle rebuild it through __init__
+        return (RailRanges, (dict(self._d),))
+
+    def __eq__(self, other):
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __setitem__(self, name, value):
+        raise FrozenLimitsError(f"rails_v[{name!r}]", value)
+
+    def __delitem__(self, name):
+        raise FrozenLimitsError(f"rails_v[{name!r}]", None)
+
+    def __setattr__(self, name, value):
+        raise FrozenLimitsError(f"rails_v.{name}", value)
+
+
+@dataclass(frozen=True)
 class SafetyLimits:
-    """Per-rail and per-pulse limits (volts, seconds) and the array geometry.
+    """Per-rail and per-pulse limits (volts, seconds) and the array geometry; immutable.
 
     Attributes
     ----------
@@ -79,6 +122,11 @@ class SafetyLimits:
     within the chip): a limits file can tighten them, never raise them
     (:class:`~neurram_lab.errors.LimitError`), and a malformed one is an
     :class:`~neurram_lab.errors.InputError`.
+
+    A SafetyLimits cannot be changed once built: its fields are frozen and
+    ``rails_v`` is a read-only mapping of tuples. A changed set is a new
+    object (``dataclasses.replace``, :meth:`from_dict`), validated the same
+    way, and a board takes it only through ``Board.set_limits``.
     """
 
     rails_v: dict[str, tuple[float, float]] = field(default_factory=_default_rails)
@@ -95,7 +143,7 @@ class SafetyLimits:
         from .._validate import integer, number
 
         src = getattr(self, "_source", "limits")
-        if not isinstance(self.rails_v, dict):
+        if not isinstance(self.rails_v, Mapping):
             raise InputError(f"{src}: rails_v must be a mapping of rail -> [min_v, max_v], got {self.rails_v!r}")
         rails = {}
         for name, rng in self.rails_v.items():
@@ -105,22 +153,23 @@ class SafetyLimits:
             if lo > hi:
                 raise InputError(f"{src}: rail {name} has min {lo} > max {hi}")
             rails[str(name)] = (lo, hi)
-        self.rails_v = rails
+        put = functools.partial(object.__setattr__, self)  # the one place a frozen field is set
+        put("rails_v", RailRanges(rails))
         for name in ("pulse_v_max", "form_v_max", "gate_v_max"):
-            setattr(self, name, number(name, getattr(self, name), 0.0, RATED_V_MAX, "volts; the chip's 5 V rating",
-                                       lo_open=True))
+            put(name, number(name, getattr(self, name), 0.0, RATED_V_MAX, "volts; the chip's 5 V rating",
+                             lo_open=True))
         w = tuple(number(f"width_s {end}", x, *RATED_WIDTH_S, "seconds; the FPGA's pulse widths")
                   for end, x in zip(("min", "max"), _pair(f"{src}: width_s", self.width_s)))
         if w[0] > w[1]:
             raise InputError(f"{src}: width_s has min {w[0]} > max {w[1]}")
-        self.width_s = w
+        put("width_s", w)
         g = tuple(number(f"g_cell_s {end}", x, *RATED_G_CELL_S, "siemens; no cell conducts more")
                   for end, x in zip(("min", "max"), _pair(f"{src}: g_cell_s", self.g_cell_s)))
         if g[0] >= g[1]:
             raise InputError(f"{src}: g_cell_s has min {g[0]} >= max {g[1]}")
-        self.g_cell_s = g
+        put("g_cell_s", g)
         for name, chip in (("n_cores", N_CORES), ("n_rows", N_ROWS), ("n_cols", N_COLS)):
-            setattr(self, name, integer(name, getattr(self, name), 1, chip, "the chip's geometry"))
+            put(name, integer(name, getattr(self, name), 1, chip, "the chip's geometry"))
 
     # ------------------------------------------------------------------ files
     @classmethod
@@ -151,7 +200,7 @@ class SafetyLimits:
             raise InputError(f"{source}: unknown limit keys {unknown}; known: {sorted(known)}")
         kw = dict(data)
         if "rails_v" in kw:
-            if not isinstance(kw["rails_v"], dict):
+            if not isinstance(kw["rails_v"], Mapping):
                 raise InputError(f"{source}: rails_v must be a mapping of rail -> [min_v, max_v]")
             rails = _default_rails()
             bad = sorted(set(kw["rails_v"]) - set(rails))
@@ -172,7 +221,7 @@ class SafetyLimits:
 
     def to_dict(self) -> dict:
         """Plain mapping (JSON-able) of every limit."""
-        d = dataclasses.asdict(self)
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["rails_v"] = {k: list(v) for k, v in self.rails_v.items()}
         d["width_s"] = list(self.width_s)
         d["g_cell_s"] = list(self.g_cell_s)
@@ -241,6 +290,54 @@ class SafetyLimits:
             if g is not None:
                 g = np.broadcast_to(g, (n,)) if g.size == 1 else g
         return v, w, g
+
+
+def as_limits(limits) -> SafetyLimits:
+    """``limits`` (a SafetyLimits, a mapping like :meth:`SafetyLimits.to_dict`, a TOML/JSON path, or None
+    for the defaults) as a freshly validated SafetyLimits.
+
+    A SafetyLimits is rebuilt from its values, so one altered behind the frozen fields' back is checked
+    against the chip's ratings again; anything else is an InputError naming what it got.
+    """
+    if limits is None:
+        return SafetyLimits()
+    if isinstance(limits, SafetyLimits):
+        return SafetyLimits.from_dict(limits.to_dict(), source="limits")
+    if isinstance(limits, Mapping):
+        return SafetyLimits.from_dict(dict(limits), source="limits")
+    if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
+        return SafetyLimits.from_file(limits)
+    raise InputError(f"limits must be a SafetyLimits, a mapping or a limits file, got {type(limits).__name__} "
+                     f"{limits!r}")
+
+
+def check_ratings_rails(volts: Mapping[str, float]) -> None:
+    """Refuse (LimitError) any rail value outside the chip's absolute rating, 0..``RATED_V_MAX`` V,
+    whatever limits object a board holds; the last check before a board sets its rails."""
+    for name, v in volts.items():
+        if not (0.0 <= v <= RATED_V_MAX):  # NaN fails too
+            raise LimitError(name, v, (0.0, RATED_V_MAX), "volts; the chip's absolute rating, no limits can raise it")
+
+
+def check_ratings_pulse(v_pulse: np.ndarray, width_s: np.ndarray, v_gate: np.ndarray) -> None:
+    """Refuse (LimitError) any pulse amplitude or gate outside 0..``RATED_V_MAX`` V or width outside
+    ``RATED_WIDTH_S``, whatever limits object a board holds; the last check before a board pulses."""
+    for name, a, (lo, hi), unit in (("v_pulse", v_pulse, (0.0, RATED_V_MAX), "volts"),
+                                    ("v_gate", v_gate, (0.0, RATED_V_MAX), "volts"),
+                                    ("width_s", width_s, RATED_WIDTH_S, "seconds")):
+        a = np.asarray(a, dtype=np.float64)
+        if a.size and not (lo <= a.min() and a.max() <= hi):
+            bad = a[~((a >= lo) & (a <= hi))][0]
+            raise LimitError(name, float(bad), (lo, hi), f"{unit}; the chip's absolute rating, no limits can raise it")
+
+
+def _refuse_change(self, name, value=None):
+    raise FrozenLimitsError(name, value)
+
+
+# frozen=True makes the dataclass refuse changes with a bare FrozenInstanceError; the lab gets the typed one
+SafetyLimits.__setattr__ = _refuse_change
+SafetyLimits.__delattr__ = _refuse_change
 
 
 def _pair(name: str, value) -> tuple:

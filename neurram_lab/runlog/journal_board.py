@@ -49,6 +49,20 @@ class JournalBoard(Board):
         self.journal = journal
 
     @property
+    def limits(self):
+        """The inner board's limits: this board checks against them, and ``set_limits`` changes them there."""
+        return self.inner.limits
+
+    @limits.setter
+    def limits(self, limits) -> None:
+        self.set_limits(limits)
+
+    def set_limits(self, limits):
+        """Replace the inner board's limits (see ``Board.set_limits``)."""
+        self._check_open()
+        return self.inner.set_limits(limits)
+
+    @property
     def replay_of(self):
         """The run the inner board replays (``ReplayBoard.replay_of``), else None."""
         return getattr(self.inner, "replay_of", None)
