@@ -127,6 +127,29 @@ class RunLogError(NeuRRAMError, OSError):
     """A run-log file that is not one, has an unknown format version, or is damaged."""
 
 
+class RunLogDamaged(RunLogError):
+    """A run file one of whose parts fails its check (or is missing although its format version requires it).
+
+    Attributes
+    ----------
+    path : str
+        The run file.
+    part : str
+        The damaged part: ``"record"``, ``"stop record"``, ``"table layout"``,
+        ``"table wv_cells/g_final_s"``, ``"checks"``, ``"journal"``, ``"file"`` ...
+    check : str
+        The check that failed (``"CRC-32"``, ``"missing"``, ``"truncated"`` ...) and what it found.
+    row : int or None
+        The first bad row of a table column, or the first bad call of the journal.
+    """
+
+    def __init__(self, path, part: str, check: str, row: int | None = None):
+        self.path, self.part, self.check, self.row = str(path), part, check, row
+        at = f" at row {row}" if row is not None and part.startswith("table") else (
+            f" at call {row}" if row is not None else "")
+        super().__init__(f"{path} is damaged: {part}{at}: {check}")
+
+
 class ReplayDivergence(NeuRRAMError):
     """A replayed run asked for a call different from the recorded one.
 

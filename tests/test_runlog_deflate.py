@@ -39,7 +39,7 @@ def test_large_mvm_calls_keep_input_digests_and_residual_codes_and_replay_bit_id
     log.close("success", {"n": 3})
     with h5py.File(log.path, "r") as f:
         z = f["journal/store/z"]
-        assert int(f.attrs["neurram_format_version"]) == FORMAT_VERSION == 4
+        assert int(f.attrs["neurram_format_version"]) == FORMAT_VERSION == 5
         # inputs not stored at all; cell lists and residual ADC codes deflated: well under a byte per code
         assert 0 < z.shape[0] < y1.size // 2
         assert f["journal/store/u1"].shape[0] < 3000 and f["journal/store/i8"].shape[0] < 1000  # small arrays only

@@ -23,7 +23,7 @@ flushes (every table append does), every ``flush_interval_s`` of wall time,
 when ``flush_bytes`` have piled up, and before a ``wait``. A reader checks
 each call's CRC: in an interrupted run it keeps the calls before the first bad
 one (a writer killed mid-flush leaves a clean prefix); in a finished run a bad
-call means the file is damaged (:class:`RunLogError`).
+call means the file is damaged (:class:`~neurram_lab.errors.RunLogDamaged`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from ._journal_codec import (STORES, Z_LEVEL, Z_MIN, Kept, decode, decode_error,
                              ref_span, store_dtype, store_for)
 from ._mvm_codec import Predicted
 from ._mvm_codec import compact as compact_mvm
-from ..errors import RunLogError
+from ..errors import RunLogDamaged
 
 OPS = ("snapshot", "info", "set_rails", "get_rails", "power_cores", "powered_cores", "pulse", "read",
        "mvm", "neuron_test", "now", "wait", "counters", "extra")
@@ -271,6 +271,11 @@ class JournalWriter:
             _STAGE_POOL.append(self._stage)
         self._stage = None
 
+    def lengths(self) -> dict:
+        """What the journal holds once written: calls, metadata bytes, values per store (the stop record's seal)."""
+        return {"journal_calls": self.n_written, "journal_meta": self._meta_len,
+                "journal_store": {k: int(n) for k, n in self._store_len.items()}}
+
     @property
     def pending(self) -> int:
         """Calls recorded but not yet written to the file."""
@@ -402,6 +407,8 @@ class Journal:
                  complete: bool = False, where: str = "run file"):
         self._meta = meta
         self._stores = stores
+        self._where = where
+        self.n_recorded = len(calls)
         metas = []
         cols = [calls[c].to_numpy() for c in CALL_COLUMNS]
         for i in range(len(calls)):
@@ -409,7 +416,7 @@ class Journal:
             m = self._parse(row)
             if m is None:
                 if complete:
-                    raise RunLogError(f"{where} is damaged: journal call {i} of {len(calls)} fails its CRC-32")
+                    raise RunLogDamaged(where, "journal", f"call {i} of {len(calls)} fails its CRC-32", row=i)
                 break  # an interrupted run: the writer died while flushing this call
             metas.append(m)
         n = len(metas)
@@ -458,7 +465,7 @@ class Journal:
     def _get_array(self, store: str, offset: int, size: int) -> np.ndarray:
         data = self._stores.get(store)
         if data is None or offset < 0 or offset + size > data.size:
-            raise RunLogError(f"journal array [{store}] {offset}+{size} lies outside its store (damaged file)")
+            raise RunLogDamaged(self._where, "journal", f"array [{store}] {offset}+{size} lies outside its store")
         return data[offset:offset + size]
 
     def call(self, i: int) -> JournalCall:
@@ -501,8 +508,7 @@ def read_journal_open(f: h5py.File, complete: bool = False) -> Journal:
     ``complete``: the run has its stop record, so every call must be intact.
     """
     if "journal" not in f:
-        empty = pd.DataFrame({c: np.zeros(0, dt) for c, dt in CALL_COLUMNS.items()})
-        return Journal(empty, np.zeros(0, np.uint8), {}, list(OPS))
+        return empty_journal()
     g = f["journal"]
     ops = json.loads(_s(g.attrs["ops"]))
     cols = {}
@@ -520,6 +526,12 @@ def read_journal_open(f: h5py.File, complete: bool = False) -> Journal:
         ds.refresh()
         stores[key] = ds[:]
     return Journal(calls, meta, stores, ops, complete=complete, where=str(f.filename))
+
+
+def empty_journal() -> Journal:
+    """A journal of no calls (a file written before format 2, or one whose journal cannot be read)."""
+    empty = pd.DataFrame({c: np.zeros(0, dt) for c, dt in CALL_COLUMNS.items()})
+    return Journal(empty, np.zeros(0, np.uint8), {}, list(OPS))
 
 
 def _array_refs(tree, out=None) -> list:

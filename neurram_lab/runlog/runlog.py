@@ -1,15 +1,19 @@
 """One HDF5 file per run, written in SWMR mode so a crash never leaves it unreadable.
 
-Layout (format version 1)::
+Layout (format version 5; docs/runlog.md)::
 
     /                       attrs: neurram_format_version, uid, experiment,
                                    parameters_json, software_version,
                                    board_json (info, rails, limits, twin params, seed),
-                                   start_time_unix_s, start_time_iso
+                                   start_time_unix_s, start_time_iso,
+                                   record_crc32 (of the record strings),
+                                   layout_crc32 (tables, column order, dtypes, units, start time)
     /run/stop_json          uint8, grows once: the stop record as UTF-8 JSON
-                            (status, stop time, summary); empty while running
+                            (status, stop time, summary, error, seal: the rows,
+                            checks and journal lengths the file holds); empty while running
+    /run/stop_crc32         uint32, grows once, after the stop record: its CRC-32
     /tables/<name>/<col>    chunked, resizable 1-D columns; attrs ``units``
-    /tables/<name>          attrs ``columns`` (order)
+    /tables/<name>          attrs ``columns`` (order), ``index``
     /run/checks/<col>       after every append, per column: table, column
                             (indices in declaration order), rows, crc (CRC-32
                             of the column's rows so far)
@@ -18,44 +22,41 @@ Layout (format version 1)::
 HDF5's SWMR mode forbids creating objects once it is on, so every table is
 declared when the run starts; then rows are appended and flushed as the run
 goes. A second process may open the file with ``swmr=True`` and follow it.
-A file whose stop record is missing (or torn) reads back as ``interrupted``.
-Table columns, the journal and the record strings (``record_crc32``) carry
-CRC-32s, so a damaged file raises :class:`RunLogError` rather than reading back
-wrong; an interrupted file reads back up to its last intact append. (No HDF5
-filters on appended data: a writer killed while HDF5 rewrites a filtered chunk
-can leave the chunk unreadable, flushed rows included.) Once in SWMR mode HDF5 marks the superblock, so a second
-writer is refused while the first runs (and after it was killed, until
-``h5clear -s``), whatever ``HDF5_USE_FILE_LOCKING`` says; SWMR readers may
-follow it.
+A file without a stop record (or whose writer stopped before the record's
+CRC) reads back as ``interrupted``. Every part carries a CRC-32, and a file's
+format version names the parts it must have, so a damaged file raises
+:class:`~neurram_lab.errors.RunLogDamaged` rather than reading back wrong
+(:mod:`._read`); an interrupted file reads back up to its last intact append.
+(No HDF5 filters on appended data: a writer killed while HDF5 rewrites a
+filtered chunk can leave the chunk unreadable, flushed rows included.) Once in
+SWMR mode HDF5 marks the superblock, so a second writer is refused while the
+first runs (and after it was killed, until ``h5clear -s``), whatever
+``HDF5_USE_FILE_LOCKING`` says; SWMR readers may follow it.
 """
 
 from __future__ import annotations
 
-import ctypes
 import datetime as _dt
 import json
-import os
 import time
 import uuid
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from . import journal as _journal
+from ._fit import column_values
+from ._format import CHECK_COLUMNS as _CHECK_COLUMNS
+from ._format import FORMAT_VERSION, READABLE_VERSIONS, STATUSES, layout_crc, record_crc, stop_crc
 from .._validate import dtype as as_dtype
 from .._validate import json_able, path_like
 from .._validate import text as as_text
 from ..errors import InputError, RunLogError
 
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)  # 1: no journal; 2: no deflated arrays (store z); 3: MVM inputs kept whole
-STATUSES = ("success", "failed", "aborted")
 _CHUNK = 4096
-_CHECK_COLUMNS = {"table": "u2", "column": "u2", "rows": "i8", "crc": "u4"}
 
 
 def software_version() -> str:
@@ -169,9 +170,16 @@ class RunLog:
                 f.attrs[key] = text
             f.attrs["start_time_unix_s"] = self._t0
             # strings live in HDF5's global heap, which has no checksum of its own
-            f.attrs["record_crc32"] = np.uint32(_record_crc(texts))
+            f.attrs["record_crc32"] = np.uint32(record_crc(texts))
+            layout = [(t, i, [(c, np.dtype(col.dtype).str, col.units) for c, col in spec.items()])
+                      for i, (t, spec) in enumerate(specs.items())]
+            # units and column order are strings in the global heap too; the start time is not in the record CRC
+            f.attrs["layout_crc32"] = np.uint32(layout_crc(layout, self._t0))
             run = f.create_group("run")
             run.create_dataset("stop_json", shape=(0,), maxshape=(None,), dtype="u1", chunks=(_CHUNK,))
+            # the stop record's CRC-32, written after the record itself: a file with a record and no CRC
+            # is one whose writer stopped while closing (interrupted), a mismatch is damage
+            run.create_dataset("stop_crc32", shape=(0,), maxshape=(None,), dtype="u4", chunks=(16,))
             checks = run.create_group("checks")
             for cname, dt in _CHECK_COLUMNS.items():
                 checks.create_dataset(cname, shape=(0,), maxshape=(None,), dtype=dt, chunks=(_CHUNK,))
@@ -207,18 +215,21 @@ class RunLog:
         extra = set(columns) - set(spec)
         if missing or extra:
             raise RunLogError(f"table {table!r} needs columns {list(spec)}; missing {sorted(missing)}, unknown {sorted(extra)}")
-        arrays = {c: np.atleast_1d(np.asarray(v)) for c, v in columns.items()}
+        # every value checked against its column's dtype before anything is written
+        arrays = {c: column_values(table, c, v, np.dtype(spec[c].dtype)) for c, v in columns.items()}
         n = max(a.size for a in arrays.values())
-        arrays = {c: np.broadcast_to(a.ravel(), (n,)) if a.size == 1 else a.ravel() for c, a in arrays.items()}
-        if any(a.size != n for a in arrays.values()):
-            raise RunLogError(f"columns of {table!r} have unequal lengths {[a.size for a in arrays.values()]}")
+        if any(a.size not in (1, n) for a in arrays.values()):
+            sizes = ", ".join(f"{c} {a.size}" for c, a in arrays.items())
+            raise RunLogError(f"columns of table {table!r} have unequal lengths ({sizes}): give each column "
+                              f"the same number of values, or one value for all rows")
+        arrays = {c: np.broadcast_to(a, (n,)) if a.size == 1 else a for c, a in arrays.items()}
         self.journal.write_pending()  # the board calls that produced these rows go in first
         start = self._lengths[table]
         g = self._f["tables"][table]
         for cname, a in arrays.items():
             ds = g[cname]
             ds.resize((start + n,))
-            stored = np.ascontiguousarray(a.astype(ds.dtype, copy=False))
+            stored = np.ascontiguousarray(a)
             ds[start:] = stored
             self._crcs[(table, cname)] = zlib.crc32(stored, self._crcs.get((table, cname), 0))
         self._lengths[table] = start + n
@@ -241,21 +252,53 @@ class RunLog:
             self._f.flush()
 
     def close(self, status: str = "success", summary: dict | None = None, error: str | None = None) -> None:
-        """Write the stop record and close the file."""
+        """Write the stop record (with its CRC-32) and close the file.
+
+        The arguments are checked first: a status not in ``STATUSES``, a summary
+        that is not a JSON-able dict, or an error that is not a string closes
+        the file as ``failed`` with the problem as its error, then raises it.
+
+        Raises
+        ------
+        InputError
+            A bad status, summary or error (the file is closed as ``failed`` first).
+        """
         if self._closed:
             return
+        problem = None
         if status not in STATUSES:
-            raise RunLogError(f"status {status!r} is not one of {STATUSES}")
+            problem = InputError(f"status {status!r} is not one of {STATUSES}")
+        elif summary is not None and not isinstance(summary, dict):
+            problem = InputError(f"summary must be a dict of JSON-able values, got {type(summary).__name__}")
+        elif error is not None and not isinstance(error, str):
+            problem = InputError(f"error must be a string or None, got {type(error).__name__}")
+        else:
+            try:
+                json_able("summary", summary or {}, to_json)
+            except InputError as exc:
+                problem = exc
+        if problem is not None:
+            given = f"; the run's own status was {status!r}" + (f" with error {error!r}" if error else "")
+            status, summary, error = "failed", {}, f"{type(problem).__name__}: {problem}{given}"
         self.journal.close()
         t1 = time.time()
-        stop = {"status": status, "stop_time_unix_s": t1, "stop_time_iso": _iso(t1), "summary": summary or {}, "error": error}
+        seal = {"tables": dict(self._lengths), "checks": self._n_checks, **self.journal.lengths()}
+        stop = {"status": status, "stop_time_unix_s": t1, "stop_time_iso": _iso(t1), "summary": summary or {},
+                "error": error, "seal": seal}
         raw = np.frombuffer(to_json(stop).encode("utf-8"), np.uint8)
-        ds = self._f["run"]["stop_json"]
+        run = self._f["run"]
+        ds = run["stop_json"]
         ds.resize((raw.size,))
         ds[:] = raw
+        self._f.flush()  # the record is on disk before its CRC: a CRC always covers a whole record
+        ds = run["stop_crc32"]
+        ds.resize((1,))
+        ds[:] = np.array([stop_crc(raw)], np.uint32)
         self._f.flush()
         self._f.close()
         self._closed = True
+        if problem is not None:
+            raise problem
 
     @property
     def h5(self) -> h5py.File:
@@ -275,13 +318,6 @@ class RunLog:
         return False
 
 
-_RECORD_TEXTS = ("uid", "experiment", "parameters_json", "software_version", "board_json", "start_time_iso")
-
-
-def _record_crc(texts: dict) -> int:
-    return zlib.crc32("\x00".join(texts[k] for k in _RECORD_TEXTS).encode("utf-8"))
-
-
 def _writer_note(path: Path) -> str:
     """A note when HDF5 says the file is open for (SWMR) writing; read-only check."""
     try:
@@ -298,209 +334,4 @@ def _iso(t: float) -> str:
 
 
 # ------------------------------------------------------------------ reading
-@dataclass
-class Run:
-    """A run file read back.
-
-    Attributes
-    ----------
-    path : Path
-    record : dict
-        uid, experiment, parameters, software_version, board, start/stop
-        times, status (``success``/``failed``/``aborted``/``interrupted``),
-        summary, error.
-    tables : dict of str -> pandas.DataFrame
-        Each table, columns cut to the rows every column has (a crash between
-        two column writes leaves no ragged row). ``df.attrs["units"]`` maps
-        column to units.
-    journal : Journal or None
-        The board calls (``read_run(..., journal=True)``), see :mod:`neurram_lab.runlog.journal`.
-    """
-
-    path: Path
-    record: dict
-    tables: dict = field(default_factory=dict)
-    journal: object = None
-    has_journal: bool = False
-
-    @property
-    def status(self) -> str:
-        return self.record["status"]
-
-
-def read_run(path, tables: bool = True, journal: bool = False) -> Run:
-    """Open a run file (also while it is being written) and read it.
-
-    ``journal=True`` also reads the journal of board calls into ``Run.journal``.
-
-    Raises
-    ------
-    RunLogError
-        Not an HDF5 file, not a run log, an unknown format version, or damaged.
-    """
-    p = path_like("path", path)
-    if not p.exists():
-        raise RunLogError(f"no run file at {p}")
-    try:
-        f = _open_reader(p)
-    except RunLogError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - h5py raises OSError or RuntimeError on a damaged superblock
-        raise RunLogError(f"{p} is not a readable HDF5 run file ({exc})") from exc
-    try:
-        with f:
-            run = _read_open(p, f, tables)
-            run.has_journal = "journal" in f
-            if journal:
-                run.journal = _journal.read_journal_open(f, complete=run.status != "interrupted")
-            return run
-    except RunLogError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes h5py or json raise
-        raise RunLogError(f"{p} is damaged: {type(exc).__name__}: {exc}") from exc
-
-
-# An SWMR reader retries a metadata read that fails its checksum (the writer may
-# be rewriting it) with exponential back-off; HDF5's default of 100 attempts
-# takes hours on a damaged file. 24 attempts take well under 0.1 s.
-SWMR_READ_ATTEMPTS = 24
-
-
-def _open_reader(p: Path) -> h5py.File:
-    """Open a run file as an SWMR reader with a bounded number of metadata read attempts."""
-    setter = _read_attempts_setter()
-    if setter is None:
-        return h5py.File(p, "r", libver="latest", swmr=True)
-    from h5py._hl.files import make_fapl  # the file-access list h5py.File would use (a writer in this process has it)
-
-    fapl = make_fapl(None, libver="latest")
-    setter(ctypes.c_int64(fapl.id), ctypes.c_uint(SWMR_READ_ATTEMPTS))
-    fid = h5py.h5f.open(os.fsencode(p), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=fapl)
-    f = h5py.File(fid)
-    expected = f.id.get_filesize()
-    actual = os.path.getsize(p)
-    if actual < expected:
-        f.close()
-        raise RunLogError(f"{p} is truncated: {actual} bytes where HDF5 expects {expected}")
-    return f
-
-
-_SETTER: list = []
-
-
-def _read_attempts_setter():
-    """``H5Pset_metadata_read_attempts`` of the HDF5 library h5py uses (h5py does not wrap it), or None."""
-    if not _SETTER:
-        fn = None
-        try:
-            with open("/proc/self/maps") as maps:
-                libs = sorted({ln.split()[-1] for ln in maps if "libhdf5" in ln and "libhdf5_hl" not in ln})
-            for lib in libs:
-                cand = getattr(ctypes.CDLL(lib), "H5Pset_metadata_read_attempts", None)
-                if cand is not None:
-                    cand.restype = ctypes.c_int
-                    fn = cand
-                    break
-        except OSError:  # not Linux: readers keep HDF5's default attempts
-            fn = None
-        _SETTER.append(fn)
-    return _SETTER[0]
-
-
-def _read_open(p: Path, f: h5py.File, want_tables: bool) -> Run:
-    if "neurram_format_version" not in f.attrs:
-        raise RunLogError(f"{p} is an HDF5 file but not a neurram run log (no format version)")
-    version = int(f.attrs["neurram_format_version"])
-    if version not in READABLE_VERSIONS:
-        raise RunLogError(f"{p} has run-log format version {version}; this software reads versions {READABLE_VERSIONS}")
-    a = f.attrs
-    if "record_crc32" in a:
-        texts = {k: _s(a[k]) for k in _RECORD_TEXTS}
-        if int(a["record_crc32"]) != _record_crc(texts):
-            raise RunLogError(f"{p} is damaged: its run record does not match its checksum")
-    record = {
-        "uid": _s(a["uid"]),
-        "experiment": _s(a["experiment"]),
-        "parameters": json.loads(_s(a["parameters_json"])),
-        "software_version": _s(a["software_version"]),
-        "board": json.loads(_s(a["board_json"])),
-        "start_time_unix_s": float(a["start_time_unix_s"]),
-        "start_time_iso": _s(a["start_time_iso"]),
-    }
-    stop = None
-    ds = f["run"]["stop_json"]
-    ds.refresh()
-    if ds.shape[0]:
-        try:
-            stop = json.loads(bytes(ds[:]).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            stop = None  # torn stop record: the writer died while writing it
-    if stop is None:
-        record.update(status="interrupted", stop_time_unix_s=None, stop_time_iso=None, summary={}, error=None)
-    else:
-        record.update(stop)
-    out = {}
-    checks = _read_checks(f) if want_tables else {}
-    checks = {t: checks.get(t, {}) for t in f["tables"]} if checks.pop("__present__", False) else {}
-    if want_tables:
-        for tname, g in f["tables"].items():
-            out[tname] = _read_table(g, checks.get(tname), record["status"] != "interrupted", p)
-    return Run(p, record, out)
-
-
-def _read_checks(f: h5py.File) -> dict:
-    """``{table name: {column name: [(rows, crc), ...]}}`` from /run/checks (empty for format 1)."""
-    if "checks" not in f["run"]:
-        return {}
-    cols = {}
-    for c in _CHECK_COLUMNS:
-        ds = f["run"]["checks"][c]
-        ds.refresh()
-        cols[c] = ds
-    n = min(ds.shape[0] for ds in cols.values())
-    arr = {c: ds[:n] for c, ds in cols.items()}
-    names = list(f["tables"])
-    order = {t: json.loads(_s(f["tables"][t].attrs["columns"])) for t in names}
-    declared = [t for t in sorted(names, key=lambda t: f["tables"][t].attrs.get("index", 0))]
-    out: dict = {}
-    for t_i, c_i, rows, crc in zip(arr["table"], arr["column"], arr["rows"], arr["crc"]):
-        if t_i >= len(declared) or c_i >= len(order[declared[t_i]]):
-            continue
-        t = declared[t_i]
-        out.setdefault(t, {}).setdefault(order[t][c_i], []).append((int(rows), int(crc)))
-    return {"__present__": True, **out}
-
-
-def _read_table(g: h5py.Group, checks, complete: bool, p: Path) -> pd.DataFrame:
-    names = json.loads(_s(g.attrs["columns"]))
-    cols = {}
-    for n in names:
-        g[n].refresh()
-        cols[n] = g[n]
-    length = min((c.shape[0] for c in cols.values()), default=0)
-    data = {n: c[:length] for n, c in cols.items()}
-    if checks is not None:
-        length = min((_verified_rows(data[n], checks.get(n, []), complete, p, g.name, n) for n in names), default=0)
-    df = pd.DataFrame({n: d[:length] for n, d in data.items()})
-    df.attrs["units"] = {n: _s(c.attrs.get("units", "")) for n, c in cols.items()}
-    return df
-
-
-def _verified_rows(values: np.ndarray, checks: list, complete: bool, p: Path, table: str, column: str) -> int:
-    """Rows of ``values`` that match the column's appended CRCs; damage raises in a finished run."""
-    crc, done, good = 0, 0, 0
-    for rows, want in checks:
-        if rows < done or rows > values.size:
-            break
-        crc = zlib.crc32(np.ascontiguousarray(values[done:rows]), crc)
-        done = rows
-        if crc != want:
-            break
-        good = rows
-    if complete and (good != values.size or (checks and good != checks[-1][0])):
-        raise RunLogError(f"{p} is damaged: column {table}/{column} fails its CRC-32 after row {good} of {values.size}")
-    return good
-
-
-def _s(v) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
+from ._read import SWMR_READ_ATTEMPTS, Run, read_run  # noqa: E402,F401 - the reader's public names, here as before
