@@ -7,6 +7,8 @@ described in :mod:`sim_backend._kernels` and at the call sites.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -81,13 +83,13 @@ def any_kind(kind, idx, value):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, raw_relax, raw_c2c, table, c2c_table, g_s,
+def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, z_relax, c2c, g_s,
                 t_prog, age_index, rec, kind, v_th, g_lim, relax_scale, clock, base, n_rows, t_min, amp, amp_step_inv,
                 amp_n, slope_inv, tau0_s, gate_th, gate_nom, excite_gain, drift_rel, g_mid, out):  # pragma: no cover
     """SET (``is_set``) or RESET pulses on distinct non-pristine cells: relax, respond, restart relaxation.
 
-    Pulse ``i`` ends at ``t_end[i]``, or at ``(i + 1) * t_step + t0`` when ``t_step > 0``. Noise:
-    ``table[raw >> 4]``. Returns ``(sum(v^2 * g * width), sum(v^2))`` for the energy.
+    Pulse ``i`` ends at ``t_end[i]``, or at ``(i + 1) * t_step + t0`` when ``t_step > 0``. Noise: the
+    standard normal draws ``z_relax`` and the cycle-to-cycle factors ``c2c`` (one per pulse each). Returns ``(sum(v^2 * g * width), sum(v^2))`` for the energy.
     """
     one = f32(1.0)
     fb = np.empty(1, f32)
@@ -97,13 +99,13 @@ def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, raw_relax, r
     for i in range(idx.size):
         ix = idx[i]
         te = (i + 1) * t_step + t0 if t_step > 0 else t_end[i]
-        z = table[raw_relax[i] >> 4]
+        z = z_relax[i]
         g, j = relax(ix, te, g_s[ix], z, t_prog, age_index, rec, clock, base, n_rows, t_min, fb, ib)
         x = min((f32(v[i]) - v_th[ix]) * f32(slope_inv), f32(60.0))
         x = np.exp(x)
         x *= -f32(width_s[i] / tau0_s)
         s = one - np.exp(x)
-        s *= c2c_table[raw_c2c[i] >> 4]  # the log-normal factor of each noise value, tabulated
+        s *= c2c[i]
         if is_set:
             scale = min(max((np.float64(gate_v[i]) - gate_th) / (gate_nom - gate_th), 0.02), 1.5)
             cap = g_lim[ix] * f32(scale)
@@ -155,7 +157,7 @@ def read_timing(idx, g_s, over, t_span, t_lo, g_fast_inv, g_out, dur_out, t_out)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def read_cells(idx, t, t_start, g_then, raw_relax, raw_leaky, use_leaky, raw_read, table, g_s, age_index, t_prog,
+def read_cells(idx, t, t_start, g_then, z_relax, z_leaky, use_leaky, z_read, g_s, age_index, t_prog,
                rec, kind, clock, base, n_rows, t_min, noise_rel, floor_sq, dur, out):  # pragma: no cover
     """Noisy readings of distinct cells at times ``t + t_start``; stores their relaxed state.
 
@@ -166,14 +168,14 @@ def read_cells(idx, t, t_start, g_then, raw_relax, raw_leaky, use_leaky, raw_rea
     ig = 0.0
     for i in range(idx.size):
         ix = idx[i]
-        g, j = relax(ix, t[i] + t_start, g_then[i], table[raw_relax[i] >> 4], t_prog, age_index, rec, clock, base,
+        g, j = relax(ix, t[i] + t_start, g_then[i], z_relax[i], t_prog, age_index, rec, clock, base,
                      n_rows, t_min, fb, ib)
         g_s[ix] = g
         age_index[ix] = j
         if use_leaky and kind[ix] == 5:
-            g = g * (f32(1.0) + f32(0.1) * table[raw_leaky[i] >> 4])
+            g = g * (f32(1.0) + f32(0.1) * z_leaky[i])
         sig = f32(noise_rel) * g
-        sig = np.sqrt(sig * sig + f32(floor_sq)) * table[raw_read[i] >> 4]
+        sig = np.sqrt(sig * sig + f32(floor_sq)) * z_read[i]
         r = max(g + sig, f32(0.0))
         out[i] = r
         if dur.size:
@@ -194,3 +196,111 @@ def flat_cells(core, row, col, out, cores_seen):  # pragma: no cover - compiled
             inc = False
         prev = f
     return inc
+
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_SALT = np.uint64(0xD1B54A32D192ED03)
+_LO32 = np.uint64(0xFFFFFFFF)
+_FRAC_MASK = np.uint32((1 << 20) - 1)
+_TAIL_LO = np.uint32(2)  # tail bins: b < 2 or b >= 4094 (see sim_backend._normal)
+_TAIL_HI = np.uint32(4094)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _mix64(x):  # pragma: no cover - compiled
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def _tail(w, w2):  # pragma: no cover - compiled
+    """Exact draw of a tail-bin half ``w`` refined by ``w2`` (as ``sim_backend._normal.tail_value``)."""
+    wf = np.float64(w)
+    u2 = (np.float64(w2) + 0.5) * 2.0**-32
+    low = wf < 2.0**31
+    p = ((wf + u2) if low else ((2.0**32 - 1.0 - wf) + (1.0 - u2))) * 2.0**-32
+    q = math.sqrt(-2.0 * math.log(p))
+    z = (((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
+           - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00) / \
+        ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
+          + 3.754408661907416e+00) * q + 1.0)
+    e = 0.5 * math.erfc(-z / math.sqrt(2.0)) - p
+    u = e * math.sqrt(2.0 * math.pi) * math.exp(0.5 * z * z)
+    z = z - u / (1.0 + 0.5 * z * u)
+    return z if low else -z
+
+
+# The draws of sim_backend._normal in four simple loops, each compiled on its own (fused into one
+# function, the hash and the expansion no longer vectorise: measured 2x slower). The caller
+# (sim_backend._normal.normals) runs them in order.
+
+
+@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def normal_bits(start, first, m, bits):  # pragma: no cover - compiled
+    """``bits``: the 32-bit halves of words ``first .. first + m - 1`` of stream ``start`` in draw
+    order (``bits`` holds ``2 m`` or ``2 m - 1`` draws)."""
+    base = start + first * _GAMMA
+    both = bits.shape[0] - m  # words with both halves used
+    for j in range(both):
+        x = _mix64(base + np.uint64(j) * _GAMMA)
+        bits[j] = np.uint32(x >> np.uint64(32))
+        bits[m + j] = np.uint32(x & _LO32)
+    if both < m:
+        bits[m - 1] = np.uint32(_mix64(base + np.uint64(m - 1) * _GAMMA) >> np.uint64(32))
+
+
+@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def normal_bins(bits, z_mid, width, zb, wb):  # pragma: no cover - compiled
+    """Each draw's bin middle and width (table look-ups)."""
+    for k in range(bits.shape[0]):
+        b = bits[k] >> np.uint32(20)
+        zb[k] = z_mid[b]
+        wb[k] = width[b]
+
+
+@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def normal_body(bits, zb, wb, scale, out):  # pragma: no cover - compiled
+    """The fourth-order expansion in each draw's bin, times ``scale`` (as ``_normal._body``)."""
+    for k in range(bits.shape[0]):
+        f = f32(np.int32(bits[k] & _FRAC_MASK)) * f32(2.0**-20)
+        f += f32(2.0**-21 - 0.5)
+        z0 = zb[k]
+        t = f * wb[k]
+        z2 = z0 * z0
+        c = (f32(0.25) * z2 + f32(7.0 / 24.0)) * z0 * t
+        c += f32(1.0 / 3.0) * z2 + f32(1.0 / 6.0)
+        c *= t
+        c += f32(0.5) * z0
+        c *= t
+        c += f32(1.0)
+        c *= t
+        out[k] = (z0 + c) * scale
+
+
+@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def normal_tails(start, first, bits, scale, out):  # pragma: no cover - compiled
+    """Replace the draws of the outer bins by exact ones (every such draw's body value lies beyond
+    3.28 sigma, the bins' inner edge being 3.29 sigma)."""
+    n = out.shape[0]
+    m = (n + 1) // 2
+    base = start + first * _GAMMA
+    lim = f32(3.28) * abs(scale)
+    for k0 in range(0, n, 64):  # a vectorised count per block, a scan only of blocks with candidates
+        k1 = min(k0 + 64, n)
+        hits = 0
+        for k in range(k0, k1):
+            hits += abs(out[k]) >= lim
+        if hits == 0:
+            continue
+        for k in range(k0, k1):
+            if abs(out[k]) >= lim:
+                w = bits[k]
+                b = w >> np.uint32(20)
+                if b < _TAIL_LO or b >= _TAIL_HI:
+                    j = k if k < m else k - m
+                    x2 = _mix64(_mix64(base + np.uint64(j) * _GAMMA) ^ _SALT)
+                    w2 = np.uint32(x2 >> np.uint64(32)) if k < m else np.uint32(x2 & _LO32)
+                    out[k] = f32(_tail(w, w2)) * scale

@@ -84,8 +84,6 @@ class CellArray:
         self._ready = np.zeros(N_CORES, bool)
         self._clock = device.RelaxationClock(params.relax)
         self._amp = device.AmplitudeTable(params.relax)
-        # the cycle-to-cycle factor of every entry of the noise streams' Gaussian table (compiled pulses)
-        self._c2c_tab = device.c2c_factor(device.gaussian_table(device.GaussianSource.BITS).copy(), params.device)
         self._key = np.random.SeedSequence([self.seed, 0xCE11]).generate_state(2, np.uint64)
         self._calls = 0
         self.version = np.zeros(N_CORES, np.int64)  # bumped whenever a core's cells change
@@ -205,8 +203,8 @@ class CellArray:
         is_set = kind != "reset"
         p, r = self.params.device, self.params.relax
         n = idx.size
-        raw_relax = noise.raw16(n)
-        raw_c2c = noise.raw16(n)
+        z_relax = noise(n)
+        c2c = device.c2c_factor(noise(n), p)  # numpy's exp, as the reference path takes it
         if isinstance(t_end_s, tuple):
             t0, step = float(t_end_s[0]), float(t_end_s[1])
             t_end = _NO_TIMES
@@ -216,7 +214,7 @@ class CellArray:
         clk, amp = self._clock, self._amp
         e_cell, v2 = _kernels.kernel("pulse_cells")(
             is_set, idx, _per_cell(v, n, F32), _per_cell(width_s, n, np.float64), _per_cell(v_gate, n, np.float64),
-            t_end, t0, step, raw_relax, raw_c2c, noise.table, self._c2c_tab,
+            t_end, t0, step, z_relax, c2c,
             self.g_s, self.t_prog_s, self.age_index, self._rec, self.kind,
             self.set_vth if is_set else self.reset_vth, self.g_cap if is_set else self.g_floor, self.relax_scale,
             clk.both, clk.base, clk.rows, F32(clk.T_MIN_S), amp.both, 1.0 / amp.G_STEP_S, amp.N,
@@ -288,15 +286,15 @@ class CellArray:
         """
         n = idx.size
         g0 = self.g_s[idx] if g_then is None else g_then
-        raw_relax = noise.raw16(n)
+        z_relax = noise(n)
         leaky = bool(_kernels.kernel("any_kind")(self.kind, idx, int(CellKind.LEAKY)))
-        raw_leaky = noise.raw16(n) if leaky else raw_relax
-        raw_read = noise.raw16(n)
+        z_leaky = noise(n) if leaky else z_relax
+        z_read = noise(n)
         out = np.empty(n, F32)
         clk, rp = self._clock, self.params.read
         ig = _kernels.kernel("read_cells")(
-            idx, t_s, float(t_start_s), np.ascontiguousarray(g0, F32), raw_relax, raw_leaky, leaky, raw_read,
-            noise.table, self.g_s, self.age_index, self.t_prog_s, self._rec, self.kind,
+            idx, t_s, float(t_start_s), np.ascontiguousarray(g0, F32), z_relax, z_leaky, leaky, z_read,
+            self.g_s, self.age_index, self.t_prog_s, self._rec, self.kind,
             clk.both, clk.base, clk.rows, F32(clk.T_MIN_S), rp.noise_rel, F32(rp.noise_floor_s**2),
             _NO_DUR if dur_s is None else dur_s, out)
         return out, ig

@@ -39,7 +39,8 @@ from neurram_lab.board.contract import input_segments
 from . import _kernels
 from . import energy as _energy
 from .core import N_LINES, CoreCircuit
-from .neuron import (NEAREST_DEV_MAX, NoisePool, activate, code_floors, convert, cs_over_ci, lsb_v,
+from ._normal import FreshNormals
+from .neuron import (NEAREST_DEV_MAX, activate, code_floors, convert, cs_over_ci, lsb_v,
                      sampling_noise_v, sar_thresholds, threshold_dev)
 from .params import CircuitParams
 
@@ -127,7 +128,8 @@ class ChipCircuit:
         self._thr: dict[int, np.ndarray] = {}
         self._floors: dict[int, np.ndarray | None] = {}
         self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x3D7]))
-        self.noise = NoisePool(np.random.default_rng(np.random.SeedSequence([self.seed, 0x3D8])))
+        # conversion noise: fresh draws for every request, never served twice (sim_backend._normal)
+        self.noise = FreshNormals(np.random.SeedSequence([self.seed, 0x3D8]).generate_state(2, np.uint64))
 
     def core(self, c: int) -> CoreCircuit:
         if c not in self._cores:

@@ -9,8 +9,9 @@ its fitted parameters, in ``docs/twin_model.md``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import exp1, ndtri
+from scipy.special import exp1
 
+from ._normal import NormalStream, stream_start
 from .params import DeviceParams, ReadParams, RelaxParams
 
 F32 = np.float32
@@ -39,70 +40,18 @@ def compliance_cap(g_cap_s, v_gate, p: DeviceParams) -> np.ndarray:
     return np.asarray(g_cap_s, F32) * np.asarray(np.clip(scale, 0.02, 1.5), F32)
 
 
-class GaussianSource:
-    """Standard normal draws (float32), cheap: a 4096-point inverse-CDF table indexed by raw generator bits.
+class NoiseStream(NormalStream):
+    """The noise of one block of one twin call: a counter-based stream keyed by the die, numbered (call, block).
 
-    The table holds the normal quantiles at the 4096 midpoints
-    ``(i + 0.5) / 4096``, rescaled to unit variance; each draw takes 12 bits
-    of one 16-bit slice of the bit generator's output. Tails stop at 3.5
-    sigma, which no quantity of the twin can tell apart from a true Gaussian
-    (its increments add up over many draws), and a draw costs a fraction of
-    ``Generator.standard_normal`` (the table stays in the L1 cache).
-    Deterministic for a seeded generator.
-    """
-
-    BITS = 12
-
-    def __init__(self, rng):
-        self._bits = rng.bit_generator if isinstance(rng, np.random.Generator) else rng
-        self.table = gaussian_table(self.BITS)
-
-    def __call__(self, n: int) -> np.ndarray:
-        return self.table.take(self.raw16(n) >> np.uint16(16 - self.BITS))
-
-    def raw16(self, n: int) -> np.ndarray:
-        """The 16-bit slices ``n`` draws are made of (``table[raw >> 4]`` is the draw)."""
-        return self._bits.random_raw((int(n) + 3) // 4).view(np.uint16)[: int(n)]
-
-    def uniform(self, n: int) -> np.ndarray:
-        """Uniform draws in [0, 1) (float32, 24 bits each)."""
-        u = self._bits.random_raw((int(n) + 1) // 2).view(np.uint32)[: int(n)]
-        u >>= np.uint32(8)
-        return u.astype(F32) * F32(2.0**-24)
-
-
-_TABLES: dict = {}
-
-
-def gaussian_table(bits: int = 12) -> np.ndarray:
-    """Unit-variance normal quantiles at the ``2**bits`` midpoints (float32), built once."""
-    t = _TABLES.get(bits)
-    if t is None:
-        m = 1 << bits
-        z = ndtri((np.arange(m) + 0.5) / m)
-        t = _TABLES[bits] = (z / np.sqrt(np.mean(z * z))).astype(F32)
-    return t
-
-
-class NoiseStream(GaussianSource):
-    """The noise of one block of one twin call: a Philox stream keyed by the die, counted by (call, block).
-
-    A counter-based generator: ``key`` (two uint64 words derived from the
-    seed) picks the sequence, the counter ``(0, block, call, 0)`` the place in
-    it, so every block of every call draws its own numbers whatever thread
-    runs it and in whichever order. The generator is built on first use.
+    ``key`` (two uint64 words derived from the seed) and the numbers
+    ``(call, block)`` pick the stream (:mod:`sim_backend._normal`), so every
+    block of every call draws its own numbers whatever thread runs it and in
+    whichever order. Calling it gives standard normal draws with exact tails;
+    ``uniform`` gives uniform ones.
     """
 
     def __init__(self, key: np.ndarray, call: int, block: int):
-        self._key, self._counter = key, np.array([0, block, call, 0], np.uint64)
-        self._gen = None
-        self.table = gaussian_table(self.BITS)
-
-    @property
-    def _bits(self):
-        if self._gen is None:
-            self._gen = np.random.Philox(key=self._key, counter=self._counter)
-        return self._gen
+        super().__init__(stream_start(key, call, block))
 
 
 def _c2c(shape, p: DeviceParams, rng) -> np.ndarray:

@@ -77,7 +77,8 @@ def convert(v_int_v, offset_v, lsb, k: int, thresholds: np.ndarray, noise_v, rng
     """Sign plus ``k``-bit binary-search conversion of integrator voltages (relative to v_ref).
 
     ``offset_v`` (per neuron) and Gaussian noise of rms ``noise_v`` are
-    input-referred; ``rng`` is a Generator or a :class:`NoisePool`. Returns
+    input-referred; ``rng`` is a Generator or a source with ``normal(shape, scale)``
+    (:class:`sim_backend._normal.FreshNormals`). Returns
     two's-complement codes (int16) in ``[-2**k, 2**k - 1]``.
 
     Sign first, then the magnitude ``M(|v|)`` by binary search, inverted when
@@ -190,50 +191,6 @@ def activate(codes, activation: str, k: int) -> np.ndarray:
             return np.clip(np.floor(2.0**k * np.tanh(z)), -(2**k), 2**k - 1).astype(c.dtype)
         return np.clip(np.floor(2.0 ** (k + 1) / (1.0 + np.exp(-2.0 * z))), 0, 2 ** (k + 1) - 1).astype(c.dtype)
     return c
-
-
-class NoisePool:
-    """Standard normal samples served from a pre-drawn pool at random offsets.
-
-    Drawing fresh Gaussians costs as much as the MVM's matrix product, so
-    the pool (``size`` samples from ``rng``) is served at a uniformly random
-    offset per request and redrawn after it has served ``reuse`` times its
-    size. Deterministic for a given generator and call sequence.
-    """
-
-    def __init__(self, rng: np.random.Generator, size: int = 1 << 22, reuse: int = 16):
-        self.rng = rng
-        self.size = int(size)
-        self.reuse = int(reuse)
-        self._pool = None
-        self._scaled: dict = {}  # scale -> the pool times it (read-only), reset with each new pool
-        self._served = 0
-
-    def normal(self, shape, scale: float = 1.0) -> np.ndarray:
-        """Normal samples of rms ``scale`` (float32, a read-only view: do not write into it).
-
-        Pools scaled by the last few ``scale`` values are kept, so a
-        repeated MVM configuration adds its noise without a multiply.
-        """
-        n = int(np.prod(shape))
-        scale = np.float32(scale)
-        if n > self.size // 4:
-            z = self.rng.standard_normal(shape, dtype=np.float32)
-            return z if scale == 1 else z * scale
-        if self._pool is None or self._served > self.reuse * self.size:
-            self._pool = self.rng.standard_normal(self.size, dtype=np.float32)
-            self._pool.flags.writeable = False
-            self._scaled = {np.float32(1.0): self._pool}
-            self._served = 0
-        pool = self._scaled.get(scale)
-        if pool is None:
-            if len(self._scaled) > 4:
-                self._scaled = {np.float32(1.0): self._pool}
-            pool = self._scaled[scale] = self._pool * scale
-            pool.flags.writeable = False
-        start = int(self.rng.integers(0, self.size - n + 1))
-        self._served += n
-        return pool[start:start + n].reshape(shape)
 
 
 class LFSRPair:
