@@ -1,18 +1,26 @@
 """Restricted Boltzmann machine on the chip: bidirectional MVM, stochastic neurons, Gibbs sampling.
 
 Mapping (SPEC §5): the weights are stored transposed, one row pair per hidden
-unit plus one row pair for the visible bias, one column per visible unit plus
-one column for the (shared-out) hidden bias. Visible units are dealt to the
+unit plus row pairs for the visible bias, one column per visible unit plus
+columns for the (shared-out) hidden bias. The biases reach the array at full
+value: a bias beyond the weight range ``+-w_max`` is spread evenly over as
+many bias rows (columns) as it needs, all driven at full input, since the
+authors clip only ``W`` (their ``b`` spans -5..2.3 and ``a`` -19..26 for
+``w_max = 1``; clipping the biases too leaves the occluded third of a digit
+grey instead of filling in its strokes). Visible units are dealt to the
 cores round-robin, so neighbouring pixels land on different cores and every
 core sees a down-sampled image. Visible -> hidden runs backward (SL -> BL,
 differential BL outputs; the FPGA adds the cores' partial sums);
 hidden -> visible runs forward (BL -> SL, each visible unit on its own core).
 Hidden units are stochastic binary neurons: P(h = 1) = sigmoid(v W + a),
 sampled against LFSR noise (:mod:`.lfsr`). Visible units are reconstructed
-as sigmoid(h W^T + b) and quantised to ``visible_bits``.
+as sigmoid(h W^T + b).
 
-Gibbs sampling with clamping (image recovery): known pixels and the label
-units are reset to their known values after every cycle.
+Gibbs sampling with clamping (image recovery), the authors' procedure
+(``rbm/rbm_training.ipynb``): each cycle samples the visible units to 0/1
+(``sample_visible``; otherwise they are quantised to ``visible_bits``),
+samples the hidden units from them, reconstructs the visible probabilities
+and resets the known pixels and the label units to their known values.
 """
 
 from __future__ import annotations
@@ -87,18 +95,42 @@ class RBMCoreBlock:
 
     core: int
     visible: np.ndarray  # visible unit indices, one column each
-    weights: np.ndarray  # (n_hidden + 1, n_vis + 1): rows hidden + visible-bias row, cols visible + hidden-bias col
+    weights: np.ndarray  # (n_hidden + bias_rows, n_vis + bias_cols): rows hidden + visible-bias rows,
+    #                      cols visible + hidden-bias cols
     placement: MatrixPlacement
+    bias_rows: int = 1  # rows sharing the visible bias, driven at 1 in the forward MVM
+    bias_cols: int = 1  # columns sharing this core's part of the hidden bias, driven at full scale backward
+
+
+def bias_lines(bias, w_max: float) -> int:
+    """Lines a bias vector is spread over so that each carries at most ``w_max`` (at least 1)."""
+    top = float(np.max(np.abs(bias))) if np.size(bias) else 0.0
+    return max(1, math.ceil(top / w_max * (1.0 - 1e-12)))
 
 
 def map_rbm(rbm: RBM, cores=None, n_cores: int | None = None) -> list:
-    """Split the RBM over cores: visible units dealt round-robin, each block <= 256 x 256."""
+    """Split the RBM over cores: visible units dealt round-robin, each block <= 256 x 256.
+
+    The visible bias takes ``bias_lines(b, w_max)`` row pairs and each core's
+    share of the hidden bias ``bias_lines(a / n, w_max)`` columns, so no bias
+    is clipped at programming; a model whose biases need more lines than the
+    array has is refused.
+    """
     n_cores = optional_integer("n_cores", n_cores, lo=1)
     cores = None if cores is None else int_list("cores", cores, 0, N_CORES - 1, distinct=True)
-    if 2 * (rbm.n_hidden + 1) > N_ROWS:
-        raise InputError(f"{rbm.n_hidden} hidden units need more than {N_ROWS} rows")
-    need = math.ceil(rbm.n_visible / (N_COLS - 1))
-    n = max(need, n_cores or need)
+    n_b = bias_lines(rbm.b, rbm.w_max)
+    if 2 * (rbm.n_hidden + n_b) > N_ROWS:
+        raise InputError(f"{rbm.n_hidden} hidden units and a visible bias up to {np.max(np.abs(rbm.b)):.3g} "
+                         f"({n_b} bias rows at w_max {rbm.w_max:g}) need {2 * (rbm.n_hidden + n_b)} rows, "
+                         f"more than the {N_ROWS} of a core")
+    n = max(math.ceil(rbm.n_visible / (N_COLS - 1)), n_cores or 1)
+    # more cores: fewer visible units and a smaller share of the hidden bias on each
+    while n <= N_CORES and math.ceil(rbm.n_visible / n) + bias_lines(rbm.a / n, rbm.w_max) > N_COLS:
+        n += 1
+    n_a = bias_lines(rbm.a / n, rbm.w_max)
+    if n > N_CORES:
+        raise InputError(f"RBM with {rbm.n_visible} visible units and a hidden bias up to {np.max(np.abs(rbm.a)):.3g} "
+                         f"does not fit {N_CORES} cores of {N_COLS} columns")
     cores = list(range(n)) if cores is None else [int(c) for c in cores][:n]
     if len(cores) < n:
         raise InputError(f"RBM needs {n} cores, got {len(cores)}")
@@ -106,11 +138,11 @@ def map_rbm(rbm: RBM, cores=None, n_cores: int | None = None) -> list:
     a_share = rbm.a / n
     for i, core in enumerate(cores):
         vis = np.arange(i, rbm.n_visible, n)
-        w = np.zeros((rbm.n_hidden + 1, vis.size + 1))
+        w = np.zeros((rbm.n_hidden + n_b, vis.size + n_a))
         w[: rbm.n_hidden, : vis.size] = rbm.W[vis].T
-        w[rbm.n_hidden, : vis.size] = rbm.b[vis]  # visible-bias row, driven at 1
-        w[: rbm.n_hidden, vis.size] = a_share  # hidden-bias column, driven at 1
-        blocks.append(RBMCoreBlock(core, vis, w, MatrixPlacement(core, 0, 0, w.shape[0], w.shape[1])))
+        w[rbm.n_hidden:, : vis.size] = rbm.b[vis] / n_b  # visible-bias rows, each driven at 1
+        w[: rbm.n_hidden, vis.size:] = (a_share / n_a)[:, None]  # hidden-bias columns, driven at full scale
+        blocks.append(RBMCoreBlock(core, vis, w, MatrixPlacement(core, 0, 0, w.shape[0], w.shape[1]), n_b, n_a))
     return blocks
 
 
@@ -205,7 +237,7 @@ class ChipRBM:
         v = np.floor(np.hstack([x, lab]) * levels + 0.5).astype(np.int16)
         self.mvm_calibration, self.fits = {}, {}
         exact = ChipRBM(None, self.rbm, mvm="exact", visible_bits=self.visible_bits)
-        inputs = [np.hstack([v[:, b.visible], np.full((len(v), 1), levels, np.int16)]) for b in self.blocks]
+        inputs = self._backward_inputs(v)
         if self._mvm is chip_mvm:
             self.mvm_calibration["backward"] = chip_calibrate(self.board, self.programmed, inputs, self.visible_bits,
                                                               self.output_bits, "backward", **self.mvm_options)
@@ -214,8 +246,7 @@ class ChipRBM:
             self.fits["backward"] = fit_columns(ideal_h, self.hidden_input(v), min_slope=0.05, positive=True)
         h = (np.random.default_rng(self.seed).random(ideal_h.shape) < _sigmoid(ideal_h)).astype(np.int16)
         if self._mvm is chip_mvm:
-            xh = np.hstack([h, np.ones((len(h), 1), np.int16)])
-            self.mvm_calibration["forward"] = chip_calibrate(self.board, self.programmed, [xh] * len(self.blocks), 1,
+            self.mvm_calibration["forward"] = chip_calibrate(self.board, self.programmed, self._forward_inputs(h), 1,
                                                              self.output_bits, "forward", **self.mvm_options)
         if per_column:
             self.fits["forward"] = fit_columns(exact.visible_input(h), self.visible_input(h), min_slope=0.05,
@@ -223,13 +254,21 @@ class ChipRBM:
         return {d: float(np.mean(f[0])) for d, f in self.fits.items()}
 
     # --------------------------------------------------------- half steps
+    def _backward_inputs(self, v_codes) -> list:
+        """Each core's backward input: its visible codes, then its hidden-bias columns at full scale."""
+        levels = 2**self.visible_bits - 1
+        return [np.hstack([v_codes[:, b.visible], np.full((v_codes.shape[0], b.bias_cols), levels, v_codes.dtype)])
+                for b in self.blocks]
+
+    def _forward_inputs(self, h) -> list:
+        """Each core's forward input: the hidden states, then its visible-bias rows at 1."""
+        return [np.hstack([h.astype(np.int16), np.ones((h.shape[0], b.bias_rows), np.int16)]) for b in self.blocks]
+
     def hidden_input(self, v_codes) -> np.ndarray:
         """v W + a (before the sigmoid) for visible codes (batch, n_visible) on the visible grid."""
         levels = 2**self.visible_bits - 1
-        inputs = [np.hstack([v_codes[:, b.visible], np.full((v_codes.shape[0], 1), levels, v_codes.dtype)])
-                  for b in self.blocks]
-        outs = self._mvm(self.board, self.programmed, inputs, self.visible_bits, output_bits=self.output_bits,
-                         direction="backward", **self._options("backward"))
+        outs = self._mvm(self.board, self.programmed, self._backward_inputs(v_codes), self.visible_bits,
+                         output_bits=self.output_bits, direction="backward", **self._options("backward"))
         total = np.zeros((v_codes.shape[0], self.rbm.n_hidden), np.float64)
         for o in outs:
             total += np.asarray(o)[:, : self.rbm.n_hidden]
@@ -237,8 +276,7 @@ class ChipRBM:
 
     def visible_input(self, h) -> np.ndarray:
         """h W^T + b (before the sigmoid) for binary hidden states (batch, n_hidden)."""
-        x = np.hstack([h.astype(np.int16), np.ones((h.shape[0], 1), np.int16)])
-        outs = self._mvm(self.board, self.programmed, [x] * len(self.blocks), 1, output_bits=self.output_bits,
+        outs = self._mvm(self.board, self.programmed, self._forward_inputs(h), 1, output_bits=self.output_bits,
                          direction="forward", **self._options("forward"))
         out = np.zeros((h.shape[0], self.rbm.n_visible))
         for b, o in zip(self.blocks, outs):
@@ -246,11 +284,14 @@ class ChipRBM:
         return _unfit(out, self.fits.get("forward"))
 
     # -------------------------------------------------------------- Gibbs
-    def gibbs(self, v0, clamp=None, steps: int = 10, progress=None) -> np.ndarray:
+    def gibbs(self, v0, clamp=None, steps: int = 10, progress=None, sample_visible: bool = True) -> np.ndarray:
         """Run ``steps`` Gibbs cycles from visible values ``v0`` in [0, 1] (batch, n_visible).
 
         ``clamp`` (bool, same shape) marks visible units reset to their ``v0``
-        value after every cycle. Returns the final visible probabilities.
+        value after every cycle. ``sample_visible`` (the authors' procedure):
+        each cycle feeds the chip 0/1 samples of the visible units (clamped
+        ones too, of their known values) rather than their probabilities
+        quantised to ``visible_bits``. Returns the final visible probabilities.
         """
         if self.programmed is None:
             raise InputError("program() the RBM before sampling")
@@ -261,8 +302,11 @@ class ChipRBM:
         clamp = np.zeros(v0.shape, bool) if clamp is None else np.asarray(clamp, bool)
         levels = 2**self.visible_bits - 1
         noise = LFSRNoise(v0.shape[0] * self.rbm.n_hidden, self.seed)
+        vis_noise = LFSRNoise(v0.size, self.seed + 1) if sample_visible else None
         v = v0.copy()
         for step in range(int(steps)):
+            if vis_noise is not None:
+                v = (vis_noise.uniform((v.size,)).reshape(v.shape) < v).astype(np.float64)
             codes = np.floor(np.clip(v, 0, 1) * levels + 0.5).astype(np.int16)
             p_h = _sigmoid(self.hidden_input(codes))
             h = (noise.uniform((p_h.size,)).reshape(p_h.shape) < p_h).astype(np.int16)
@@ -306,8 +350,9 @@ def corrupt(images, kind: str, rng, flip_fraction: float = 0.2, threshold: float
     raise InputError(f"corruption {kind!r} is not 'flip' or 'bottom'")
 
 
-def recover(chip_rbm: ChipRBM, images, labels, kind: str, steps: int = 10, seed: int = 0, progress=None) -> dict:
-    """Corrupt, then recover by Gibbs sampling with known pixels and labels clamped.
+def recover(chip_rbm: ChipRBM, images, labels, kind: str, steps: int = 10, seed: int = 0, progress=None,
+            sample_visible: bool = True) -> dict:
+    """Corrupt, then recover by Gibbs sampling with known pixels and labels clamped (see :meth:`ChipRBM.gibbs`).
 
     Returns arrays ``clean``, ``corrupted``, ``recovered`` (batch, 784) and the
     mean per-image L2 errors before and after.
@@ -321,7 +366,7 @@ def recover(chip_rbm: ChipRBM, images, labels, kind: str, steps: int = 10, seed:
     onehot = np.eye(n_lab)[np.asarray(labels)] if n_lab > 0 else np.zeros((len(x), 0))
     v0 = np.hstack([bad, onehot])
     clamp = np.hstack([known, np.ones(onehot.shape, bool)])
-    v = chip_rbm.gibbs(v0, clamp, steps, progress)[:, : x.shape[1]]
+    v = chip_rbm.gibbs(v0, clamp, steps, progress, sample_visible)[:, : x.shape[1]]
     l2_before = float(np.mean(np.linalg.norm(bad - x, axis=1)))
     l2_after = float(np.mean(np.linalg.norm(v - x, axis=1)))
     return {"clean": x, "corrupted": bad, "recovered": v, "l2_before": l2_before, "l2_after": l2_after,
