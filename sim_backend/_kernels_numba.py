@@ -253,12 +253,12 @@ def normal_bits(start, first, m, bits):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def normal_bins(bits, z_mid, width, zb, wb):  # pragma: no cover - compiled
-    """Each draw's bin middle and width (table look-ups)."""
+def normal_bins(bits, bin_table, zb, wb):  # pragma: no cover - compiled
+    """Each draw's bin middle and width (``bin_table`` (4096, 2): both in one cache line)."""
     for k in range(bits.shape[0]):
         b = bits[k] >> np.uint32(20)
-        zb[k] = z_mid[b]
-        wb[k] = width[b]
+        zb[k] = bin_table[b, 0]
+        wb[k] = bin_table[b, 1]
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
@@ -281,21 +281,28 @@ def normal_body(bits, zb, wb, scale, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def normal_tails(start, first, bits, scale, out):  # pragma: no cover - compiled
-    """Replace the draws of the outer bins by exact ones (every such draw's body value lies beyond
-    3.28 sigma, the bins' inner edge being 3.29 sigma)."""
+def normal_hits(out, lim, block_hits):  # pragma: no cover - compiled
+    """Per block of 64 draws, how many lie at or beyond ``lim`` (where tail draws may be)."""
+    n = out.shape[0]
+    for blk in range(block_hits.shape[0]):
+        hits = 0
+        for k in range(blk * 64, min(blk * 64 + 64, n)):
+            hits += np.int64(abs(out[k]) >= lim)
+        block_hits[blk] = hits
+
+
+@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def normal_tails(start, first, bits, scale, out, lim, block_hits):  # pragma: no cover - compiled
+    """Replace the draws of the outer bins by exact ones, scanning only the blocks of 64 with values at
+    or beyond ``lim`` (every outer-bin draw's body value lies beyond 3.28 sigma, the bins' inner edge
+    being 3.29 sigma)."""
     n = out.shape[0]
     m = (n + 1) // 2
     base = start + first * _GAMMA
-    lim = f32(3.28) * abs(scale)
-    for k0 in range(0, n, 64):  # a vectorised count per block, a scan only of blocks with candidates
-        k1 = min(k0 + 64, n)
-        hits = 0
-        for k in range(k0, k1):
-            hits += abs(out[k]) >= lim
-        if hits == 0:
+    for blk in range(block_hits.shape[0]):
+        if block_hits[blk] == 0:
             continue
-        for k in range(k0, k1):
+        for k in range(blk * 64, min(blk * 64 + 64, n)):
             if abs(out[k]) >= lim:
                 w = bits[k]
                 b = w >> np.uint32(20)
@@ -304,3 +311,21 @@ def normal_tails(start, first, bits, scale, out):  # pragma: no cover - compiled
                     x2 = _mix64(_mix64(base + np.uint64(j) * _GAMMA) ^ _SALT)
                     w2 = np.uint32(x2 >> np.uint64(32)) if k < m else np.uint32(x2 & _LO32)
                     out[k] = f32(_tail(w, w2)) * scale
+
+
+@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def fill_normals(start, first, chunk, bin_table, scale, lim, out, bits, zb, wb, hits):  # pragma: no cover
+    """``out``: the draws of :func:`sim_backend._normal.normals`, ``chunk`` draws at a time (even; chunk
+    ``c`` from word ``first + c * chunk / 2``) so the work arrays (of ``chunk`` each) stay in the cache."""
+    n = out.shape[0]
+    for c0 in range(0, n, chunk):
+        r = min(chunk, n - c0)
+        f = first + np.uint64(c0 // 2)
+        o = out[c0:c0 + r]
+        b = bits[:r]
+        h = hits[: (r + 63) // 64]
+        normal_bits(start, f, (r + 1) // 2, b)
+        normal_bins(b, bin_table, zb[:r], wb[:r])
+        normal_body(b, zb[:r], wb[:r], scale, o)
+        normal_hits(o, lim, h)
+        normal_tails(start, f, b, scale, o, lim, h)

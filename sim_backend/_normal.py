@@ -5,8 +5,10 @@ output ``mix(start + j * GAMMA)``, so any part of a stream can be drawn on
 its own, by any thread, in any order, with the same result. Each word gives
 two draws, one from each 32-bit half ``w``:
 
-- (draws ``0 .. m-1`` take the high halves of words ``0 .. m-1``, draws
-  ``m ..`` the low halves, ``m = ceil(n / 2)`` for a request of ``n``);
+- draws come in chunks of 2048 (chunk ``c`` from word ``1024 c`` on; the
+  compiled loops keep one chunk's work in the cache): in a chunk of ``n``,
+  draws ``0 .. m-1`` take the high halves of its words ``0 .. m-1``, draws
+  ``m ..`` the low halves, ``m = ceil(n / 2)``;
 - the top 12 bits of ``w`` pick one of 4096 equal-probability bins, the low
   20 bits the place ``f`` in it; the draw is the normal quantile function
   ``Q`` expanded to fourth order around the bin's middle probability,
@@ -72,6 +74,8 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 Z_MID, WIDTH = _build_tables()
+BIN_TABLE = np.ascontiguousarray(np.stack([Z_MID, WIDTH], axis=1))  # (4096, 2): one look-up per draw
+BIN_TABLE.flags.writeable = False
 
 
 def mix(x: np.ndarray) -> np.ndarray:
@@ -157,8 +161,20 @@ def is_tail(w: np.ndarray) -> np.ndarray:
     return (b < TAIL_BINS) | (b >= (1 << BIN_BITS) - TAIL_BINS)
 
 
+CHUNK = 2048  # draws per chunk: chunk c takes words first + c * CHUNK / 2 on, laid out as below
+
+
 def normals_numpy(start, first_word: int, n: int) -> np.ndarray:
-    """``n`` standard normal draws (float32) from word ``first_word`` of stream ``start`` on (numpy)."""
+    """``n`` standard normal draws (float32) from word ``first_word`` of stream ``start`` on (numpy):
+    ``CHUNK`` draws at a time, each chunk laid out as :func:`_chunk_numpy`."""
+    n = int(n)
+    parts = [_chunk_numpy(start, first_word + c0 // 2, min(CHUNK, n - c0)) for c0 in range(0, n, CHUNK)]
+    return np.concatenate(parts) if parts else np.empty(0, np.float32)
+
+
+def _chunk_numpy(start, first_word: int, n: int) -> np.ndarray:
+    """The ``n <= CHUNK`` draws of one chunk: the high halves of its ``ceil(n / 2)`` words, then the
+    low halves of the first ``n - ceil(n / 2)``."""
     n_words = (int(n) + 1) // 2
     x = words(start, first_word, n_words)
     w = halves(x, n)
@@ -176,13 +192,13 @@ def normals_numpy(start, first_word: int, n: int) -> np.ndarray:
 _LOCAL = threading.local()
 
 
-def _scratch(n: int):
-    """This thread's work arrays for the compiled draws (kept: fresh ones page-fault on every call)."""
+def _scratch():
+    """This thread's work arrays for the compiled draws, one chunk each (kept between calls)."""
     buf = getattr(_LOCAL, "buf", None)
-    if buf is None or buf[0].size < n:
-        size = max(int(n), 1 << 16)
-        buf = _LOCAL.buf = (np.empty(size, np.uint32), np.empty(size, np.float32), np.empty(size, np.float32))
-    return buf[0][:n], buf[1][:n], buf[2][:n]
+    if buf is None:
+        buf = _LOCAL.buf = (np.empty(CHUNK, np.uint32), np.empty(CHUNK, np.float32), np.empty(CHUNK, np.float32),
+                            np.empty(CHUNK // 64, np.int64))
+    return buf
 
 
 def normals(start, first_word: int, n: int, scale: float = 1.0, out=None) -> np.ndarray:
@@ -194,11 +210,9 @@ def normals(start, first_word: int, n: int, scale: float = 1.0, out=None) -> np.
     if _kernels.available():
         start, first, scale = np.uint64(start), np.uint64(first_word), np.float32(scale)
         out = np.empty(n, np.float32) if out is None else out
-        bits, zb, wb = _scratch(n)
-        _kernels.kernel("normal_bits")(start, first, (n + 1) // 2, bits)
-        _kernels.kernel("normal_bins")(bits, Z_MID, WIDTH, zb, wb)
-        _kernels.kernel("normal_body")(bits, zb, wb, scale, out)
-        _kernels.kernel("normal_tails")(start, first, bits, scale, out)
+        bits, zb, wb, hits = _scratch()
+        lim = np.float32(3.28) * abs(scale)  # every outer-bin draw's body value lies beyond (edge 3.29)
+        _kernels.kernel("fill_normals")(start, first, CHUNK, BIN_TABLE, scale, lim, out, bits, zb, wb, hits)
         return out
     z = normals_numpy(start, first_word, n)
     if scale != 1.0:
