@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurram_lab.board.contract import Board, BoardCapabilities, BoardInfo
-from neurram_lab._validate import integer
+from neurram_lab.board._options import option_seed
 from neurram_lab.errors import InputError
 from neurram_lab.board.limits import SafetyLimits
 
@@ -14,7 +14,7 @@ from ._malloc import keep_freed_memory, tuning_requested
 from ._parallel import BLOCK, blocks, run_blocks
 from .cells import CELLS_PER_CORE, N_CORES, CellArray
 from .chip import ChipCircuit
-from .params import TwinParams
+from .params import TwinParams, twin_params
 
 DEFAULT_RAILS_V = {
     "v_ref": 0.9,
@@ -51,14 +51,11 @@ class SimBoard(Board):
                  malloc_tuning: bool | None = None):
         if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
             limits = SafetyLimits.from_file(limits)
+        seed = option_seed(seed)
+        params, self.params_file = twin_params(params)
         super().__init__(spec or f"sim://?seed={seed}", limits)
-        self.params_file = str(params) if params is not None and not isinstance(params, TwinParams) else None
-        if params is None:
-            params = TwinParams()
-        elif not isinstance(params, TwinParams):
-            params = TwinParams.from_file(params)
         self.params = params
-        self.seed = int(seed)
+        self.seed = seed
         if tuning_requested(malloc_tuning):
             keep_freed_memory()
         self.cells = CellArray(params, self.seed)
@@ -80,12 +77,7 @@ class SimBoard(Board):
             raise InputError(f"sim:// takes no target, got {target!r} in {spec!r}")
         if extra:
             raise InputError(f"unknown sim:// options {sorted(extra)}; known: seed, params, limits")
-        if isinstance(seed, str) and seed.strip().lstrip("-").isdigit():
-            seed = int(seed)
-        seed = integer("seed", seed)
-        if seed < 0:
-            raise InputError(f"seed must be non-negative, got {seed}")
-        return cls(seed=seed, params=params, limits=limits, spec=spec)
+        return cls(seed=option_seed(seed), params=params, limits=limits, spec=spec)
 
     # ----------------------------------------------------------------- info
     def _info(self) -> BoardInfo:

@@ -51,15 +51,21 @@ def known_schemes() -> list[str]:
 
 
 def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
-    """Split ``scheme://target?k=v`` into (scheme, target, options)."""
+    """Split ``scheme://target?k=v`` into (scheme, target, options); an option given twice is an InputError."""
     if not isinstance(spec, str) or "://" not in spec:
         raise UnknownBoardError(str(spec), known_schemes())
     parts = urlsplit(spec)
     target = (parts.netloc + parts.path) if parts.scheme != "replay" else spec.split("://", 1)[1].split("?", 1)[0]
     try:
-        options = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
     except ValueError as exc:
         raise InputError(f"malformed options in board spec {spec!r}: {exc}") from exc
+    options: dict[str, str] = {}
+    for key, value in pairs:
+        if key in options:
+            raise InputError(f"option {key!r} is given twice in board spec {spec!r} "
+                             f"({key}={options[key]!r} and {key}={value!r}); give it once")
+        options[key] = value
     return parts.scheme.lower(), target, options
 
 
@@ -77,10 +83,15 @@ def _factory(scheme: str) -> Callable[..., Board]:
 def open_board(spec: str = "sim://", **options) -> Board:
     """Open the board named by ``spec``; keyword options override query options.
 
+    Each board's factory checks its options (types, ranges, files) before it
+    builds anything or sends a call.
+
     Raises
     ------
     UnknownBoardError
         The scheme is not registered (the message lists the known ones).
+    InputError, LimitError
+        A malformed spec, an option given twice in the query, an unknown option or a bad value.
     """
     scheme, target, opts = parse_spec(spec)
     if scheme not in _LAZY and scheme not in _FACTORIES:
