@@ -41,12 +41,18 @@ import numpy as np
 
 from neurram_lab.board.contract import Board, BoardInfo
 from neurram_lab.errors import BoardError, CapabilityError, FrontPanelError, InputError
+from neurram_lab.board._options import option_integer, option_number
 from neurram_lab.board.limits import N_CORES, SafetyLimits
 
 from . import frontpanel as fp
 from . import neurram_top as nt
 
 POLL_TIMEOUT_S = 5.0
+POLL_TIMEOUT_MAX_S = 3600.0  # a status bit that takes an hour is a dead board
+# Reads per cell: a host loop, not a register. The authors read 10 times and drop the first 5
+# (docs/board_protocol.md); one cycle takes up to 30 000 x 1.28 us (auto_ranging.v's t_delta bound),
+# so 100 cycles are ~4 s for one cell at worst, 10x what any of their code uses.
+MAX_READ_CYCLES = 100
 DEFAULT_RAILS_V = {"v_ref": 0.9, "v_read": 0.5, "v_cell_read": 0.2, "v_decr": 0.5,
                    "v_wl_set": 2.0, "v_wl_reset": 4.5, "v_wl_form": 1.6}
 
@@ -122,11 +128,9 @@ class FpgaBoard(Board):
         super().__init__(spec, limits)
         self.kind = kind
         self.bitstream = nt.bitstream(bitstream)
-        self.read_cycles, self.ignore_cycles = int(read_cycles), int(ignore_cycles)
-        if self.read_cycles < 1 or not 0 <= self.ignore_cycles < self.read_cycles:
-            raise InputError(f"read_cycles={read_cycles} and ignore_cycles={ignore_cycles}: need read_cycles >= 1 "
-                             "and 0 <= ignore_cycles < read_cycles")
-        self.poll_timeout_s = float(poll_timeout_s)
+        opts = read_options(read_cycles, ignore_cycles, poll_timeout_s)
+        self.read_cycles, self.ignore_cycles = opts["read_cycles"], opts["ignore_cycles"]
+        self.poll_timeout_s = opts["poll_timeout_s"]
         self._check_clear = bool(check_clear)
         self.clock = clock or HostClock()
         self.bitfile = str(bitfile) if bitfile else None
@@ -528,12 +532,21 @@ def _read_order(core, row, col) -> list[int]:
     return np.argsort(core, kind="stable").tolist()
 
 
-def _options(spec: str, read_cycles, ignore_cycles, poll_timeout_s) -> dict:
-    try:
-        return {"read_cycles": int(read_cycles), "ignore_cycles": int(ignore_cycles),
-                "poll_timeout_s": float(poll_timeout_s)}
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"malformed option in {spec!r}: {exc}") from exc
+def read_options(read_cycles=1, ignore_cycles=0, poll_timeout_s=POLL_TIMEOUT_S) -> dict:
+    """The open-time options of an FPGA board, checked (query-string texts or Python values).
+
+    ``read_cycles`` in ``[1, MAX_READ_CYCLES]``, ``ignore_cycles`` in ``[0, read_cycles - 1]`` (integers,
+    no truncation), ``poll_timeout_s`` in ``(0, POLL_TIMEOUT_MAX_S]`` s (NaN and infinities refused, so a
+    poll always has a deadline).
+    """
+    rc = option_integer("read_cycles", read_cycles, 1, MAX_READ_CYCLES,
+                        "auto-ranged reads per cell; the authors use 10, the first 5 ignored")
+    ic = option_integer("ignore_cycles", ignore_cycles, 0, MAX_READ_CYCLES - 1, "first reads of a cell dropped")
+    if ic >= rc:
+        raise InputError(f"ignore_cycles={ic} must be less than read_cycles={rc} (at least one read is kept)")
+    timeout = option_number("poll_timeout_s", poll_timeout_s, 0.0, POLL_TIMEOUT_MAX_S,
+                            "seconds; deadline of every status poll", lo_open=True)
+    return {"read_cycles": rc, "ignore_cycles": ic, "poll_timeout_s": timeout}
 
 
 def open_okusb(target: str = "", spec: str = "okusb://", limits=None, bitfile=None, bitstream=nt.DEFAULT_BITSTREAM,
@@ -546,7 +559,7 @@ def open_okusb(target: str = "", spec: str = "okusb://", limits=None, bitfile=No
     if extra:
         raise InputError(f"unknown okusb:// options {sorted(extra)}; known: bitstream, bitfile, limits, trace, "
                          "read_cycles, ignore_cycles, poll_timeout_s")
-    opts = _options(spec, read_cycles, ignore_cycles, poll_timeout_s)
+    opts = read_options(read_cycles, ignore_cycles, poll_timeout_s)
     nt.bitstream(bitstream)
     if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
         limits = SafetyLimits.from_file(limits)

@@ -11,12 +11,15 @@ FrontPanel calls is the code a real board runs. The board clock is the twin's
 
 from __future__ import annotations
 
+from neurram_lab._validate import text
 from neurram_lab.errors import InputError
+from neurram_lab.board._options import option_seed, writable_file
 from neurram_lab.board.limits import SafetyLimits
 
 from .. import neurram_top as nt
+from ..fpga_board import read_options
 from .emulator import EmulatedBitstream
-from .faults import FAULT_KINDS, Fault, FaultPlan
+from .faults import FAULT_KINDS, Fault, FaultPlan, fault_plan
 from .okmodule import EmulatedOk
 
 __all__ = ["open_hil", "make_emulated_board", "connect", "EmulatedBitstream", "EmulatedOk", "TwinClock",
@@ -47,6 +50,7 @@ def make_emulated_board(seed: int = 0, params=None, bitstream: str = nt.DEFAULT_
     """
     from sim_backend.board import SimBoard
 
+    faults = fault_plan(faults, nt.bitstream(bitstream))
     twin = SimBoard(seed=seed, params=params)
     emu = EmulatedBitstream(twin, bitstream=bitstream, strict=strict)
     try:
@@ -55,11 +59,9 @@ def make_emulated_board(seed: int = 0, params=None, bitstream: str = nt.DEFAULT_
         _mvm_fsm = None
     if _mvm_fsm is not None and hasattr(_mvm_fsm, "attach"):
         _mvm_fsm.attach(emu)
-    serial = f"HIL-{int(seed)}"
-    if isinstance(faults, str):
-        faults = FaultPlan.parse(faults)
+    serial = f"HIL-{twin.seed}"
     ok = EmulatedOk({serial: emu}, {serial: faults} if faults is not None else None)
-    ok.seed = int(seed)
+    ok.seed = twin.seed
     ok.params_file = str(params) if params is not None and not hasattr(params, "to_dict") else None
     return ok, emu
 
@@ -92,22 +94,23 @@ def open_hil(target: str = "", spec: str = "hil://", seed=0, params=None, limits
     if extra:
         raise InputError(f"unknown hil:// options {sorted(extra)}; known: seed, params, limits, trace, bitstream, "
                          "read_cycles, ignore_cycles, faults, poll_timeout_s")
-    try:
-        seed = int(seed)
-        opts = {"read_cycles": int(read_cycles), "ignore_cycles": int(ignore_cycles),
-                "poll_timeout_s": float(poll_timeout_s)}
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"malformed hil:// option in {spec!r}: {exc}") from exc
-    if seed < 0:
-        raise InputError(f"seed must be non-negative, got {seed}")
-    nt.bitstream(bitstream)
+    # every option checked before the twin is built, a file written or a call made
+    seed = option_seed(seed)
+    opts = read_options(read_cycles, ignore_cycles, poll_timeout_s)
+    bs = nt.bitstream(text("bitstream", bitstream))
+    faults = fault_plan(faults, bs)
+    if trace is not None:
+        trace = writable_file("trace", trace)
     if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
         limits = SafetyLimits.from_file(limits)
-    if ok is None:
-        ok, _ = make_emulated_board(seed, params, bitstream=bitstream, faults=faults)
+    if ok is None:  # the twin checks params (a TwinParams or a file) as it is built
+        ok, _ = make_emulated_board(seed, params, bitstream=bs.name, faults=faults)
     observers = []
-    if trace:
+    if trace is not None:
         from ..trace import TraceWriter
 
-        observers.append(TraceWriter(trace))
+        try:
+            observers.append(TraceWriter(trace))
+        except OSError as exc:
+            raise InputError(f"trace: cannot write {str(trace)!r}: {exc.strerror or exc}") from exc
     return connect(ok, spec, limits, observers=observers, **opts)
