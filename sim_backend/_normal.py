@@ -35,6 +35,8 @@ import threading
 import numpy as np
 from scipy.special import ndtri
 
+from ._parallel import run_blocks
+
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
@@ -162,6 +164,7 @@ def is_tail(w: np.ndarray) -> np.ndarray:
 
 
 CHUNK = 2048  # draws per chunk: chunk c takes words first + c * CHUNK / 2 on, laid out as below
+PART = 64 * CHUNK  # draws per thread-pool block of a large request (sim_backend._parallel)
 
 
 def normals_numpy(start, first_word: int, n: int) -> np.ndarray:
@@ -210,9 +213,14 @@ def normals(start, first_word: int, n: int, scale: float = 1.0, out=None) -> np.
     if _kernels.available():
         start, first, scale = np.uint64(start), np.uint64(first_word), np.float32(scale)
         out = np.empty(n, np.float32) if out is None else out
-        bits, zb, wb, hits = _scratch()
         lim = np.float32(3.28) * abs(scale)  # every outer-bin draw's body value lies beyond (edge 3.29)
-        _kernels.kernel("fill_normals")(start, first, CHUNK, BIN_TABLE, scale, lim, out, bits, zb, wb, hits)
+        fill = _kernels.kernel("fill_normals")
+
+        def part(i):  # whole chunks, so the draws do not depend on the parts or their threads
+            a, b = i * PART, min(i * PART + PART, n)
+            fill(start, first + np.uint64(a // 2), CHUNK, BIN_TABLE, scale, lim, out[a:b], *_scratch())
+
+        run_blocks(part, -(-n // PART))
         return out
     z = normals_numpy(start, first_word, n)
     if scale != 1.0:
