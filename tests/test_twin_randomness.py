@@ -101,3 +101,15 @@ def test_streams_are_counter_based_and_fresh_per_request(monkeypatch):
     monkeypatch.setattr(_jit, "ENABLED", False)
     src2 = _normal.FreshNormals(key)
     assert np.allclose(src2.normal((400, 500)), a, rtol=1e-6, atol=0)
+
+
+def test_large_requests_draw_the_same_on_any_number_of_threads(monkeypatch):
+    start = _normal.stream_start([9, 9], 1)
+    n = 3 * _normal.PART + 4097
+    monkeypatch.setenv("NEURRAM_TWIN_THREADS", "1")
+    one = _normal.normals(start, 11, n, 0.5)
+    monkeypatch.setenv("NEURRAM_TWIN_THREADS", "3")
+    three = _normal.normals(start, 11, n, 0.5)
+    assert np.array_equal(one, three)
+    # and a request's first part is the same draws as a shorter request from the same word
+    assert np.array_equal(one[: _normal.PART], _normal.normals(start, 11, _normal.PART, 0.5))
