@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "neurram_lab.cli.cmd_show",
     "neurram_lab.cli.cmd_trace",
     "neurram_lab.cli.cmd_sweep",
+    "neurram_lab.cli.cmd_verify",
 ]
 
 
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         line = to_json(summary if summary is not None else {})
         json.loads(line)  # always valid JSON
         print(line)
-    return 0
+    status = getattr(args._module, "exit_status", None)  # a command whose result sets the exit status (verify)
+    return int(status(summary)) if callable(status) else 0
 
 
 def console_main(argv: list[str] | None = None) -> int:

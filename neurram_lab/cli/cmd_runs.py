@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError, RunLogError
+from ..errors import InputError, RunLogDamaged, RunLogError
 from ..runlog.runlog import read_run
 
 COMMAND = (None, "runs")
@@ -13,10 +13,15 @@ HELP = "list the run files under a folder: status, experiment, start time, board
 
 def add_arguments(parser) -> None:
     parser.add_argument("dir", metavar="DIR", nargs="?", default="runs", help="folder to search (default ./runs)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="list a damaged file's record as far as it can be read (its damage beside it)")
 
 
-def list_runs(folder) -> list[dict]:
+def list_runs(folder, verify: bool = True) -> list[dict]:
     """One entry per ``*.h5`` under ``folder`` (recursively), oldest first; damaged files say so.
+
+    A damaged file is listed with status ``damaged`` (``verify=False``: its record as far as it can
+    be read, ``damage`` naming what is damaged); a file that is not a run file as ``unreadable``.
 
     Experiments are listed by their current names (an old run file's name goes through
     :data:`~neurram_lab.experiments._registry.OLD_NAMES`).
@@ -29,21 +34,24 @@ def list_runs(folder) -> list[dict]:
     rows = []
     for p in sorted(root.rglob("*.h5")):
         try:
-            rec = read_run(p, tables=False).record
+            run = read_run(p, tables=False, verify=verify)
         except RunLogError as exc:
-            rows.append({"path": str(p), "status": "unreadable", "experiment": None, "start_time_iso": None,
-                         "board": None, "error": str(exc)})
+            rows.append({"path": str(p), "status": "damaged" if isinstance(exc, RunLogDamaged) else "unreadable",
+                         "experiment": None, "start_time_iso": None, "board": None, "error": str(exc)})
             continue
+        rec = run.record
         info = rec.get("board", {}).get("info", {})
-        rows.append({"path": str(p), "status": rec["status"], "experiment": canonical_name(rec["experiment"]),
+        rows.append({"path": str(p), "status": rec["status"] + (" (damaged)" if run.damage else ""),
+                     "experiment": canonical_name(rec["experiment"]) if rec["experiment"] else None,
                      "start_time_iso": rec["start_time_iso"], "board": info.get("spec"),
-                     "replay_of": (rec.get("board", {}).get("replay_of") or {}).get("path"), "uid": rec["uid"]})
+                     "replay_of": (rec.get("board", {}).get("replay_of") or {}).get("path"), "uid": rec["uid"],
+                     **({"damage": run.damage} if run.damage else {})})
     rows.sort(key=lambda r: (r["start_time_iso"] or "", r["path"]))
     return rows
 
 
 def main(args, ctx) -> dict:
-    rows = list_runs(args.dir)
+    rows = list_runs(args.dir, verify=not args.no_verify)
     if rows:
         ctx.say(format_table(rows))
     else:

@@ -12,16 +12,20 @@ HELP = "print a run file's record and summaries of its tables and board-call jou
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", metavar="RUN.h5", help="run file, or a FrontPanel call trace TRACE.jsonl (as neurram trace)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="show what can be read of a damaged run file, with a banner naming the damage")
 
 
-def describe_run(path) -> dict:
+def describe_run(path, verify: bool = True) -> dict:
     """Record, table summaries (rows, columns with units, numeric ranges) and journal summary of a run file.
 
     ``experiment`` is the experiment's current name; an old run file's stored name stays in ``record``.
+    ``verify=False``: what can be read of a damaged file, ``damage`` naming each damaged part.
+    ``unverifiable``: the parts an older format has no checksum for.
     """
     from neurram_lab.experiments._registry import canonical_name
 
-    run = read_run(path, tables=True, journal=True)
+    run = read_run(path, tables=True, journal=True, verify=verify)
     tables = {}
     for name, df in run.tables.items():
         cols = {}
@@ -33,8 +37,11 @@ def describe_run(path) -> dict:
             cols[c] = col
         tables[name] = {"rows": int(len(df)), "columns": cols}
     rec = dict(run.record)
-    return {"path": str(run.path), "status": rec["status"], "experiment": canonical_name(rec["experiment"]), "record": rec,
-            "tables": tables, "journal": run.journal.summary()}
+    unverifiable = [k for k, v in run.parts.items() if v["state"] == "not verifiable"]
+    experiment = canonical_name(rec["experiment"]) if rec["experiment"] else None
+    return {"path": str(run.path), "status": rec["status"], "experiment": experiment, "record": rec,
+            "tables": tables, "journal": run.journal.summary(), "format_version": run.format_version,
+            "damage": run.damage, "unverifiable": unverifiable}
 
 
 def main(args, ctx) -> dict:
@@ -42,11 +49,16 @@ def main(args, ctx) -> dict:
         from .cmd_trace import show_trace
 
         return show_trace(args.run, ctx)
-    d = describe_run(args.run)
+    d = describe_run(args.run, verify=not args.no_verify)
     rec = d["record"]
     info = rec.get("board", {}).get("info", {})
-    shown = d["experiment"] + (f" (recorded as {rec['experiment']})" if d["experiment"] != rec["experiment"] else "")
-    lines = [
+    shown = str(d["experiment"]) + (f" (recorded as {rec['experiment']})" if d["experiment"] != rec["experiment"] else "")
+    lines = [f"DAMAGED    {x}" for x in d["damage"]]
+    if d["damage"]:
+        lines.append("           (read with --no-verify: what follows is what could be read; `neurram verify` lists every part)")
+    if d["unverifiable"]:
+        lines.append(f"format {d['format_version']}   not fully verifiable: no checksum for {', '.join(d['unverifiable'])}")
+    lines += [
         f"run file   {d['path']}",
         f"experiment {shown}   status {rec['status']}   uid {rec['uid']}",
         f"started    {rec['start_time_iso']}   stopped {rec.get('stop_time_iso') or '-'}",

@@ -42,8 +42,8 @@ class Run:
     path : Path
     record : dict
         uid, experiment, parameters, software_version, board, start/stop
-        times, status (``success``/``failed``/``aborted``/``interrupted``),
-        summary, error.
+        times, status (``success``/``failed``/``aborted``/``interrupted``;
+        ``damaged`` when the stop record is, read with ``verify=False``), summary, error.
     tables : dict of str -> pandas.DataFrame
         Each table, columns cut to the rows every column has (a crash between
         two column writes leaves no ragged row). ``df.attrs["units"]`` maps
@@ -205,6 +205,9 @@ def _read_open(p: Path, f: h5py.File, want_tables: bool, want_journal: bool, rep
     record = _read_record(f, version, report)
     stop, seal = _read_stop(f, version, report)
     record.update(stop)
+    stop_part = report.parts.get("stop record", {}).get("state")
+    if stop_part in (DAMAGED, MISSING):  # (verify=False) the writer closed the file, but how is lost
+        record["status"] = "damaged"
     complete = record["status"] != "interrupted"
     out, names = {}, None
     if "tables" in f:
