@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..errors import InputError, LimitError
@@ -34,6 +36,9 @@ def column_values(table: str, column: str, value, dt: np.dtype) -> np.ndarray:
         a = np.asarray(value)
     except (TypeError, ValueError) as exc:  # ragged nested lists
         raise InputError(f"{name}: {value!r:.60} is not an array of numbers for a {dt} column ({exc})") from exc
+    if a.dtype.kind == "O" and a.size and all(isinstance(x, numbers.Integral) and not isinstance(x, bool)
+                                               for x in a.flat):
+        a = _big_integers(name, a, dt)  # Python integers beyond int64 / uint64
     if a.dtype.kind not in "biuf" or (dt.kind not in "biuf" and a.dtype.kind != dt.kind):
         raise InputError(f"{name}: a {a.dtype} value ({_first(a)!r}) cannot go into a {dt} column")
     a = a.ravel()
@@ -69,6 +74,22 @@ def column_values(table: str, column: str, value, dt: np.dtype) -> np.ndarray:
             fmax = float(np.finfo(dt).max)
             raise LimitError(name, float(a[over][0]), (-fmax, fmax), f"column dtype {dt}")
     return np.ascontiguousarray(stored)
+
+
+def _big_integers(name: str, a: np.ndarray, dt: np.dtype) -> np.ndarray:
+    """An object array of Python integers: refused when beyond the column's range, else as int64/uint64/float64."""
+    lo_v, hi_v = min(int(x) for x in a.flat), max(int(x) for x in a.flat)
+    if dt.kind in "iu":
+        lo, hi = _int_range(dt)
+        limit = (lo, hi)
+    else:
+        hi = int(np.finfo(dt).max) if dt.kind == "f" else 2**63 - 1
+        lo, limit = -hi, (-float(hi), float(hi))
+    if lo_v < lo or hi_v > hi:
+        raise LimitError(name, lo_v if lo_v < lo else hi_v, limit, f"column dtype {dt}")
+    if dt.kind == "f":
+        return a.astype(np.float64)
+    return a.astype(np.uint64 if hi_v > 2**63 - 1 else np.int64)
 
 
 def _first(a: np.ndarray):
