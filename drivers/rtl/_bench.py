@@ -1,0 +1,144 @@
+"""The cocotb side of ``rtl://`` (runs inside the simulator, the child process): FrontPanel calls in, the
+authors' design on the simulated board, answers and pin events out.
+
+Loaded by ``vvp`` through cocotb (``COCOTB_TEST_MODULES=drivers.rtl._bench``). It connects back to the
+parent (:mod:`drivers.rtl.sim`) at ``NEURRAM_RTL_ADDRESS`` and serves requests, one at a time, as tuples:
+``("wi", [32 values])`` UpdateWireIns, ``("wo",)`` UpdateWireOuts -> 32 values, ``("trig", ep, bit)``,
+``("pi", ep, [words])``, ``("po", ep, n_words)`` -> words, ``("adc", i_a, v0_v)`` the integrator's current and
+start, ``("pins", [names])`` -> values, ``("wait", ns)``, ``("close",)``. When the read voltage reaches the cell
+(mid-request) the bench asks ``("need_current",)`` and takes the answer ``(i_a, v0_v)`` before going on. Every answer is
+``(result, events, sim_ns)`` (``result`` a tuple ``("error", message)`` when the request failed): the board's events since the last answer (``(kind word, time_ps)``) and the
+simulated time. Nothing here knows the driver's tables.
+"""
+
+from __future__ import annotations
+
+import os
+from multiprocessing.connection import Client
+
+import cocotb
+from cocotb.triggers import Edge, Timer
+from cocotb.utils import get_sim_time
+
+OP_WI, OP_WO, OP_TRIG, OP_PIPE_IN, OP_PIPE_OUT, OP_WAIT = 1, 2, 3, 4, 5, 6
+PIPE_CHUNK_WORDS = 512
+EV_DEPTH = 4096
+TRIGGER_GAP_NS = int(os.environ.get("NEURRAM_RTL_TRIGGER_GAP_NS", "6000"))
+
+
+def _int(value) -> int:
+    """A signal's value as an int, its X/Z bits (flip-flops the design never resets) read as 0."""
+    try:
+        return int(value)
+    except ValueError:
+        return int(str(value).translate(_XZ0) or "0", 2)
+
+
+_XZ0 = str.maketrans("xXzZuUwW-", "000000000")
+
+
+class _Host:
+    def __init__(self, tb):
+        self.tb = tb
+        self.ok = tb.dut.okHI
+        self.go = 0
+        self.ev_seen = 0
+
+    async def cmd(self, op, addr=0, data=0, n=0):
+        ok = self.ok
+        ok.cmd_op.value = op
+        ok.cmd_addr.value = addr
+        ok.cmd_data.value = data
+        ok.cmd_len.value = n
+        self.go ^= 1
+        ok.cmd_go.value = self.go
+        await Edge(ok.cmd_done)
+
+    def events(self):
+        tb = self.tb
+        n = int(tb.ev_n.value)
+        out = []
+        if n - self.ev_seen > EV_DEPTH:
+            out.append((0xF << 60, 0))  # overflow marker: the log lost events
+            self.ev_seen = n - EV_DEPTH
+        for i in range(self.ev_seen, n):
+            out.append((_int(tb.ev_a[i % EV_DEPTH].value), _int(tb.ev_t[i % EV_DEPTH].value)))
+        self.ev_seen = n
+        return out
+
+    async def serve(self, req):
+        op = req[0]
+        ok = self.ok
+        if op == "wi":
+            flat = 0
+            for i, v in enumerate(req[1]):
+                flat |= (int(v) & 0xFFFFFFFF) << (32 * i)
+            ok.wi_flat.value = flat
+            await self.cmd(OP_WI)
+            return 0
+        if op == "wo":
+            await self.cmd(OP_WO)
+            flat = _int(ok.wo_flat.value)
+            return [(flat >> (32 * i)) & 0xFFFFFFFF for i in range(32)]
+        if op == "trig":
+            # a USB transaction is at least this long after the last one (real round trips: >= 100 us); the
+            # design needs it: an update trigger while the DAC's last word still shifts is lost
+            await Timer(TRIGGER_GAP_NS, "ns")
+            await self.cmd(OP_TRIG, req[1], 1 << req[2])
+            return 0
+        if op == "pi":
+            words = req[2]
+            for s in range(0, len(words), PIPE_CHUNK_WORDS):
+                chunk = words[s:s + PIPE_CHUNK_WORDS]
+                flat = 0
+                for i, w in enumerate(chunk):
+                    flat |= (int(w) & 0xFFFFFFFF) << (32 * i)
+                ok.pipe_buf.value = flat
+                await self.cmd(OP_PIPE_IN, req[1], 0, len(chunk))
+            return len(words)
+        if op == "po":
+            out = []
+            left = int(req[2])
+            while left:
+                n = min(left, PIPE_CHUNK_WORDS)
+                await self.cmd(OP_PIPE_OUT, req[1], 0, n)
+                flat = _int(ok.pipe_buf.value)
+                out += [(flat >> (32 * i)) & 0xFFFFFFFF for i in range(n)]
+                left -= n
+            return out
+        if op == "adc":
+            self.tb.adc_i_a.value = float(req[1])
+            self.tb.adc_v0_v.value = float(req[2])
+            await Timer(1, "ns")
+            return 0
+        if op == "pins":
+            return [_int(getattr(self.tb, name).value) for name in req[1]]
+        if op == "wait":
+            await Timer(max(1, int(req[1])), "ns")
+            return 0
+        raise ValueError(f"unknown request {op!r}")
+
+
+@cocotb.test()
+async def serve_frontpanel(tb):
+    """Serve the parent's FrontPanel calls until it says close (or goes away)."""
+    host_name, port = os.environ["NEURRAM_RTL_ADDRESS"].rsplit(":", 1)
+    conn = Client((host_name, int(port)), authkey=bytes.fromhex(os.environ["NEURRAM_RTL_KEY"]))
+    host = _Host(tb)
+    await Timer(200, "ns")  # clocks running, clk_cnt counting
+    conn.send((("ready",), host.events(), get_sim_time("ns")))
+    while True:
+        try:
+            req = conn.recv()
+        except EOFError:
+            return
+        if req[0] == "close":
+            conn.send((0, host.events(), get_sim_time("ns")))
+            conn.close()
+            return
+        try:
+            res = await host.serve(req)
+        except Exception as exc:  # handed to the parent as its typed error
+            conn.send((("error", f"{type(exc).__name__}: {exc}"), [], get_sim_time("ns")))
+            continue
+        conn.send((res, host.events(), get_sim_time("ns")))

@@ -1,0 +1,190 @@
+"""The board around the FPGA, host side of the simulation: the pin events decoded, the chip's digital state
+mirrored, the twin's physics applied.
+
+Event layouts (``hdl/board.v``; kind in bits 63:60, fields from bit 0 up):
+
+===== ============ ==========================================================================
+kind  what         fields
+===== ============ ==========================================================================
+1     DAC output   code[15:0], command[19:16], channel[23:20], dac[25:24]
+2     register     address (addr_local)[7:0], data (select_write_reg)[9:8], addr_vert[12:10],
+                   addr_horz[15:13], write-enable horizontal[16], vertical[17]
+3     clear        horizontal[0], vertical[1]
+4     core enable  addr_vert[2:0], addr_horz[5:3], decoder enable horizontal[6], vertical[7],
+      clock edge   data (core_enable_in)[8]
+5     core enable reset
+6     pulse        width (ps)[39:0], wupdate_mode[40], vupdate_config[42:41] at its start
+7     ADC sample   code[17:0]
+8     DAC frame    SCK edges while CS was low[7:0]
+===== ============ ==========================================================================
+
+How the chip decodes its core address is not in the HDL: :class:`ChipSide` latches the core-enable data
+into the core whose decoder address is (addr_horz, addr_vert) through the authors' swap
+(``spi_control.py:313``; every row / column when that decoder is disabled), writes a register of the core
+(addr_horz, addr_vert) names, and clears every core's horizontal / vertical registers on a clear, as the
+emulator (``drivers.hil.emulator``) assumes. Which DAC channel reaches which node, and which mux setting
+routes which node to the cell, is the carrier board's: :data:`drivers.neurram_top.NODES` and the host
+code's mux values (``MUX_SET`` / ``MUX_RESET`` / ``MUX_READ``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import neurram_top as nt
+
+EV_DAC, EV_REG, EV_CLEAR, EV_CE_CLK, EV_CE_RESET, EV_PULSE, EV_ADC, EV_FRAME, EV_OVERFLOW = 1, 2, 3, 4, 5, 6, 7, 8, 15
+N_CORES = nt.CORE_ROWS * nt.CORE_COLS
+_UNSWAP = [nt.unswap_addr(a) for a in range(8)]
+
+
+def decode(word: int) -> tuple:
+    """(kind, fields...) of one event word."""
+    kind = word >> 60
+    if kind == EV_DAC:
+        return kind, (word >> 24) & 3, (word >> 20) & 0xF, (word >> 16) & 0xF, word & 0xFFFF
+    if kind == EV_REG:
+        return (kind, bool(word >> 17 & 1), bool(word >> 16 & 1), (word >> 13) & 7, (word >> 10) & 7,
+                (word >> 8) & 3, word & 0xFF)
+    if kind == EV_CLEAR:
+        return kind, bool(word & 1), bool(word >> 1 & 1)
+    if kind == EV_CE_CLK:
+        return kind, bool(word >> 8 & 1), bool(word >> 7 & 1), bool(word >> 6 & 1), (word >> 3) & 7, word & 7
+    if kind == EV_PULSE:
+        return kind, (word >> 41) & 3, bool(word >> 40 & 1), word & ((1 << 40) - 1)
+    if kind == EV_ADC:
+        return kind, word & 0x3FFFF
+    if kind == EV_FRAME:
+        return kind, word & 0xFF
+    return (kind,)
+
+
+class ChipSide:
+    """The board's DACs and the chip's digital state, from the pin events; the twin behind them.
+
+    Parameters
+    ----------
+    twin : SimBoard
+        The physics (its ``_pulse`` / ``_read`` / ``_wait`` hooks, one cell at a time, as ``hil://`` calls them).
+
+    Attributes
+    ----------
+    dac_code : dict of (dac, channel) -> int
+    effects : list of tuple
+        What reached the pins, in order: ``("dac", dac, channel, code)`` per output update,
+        ``("pulse", kind, cells, width_ns, amplitude_v, gate_v)`` per program pulse,
+        ``("frame_bits", n)`` for a DAC frame that is not four words.
+    """
+
+    def __init__(self, twin):
+        self.twin = twin
+        self.dac_code = {}
+        self.core_enable = np.zeros(N_CORES, bool)
+        self.rows = [dict() for _ in range(N_CORES)]
+        self.cols = [dict() for _ in range(N_CORES)]
+        self.effects: list[tuple] = []
+        self.adc_codes: list[int] = []
+        self.lost_events = False
+        self.mux = 0  # vupdate_config as the last pulse event saw it
+        self._c = np.zeros(1, np.int64)
+        self._r = np.zeros(1, np.int64)
+        self._k = np.zeros(1, np.int64)
+
+    # ------------------------------------------------------------ events
+    def take(self, events) -> None:
+        """Apply pin events ``[(word, time_ps), ...]`` in order."""
+        for word, _t_ps in events:
+            ev = decode(word)
+            kind = ev[0]
+            if kind == EV_DAC:
+                _, dac, ch, _cmd, code = ev
+                if ch < nt.DAC_CHANNELS:
+                    self.dac_code[(dac, ch)] = code
+                    self.effects.append(("dac", dac, ch, code))
+            elif kind == EV_FRAME:
+                if ev[1] != 32 * nt.N_DACS:
+                    self.effects.append(("frame_bits", ev[1]))
+            elif kind == EV_REG:
+                self._register(*ev[1:])
+            elif kind == EV_CLEAR:
+                for core in range(N_CORES):
+                    if ev[1]:
+                        self.cols[core].clear()
+                    if ev[2]:
+                        self.rows[core].clear()
+            elif kind == EV_CE_CLK:
+                self._core_enable(*ev[1:])
+            elif kind == EV_CE_RESET:
+                self.core_enable[:] = False
+            elif kind == EV_PULSE:
+                self._pulse(*ev[1:])
+            elif kind == EV_ADC:
+                self.adc_codes.append(ev[1])
+            elif kind == EV_OVERFLOW:
+                self.lost_events = True
+
+    def _register(self, vert, horz, addr_h, addr_v, data, addr) -> None:
+        h, v = _UNSWAP[addr_h], _UNSWAP[addr_v]
+        if h >= nt.CORE_ROWS or v >= nt.CORE_COLS:
+            return
+        core = h * nt.CORE_COLS + v
+        for on, regs in ((vert, self.rows[core]), (horz, self.cols[core])):
+            if on:
+                if data:
+                    regs[addr] = data
+                else:
+                    regs.pop(addr, None)
+
+    def _core_enable(self, data, dec_v, dec_h, addr_h, addr_v) -> None:
+        rows = [_UNSWAP[addr_h]] if dec_h else range(nt.CORE_ROWS)
+        cols = [_UNSWAP[addr_v]] if dec_v else range(nt.CORE_COLS)
+        for h in rows:
+            for v in cols:
+                if h < nt.CORE_ROWS and v < nt.CORE_COLS:
+                    self.core_enable[h * nt.CORE_COLS + v] = data
+
+    def volts(self, node: str) -> float:
+        dac, ch = nt.NODE_CHANNEL[node]
+        return nt.code_volts(self.dac_code.get((dac, ch), 0), dac)
+
+    def selected(self) -> list[tuple[int, int, int]]:
+        """(core, row, col) of every cell an enabled core's row and column registers select."""
+        out = []
+        for core in np.flatnonzero(self.core_enable).tolist():
+            rows = sorted(a for a, d in self.rows[core].items() if d == nt.RA_SELECT)
+            cols = sorted(a for a, d in self.cols[core].items() if d == nt.RA_SELECT)
+            out.extend((core, r, c) for r in rows for c in cols)
+        return out
+
+    # ----------------------------------------------------------- physics
+    def _pulse(self, cfg, _mode, width_ps) -> None:
+        self.mux = cfg
+        if cfg == nt.MUX_READ:
+            return  # the read voltage on the cell (resistance_read's vin_on): the ADC model integrates
+        width_s = width_ps * 1e-12
+        cells = self.selected()
+        if cfg == nt.MUX_SET:
+            kind, v, g = "set", self.volts("VSET_BL"), self.volts("VSET_WL")
+        elif cfg == nt.MUX_RESET:
+            kind, v, g = "reset", self.volts("VRESET_SL"), self.volts("VRESET_WL")
+        else:
+            kind, v, g = None, 0.0, 0.0
+        tw = self.twin
+        if kind is not None and v > 0.0:
+            for core, row, col in cells:
+                self._c[0], self._r[0], self._k[0] = core, row, col
+                tw._pulse(kind, self._c, self._r, self._k, np.array([v]), np.array([width_s]), np.array([g]))
+        else:
+            tw._wait(width_s)
+            kind, v, g = None, 0.0, 0.0
+        self.effects.append(("pulse", kind, tuple(cells), round(width_ps / 1000.0, 2), v, g))
+
+    def read_current_a(self, mux: int) -> float:
+        """Current (A) the selected cells draw from the integrator with the mux at ``mux`` (0 unless read)."""
+        if mux != nt.MUX_READ:
+            return 0.0
+        g_sum = 0.0
+        for core, row, col in self.selected():
+            self._c[0], self._r[0], self._k[0] = core, row, col
+            g_sum += float(self.twin._read(self._c, self._r, self._k)[0])
+        return g_sum * (self.volts("VREAD") - self.volts("VREF_TIA"))

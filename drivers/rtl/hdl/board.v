@@ -1,0 +1,275 @@
+`timescale 1ns / 1ps
+// neurram-lab: the test board around the FPGA, on the pins of the authors' top level ``neurram_top``.
+//
+// - the 100 MHz differential oscillator (sys_clkp/sys_clkn);
+// - four daisy-chained 8-channel 16-bit DACs on dac_cs_b/dac_sck/dac_sdi, decoded as the LTC2656-style
+//   part the host code writes to: a 32-bit frame per DAC (8 don't-care bits, command[23:20],
+//   address[19:16], code[15:0]), MSB first, sampled on SCK rising while CS is low; at CS rising every DAC
+//   executes the frame it holds, DAC 0 the last frame shifted (the one nearest the FPGA). Commands:
+//   0000 write input n, 0001 update n, 0010 write n / update all, 0011 write and update n, 0100 power down
+//   n, 1111 no operation; address 1111 = every channel;
+// - the cell-read ADC on adc_rram_cnv/adc_rram_sck/adc_rram_sdo: CNV rising samples the TIA integrator,
+//   SDO then shows one leading (busy indicator) bit and each SCK falling edge shifts out the next bit of
+//   the 18-bit code, MSB first. The integrator starts at adc_v0_v when the read voltage reaches the cell
+//   (wupdate_pulse high with vupdate_config = 11) and falls at adc_i_a / C; the host side sets both;
+// - the chip's digital side: row/column register writes (reg_config = 10 and an SPI clock edge), clears,
+//   the core-enable chain, the program pulse (wupdate_pulse) and its width, logged as events.
+// The event log (ev_a, ev_t) is what the simulation host reads after each FrontPanel call: ev_a[63:60] the
+// kind, its fields packed from bit 0 up (the layouts: drivers/rtl/_board_side.py), ev_t the time in ps.
+
+module rtl_tb;
+reg sys_clkp = 0;
+wire sys_clkn = ~sys_clkp;
+always #5 sys_clkp = ~sys_clkp;
+wire [4:0] okUH = 5'd0;
+wire [2:0] okHU;
+wire [31:0] okUHU;
+wire okAA;
+wire [15:0] shift2ok = 16'd0;
+wire [1:0] lfsr_out = 2'd0;
+reg adc_rram_sdo = 0;
+wire [7:0] addr_local;
+wire clear_horz_b;
+wire clear_vert_b;
+wire dec_enable_horz;
+wire dec_enable_vert;
+wire enable_ota;
+wire ext_1n;
+wire ext_1n_bl_sel;
+wire ext_1n_sl_sel;
+wire ext_3n;
+wire ext_3n_bl_sel;
+wire ext_3n_sl_sel;
+wire ext_inference_enable_bl;
+wire ext_inference_enable_sl;
+wire ext_precharge_bl;
+wire ext_precharge_sl;
+wire ext_turn_on_wl;
+wire forward;
+wire ifat_mode;
+wire inference_mode;
+wire latch_en;
+wire lfsr_mode;
+wire lfsrhorz_clk;
+wire lfsrpulse;
+wire reg_controlled_wl;
+wire reg_write_enable_horz;
+wire reg_write_enable_vert;
+wire register_mode;
+wire [1:0] select_write_reg;
+wire sw_cds;
+wire sw_cds_vref;
+wire sw_feedback;
+wire sw_in_sample;
+wire sw_integ;
+wire sw_ota_loop;
+wire trigger_in;
+wire turn_off_precharge;
+wire [1:0] vcomp_config;
+wire [1:0] vlevel1_config;
+wire [1:0] vlevel2_config;
+wire [1:0] vupdate_config;
+wire [1:0] wupdate_clk;
+wire wupdate_mode;
+wire wupdate_pulse;
+wire lfsrhorz_set_b;
+wire [1:0] reg_config;
+wire [1:0] spi_clock_0;
+wire [1:0] spi_clock_1_3;
+wire [1:0] spi_clock_4_7;
+wire [2:0] addr_horz;
+wire [2:0] addr_vert;
+wire core_enable_clk;
+wire core_enable_in;
+wire core_enable_reset_b;
+wire [15:0] shift2chip;
+wire [1:0] dmux_oe_b;
+wire adc_rram_sck;
+wire adc_rram_cnv;
+wire sel_tia;
+wire sel_vfb;
+wire sel_spare;
+wire dac_cs_b;
+wire dac_sck;
+wire dac_sdi;
+
+neurram_top dut(
+	.okUH(okUH),
+	.okHU(okHU),
+	.okUHU(okUHU),
+	.okAA(okAA),
+	.sys_clkn(sys_clkn),
+	.sys_clkp(sys_clkp),
+	.addr_local(addr_local),
+	.clear_horz_b(clear_horz_b),
+	.clear_vert_b(clear_vert_b),
+	.dec_enable_horz(dec_enable_horz),
+	.dec_enable_vert(dec_enable_vert),
+	.enable_ota(enable_ota),
+	.ext_1n(ext_1n),
+	.ext_1n_bl_sel(ext_1n_bl_sel),
+	.ext_1n_sl_sel(ext_1n_sl_sel),
+	.ext_3n(ext_3n),
+	.ext_3n_bl_sel(ext_3n_bl_sel),
+	.ext_3n_sl_sel(ext_3n_sl_sel),
+	.ext_inference_enable_bl(ext_inference_enable_bl),
+	.ext_inference_enable_sl(ext_inference_enable_sl),
+	.ext_precharge_bl(ext_precharge_bl),
+	.ext_precharge_sl(ext_precharge_sl),
+	.ext_turn_on_wl(ext_turn_on_wl),
+	.forward(forward),
+	.ifat_mode(ifat_mode),
+	.inference_mode(inference_mode),
+	.latch_en(latch_en),
+	.lfsr_mode(lfsr_mode),
+	.lfsrhorz_clk(lfsrhorz_clk),
+	.lfsrpulse(lfsrpulse),
+	.reg_controlled_wl(reg_controlled_wl),
+	.reg_write_enable_horz(reg_write_enable_horz),
+	.reg_write_enable_vert(reg_write_enable_vert),
+	.register_mode(register_mode),
+	.select_write_reg(select_write_reg),
+	.sw_cds(sw_cds),
+	.sw_cds_vref(sw_cds_vref),
+	.sw_feedback(sw_feedback),
+	.sw_in_sample(sw_in_sample),
+	.sw_integ(sw_integ),
+	.sw_ota_loop(sw_ota_loop),
+	.trigger_in(trigger_in),
+	.turn_off_precharge(turn_off_precharge),
+	.vcomp_config(vcomp_config),
+	.vlevel1_config(vlevel1_config),
+	.vlevel2_config(vlevel2_config),
+	.vupdate_config(vupdate_config),
+	.wupdate_clk(wupdate_clk),
+	.wupdate_mode(wupdate_mode),
+	.wupdate_pulse(wupdate_pulse),
+	.lfsrhorz_set_b(lfsrhorz_set_b),
+	.reg_config(reg_config),
+	.spi_clock_0(spi_clock_0),
+	.spi_clock_1_3(spi_clock_1_3),
+	.spi_clock_4_7(spi_clock_4_7),
+	.addr_horz(addr_horz),
+	.addr_vert(addr_vert),
+	.core_enable_clk(core_enable_clk),
+	.core_enable_in(core_enable_in),
+	.core_enable_reset_b(core_enable_reset_b),
+	.shift2chip(shift2chip),
+	.shift2ok(shift2ok),
+	.lfsr_out(lfsr_out),
+	.dmux_oe_b(dmux_oe_b),
+	.adc_rram_sck(adc_rram_sck),
+	.adc_rram_cnv(adc_rram_cnv),
+	.adc_rram_sdo(adc_rram_sdo),
+	.sel_tia(sel_tia),
+	.sel_vfb(sel_vfb),
+	.sel_spare(sel_spare),
+	.dac_cs_b(dac_cs_b),
+	.dac_sck(dac_sck),
+	.dac_sdi(dac_sdi)
+	);
+
+// FPGA configuration: flip-flops start at 0 (the global set/reset of a configured Xilinx part)
+initial dut.clk_cnt = 0;
+
+// ------------------------------------------------------------------- event log
+localparam EV_DAC = 1, EV_REG = 2, EV_CLEAR = 3, EV_CE_CLK = 4, EV_CE_RESET = 5, EV_PULSE = 6, EV_ADC = 7;
+reg [63:0] ev_a [0:4095];
+reg [63:0] ev_t [0:4095];   // time of the event (ps)
+reg [31:0] ev_n = 0;        // events so far (index = ev_n % 4096)
+task log_event(input [63:0] a);
+	begin
+		ev_a[ev_n % 4096] = a;
+		ev_t[ev_n % 4096] = $realtime * 1000.0;
+		ev_n = ev_n + 1;
+	end
+endtask
+
+// ------------------------------------------------------------------- DACs
+reg [127:0] dac_sr = 0;
+reg [7:0] dac_bits = 0;          // SCK edges of the present frame
+reg [15:0] dac_in [0:31];
+reg [15:0] dac_out [0:31];       // [dac * 8 + channel]
+reg [31:0] dac_frames = 0;
+integer d, c;
+initial for (d = 0; d < 32; d = d + 1) begin dac_in[d] = 0; dac_out[d] = 0; end
+always @(negedge dac_cs_b) dac_bits = 0;
+always @(posedge dac_sck) if (!dac_cs_b) begin
+	dac_sr = {dac_sr[126:0], dac_sdi};
+	dac_bits = dac_bits + 1;
+end
+always @(posedge dac_cs_b) if (dac_bits != 0) begin : dac_exec
+	reg [31:0] w;
+	reg [3:0] cmd, adr;
+	dac_frames = dac_frames + 1;
+	for (d = 0; d < 4; d = d + 1) begin
+		w = dac_sr[d*32 +: 32];
+		cmd = w[23:20];
+		adr = w[19:16];
+		for (c = 0; c < 8; c = c + 1) if (adr == c || adr == 4'hF) begin
+			case (cmd)
+				4'b0000: dac_in[d*8+c] = w[15:0];
+				4'b0001: begin dac_out[d*8+c] = dac_in[d*8+c]; log_event({4'd1, 34'd0, d[1:0], c[3:0], cmd, dac_out[d*8+c]}); end
+				4'b0011: begin dac_in[d*8+c] = w[15:0]; dac_out[d*8+c] = w[15:0];
+				               log_event({4'd1, 34'd0, d[1:0], c[3:0], cmd, w[15:0]}); end
+				4'b0010: dac_in[d*8+c] = w[15:0];
+				4'b0100: begin dac_out[d*8+c] = 0; log_event({4'd1, 34'd0, d[1:0], c[3:0], cmd, 16'd0}); end
+				default: ;
+			endcase
+		end
+		if (cmd == 4'b0010) for (c = 0; c < 8; c = c + 1) begin
+			dac_out[d*8+c] = dac_in[d*8+c];
+			log_event({4'd1, 34'd0, d[1:0], c[3:0], cmd, dac_out[d*8+c]});
+		end
+	end
+	// a frame count other than 128 bits still lands where the shift register puts it
+	log_event({4'd8, 52'd0, dac_bits});
+end
+
+// ------------------------------------------------------------------- ADC
+real adc_i_a = 0.0;     // current out of the integrator node (A), set by the host side before a read
+real adc_v0_v = 0.9;    // integrator start (V): the TIA reference
+real adc_c_f = 1.0e-9;  // integrating capacitor (F)
+real t_on_ns = 0.0;
+reg integrating = 0;
+reg [17:0] adc_code = 0;
+reg [4:0] adc_bit = 0;
+reg [31:0] adc_conversions = 0;
+reg read_on = 0;        // toggles when the read voltage reaches the cell: the host side sets adc_i_a then
+always @(posedge wupdate_pulse) if (vupdate_config == 2'b11) begin integrating = 1; t_on_ns = $realtime; read_on = ~read_on; end
+always @(negedge wupdate_pulse) integrating = 0;
+always @(posedge adc_rram_cnv) begin : adc_sample
+	real v;
+	v = integrating ? adc_v0_v - adc_i_a * ($realtime - t_on_ns) * 1.0e-9 / adc_c_f : adc_v0_v;
+	v = v * 262144.0 / 2.048;
+	adc_code = v <= 0.0 ? 18'd0 : v >= 262143.0 ? 18'h3FFFF : $rtoi(v);
+	adc_bit = 0;
+	adc_rram_sdo = 1'b1;      // busy indicator bit, then the code
+	adc_conversions = adc_conversions + 1;
+	log_event({4'd7, 42'd0, adc_code});
+end
+always @(negedge adc_rram_sck) if (adc_rram_cnv) begin
+	adc_rram_sdo = adc_bit < 18 ? adc_code[17 - adc_bit] : 1'b0;
+	adc_bit = adc_bit + 1;
+end
+
+// ------------------------------------------------------------------- chip: registers, core enable, pulses
+wire any_spi_clk = spi_clock_0[0] | spi_clock_0[1] | spi_clock_1_3[0] | spi_clock_1_3[1] | spi_clock_4_7[0] | spi_clock_4_7[1];
+always @(posedge any_spi_clk) if (reg_config == 2'b10)
+	log_event({4'd2, 42'd0, reg_write_enable_vert, reg_write_enable_horz, addr_horz, addr_vert, select_write_reg, addr_local});
+always @(negedge clear_horz_b or negedge clear_vert_b)
+	log_event({4'd3, 58'd0, ~clear_vert_b, ~clear_horz_b});
+always @(posedge core_enable_clk) if (core_enable_reset_b)
+	log_event({4'd4, 51'd0, core_enable_in, dec_enable_vert, dec_enable_horz, addr_horz, addr_vert});
+always @(negedge core_enable_reset_b) log_event({4'd5, 60'd0});
+real pulse_t0_ns = 0.0;
+reg [1:0] pulse_cfg = 0;
+reg [31:0] pulses = 0;
+always @(posedge wupdate_pulse) begin pulse_t0_ns = $realtime; pulse_cfg = vupdate_config; end
+always @(negedge wupdate_pulse) begin : pulse_end
+	reg [39:0] w_ps;
+	w_ps = ($realtime - pulse_t0_ns) * 1000.0;
+	pulses = pulses + 1;
+	log_event({4'd6, 17'd0, pulse_cfg, wupdate_mode, w_ps});
+end
+endmodule
