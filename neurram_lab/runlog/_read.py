@@ -140,8 +140,13 @@ def read_run(path, tables: bool = True, journal: bool = False, verify: bool = Tr
         raise
     except Exception as exc:  # noqa: BLE001 - h5py raises OSError or RuntimeError on a damaged superblock
         raise RunLogError(f"{p} is not a readable HDF5 run file ({exc})") from exc
-    with f:
-        return _read_open(p, f, tables, journal, report)
+    try:
+        with f:
+            return _read_open(p, f, tables, journal, report)
+    except RunLogError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - what a damaged file makes h5py raise outside any one part
+        raise RunLogDamaged(p, "file", f"unreadable ({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
 # An SWMR reader retries a metadata read that fails its checksum (the writer may
