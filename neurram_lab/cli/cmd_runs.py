@@ -41,7 +41,7 @@ def list_runs(folder, verify: bool = True) -> list[dict]:
             continue
         rec = run.record
         info = rec.get("board", {}).get("info", {})
-        rows.append({"path": str(p), "status": rec["status"] + (" (damaged)" if run.damage else ""),
+        rows.append({"path": str(p), "status": rec["status"] + (" (damaged)" if run.damage and rec["status"] != "damaged" else ""),
                      "experiment": canonical_name(rec["experiment"]) if rec["experiment"] else None,
                      "start_time_iso": rec["start_time_iso"], "board": info.get("spec"),
                      "replay_of": (rec.get("board", {}).get("replay_of") or {}).get("path"), "uid": rec["uid"],
