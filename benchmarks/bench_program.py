@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
-from neurram_lab.program.programming import iterative_program
+from neurram_lab.program.programming import check_program_args, iterative_program
 from neurram_lab.program.writeverify import form_cells
 from sim_backend._parallel import n_threads
 
@@ -39,6 +39,7 @@ def bench(board, cores, iterations=3, settle_s=1800.0, gmin_s=1e-6, gmax_s=40e-6
     after (other jobs on the cores slow the wall clock); forming, a one-off
     preparation of a new chip, is timed apart in ``form_s``.
     """
+    check_program_args(board, None, iterations, settle_s)  # before forming: a bad settle must not cost a chip
     cores = [int(c) for c in cores]
     i = np.arange(65536 * len(cores))
     c = np.asarray(cores, np.int64)[i >> 16]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+from neurram_lab._validate import number
 from neurram_lab.errors import InputError, LimitError
 
 STAGE_TABLE = {"t_board_s": ("f8", "s"), "temperature_k": ("f8", "K"), "setpoint_k": ("f8", "K"),
@@ -31,6 +32,8 @@ STAGE_TABLE = {"t_board_s": ("f8", "s"), "temperature_k": ("f8", "K"), "setpoint
 
 def check_stage(board, stage, temperature_k, tolerance_k: float, timeout_s: float):
     """The stage to use (``stage``, or the recording's on a replay), or None; raises before anything is sent."""
+    number("stage_tolerance_k", tolerance_k, 0.0, 50.0, "K", lo_open=True)  # NaN and infinities refused too
+    number("stage_timeout_s", timeout_s, 0.0, 86400.0, "seconds")
     if temperature_k is None:
         if stage is not None:
             raise InputError("a stage was given without temperature_k (the temperature to hold, K)")
@@ -41,10 +44,6 @@ def check_stage(board, stage, temperature_k, tolerance_k: float, timeout_s: floa
         raise InputError(f"temperature_k must be a number (K), got {temperature_k!r}") from exc
     if not math.isfinite(t) or t <= 0:
         raise LimitError("temperature_k", t, "> 0", "K")
-    if not (isinstance(tolerance_k, (int, float)) and 0 < tolerance_k <= 50):
-        raise LimitError("stage_tolerance_k", tolerance_k, (0, 50), "K")
-    if not (isinstance(timeout_s, (int, float)) and 0 <= timeout_s <= 86400):
-        raise LimitError("stage_timeout_s", timeout_s, (0, 86400), "seconds")
     if stage is None:
         if getattr(board, "replay_of", None) is None:
             raise InputError(f"temperature_k={t:g} K needs a thermal stage (--stage VISA_RESOURCE)")

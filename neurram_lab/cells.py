@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import integer
+from ._validate import array, integer
 from .board.contract import Board
 from .errors import InputError
 
@@ -34,8 +34,9 @@ class Core:
         return f"Core({self.index} on {self.board.spec})"
 
     def _cells(self, rows, cols):
+        rows, cols = array("rows", rows, dtype=None, nonempty=False), array("cols", cols, dtype=None, nonempty=False)
         try:
-            r, c = np.broadcast_arrays(np.asarray(rows), np.asarray(cols))
+            r, c = np.broadcast_arrays(rows, cols)
         except ValueError as exc:
             raise InputError(f"rows and cols do not broadcast: shapes {np.shape(rows)} and {np.shape(cols)}") from exc
         return np.full(r.shape, self.index), r, c

@@ -19,6 +19,7 @@ import abc
 import dataclasses
 import functools
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +31,7 @@ from .._validate import array, boolean, integer, number
 from .limits import (N_COLS, N_CORES, N_ROWS, RATED_V_MAX, SafetyLimits, as_limits, check_ratings_pulse,
                      check_ratings_rails)
 
-__all__ = ["ACTIVATIONS", "MVM_DIRECTIONS", "AppliedPulse", "Board", "BoardCapabilities", "BoardInfo", "MVMRequest",
+__all__ = ["ACTIVATIONS", "MVM_DIRECTIONS", "AppliedPulse", "Board", "as_board", "BoardCapabilities", "BoardInfo", "MVMRequest",
            "check_lines", "validate_mvm"]
 
 
@@ -294,7 +295,11 @@ class Board(abc.ABC):
     def set_rails(self, volts: dict | None = None, **more: float) -> None:
         """Set bias rails (V), e.g. ``set_rails(v_read=0.3)``; all checked before any is set."""
         self._check_open()
+        if volts is not None and not isinstance(volts, Mapping):
+            raise InputError(f"set_rails takes a mapping of rail -> volts (or rail=volts keywords), got volts={volts!r}")
         req = dict(volts or {}, **more)
+        if not req:  # nothing asked, nothing sent
+            return
         checked = self.limits.check_rails(req)
         self._caps().check_rails(checked)
         check_ratings_rails(checked)
@@ -548,6 +553,16 @@ class Board(abc.ABC):
         return {}
 
 
+def as_board(value, name: str = "board") -> "Board":
+    """``value`` if it is an open :class:`Board`; anything else (a spec string, None, another object) is an
+    InputError naming ``name``, and a closed board a BoardError."""
+    if not isinstance(value, Board):
+        hint = "; open one first: open_board(spec)" if isinstance(value, str) else ""
+        raise InputError(f"{name} must be a Board (from open_board), got {type(value).__name__} {value!r:.60}{hint}")
+    value._check_open()
+    return value
+
+
 def validate_mvm(req: MVMRequest, limits: SafetyLimits, capabilities: BoardCapabilities | None = None) -> MVMRequest:
     """Check an :class:`MVMRequest` against the limits (and a board's capabilities); returns a normalised copy."""
     if not isinstance(req, MVMRequest):
@@ -561,6 +576,7 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits, capabilities: BoardCapab
         raise InputError(f"activation {req.activation!r} is not one of {ACTIVATIONS}")
     integer("input_bits", req.input_bits, 1, 8)
     integer("output_bits", req.output_bits, 1, 10)
+    flags = {f: boolean(f, getattr(req, f)) for f in ("signed_inputs", "differential", "two_phase", "parallel")}
     if capabilities is not None:
         capabilities.check_mvm(req)
     n_lines = limits.n_rows  # rows == cols on NeuRRAM
@@ -594,6 +610,8 @@ def validate_mvm(req: MVMRequest, limits: SafetyLimits, capabilities: BoardCapab
         output_lines=out_lines,
         input_bits=nb,
         output_bits=int(req.output_bits),
+        v_read_v=v_read,
+        **flags,
     )
 
 

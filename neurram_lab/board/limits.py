@@ -232,7 +232,7 @@ class SafetyLimits:
         """Validate a rail update; returns it as plain floats."""
         from .._validate import number
 
-        if not isinstance(volts, dict):
+        if not isinstance(volts, Mapping):
             raise InputError(f"rails must be a mapping of rail -> volts, got {volts!r}")
         out = {}
         for name, v in volts.items():
@@ -347,10 +347,25 @@ def _pair(name: str, value) -> tuple:
     return tuple(value)
 
 
+def _as_numeric_array(name: str, value) -> np.ndarray:
+    """``np.asarray(value)``, a ragged list or other unconvertible value an InputError naming ``name``."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        raise InputError(f"{name} must be a number or an array of numbers, got {value!r}")
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be a number or an array of numbers, got {value!r} ({exc})") from None
+    if a.dtype.kind not in "biuf":
+        raise InputError(f"{name} must be numbers, got {value!r} (dtype {a.dtype})")
+    return a
+
+
 def _check_index(name: str, value, n: int) -> np.ndarray:
-    a = np.asarray(value)
+    a = _as_numeric_array(name, value)
+    if a.dtype.kind == "b":
+        raise InputError(f"{name} must be integers, got booleans {value!r}")
     if a.dtype.kind not in "iu":
-        if a.dtype.kind == "f" and a.size and np.all(np.mod(a, 1) == 0):
+        if a.dtype.kind == "f" and a.size and np.all(np.isfinite(a)) and np.all(np.mod(a, 1) == 0):
             a = a.astype(np.int64)
         elif a.size == 0:
             a = a.astype(np.int64)
@@ -369,7 +384,7 @@ def _check_index(name: str, value, n: int) -> np.ndarray:
 
 def _check_range(name: str, value, lo: float, hi: float, detail: str = "") -> np.ndarray:
     try:
-        a = np.asarray(value)
+        a = _as_numeric_array(name, value)
         if a.dtype.kind not in "iuf":
             raise TypeError(f"dtype {a.dtype}")
         a = a.astype(np.float64, copy=False).ravel()

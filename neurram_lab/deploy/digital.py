@@ -58,6 +58,7 @@ def im2col(x: np.ndarray, k, stride: int = 1, padding: str = "same", pad_value=0
     """
     x = _nhwc(x)
     n, h, w, c = x.shape
+    stride = integer("stride", stride, lo=1)
     k, stride, padding = _window("k", k, stride, padding, (h, w))
     pad_value = number("pad_value", pad_value)
     (t, b, l, r), (oh, ow) = _pads((h, w), k, stride, padding)

@@ -16,12 +16,13 @@ import math
 
 import numpy as np
 
-from .._validate import array, conductance, int_list, integer, positive
-from ..board.limits import N_CORES, SafetyLimits
+from .._validate import array, int_list, integer, positive
+from ..board.limits import N_CORES
 from ..errors import InputError
 from ..program.programming import program_matrices
 from ..program.weights import MatrixPlacement
-from .network import _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_output_bits, resolve_mvm
+from .network import (_cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_board, deploy_conductances,
+                      deploy_output_bits, resolve_mvm)
 
 
 def _sigmoid(z):
@@ -79,15 +80,12 @@ class ChipLSTMCell:
         self.input_bits = integer("input_bits", input_bits, 2, 8, "signed inputs, sign bit included")
         self.top = 2 ** (self.input_bits - 1) - 1
         self.x_max, self.h_max = positive("x_max", x_max), positive("h_max", h_max)
-        limits = getattr(board, "limits", None) or SafetyLimits()
-        self.gmin_s = conductance("gmin_s", gmin_s, limits)
-        self.gmax_s = conductance("gmax_s", gmax_s, limits, lo_open=True)
-        if self.gmin_s >= self.gmax_s:
-            raise InputError(f"need gmin_s < gmax_s, got {self.gmin_s} and {self.gmax_s}")
+        self._mvm = resolve_mvm(mvm)
+        board = deploy_board(board, self._mvm)
+        self.gmin_s, self.gmax_s = deploy_conductances(board, gmin_s, gmax_s)
         cores = None if cores is None else int_list("cores", cores, 0, N_CORES - 1, distinct=True)
         self.board = board
         self.mvm_options = dict(mvm_options or {}, signed_inputs=True)
-        self._mvm = resolve_mvm(mvm)
         self.output_bits = deploy_output_bits(board, [(self.input_bits, "forward", True)], self._mvm, output_bits,
                                               self.mvm_options)
         self.exact = mvm == "exact"

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validate import boolean, int_list, integer, number, optional_integer
 from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError, LimitError
 from ..program.weights import MatrixPlacement
@@ -106,6 +107,11 @@ def cut_layers(model: Model, max_inputs: int | None = None, w_max_percentile: fl
     wide_cols : int, optional
         Split outputs wider than this over several matrices (256 always applies).
     """
+    if not isinstance(model, Model):
+        raise InputError(f"model must be a Model (from load_model), got {type(model).__name__}")
+    max_inputs = optional_integer("max_inputs", max_inputs, 1, N_ROWS, "layer inputs per matrix")
+    w_max_percentile = number("w_max_percentile", w_max_percentile, 0.0, 100.0, "percent", lo_open=True)
+    wide_cols = optional_integer("wide_cols", wide_cols, 1, N_COLS, "outputs per matrix")
     cuts = []
     positions = model.positions()
     cap_rows = N_ROWS // 2
@@ -253,8 +259,14 @@ def map_model(model: Model, n_cores: int = N_CORES, cores=None, dead=None, repli
     split_wide : bool
         With spare cores, split outputs wider than 128 over cores.
     """
+    if not isinstance(model, Model):
+        raise InputError(f"model must be a Model (from load_model), got {type(model).__name__}")
+    n_cores = integer("n_cores", n_cores, 1, N_CORES, "cores available")
+    replicate, split_wide = boolean("replicate", replicate), boolean("split_wide", split_wide)
+    max_inputs = optional_integer("max_inputs", max_inputs, 1, N_ROWS, "layer inputs per matrix")
+    w_max_percentile = number("w_max_percentile", w_max_percentile, 0.0, 100.0, "percent", lo_open=True)
     model = model.fold_batch_norm()
-    cores = list(range(n_cores)) if cores is None else [int(c) for c in cores]
+    cores = list(range(n_cores)) if cores is None else int_list("cores", cores, 0, N_CORES - 1, distinct=True)
     if not cores or len(set(cores)) != len(cores) or min(cores) < 0 or max(cores) >= N_CORES:
         raise InputError(f"cores must be distinct in 0..{N_CORES - 1}, got {cores}")
     if hasattr(dead, "chip_mask"):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import npz_arrays
+from .._validate import integer, npz_arrays, positive
 from ..errors import InputError
 from . import digital
 
@@ -56,6 +56,10 @@ class Grid:
 
     bits: int
     max: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "bits", integer("bits", self.bits, 1, 16, "quantisation bits"))
+        object.__setattr__(self, "max", positive("max", self.max, detail="largest value of the grid"))
 
     @property
     def levels(self) -> int:

@@ -22,8 +22,11 @@ import time
 
 import numpy as np
 
+from .._validate import boolean, conductance
 from ..mvm._mvm_caps import plan_mvm
 from ..board.capabilities import capabilities_of
+from ..board.contract import as_board
+from ..board.limits import SafetyLimits
 from ..errors import InputError
 from ..program.programming import program_matrices
 from ..program.weights import conductance_to_weights
@@ -155,6 +158,22 @@ def resolve_mvm(mvm, modes=None):
     raise InputError(f"mvm {mvm!r} is not one of {sorted(modes)} or a function")
 
 
+def deploy_board(board, mvm_fn):
+    """The board a deployment runs on: an open Board, or None with ``mvm="exact"`` (nothing is sent)."""
+    if board is None and mvm_fn is exact_mvm:
+        return None
+    return as_board(board, "board" if mvm_fn is exact_mvm else "board (None only with mvm='exact')")
+
+
+def deploy_conductances(board, gmin_s, gmax_s) -> tuple[float, float]:
+    """``(gmin_s, gmax_s)`` checked against the board's cell range (the default limits without a board)."""
+    limits = board.limits if board is not None else SafetyLimits()
+    lo, hi = conductance("gmin_s", gmin_s, limits), conductance("gmax_s", gmax_s, limits, lo_open=True)
+    if lo >= hi:
+        raise InputError(f"need gmin_s < gmax_s, got {lo} and {hi}")
+    return lo, hi
+
+
 class ChipNetwork:
     """A model mapped and programmed onto a board.
 
@@ -182,15 +201,17 @@ class ChipNetwork:
 
     def __init__(self, board, mapping: Mapping, gmin_s=1e-6, gmax_s=40e-6, mvm="chip", output_bits: int | None = None,
                  mvm_options: dict | None = None, skip_zero_inputs: bool = False):
-        self.board = board
+        if not isinstance(mapping, Mapping):
+            raise InputError(f"mapping must be a Mapping (from map_model), got {type(mapping).__name__}")
+        self._mvm = resolve_mvm(mvm)
+        self.board = board = deploy_board(board, self._mvm)
         self.mapping = mapping
         self.model = mapping.model
-        self.gmin_s, self.gmax_s = float(gmin_s), float(gmax_s)
-        self._mvm = resolve_mvm(mvm)
+        self.gmin_s, self.gmax_s = deploy_conductances(board, gmin_s, gmax_s)
         self.mvm_options = dict(mvm_options or {})
         self.output_bits = deploy_output_bits(board, network_layers(self.model, self.mvm_options), self._mvm,
                                               output_bits, self.mvm_options)
-        self.skip_zero_inputs = bool(skip_zero_inputs)
+        self.skip_zero_inputs = boolean("skip_zero_inputs", skip_zero_inputs)
         self.programmed = {}  # table index -> ProgrammedMatrix
         self.calibration = {}  # table index -> (slope, intercept) per column
         self.mvm_calibration = {}  # layer -> tier-2 MVMCalibration

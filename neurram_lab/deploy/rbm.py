@@ -30,15 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import MAX_STEPS, array, conductance, int_list, integer, npz_arrays, number, optional_integer, positive
+from .._validate import MAX_STEPS, array, int_list, integer, npz_arrays, number, optional_integer, positive
 from .._validate import rng as as_rng
-from ..board.limits import N_COLS, N_CORES, N_ROWS, SafetyLimits
+from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError
 from ..program.programming import program_matrices
 from ..program.weights import MatrixPlacement
 from .lfsr import LFSRNoise
-from .network import (MVM_MODES, _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_output_bits,
-                      exact_mvm, fit_columns, resolve_mvm)
+from .network import (MVM_MODES, _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_board,
+                      deploy_conductances, deploy_output_bits, exact_mvm, fit_columns, resolve_mvm)
 
 
 def rbm_layers(visible_bits: int, mvm_options=None) -> list:
@@ -172,11 +172,8 @@ class ChipRBM:
                  output_bits: int | None = None, seed: int = 0, cores=None, mvm_options: dict | None = None):
         if not isinstance(rbm, RBM):
             raise InputError(f"rbm must be an RBM, got {type(rbm).__name__}")
-        limits = getattr(board, "limits", None) or SafetyLimits()
-        self.gmin_s = conductance("gmin_s", gmin_s, limits)
-        self.gmax_s = conductance("gmax_s", gmax_s, limits, lo_open=True)
-        if self.gmin_s >= self.gmax_s:
-            raise InputError(f"need gmin_s < gmax_s, got {self.gmin_s} and {self.gmax_s}")
+        board = deploy_board(board, resolve_mvm(mvm, MVM_MODES))
+        self.gmin_s, self.gmax_s = deploy_conductances(board, gmin_s, gmax_s)
         self.visible_bits = integer("visible_bits", visible_bits, 1, 8, "input bits of the visible -> hidden MVM")
         self.seed = integer("seed", seed, lo=0)
         self.board, self.rbm = board, rbm
@@ -336,7 +333,7 @@ def corrupt(images, kind: str, rng, flip_fraction: float = 0.2, threshold: float
     x = array("images", images, 2)
     rng = as_rng("rng", rng)
     flip_fraction = number("flip_fraction", flip_fraction, 0.0, 1.0)
-    threshold = number("threshold", threshold)
+    threshold = number("threshold", threshold, 0.0, 1.0, "pixel value; images lie in [0, 1]")
     if kind == "flip":
         hit = rng.random(x.shape) < flip_fraction
         out = np.where(hit, (x < threshold).astype(np.float64), x)

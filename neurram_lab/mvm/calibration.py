@@ -91,8 +91,9 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     CapabilityError
         Before any board call, when the board cannot run the configuration.
     """
-    from ..board.contract import MVMRequest
+    from ..board.contract import MVMRequest, as_board
 
+    board = as_board(board)
     caps = capabilities_of(board)
     output_bits = plan_mvm(board, input_bits, output_bits, direction, two_phase, "none", signed, DEFAULT_OUTPUT_BITS,
                            caps)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._mvm_caps import board_mvm, plan_mvm
-from .._validate import array
-from ..board.contract import MVMRequest, input_segments
+from .._validate import array, boolean
+from ..board.contract import MVMRequest, as_board, input_segments
 from ..board.capabilities import capabilities_of
 from ..errors import InputError, LimitError
 from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix
@@ -270,6 +270,8 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
         Before any board call, when the board cannot run the direction,
         activation, input bits or the output bits asked for.
     """
+    board = as_board(board)
+    parallel, return_codes = boolean("parallel", parallel), boolean("return_codes", return_codes)
     caps = capabilities_of(board)
     if output_bits is None and calibration is not None:
         output_bits = calibration.output_bits
@@ -288,6 +290,7 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
         raise InputError(f"matrices in one run_mvm call must sit on distinct cores, got cores {cores}")
     ints, scales, squeeze = [], [], []
     for m, xi in zip(mats, xs):
+        array("x", xi, (1, 2), dtype=None)  # ragged, non-numeric, NaN or infinite inputs refused
         xa = np.asarray(xi)
         squeeze.append(xa.ndim == 1)
         xa = np.atleast_2d(xa)

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import positive
-from ..board.contract import check_lines
+from .._validate import boolean, integer, positive
+from ..board.contract import as_board, check_lines
 from ..board.limits import N_CORES, N_ROWS
-from ..errors import InputError, LimitError
+from ..errors import InputError
 
 RECURRENT_DIRECTIONS = ("recurrent_bl", "recurrent_sl")
 N_LINES = N_ROWS  # a core's bit lines and source lines alike (256 x 256 cells)
@@ -75,8 +75,8 @@ class RecurrentPlacement:
     def __post_init__(self):
         if self.direction not in RECURRENT_DIRECTIONS:
             raise InputError(f"recurrent direction {self.direction!r} is not one of {RECURRENT_DIRECTIONS}")
-        if not 0 <= int(self.core) < N_CORES:
-            raise LimitError("core", self.core, (0, N_CORES - 1))
+        integer("core", self.core, 0, N_CORES - 1)
+        boolean("differential", self.differential)
         inl = _line_array("input_lines", self.input_lines)
         outl = _line_array("output_lines", self.output_lines)
         both = np.intersect1d(inl, outl)
@@ -212,6 +212,7 @@ def measure_recurrent(board, placement: RecurrentPlacement, w_per_s: float) -> R
     ``recurrent_bl`` reads the rows in use (inputs and outputs) across all 256
     columns; ``recurrent_sl`` reads the whole core (every WL is on).
     """
+    board = as_board(board)
     if not isinstance(placement, RecurrentPlacement):
         raise InputError(f"placement must be a RecurrentPlacement, got {type(placement).__name__}")
     w_per_s = positive("w_per_s", w_per_s, detail="weight units per siemens")

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._validate import (MAX_ITERATIONS, MAX_SETTLE_S, array, boolean, conductance, file_path, integer, number,
                          same_length)
-from ..board.contract import Board
+from ..board.contract import Board, as_board
 from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError, LimitError, RunLogError
 from .weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance
@@ -153,7 +153,8 @@ def _pair(value) -> tuple:
 
 
 def check_program_args(board: Board, config, iterations, settle_s) -> WriteVerifyConfig:
-    """Validate what every programming call shares (config, passes, settle time); returns the config."""
+    """Validate what every programming call shares (board, config, passes, settle time); returns the config."""
+    as_board(board)
     cfg = WriteVerifyConfig() if config is None else config
     if not isinstance(cfg, WriteVerifyConfig):
         raise InputError(f"config must be a WriteVerifyConfig, got {type(cfg).__name__}")
@@ -219,6 +220,7 @@ def iterative_program(
     """
     cfg = check_program_args(board, config, iterations, settle_s)
     iterations, settle_s = int(iterations), float(settle_s)
+    log_events = boolean("log_events", log_events)
     if progress is not None and not callable(progress):
         raise InputError(f"progress must be callable, got {progress!r}")
     if spread_range_s is not None:
@@ -523,6 +525,7 @@ def scan_dead_cells(board: Board, core, row, col, v_set_v: float = 2.5, v_reset_
     a noisy (leaky) cell passing by chance. Pristine cells are formed first
     when ``form``. This pulses every cell hard: run it before programming.
     """
+    as_board(board)
     c, r, k = board.limits.check_cells(core, row, col)
     board.limits.check_pulse("set", number("v_set_v", v_set_v), width_s)
     board.limits.check_pulse("reset", number("v_reset_v", v_reset_v), width_s)
@@ -640,6 +643,7 @@ def program_matrices(board: Board, items, gmin_s: float = 1e-6, gmax_s: float = 
         of the whole call: ``sigma_s_by_iteration``, ``per_iteration``, ``resumed_cells``.
     """
     check_program_args(board, config, iterations, settle_s)
+    form = boolean("form", form)
     gmin_s = conductance("gmin_s", gmin_s, board.limits)
     gmax_s = conductance("gmax_s", gmax_s, board.limits, lo_open=True)
     if gmin_s >= gmax_s:

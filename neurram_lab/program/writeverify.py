@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _jit
-from .._validate import MAX_ITERATIONS, MAX_STEPS, array, conductance, integer, number
-from ..board.contract import Board
+from .._validate import MAX_ITERATIONS, MAX_STEPS, array, boolean, conductance, integer, number
+from ..board.contract import Board, as_board
 from ..errors import CapabilityError, InputError, LimitError
 
 
@@ -169,6 +169,8 @@ def write_verify(
         :class:`ProgramResult` being filled (read its arrays at ``cells``).
         Run logs use it to checkpoint per-cell outcomes for resuming.
     """
+    board = as_board(board)
+    trace = boolean("trace", trace)
     cfg = WriteVerifyConfig() if config is None else config
     if not isinstance(cfg, WriteVerifyConfig):
         raise InputError(f"config must be a WriteVerifyConfig, got {type(cfg).__name__}")
@@ -373,6 +375,7 @@ def form_cells(board: Board, core, row, col, v_form_v=(3.5, 5.0, 0.1), width_s=1
         never pulsed, so re-forming a programmed array leaves cells parked
         near gmin alone (pristine oxide reads ~0.1 uS, a RESET filament more).
     """
+    board = as_board(board)
     c, r, k = board.limits.check_cells(core, row, col)
     ramp = array("v_form_v", v_form_v, 1)
     if ramp.size != 3:
