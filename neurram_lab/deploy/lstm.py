@@ -19,7 +19,7 @@ import numpy as np
 from .._validate import array, int_list, integer, positive
 from ..board.limits import N_CORES
 from ..errors import InputError
-from ..program.programming import program_matrices
+from ..program.programming import check_passes, program_matrices
 from ..program.weights import MatrixPlacement
 from .network import (_cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_board, deploy_conductances,
                       deploy_output_bits, resolve_mvm)
@@ -123,6 +123,7 @@ class ChipLSTMCell:
         return len(self.pieces)
 
     def program(self, iterations: int = 3, progress=None) -> dict:
+        iterations, _ = check_passes(iterations, 1.0)
         if self.exact:
             self.programmed = [_Intended(p["weights"]) for p in self.pieces]
             return {"cells_programmed": 0}

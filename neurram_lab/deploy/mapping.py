@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validate import boolean, int_list, integer, number, optional_integer
+from .._validate import boolean, file_path, int_list, integer, number, optional_integer, path_like
 from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError, LimitError
 from ..program.weights import MatrixPlacement
@@ -217,7 +217,9 @@ class Mapping:
     # ------------------------------------------------------------ file I/O
     def save(self, path) -> Path:
         """Write the table to ``.csv`` or ``.json`` (by suffix)."""
-        path = Path(path)
+        path = path_like("path", path)
+        if not path.parent.is_dir():
+            raise InputError(f"cannot write the mapping to {path}: folder {path.parent} does not exist")
         if path.suffix == ".csv":
             self.table.to_csv(path, index=False)
         elif path.suffix == ".json":
@@ -228,16 +230,28 @@ class Mapping:
 
     @classmethod
     def load(cls, path, model: Model) -> "Mapping":
-        """Read a table written by :meth:`save` and attach it to ``model`` (checked)."""
-        path = Path(path)
-        if path.suffix == ".csv":
-            table = pd.read_csv(path, keep_default_na=False)
-        elif path.suffix == ".json":
-            data = json.loads(path.read_text())
-            table = pd.DataFrame(data["matrices"])
-        else:
-            raise InputError(f"mapping file must end in .csv or .json, got {path.name}")
-        return cls(model, table)
+        """Read a table written by :meth:`save` and attach it to ``model`` (checked).
+
+        A missing or unreadable file, one of another kind, or a table that does not fit ``model``
+        is an InputError naming the file."""
+        if not isinstance(model, Model):
+            raise InputError(f"model must be a Model (from load_model), got {type(model).__name__}")
+        path = file_path("mapping", path, (".csv", ".json"))
+        try:
+            if path.suffix == ".csv":
+                table = pd.read_csv(path, keep_default_na=False)
+            else:
+                data = json.loads(path.read_text())
+                if not isinstance(data, dict) or not isinstance(data.get("matrices"), list):
+                    raise InputError(f"mapping file {path}: no 'matrices' list")
+                table = pd.DataFrame(data["matrices"])
+            return cls(model, table)
+        except InputError as exc:
+            msg = str(exc)
+            raise InputError(msg if str(path) in msg else f"mapping file {path}: {msg}") from None
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InputError(f"mapping file {path} is damaged or not a mapping table: {type(exc).__name__}: "
+                             f"{exc}") from None
 
 
 def map_model(model: Model, n_cores: int = N_CORES, cores=None, dead=None, replicate: bool = False,

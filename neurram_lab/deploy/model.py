@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import integer, npz_arrays, positive
-from ..errors import InputError
+from .._validate import _short, array, integer, npz_arrays, positive
+from ..errors import InputError, LimitError, NeuRRAMError
 from . import digital
 
 WEIGHT_OPS = ("conv2d", "dense")
@@ -245,9 +245,21 @@ class Model:
         return {lay.name: int(np.prod(shp[lay.name][:-1])) if lay.op == "conv2d" else 1 for lay in self.weight_layers}
 
     # ------------------------------------------------------------ running
+    def check_images(self, images) -> np.ndarray:
+        """``images`` as an array of at least one image of this model's input size (any layout with
+        ``input_shape``'s element count per image), finite; an InputError/LimitError naming it otherwise."""
+        x = array("images", images, None, dtype=None)  # ragged, non-numeric, empty, NaN or inf refused
+        raw = np.asarray(images)
+        x = raw if raw.dtype == np.uint8 else x  # pixels stay pixels
+        per = int(np.prod(self.input_shape))
+        if x.ndim < 2 or int(np.prod(x.shape[1:])) != per:
+            raise InputError(f"images of shape {x.shape} do not fit the model's input {self.input_shape}: "
+                             f"(n, {', '.join(map(str, self.input_shape))}) or any (n, ...) of {per} values per image")
+        return x
+
     def quantize_input(self, images) -> np.ndarray:
         """uint8 pixels (or floats in [0, 1]) -> network input on the input grid, float32 NHWC."""
-        x = np.asarray(images)
+        x = self.check_images(images)
         x = x.astype(np.float64) / 255.0 if x.dtype == np.uint8 else x.astype(np.float64)
         x = x.reshape((x.shape[0],) + self.input_shape)
         if self.input_quant is not None:
@@ -281,7 +293,10 @@ class Model:
     def predict(self, images, matmul=None, batch: int = 1000, progress=None) -> np.ndarray:
         """Class scores for uint8 images, in batches; ``progress(n)`` after each batch."""
         out = []
-        images = np.asarray(images)
+        images = self.check_images(images)
+        batch = integer("batch", batch, 1, None, "images per batch")
+        if progress is not None and not callable(progress):
+            raise InputError(f"progress must be callable, got {progress!r}")
         for i in range(0, images.shape[0], batch):
             out.append(self.forward(self.quantize_input(images[i : i + batch]), matmul))
             if progress is not None:
@@ -328,15 +343,38 @@ def load_model(weights_path, arch=None) -> Model:
     from . import zoo
 
     params = npz_arrays("weights_path", weights_path)
+    for key, a in params.items():
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            bad = a[~np.isfinite(a)].flat[0]
+            raise LimitError(f"weights {key!r} of {weights_path}", float(np.real(bad)), "finite",
+                             "a trained weight is a finite number; the file is damaged")
     path = Path(weights_path).expanduser()
     if arch is None:
         side = path.with_suffix(".json")
-        arch = json.loads(side.read_text()) if side.exists() else zoo.arch_for(path.name)
+        arch = _arch_file(side) if side.exists() else zoo.arch_for(path.name)
     elif isinstance(arch, (str, Path)) and Path(arch).exists():
-        arch = json.loads(Path(arch).read_text())
+        arch = _arch_file(Path(arch))
     elif isinstance(arch, str):
         arch = zoo.arch(arch)
-    return Model.from_arch(arch, params)
+    if not isinstance(arch, dict) or not isinstance(arch.get("layers"), list):
+        raise InputError(f"arch must be an architecture dict with a 'layers' list, a JSON file of one or a bundled "
+                         f"name, got {_short(arch)}")
+    try:
+        return Model.from_arch(arch, params)
+    except NeuRRAMError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise InputError(f"architecture does not describe a model these weights fit ({type(exc).__name__}: "
+                         f"{_short(str(exc))})") from None
+
+
+def _arch_file(path: Path) -> dict:
+    """The architecture dict of a JSON file; a damaged one an InputError naming it."""
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"architecture file {path} is not readable JSON ({type(exc).__name__}: {exc})") from None
+
 
 
 def params_from_state_dict(arch: dict, state_dict) -> dict:

@@ -28,7 +28,7 @@ from ..board.capabilities import capabilities_of
 from ..board.contract import as_board
 from ..board.limits import SafetyLimits
 from ..errors import InputError
-from ..program.programming import program_matrices
+from ..program.programming import check_passes, program_matrices
 from ..program.weights import conductance_to_weights
 from . import digital
 from .mapping import Mapping
@@ -233,6 +233,7 @@ class ChipNetwork:
         A matrix whose weights grew past its table ``w_max`` (after fine-tuning)
         gets the larger range, so nothing clips.
         """
+        iterations, settle_s = check_passes(iterations, settle_s)
         t = self.mapping.table
         idx = [int(i) for i in t.index if layers is None or t.at[i, "layer"] in layers]
         rows = {i: t.loc[i].to_dict() for i in idx}

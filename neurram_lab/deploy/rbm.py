@@ -34,7 +34,7 @@ from .._validate import MAX_STEPS, array, int_list, integer, npz_arrays, number,
 from .._validate import rng as as_rng
 from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError
-from ..program.programming import program_matrices
+from ..program.programming import check_passes, program_matrices
 from ..program.weights import MatrixPlacement
 from .lfsr import LFSRNoise
 from .network import (MVM_MODES, _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_board,
@@ -199,6 +199,7 @@ class ChipRBM:
 
     def program(self, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
         """Program every block, weights clipped to +-w_max (mapped to gmax)."""
+        iterations, settle_s = check_passes(iterations, settle_s)
         items = [(np.clip(b.weights, -self.rbm.w_max, self.rbm.w_max), b.placement, self.rbm.w_max) for b in self.blocks]
         self.board.power_cores([b.core for b in self.blocks], True)
         self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s,

@@ -152,6 +152,12 @@ def _pair(value) -> tuple:
     return tuple(np.ravel(value))
 
 
+def check_passes(iterations, settle_s) -> tuple[int, float]:
+    """``(iterations, settle_s)`` checked: 1..MAX_ITERATIONS write-verify passes, a settle of 0..MAX_SETTLE_S s."""
+    return (integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes"),
+            number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds"))
+
+
 def check_program_args(board: Board, config, iterations, settle_s) -> WriteVerifyConfig:
     """Validate what every programming call shares (board, config, passes, settle time); returns the config."""
     as_board(board)
@@ -159,8 +165,7 @@ def check_program_args(board: Board, config, iterations, settle_s) -> WriteVerif
     if not isinstance(cfg, WriteVerifyConfig):
         raise InputError(f"config must be a WriteVerifyConfig, got {type(cfg).__name__}")
     cfg.check(board)
-    integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
-    number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
+    check_passes(iterations, settle_s)
     return cfg
 
 

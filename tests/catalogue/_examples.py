@@ -29,6 +29,7 @@ class Ctx:
     def __init__(self, board, tmp: Path):
         self.board, self.tmp = board, tmp
         self._model = None
+        (tmp / "run").mkdir(exist_ok=True)
 
     def matrix(self, n_in=4, n_out=3, core=0):
         place = MatrixPlacement(core=core, row0=0, col0=0, n_in=n_in, n_out=n_out)
@@ -42,13 +43,18 @@ class Ctx:
         return self._model
 
     def run_file(self) -> Path:
-        """A small closed run file (no tables), made once."""
+        """A small closed run file (no tables), made once (in ``run/``, where examples keep their inputs)."""
         path = self.tmp / "run" / "small.h5"
         if not path.exists():
-            path.parent.mkdir(exist_ok=True)
             log = nl.RunLog(path, "catalogue", {}, {})
             log.close(summary={})
         return path
+
+    def exact_network(self):
+        """The CNN as a ChipNetwork with ``mvm="exact"``, programmed (nothing sent)."""
+        net = dp.ChipNetwork(self.board, dp.map_model(self.model()), mvm="exact")
+        net.program()
+        return net
 
     def calibration(self):
         return nl.MVMCalibration(v_read_v=0.2, v_decr_v=0.2, offsets=[np.zeros(3)], input_bits=4, output_bits=6,
@@ -188,6 +194,15 @@ EXAMPLES = {
                                                   flip_fraction=0.2, threshold=0.7)),
     "deploy.map_rbm": lambda c: (dp.map_rbm, dict(rbm=_rbm(), n_cores=4)),
     "deploy.recover": None,  # takes a programmed ChipRBM; probed by tests/test_bad_input.py
+    "Model.predict": lambda c: (c.model().predict, dict(images=np.zeros((2, 28, 28), np.uint8), batch=1)),
+    "Mapping.save": lambda c: (dp.map_model(c.model()).save, dict(path=c.tmp / "mapping.csv")),
+    "Mapping.load": lambda c: (dp.Mapping.load, dict(path=dp.map_model(c.model()).save(c.tmp / "run" / "m.csv"),
+                                                     model=c.model())),
+    "ChipNetwork.program": lambda c: (dp.ChipNetwork(c.board, dp.map_model(c.model())).program,
+                                      dict(iterations=1, settle_s=1.0)),
+    "ChipNetwork.predict": lambda c: (c.exact_network().predict, dict(images=np.zeros((2, 28, 28), np.uint8),
+                                                                      batch=1)),
+    "ChipRBM.program": lambda c: (dp.ChipRBM(c.board, _rbm()).program, dict(iterations=1, settle_s=1.0)),
     "deploy.mnist_cnn_7layer": lambda c: (dp.mnist_cnn_7layer, {}),
     "deploy.resnet20_v1": lambda c: (dp.resnet20_v1, {}),
     "deploy.small_cnn": lambda c: (dp.small_cnn, {}),

@@ -54,7 +54,8 @@ def target(name: str):
     if head == "deploy":
         return getattr(dp, tail)
     if tail:
-        return getattr({"Board": nl.Board, "Core": nl.Core, "Chip": nl.Chip}[head], tail)
+        return getattr({"Board": nl.Board, "Core": nl.Core, "Chip": nl.Chip, "Model": dp.Model, "Mapping": dp.Mapping,
+                        "ChipNetwork": dp.ChipNetwork, "ChipRBM": dp.ChipRBM}[head], tail)
     return getattr(nl, name)
 
 
@@ -124,7 +125,7 @@ def outcome(fn, kwargs):
 def test_every_public_function_has_an_example():
     missing = [n for n in public_names() if n not in EXAMPLES]
     assert not missing, f"public functions with no catalogue example (tests/catalogue/_examples.py): {missing}"
-    stale = [n for n in EXAMPLES if n not in public_names() and not n.startswith(("Core.", "Chip."))]
+    stale = [n for n in EXAMPLES if n not in public_names() and not n.startswith(("Core.", "Chip.", "Model.", "Mapping.", "ChipNetwork.", "ChipRBM."))]
     assert not stale, f"catalogue examples of names that are not public: {stale}"
 
 
