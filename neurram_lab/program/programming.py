@@ -152,6 +152,22 @@ def _pair(value) -> tuple:
     return tuple(np.ravel(value))
 
 
+def check_log(log, tables: dict) -> None:
+    """``log`` is None or an open RunLog that declared ``tables`` (with their columns); an InputError
+    otherwise, before anything is sent (a missing table would otherwise fail after the first pulses)."""
+    if log is None:
+        return
+    from ..runlog.runlog import RunLog
+
+    if not isinstance(log, RunLog):
+        raise InputError(f"log must be a RunLog (from start_run) or None, got {type(log).__name__} {log!r:.40}")
+    declared = log.declared_tables
+    for table, cols in tables.items():
+        if table not in declared or set(cols) - set(declared[table]):
+            raise InputError(f"log {log.path} does not declare table {table!r} with columns {sorted(cols)}: "
+                             "declare PROGRAM_TABLES (and EVENT_TABLE with log_events) when starting the run")
+
+
 def check_passes(iterations, settle_s) -> tuple[int, float]:
     """``(iterations, settle_s)`` checked: 1..MAX_ITERATIONS write-verify passes, a settle of 0..MAX_SETTLE_S s."""
     return (integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes"),
@@ -247,6 +263,7 @@ def iterative_program(
         raise InputError("iterative_program cells must be distinct")
     if log_events and log is None:
         raise InputError("log_events needs a run log")
+    check_log(log, dict(PROGRAM_TABLES, **(EVENT_TABLE if log_events else {})))
     lo, hi = spread_range_s if spread_range_s is not None else (None, None)
 
     pulses = np.zeros(n, np.int64)
@@ -649,6 +666,7 @@ def program_matrices(board: Board, items, gmin_s: float = 1e-6, gmax_s: float = 
     """
     check_program_args(board, config, iterations, settle_s)
     form = boolean("form", form)
+    check_log(log, PROGRAM_TABLES)
     gmin_s = conductance("gmin_s", gmin_s, board.limits)
     gmax_s = conductance("gmax_s", gmax_s, board.limits, lo_open=True)
     if gmin_s >= gmax_s:

@@ -204,6 +204,11 @@ class RunLog:
         self.journal = _journal.JournalWriter(f["journal"], self.flush)
 
     # -------------------------------------------------------------- writing
+    @property
+    def declared_tables(self) -> dict[str, list[str]]:
+        """The tables this run file declared, each with its column names."""
+        return {t: list(cols) for t, cols in self._columns.items()}
+
     def append(self, table: str, flush: bool = True, **columns) -> None:
         """Append rows to ``table``: one equal-length array (or scalar) per column."""
         if self._closed:
