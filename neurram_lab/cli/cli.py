@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "neurram_lab.cli.cmd_trace",
     "neurram_lab.cli.cmd_sweep",
     "neurram_lab.cli.cmd_verify",
+    "neurram_lab.cli.cmd_rtl_check",
 ]
 
 

@@ -1,0 +1,281 @@
+"""The differential check: the same FrontPanel call sequences on ``hil://`` (the emulator) and ``rtl://``
+(the authors' Verilog), compared call by call and pin effect by pin effect.
+
+The driver (:class:`~drivers.fpga_board.FpgaBoard`, unchanged) runs each scenario on both boards through a
+:class:`Recorder` that keeps every FrontPanel call with its arguments and answer, and every effect that
+reached the pins (each DAC channel's code after each update, each program pulse: polarity, cells,
+width in ns, amplitude and gate volts). A status wait is a run of ``UpdateWireOuts`` + ``GetWireOutValue``
+on one endpoint: the RTL takes cycles where the emulator answers at once, so each run is collapsed to its
+last poll (the number of polls may differ, never the values after them). Everything else must be equal;
+a mismatch names the call (index, name, arguments), the field, and both values.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurram_lab.errors import NeuRRAMError
+
+_CALLS = ("OpenBySerial", "ConfigureFPGA", "IsFrontPanelEnabled", "SetWireInValue", "UpdateWireIns",
+          "UpdateWireOuts", "GetWireOutValue", "ActivateTriggerIn", "WriteToPipeIn", "ReadFromPipeOut", "Close",
+          "GetSerialNumber", "IsOpen", "GetDeviceCount", "GetDeviceListSerial", "GetDeviceID")
+
+
+class Recorder:
+    """An ``okCFrontPanel`` handle that records every call (and the pin effects after it) of the one it wraps."""
+
+    def __init__(self, dev, effects_fn):
+        self._dev = dev
+        self._effects_fn = effects_fn
+        self.calls: list[list] = []  # [op, args, result, effects]
+
+    def __getattr__(self, name):
+        if name not in _CALLS:
+            raise AttributeError(name)
+        fn = getattr(self._dev, name)
+
+        def call(*args):
+            res = fn(*args)
+            shown = args
+            if name == "ReadFromPipeOut":
+                shown, res = (args[0], len(args[1])), (res, bytes(args[1]))
+            elif name == "WriteToPipeIn":
+                shown = (args[0], bytes(args[1]))
+            self.calls.append([name, shown, res, self._effects_fn()])
+            return res
+
+        return call
+
+
+def hil_effects(emu):
+    """Effects function of an emulated bitstream: its DAC log and program pulses, as the pins would show them."""
+    state = {"dac": len(emu.dac_log), "pulse": emu.last_pulse}
+
+    def effects():
+        out = [("dac",) + tuple(e) for e in emu.dac_log[state["dac"]:]]
+        state["dac"] = len(emu.dac_log)
+        p = emu.last_pulse
+        if p is not None and p is not state["pulse"]:
+            kind, cells, v, width_s, g = p
+            out.append(("pulse", kind, tuple(cells), round(width_s * 1e9, 2), float(v), float(g)))
+            state["pulse"] = p
+        return out
+
+    return effects
+
+
+def rtl_effects(ok):
+    """Effects function of an :class:`~drivers.rtl.okmodule.RtlOk`: the pins as its board side decoded them."""
+    state = {"n": len(ok.chip.effects)}
+
+    def effects():
+        eff = ok.chip.effects
+        out = list(eff[state["n"]:])
+        state["n"] = len(eff)
+        return out
+
+    return effects
+
+
+def collapse(calls):
+    """The calls with every run of status polls on one endpoint reduced to its last poll (effects kept)."""
+    out = []
+    i, n = 0, len(calls)
+    while i < n:
+        c = calls[i]
+        if c[0] == "UpdateWireOuts" and i + 1 < n and calls[i + 1][0] == "GetWireOutValue":
+            ep = calls[i + 1][1][0]
+            j = i
+            eff = []
+            while (j + 1 < n and calls[j][0] == "UpdateWireOuts" and calls[j + 1][0] == "GetWireOutValue"
+                   and calls[j + 1][1][0] == ep):
+                eff += calls[j][3] + calls[j + 1][3]
+                j += 2
+            last_u, last_g = calls[j - 2], calls[j - 1]
+            out.append([last_u[0], last_u[1], last_u[2], []])
+            out.append([last_g[0], last_g[1], last_g[2], eff])
+            i = j
+            continue
+        out.append(c)
+        i += 1
+    return out
+
+
+def _show(op, args):
+    a = ", ".join(f"0x{x:02X}" if isinstance(x, int) and i == 0 and op != "OpenBySerial" else
+                  (f"{len(x)} bytes" if isinstance(x, bytes) else repr(x)) for i, x in enumerate(args))
+    return f"{op}({a})"
+
+
+@dataclass
+class DiffResult:
+    calls_compared: int = 0
+    fields_compared: int = 0
+    mismatches: list = field(default_factory=list)
+    hil_calls: int = 0
+    rtl_calls: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def compare(hil_calls, rtl_calls, label: str = "", result: DiffResult | None = None, max_shown: int = 50):
+    """Compare two recorded call streams (after :func:`collapse`); add to ``result``."""
+    r = result or DiffResult()
+    a, b = collapse(hil_calls), collapse(rtl_calls)
+    r.hil_calls += len(hil_calls)
+    r.rtl_calls += len(rtl_calls)
+    pre = f"{label}: " if label else ""
+
+    def miss(msg):
+        if len(r.mismatches) < max_shown:
+            r.mismatches.append(pre + msg)
+        else:
+            r.mismatches.append(None)
+
+    for i, (x, y) in enumerate(zip(a, b)):
+        r.calls_compared += 1
+        for name, u, v in (("call", x[0], y[0]), ("arguments", x[1], y[1]), ("result", x[2], y[2])):
+            r.fields_compared += 1
+            if u != v:
+                miss(f"call {i} {_show(x[0], x[1])}: {name} hil={_fmt(u)} rtl={_fmt(v)}")
+                return r  # the sequences diverge from here on
+    if len(a) != len(b):
+        r.fields_compared += 1
+        k = min(len(a), len(b))
+        extra = a[k] if len(a) > k else b[k]
+        miss(f"call {k} {_show(extra[0], extra[1])}: only on {'hil' if len(a) > k else 'rtl'} "
+             f"(hil {len(a)} calls, rtl {len(b)} after collapsing polls)")
+    ea = [(i, e) for i, c in enumerate(a) for e in c[3]]
+    eb = [(i, e) for i, c in enumerate(b) for e in c[3]]
+    for k, ((i, u), (_j, v)) in enumerate(zip(ea, eb)):
+        r.fields_compared += max(len(u), len(v))
+        if u != v:
+            fld = next((f for f, p, q in zip(_EFFECT_FIELDS.get(u[0], ()), u, v) if p != q), "effect")
+            miss(f"effect {k} after call {i} {_show(a[i][0], a[i][1])}: {u[0]} {fld} hil={u} rtl={v}")
+            return r
+    if len(ea) != len(eb):
+        r.fields_compared += 1
+        miss(f"pin effects: hil {len(ea)}, rtl {len(eb)}; first unmatched "
+             f"{(ea[len(eb)] if len(ea) > len(eb) else eb[len(ea)])[1]}")
+    return r
+
+
+_EFFECT_FIELDS = {"dac": ("effect", "dac", "channel", "code"),
+                  "pulse": ("effect", "polarity", "cells", "width_ns", "amplitude_v", "gate_v")}
+
+
+def _fmt(v):
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"0x{v:X}"
+    if isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], bytes):
+        return f"{v[0]} / {v[1][:16].hex()}..."
+    return repr(v)
+
+
+# --------------------------------------------------------------------------- scenarios
+def scenario_ops(n_ops: int, seed: int):
+    """A reproducible list of Board operations: rails, reads, SET/RESET/FORM on random cells of a few cores."""
+    rng = np.random.default_rng(seed)
+    ops = [("read", 0, [(0, 0), (1, 1)])]
+    cores = [0, int(rng.integers(1, 48))]
+    for _ in range(max(0, n_ops - 1)):
+        k = rng.choice(["read", "set", "reset", "form", "rails"], p=[0.3, 0.25, 0.2, 0.1, 0.15])
+        core = int(rng.choice(cores))
+        cells = [(int(rng.integers(0, 256)), int(rng.integers(0, 256))) for _ in range(int(rng.integers(1, 3)))]
+        if k == "rails":
+            ops.append(("rails", {"v_cell_read": float(rng.choice([0.1, 0.2, 0.3]))}))
+        else:
+            ops.append((k, core, cells))
+    return ops
+
+
+def run_op(board, op) -> None:
+    """Run one scenario operation on ``board`` (the typed errors of a refusal are the result)."""
+    kind = op[0]
+    if kind == "rails":
+        board.set_rails(op[1])
+        return
+    core, cells = op[1], op[2]
+    c = np.full(len(cells), core, np.int64)
+    r = np.array([x[0] for x in cells], np.int64)
+    k = np.array([x[1] for x in cells], np.int64)
+    if kind == "read":
+        board.read(c, r, k)
+    else:
+        v = {"set": 1.8, "reset": 2.2, "form": 3.0}[kind]
+        g = {"set": 1.6, "reset": 4.0, "form": 1.4}[kind]
+        w = {"set": 1e-6, "reset": 1e-6, "form": 5e-6}[kind]
+        board.pulse(kind, c, r, k, np.full(len(cells), v), np.full(len(cells), w), np.full(len(cells), g))
+
+
+def open_pair(hdl, top: str, seed: int):
+    """(hil board, its recorder, rtl board, its recorder), both on twins of ``seed``."""
+    from ..hil import connect as hil_connect
+    from ..hil import make_emulated_board
+    from . import connect as rtl_connect
+    from . import make_rtl_ok
+
+    ok_h, emu = make_emulated_board(seed, bitstream=top if top != "neurram_top_sar" else "neurram_top_sar")
+    rec_h = {}
+    orig_h = ok_h.okCFrontPanel
+    ok_h.okCFrontPanel = lambda: rec_h.setdefault("r", Recorder(orig_h(), hil_effects(emu)))
+    ok_r = make_rtl_ok(hdl, top, seed)
+    rec_r = {}
+    orig_r = ok_r.okCFrontPanel
+    ok_r.okCFrontPanel = lambda: rec_r.setdefault("r", Recorder(orig_r(), rtl_effects(ok_r)))
+    hb = hil_connect(ok_h)
+    try:
+        rb = rtl_connect(ok_r)
+    except BaseException:
+        hb.close()
+        raise
+    return hb, rec_h["r"], rb, rec_r["r"]
+
+
+def _run_both(hb, rb, fn):
+    """Run ``fn(board)`` on both; the typed error each raised (or None)."""
+    errs = []
+    for b in (hb, rb):
+        try:
+            fn(b)
+            errs.append(None)
+        except NeuRRAMError as exc:
+            errs.append(f"{type(exc).__name__}: {exc}")
+    return errs
+
+
+def check(hdl, top: str = "neurram_top", n_ops: int = 8, seed: int = 0, progress=None, pair=None) -> dict:
+    """Run the differential check; a JSON-able summary (``mismatches`` empty when hil:// equals rtl://)."""
+    t0 = time.perf_counter()
+    hb, rh, rb, rr = pair or open_pair(hdl, top, seed)
+    res = DiffResult()
+    try:
+        compare(rh.calls, rr.calls, "open", res)
+        ops = scenario_ops(n_ops, seed)
+        for i, op in enumerate(ops):
+            na, nb = len(rh.calls), len(rr.calls)
+            errs = _run_both(hb, rb, lambda b, op=op: run_op(b, op))
+            label = f"op {i} {op[0]}"
+            compare(rh.calls[na:], rr.calls[nb:], label, res)
+            res.fields_compared += 1
+            if errs[0] != errs[1]:
+                res.mismatches.append(f"{label}: error hil={errs[0]!r} rtl={errs[1]!r}")
+            if progress is not None:
+                progress(i + 1, len(ops))
+        sim = rb.rtl.sim
+        cycles, sim_wall = sim.cycles, sim.wall_s
+    finally:
+        if pair is None:
+            hb.close()
+            rb.close()
+    wall = time.perf_counter() - t0
+    shown = [m for m in res.mismatches if m is not None]
+    return {"top": top, "seed": seed, "ops": n_ops, "calls_compared": res.calls_compared,
+            "fields_compared": res.fields_compared, "mismatches": len(res.mismatches), "mismatch_list": shown,
+            "hil_calls": res.hil_calls, "rtl_calls": res.rtl_calls, "simulated_cycles": cycles,
+            "wall_s": round(wall, 2), "cycles_per_s": round(cycles / sim_wall, 1) if sim_wall else None}

@@ -1,0 +1,63 @@
+"""``neurram rtl-check --hdl DIR [--top T] [--ops N] [--seed S] [--json]``: the driver and ``hil://`` checked
+against the authors' Verilog (``drivers.rtl.diff``) before a chip is plugged in.
+
+Prints calls compared, fields compared, mismatches (each shown), simulated cycles, wall time and cycles/s.
+Exit status 0 with no mismatch, 1 with any, 2 on bad input (missing folder, no ``neurram_top.v``, a file that
+is not Verilog, a design that does not elaborate, an unknown ``--top``, ``--ops`` below 1), one line each.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import InputError
+
+COMMAND = (None, "rtl-check")
+HELP = "run the differential check hil:// vs the authors' RTL (Icarus Verilog + cocotb); exit 0 only with no mismatch"
+TOPS = ("neurram_top", "neurram_top_sar", "neurram_top_voltage_mode")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--hdl", required=True, metavar="DIR", help="folder of the authors' Verilog (neurram_top.v ...)")
+    parser.add_argument("--top", default="neurram_top", help=f"top level: {', '.join(TOPS)}")
+    parser.add_argument("--ops", default="8", help="random Board operations after open (>= 1)")
+
+
+def _ops(text) -> int:
+    try:
+        n = int(text)
+    except (TypeError, ValueError):
+        raise InputError(f"--ops {text!r} is not an integer") from None
+    if n < 1:
+        raise InputError(f"--ops {n}: need at least 1")
+    return n
+
+
+def main(args, ctx) -> dict:
+    from drivers.rtl import _build
+
+    try:
+        n_ops = _ops(args.ops)
+        _build.build(args.hdl, args.top)  # every bad-input refusal, before anything runs
+    except InputError as exc:
+        print(f"neurram: error: {exc}", file=sys.stderr)
+        return {"error": str(exc), "exit": 2}
+    from drivers.rtl import diff
+
+    bar = ctx.progress(n_ops, "rtl-check", "op")
+    try:
+        res = diff.check(args.hdl, args.top, n_ops, int(args.seed or 0),
+                         progress=lambda i, n: bar.update(1))
+    finally:
+        bar.close()
+    ctx.say(f"{res['top']}: {res['calls_compared']} calls compared, {res['fields_compared']} fields, "
+            f"{res['mismatches']} mismatches; {res['simulated_cycles']} cycles simulated in {res['wall_s']} s "
+            f"({res['cycles_per_s']} cycles/s)")
+    for m in res["mismatch_list"]:
+        ctx.say(f"  MISMATCH {m}")
+    res["exit"] = 0 if res["mismatches"] == 0 else 1
+    return res
+
+
+def exit_status(summary) -> int:
+    return int(summary.get("exit", 1)) if isinstance(summary, dict) else 1
