@@ -29,6 +29,7 @@ from .errors import (
     DataNotFoundError,
     FrontPanelError,
     FrozenLimitsError,
+    CalibrationError,
     InputError,
     LimitError,
     NeuRRAMError,
@@ -69,7 +70,7 @@ _LAZY = {
 
 __all__ = [
     "__version__",
-    "NeuRRAMError", "LimitError", "InputError", "CapabilityError", "DataNotFoundError", "UnknownBoardError", "BoardError",
+    "NeuRRAMError", "LimitError", "InputError", "CalibrationError", "CapabilityError", "DataNotFoundError", "UnknownBoardError", "BoardError",
     "FrontPanelError", "FrozenLimitsError", "RunLogError", "ReplayDivergence", "ReplayInterrupted",
     *_LAZY,
 ]

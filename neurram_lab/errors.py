@@ -58,6 +58,12 @@ class InputError(NeuRRAMError, ValueError):
     """Malformed input: wrong shape, dtype, missing field, unreadable file."""
 
 
+class CalibrationError(InputError):
+    """A calibration applied under conditions it was not taken for (bits, signedness, direction,
+    placement, operating point, board), or one that cannot be right (NaN offsets, no signal);
+    raised before any MVM is sent."""
+
+
 class FrozenLimitsError(LimitError, AttributeError):
     """An attempt to change a :class:`~neurram_lab.board.limits.SafetyLimits` in place (a field, a rail's
     range, a deletion); nothing changed. Build a new one and apply it with ``Board.set_limits``."""

@@ -23,7 +23,8 @@ from ._mvm_caps import board_mvm, plan_mvm
 from .._validate import array, boolean, integer, number, positive
 from ..board.limits import RATED_V_MAX
 from ..board.capabilities import capabilities_of
-from ..errors import InputError
+from ..errors import CalibrationError, InputError
+from ._cal_conditions import conditions_of
 from .mvm import (DEFAULT_OUTPUT_BITS, MVMCalibration, check_direction, matrices_and_inputs, check_recurrent_signs, code_scale,
                   ideal_weighted_mean, input_segments, matrix_lines, n_inputs, quantize_inputs, request_differential)
 from .recurrent import RecurrentMatrix
@@ -90,6 +91,9 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     ------
     CapabilityError
         Before any board call, when the board cannot run the configuration.
+    CalibrationError
+        Before any rail moves or MVM is sent, when the inputs carry no signal (all zero after
+        quantising, or no predicted output).
     """
     from ..board.contract import MVMRequest, as_board
 
@@ -120,15 +124,21 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
     rails = board.get_rails()
     v_max = float(rails["v_read"] if v_read_max_v is None else v_read_max_v)
     peaks, finals, totals = [], [], []
-    for m, xi in zip(mats, xs):
+    for k_, (m, xi) in enumerate(zip(mats, xs)):
         q, _ = quantize_inputs(np.atleast_2d(np.asarray(xi)), input_bits, signed)
+        if not q.any():
+            raise CalibrationError(f"calibration inputs x_cal[{k_}] carry no signal (all zero after quantising to "
+                                   f"input_bits={input_bits}): the operating point would be undetermined")
         segs = predicted_integrals(m, q, direction, input_bits, output_bits, signed, two_phase, caps.cs_over_ci)
         peaks.append(max(p for p, _ in segs))
         finals.append(np.concatenate([np.abs(f).ravel() for _, f in segs]))
         shifts = [s_[0] for s_ in input_segments(input_bits, output_bits, signed, two_phase)]
         totals.append(np.abs(sum(2.0**sh * f for sh, (_, f) in zip(shifts, segs))).ravel())
     peak = max(peaks)
-    per_v = float(np.quantile(np.concatenate(finals), quantile)) * margin  # full scale needed per volt of v_read
+    per_v = float(np.quantile(np.concatenate(finals), quantile)) * margin
+    if not (np.isfinite(peak) and np.isfinite(per_v)) or per_v <= 0:
+        raise CalibrationError(f"calibration inputs predict no output signal (quantile {quantile} of |output| "
+                               f"= {per_v!r} per volt): the Vdecr full scale would be undetermined")  # full scale needed per volt of v_read
     k = output_bits - 1
     full = caps.cs_over_ci * (2.0 - 2.0 ** (1 - k)) if k > 0 else caps.cs_over_ci
     lo_v, hi_v = board.rail_range_v("v_decr") if hasattr(board, "rail_range_v") else board.limits.rails_v["v_decr"]
@@ -139,6 +149,7 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
         v_read = min(v_read, hi_v * full / per_v)
     target = per_v * v_read
     v_decr = float(np.clip(target / full if target > 0 else hi_v, max(lo_v, 1e-3), hi_v))
+    conditions = conditions_of(board, mats, direction, rails)  # rails as read above; only v_decr is set here
     board.set_rails(v_decr=v_decr)
     unit, off = code_scale(input_bits, output_bits, signed, two_phase, v_decr, caps.cs_over_ci)
     offsets = [None] * len(mats)
@@ -158,7 +169,7 @@ def calibrate(board, matrices, x_cal, input_bits: int = 4, output_bits: int | No
             offsets[k_] = codes[j].astype(np.float64).mean(axis=0) + off
     return MVMCalibration(v_read_v=float(v_read), v_decr_v=v_decr, offsets=offsets, input_bits=input_bits,
                           output_bits=output_bits, direction=direction, two_phase=two_phase, signed=signed,
-                          cs_over_ci=caps.cs_over_ci,
+                          cs_over_ci=caps.cs_over_ci, conditions=conditions,
                           info={"peak_partial_per_v": peak, "target_full_scale_v": target, "unit_v": unit,
                                 "result_full_scale_v": float(np.quantile(np.concatenate(totals), quantile))
                                 * margin * v_read})

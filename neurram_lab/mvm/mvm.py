@@ -28,6 +28,7 @@ from .._validate import array, boolean
 from ..board.contract import MVMRequest, as_board, input_segments
 from ..board.capabilities import capabilities_of
 from ..errors import InputError, LimitError
+from ._cal_conditions import CalibrationConditions, check_applicable, check_rails, check_values
 from .recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix
 from ..program.weights import ProgrammedMatrix
 
@@ -78,6 +79,14 @@ class MVMCalibration:
     info : dict
     cs_over_ci : float or None
         The board's ``capabilities().cs_over_ci`` it was taken with (set by ``calibrate``).
+    conditions : CalibrationConditions or None
+        Placement, MVM rails and board it was taken on (set by ``calibrate``). ``run_mvm`` refuses
+        the calibration (:class:`~neurram_lab.errors.CalibrationError`, before any MVM) under any
+        other bits, signedness, direction, two-phase mode, placement, ``v_ref`` or board. One built
+        without them (by hand, or by older code) is *unverified*: ``verified`` is False and only its
+        configuration and offset count are checked.
+
+    NaN/inf offsets or a non-positive/non-finite operating point are refused when it is built.
     """
 
     v_read_v: float
@@ -90,6 +99,15 @@ class MVMCalibration:
     signed: bool = True
     info: dict | None = None
     cs_over_ci: float | None = None
+    conditions: CalibrationConditions | None = None
+
+    def __post_init__(self):
+        check_values(self)
+
+    @property
+    def verified(self) -> bool:
+        """Whether it carries the placement, rails and board it was taken on (checked when applied)."""
+        return self.conditions is not None
 
 
 def matrices_and_inputs(matrices, x) -> tuple[list, list]:
@@ -112,6 +130,11 @@ def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray
         raise InputError(f"x has an empty batch (shape {a.shape})")
     a = np.asarray(x)
     if a.dtype.kind in "iu":
+        lo_i, hi_i = (-(2 ** (input_bits - 1) - 1), 2 ** (input_bits - 1) - 1) if signed else (0, 2**input_bits - 1)
+        if a.size and (a.min() < lo_i or a.max() > hi_i):
+            bad = int(a.min() if a.min() < lo_i else a.max())
+            raise LimitError("mvm input", bad, (lo_i, hi_i),
+                             f"integer inputs at input_bits={input_bits}, {'signed' if signed else 'unsigned'}")
         return a.astype(np.int64), 1.0
     if a.dtype.kind != "f" or not np.all(np.isfinite(a)):
         raise InputError(f"mvm inputs must be finite floats or integers, got dtype {a.dtype}")
@@ -273,14 +296,14 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
     board = as_board(board)
     parallel, return_codes = boolean("parallel", parallel), boolean("return_codes", return_codes)
     caps = capabilities_of(board)
+    if calibration is not None and not isinstance(calibration, MVMCalibration):
+        raise InputError(f"calibration must be an MVMCalibration, got {type(calibration).__name__}")
     if output_bits is None and calibration is not None:
         output_bits = calibration.output_bits
     output_bits = plan_mvm(board, input_bits, output_bits, direction, two_phase, activation, signed,
                            DEFAULT_OUTPUT_BITS, caps)
     single = isinstance(matrices, (ProgrammedMatrix, RecurrentMatrix))
     mats, xs = matrices_and_inputs(matrices, x)
-    if calibration is not None and not isinstance(calibration, MVMCalibration):
-        raise InputError(f"calibration must be an MVMCalibration, got {type(calibration).__name__}")
     if not mats or len(xs) != len(mats):
         raise InputError(f"run_mvm needs one input array per matrix, got {len(xs)} for {len(mats)}")
     for m in mats:
@@ -304,12 +327,16 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
     batch = {q.shape[0] for q in ints}
     if len(batch) != 1:
         raise InputError(f"every matrix needs the same batch size, got {sorted(batch)}")
-    if calibration is not None:
+    if calibration is not None:  # everything checked before a rail moves or an MVM is sent
+        check_applicable(calibration, board, mats, direction, input_bits, output_bits, signed, two_phase)
         board.set_rails(v_decr=calibration.v_decr_v)
         v_read = calibration.v_read_v
     else:
         v_read = board.get_rails()["v_read"]
-    v_decr = board.get_rails()["v_decr"]
+    rails = board.get_rails()
+    if calibration is not None:
+        check_rails(calibration, rails)
+    v_decr = rails["v_decr"]
     groups: dict = {}
     for k, m in enumerate(mats):
         il, ol = matrix_lines(m, direction)
