@@ -637,6 +637,21 @@ def program_weights(
                             form, log, resume_from, progress)[0]
 
 
+def _check_no_overlap(cells, places) -> None:
+    """InputError (before any pulse) when two placements share a cell: the second would reprogram the first."""
+    owner = np.concatenate([np.full(np.size(c[0]), k) for k, c in enumerate(cells)])
+    flat = np.concatenate([(np.asarray(c[0], np.int64) * 256 + np.asarray(c[1])) * 256 + np.asarray(c[2])
+                           for c in cells])
+    order = np.argsort(flat, kind="stable")
+    same = np.flatnonzero(flat[order][1:] == flat[order][:-1])
+    if same.size:
+        i, j = owner[order][same[0]], owner[order][same[0] + 1]
+        cell = int(flat[order][same[0]])
+        raise InputError(f"placements of items {i} and {j} overlap ({int(same.size)} shared cells, first core "
+                         f"{cell // 65536}, row {cell // 256 % 256}, col {cell % 256}): {places[i]!r:.120} and "
+                         f"{places[j]!r:.120}; nothing was programmed")
+
+
 def program_matrices(board: Board, items, gmin_s: float = 1e-6, gmax_s: float = 40e-6, iterations: int = 1,
                      settle_s: float = 1800.0, config: WriteVerifyConfig | None = None, dead=None, form: bool = True,
                      log=None, resume_from=None, progress=None) -> list[ProgrammedMatrix]:
@@ -687,6 +702,7 @@ def program_matrices(board: Board, items, gmin_s: float = 1e-6, gmax_s: float = 
         mats.append((np.asarray(w), place, w_max, g_t, _dead_mask(dead, place, g_t.shape, *cr), cr))
     core, row, col = (np.concatenate([m[5][i] for m in mats]) for i in range(3))
     board.limits.check_cells(core, row, col)
+    _check_no_overlap([m[5] for m in mats], [m[1] for m in mats])
     tgt = np.concatenate([m[3].ravel() for m in mats])
     live = ~np.concatenate([m[4].ravel() for m in mats])
     # a scan formed its cells already (and parked them low, where they could pass for pristine)
