@@ -41,7 +41,7 @@ import numpy as np
 
 from neurram_lab.board.contract import Board, BoardInfo
 from neurram_lab.errors import BoardError, CapabilityError, FrontPanelError, InputError
-from neurram_lab.board._options import option_integer, option_number
+from neurram_lab.board._options import option_integer, option_number, writable_file
 from neurram_lab.board.limits import N_CORES, SafetyLimits
 
 from . import frontpanel as fp
@@ -561,6 +561,8 @@ def open_okusb(target: str = "", spec: str = "okusb://", limits=None, bitfile=No
                          "read_cycles, ignore_cycles, poll_timeout_s")
     opts = read_options(read_cycles, ignore_cycles, poll_timeout_s)
     nt.bitstream(bitstream)
+    if trace is not None:
+        trace = writable_file("trace", trace)
     if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
         limits = SafetyLimits.from_file(limits)
     if ok is None:
@@ -568,7 +570,7 @@ def open_okusb(target: str = "", spec: str = "okusb://", limits=None, bitfile=No
 
         ok = import_ok()
     observers = []
-    if trace:
+    if trace is not None:
         from .trace import TraceWriter
 
         observers.append(TraceWriter(trace))
