@@ -44,6 +44,8 @@ class Recorder:
                 shown, res = (args[0], len(args[1])), (res, bytes(args[1]))
             elif name == "WriteToPipeIn":
                 shown = (args[0], bytes(args[1]))
+            elif name in ("OpenBySerial", "GetSerialNumber", "GetDeviceListSerial", "GetDeviceID"):
+                shown, res = ("<board>",) if args else (), (res if isinstance(res, int) else "<board>")
             self.calls.append([name, shown, res, self._effects_fn()])
             return res
 
