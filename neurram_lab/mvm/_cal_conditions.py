@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import boolean
 from ..errors import CalibrationError
 
 # Rails an MVM result depends on that run_mvm does not set itself (v_read goes in the request,
@@ -67,6 +68,8 @@ def conditions_of(board, mats, direction: str, rails: dict) -> CalibrationCondit
 
 def check_values(cal) -> None:
     """Offsets and operating point finite (a NaN offset would make every output NaN)."""
+    for name in ("two_phase", "signed"):
+        boolean(f"MVMCalibration {name}", getattr(cal, name))
     for name in ("v_read_v", "v_decr_v"):
         v = getattr(cal, name)
         if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) \
@@ -108,13 +111,13 @@ def check_applicable(cal, board, mats, direction: str, input_bits: int, output_b
             raise _differs(what, taken, used)
     if cal.offsets is not None:
         if len(cal.offsets) != len(mats):
-            raise _differs("number of matrices", len(cal.offsets), len(mats))
+            raise _differs("number of matrices (len(offsets))", len(cal.offsets), len(mats))
         from .mvm import matrix_lines
 
         for k, (o, m) in enumerate(zip(cal.offsets, mats)):
             n_out = len(matrix_lines(m, direction)[1])
             if np.size(o) != n_out:
-                raise _differs(f"output lines of matrix {k}", int(np.size(o)), n_out)
+                raise _differs(f"output lines of matrix {k} (offsets[{k}].size)", int(np.size(o)), n_out)
     c = cal.conditions
     if c is None:
         return
