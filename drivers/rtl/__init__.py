@@ -88,20 +88,19 @@ def open_rtl(target: str = "", spec: str = "rtl://", hdl=None, top=DEFAULT_TOP, 
     if extra:
         raise InputError(f"unknown rtl:// options {sorted(extra)}; known: hdl, top, seed, params, limits, trace, "
                          "read_cycles, ignore_cycles")
-    try:
-        seed, read_cycles, ignore_cycles = int(seed), int(read_cycles), int(ignore_cycles)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"malformed rtl:// option in {spec!r}: {exc}") from exc
-    if seed < 0:
-        raise InputError(f"seed must be non-negative, got {seed}")
-    if isinstance(limits, (str, bytes)) or hasattr(limits, "__fspath__"):
-        from neurram_lab.board.limits import SafetyLimits
+    from neurram_lab.board._options import option_seed, writable_file
+    from neurram_lab.board.limits import as_limits
 
-        limits = SafetyLimits.from_file(limits)
+    from ..fpga_board import read_options
+
+    seed = option_seed(seed)  # checked as hil:// checks them: no truncation, before the simulator starts
+    opts = read_options(read_cycles, ignore_cycles)
+    limits = as_limits(limits)
+    trace = writable_file("trace", trace) if trace is not None else None
     ok = make_rtl_ok(hdl, top, seed, params)
     observers = []
     if trace:
         from ..trace import TraceWriter
 
         observers.append(TraceWriter(trace))
-    return connect(ok, spec, limits, observers=observers, read_cycles=read_cycles, ignore_cycles=ignore_cycles)
+    return connect(ok, spec, limits, observers=observers, **opts)

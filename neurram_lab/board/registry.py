@@ -22,6 +22,7 @@ _LAZY: dict[str, str] = {
     "sim": "sim_backend.board:SimBoard.from_spec",
     "hil": "drivers.hil:open_hil",
     "okusb": "drivers.fpga_board:open_okusb",
+    "rtl": "drivers.rtl:open_rtl",
     "replay": "neurram_lab.runlog.replay:ReplayBoard.from_spec",
 }
 _FACTORIES: dict[str, Callable[..., Board]] = {}
