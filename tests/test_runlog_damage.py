@@ -35,7 +35,7 @@ from neurram_lab.runlog.replay import ReplayBoard
 # ``neurram replay`` costs about a second (its experiment and figure): run on the first copies whose
 # journal opens; on the others ReplayBoard serves the undamaged record and journal, and a replay is
 # a function of those alone.
-MAX_REPLAYS = 6
+MAX_REPLAYS = 3
 KINDS = {
     "write-verify": ["characterize", "write-verify", "--cells-per-core", "8", "--iterations", "1"],
     "mvm": ["characterize", "mvm", "--rows", "64", "--cols", "32", "--vectors", "128"],
@@ -204,7 +204,7 @@ def catalogue(path: Path, seed: int) -> list[tuple[str, object]]:
     size = path.stat().st_size
     rng = np.random.default_rng(seed)
     cases += [(f"flip {int(o)}", _flip_at(int(o), int(m))) for o, m in
-              zip(rng.integers(0, size, 24), rng.integers(1, 256, 24))]
+              zip(rng.integers(0, size, 20), rng.integers(1, 256, 20))]
     cases += [(f"superblock flip {o}", _flip_at(o)) for o in (9, 20, 30, 44)]
     raw = path.read_bytes()
     with h5py.File(path, "r") as f:
