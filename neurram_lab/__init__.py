@@ -35,6 +35,7 @@ from .errors import (
     NeuRRAMError,
     ReplayDivergence,
     ReplayInterrupted,
+    RunLogDamaged,
     RunLogError,
     UnknownBoardError,
 )
@@ -71,7 +72,7 @@ _LAZY = {
 __all__ = [
     "__version__",
     "NeuRRAMError", "LimitError", "InputError", "CalibrationError", "CapabilityError", "DataNotFoundError", "UnknownBoardError", "BoardError",
-    "FrontPanelError", "FrozenLimitsError", "RunLogError", "ReplayDivergence", "ReplayInterrupted",
+    "FrontPanelError", "FrozenLimitsError", "RunLogError", "RunLogDamaged", "ReplayDivergence", "ReplayInterrupted",
     *_LAZY,
 ]
 
