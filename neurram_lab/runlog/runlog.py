@@ -113,7 +113,10 @@ def _table_specs(tables) -> dict:
                 if not isinstance(v, (tuple, list)) or not 1 <= len(v) <= 2:
                     raise InputError(f"tables[{tname!r}][{cname!r}] must be a Column or (dtype, units), got {v!r}")
                 v = Column(*v)
-            as_dtype(f"tables[{tname!r}][{cname!r}] dtype", v.dtype)
+            dt = as_dtype(f"tables[{tname!r}][{cname!r}] dtype", v.dtype)
+            if dt.kind not in "biufS":  # what an HDF5 column stores: numbers, booleans, fixed-size bytes
+                raise InputError(f"tables[{tname!r}][{cname!r}] dtype {dt.str!r} cannot be a run-file column: "
+                                 "use a number, bool or fixed-size bytes dtype ('f8', 'i4', 'u1', '?', 'S16')")
             as_text(f"tables[{tname!r}][{cname!r}] units", v.units, nonempty=False)
             spec[cname] = v
         specs[tname] = spec
