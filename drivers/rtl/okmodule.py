@@ -159,25 +159,30 @@ class _Handle:
         self.sim.request("trig", ep, bit)
         return NO_ERROR
 
-    def WriteToPipeIn(self, ep, data):
+    def _pipe_refusal(self, ep, first_ep, n_bytes):
+        """The FrontPanel code a pipe call gets before any transfer (closed device, endpoint outside
+        ``first_ep``..``first_ep + 0x1F``, a length not a multiple of 16 bytes), or None."""
         if not self.open:
             return DEVICE_NOT_OPEN
-        if not 0x80 <= ep < 0xA0:
+        if not first_ep <= ep < first_ep + 0x20:
             return INVALID_ENDPOINT
-        if len(data) % 16:
+        if n_bytes % 16:
             return INVALID_BLOCK_SIZE
+        return None
+
+    def WriteToPipeIn(self, ep, data):
+        refused = self._pipe_refusal(ep, 0x80, len(data))
+        if refused is not None:
+            return refused
         b = bytes(data)
         words = [int.from_bytes(b[i:i + 4], "little") for i in range(0, len(b), 4)]
         self.sim.request("pi", ep, words)
         return len(b)
 
     def ReadFromPipeOut(self, ep, buf):
-        if not self.open:
-            return DEVICE_NOT_OPEN
-        if not 0xA0 <= ep < 0xC0:
-            return INVALID_ENDPOINT
-        if len(buf) % 16:
-            return INVALID_BLOCK_SIZE
+        refused = self._pipe_refusal(ep, 0xA0, len(buf))
+        if refused is not None:
+            return refused
         words = self.sim.request("po", ep, len(buf) // 4)
         buf[:] = b"".join(int(w).to_bytes(4, "little") for w in words)
         return len(buf)
