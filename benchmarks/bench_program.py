@@ -17,7 +17,7 @@ import numpy as np
 from neurram_lab._cores import parse_cores
 from neurram_lab.program.programming import check_program_args, iterative_program
 from neurram_lab.program.writeverify import form_cells
-from sim_backend._parallel import n_threads
+from neurram_lab.sim_backend._parallel import n_threads
 
 COMMAND = ("bench", "program")
 HELP = "program all 48 x 256 x 256 cells with iterative write-verify and time it"

@@ -84,7 +84,7 @@ def run(seed: int = 0, cores=tuple(range(16)), cells_per_core: int = 256, iterat
         settle_s: float = 1800.0, trace=None, compare_sim: bool = True, read_cycles: int = 1,
         ignore_cycles: int = 0) -> dict:
     """Measure; returns the summary (see module doc)."""
-    from drivers.board_time import authors_cell_calls
+    from neurram_lab.drivers.board_time import authors_cell_calls
     from neurram_lab import open_board
     from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, integer, number
 

@@ -11,7 +11,7 @@ import sys, os, time
 sys.path.insert(0, os.getcwd())
 os.environ["NEURRAM_TWIN_THREADS"] = "1"
 import numpy as np
-import sim_backend.board as B
+import neurram_lab.sim_backend.board as B
 orig = B.run_blocks
 acc = [0.0]
 def rb(fn, n, parallel=True):

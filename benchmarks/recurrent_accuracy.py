@@ -31,7 +31,7 @@ from neurram_lab.mvm.calibration import calibrate  # noqa: E402
 from neurram_lab.mvm.mvm import result_lsb, run_mvm  # noqa: E402
 from neurram_lab.program.programming import program_weights  # noqa: E402
 from neurram_lab.program.weights import conductance_to_weights  # noqa: E402
-from sim_backend import SimBoard  # noqa: E402
+from neurram_lab.sim_backend import SimBoard  # noqa: E402
 
 
 def run(seed: int) -> list[dict]:

@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurram_lab import form_cells, iterative_program, write_verify  # noqa: E402
-from sim_backend import SimBoard, TwinParams  # noqa: E402
+from neurram_lab.sim_backend import SimBoard, TwinParams  # noqa: E402
 
 LEVELS_US = np.array([1.0] + list(range(2, 41, 2)), float)
 # Extended Data Fig. 3d as digitised by aihwkit (ReRamWan2022NoiseModel), sigma in uS at G/40uS

@@ -74,7 +74,7 @@ def visa_resources() -> dict:
 
 def twin() -> dict:
     """The physics twin and the HIL board (always available)."""
-    from sim_backend.board import TWIN_VERSION
+    from neurram_lab.sim_backend.board import TWIN_VERSION
 
     from .hil import HIL_VERSION
 

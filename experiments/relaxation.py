@@ -206,7 +206,7 @@ def main(args, ctx) -> dict:
         raise InputError("--stage and --temperature-k go together (the stage's controller and the temperature it holds)")
     stage = None
     if args.stage is not None:
-        from drivers.instruments import LakeShore335
+        from neurram_lab.drivers.instruments import LakeShore335
 
         stage = LakeShore335(args.stage, visa_library=args.visa_library)
     try:

@@ -18,7 +18,7 @@ import numpy as np
 
 from neurram_lab import _jit
 
-_MODULE = "sim_backend._kernels_numba"
+_MODULE = "neurram_lab.sim_backend._kernels_numba"
 
 
 def available() -> bool:

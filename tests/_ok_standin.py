@@ -8,8 +8,8 @@ import sys
 
 import usb.backend
 
-from drivers.hil import make_emulated_board
-from drivers.hil.okmodule import EmulatedOk
+from neurram_lab.drivers.hil import make_emulated_board
+from neurram_lab.drivers.hil.okmodule import EmulatedOk
 
 
 def install_ok(monkeypatch, serials=("1740000ABC",), seed: int = 8) -> EmulatedOk:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from neurram_lab.board.contract import BoardCapabilities
 from neurram_lab.errors import InputError
 from neurram_lab.board.limits import _default_rails
-from sim_backend.board import SimBoard
+from neurram_lab.sim_backend.board import SimBoard
 
 _RAILS = tuple(r for r in _default_rails() if r != "v_wl_read")
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from neurram_lab.experiments._common import start_run  # noqa: E402
 from neurram_lab import ReplayInterrupted, RunLogError, read_run  # noqa: E402
 from neurram_lab.runlog.replay import ReplayBoard  # noqa: E402
-from sim_backend.board import SimBoard  # noqa: E402
+from neurram_lab.sim_backend.board import SimBoard  # noqa: E402
 
 TABLES = {"rows": {"i": ("i8", ""), "g_s": ("f4", "S")}}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import neurram_top as nt
+from neurram_lab.drivers import neurram_top as nt
 from neurram_lab import open_board
 from neurram_lab.board.contract import MVMRequest
 from neurram_lab.errors import CapabilityError, LimitError

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from drivers.fpga_board import MAX_READ_CYCLES, FpgaBoard
-from drivers.hil import FaultPlan, connect, make_emulated_board, open_hil
+from neurram_lab.drivers.fpga_board import MAX_READ_CYCLES, FpgaBoard
+from neurram_lab.drivers.hil import FaultPlan, connect, make_emulated_board, open_hil
 from neurram_lab import open_board, parse_spec
 from neurram_lab.errors import InputError, LimitError, NeuRRAMError
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from drivers import neurram_top as nt
-from drivers._okfp import list_serials
-from drivers.discovery import usb_boards
+from neurram_lab.drivers import neurram_top as nt
+from neurram_lab.drivers._okfp import list_serials
+from neurram_lab.drivers.discovery import usb_boards
 from neurram_lab import BoardError, FrontPanelError, InputError, open_board
 from tests._ok_standin import UsbListing, install_ok
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import neurram_top as nt
-from drivers.hil import FaultPlan, connect, make_emulated_board, open_hil
+from neurram_lab.drivers import neurram_top as nt
+from neurram_lab.drivers.hil import FaultPlan, connect, make_emulated_board, open_hil
 from neurram_lab import FrontPanelError, InputError, open_board
 
 FAST = dict(poll_timeout_s=0.05)

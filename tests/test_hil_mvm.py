@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers import _mvm_host as host
-from drivers.hil import _mvm_fsm as fsm
+from neurram_lab.drivers import _mvm_host as host
+from neurram_lab.drivers.hil import _mvm_fsm as fsm
 from neurram_lab.board.contract import MVMRequest
 
 # ------------------------------------------------------------------ pure parts
@@ -199,8 +199,8 @@ def test_words_beyond_the_fifos_are_lost_and_flagged():
 
 
 # ------------------------------------------------------- through hil:// (FpgaBoard on the emulator)
-from drivers.hil import connect, make_emulated_board  # noqa: E402
-from drivers import neurram_top as nt  # noqa: E402
+from neurram_lab.drivers.hil import connect, make_emulated_board  # noqa: E402
+from neurram_lab.drivers import neurram_top as nt  # noqa: E402
 from neurram_lab import open_board  # noqa: E402
 from neurram_lab.errors import CapabilityError  # noqa: E402
 from neurram_lab.mvm.mvm import run_mvm  # noqa: E402

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers import neurram_top as nt
-from drivers.frontpanel import FrontPanelError, check, error_name
+from neurram_lab.drivers import neurram_top as nt
+from neurram_lab.drivers.frontpanel import FrontPanelError, check, error_name
 from neurram_lab import open_board
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 

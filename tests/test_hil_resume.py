@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.hil import FaultPlan, connect, make_emulated_board
+from neurram_lab.drivers.hil import FaultPlan, connect, make_emulated_board
 from neurram_lab.experiments._common import start_run
 from neurram_lab import FrontPanelError, read_run
 from neurram_lab.program import programming

@@ -39,7 +39,7 @@ def test_public_api_resolves_and_exports_nothing_internal():
     assert not [n for n in neurram_lab.__all__ if n.startswith("_") and n != "__version__"]
     for internal in ("input_segments", "code_scale", "parse_cores"):
         assert internal not in neurram_lab.__all__
-    import sim_backend
+    from neurram_lab import sim_backend
 
     assert "settle_map" not in sim_backend.__all__ and "draw_die" not in sim_backend.__all__
     assert not hasattr(sim_backend, "settle_map") and not hasattr(sim_backend, "draw_die")
@@ -66,3 +66,17 @@ print(json.dumps({{"calls": calls, "backend": matplotlib.get_backend(), "figure"
     assert out["calls"] == []
     assert out["backend"] == "svg"
     assert out["figure"].endswith(".png") and (tmp_path / out["figure"].split("/")[-1]).stat().st_size > 0
+
+
+def test_install_puts_only_neurram_lab_on_the_path(tmp_path):
+    """``drivers``, ``sim_backend`` and ``experiments`` install as ``neurram_lab.<folder>``, no top-level names."""
+    code = """
+import importlib.metadata as md, importlib.util as u, json
+import neurram_lab.drivers.hil, neurram_lab.sim_backend, neurram_lab.experiments
+print(json.dumps({"top": md.distribution("neurram-lab").read_text("top_level.txt").split(),
+                  "found": [n for n in ("drivers", "sim_backend", "experiments") if u.find_spec(n)]}))
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out == {"top": ["neurram_lab"], "found": []}

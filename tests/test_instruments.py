@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.instruments import InstrumentError, Keithley2400, KeysightE36312A, LakeShore335
+from neurram_lab.drivers.instruments import InstrumentError, Keithley2400, KeysightE36312A, LakeShore335
 from neurram_lab._data import data_path
 from neurram_lab.errors import InputError, LimitError
 

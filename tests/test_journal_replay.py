@@ -260,3 +260,26 @@ def test_journal_staging_keeps_every_dtype_across_flushes_and_runs(tmp_path):
                 assert got.dtype == v.dtype and got.shape == v.shape and got.tobytes() == np.ascontiguousarray(v).tobytes()
         raw = sum(3 * 3 * v.nbytes for v in values)
         assert j.summary()["stored_array_bytes"] < raw / 4  # repeats referenced, indices narrowed
+
+
+def test_journal_written_before_the_package_move_still_decodes():
+    """Files written when the twin and drivers were top-level packages name ``sim_backend.*`` / ``drivers.*``."""
+    import dataclasses
+
+    from neurram_lab.runlog._journal_codec import decode, encode
+    from neurram_lab.sim_backend.params import DeviceParams
+
+    class _Sink:
+        def keep(self, a):
+            raise AssertionError("no arrays in this record")
+
+        def crc(self, data):
+            pass
+
+    tree = encode(DeviceParams(set_v_th_v=1.8), _Sink())
+    name = tree["$c"][0]
+    assert name == "neurram_lab.sim_backend.params:DeviceParams"
+    old = {"$c": [name.removeprefix("neurram_lab."), tree["$c"][1]]}
+    back = decode(old, None)
+    assert dataclasses.is_dataclass(back) and back == DeviceParams(set_v_th_v=1.8)
+    assert type(decode({"$c": ["elsewhere.params:DeviceParams", tree["$c"][1]]}, None)).__name__ == "Unencodable"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCANNED = ("neurram_lab", "sim_backend", "drivers", "experiments", "benchmarks")
+SCANNED = ("neurram_lab", "sim_backend", "drivers", "experiments", "benchmarks")  # folders
 
 # level of each part of neurram_lab (a module may import its own level and below)
 LEVELS = [
@@ -41,10 +41,18 @@ def level(module: str) -> int | None:
     return None
 
 
+INSTALLED_UNDER = ("experiments", "drivers", "sim_backend")  # folders installed as neurram_lab.<folder>
+BESIDE = ("neurram_lab.sim_backend", "neurram_lab.drivers")  # the twin and the drivers, beside the contract
+
+
+def beside(module: str) -> bool:
+    return any(module == b or module.startswith(b + ".") for b in BESIDE)
+
+
 def module_name(path: Path) -> str:
     rel = path.relative_to(ROOT).with_suffix("")
     parts = list(rel.parts)
-    if parts[0] == "experiments":
+    if parts[0] in INSTALLED_UNDER:
         parts = ["neurram_lab"] + parts
     if parts[-1] == "__init__":
         parts = parts[:-1]
@@ -57,7 +65,7 @@ def is_package(path: Path) -> bool:
 
 def _exists(module: str) -> bool:
     parts = module.split(".")
-    if parts[:2] == ["neurram_lab", "experiments"]:
+    if len(parts) > 1 and parts[0] == "neurram_lab" and parts[1] in INSTALLED_UNDER:
         parts = parts[1:]
     base = ROOT.joinpath(*parts)
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
@@ -98,15 +106,15 @@ def where(path, line):
 
 def test_resolver_sees_the_known_imports():
     found = {(m, t) for _, m, _, t in all_imports()}
-    assert ("sim_backend.chip", "neurram_lab.board.contract") in found
+    assert ("neurram_lab.sim_backend.chip", "neurram_lab.board.contract") in found
     assert ("neurram_lab.mvm.mvm", "neurram_lab.program.weights") in found
-    assert ("sim_backend._kernels", "neurram_lab._jit") in found
+    assert ("neurram_lab.sim_backend._kernels", "neurram_lab._jit") in found
 
 
 def test_twin_and_drivers_depend_only_on_the_contract():
     bad = []
     for path, mod, line, target in all_imports():
-        if mod.split(".")[0] not in ("sim_backend", "drivers") or not target.startswith("neurram_lab"):
+        if not beside(mod) or not target.startswith("neurram_lab") or beside(target):
             continue
         lvl = level(target)
         if target == FACADE or lvl is None or lvl > CONTRACT_LEVEL:
@@ -130,15 +138,15 @@ def test_tiers_import_only_downwards():
             bad.append(f"{where(path, line)}: {mod} imports the package facade (import the module instead)")
         elif lt is not None and lt > lm:
             bad.append(f"{where(path, line)}: {mod} (level {lm}) imports {target} (level {lt})")
-        elif lm <= 5 and target.split(".")[0] in ("sim_backend", "drivers"):
+        elif lm <= 5 and beside(target):
             bad.append(f"{where(path, line)}: {mod} asks which board it runs on ({target})")
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("name", ["experiments", "benchmarks"])
+@pytest.mark.parametrize("name", ["experiments", "drivers", "sim_backend", "benchmarks"])
 def test_no_generic_top_level_names(name):
-    """The experiments are ``neurram_lab.experiments``; the benchmarks are not imported by the package."""
-    scanned = ("neurram_lab", "sim_backend", "drivers", "experiments") + (("tests",) if name == "experiments" else ())
+    """The experiments, drivers and twin are ``neurram_lab.<folder>``; the benchmarks are not imported by the package."""
+    scanned = ("neurram_lab", "sim_backend", "drivers", "experiments") + (("tests",) if name != "benchmarks" else ())
     bad = []
     for top in scanned:
         for path in sorted((ROOT / top).rglob("*.py")):

@@ -24,8 +24,8 @@ from neurram_lab import (
 from neurram_lab._cores import parse_cores
 from neurram_lab.board.contract import Board
 from neurram_lab.program.programming import ALIVE, flat_index
-from sim_backend import CellKind, SimBoard
-from sim_backend.defects import draw_die
+from neurram_lab.sim_backend import CellKind, SimBoard
+from neurram_lab.sim_backend.defects import draw_die
 
 
 def _cells(n, core=0):

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from drivers import _authors_host as authors
-from drivers.board_time import (ADC_CONVERSION_S, HOST_S_PER_CALL, READ_UNIT_S, USB_S_PER_CALL, BoardTimeModel, authors_cell_calls,
+from neurram_lab.drivers import _authors_host as authors
+from neurram_lab.drivers.board_time import (ADC_CONVERSION_S, HOST_S_PER_CALL, READ_UNIT_S, USB_S_PER_CALL, BoardTimeModel, authors_cell_calls,
                                 autorange_s, read_s)
-from drivers.trace import TraceWriter, iter_trace, read_trace
-from drivers.trace_summary import summarize_trace
+from neurram_lab.drivers.trace import TraceWriter, iter_trace, read_trace
+from neurram_lab.drivers.trace_summary import summarize_trace
 from neurram_lab.errors import InputError
 
 US = 1e-6

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from neurram_lab import InputError, open_board
-from sim_backend import CellKind, RelaxParams, SimBoard, TwinParams, relaxation_sigma
-from sim_backend.defects import draw_die
-from sim_backend.device import RelaxationClock
-from sim_backend.device import read_time_s
-from sim_backend.params import ReadParams
+from neurram_lab.sim_backend import CellKind, RelaxParams, SimBoard, TwinParams, relaxation_sigma
+from neurram_lab.sim_backend.defects import draw_die
+from neurram_lab.sim_backend.device import RelaxationClock
+from neurram_lab.sim_backend.device import read_time_s
+from neurram_lab.sim_backend.params import ReadParams
 
 N = 2048
 CORE = np.zeros(N, int)

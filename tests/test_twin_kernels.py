@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from neurram_lab import _jit
-from sim_backend import _kernels
-from sim_backend.cells import CellArray
-from sim_backend.defects import CellKind
-from sim_backend.params import TwinParams
+from neurram_lab.sim_backend import _kernels
+from neurram_lab.sim_backend.cells import CellArray
+from neurram_lab.sim_backend.defects import CellKind
+from neurram_lab.sim_backend.params import TwinParams
 from neurram_lab.board.registry import open_board
 from neurram_lab.program.writeverify import form_cells, write_verify
 

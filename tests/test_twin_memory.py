@@ -9,12 +9,12 @@ import sys
 
 import pytest
 
-import sim_backend.board as sim_board
+import neurram_lab.sim_backend.board as sim_board
 
 RSS_CHECK = r"""
 import gc, json, os
 import numpy as np
-from sim_backend import SimBoard
+from neurram_lab.sim_backend import SimBoard
 
 def rss_mb():
     with open("/proc/self/statm") as f:
@@ -60,7 +60,7 @@ def test_malloc_tuning_is_opt_in(monkeypatch, option, env, applied):
 CONSOLE_CHECK = r"""
 import json, os, sys, tempfile
 from neurram_lab.cli import console_main, main
-from sim_backend import _malloc
+from neurram_lab.sim_backend import _malloc
 argv = ["characterize", "write-verify", "--cores", "0", "--cells-per-core", "64", "--iterations", "1", "--quiet",
         "--out", tempfile.mkdtemp()]
 entry = console_main if sys.argv[1] == "console" else main

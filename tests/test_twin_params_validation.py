@@ -9,8 +9,8 @@ import pytest
 
 from neurram_lab import open_board
 from neurram_lab.errors import InputError, LimitError
-from sim_backend import SimBoard, TwinParams
-from sim_backend.params import DeviceParams
+from neurram_lab.sim_backend import SimBoard, TwinParams
+from neurram_lab.sim_backend.params import DeviceParams
 
 
 def _toml(tmp_path, text, name="twin.toml"):

@@ -9,8 +9,8 @@ from scipy.special import ndtr, ndtri
 from neurram_lab import _jit
 from neurram_lab.board.contract import MVMRequest
 from neurram_lab.board.registry import open_board
-from sim_backend import _kernels, _normal
-from sim_backend.device import NoiseStream
+from neurram_lab.sim_backend import _kernels, _normal
+from neurram_lab.sim_backend.device import NoiseStream
 
 
 def _mvm_codes(board, repeats: int) -> list[np.ndarray]:

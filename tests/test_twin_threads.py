@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from neurram_lab import form_cells, write_verify
-from sim_backend import SimBoard
-from sim_backend._parallel import BLOCK, run_blocks
+from neurram_lab.sim_backend import SimBoard
+from neurram_lab.sim_backend._parallel import BLOCK, run_blocks
 
 N = 2 * BLOCK + 5000  # three blocks per call, the last one short
 

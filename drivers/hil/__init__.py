@@ -48,7 +48,7 @@ def make_emulated_board(seed: int = 0, params=None, bitstream: str = nt.DEFAULT_
 
     ``faults`` is a :class:`FaultPlan` (or a spec string, see :mod:`drivers.hil.faults`).
     """
-    from sim_backend.board import SimBoard
+    from neurram_lab.sim_backend.board import SimBoard
 
     faults = fault_plan(faults, nt.bitstream(bitstream))
     twin = SimBoard(seed=seed, params=params)

@@ -26,12 +26,12 @@ def register() -> None:
     """Make ``open_board`` know ``rtl://``."""
     from neurram_lab.board.registry import register_board
 
-    register_board("rtl", "drivers.rtl:open_rtl")
+    register_board("rtl", "neurram_lab.drivers.rtl:open_rtl")
 
 
 def make_rtl_ok(hdl=None, top: str = DEFAULT_TOP, seed: int = 0, params=None):
     """An ``ok``-module look-alike over a fresh simulation of ``top`` with a twin of ``seed`` as chip."""
-    from sim_backend.board import SimBoard
+    from neurram_lab.sim_backend.board import SimBoard
 
     from .okmodule import RtlOk
     from .sim import RtlSim

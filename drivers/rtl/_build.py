@@ -46,7 +46,7 @@ def iverilog_path() -> str | None:
 
 
 def model_dir() -> Path:
-    return Path(str(resources.files("drivers.rtl") / "hdl"))
+    return Path(str(resources.files("neurram_lab.drivers.rtl") / "hdl"))
 
 
 def sources(hdl_dir, top: str = DEFAULT_TOP) -> list[Path]:

@@ -35,7 +35,7 @@ def _gpi_env() -> dict:
     env["PATH"] = env.get("PATH", "") + os.pathsep + str(cfg.libs_dir)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     env["COCOTB_TOPLEVEL"] = "rtl_tb"
-    env["COCOTB_TEST_MODULES"] = "drivers.rtl._bench"
+    env["COCOTB_TEST_MODULES"] = "neurram_lab.drivers.rtl._bench"
     env["TOPLEVEL_LANG"] = "verilog"
     env["COCOTB_LOG_LEVEL"] = env.get("NEURRAM_RTL_LOG_LEVEL", "WARNING")
     env["COCOTB_REDUCED_LOG_FMT"] = "1"

@@ -19,10 +19,10 @@ from ..errors import InputError, UnknownBoardError
 # scheme -> "module:callable"; imported only when a board of that scheme is opened,
 # so that opening the twin never imports pyusb and friends.
 _LAZY: dict[str, str] = {
-    "sim": "sim_backend.board:SimBoard.from_spec",
-    "hil": "drivers.hil:open_hil",
-    "okusb": "drivers.fpga_board:open_okusb",
-    "rtl": "drivers.rtl:open_rtl",
+    "sim": "neurram_lab.sim_backend.board:SimBoard.from_spec",
+    "hil": "neurram_lab.drivers.hil:open_hil",
+    "okusb": "neurram_lab.drivers.fpga_board:open_okusb",
+    "rtl": "neurram_lab.drivers.rtl:open_rtl",
     "replay": "neurram_lab.runlog.replay:ReplayBoard.from_spec",
 }
 _FACTORIES: dict[str, Callable[..., Board]] = {}

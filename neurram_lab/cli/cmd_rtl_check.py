@@ -34,7 +34,7 @@ def _ops(text) -> int:
 
 
 def main(args, ctx) -> dict:
-    from drivers.rtl import _build
+    from neurram_lab.drivers.rtl import _build
 
     try:
         n_ops = _ops(args.ops)
@@ -42,7 +42,7 @@ def main(args, ctx) -> dict:
     except InputError as exc:
         print(f"neurram: error: {exc}", file=sys.stderr)
         return {"error": str(exc), "exit": 2}
-    from drivers.rtl import diff
+    from neurram_lab.drivers.rtl import diff
 
     bar = ctx.progress(n_ops, "rtl-check", "op")
     try:

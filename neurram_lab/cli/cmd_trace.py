@@ -72,7 +72,7 @@ def format_summary(path, s: dict) -> str:
 
 def show_trace(path, ctx, bitstream: str = "neurram_top") -> dict:
     """Summarise trace ``path``, print it (unless quiet) and return the summary."""
-    from drivers.trace_summary import summarize_trace
+    from neurram_lab.drivers.trace_summary import summarize_trace
 
     s = summarize_trace(path, bitstream=bitstream)
     s["path"] = str(path)

@@ -137,7 +137,7 @@ def check_scheduler(address: str) -> str:
 
 def twin_field_names() -> dict[str, type]:
     """Every twin parameter by its dotted name (``relax.fast_sigma_s`` ...)."""
-    from sim_backend.params import TwinParams
+    from neurram_lab.sim_backend.params import TwinParams
 
     out = {}
     for sec in dataclasses.fields(TwinParams):
@@ -295,7 +295,7 @@ def plan_sweep(tokens: list[str], grid_items=(), seeds: str = "0", board: str = 
             kinds[name] = "option"
     twin_base = {}
     if scheme in _TWIN_SCHEMES and "params" in board_opts and any(k == "twin" for k in kinds.values()):
-        from sim_backend.params import TwinParams
+        from neurram_lab.sim_backend.params import TwinParams
 
         twin_base = TwinParams.from_file(board_opts["params"]).to_dict()  # checks the file now
     out = Path(out).resolve()
@@ -368,7 +368,7 @@ def run_point(point: Point) -> dict:
                                              "--out", str(out_dir), "--quiet"])
         params_file = None
         if point.twin:
-            from sim_backend.params import TwinParams
+            from neurram_lab.sim_backend.params import TwinParams
 
             base = parse_spec(point.board)[2].get("params")
             tp = TwinParams.from_file(base) if base else TwinParams()
@@ -727,7 +727,7 @@ def _run_on_dask(plan, todo, rows, workers, scheduler, bar) -> str:
 
 # What a point imports (the experiment, HDF5, the twin, plotting): loaded once by the forkserver the
 # local cluster's processes fork from, not by every worker at its first point.
-_PRELOAD = ("h5py", "matplotlib.pyplot", "sim_backend", "neurram_lab.cli.sweep", "neurram_lab.runlog",
+_PRELOAD = ("h5py", "matplotlib.pyplot", "neurram_lab.sim_backend", "neurram_lab.cli.sweep", "neurram_lab.runlog",
             "neurram_lab.program")
 
 

@@ -41,7 +41,9 @@ def store_dtype(key: str) -> np.dtype:
     """The dtype of the file dataset of store ``key`` (``b1`` and ``z`` hold bytes)."""
     return np.dtype("u1" if key in ("b1", "z") else key)
 # Packages whose classes (dataclasses, exceptions) a journal may name; nothing else is imported.
-_TRUSTED = ("neurram_lab", "sim_backend", "drivers", "builtins")
+_TRUSTED = ("neurram_lab", "builtins")
+# top-level packages of files written before they moved under neurram_lab (issue 21)
+_OLD_TOP = ("drivers", "sim_backend")
 
 
 class Unencodable(str):
@@ -294,6 +296,8 @@ _MOVED = {
 def _trusted_class(name: str):
     mod_name, _, qual = name.partition(":")
     mod_name = _MOVED.get(mod_name, mod_name)
+    if mod_name.split(".")[0] in _OLD_TOP:
+        mod_name = "neurram_lab." + mod_name
     if mod_name.split(".")[0] not in _TRUSTED:
         return None
     try:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from _reference import reference_map
 
-from sim_backend.array import settle_map, weighted_mean_map
-from sim_backend.core import CoreCircuit, network
-from sim_backend.params import CircuitParams
+from neurram_lab.sim_backend.array import settle_map, weighted_mean_map
+from neurram_lab.sim_backend.core import CoreCircuit, network
+from neurram_lab.sim_backend.params import CircuitParams
 
 
 def _random_network(seed, A=6, B=8, P=12, floating=(1,)):

@@ -10,7 +10,7 @@ from neurram_lab.mvm.calibration import calibrate
 from neurram_lab.errors import InputError
 from neurram_lab.mvm.mvm import run_mvm
 from neurram_lab.program.weights import conductance_to_weights
-from sim_backend import SimBoard, TwinParams
+from neurram_lab.sim_backend import SimBoard, TwinParams
 from neurram_lab.program.programming import program_weights
 
 QUIET = {"circuit": {"ideal_settling": 1, "coupling_frac": 0, "comparator_noise_v": 0, "cycle_noise_v": 0,

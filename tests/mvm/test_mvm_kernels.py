@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from neurram_lab import _jit
-from sim_backend import _kernels
-from sim_backend._normal import FreshNormals
-from sim_backend.neuron import code_floors, convert, sar_thresholds
+from neurram_lab.sim_backend import _kernels
+from neurram_lab.sim_backend._normal import FreshNormals
+from neurram_lab.sim_backend.neuron import code_floors, convert, sar_thresholds
 from neurram_lab.board.contract import MVMRequest
 from neurram_lab.board.registry import open_board
 

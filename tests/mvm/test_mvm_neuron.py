@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim_backend._normal import FreshNormals
-from sim_backend.neuron import LFSRPair, activate, convert, sar_thresholds
+from neurram_lab.sim_backend._normal import FreshNormals
+from neurram_lab.sim_backend.neuron import LFSRPair, activate, convert, sar_thresholds
 
 
 def _sar_reference(v, offset, lsb, k, level_err):

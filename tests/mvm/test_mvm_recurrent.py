@@ -9,8 +9,8 @@ from neurram_lab import InputError, LimitError, MatrixPlacement, RecurrentMatrix
 from neurram_lab.mvm.calibration import calibrate
 from neurram_lab.mvm.mvm import run_mvm
 from neurram_lab.program.programming import program_weights
-from sim_backend import SimBoard, TwinParams
-from sim_backend.core import CoreCircuit
+from neurram_lab.sim_backend import SimBoard, TwinParams
+from neurram_lab.sim_backend.core import CoreCircuit
 
 from test_mvm_board import QUIET
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from drivers import neurram_top as nt
-from drivers.rtl import _build
-from drivers.rtl._board_side import EV_DAC, decode
+from neurram_lab.drivers import neurram_top as nt
+from neurram_lab.drivers.rtl import _build
+from neurram_lab.drivers.rtl._board_side import EV_DAC, decode
 from neurram_lab.errors import InputError
 
 
@@ -53,7 +53,7 @@ def test_cli_bad_input_exits_2(hdl_dir, tmp_path):
 
 @pytest.fixture(scope="module")
 def sim(hdl_dir):
-    from drivers.rtl.sim import RtlSim
+    from neurram_lab.drivers.rtl.sim import RtlSim
 
     events = []
     s = RtlSim(_build.build(hdl_dir), on_events=events.extend)
