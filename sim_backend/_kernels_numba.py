@@ -1,7 +1,10 @@
-"""The numba-compiled kernels themselves (imported by :mod:`sim_backend._kernels` on first use).
+"""The numba-compiled kernels themselves (imported by :mod:`neurram_lab.sim_backend._kernels` on first use).
 
 Top-level functions so that numba's on-disk cache finds them again in the
-next process. Semantics, and the numpy reference each one matches, are
+next process. The cache is keyed on this file's size and time stamp, not on
+the module's name: when the module moves (it was ``sim_backend`` before it
+installed as ``neurram_lab.sim_backend``), this file must change too, or an
+editable checkout loads entries that import the old name. Semantics, and the numpy reference each one matches, are
 described in :mod:`sim_backend._kernels` and at the call sites.
 """
 
