@@ -10,7 +10,7 @@ first runs ``deploy mnist-cnn --limit N`` on a fresh twin (N = 10000 is the
 whole MNIST test set, the issue's ~155 MB file) with the logging timed by
 wrappers, then times the file it wrote. Figures (medians of ``--repeats``):
 
-- ``verify_s``: :func:`neurram_lab.cli.cmd_verify.verify_file` (every part, as
+- ``verify_s``: :func:`neurram_lab.runlog.verify_run` (every part, as
   ``neurram verify`` does) and ``read_run_s``: ``read_run(path, journal=True)``
   (a full read, journal included); ``ratio`` is the first over the second.
 - ``logging_s``: time inside ``RunLog.append``, ``RunLog.flush``,
@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import h5py  # noqa: E402
 
 from neurram_lab import read_run  # noqa: E402
-from neurram_lab.cli.cmd_verify import verify_file  # noqa: E402
 from neurram_lab.runlog import journal as _journal  # noqa: E402
+from neurram_lab.runlog import verify_run  # noqa: E402
 from neurram_lab.runlog import runlog as _runlog  # noqa: E402
 
 
@@ -115,19 +115,17 @@ def timed_logging(clock: _Clock):
 
 
 def deploy(limit: int, out_dir: Path) -> tuple[Path, dict, dict]:
-    """``deploy mnist-cnn --limit N`` on sim:// with the logging timed; (run file, summary, clock seconds)."""
-    from neurram_lab.cli.cli import main
+    """``deploy mnist-cnn --limit N`` on ``sim://?seed=1`` with the logging timed; (run file, info, clock seconds)."""
+    from neurram_lab import open_board
+    from neurram_lab.experiments import deploy_mnist_cnn
 
     os.environ.setdefault("NEURRAM_SHARED", str(Path(__file__).resolve().parents[2] / "shared"))
-    out = out_dir / "cnn.h5"
     clock = _Clock(LABELS)
     t = time.perf_counter()
-    with timed_logging(clock):
-        rc = main(["deploy", "mnist-cnn", "--limit", str(limit), "--seed", "1", "--quiet", "--out", str(out)])
+    with timed_logging(clock), open_board("sim://?seed=1") as board:
+        summary = deploy_mnist_cnn.run(board, out_dir, limit=limit)
     wall = time.perf_counter() - t
-    if rc not in (0, None):
-        raise SystemExit(f"deploy failed with exit status {rc}")
-    return out, {"deploy_wall_s": wall}, dict(clock.s)
+    return Path(summary["run_file"]), {"deploy_wall_s": wall, "accuracy": summary["accuracy"]}, dict(clock.s)
 
 
 def median_times(fns: dict, repeats: int) -> dict:
@@ -158,11 +156,11 @@ def main(argv=None) -> dict:
             result.update(info, logging_s=clock["logging"], new_checks_s=clock["new_checks"],
                           new_checks_pct=100 * clock["new_checks"] / clock["logging"],
                           all_checks_s=clock["all_checks"], all_checks_pct=100 * clock["all_checks"] / clock["logging"])
-        verdict = verify_file(path)
+        verdict = verify_run(path)
         result.update(run_file_mb=path.stat().st_size / 1e6, verify_state=verdict["state"])
         t = median_times({"read_run_s": lambda: read_run(path, journal=True),
                           "read_run_tables_only_s": lambda: read_run(path),
-                          "verify_s": lambda: verify_file(path)}, args.repeats)
+                          "verify_s": lambda: verify_run(path)}, args.repeats)
         result.update(t, ratio=t["verify_s"] / t["read_run_s"])
     print(json.dumps(result, indent=1))
     return result

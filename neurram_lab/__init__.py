@@ -67,6 +67,7 @@ _LAZY = {
     **dict.fromkeys(("Journal", "JournalCall"), "neurram_lab.runlog.journal"),
     "JournalBoard": "neurram_lab.runlog.journal_board",
     "ReplayBoard": "neurram_lab.runlog.replay",
+    "verify_run": "neurram_lab.runlog.verify",
 }
 
 __all__ = [
@@ -109,3 +110,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from .runlog.journal_board import JournalBoard
     from .runlog.replay import ReplayBoard
     from .runlog.runlog import FORMAT_VERSION, Column, Run, RunLog, read_run
+    from .runlog.verify import verify_run

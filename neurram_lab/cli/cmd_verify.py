@@ -12,42 +12,18 @@ fully verifiable).
 
 from __future__ import annotations
 
-from ..errors import RunLogDamaged, RunLogError
+from ..runlog.verify import BAD, verify_run
 
 COMMAND = (None, "verify")
 HELP = "check every part of run files (record, stop record, tables, checks, journal); exit 0 only when all are intact"
-BAD = ("damaged", "missing", "unreadable")
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("runs", metavar="RUN.h5", nargs="+", help="run files to check")
 
 
-def verify_file(path) -> dict:
-    """``{"path", "status", "format_version", "state", "parts": [{"part", "state", "detail"}, ...]}`` of one file.
-
-    ``state`` is the worst part state: ``damaged`` (or missing, unreadable), then
-    ``interrupted``, ``not verifiable``, ``intact``.
-    """
-    from ..runlog.runlog import read_run
-
-    try:
-        run = read_run(path, tables=True, journal=True, verify=False)
-    except RunLogDamaged as exc:
-        parts = [{"part": exc.part, "state": "damaged", "detail": exc.check}]
-        return {"path": str(path), "status": None, "format_version": None, "state": "damaged", "parts": parts}
-    except RunLogError as exc:
-        parts = [{"part": "file", "state": "unreadable", "detail": str(exc)}]
-        return {"path": str(path), "status": None, "format_version": None, "state": "unreadable", "parts": parts}
-    parts = [{"part": k, "state": v["state"], "detail": v.get("detail", "")} for k, v in run.parts.items()]
-    states = {p["state"] for p in parts}
-    state = next((s for s in (*BAD, "interrupted", "not verifiable") if s in states), "intact")
-    return {"path": str(path), "status": run.status, "format_version": run.format_version, "state": state,
-            "parts": parts}
-
-
 def main(args, ctx) -> dict:
-    files = [verify_file(p) for p in args.runs]
+    files = [verify_run(p) for p in args.runs]
     lines = []
     for r in files:
         head = f"{r['path']}: {r['state']}"

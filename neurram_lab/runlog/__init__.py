@@ -1,6 +1,7 @@
 """The run log: HDF5 run files in SWMR mode, the journal of board calls, replay.
 
 - :mod:`.runlog`: :class:`RunLog` (writing), :func:`read_run` / :class:`Run` (reading);
+- :mod:`.verify`: :func:`verify_run`, every part of a file checked (``neurram verify``);
 - :mod:`.journal` (with its value codec ``_journal_codec``): the journal of board calls in a run file;
 - :mod:`.journal_board`: :class:`JournalBoard`, the board wrapper that journals every call;
 - :mod:`.replay`: :class:`ReplayBoard` (``replay://RUN.h5``), a logged run served back.
@@ -11,8 +12,9 @@ Imports h5py and pandas; ``import neurram_lab`` loads this package only when one
 from .journal import Journal, JournalCall
 from .journal_board import JournalBoard
 from .runlog import FORMAT_VERSION, Column, Run, RunLog, read_run
+from .verify import verify_run
 
-__all__ = ["RunLog", "Run", "read_run", "Column", "FORMAT_VERSION", "Journal", "JournalCall", "JournalBoard",
+__all__ = ["RunLog", "Run", "read_run", "verify_run", "Column", "FORMAT_VERSION", "Journal", "JournalCall", "JournalBoard",
            "ReplayBoard"]
 
 

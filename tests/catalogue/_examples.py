@@ -156,6 +156,7 @@ EXAMPLES = {
     "RunLog": lambda c: (nl.RunLog, dict(path=c.tmp / "catalogue.h5", experiment="catalogue", parameters={},
                                          tables={})),
     "read_run": lambda c: (nl.read_run, dict(path=c.run_file(), tables=True, journal=False)),
+    "verify_run": lambda c: (nl.verify_run, dict(path=c.run_file())),
     "Column": lambda c: (nl.Column, dict(dtype="float32", units="S")),
     "Run": None, "Journal": None, "JournalCall": None,  # what read_run returns
     "JournalBoard": None,  # built by start_run around an open board
