@@ -23,6 +23,7 @@ EXPERIMENT_MODULES: list[str] = [
     "neurram_lab.experiments.mvm_energy",
     "neurram_lab.experiments.deploy_mnist_cnn",
     "neurram_lab.experiments.deploy_rbm_recovery",
+    "neurram_lab.experiments.deploy_cifar10_resnet20",
     "neurram_lab.experiments.deploy_train_small",
 ]
 

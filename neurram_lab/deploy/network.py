@@ -214,7 +214,7 @@ class ChipNetwork:
         self.skip_zero_inputs = boolean("skip_zero_inputs", skip_zero_inputs)
         self.programmed = {}  # table index -> ProgrammedMatrix
         self.calibration = {}  # table index -> (slope, intercept) per column
-        self.mvm_calibration = {}  # layer -> tier-2 MVMCalibration
+        self.mvm_calibration = {}  # layer -> tier-2 MVMCalibration of each round (core_rounds) of its matrices
         self.mvm_time_s = 0.0  # wall time spent inside the MVM function (the board)
 
     # ----------------------------------------------------------- programming
@@ -315,10 +315,16 @@ class ChipNetwork:
             inputs.append(self.matrix_inputs(r, codes[a : a + share], grid.levels))
             spans.append((a, min(a + share, n)))
         opts = dict(self.mvm_options)
-        if layer.name in self.mvm_calibration:
-            opts["calibration"] = self.mvm_calibration[layer.name]
+        cals = self.mvm_calibration.get(layer.name)
+        outs = [None] * len(rows)
         t0 = time.perf_counter()
-        outs = self._mvm(self.board, progs, inputs, grid.bits, output_bits=self.output_bits, **opts)
+        for k, members in enumerate(core_rounds([r["core"] for _, r in rows])):  # matrices sharing a core: in turn
+            if cals is not None:
+                opts["calibration"] = cals[k]
+            res = self._mvm(self.board, [progs[j] for j in members], [inputs[j] for j in members], grid.bits,
+                            output_bits=self.output_bits, **opts)
+            for j, o in zip(members, res):
+                outs[j] = o
         self.mvm_time_s += time.perf_counter() - t0
         return rows, [np.asarray(o, np.float32) for o in outs], spans, codes[:n], inverse
 
@@ -389,10 +395,11 @@ class ChipNetwork:
             codes = self.layer_codes(lay, x)
             rows = self._layer_rows(name)
             pick = np.random.default_rng(0).permutation(codes.shape[0])[:4096]
-            self.mvm_calibration[name] = chip_calibrate(
-                self.board, [self.programmed[i] for i, _ in rows],
-                [self.matrix_inputs(r, codes[pick], grid.levels) for _, r in rows], grid.bits,
+            self.mvm_calibration[name] = [chip_calibrate(
+                self.board, [self.programmed[rows[j][0]] for j in members],
+                [self.matrix_inputs(rows[j][1], codes[pick], grid.levels) for j in members], grid.bits,
                 output_bits=self.output_bits, **self.mvm_options)
+                for members in core_rounds([r["core"] for _, r in rows])]
         for idx, _ in self._layer_rows(name):
             self.calibration.pop(idx, None)
         rows, outs, spans, codes, _ = self.raw_partials(lay, x)
@@ -406,6 +413,25 @@ class ChipNetwork:
                 o = (o - icpt) / slope
             errs.append(np.sqrt(np.mean((o - ideal) ** 2)))
         return float(np.mean(errs))
+
+
+def core_rounds(cores) -> list:
+    """Positions of a layer's matrices in rounds whose matrices sit on distinct cores, in order.
+
+    Matrices merged onto one core (SPEC §5: large ones side by side on the same rows)
+    are time-multiplexed: each round is one MVM call, the rounds run one after another.
+    """
+    rounds, seen = [], []
+    for i, c in enumerate(cores):
+        for members, used in zip(rounds, seen):
+            if c not in used:
+                members.append(i)
+                used.add(c)
+                break
+        else:
+            rounds.append([i])
+            seen.append({c})
+    return rounds
 
 
 class _Intended:

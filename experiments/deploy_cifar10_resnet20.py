@@ -1,0 +1,250 @@
+"""``neurram deploy cifar10-resnet20``: the authors' ResNet-20 on the CIFAR-10 test set, on the 48 cores.
+
+Loads the authors' weights (``resnet20_cifar10_act3b_wnoise0.10.npz``, checked
+array by array, :mod:`neurram_lab.deploy.resnet20`), folds batch norm, cuts the
+22 weight layers into 61 conductance matrices and maps them onto the 48 cores
+by the paper's rule (SPEC §5, :func:`~neurram_lab.deploy.mapping.map_model`):
+the compute-heavy matrices keep a core each, the rest are merged, small ones
+diagonally and large ones side by side on shared rows (time-multiplexed: one
+MVM call per round of matrices on distinct cores). The mapping table (CSV) and
+a figure of the cores (``-cores.png``) are written beside the run file.
+
+The paper's protocol as in ``deploy mnist-cnn``: write-verify with a 30-minute
+settle (board time) before each verify re-read and before inference, then the
+per-layer calibration on training images (``data_batch_*``); with only the
+test batch in DIR, calibration takes the *last* ``calibration_images`` test
+images, the summary says so (``calibration_source``) and those images are not
+classified. The input is 4-bit (clip 0.95), activations 3-bit, residual adds
+and pooling digital (the FPGA side).
+
+The summary gives the chip's accuracy next to the software model's (exact
+float, same quantisation) and the paper's (85.7 %), and the per-layer
+normalised error of the chip against software on the same inputs
+(``layer_error``), which needs no labels.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from neurram_lab._validate import MAX_ITERATIONS, choice, dir_path, file_path, integer, optional_integer
+from neurram_lab.deploy.cifar10 import class_names, has_training_batches, load_cifar10
+from neurram_lab.deploy.fidelity import LayerErrors
+from neurram_lab.deploy.mapping import map_model
+from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_layers, read_back
+from neurram_lab.deploy.resnet20 import FINAL_QUANTS, load_resnet20
+from neurram_lab.errors import DataNotFoundError, InputError
+
+from ._common import (PAPER_SETTLE_S, add_protocol_arguments, calibration_modes, datasets_dir, default_model,
+                      figure_path, finish_run, progress_callback, pyplot, run_and_report, settle_protocol, start_run)
+from ._core_map import draw_core_map, layer_error_rows
+
+EXPERIMENT = "deploy-cifar10-resnet20"
+COMMAND = ("deploy", "cifar10-resnet20")
+HELP = "run the authors' CIFAR-10 ResNet-20 on the 48 cores over the CIFAR-10 test set"
+RESNET_MODEL = "resnet20_cifar10_act3b_wnoise0.10.npz"
+PAPER_ACCURACY = 0.857  # on chip (SPEC §5)
+MVM_MODES = ("chip", "measured-weights", "exact")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", default=None, help="ResNet-20 .npz (default: resnet20_cifar10_act3b_wnoise0.10.npz "
+                        "in $NEURRAM_MODELS or $NEURRAM_SHARED/models)")
+    parser.add_argument("--data", default=None, help="CIFAR-10 folder, python layout (test_batch, batches.meta, "
+                        "data_batch_*) or binary layout (test_batch.bin, data_batch_*.bin) "
+                        "(default: $NEURRAM_DATA/cifar10 or $NEURRAM_SHARED/datasets/cifar10)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="first N test images only")
+    parser.add_argument("--calibration-images", type=int, default=200, metavar="N",
+                        help="training images used for calibration (default 200); without data_batch_* the last N "
+                             "test images, left out of the accuracy")
+    parser.add_argument("--mvm", default="chip", choices=list(MVM_MODES),
+                        help="chip: MVM on the board; measured-weights: read-back conductances, no circuit; "
+                             "exact: intended weights, nothing sent (checks mapping and quantisation)")
+    parser.add_argument("--output-bits", type=int, default=None,
+                        help="neuron ADC bits (default 8, or the most the board can convert)")
+    parser.add_argument("--final-quant", default="before_pool", choices=list(FINAL_QUANTS),
+                        help="where the last act-quant sits (the model's .md): the saved graph's (default) or the "
+                             "authors' current code's")
+    add_protocol_arguments(parser)
+    parser.add_argument("--batch", type=int, default=100, help="images per inference batch (default 100)")
+
+
+def cifar10_dir():
+    """``datasets_dir() / "cifar10"`` (DataNotFoundError if absent)."""
+    path = datasets_dir() / "cifar10"
+    if not path.is_dir():
+        raise DataNotFoundError("the CIFAR-10 folder", path, "put the test set there or pass --data DIR")
+    return path
+
+
+def split_images(data, limit, calibration_images):
+    """(test images, labels, calibration images, calibration_source): calibration from ``data_batch_*`` when
+    present, else the last ``calibration_images`` test images (disjoint from those classified)."""
+    images, labels = load_cifar10(data, "test")
+    if has_training_batches(data):
+        cal, _ = load_cifar10(data, "train")
+        cal = cal[np.random.default_rng(0).permutation(len(cal))[:calibration_images]]
+        source = f"training batches (data_batch_*), {len(cal)} images"
+    else:
+        if len(images) < calibration_images + 1:
+            raise InputError(f"calibration_images {calibration_images}: {data} holds only the test set "
+                             f"({len(images)} images) and calibration needs a disjoint slice of it with at least one "
+                             f"image left to classify; give fewer calibration images or add data_batch_*")
+        cut = len(images) - calibration_images
+        cal = images[cut:]
+        images, labels = images[:cut], labels[:cut]
+        source = (f"test set only: test images {cut}..{cut + calibration_images - 1} calibrate and are left out "
+                  f"of the accuracy")
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    return images, labels, cal, source
+
+
+def run(board, out_dir, progress=None, model=None, data=None, limit=None, calibration_images=200, mvm="chip",
+        output_bits=None, settle_s=PAPER_SETTLE_S, calibration="paper", batch=100, iterations=3,
+        final_quant="before_pool") -> dict:
+    """Map, program, calibrate and classify; returns the summary (accuracy, software_accuracy, paper_accuracy,
+    layer_error, cores_used, matrices, ...). Everything is checked and read before the run file is created."""
+    t0 = time.perf_counter()
+    limit = optional_integer("limit", limit, 1, 10_000, "test images")
+    calibration_images = integer("calibration_images", calibration_images, 1, 50_000, "calibration images")
+    mvm = choice("mvm", mvm, MVM_MODES)
+    output_bits = optional_integer("output_bits", output_bits, 1, 10)
+    settle_s, calibration, relax_s, _ = settle_protocol(settle_s, calibration)
+    batch = integer("batch", batch, 1, 10_000, "images per batch")
+    iterations = integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
+    final_quant = choice("final_quant", final_quant, FINAL_QUANTS)
+    model = file_path("model", model, (".npz",)) if model is not None else default_model(RESNET_MODEL)
+    data = dir_path("data", data) if data is not None else cifar10_dir()
+    software, chip_model = load_resnet20(model, final_quant)
+    images, labels, cal_x, cal_source = split_images(data, limit, calibration_images)
+    names = class_names(data)
+    output_bits = deploy_output_bits(board, network_layers(chip_model), mvm, output_bits)
+    params = {"model": str(model), "data": str(data), "limit": limit, "calibration_images": calibration_images,
+              "mvm": mvm, "output_bits": output_bits, "settle_s": settle_s, "calibration": calibration,
+              "batch": batch, "iterations": iterations, "final_quant": final_quant}
+    modes = calibration_modes(calibration) if mvm != "exact" else [("paper", False)]
+    mapping = map_model(chip_model)
+    tables = {
+        "predictions": {"index": ("i4", ""), "label": ("u1", ""), "chip": ("u1", ""), "software": ("u1", ""),
+                        "chip_paper": ("u1", ""), "chip_per_column": ("u1", "")},
+        "matrices": {"core": ("i2", ""), "row0": ("i2", ""), "col0": ("i2", ""), "n_in": ("i2", ""),
+                     "n_out": ("i2", ""), "replica": ("i2", ""), "w_max": ("f4", "")},
+        "calibration": {"layer_index": ("i2", ""), "residual": ("f4", "weight units"), "per_column": ("u1", "")},
+        "layer_error": {"layer_index": ("i2", ""), "error": ("f4", "")},
+    }
+    with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
+        board = log.board
+        t = mapping.table
+        log.append("matrices", core=t["core"], row0=t["row0"], col0=t["col0"], n_in=t["n_in"], n_out=t["n_out"],
+                   replica=t["replica"], w_max=t["w_max"])
+        map_file = mapping.save(log.path.with_name(log.path.stem + "-mapping.csv"))
+        cores_file = figure_path(log.path, "cores")
+        draw_core_map(cores_file, t, f"ResNet-20: {mapping.n_matrices} matrices on {mapping.cores_used} cores")
+        net = ChipNetwork(board, mapping, 1e-6, 40e-6, mvm=mvm, output_bits=output_bits)
+        t_prog = time.perf_counter()
+        tick, close = progress_callback(progress, mapping.cells_used, "program")
+        prog = net.program(iterations=iterations, settle_s=settle_s, progress=lambda d, n: tick(d))
+        close()
+        board.wait(relax_s)
+        if mvm == "measured-weights":
+            read_back(board, list(net.programmed.values()))
+        program_wall_s = time.perf_counter() - t_prog
+        preds, resids, errors, calibration_wall_s, inference_wall_s = {}, {}, {}, 0.0, 0.0
+        for name, per_column in modes:  # calibrate, then classify the test set, each way
+            t_cal = time.perf_counter()
+            resid = resids[name] = net.calibrate(cal_x, batch=batch, per_column=per_column)
+            calibration_wall_s += time.perf_counter() - t_cal
+            log.append("calibration", layer_index=np.arange(len(resid)), residual=list(resid.values()),
+                       per_column=np.full(len(resid), per_column, np.uint8))
+            t_inf = time.perf_counter()
+            meter = LayerErrors(net)
+            tick, close = progress_callback(progress, len(images), f"inference ({name})")
+            preds[name] = meter.predict(images, batch=batch, progress=tick).argmax(1)
+            close()
+            inference_wall_s += time.perf_counter() - t_inf
+            errors[name] = meter.table()
+        headline = modes[0][0]
+        log.append("layer_error", **dict(zip(("layer_index", "error"), layer_error_rows(errors[headline]))))
+        spred = software.predict(images, batch=batch).argmax(1)
+        pred = preds[headline]
+        none = np.full(len(labels), 255, np.uint8)
+        log.append("predictions", index=np.arange(len(labels)), label=labels, chip=pred, software=spred,
+                   chip_paper=preds.get("paper", none), chip_per_column=preds.get("per-column", none))
+        acc = {k: float(np.mean(v == labels)) for k, v in preds.items()}
+        summary = {
+            "accuracy": acc[headline],
+            "calibration": headline if mvm != "exact" else None,
+            "accuracy_paper": acc.get("paper"),
+            "accuracy_per_column": acc.get("per-column"),
+            "software_accuracy": float(np.mean(spred == labels)),
+            "chip_software_agreement": float(np.mean(pred == spred)),
+            "paper_accuracy": PAPER_ACCURACY,
+            "n_images": int(len(labels)),
+            "calibration_images": int(len(cal_x)),
+            "calibration_source": cal_source,
+            "classes": list(names),
+            "final_quant": final_quant,
+            "settle_s": settle_s,
+            "cores_used": mapping.cores_used,
+            "cells_used": mapping.cells_used,
+            "matrices": mapping.n_matrices,
+            "merge": mapping.summary()["merge"],
+            "settled_in_window_fraction": prog["settled_in_window_fraction"],
+            "calibration_residual": resids[headline],
+            "layer_error": errors[headline],
+            "mvm": mvm,
+            "output_bits": net.output_bits,
+            "program_wall_s": program_wall_s,
+            "calibration_wall_s": calibration_wall_s,
+            "inference_wall_s": inference_wall_s,
+            "run_file": str(log.path),
+            "mapping_file": str(map_file),
+            "core_map_file": str(cores_file),
+        }
+        return finish_run(log, summary, t0, lambda fig: _figure(fig, labels, pred, spred, summary))
+
+
+def _figure(path, labels, pred, spred, s) -> None:
+    plt = pyplot()
+    fig, ax = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
+    err = s["layer_error"]
+    ax[0].bar(np.arange(len(err)), list(err.values()), color="tab:blue")
+    ax[0].set_xticks(np.arange(len(err)))
+    ax[0].set_xticklabels(list(err), rotation=90, fontsize=6)
+    ax[0].set_ylabel("normalised error  ||chip - software|| / ||software||")
+    ax[0].set_title(f"per-layer error ({s['mvm']}), same inputs, {s['n_images']} images")
+    cls = np.arange(10)
+    acc_c = [np.mean(pred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
+    acc_s = [np.mean(spred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
+    ax[1].bar(cls - 0.2, acc_s, 0.4, label=f"software {s['software_accuracy']:.2%}")
+    ax[1].bar(cls + 0.2, acc_c, 0.4, label=f"chip ({s['mvm']}) {s['accuracy']:.2%}")
+    ax[1].axhline(s["paper_accuracy"], color="k", lw=0.8, ls="--", label=f"paper (chip) {s['paper_accuracy']:.1%}")
+    ax[1].set_xticks(cls)
+    ax[1].set_xticklabels(s["classes"], rotation=45, fontsize=7)
+    ax[1].set_ylim(0, 1.05)
+    ax[1].set_ylabel("accuracy")
+    ax[1].legend(loc="lower right", fontsize=7)
+    fig.suptitle(f"CIFAR-10 ResNet-20 on NeuRRAM, {s['n_images']} test images")
+    plt.save(fig, path)
+
+
+def main(args, ctx) -> dict:
+    return run_and_report(ctx, run, report, model=args.model, data=args.data, limit=args.limit,
+                          calibration_images=args.calibration_images, mvm=args.mvm, output_bits=args.output_bits,
+                          settle_s=args.settle_s, calibration=args.calibration, batch=args.batch,
+                          final_quant=args.final_quant)
+
+
+def report(summary: dict, board_spec: str) -> str:
+    """The text printed at the end of a run (``neurram replay`` prints it too)."""
+    worst = max(summary["layer_error"].items(), key=lambda kv: kv[1])
+    return (f"CIFAR-10 ResNet-20 on {board_spec} ({summary['mvm']}): accuracy {summary['accuracy']:.2%} over "
+            f"{summary['n_images']} images (software {summary['software_accuracy']:.2%}, paper "
+            f"{summary['paper_accuracy']:.1%}); {summary['matrices']} matrices on {summary['cores_used']} cores; "
+            f"largest layer error {worst[1]:.3f} ({worst[0]}); calibration: {summary['calibration_source']}; "
+            f"{summary['wall_s']:.1f} s\n"
+            f"Run file: {summary['run_file']}\nMapping:  {summary['mapping_file']}\n"
+            f"Cores:    {summary['core_map_file']}\nFigure:   {summary['figure']}")
