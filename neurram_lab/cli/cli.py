@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "neurram_lab.cli.cmd_sweep",
     "neurram_lab.cli.cmd_verify",
     "neurram_lab.cli.cmd_rtl_check",
+    "neurram_lab.cli.cmd_watch",
 ]
 
 
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"neurram: error: {exc}", file=sys.stderr)
-        return 1
+        return getattr(args._module, "ERROR_STATUS", 1)  # a command may set its own (watch: 2)
     except KeyboardInterrupt:
         print("neurram: aborted", file=sys.stderr)
         return 130
