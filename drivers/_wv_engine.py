@@ -142,6 +142,9 @@ def level_from_volts(lo_s, hi_s, v_cell_v, set_v_start_v, set_v_max_v, reset_v_s
             raise InputError(f"{name} must be an integer in {1 if name == 'max_pulses' else 0}..{hi}, got {val!r}")
     lo = int(np.clip(np.ceil(lo_s * v_cell_v / amp_a_per_code()), 0, 0xFFFFFF))  # inside the window in S
     hi = int(np.clip(siemens_to_code(hi_s, v_cell_v), 0, 0xFFFFFF))
+    if lo > hi:
+        raise InputError(f"window {lo_s!r}..{hi_s!r} S holds no read code at v_cell_v={v_cell_v!r} V "
+                         f"(one code is {code_to_siemens(1, v_cell_v):.3g} S)")
     return Level(lo, hi, codes["set_v_start_v"], codes["set_v_max_v"], codes["reset_v_start_v"], codes["reset_v_max_v"],
                  codes["v_gate_set_v"], codes["v_gate_reset_v"], codes["v_step_v"], ticks, int(max_pulses),
                  int(max_reversals), int(max_at_ceiling))

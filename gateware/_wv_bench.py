@@ -199,7 +199,7 @@ async def run_wv(tb):
             key = f"{e[1]},{e[2]}"
             dac_max[key] = max(dac_max.get(key, 0), int(e[3]))
         elif e[0] == "pulse":
-            pulses.append([e[1], len(e[2]), float(e[3]), float(e[4]), float(e[5])])
+            pulses.append([e[1], [list(map(int, c)) for c in e[2]], float(e[3]), float(e[4]), float(e[5])])
     out.update(dac_max=dac_max, pulses=pulses, measurements=phys.measurements, sim_ns=get_sim_time("ns"),
                lost_events=chip.lost_events, selected=[list(x) for x in chip.selected()],
                current_a=phys.current, adc_codes=chip.adc_codes[-8:])
