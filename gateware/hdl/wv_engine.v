@@ -155,6 +155,7 @@ reg [15:0] lvl_valid;
 reg [3:0] lvl_idx;
 reg [2:0] lvl_k;
 reg [3:0] lvl_rd;
+wire [31:0] lvl_word = lvl_mem[{j_level, lvl_rd[2:0]}];  // one read port: the table maps to LUT RAM
 
 // job
 reg [3:0] j_level;
@@ -287,6 +288,10 @@ task result(input [3:0] s);
 	end
 endtask
 
+// the level table: written from the command FIFO (its own clocked block, no reset, so it maps to LUT RAM)
+wire lvl_we = (st == S_LVL) && cmd_ok && !cmd_rd_en;
+always @(posedge clk) if (lvl_we) lvl_mem[{lvl_idx, lvl_k}] <= cmd_dout;
+
 integer i;
 always @(posedge clk or posedge rst) begin
 	if (rst) begin
@@ -382,7 +387,6 @@ always @(posedge clk or posedge rst) begin
 		end
 		S_MARK: st <= S_RES;
 		S_LVL: if (cmd_ok && !cmd_rd_en) begin
-			lvl_mem[{lvl_idx, lvl_k}] <= cmd_dout;
 			cmd_rd_en <= 1;
 			lvl_k <= lvl_k + 1;
 			if (lvl_k == 3'd7) begin lvl_valid[lvl_idx] <= 1; st <= S_FETCH; end
@@ -396,15 +400,14 @@ always @(posedge clk or posedge rst) begin
 		S_JOB: begin
 			// copy the level's settings into the job registers, one word a clock
 			case (lvl_rd[2:0])
-				3'd0: w_lo <= lvl_mem[{j_level, 3'd0}][23:0];
-				3'd1: w_hi <= lvl_mem[{j_level, 3'd1}][23:0];
-				3'd2: begin set_start <= lvl_mem[{j_level, 3'd2}][15:0]; set_max <= lvl_mem[{j_level, 3'd2}][31:16]; end
-				3'd3: begin rst_start <= lvl_mem[{j_level, 3'd3}][15:0]; rst_max <= lvl_mem[{j_level, 3'd3}][31:16]; end
-				3'd4: begin g_set <= lvl_mem[{j_level, 3'd4}][15:0]; g_rst <= lvl_mem[{j_level, 3'd4}][31:16]; end
-				3'd5: begin step <= lvl_mem[{j_level, 3'd5}][15:0]; width <= lvl_mem[{j_level, 3'd5}][31:16]; end
-				3'd6: begin max_pulses <= lvl_mem[{j_level, 3'd6}][15:0]; max_rev <= lvl_mem[{j_level, 3'd6}][23:16];
-				            max_stall <= lvl_mem[{j_level, 3'd6}][31:24]; end
-				3'd7: begin t_shld0 <= lvl_mem[{j_level, 3'd7}][15:0]; t_delta0 <= lvl_mem[{j_level, 3'd7}][31:16]; end
+				3'd0: w_lo <= lvl_word[23:0];
+				3'd1: w_hi <= lvl_word[23:0];
+				3'd2: begin set_start <= lvl_word[15:0]; set_max <= lvl_word[31:16]; end
+				3'd3: begin rst_start <= lvl_word[15:0]; rst_max <= lvl_word[31:16]; end
+				3'd4: begin g_set <= lvl_word[15:0]; g_rst <= lvl_word[31:16]; end
+				3'd5: begin step <= lvl_word[15:0]; width <= lvl_word[31:16]; end
+				3'd6: begin max_pulses <= lvl_word[15:0]; max_rev <= lvl_word[23:16]; max_stall <= lvl_word[31:24]; end
+				default: begin t_shld0 <= lvl_word[15:0]; t_delta0 <= lvl_word[31:16]; end
 			endcase
 			lvl_rd <= lvl_rd + 1;
 			if (lvl_rd == 4'd7) st <= S_CHECK;
