@@ -46,7 +46,7 @@ def synth(abc9: bool = True) -> dict:
         if proc.returncode != 0 or not stat.is_file():
             raise InputError("yosys failed: " + " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:]))
         cells = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s+(\w+)\s+(\d+)$", stat.read_text(), re.M)}
-        delays = [float(x) for x in re.findall(r"Del =\s+([\d.]+)", proc.stdout)]
+        delays = [float(x) for x in re.findall(r"Del =\s+(\d+(?:\.\d+)?)", proc.stdout)]
     luts = sum(v for k, v in cells.items() if re.fullmatch(r"LUT\d", k))
     lutram = 4 * cells.get("RAM64M", 0) + 4 * cells.get("RAM32M", 0) + cells.get("RAM64X1D", 0) * 2
     ffs = sum(v for k, v in cells.items() if re.fullmatch(r"FD\w+", k))
