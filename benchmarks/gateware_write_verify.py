@@ -78,6 +78,10 @@ def run(cells: int = 16, seed: int = 0) -> dict:
             "wire_ins": {str(e): v for e, v in ceil.wire_ins().items()},
             "batches": [{"words": wv.pad16(words), "marks": 1}], "poll_ns": 5_000_000, "timeout_ns": 2e8}
     hdl = default_hdl_dir()
+    if hdl is None:
+        from neurram_lab.errors import InputError
+
+        raise InputError("the authors' HDL is not here: set NEURRAM_SHARED (its authors/HDL folder)")
     t0 = time.perf_counter()
     out = sim.run(sim.build(hdl), spec, timeout_s=3600)
     wall = time.perf_counter() - t0

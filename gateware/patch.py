@@ -126,3 +126,32 @@ def unified_diff(authors_hdl) -> str:
     old = src.read_text(errors="replace").splitlines(keepends=True)
     new = patch_text("".join(old), TOP, str(src)).splitlines(keepends=True)
     return "".join(difflib.unified_diff(old, new, "a/neurram_top.v", f"b/{TOP}.v"))
+
+
+def export(authors_hdl, out_dir) -> list[Path]:
+    """Everything ISE needs besides the authors' modules and Opal Kelly's: ``neurram_top_wv.v``, its two
+    include files and the engine's sources, written into ``out_dir``; the paths."""
+    import shutil
+
+    paths = [write_top(authors_hdl, out_dir)]
+    for f in ENGINE_FILES + ("wv_top_wires.vh", "wv_top_engine.vh"):
+        paths.append(Path(shutil.copy(hdl_dir() / f, Path(out_dir) / f)))
+    (Path(out_dir) / "neurram_top_wv.patch").write_text(unified_diff(authors_hdl))
+    return paths + [Path(out_dir) / "neurram_top_wv.patch"]
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m neurram_lab.gateware.patch",
+                                description="write neurram_top_wv.v (the authors' top level with the engine) and the engine's files")
+    p.add_argument("--hdl", required=True, help="the authors' HDL folder (with neurram_top.v)")
+    p.add_argument("--out", required=True, help="folder to write into")
+    a = p.parse_args()
+    try:
+        for path in export(a.hdl, a.out):
+            print(path)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -81,3 +81,10 @@ endmodule
     bad = [(hex(w), s, g, r) for (w, s), g, r in zip(cases, got, want) if g != r]
     assert not bad, bad[:5]
     assert sum(want) > 20 and len(want) - sum(want) > 20  # both outcomes exercised
+
+
+def test_export_writes_what_ise_needs(hdl_dir, tmp_path):
+    names = {p.name for p in patch.export(hdl_dir, tmp_path)}
+    assert {"neurram_top_wv.v", "wv_engine.v", "wv_dac_guard.v", "wv_cdc.v", "wv_top_wires.vh", "wv_top_engine.vh",
+            "neurram_top_wv.patch"} <= names
+    assert all((tmp_path / n).stat().st_size > 0 for n in names)
