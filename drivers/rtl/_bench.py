@@ -23,7 +23,13 @@ from cocotb.utils import get_sim_time
 OP_WI, OP_WO, OP_TRIG, OP_PIPE_IN, OP_PIPE_OUT, OP_WAIT = 1, 2, 3, 4, 5, 6
 PIPE_CHUNK_WORDS = 512
 EV_DEPTH = 4096
-TRIGGER_GAP_NS = int(os.environ.get("NEURRAM_RTL_TRIGGER_GAP_NS", "6000"))
+# A real board's FrontPanel call takes tens of microseconds or more; the simulated host issues them a few
+# hundred nanoseconds apart. The one window where that matters (the check found it): an update trigger
+# (0x41) that reaches dac_daisy_control while the last word still shifts (DAC_SHIFT) is lost, because the
+# FSM looks at it only in DAC_SHIFT_DONE (dac_daisy_control.v:200-203). So a trigger waits until no DAC word
+# is part-way through the chain (the board's own pins: SCK edges since CS fell, not a multiple of 32), then
+# this gap. No driver table is known here.
+TRIGGER_GAP_NS = int(os.environ.get("NEURRAM_RTL_TRIGGER_GAP_NS", "200"))
 
 
 def _int(value) -> int:
@@ -81,8 +87,8 @@ class _Host:
             flat = _int(ok.wo_flat.value)
             return [(flat >> (32 * i)) & 0xFFFFFFFF for i in range(32)]
         if op == "trig":
-            # a USB transaction is at least this long after the last one (real round trips: >= 100 us); the
-            # design needs it: an update trigger while the DAC's last word still shifts is lost
+            while _int(self.tb.dac_mid_word.value):
+                await Edge(self.tb.dac_mid_word)
             await Timer(TRIGGER_GAP_NS, "ns")
             await self.cmd(OP_TRIG, req[1], 1 << req[2])
             return 0
@@ -119,6 +125,18 @@ class _Host:
         raise ValueError(f"unknown request {op!r}")
 
 
+async def _read_watch(host, conn):
+    """Each time the read voltage reaches the cell (board.v ``read_on`` toggles), ask the parent for the
+    cell current and the integrator's start, mid-request, and put them on the board's ADC model."""
+    tb = host.tb
+    while True:
+        await Edge(tb.read_on)
+        conn.send((("need_current",), host.events(), get_sim_time("ns")))
+        i_a, v0_v = conn.recv()
+        tb.adc_i_a.value = float(i_a)
+        tb.adc_v0_v.value = float(v0_v)
+
+
 @cocotb.test()
 async def serve_frontpanel(tb):
     """Serve the parent's FrontPanel calls until it says close (or goes away)."""
@@ -127,6 +145,7 @@ async def serve_frontpanel(tb):
     host = _Host(tb)
     await Timer(200, "ns")  # clocks running, clk_cnt counting
     conn.send((("ready",), host.events(), get_sim_time("ns")))
+    cocotb.start_soon(_read_watch(host, conn))
     while True:
         try:
             req = conn.recv()

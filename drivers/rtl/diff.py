@@ -180,39 +180,19 @@ def _fmt(v):
 
 
 # --------------------------------------------------------------------------- scenarios
-def scenario_ops(n_ops: int, seed: int):
-    """A reproducible list of Board operations: rails, reads, SET/RESET/FORM on random cells of a few cores."""
-    rng = np.random.default_rng(seed)
-    ops = [("read", 0, [(0, 0), (1, 1)])]
-    cores = [0, int(rng.integers(1, 48))]
-    for _ in range(max(0, n_ops - 1)):
-        k = rng.choice(["read", "set", "reset", "form", "rails"], p=[0.3, 0.25, 0.2, 0.1, 0.15])
-        core = int(rng.choice(cores))
-        cells = [(int(rng.integers(0, 256)), int(rng.integers(0, 256))) for _ in range(int(rng.integers(1, 3)))]
-        if k == "rails":
-            ops.append(("rails", {"v_cell_read": float(rng.choice([0.1, 0.2, 0.3]))}))
-        else:
-            ops.append((k, core, cells))
-    return ops
+def scenario_ops(n_ops: int, seed: int, n_cells: int = 64):
+    """The CI-size plan (:func:`drivers.rtl._scenario.ci_plan`) and ``n_ops`` seeded operations after it."""
+    from ._scenario import ci_plan, random_ops
+
+    plan = ci_plan(seed, n_cells)
+    return plan + random_ops(n_ops, seed, plan)
 
 
-def run_op(board, op) -> None:
-    """Run one scenario operation on ``board`` (the typed errors of a refusal are the result)."""
-    kind = op[0]
-    if kind == "rails":
-        board.set_rails(op[1])
-        return
-    core, cells = op[1], op[2]
-    c = np.full(len(cells), core, np.int64)
-    r = np.array([x[0] for x in cells], np.int64)
-    k = np.array([x[1] for x in cells], np.int64)
-    if kind == "read":
-        board.read(c, r, k)
-    else:
-        v = {"set": 1.8, "reset": 2.2, "form": 3.0}[kind]
-        g = {"set": 1.6, "reset": 4.0, "form": 1.4}[kind]
-        w = {"set": 1e-6, "reset": 1e-6, "form": 5e-6}[kind]
-        board.pulse(kind, c, r, k, np.full(len(cells), v), np.full(len(cells), w), np.full(len(cells), g))
+def run_op(board, op):
+    """Run one scenario operation on ``board`` (:func:`drivers.rtl._scenario.run_op`)."""
+    from ._scenario import run_op as _run
+
+    return _run(board, op)
 
 
 def open_pair(hdl, top: str, seed: int):
@@ -240,33 +220,38 @@ def open_pair(hdl, top: str, seed: int):
 
 
 def _run_both(hb, rb, fn):
-    """Run ``fn(board)`` on both; the typed error each raised (or None)."""
-    errs = []
+    """Run ``fn(board)`` on both; (result or the typed error's text) of each."""
+    out = []
     for b in (hb, rb):
         try:
-            fn(b)
-            errs.append(None)
+            out.append(("ok", fn(b)))
         except NeuRRAMError as exc:
-            errs.append(f"{type(exc).__name__}: {exc}")
-    return errs
+            out.append(("error", f"{type(exc).__name__}: {exc}"))
+    return out
 
 
-def check(hdl, top: str = "neurram_top", n_ops: int = 8, seed: int = 0, progress=None, pair=None) -> dict:
-    """Run the differential check; a JSON-able summary (``mismatches`` empty when hil:// equals rtl://)."""
+def check(hdl, top: str = "neurram_top", n_ops: int = 8, seed: int = 0, progress=None, pair=None,
+          n_cells: int = 64, ops=None) -> dict:
+    """Run the differential check; a JSON-able summary (``mismatches`` empty when hil:// equals rtl://).
+
+    ``ops`` replaces the plan (:func:`scenario_ops`) by a list of operations; ``progress(i, n)`` after each.
+    """
     t0 = time.perf_counter()
     hb, rh, rb, rr = pair or open_pair(hdl, top, seed)
     res = DiffResult()
+    ops = scenario_ops(n_ops, seed, n_cells) if ops is None else list(ops)
     try:
         compare(rh.calls, rr.calls, "open", res)
-        ops = scenario_ops(n_ops, seed)
+        if progress is not None:
+            progress(0, len(ops))
         for i, op in enumerate(ops):
             na, nb = len(rh.calls), len(rr.calls)
-            errs = _run_both(hb, rb, lambda b, op=op: run_op(b, op))
-            label = f"op {i} {op[0]}"
+            outs = _run_both(hb, rb, lambda b, op=op: run_op(b, op))
+            label = f"op {i} {op[0]}" + (f" {op[1]}" if op[0] in ("error", "manual_range") else "")
             compare(rh.calls[na:], rr.calls[nb:], label, res)
             res.fields_compared += 1
-            if errs[0] != errs[1]:
-                res.mismatches.append(f"{label}: error hil={errs[0]!r} rtl={errs[1]!r}")
+            if outs[0] != outs[1]:
+                res.mismatches.append(f"{label}: outcome hil={outs[0]!r} rtl={outs[1]!r}")
             if progress is not None:
                 progress(i + 1, len(ops))
         sim = rb.rtl.sim
@@ -277,7 +262,8 @@ def check(hdl, top: str = "neurram_top", n_ops: int = 8, seed: int = 0, progress
             rb.close()
     wall = time.perf_counter() - t0
     shown = [m for m in res.mismatches if m is not None]
-    return {"top": top, "seed": seed, "ops": n_ops, "calls_compared": res.calls_compared,
+    kinds = sorted({op[0] for op in ops})
+    return {"top": top, "seed": seed, "ops": len(ops), "op_kinds": kinds, "calls_compared": res.calls_compared,
             "fields_compared": res.fields_compared, "mismatches": len(res.mismatches), "mismatch_list": shown,
             "hil_calls": res.hil_calls, "rtl_calls": res.rtl_calls, "simulated_cycles": cycles,
             "wall_s": round(wall, 2), "cycles_per_s": round(cycles / sim_wall, 1) if sim_wall else None}

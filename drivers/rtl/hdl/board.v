@@ -191,13 +191,16 @@ reg [7:0] dac_bits = 0;          // SCK edges of the present frame
 reg [15:0] dac_in [0:31];
 reg [15:0] dac_out [0:31];       // [dac * 8 + channel]
 reg [31:0] dac_frames = 0;
+reg dac_mid_word = 0;            // a 32-bit word is part-way through the chain (the bench holds triggers then)
 integer d, c;
 initial for (d = 0; d < 32; d = d + 1) begin dac_in[d] = 0; dac_out[d] = 0; end
 always @(negedge dac_cs_b) dac_bits = 0;
 always @(posedge dac_sck) if (!dac_cs_b) begin
 	dac_sr = {dac_sr[126:0], dac_sdi};
 	dac_bits = dac_bits + 1;
+	dac_mid_word = dac_bits[4:0] != 5'd0;
 end
+always @(posedge dac_cs_b) dac_mid_word = 0;
 always @(posedge dac_cs_b) if (dac_bits != 0) begin : dac_exec
 	reg [31:0] w;
 	reg [3:0] cmd, adr;

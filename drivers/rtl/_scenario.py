@@ -1,0 +1,185 @@
+"""The operation sequences the differential check runs on ``hil://`` and ``rtl://`` (:mod:`drivers.rtl.diff`).
+
+:func:`ci_plan` is the check of the size CI uses: every rail once; ``n_cells`` cells of two cores formed,
+read back (auto-ranged), some SET and RESET and read again (RESET cells with the manual-range bit of wire-in
+0x12, so a low conductance costs at most ~11 fixed-length measurements of simulated time instead of
+auto-ranging to ``t_delta`` ~ 30 000 units = hours of wall time); single manual reads (trigger 0x43 bit 0);
+the error paths (requests refused before any call, FrontPanel refusals). :func:`random_ops` adds ``n``
+seeded operations of the same kinds on the formed cells. Everything goes through the driver
+(:class:`~drivers.fpga_board.FpgaBoard`) or, for what it does not offer (the manual read, the
+manual-range bit, raw endpoints), through its :class:`~drivers.frontpanel.Link`, so the constants of
+:mod:`drivers.neurram_top` are the ones under test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import neurram_top as nt
+
+FORM_V, FORM_GATE_V, FORM_W_S = 4.5, 1.6, 1e-6  # the twin forms at this (form_v_th_v 3.7 V at 1 us)
+SET_V, SET_GATE_V, SET_W_S = 2.0, 2.0, 1e-6
+RESET_V, RESET_GATE_V, RESET_W_S = 2.2, 4.0, 1e-6
+V_CELL_READ_V = 0.3  # formed cells (~17-45 uS) range in 1-2 auto-ranging iterations at this bias
+MANUAL_TIMING = (4, 8)  # t_shld, t_delta of the manual reads (READ_UNIT_S each)
+
+
+def _cells(rng, n: int) -> list[tuple[int, int]]:
+    flat = rng.choice(256 * 256, size=n, replace=False)
+    return [(int(f) // 256, int(f) % 256) for f in flat]
+
+
+def ci_plan(seed: int = 0, n_cells: int = 64) -> list[tuple]:
+    """The CI-size sequence (see the module docstring); ``n_cells`` split over two cores."""
+    rng = np.random.default_rng(seed)
+    cores = [0, int(rng.integers(1, nt.CORE_ROWS * nt.CORE_COLS))]
+    half = n_cells // 2
+    groups = [(cores[0], _cells(rng, half)), (cores[1], _cells(rng, n_cells - half))]
+    ops: list[tuple] = [
+        ("rails", {"v_cell_read": V_CELL_READ_V}),
+        ("rails", {"v_ref": 0.85}),  # v_ref moves the v_read and v_decr nodes with it
+        ("rails", {"v_read": 0.4}),
+        ("rails", {"v_decr": 0.45}),
+        ("rails", {"v_wl_set": SET_GATE_V, "v_wl_reset": RESET_GATE_V, "v_wl_form": FORM_GATE_V}),
+        ("rails", {"v_ref": 0.9}),
+    ]
+    for core, cells in groups:
+        ops.append(("form", core, cells))
+        ops.append(("read", core, cells))
+    for core, cells in groups:
+        ops.append(("set", core, cells[:8]))
+        ops.append(("read", core, cells[:8]))
+    core, cells = groups[0]
+    ops += [("manual_range", True), ("reset", core, cells[8:10]), ("read", core, cells[8:10]),
+            ("manual_range", False)]
+    ops += [("manual_read", core, cell) for cell in cells[10:14]]
+    ops += [("error", name) for name in ERRORS]
+    ops.append(("read", core, cells[:2]))  # the board still works after the refusals
+    return ops
+
+
+def random_ops(n: int, seed: int, plan: list[tuple]) -> list[tuple]:
+    """``n`` seeded operations on the cells ``plan`` formed (reads stay short: see the module docstring)."""
+    rng = np.random.default_rng(seed + 1)
+    formed = [(op[1], op[2]) for op in plan if op[0] == "form"]
+    out: list[tuple] = []
+    for _ in range(n):
+        core, cells = formed[int(rng.integers(len(formed)))]
+        pick = [cells[int(i)] for i in rng.choice(len(cells), size=int(rng.integers(1, 3)), replace=False)]
+        kind = str(rng.choice(["set_read", "manual_read", "rails", "error", "reset_read"], p=[0.4, 0.2, 0.2, 0.1, 0.1]))
+        if kind == "set_read":
+            out += [("set", core, pick), ("read", core, pick)]
+        elif kind == "reset_read":
+            out += [("manual_range", True), ("reset", core, pick), ("read", core, pick), ("manual_range", False)]
+        elif kind == "manual_read":
+            out.append(("manual_read", core, pick[0]))
+        elif kind == "rails":
+            out.append(("rails", {"v_cell_read": float(rng.choice([0.25, 0.3, 0.35]))}))
+        else:
+            out.append(("error", str(rng.choice(ERRORS))))
+    return out
+
+
+# ------------------------------------------------------------------ running one operation
+_PULSE = {"form": (FORM_V, FORM_GATE_V, FORM_W_S), "set": (SET_V, SET_GATE_V, SET_W_S),
+          "reset": (RESET_V, RESET_GATE_V, RESET_W_S)}
+
+
+def _arrays(core: int, cells):
+    n = len(cells)
+    return (np.full(n, core, np.int64), np.array([c[0] for c in cells], np.int64),
+            np.array([c[1] for c in cells], np.int64))
+
+
+def _manual_range(board, on: bool) -> None:
+    board._set(nt.WI_AUTORANGE_VREF, nt.adc_code(nt.READ_REF_V) | (nt.AUTORANGE_MANUAL if on else 0))
+    board._link.update_wire_ins()
+
+
+def _manual_read(board, core: int, cell) -> tuple[int, int]:
+    """One resistance_read measurement (trigger 0x43 bit 0, the authors' ``adc_control.read``): its codes."""
+    board._select(core, cell[0], cell[1])
+    L = board._link
+    L.op("read")
+    t_shld, t_delta = MANUAL_TIMING
+    board._set(nt.WI_READ_TIMING, t_shld | (t_delta << 16))
+    board._set(nt.WI_WRITE_MUX, nt.MUX_READ)
+    L.update_wire_ins()
+    L.trigger(nt.TI_ADC, nt.T_READ)
+    board._poll(nt.WO_STATUS, nt.ST_READ_VALID, "manual read valid")
+    codes = L.get_wire(nt.WO_ADC_START), L.get_wire(nt.WO_ADC_END)
+    L.trigger(nt.TI_ADC, nt.T_READ_ACK)
+    board._poll(nt.WO_STATUS, nt.ST_READ_VALID, "manual read valid cleared", clear=True)
+    board._set(nt.WI_WRITE_MUX, nt.MUX_IDLE)
+    L.update_wire_ins()
+    return codes
+
+
+def _err_pulse_over_limit(board):
+    c, r, k = _arrays(0, [(0, 0)])
+    board.pulse("set", c, r, k, np.array([9.0]), np.array([1e-6]), np.array([2.0]))
+
+
+def _err_rail_out_of_range(board):
+    board.set_rails({"v_ref": 2.5})
+
+
+def _err_unknown_rail(board):
+    board.set_rails({"v_wl_read": 1.0})
+
+
+def _err_trigger_endpoint(board):
+    board._link.trigger(0x60, 0)
+
+
+def _err_pipe_block(board):
+    board._link.pipe_in(nt.PI_SPI, bytes(10))
+
+
+def _err_wire_endpoint(board):
+    board._link.set_wire(0x20, 1)
+
+
+ERRORS = {"pulse_over_limit": _err_pulse_over_limit, "rail_out_of_range": _err_rail_out_of_range,
+          "unknown_rail": _err_unknown_rail, "trigger_endpoint": _err_trigger_endpoint,
+          "pipe_block": _err_pipe_block, "wire_endpoint": _err_wire_endpoint}
+
+
+def plain(x):
+    """``x`` as lists, tuples, dicts and Python scalars (arrays and dataclasses unpacked), for ``==``."""
+    import dataclasses
+
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return {f.name: plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+    if isinstance(x, dict):
+        return {k: plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(plain(v) for v in x)
+    return x
+
+
+def run_op(board, op):
+    """Run one operation on ``board``; what it returned, as :func:`plain` values (typed errors propagate)."""
+    return plain(_run(board, op))
+
+
+def _run(board, op):
+    kind = op[0]
+    if kind == "rails":
+        return board.set_rails(op[1])
+    if kind == "manual_range":
+        return _manual_range(board, op[1])
+    if kind == "manual_read":
+        return _manual_read(board, op[1], op[2])
+    if kind == "error":
+        return ERRORS[op[1]](board)
+    c, r, k = _arrays(op[1], op[2])
+    if kind == "read":
+        return board.read(c, r, k)
+    v, g, w = _PULSE[kind]
+    n = c.size
+    return board.pulse(kind, c, r, k, np.full(n, v), np.full(n, w), np.full(n, g))
