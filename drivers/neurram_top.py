@@ -167,6 +167,14 @@ BITSTREAMS: dict[str, Bitstream] = {
              "(neuron_control_voltage_mode.v); the endpoints and host sequences this driver uses are as neurram_top",
     ),
 }
+BITSTREAMS["neurram_top_wv"] = Bitstream(
+    "neurram_top_wv", _COMMON_WI | {0x18, 0x19, 0x1A}, _COMMON_WO | {0x23, 0x24, 0x25, 0x26, 0x27},
+    _COMMON_TI | {(0x46, 0), (0x46, 1), (0x46, 2)}, frozenset((PI_SPI, PI_OUTPUT_MASK, 0x82)),
+    frozenset((PO_SPI, PO_LFSR, PO_READOUT, 0xA4)),
+    note="neurram_top with the write-verify engine patched in (gateware/, docs/gateware.md): wire-ins 0x18-0x1A "
+         "(ceilings), trigger 0x46 (start/abort/clear), pipe-in 0x82 (commands), pipe-out 0xA4 (results), "
+         "wire-outs 0x23-0x27 (status, diagnostics)",
+)
 DEFAULT_BITSTREAM = "neurram_top"
 
 

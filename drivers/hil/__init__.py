@@ -59,6 +59,10 @@ def make_emulated_board(seed: int = 0, params=None, bitstream: str = nt.DEFAULT_
         _mvm_fsm = None
     if _mvm_fsm is not None and hasattr(_mvm_fsm, "attach"):
         _mvm_fsm.attach(emu)
+    if emu.bitstream.name == "neurram_top_wv":
+        from . import _wv_fsm
+
+        _wv_fsm.attach(emu)
     serial = f"HIL-{twin.seed}"
     ok = EmulatedOk({serial: emu}, {serial: faults} if faults is not None else None)
     ok.seed = twin.seed
