@@ -90,8 +90,10 @@ class Browser:
             raise RuntimeError(f"chromium: {method}: {m['error']}")
         return m.get("result", {})
 
-    def goto(self, url: str) -> None:
+    def goto(self, url: str, timeout_s: float = 30.0) -> None:
+        """Navigate to ``url`` and wait until its document has loaded (not the page before it)."""
         self.call("Page.navigate", session=True, url=url)
+        self.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'", timeout_s)
 
     def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (promises awaited)."""

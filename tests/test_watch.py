@@ -2,11 +2,16 @@
 
 A real ``neurram characterize write-verify`` subprocess writes the run file
 while the watch follows it: in this process with a tight poll loop, and in
-headless Chromium (Debian's ``chromium``; those tests skip, saying why, where
-there is none). Reading never changes the writer's file: each watched run
-equals an unwatched one with the same seed, table by table and in its
-record. A damaged file shows its typed error (``RunLogDamaged``) on the
-page, and the server keeps answering. Bad input is one line and exit 2.
+headless Chromium (Debian's ``chromium``; one browser for the module's
+tests; where there is none they skip, saying why, unless
+NEURRAM_REQUIRE_CHROMIUM=1, as .ci/run sets, makes that a failure).
+Reading never changes the writer's file: each watched run equals an
+unwatched one with the same seed, byte for byte in every dataset and
+attribute except the wall-clock times, the run's uid and path and the
+CRC-32s over them (:func:`_same_run` says exactly what is compared). A
+damaged file shows its typed error (``RunLogDamaged``) in the rendered page
+(checked in Chromium's DOM) and in snapshot.json, and the server keeps
+answering. Bad input is one line and exit 2.
 """
 
 from __future__ import annotations
@@ -68,22 +73,58 @@ def _wait_readable(path: Path, proc: subprocess.Popen, timeout_s: float = 120.0)
     raise TimeoutError(f"{path} never became readable")
 
 
+# What two runs of the same command and seeds may differ in: wall-clock times, the run's random uid, its path,
+# and the CRC-32s that cover them. Everything else in the file must be the same bytes.
+CLOCK_ATTRS = {"/@start_time_iso", "/@start_time_unix_s", "/@uid", "/@record_crc32", "/@layout_crc32"}
+CLOCK_DATASETS = {"journal/calls/t_wall_s", "journal/calls/dt_wall_s", "journal/calls/crc",
+                  "run/stop_json", "run/stop_crc32"}
+CLOCK_STOP_KEYS = {"stop_time_iso", "stop_time_unix_s"}
+CLOCK_SUMMARY_KEYS = {"wall_s", "figure", "run_file"}
+
+
+def _raw_items(f: h5py.File) -> dict[str, bytes]:
+    """Every attribute (``group@name``) and dataset of an HDF5 file, as its raw bytes (a dataset's after its dtype
+    and shape)."""
+    out = {}
+
+    def raw(v) -> bytes:
+        return v.encode() if isinstance(v, str) else np.asarray(v).tobytes()
+
+    def visit(name, obj):
+        for k, a in obj.attrs.items():
+            out[f"{name}@{k}"] = raw(a)
+        if isinstance(obj, h5py.Dataset):
+            out[name] = f"{obj.dtype.str}{obj.shape}".encode() + b"\0" + obj[()].tobytes()
+
+    for k, a in f.attrs.items():
+        out[f"/@{k}"] = raw(a)
+    f.visititems(visit)
+    return out
+
+
 def _same_run(a: Path, b: Path) -> None:
-    """The two run files hold the same tables, parameters, status and summary (times and paths aside)."""
-    ra, rb = read_run(a, journal=True), read_run(b, journal=True)
-    assert ra.record["parameters"] == rb.record["parameters"]
-    assert ra.status == rb.status == "success"
-    sa = {k: v for k, v in ra.record["summary"].items() if not is_run_specific(k)}
-    sb = {k: v for k, v in rb.record["summary"].items() if not is_run_specific(k)}
-    assert sa == sb
-    assert set(ra.tables) == set(rb.tables)
-    for name in ra.tables:
-        ta, tb = ra.tables[name], rb.tables[name]
-        assert list(ta.columns) == list(tb.columns) and len(ta) == len(tb), name
-        for c in ta.columns:
-            np.testing.assert_array_equal(ta[c].to_numpy(), tb[c].to_numpy(), err_msg=f"{name}/{c}")
-    assert len(ra.journal) == len(rb.journal)
-    assert ra.journal.summary()["calls_by_op"] == rb.journal.summary()["calls_by_op"]
+    """The two run files are the same, byte for byte, in every dataset and attribute but the clock's.
+
+    Not the whole file's bytes: a run file holds wall-clock times (start and stop times, each journaled call's
+    ``t_wall_s``/``dt_wall_s``), a random run ``uid``, its own path and CRC-32s over those; HDF5 places them
+    in the file among the rest. Those are the only items let differ (CLOCK_*), and the stop record is then
+    compared as parsed JSON with only its stop time and the summary's ``wall_s``, ``figure`` and ``run_file``
+    let differ. Every other attribute and dataset (all tables, the journal's arguments and responses, the
+    column checks) has the same names, dtypes, shapes and bytes.
+    """
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        ra, rb = _raw_items(fa), _raw_items(fb)
+        assert set(ra) == set(rb), set(ra) ^ set(rb)
+        exempt = {k for k in ra if k in CLOCK_ATTRS | CLOCK_DATASETS}
+        assert len(exempt) == len(CLOCK_ATTRS) + len(CLOCK_DATASETS), exempt  # each named item exists
+        differ = sorted(k for k in ra if k not in exempt and ra[k] != rb[k])
+        assert differ == [], f"{a} and {b} differ in {differ}"
+        sa, sb = (json.loads(bytes(f["run/stop_json"][()]).decode()) for f in (fa, fb))
+    assert {k: v for k, v in sa.items() if k not in CLOCK_STOP_KEYS | {"summary"}} == \
+        {k: v for k, v in sb.items() if k not in CLOCK_STOP_KEYS | {"summary"}}
+    assert {k: v for k, v in sa["summary"].items() if k not in CLOCK_SUMMARY_KEYS} == \
+        {k: v for k, v in sb["summary"].items() if k not in CLOCK_SUMMARY_KEYS}
+    assert read_run(a).status == read_run(b).status == "success"  # both intact (read_run verifies every part)
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +295,22 @@ def test_cli_serves_page_bundle_and_snapshot_on_localhost(tmp_path, unwatched):
 # ---------------------------------------------------------------- in a real browser
 
 CHROMIUM, NO_CHROMIUM = chromium_path()
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+# .ci/run installs Chromium and sets NEURRAM_REQUIRE_CHROMIUM=1: there a missing browser fails the browser tests
+# instead of skipping them; elsewhere (a laptop without Chromium) they skip, saying why
+REQUIRE_CHROMIUM = os.environ.get("NEURRAM_REQUIRE_CHROMIUM", "") not in ("", "0")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None and not REQUIRE_CHROMIUM, reason=NO_CHROMIUM)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One headless Chromium for the module's browser tests (each navigates its own page)."""
+    if CHROMIUM is None:
+        pytest.fail(f"NEURRAM_REQUIRE_CHROMIUM is set and {NO_CHROMIUM}")
+    b = Browser(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 def _shot(browser: Browser, tmp_path: Path, name: str) -> Path:
@@ -276,14 +332,12 @@ def _parsed(text: str):
 
 
 @needs_chromium
-def test_browser_follows_a_live_write_verify_and_freezes_on_its_summary(tmp_path, unwatched):
+def test_browser_follows_a_live_write_verify_and_freezes_on_its_summary(tmp_path, unwatched, browser):
     path = tmp_path / "live.h5"
     proc = _start_writer(path)
-    browser = None
     try:
         _wait_readable(path, proc)
         with WatchServer(path, port=None, refresh_s=0.3) as server:
-            browser = Browser(CHROMIUM, tmp_path / "profile")
             browser.goto(server.url)
             state = "JSON.stringify(window.neurramWatch && window.neurramWatch.polls > 0 ? " \
                     "{polls: neurramWatch.polls, points: neurramWatch.points, state: neurramWatch.snapshot.state, " \
@@ -303,9 +357,10 @@ def test_browser_follows_a_live_write_verify_and_freezes_on_its_summary(tmp_path
             assert len(seen) >= 2, f"the page showed {len(seen)} states of the live run: {seen}"
             first, last = seen[0], seen[-1]
             assert last["polls"] > first["polls"] and last["rows"] > first["rows"]
-            # every cell is written in the first pass, so the map is whole from the first live state on;
+            # the map fills in during the first pass (the page may first show it before any cell is written) and
             # later passes re-write cells: the map never loses a cell while the per-pass figures grow
-            assert last["points"]["conductance_map"] >= first["points"]["conductance_map"] > 0
+            maps = [s["points"].get("conductance_map", 0) for s in seen]
+            assert maps == sorted(maps) and maps[-1] > 0, maps
             assert sum(last["points"].values()) > sum(first["points"].values())
             assert all("pass" in s["progress"] for s in seen)
             summary = _finish(proc)
@@ -324,9 +379,63 @@ def test_browser_follows_a_live_write_verify_and_freezes_on_its_summary(tmp_path
         assert _parsed(shown["in_window_fraction"]) == summary["in_window_fraction"]
         assert progress_text.startswith("100.0 %") and final_points["conductance_map"] >= last["points"]["conductance_map"]
     finally:
-        if browser is not None:
-            browser.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     _same_run(path, unwatched[0])
+
+
+_PAGE_STATE = """JSON.stringify((() => {
+  const shown = id => { const e = document.getElementById(id); return e.offsetParent !== null && e.offsetHeight > 0; };
+  const W = window.neurramWatch;
+  return {polls: W ? W.polls : 0, errors: W ? W.errors : 0, state: document.getElementById('state').textContent,
+          damage: document.getElementById('damage').innerText, damage_shown: shown('damage'),
+          read_error: document.getElementById('read_error').innerText, read_error_shown: shown('read_error'),
+          summary_rows: document.querySelectorAll('#summary tr').length,
+          cells_rows: (document.querySelector('#tables tr[data-key="wv_cells"]') || {cells: [0, {textContent: ''}]})
+                      .cells[1].textContent};
+})())"""
+
+
+def _page_until(browser: Browser, done, timeout_s: float = 20.0) -> dict:
+    """The page's rendered state (what the DOM shows) once ``done(state)`` holds."""
+    end = time.monotonic() + timeout_s
+    while True:
+        s = json.loads(browser.evaluate(_PAGE_STATE))
+        if done(s):
+            return s
+        if time.monotonic() > end:
+            raise AssertionError(f"the page never reached the state waited for; it shows {s}")
+        time.sleep(0.1)
+
+
+@needs_chromium
+def test_browser_shows_the_damage_of_a_file_damaged_while_watched(tmp_path, unwatched, browser):
+    """Issue 26's live view: the rendered page (not only snapshot.json) shows RunLogDamaged and what can be read."""
+    copy = tmp_path / "watched-then-damaged.h5"
+    shutil.copy(unwatched[0], copy)
+    with WatchServer(copy, port=None, refresh_s=0.2) as server:
+        browser.goto(server.url)
+        intact = _page_until(browser, lambda s: s["state"] == "success (frozen)")
+        assert not intact["damage_shown"] and intact["damage"] == "" and not intact["read_error_shown"]
+        assert intact["summary_rows"] > 0
+        _flip_stop_record(copy)
+        with pytest.raises(Exception) as exc:
+            read_run(copy)
+        assert type(exc.value).__name__ == "RunLogDamaged"
+        damaged = _page_until(browser, lambda s: s["damage_shown"])
+        _shot(browser, tmp_path, "watch-damaged.png")
+        lines = damaged["damage"].splitlines()
+        assert lines[0] == f"RunLogDamaged: {exc.value}"  # the page says what read_run raises, word for word
+        assert any(ln.startswith("damaged: stop record") for ln in lines[1:]), lines
+        assert damaged["state"].startswith("damaged"), damaged["state"]  # the badge, not "success"
+        assert int(damaged["cells_rows"]) == len(read_run(unwatched[0]).tables["wv_cells"])  # what can be read, shown
+        with open(copy, "r+b") as f:  # cut short: nothing readable; the page says why and keeps polling
+            f.truncate(2048)
+        cut = _page_until(browser, lambda s: s["state"] == "unreadable" or "file" in s["damage"].split("\n")[0])
+        shown = cut["read_error"] if cut["state"] == "unreadable" else cut["damage"]
+        assert shown.split(":")[0] in ("RunLogDamaged", "RunLogError"), cut
+        copy.unlink()
+        gone = _page_until(browser, lambda s: "no run file" in s["read_error"])
+        assert gone["read_error_shown"] and gone["state"] == "unreadable" and gone["errors"] == 0
+        assert gone["polls"] > damaged["polls"] > intact["polls"]
