@@ -47,6 +47,30 @@ from .. import neurram_top as nt
 N_CORES = 48
 _UNSWAP = [nt.unswap_addr(a) for a in range(8)]
 
+# When resistance_read.v samples the integrator (its own reading of the HDL, not the driver's tables; the
+# RTL check, drivers.rtl.diff, compares the codes to the bit). Its clock is clk_cnt[2] of the 100 MHz
+# oscillator (neurram_top.v:107,116): 80 ns. Its counter starts at 0 in STATE_VIN (vin_on high) and counts
+# every clock of STATE_VIN..STATE_ADC_TRIG1; STATE_VIN ends when counter[20:4] >= t_shld - 1
+# (resistance_read.v:129), STATE_ADC_TRIG0 lasts one clock and adc_daisy_control.v raises convst on entering
+# STATE_CONV, so the first sample is taken (t_shld - 1) * 16 + 2 clocks after vin_on; STATE_INTEG ends at
+# counter[20:4] == t_shld + t_delta - 1 (:179), so the second one t_delta * 16 clocks later. The read
+# voltage reaches the cell one 10 ns sys_clk after vin_on (neurram_wupdate_control.v registers vread_on
+# into wupdate_pulse). A sample is 1130 ns earlier than t_shld * 1.28 us.
+_RR_CLK_NS = 80
+_RR_SAMPLE_CLOCKS = 2
+_VIN_TO_CELL_NS = 10
+
+
+def _read_codes(i_a: float, v0_v: float, t_shld: int, t_delta: int) -> tuple[int, int]:
+    """(start, end) ADC codes of one resistance_read.v measurement of the current ``i_a`` (A) out of the
+    integrator that starts at ``v0_v`` (V) when the read voltage reaches the cell, at the HDL's sample times
+    (integer ns, evaluated in the order the board model ``drivers/rtl/hdl/board.v`` does)."""
+    out = []
+    for units in (t_shld - 1, t_shld + t_delta - 1):
+        dt_ns = float((units * 16 + _RR_SAMPLE_CLOCKS) * _RR_CLK_NS - _VIN_TO_CELL_NS)
+        out.append(nt.adc_code(v0_v - i_a * dt_ns * 1.0e-9 / nt.C_INTEG_F))
+    return out[0], out[1]
+
 
 class EmulatedBitstream:
     """One XEM6310 running ``bitstream`` with the twin ``twin`` as its chip.
@@ -373,11 +397,9 @@ class EmulatedBitstream:
         manual = bool(vref_word & nt.AUTORANGE_MANUAL)
         i_a, g_s = self._cell_current_a()
         v0 = self.node_v["VREF_TIA"]  # the integrator starts at the TIA reference and falls with the current
-        slope = i_a / nt.C_INTEG_F * nt.READ_UNIT_S  # volts per read unit
         it = 0
         while True:
-            d1 = nt.adc_code(v0 - slope * t_shld)
-            d2 = nt.adc_code(v0 - slope * (t_shld + t_delta))
+            d1, d2 = _read_codes(i_a, v0, t_shld, t_delta)
             it += 1
             if manual or not (nt.T_DELTA_MIN < t_delta < nt.T_DELTA_MAX):
                 break
@@ -406,17 +428,18 @@ class EmulatedBitstream:
         self.status_bits[nt.WO_STATUS] &= ~nt.ST_AR_VALID
 
     def _manual_read(self) -> None:
-        """Trigger 0x43 bit 0: one resistance_read.v measurement at the 0x02 timing (codes on 0x21/0x22, 0x20 bit 8)."""
+        """Trigger 0x43 bit 0: one resistance_read.v measurement at the 0x02 timing (codes on 0x21/0x22, 0x20 bit 8).
+
+        No cell current: the program FSM, which puts the read voltage on the chip (``wupdate_pulse <=
+        vread_on`` in its STATE_READ), enters STATE_READ only on the auto-range trigger (neurram_top.v:587
+        wires ``read_trigger`` to ``auto_range_trigger``), so the manual read samples the integrator at rest
+        (both codes the TIA reference) and the cell is not read. The RTL check found this."""
         s = self.status_bits
         if s[nt.WO_STATUS] & nt.ST_READ_VALID:
             return  # STATE_HOLD waits for the ack
         timing = self.wire_in[nt.WI_READ_TIMING]
         t_shld, t_delta = timing & 0xFFFF, (timing >> 16) & 0xFFFF
-        i_a, _ = self._cell_current_a()
-        v0 = self.node_v["VREF_TIA"]
-        slope = i_a / nt.C_INTEG_F * nt.READ_UNIT_S
-        s[nt.WO_ADC_START] = nt.adc_code(v0 - slope * t_shld)
-        s[nt.WO_ADC_END] = nt.adc_code(v0 - slope * (t_shld + t_delta))
+        s[nt.WO_ADC_START], s[nt.WO_ADC_END] = _read_codes(0.0, self.node_v["VREF_TIA"], t_shld, t_delta)
         s[nt.WO_STATUS] |= nt.ST_READ_VALID
 
     def _manual_read_ack(self) -> None:
