@@ -31,9 +31,11 @@ import time
 import uuid
 from pathlib import Path
 
+from neurram_lab._progress import bar_factory
 from neurram_lab._validate import MAX_SETTLE_S, choice, number
 from neurram_lab.errors import DataNotFoundError
 from neurram_lab.runlog.journal_board import JournalBoard
+from neurram_lab.runlog._html import RunSummary
 from neurram_lab.runlog.runlog import RunLog
 
 # Models and datasets are not shipped with the package: the environment says where they are
@@ -200,13 +202,14 @@ def run_and_report(ctx, run, report, **params) -> dict:
 
 def finish_run(log, summary: dict, t0: float, draw) -> dict:
     """Draw the run's figure (``draw(path)``) beside its run file, add ``figure`` and ``wall_s`` (since
-    ``t0``, a ``time.perf_counter()``) to the summary and close the run log as a success; returns the summary."""
+    ``t0``, a ``time.perf_counter()``) to the summary and close the run log as a success; returns the summary
+    (a :class:`~neurram_lab.runlog._html.RunSummary`: a dict that shows in Jupyter as a table and the figure)."""
     fig = figure_path(log.path)
     draw(fig)
     summary["figure"] = str(fig)
     summary["wall_s"] = time.perf_counter() - t0
     log.close("success", summary)
-    return summary
+    return RunSummary(summary)
 
 
 def figure_path(run_file: Path, suffix: str = "") -> Path:
@@ -246,7 +249,9 @@ def pyplot() -> _Figures:
 
 
 def progress_callback(progress, total: int, desc: str):
-    """Turn a ``progress(total, desc)`` bar factory into ``(tick(n_done), close())``."""
+    """Turn an experiment's ``progress`` (a ``progress(total, desc)`` bar factory, True, False, or None: a
+    notebook bar inside Jupyter, see :func:`neurram_lab._progress.bar_factory`) into ``(tick(n_done), close())``."""
+    progress = bar_factory(progress)
     bar = progress(total, desc) if progress else None
     last = [0]
 

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
+from neurram_lab._progress import bar_factory
 from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, conductance, int_list, integer, number
 from neurram_lab.errors import InputError
 from neurram_lab.program.programming import EVENT_TABLE, PROGRAM_TABLES, iterative_program
@@ -44,6 +45,7 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
         window_s=1e-6, max_reversals=30, settle_s=1800.0, target_seed=0) -> dict:
     """Run the experiment; returns the JSON summary (see module doc)."""
     t_wall = time.perf_counter()
+    progress = bar_factory(progress)  # None: a bar only in a notebook (neurram_lab._progress)
     cores = int_list("cores", cores, 0, board.limits.n_cores - 1, distinct=True)
     per = integer("cells_per_core", cells_per_core, 1, board.limits.n_rows * board.limits.n_cols)
     iterations = integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")

@@ -78,10 +78,10 @@ class CliContext:
         return not self.quiet and sys.stdout.isatty()
 
     def progress(self, total: int, desc: str, unit: str = "it"):
-        """A tqdm bar, silent with --quiet or when stdout is not a terminal."""
-        from tqdm import tqdm
+        """A tqdm bar (``tqdm.auto``: text in a terminal), silent with --quiet or when stdout is not a terminal."""
+        from .._progress import progress_bar
 
-        return tqdm(total=total, desc=desc, unit=unit, disable=not self.show_progress, leave=False)
+        return progress_bar(total, desc, unit, disable=not self.show_progress)
 
     def say(self, text: str) -> None:
         """Human-readable output (suppressed by --quiet)."""

@@ -78,6 +78,12 @@ class Run:
         """False for a file of an older format, some of whose parts have no checksum."""
         return not any(v["state"] == UNVERIFIABLE for v in self.parts.values())
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: record, damage, summary, parameters and tables as HTML, the run's figure inline."""
+        from ._html import run_html
+
+        return run_html(self)
+
 
 class _Report:
     """Per-part findings of one read; in strict mode the first damaged or missing part raises."""
