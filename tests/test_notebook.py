@@ -13,6 +13,7 @@ file is escaped, never markup.
 from __future__ import annotations
 
 import base64
+import gzip
 import re
 import shutil
 from pathlib import Path
@@ -123,6 +124,13 @@ def test_repr_html_shows_damage_and_escapes_values(tmp_path, executed):
     for raw in ("<script>", "<img src=x", "<b>board", "<i>v", "<u>boom"):
         assert raw not in text, raw
     assert "&lt;script&gt;" in text and "&lt;u&gt;boom" in text and ">failed</span>" in text
+    old = tmp_path / "run_v3.h5"  # a file of an older format: shown, marked, with its journal's size
+    with gzip.open(Path(__file__).parent / "fixtures" / "run_v3.h5.gz") as f, open(old, "wb") as g:
+        shutil.copyfileobj(f, g)
+    run = read_run(old, journal=True)
+    text = run._repr_html_()
+    assert "version 3, not fully verifiable" in text and f"journal: {len(run.journal)} board calls" in text
+    assert "no figure<" in text  # its summary names none, and none is beside it
     summary = RunSummary({"a": [1.0] * 20, "figure": str(tmp_path / "none.png")})
     assert "20 values" in summary._repr_html_() and "no figure at" in summary._repr_html_()
 
