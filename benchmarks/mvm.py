@@ -9,7 +9,11 @@ supply, integrator headroom, kT/C and per-cycle noise, comparator offsets
 and noise, the shared DAC's level errors, energy and latency accounting.
 The same batch then goes through a plain float32 numpy matmul of the same
 logical shape ((batch, 128) @ (128, 256)) in the same process; the ratio of
-the two rates (medians over interleaved calls) is the figure of merit (goal >= 0.3).
+the two rates (medians over interleaved calls) is the figure of merit (goal >= 0.5 against the
+machine's best BLAS kernel). The BLAS library, the kernel it picked and its thread count
+(threadpoolctl) are printed beside the ratio: ``OPENBLAS_CORETYPE`` in the environment selects a
+kernel other than OpenBLAS's own choice, so measure with it unset
+(``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE neurram bench mvm``).
 
 The matrix is programmed with write-verify first (not timed); the MVM path
 is the one every MVM takes.
@@ -17,6 +21,7 @@ is the one every MVM takes.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -32,6 +37,25 @@ HELP = "simulated 256x256 MVMs per second (all non-idealities on) vs numpy float
 def add_arguments(parser) -> None:
     parser.add_argument("--batch", type=int, default=2048, help="vectors per MVM call (default 2048)")
     parser.add_argument("--repeats", type=int, default=20, help="timed calls of each, interleaved (default 20)")
+
+
+def blas_info() -> dict:
+    """The BLAS numpy's matmul runs on: library, version, kernel (OpenBLAS's core type), threads, and the
+    OpenBLAS variables set in the environment (threadpoolctl; empty fields where it cannot tell)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    # numpy's own copy first (scipy may load another OpenBLAS beside it)
+    blas.sort(key=lambda i: "numpy" not in str(i.get("filepath", "")))
+    first = blas[0] if blas else {}
+    return {
+        "library": first.get("internal_api", "unknown"),
+        "version": first.get("version") or "",
+        "kernel": first.get("architecture") or "unknown",
+        "threads": int(first.get("num_threads") or 0),
+        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                           "OMP_NUM_THREADS") if k in os.environ},
+    }
 
 
 def run_bench(board, batch: int = 2048, repeats: int = 20, seed: int = 0) -> dict:
@@ -72,6 +96,7 @@ def run_bench(board, batch: int = 2048, repeats: int = 20, seed: int = 0) -> dic
         "factor_s": factor_s,
         "first_call_s": first_s,
         "program_s": program_s,
+        "blas": blas_info(),
     }
 
 
@@ -80,4 +105,7 @@ def main(args, ctx) -> dict:
         out = run_bench(board, args.batch, args.repeats, args.seed or 0)
     ctx.say(f"simulated MVM: {out['sim_mvm_per_s']:.0f}/s, numpy float32 matmul: {out['matmul_per_s']:.0f}/s, "
             f"ratio {out['ratio']:.3f}; network solve {out['factor_s']:.3f} s")
+    b = out["blas"]
+    env = ", ".join(f"{k}={v}" for k, v in b["env"].items()) or "no OPENBLAS_*/OMP_* variables set"
+    ctx.say(f"BLAS: {b['library']} {b['version']}, kernel {b['kernel']}, {b['threads']} threads ({env})")
     return out

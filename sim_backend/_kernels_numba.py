@@ -332,19 +332,3 @@ def fill_normals(start, first, chunk, bin_table, scale, lim, out, bits, zb, wb, 
         normal_body(b, zb[:r], wb[:r], scale, o)
         normal_hits(o, lim, h)
         normal_tails(start, f, b, scale, o, lim, h)
-
-
-@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def noisy_convert(integ, row_scale, h, offset, floors, top, out, sq_rows, start, first, step_rows, chunk,
-                  bin_table, scale, lim, z, bits, zb, wb, hits):  # pragma: no cover - compiled
-    """:func:`clip_convert` of ``integ``'s rows with their noise drawn on the way, ``step_rows`` rows at a
-    time (``step_rows * cols`` a multiple of ``chunk``, the last step excepted): the draws are those of
-    ``fill_normals(start, first, ...)`` over the whole block, each step's in ``z`` while still in the cache."""
-    rows, cols = integ.shape
-    for r0 in range(0, rows, step_rows):
-        r1 = min(r0 + step_rows, rows)
-        n = (r1 - r0) * cols
-        zz = z[:n]
-        fill_normals(start, first + np.uint64(r0 * cols // 2), chunk, bin_table, scale, lim, zz, bits, zb, wb, hits)
-        clip_convert(integ[r0:r1], row_scale[r0:r1], h, offset, zz.reshape((r1 - r0, cols)), floors, top,
-                     out[r0:r1], sq_rows[r0:r1])
