@@ -356,13 +356,13 @@ def test_browser_follows_a_live_write_verify_and_freezes_on_its_summary(tmp_path
                 time.sleep(0.1)
             assert len(seen) >= 2, f"the page showed {len(seen)} states of the live run: {seen}"
             first, last = seen[0], seen[-1]
-            assert last["polls"] > first["polls"] and last["rows"] > first["rows"]
+            assert last["polls"] > first["polls"] and last["rows"] > first["rows"], seen
             # the map fills in during the first pass (the page may first show it before any cell is written) and
             # later passes re-write cells: the map never loses a cell while the per-pass figures grow
             maps = [s["points"].get("conductance_map", 0) for s in seen]
             assert maps == sorted(maps) and maps[-1] > 0, maps
-            assert sum(last["points"].values()) > sum(first["points"].values())
-            assert all("pass" in s["progress"] for s in seen)
+            assert sum(last["points"].values()) > sum(first["points"].values()), seen
+            assert all("pass" in s["progress"] for s in seen), seen
             summary = _finish(proc)
             browser.wait_for("window.neurramWatch.snapshot.frozen && document.getElementById('state').textContent"
                              " === 'success (frozen)'", 30)
@@ -439,3 +439,20 @@ def test_browser_shows_the_damage_of_a_file_damaged_while_watched(tmp_path, unwa
         gone = _page_until(browser, lambda s: "no run file" in s["read_error"])
         assert gone["read_error_shown"] and gone["state"] == "unreadable" and gone["errors"] == 0
         assert gone["polls"] > damaged["polls"] > intact["polls"]
+
+
+def test_progress_before_the_first_pass_says_so():
+    """A write-verify run still forming its cells (no pass planned yet) is at 0 % of pass 1, not "not counted"."""
+    import pandas as pd
+
+    from neurram_lab.watch._snapshot import progress
+
+    empty = {"wv_plan": pd.DataFrame({"iteration": [], "cell": []}),
+             "wv_cells": pd.DataFrame({"iteration": [], "cell": []})}
+    p = progress(empty, {"iterations": 3}, "interrupted")
+    assert p["fraction"] == 0.0 and p["what"] == "pass 1 of 3 not started yet"
+    started = {"wv_plan": pd.DataFrame({"iteration": [1, 1], "cell": [0, 1]}),
+               "wv_cells": pd.DataFrame({"iteration": [1], "cell": [0]})}
+    p = progress(started, {"iterations": 3}, "interrupted")
+    assert p["what"] == "pass 1 of 3: 1 of 2 cells written" and abs(p["fraction"] - 0.5 / 3) < 1e-12
+    assert progress(empty, {}, "interrupted") is None  # a run that does not say its passes: not counted

@@ -37,8 +37,10 @@ def progress(tables: dict, parameters: dict, status: str) -> dict | None:
         n_pass = int(parameters.get("iterations") or 0)
         plan, cells = tables["wv_plan"], tables["wv_cells"]
         verified = set(tables["wv_verify"]["iteration"].tolist()) if "wv_verify" in tables else set()
-        if not n_pass or not len(plan):
+        if not n_pass:
             return None
+        if not len(plan):  # the run is forming or reading its cells before the first pass
+            return {"done": 0, "total": 0, "fraction": 0.0, "what": f"pass 1 of {n_pass} not started yet"}
         current = int(plan["iteration"].max())
         planned = int((plan["iteration"] == current).sum())
         done = int((cells["iteration"] == current).sum())
