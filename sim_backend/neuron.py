@@ -214,6 +214,24 @@ class LFSRPair:
         self.b = bits[256:].copy()
         self.steps = 0
 
+    def preset(self) -> None:
+        """The chips' LFSR set pin (``lfsrhorz_set_b``, low while the FPGA's 0x0A bit 0 is high): every
+        flip-flop of both chains to 1 (what an active-low set does; the chip's netlist is not published)."""
+        self.a[:] = True
+        self.b[:] = True
+
+    def shift_out(self, n_clocks: int) -> np.ndarray:
+        """Clock both chains ``n_clocks`` times (the FPGA's ``lfsr_clk``, 0x44 bit 4); returns the bit
+        each chain shifts out at every clock, (n_clocks, 2) uint8: chain A's ``a[255]`` (the chip's
+        ``lfsr_out[0]``), chain B's ``b[0]`` (``lfsr_out[1]``), the pin order being this model's.
+
+        For ``n_clocks <= 256`` clock ``i`` gives ``a[255 - i]`` and ``b[i]`` of the state before."""
+        out = np.empty((int(n_clocks), 2), np.uint8)
+        for i in range(int(n_clocks)):
+            out[i, 0], out[i, 1] = self.a[-1], self.b[0]
+            self._step()
+        return out
+
     def _step(self):
         fa = np.logical_xor.reduce(self.a[list(self.TAPS)])
         fb = np.logical_xor.reduce(self.b[[255 - t for t in self.TAPS]])

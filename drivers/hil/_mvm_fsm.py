@@ -31,6 +31,19 @@ Each part follows its HDL module (weierwan/Neurram_48core, HDL/):
   the 0xA2 FIFO (4096 words), 64 words per row in turn; writes to a full FIFO
   are lost.
 
+- ``lfsr_control.v`` (state read only): trigger 0x44 bit 4 clocks the chip's
+  LFSR chains ``0x10[20:12]`` times (``lfsr_clk``), shifting each clock's two
+  ``lfsr_out`` bits in at bit 255 of two 256-bit registers (cleared when idle),
+  then writes 16 words to a 32-word FIFO (lost when full): words 0-7
+  ``reg0[32 p +: 32]``, 8-15 ``reg1``; pipe 0xA1 reads them (zeros when empty).
+  A count of 0 never ends on hardware (``clk_counter == shift_cycle - 1``):
+  refused here as a violation. ``0x0A`` bit 0 drives the chip's active-low
+  LFSR set pin, presetting every core's chains while it is high. The bits
+  come from the enabled core's twin :class:`~sim_backend.neuron.LFSRPair`
+  (one core enabled; the chip's output mux for several is not published: a
+  violation). The LFSR pulse (0x44 bit 5, noise into the neurons) is not
+  emulated: strict mode refuses it as UnsupportedFeature.
+
 Physics is the twin's: the cycles' planes give each driven line its charge
 ``q = sum(pulses * plane)``; the twin's ``_mvm`` runs the request that
 integrates ``a * q`` (``a``: half the VPOS - VNEG spread of the driven side),
@@ -134,6 +147,7 @@ class MvmFsm:
         self.counts = {"mvm_runs": 0, "mvm_vectors": 0, "readouts": 0, "neuron_samples": 0, "lost_words": 0,
                        "lost_readout_bytes": 0}
         self.last_request: MVMRequest | None = None
+        self.lfsr_fifo = np.zeros(0, np.uint32)  # lfsr_control.v's FIFO32x32 (pipe 0xA1)
 
     # ------------------------------------------------------------ wiring
     def attach(self) -> "MvmFsm":
@@ -146,6 +160,16 @@ class MvmFsm:
                         (4, self.neuron_phase), (5, self.readout_trigger), (6, self.mask_trigger),
                         (7, self.matmul_trigger), (8, self.batch_trigger)):
             e.on_trigger[(nt.TI_NEURON, bit)] = fn
+        e.on_trigger[(nt.TI_SPI, nt.T_LFSR_SHIFT)] = self.lfsr_shift_trigger
+        e.on_pipe_out[nt.PO_LFSR] = self.pipe_out_lfsr
+        latch = e.latch
+
+        def latch_lfsr_set(values):  # 0x0A bit 0 is a level on the chip's set pin: act while it is high
+            latch(values)
+            if self._wi(nt.WI_LFSR) & 1:
+                self._lfsr_preset()
+
+        e.latch = latch_lfsr_set
         e.on_reset.append(self.reset)
         self.reset(True)
         return self
@@ -566,6 +590,42 @@ class MvmFsm:
         v_in = np.full((1, N_LINES), v, np.float64)
         codes = self._twin_call(lambda: self.emu.twin._neuron_test(core, v_in, TWIN_BITS))
         return codes_to_flips(codes)
+
+    # ------------------------------------------------------------- LFSR
+    def _lfsr_preset(self) -> None:
+        circuit = self.emu.twin.circuit
+        for c in range(N_ROWS * N_COLS):
+            circuit.core(c).lfsr.preset()
+
+    def lfsr_shift_trigger(self) -> None:
+        """Trigger 0x44 bit 4: clock the LFSR ``0x10[20:12]`` times, then 16 words into the 0xA1 FIFO."""
+        n = (self._wi(nt.WI_DEBUG) >> 12) & 0x1FF
+        if n == 0:
+            self.emu.violations.append("LFSR shift with 0x10[20:12] = 0: lfsr_control.v never leaves STATE_SHIFT")
+            return
+        cores = self.emu.enabled_cores()
+        if len(cores) == 1:
+            bits = self.emu.twin.circuit.core(cores[0]).lfsr.shift_out(n)
+            if self._wi(nt.WI_LFSR) & 1:  # held set while it shifts
+                self._lfsr_preset()
+        else:
+            if cores:
+                self.emu.violations.append(f"LFSR shift with {len(cores)} cores enabled: which drives lfsr_out "
+                                           "is not published")
+            bits = np.zeros((n, 2), np.uint8)
+        kept = bits[-N_LINES:]  # a 256-bit register keeps the last 256 bits shifted in, the first at the bottom
+        regs = np.zeros((2, N_LINES), np.uint8)
+        regs[:, N_LINES - kept.shape[0]:] = kept.T
+        words = np.packbits(regs, axis=1, bitorder="little").reshape(-1).view("<u4").astype(np.uint32)
+        room = 32 - self.lfsr_fifo.size
+        self.lfsr_fifo = np.concatenate([self.lfsr_fifo, words[:room]])
+
+    def pipe_out_lfsr(self, n: int) -> bytes:
+        """ReadFromPipeOut(0xA1): the FIFO's words, little-endian (zeros past its end)."""
+        take = min(int(n) // 4, self.lfsr_fifo.size)
+        got = self.lfsr_fifo[:take].astype("<u4").tobytes()
+        self.lfsr_fifo = self.lfsr_fifo[take:]
+        return got + bytes(int(n) - len(got))
 
     # ------------------------------------------------------ pipe-out 0xA2
     def _push_readout(self, r: int, data: np.ndarray) -> None:
