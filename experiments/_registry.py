@@ -24,6 +24,7 @@ EXPERIMENT_MODULES: list[str] = [
     "neurram_lab.experiments.deploy_mnist_cnn",
     "neurram_lab.experiments.deploy_rbm_recovery",
     "neurram_lab.experiments.deploy_cifar10_resnet20",
+    "neurram_lab.experiments.deploy_kws_lstm",
     "neurram_lab.experiments.deploy_train_small",
 ]
 
