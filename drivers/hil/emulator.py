@@ -386,22 +386,31 @@ class EmulatedBitstream:
         return g_sum * v_cell, g_sum
 
     def _autorange(self) -> None:
-        """Trigger 0x43 bit 2: auto_ranging.v over resistance_read.v, from wire-ins 0x02 and 0x12."""
+        """Trigger 0x43 bit 2: auto_ranging.v over resistance_read.v, from wire-ins 0x02 and 0x12.
+
+        With the manual-range bit (0x12 bit 18) resistance_read.v measures at the 0x02 timing every time
+        (neurram_top.v:286-287 mux only its t_shld/t_delta), but auto_ranging.v still ranges its own copy and
+        iterates until that copy leaves 10 < t_delta < 30000 or the end code sits in the window: the same
+        measurement repeated (12 times from t_delta 20 when the code stays high), all counted in 0x2A[26:18].
+        0x2B shows the timing measured with (the 0x02 one in manual mode). The RTL check found the count."""
         s = self.status_bits
         if s[nt.WO_STATUS] & nt.ST_AR_VALID:
             return  # STATE_VALID waits for the ack
         timing = self.wire_in[nt.WI_READ_TIMING]
         vref_word = self.wire_in[nt.WI_AUTORANGE_VREF]
-        t_shld, t_delta = timing & 0xFFFF, (timing >> 16) & 0xFFFF
+        t_shld, t_delta = timing & 0xFFFF, (timing >> 16) & 0xFFFF  # auto_ranging.v's own copy
+        m_shld, m_delta = t_shld, t_delta  # what resistance_read.v measures with
         vref = vref_word & nt.ADC_CODE_MAX
         manual = bool(vref_word & nt.AUTORANGE_MANUAL)
         i_a, g_s = self._cell_current_a()
         v0 = self.node_v["VREF_TIA"]  # the integrator starts at the TIA reference and falls with the current
         it = 0
         while True:
-            d1, d2 = _read_codes(i_a, v0, t_shld, t_delta)
+            if not manual:
+                m_shld, m_delta = t_shld, t_delta
+            d1, d2 = _read_codes(i_a, v0, m_shld, m_delta)
             it += 1
-            if manual or not (nt.T_DELTA_MIN < t_delta < nt.T_DELTA_MAX):
+            if not (nt.T_DELTA_MIN < t_delta < nt.T_DELTA_MAX):
                 break
             if vref > d2:
                 if (vref // 3) * 2 < d2:
@@ -420,9 +429,9 @@ class EmulatedBitstream:
         self.counts["autorange_iterations"] += it
         s[nt.WO_AR_START] = d1
         s[nt.WO_AR_END] = d2 | ((it & 0xFF) << 18)
-        s[nt.WO_AR_TIMING] = (t_shld & 0xFFFF) | ((t_delta & 0xFFFF) << 16)
+        s[nt.WO_AR_TIMING] = (m_shld & 0xFFFF) | ((m_delta & 0xFFFF) << 16)
         s[nt.WO_STATUS] |= nt.ST_AR_VALID
-        self.last_read = (getattr(self, "_read_cells", []), g_s, t_shld, t_delta, it)
+        self.last_read = (getattr(self, "_read_cells", []), g_s, m_shld, m_delta, it)
 
     def _autorange_ack(self) -> None:
         self.status_bits[nt.WO_STATUS] &= ~nt.ST_AR_VALID

@@ -2,7 +2,7 @@
 
 :func:`ci_plan` is the check of the size CI uses: every rail once; ``n_cells`` cells of two cores formed,
 read back (auto-ranged), some SET and RESET and read again (RESET cells with the manual-range bit of wire-in
-0x12, so a low conductance costs at most ~11 fixed-length measurements of simulated time instead of
+0x12, so a low conductance costs at most 12 fixed-length measurements of simulated time instead of
 auto-ranging to ``t_delta`` ~ 30 000 units = hours of wall time); single manual reads (trigger 0x43 bit 0);
 the error paths (requests refused before any call, FrontPanel refusals). :func:`random_ops` adds ``n``
 seeded operations of the same kinds on the formed cells. Everything goes through the driver
@@ -22,19 +22,27 @@ SET_V, SET_GATE_V, SET_W_S = 2.0, 2.0, 1e-6
 RESET_V, RESET_GATE_V, RESET_W_S = 2.2, 4.0, 1e-6
 V_CELL_READ_V = 0.3  # formed cells (~17-45 uS) range in 1-2 auto-ranging iterations at this bias
 MANUAL_TIMING = (4, 8)  # t_shld, t_delta of the manual reads (READ_UNIT_S each)
+FAST_VREF_V = 1.5  # ranging reference at which an end code below ~0.9 V is in auto_ranging.v's window at once
 
 
-def _cells(rng, n: int) -> list[tuple[int, int]]:
-    flat = rng.choice(256 * 256, size=n, replace=False)
-    return [(int(f) // 256, int(f) % 256) for f in flat]
+SPARE_CELLS = 64  # candidates drawn beyond n_cells per core, so leaving out slow cells changes no other pick
+MAX_READ_UNITS = 400  # READ_UNIT_S one auto-ranged read may integrate over its iterations (~0.5 ms simulated)
 
 
-def ci_plan(seed: int = 0, n_cells: int = 64) -> list[tuple]:
-    """The CI-size sequence (see the module docstring); ``n_cells`` split over two cores."""
+def _cells(rng, n: int, core: int, exclude) -> list[tuple[int, int]]:
+    flat = rng.choice(256 * 256, size=n + SPARE_CELLS, replace=False)
+    cells = [(int(f) // 256, int(f) % 256) for f in flat]
+    return [c for c in cells if (core,) + c not in exclude][:n]
+
+
+def ci_plan(seed: int = 0, n_cells: int = 64, exclude=frozenset()) -> list[tuple]:
+    """The CI-size sequence (see the module docstring); ``n_cells`` split over two cores, none of the
+    (core, row, col) in ``exclude`` (see :func:`bounded_ops`)."""
     rng = np.random.default_rng(seed)
     cores = [0, int(rng.integers(1, nt.CORE_ROWS * nt.CORE_COLS))]
     half = n_cells // 2
-    groups = [(cores[0], _cells(rng, half)), (cores[1], _cells(rng, n_cells - half))]
+    groups = [(cores[0], _cells(rng, half, cores[0], exclude)),
+              (cores[1], _cells(rng, n_cells - half, cores[1], exclude))]
     ops: list[tuple] = [
         ("rails", {"v_cell_read": V_CELL_READ_V}),
         ("rails", {"v_ref": 0.85}),  # v_ref moves the v_read and v_decr nodes with it
@@ -70,7 +78,8 @@ def random_ops(n: int, seed: int, plan: list[tuple]) -> list[tuple]:
         if kind == "set_read":
             out += [("set", core, pick), ("read", core, pick)]
         elif kind == "reset_read":
-            out += [("manual_range", True), ("reset", core, pick), ("read", core, pick), ("manual_range", False)]
+            out += [("manual_range", True, FAST_VREF_V), ("reset", core, pick), ("read", core, pick),
+                    ("manual_range", False)]
         elif kind == "manual_read":
             out.append(("manual_read", core, pick[0]))
         elif kind == "rails":
@@ -78,6 +87,54 @@ def random_ops(n: int, seed: int, plan: list[tuple]) -> list[tuple]:
         else:
             out.append(("error", str(rng.choice(ERRORS))))
     return out
+
+
+def slow_reads(ops: list[tuple], seed: int, max_units: int = MAX_READ_UNITS) -> set[tuple[int, int, int]]:
+    """The cells whose auto-ranged reads in ``ops`` integrate more than ``max_units`` READ_UNIT_S, found by
+    running ``ops`` on ``hil://`` (milliseconds; the twin of ``seed`` does there what it does under the RTL).
+
+    A cell that did not form (or a stuck one) ranges ``t_delta`` up to 40 960 units: one such read is
+    ~10^8 simulated cycles, hours of Icarus.
+    """
+    from neurram_lab.errors import NeuRRAMError
+
+    from ..hil import connect, make_emulated_board
+
+    ok, emu = make_emulated_board(seed)
+    board = connect(ok)
+    slow: set[tuple[int, int, int]] = set()
+    autorange = emu.on_trigger[(nt.TI_ADC, nt.T_AUTORANGE)]
+
+    def watched():
+        autorange()
+        cells, _g, t_shld, t_delta, it = emu.last_read
+        if it * (t_shld + t_delta) > max_units:
+            slow.update(cells)
+
+    emu.on_trigger[(nt.TI_ADC, nt.T_AUTORANGE)] = watched
+    try:
+        for op in ops:
+            try:
+                run_op(board, op)
+            except NeuRRAMError:
+                pass
+    finally:
+        board.close()
+    return slow
+
+
+def bounded_ops(seed: int, n_cells: int, n_random: int, rounds: int = 6) -> list[tuple]:
+    """:func:`ci_plan` and :func:`random_ops` without the cells whose reads would range long
+    (:func:`slow_reads`): each round leaves out what the last one found, until none is left."""
+    exclude: set = set()
+    for _ in range(rounds):
+        plan = ci_plan(seed, n_cells, frozenset(exclude))
+        ops = plan + random_ops(n_random, seed, plan)
+        slow = slow_reads(ops, seed)
+        if not slow:
+            return ops
+        exclude |= slow
+    raise RuntimeError(f"no plan of {n_cells} cells without long reads after {rounds} rounds (seed {seed})")
 
 
 # ------------------------------------------------------------------ running one operation
@@ -91,8 +148,11 @@ def _arrays(core: int, cells):
             np.array([c[1] for c in cells], np.int64))
 
 
-def _manual_range(board, on: bool) -> None:
-    board._set(nt.WI_AUTORANGE_VREF, nt.adc_code(nt.READ_REF_V) | (nt.AUTORANGE_MANUAL if on else 0))
+def _manual_range(board, on: bool, vref_v: float = nt.READ_REF_V) -> None:
+    """The manual-range bit of 0x12 and the ranging reference ``vref_v`` (V) beside it: with the bit,
+    auto_ranging.v still ranges its own copy of the timing on the codes of the fixed-timing measurement, so
+    a high (RESET) cell repeats it ~12 times at the driver's reference and once at :data:`FAST_VREF_V`."""
+    board._set(nt.WI_AUTORANGE_VREF, nt.adc_code(vref_v) | (nt.AUTORANGE_MANUAL if on else 0))
     board._link.update_wire_ins()
 
 
@@ -172,7 +232,7 @@ def _run(board, op):
     if kind == "rails":
         return board.set_rails(op[1])
     if kind == "manual_range":
-        return _manual_range(board, op[1])
+        return _manual_range(board, *op[1:])
     if kind == "manual_read":
         return _manual_read(board, op[1], op[2])
     if kind == "error":

@@ -20,7 +20,7 @@ TOPS = ("neurram_top", "neurram_top_sar", "neurram_top_voltage_mode")
 def add_arguments(parser) -> None:
     parser.add_argument("--hdl", required=True, metavar="DIR", help="folder of the authors' Verilog (neurram_top.v ...)")
     parser.add_argument("--top", default="neurram_top", help=f"top level: {', '.join(TOPS)}")
-    parser.add_argument("--ops", default="8", help="random Board operations after open (>= 1)")
+    parser.add_argument("--ops", default="8", help="seeded random Board operations after the CI plan (>= 1)")
 
 
 def _ops(text) -> int:
@@ -44,10 +44,22 @@ def main(args, ctx) -> dict:
         return {"error": str(exc), "exit": 2}
     from neurram_lab.drivers.rtl import diff
 
-    bar = ctx.progress(n_ops, "rtl-check", "op")
+    seed = int(args.seed or 0)
+    ops = diff.scenario_ops(n_ops, seed)  # the plan, cells whose reads would range for hours left out
+    bar = ctx.progress(len(ops), "rtl-check", "op")
+    lines = not ctx.show_progress and not ctx.quiet  # no bar (not a terminal): a line on stderr now and then
+    if lines:
+        print(f"rtl-check: {args.top}: opening both boards, then {len(ops)} operations", file=sys.stderr, flush=True)
+    step = max(1, len(ops) // 10)
+
+    def progress(i, n):
+        if i:
+            bar.update(1)
+        if lines and i and (i % step == 0 or i == n):
+            print(f"rtl-check: {i}/{n} operations", file=sys.stderr, flush=True)
+
     try:
-        res = diff.check(args.hdl, args.top, n_ops, int(args.seed or 0),
-                         progress=lambda i, n: bar.update(1))
+        res = diff.check(args.hdl, args.top, seed=seed, ops=ops, progress=progress)
     finally:
         bar.close()
     ctx.say(f"{res['top']}: {res['calls_compared']} calls compared, {res['fields_compared']} fields, "

@@ -2,21 +2,44 @@
 under Icarus), call for call: the open (every rail set once), a rail move, two cells formed and read back
 (auto-ranged: the ADC codes on 0x29/0x2A must be equal to the bit, which they were not while the emulator
 sampled the integrator at t_shld * 1.28 us instead of resistance_read.v's (t_shld - 1) * 16 + 2 clocks),
-one manual read, and every error path."""
+one manual read, and every error path. Then, on the same open boards, single wrong entries of the driver's
+tables (drivers.rtl._mutate): each one fails the check, at the field it corrupts."""
 
 from __future__ import annotations
 
-from neurram_lab.drivers.rtl import diff
+import pytest
+
+from neurram_lab.drivers.rtl import _mutate, diff
 from neurram_lab.drivers.rtl._scenario import ERRORS, V_CELL_READ_V, ci_plan
 
+PLAN = ci_plan(0, 4)
+CORE, CELLS = next((op[1], op[2][:2]) for op in PLAN if op[0] == "form")
 
-def test_form_read_rails_and_error_paths_match_call_for_call(hdl_dir):
-    plan = ci_plan(0, 4)
-    form = next(op for op in plan if op[0] == "form")
-    core, cells = form[1], form[2][:2]
-    ops = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", core, cells), ("read", core, cells),
-           ("manual_read", core, cells[0])] + [("error", name) for name in ERRORS]
-    res = diff.check(hdl_dir, "neurram_top", ops=ops)
+
+@pytest.fixture(scope="module")
+def pair(hdl_dir):
+    p = diff.open_pair(hdl_dir, "neurram_top", 0)
+    yield p
+    p[0].close()
+    p[2].close()
+
+
+def test_form_read_rails_and_error_paths_match_call_for_call(pair):
+    ops = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", CORE, CELLS), ("read", CORE, CELLS),
+           ("manual_read", CORE, CELLS[0])] + [("error", name) for name in ERRORS]
+    res = diff.check(None, "neurram_top", ops=ops, pair=pair)
     assert res["mismatch_list"] == [] and res["mismatches"] == 0
     assert res["op_kinds"] == ["error", "form", "manual_read", "rails", "read"]
     assert res["calls_compared"] > 1000 and res["fields_compared"] > 5000 and res["simulated_cycles"] > 0
+
+
+# mutation -> what the first mismatch must name (the dac_channel one last: it leaves the driver's record of
+# the DAC codes wrong for the operations after it)
+EXPECTED = {"formula": "GetWireOutValue(0x29): result", "endpoint": "GetWireOutValue(0x22): result",
+            "dac_channel": ": the driver set code"}
+
+
+def test_each_wrong_table_entry_fails_the_check(pair):
+    for name, expect in EXPECTED.items():
+        res = _mutate.check_mutation(name, _mutate.ops_for(name, CORE, CELLS), pair=pair)
+        assert res["mismatches"] >= 1 and expect in res["mismatch_list"][0], (name, res["mismatch_list"])

@@ -1,0 +1,63 @@
+"""The RTL check's cost and reach: the default plan timed, and every single-constant change of the driver's
+tables run on boards opened under it.
+
+Run from the repository root (needs Icarus Verilog, cocotb and the authors' HDL)::
+
+    python benchmarks/bench_rtl_check.py [--hdl DIR] [--skip-plan] [--mutations all|NAME,...]
+
+- the plan: ``drivers.rtl.diff.check`` with the default plan (what ``neurram rtl-check`` runs): wall seconds
+  (open included), simulated cycles, cycles/s, calls and fields compared, mismatches;
+- the mutations (``drivers.rtl._mutate.MUTATIONS``): each made before both boards open (the open itself runs
+  under it, as a wrong ``neurram_top.py`` would), then a rail move, a form, a SET and an auto-ranged read of
+  one cell; caught = at least one mismatch, with the first one shown. ~30 s each (the open is ~270 000
+  simulated cycles of DAC writes).
+
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from neurram_lab.drivers.rtl import _mutate, default_hdl_dir, diff  # noqa: E402
+from neurram_lab.drivers.rtl._scenario import V_CELL_READ_V, ci_plan  # noqa: E402
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hdl", default=None)
+    ap.add_argument("--skip-plan", action="store_true")
+    ap.add_argument("--mutations", default="all")
+    a = ap.parse_args(argv)
+    hdl = a.hdl or default_hdl_dir()
+    out: dict = {}
+    if not a.skip_plan:
+        t0 = time.perf_counter()
+        res = diff.check(hdl, "neurram_top")
+        res["wall_with_open_s"] = round(time.perf_counter() - t0, 2)
+        out["plan"] = {k: res[k] for k in ("ops", "calls_compared", "fields_compared", "mismatches", "mismatch_list",
+                                           "simulated_cycles", "wall_s", "wall_with_open_s", "cycles_per_s")}
+    names = list(_mutate.MUTATIONS) if a.mutations == "all" else a.mutations.split(",")
+    core, cells = next((op[1], op[2][:1]) for op in ci_plan(0, 4) if op[0] == "form")
+    ops = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", core, cells), ("set", core, cells),
+           ("read", core, cells)]
+    out["mutations"] = {}
+    for name in names:
+        t0 = time.perf_counter()
+        r = _mutate.check_mutation(name, ops, hdl=hdl)
+        out["mutations"][name] = {"what": _mutate.MUTATIONS[name][2], "caught": r["mismatches"] > 0,
+                                  "first_mismatch": (r["mismatch_list"] or [None])[0],
+                                  "wall_s": round(time.perf_counter() - t0, 1)}
+        print(name, out["mutations"][name], file=sys.stderr, flush=True)
+    print(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()
