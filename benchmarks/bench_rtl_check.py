@@ -3,7 +3,7 @@ tables run on boards opened under it.
 
 Run from the repository root (needs Icarus Verilog, cocotb and the authors' HDL)::
 
-    python benchmarks/bench_rtl_check.py [--hdl DIR] [--skip-plan] [--mutations all|NAME,...]
+    python benchmarks/bench_rtl_check.py [--hdl DIR (default $NEURRAM_SHARED/authors/HDL)] [--skip-plan] [--mutations all|NAME,...]
 
 - the plan: ``drivers.rtl.diff.check`` with the default plan (what ``neurram rtl-check`` runs): wall seconds
   (open included), simulated cycles, cycles/s, calls and fields compared, mismatches;
