@@ -53,6 +53,7 @@ POLL_TIMEOUT_MAX_S = 3600.0  # a status bit that takes an hour is a dead board
 # (docs/board_protocol.md); one cycle takes up to 30 000 x 1.28 us (auto_ranging.v's t_delta bound),
 # so 100 cycles are ~4 s for one cell at worst, 10x what any of their code uses.
 MAX_READ_CYCLES = 100
+WV_ENGINE_BITSTREAM = "neurram_top_wv"  # the authors' neurram_top with gateware/'s engine patched in
 DEFAULT_RAILS_V = {"v_ref": 0.9, "v_read": 0.5, "v_cell_read": 0.2, "v_decr": 0.5,
                    "v_wl_set": 2.0, "v_wl_reset": 4.5, "v_wl_form": 1.6}
 
@@ -466,6 +467,38 @@ class FpgaBoard(Board):
             out[i] = total / (cycles - ignore)
             self._counts["reads"] += 1
         return out
+
+    # ------------------------------------------------ write-verify engine
+    @property
+    def has_write_verify_engine(self) -> bool:
+        """True when the bitstream is one with the write-verify engine (``neurram_top_wv``, gateware/);
+        whether the FPGA really runs it is checked at the first run (wire-out 0x23 after a clear)."""
+        return self.bitstream.name == WV_ENGINE_BITSTREAM
+
+    def write_verify_engine(self):
+        """The engine's host side (:mod:`drivers._wv_engine_host`); CapabilityError on a bitstream without it."""
+        if not self.has_write_verify_engine:
+            raise CapabilityError("write_verify_engine", self.bitstream.name, WV_ENGINE_BITSTREAM,
+                                  f"bitstream {self.bitstream.name!r} has no write-verify engine "
+                                  f"(open the board with ?bitstream={WV_ENGINE_BITSTREAM})")
+        from . import _wv_engine_host
+
+        return _wv_engine_host
+
+    def write_verify_on_engine(self, res, cfg, progress=None, on_done=None) -> bool:
+        """Tier 2's hook (:func:`neurram_lab.program.writeverify.write_verify`): run the validated cells of
+        ``res`` on the engine and fill it; False (nothing sent) where the host loop must run instead: a
+        bitstream without the engine, or settings its fields cannot hold."""
+        if not self.has_write_verify_engine:
+            return False
+        eng = self.write_verify_engine()
+        if not eng.fits(cfg):
+            return False
+        self._check_open()
+        if self._dirty:
+            self._recover()
+        eng.run_write_verify(self, res, cfg, progress, on_done)
+        return True
 
     # ------------------------------------------------------- MVM, neurons
     def _mvm(self, request):

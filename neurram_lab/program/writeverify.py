@@ -197,6 +197,13 @@ def write_verify(
         success=np.zeros(n, bool),
         outcome=np.full(n, OUTCOME_RUNNING, np.int8),
     )
+    # a board with write-verify in its gateware (FpgaBoard on neurram_top_wv) runs the same rounds there;
+    # per-read/per-pulse listeners need the host loop, which sees every call
+    engine = getattr(board, "write_verify_on_engine", None)
+    if engine is not None and not trace and on_event is None and engine(res, cfg, progress, on_done):
+        if progress is not None:
+            progress(n)
+        return res
     tr = {"round": [], "cell": [], "op": [], "v_pulse_v": [], "g_read_s": [], "t_s": []} if trace else None
 
     def event(rnd, op, cells, v, g):

@@ -1,0 +1,217 @@
+"""Tier-2 write-verify run on the ``neurram_top_wv`` engine from an :class:`~drivers.fpga_board.FpgaBoard`.
+
+:func:`probe` tells whether the FPGA really runs the engine (after a clear, wire-out 0x23 shows the command
+FIFO empty, not busy, no fault, no guard trip: bits the gateware drives, ``diag_status`` of wv_engine.v; an
+unassigned wire-out of the authors' top reads 0). :func:`run_write_verify` turns one
+:func:`neurram_lab.program.writeverify.write_verify` call into batches of LEVEL + CELL jobs (a LEVEL only
+where the window changes), one pipe write, one start, one status poll and one pipe read per batch, and
+fills the :class:`~neurram_lab.program.writeverify.ProgramResult` from the records. Every job is checked
+before any word is sent: the board's limits (and ratings) for every pulse a ramp can reach, the windows
+against the read code's step, the ceilings loaded from the limits (:meth:`Ceilings.from_volts`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from neurram_lab.board.limits import check_ratings_pulse
+from neurram_lab.errors import BoardError, FrontPanelError, InputError
+
+from . import _wv_engine as wv
+from . import frontpanel as fp
+
+MAX_BATCH_WORDS = wv.CMD_FIFO_WORDS - 16  # room for padding; the host never overfills the command FIFO
+MAX_BATCH_CELLS = wv.RES_FIFO_RECORDS - 24  # the result FIFO holds every record of a batch
+_STATUS_IDLE_MASK = wv.ST_BUSY | wv.ST_CMD_EMPTY | wv.ST_FAULT | wv.ST_GUARD
+# engine status -> tier-2 outcome (OUTCOME_SUCCESS 1, TIMEOUT 2, STALLED 3, ROUNDS 4)
+_OUTCOME = np.zeros(16, np.int8)
+_OUTCOME[[wv.ST_OK, wv.ST_GAVE_UP, wv.ST_CEILING, wv.ST_MAX_PULSES]] = (1, 2, 3, 4)
+
+
+def probe(board) -> tuple[bool, int]:
+    """Clear the engine's diagnostics and read its status: (engine there, wire-out 0x23). Three calls."""
+    L = board._link
+    L.op("write_verify")
+    L.trigger(wv.TI_ENGINE, wv.T_CLEAR)
+    L.update_wire_outs()
+    st = L.get_wire(wv.WO_STATUS)
+    return (st & _STATUS_IDLE_MASK) == wv.ST_CMD_EMPTY, st
+
+
+def fits(cfg) -> bool:
+    """Whether the engine's fields hold ``cfg`` (else tier 2 keeps its host loop)."""
+    from . import neurram_top as nt
+
+    return (cfg.max_rounds <= 0xFFFF and cfg.max_reversals <= 0xFF and cfg.max_pulses_at_vmax <= 0xFF
+            and nt.width_ticks(cfg.width_s) <= 0xFFFF)
+
+
+def ceilings(board) -> wv.Ceilings:
+    """The engine's ceilings from the board's safety limits (and its DAC's top code)."""
+    lim = board.limits
+    return wv.Ceilings.from_volts(lim.pulse_v_max, lim.gate_v_max, lim.width_s[1])
+
+
+def plan(board, cfg, target_s) -> tuple[wv.Level, np.ndarray, np.ndarray, float]:
+    """The level every job shares and each cell's window codes (lo, hi); all checks before any call.
+
+    Returns (level, lo codes, hi codes, v_cell_v)."""
+    v_cell = board._dac_volts(1, 6) - board._dac_volts(1, 7)
+    if v_cell <= 0:
+        raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
+    rails = board._get_rails()
+    g_set, g_rst = float(rails["v_wl_set"]), float(rails["v_wl_reset"])
+    lim = board.limits
+    for kind, v0, v1, g in (("set", cfg.set_v_start_v, cfg.set_v_max_v, g_set),
+                            ("reset", cfg.reset_v_start_v, cfg.reset_v_max_v, g_rst)):
+        v, w, gg = lim.check_pulse(kind, [v0, v1], cfg.width_s, g, n=2)  # every amplitude a ramp reaches
+        check_ratings_pulse(np.asarray(v, float), np.asarray(w, float), np.asarray(gg, float))
+    tgt = np.asarray(target_s, float)
+    ceil = ceilings(board)
+    mid = float(tgt[0]) if tgt.size else cfg.window_s
+    level = wv.level_from_volts(max(mid - cfg.window_s, 0.0), mid + cfg.window_s, v_cell, cfg.set_v_start_v,
+                                cfg.set_v_max_v, cfg.reset_v_start_v, cfg.reset_v_max_v, g_set, g_rst, cfg.v_step_v,
+                                cfg.width_s, int(cfg.max_rounds), int(cfg.max_reversals),
+                                int(cfg.max_pulses_at_vmax), ceil)
+    a = wv.amp_a_per_code()
+    lo = np.clip(np.ceil(np.maximum(tgt - cfg.window_s, 0.0) * v_cell / a), 0, 0xFFFFFF).astype(np.int64)
+    hi = np.clip(np.floor((tgt + cfg.window_s) * v_cell / a), 0, 0xFFFFFF).astype(np.int64)
+    bad = np.flatnonzero(lo > hi)
+    if bad.size:
+        raise InputError(f"window_s={cfg.window_s!r} S around target {float(tgt[bad[0]])!r} S holds no read code of "
+                         f"the engine at v_cell_read={v_cell:g} V (one code is {float(wv.code_to_siemens(1, v_cell)):.3g} S)")
+    return level, lo, hi, v_cell
+
+
+def _batch_words(level: wv.Level, core, row, col, lo, hi, change) -> np.ndarray:
+    """Command words of one batch: a LEVEL (slot 0) before each cell where ``change``, then its CELL."""
+    n = core.size
+    body = np.asarray(level.words(), np.int64)
+    per = np.where(change, 10, 1)
+    end = np.cumsum(per)
+    out = np.zeros(int(end[-1]) if n else 0, np.int64)
+    cell_at = end - 1
+    out[cell_at] = np.asarray(wv.cell_commands(core, row, col, 0), np.int64)
+    j = np.flatnonzero(change)
+    base = cell_at[j] - 9
+    out[base] = wv.OP_LEVEL << 28
+    out[base + 1] = lo[j]
+    out[base + 2] = hi[j]
+    for i in range(2, 8):
+        out[base + 1 + i] = body[i]
+    return out
+
+
+def _batches(change_words: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) cell ranges whose words fit the command FIFO and records the result FIFO."""
+    cum = np.concatenate([[0], np.cumsum(change_words)])
+    out, a, n = [], 0, change_words.size
+    while a < n:
+        b = int(np.searchsorted(cum, cum[a] + MAX_BATCH_WORDS, side="right")) - 1
+        b = min(max(b, a + 1), a + MAX_BATCH_CELLS, n)
+        out.append((a, b))
+        a = b
+    return out
+
+
+def _run_batch(board, words: np.ndarray, n_cells: int, done_before: int) -> dict:
+    """Send one batch, start, poll until its records are written, read them: 6 calls when it is quick."""
+    L = board._link
+    L.op("write_verify")
+    L.pipe_in(wv.PI_COMMANDS, wv.words_bytes(wv.pad16(words.tolist())))
+    L.trigger(wv.TI_ENGINE, wv.T_START)
+    want = done_before + n_cells
+    last, deadline = -1, None
+    while True:
+        L.update_wire_outs()
+        st = L.get_wire(wv.WO_STATUS)
+        got = L.get_wire(wv.WO_RECORDS)
+        if st & (wv.ST_FAULT | wv.ST_GUARD):
+            raise BoardError(f"write-verify engine halted (wire-out 0x23 = 0x{st:08X}: fault bit 3, guard bit 4; "
+                             f"0x27 DAC high-water/blocked); {got - done_before} of {n_cells} records written")
+        if got >= want and not st & wv.ST_BUSY:
+            break
+        if got != last:
+            last, deadline = got, time.monotonic() + board.poll_timeout_s
+        elif time.monotonic() > deadline:
+            L.trigger(wv.TI_ENGINE, wv.T_ABORT)
+            raise FrontPanelError(fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
+                                  f"write-verify engine wrote no record for {board.poll_timeout_s:g} s "
+                                  f"({got - done_before} of {n_cells}; status 0x{st:08X})")
+    raw = np.frombuffer(bytes(L.pipe_out(wv.PO_RESULTS, 16 * n_cells)), "<u4")
+    return wv.decode_records(raw)
+
+
+def run_write_verify(board, res, cfg, progress=None, on_done=None) -> None:
+    """Program ``res``'s cells (validated, distinct) to ``res.target_s`` on the engine; fills ``res``."""
+    n = res.n_cells
+    level, lo, hi, v_cell = plan(board, cfg, res.target_s)  # every refusal before any call
+    board._check_powered(res.core)
+    if n == 0:
+        return
+    order = np.argsort(res.core, kind="stable")  # one core enable per core
+    c, r, k, lo, hi = res.core[order], res.row[order], res.col[order], lo[order], hi[order]
+    change = np.ones(n, bool)
+    change[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    board._dirty = True
+    try:
+        there, st = probe(board)
+        if not there:
+            raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
+                             "after a clear (want the command FIFO empty, idle, no fault): the FPGA runs no "
+                             "write-verify engine (configure neurram_top_wv.bit)")
+        L = board._link
+        for ep, val in ceilings(board).wire_ins().items():
+            board._set(ep, val)
+        L.update_wire_ins()
+        done = 0
+        busy_s = 0.0
+        for a, b in _batches(np.where(change, 10, 1)):
+            ch = change[a:b].copy()
+            ch[0] = True  # each batch loads its first window again (2048 - 16 words leave room for it)
+            words = _batch_words(level, c[a:b], r[a:b], k[a:b], lo[a:b], hi[a:b], ch)
+            rec = _run_batch(board, words, b - a, done)
+            done += b - a
+            if not (np.array_equal(rec["core"], c[a:b]) and np.array_equal(rec["row"], r[a:b])
+                    and np.array_equal(rec["col"], k[a:b])):
+                raise BoardError("write-verify engine records do not match the jobs sent (cell order)")
+            bad = np.flatnonzero(_OUTCOME[rec["status"]] == 0)
+            if bad.size:
+                s = int(rec["status"][bad[0]])
+                why = [nm for i, nm in enumerate(wv.REFUSAL_NAMES) if int(rec["raw1"][bad[0]]) >> i & 1]
+                raise BoardError(f"write-verify engine returned status {wv.STATUS_NAMES.get(s, s)!r} for core "
+                                 f"{int(rec['core'][bad[0]])} row {int(rec['row'][bad[0]])} col "
+                                 f"{int(rec['col'][bad[0]])}" + (f" (refused: {', '.join(why)})" if why else ""))
+            pos = order[a:b]
+            res.g_final_s[pos] = wv.code_to_siemens(rec["code"], v_cell).astype(np.float32)
+            res.pulses[pos] = rec["pulses"]
+            res.reversals[pos] = rec["reversals"]
+            res.outcome[pos] = _OUTCOME[rec["status"]]
+            res.success[pos] = rec["status"] == wv.ST_OK
+            busy_s += float(rec["cell_time_s"].sum())
+            _engine_time(board, float(rec["cell_time_s"].sum()))
+            board._counts["pulses"] += int(rec["pulses"].sum())
+            board._counts["reads"] += int(rec["pulses"].sum()) + (b - a)
+            board._counts["wv_engine_cells"] = board._counts.get("wv_engine_cells", 0) + (b - a)
+            if on_done is not None:
+                on_done(pos.copy(), res)
+            if progress is not None:
+                progress(done)
+    finally:
+        # the engine wrote DAC 3 channels 0-3, the core enable and the cell registers: the host's mirrors
+        # of them are stale, so the next host operation writes them again
+        for ch in range(4):
+            board._codes.pop((wv.AMP_DAC, ch), None)
+        board._core = board._cell = None
+    board._dirty = False
+
+
+def _engine_time(board, seconds: float) -> None:
+    """The engine's busy time (its records' cell times) into the board-time model: the status poll waited."""
+    m = board.board_time
+    if m is None or seconds <= 0:
+        return
+    m.fpga_s += seconds
+    m._wait_until(m.predicted_s + seconds)
