@@ -69,12 +69,6 @@ def plan(board, cfg, target_s) -> tuple[wv.Level, np.ndarray, np.ndarray, float]
         v, w, gg = lim.check_pulse(kind, [v0, v1], cfg.width_s, g, n=2)  # every amplitude a ramp reaches
         check_ratings_pulse(np.asarray(v, float), np.asarray(w, float), np.asarray(gg, float))
     tgt = np.asarray(target_s, float)
-    ceil = ceilings(board)
-    mid = float(tgt[0]) if tgt.size else cfg.window_s
-    level = wv.level_from_volts(max(mid - cfg.window_s, 0.0), mid + cfg.window_s, v_cell, cfg.set_v_start_v,
-                                cfg.set_v_max_v, cfg.reset_v_start_v, cfg.reset_v_max_v, g_set, g_rst, cfg.v_step_v,
-                                cfg.width_s, int(cfg.max_rounds), int(cfg.max_reversals),
-                                int(cfg.max_pulses_at_vmax), ceil)
     a = wv.amp_a_per_code()
     lo = np.clip(np.ceil(np.maximum(tgt - cfg.window_s, 0.0) * v_cell / a), 0, 0xFFFFFF).astype(np.int64)
     hi = np.clip(np.floor((tgt + cfg.window_s) * v_cell / a), 0, 0xFFFFFF).astype(np.int64)
@@ -82,6 +76,12 @@ def plan(board, cfg, target_s) -> tuple[wv.Level, np.ndarray, np.ndarray, float]
     if bad.size:
         raise InputError(f"window_s={cfg.window_s!r} S around target {float(tgt[bad[0]])!r} S holds no read code of "
                          f"the engine at v_cell_read={v_cell:g} V (one code is {float(wv.code_to_siemens(1, v_cell)):.3g} S)")
+    ceil = ceilings(board)
+    mid = float(tgt[0]) if tgt.size else cfg.window_s
+    level = wv.level_from_volts(max(mid - cfg.window_s, 0.0), mid + cfg.window_s, v_cell, cfg.set_v_start_v,
+                                cfg.set_v_max_v, cfg.reset_v_start_v, cfg.reset_v_max_v, g_set, g_rst, cfg.v_step_v,
+                                cfg.width_s, int(cfg.max_rounds), int(cfg.max_reversals),
+                                int(cfg.max_pulses_at_vmax), ceil)
     return level, lo, hi, v_cell
 
 
