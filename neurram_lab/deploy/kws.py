@@ -263,10 +263,12 @@ class ChipKWS:
     cores : list of int, optional
         36 distinct cores (default 0..35).
 
-    Each matrix runs in an MVM call of its own, with a calibration of its own: on ``sim://``
-    (this commit) a call over several of these matrices at once comes out far from the
-    products (normalised error 0.3 for one matrix, 1.2 for four, 3.6 with the sign
-    inverted for the 16 recurrent ones), while each alone is within 0.23-0.37.
+    A group's matrices (all ``ih``, all ``hh`` or all ``fc``) run in one MVM call with
+    ``parallel=False``: the cores convert in turn rather than together. Run together, the
+    twin's shared-supply model (``r_supply_ohm``, the summed current of the cores running at
+    once) takes these all-rows-driven matrices far from their products: normalised error
+    1.2 for four recurrent matrices at once, 3.6 with the sign inverted for all 16, against
+    0.26-0.38 each in turn.
     """
 
     def __init__(self, board, model: KWSModel, mvm="chip", output_bits: int | None = None, gmin_s=1e-6,
@@ -282,12 +284,12 @@ class ChipKWS:
         self.board = board = deploy_board(board, self._mvm)
         self.model = model
         self.gmin_s, self.gmax_s = deploy_conductances(board, gmin_s, gmax_s)
-        self.mvm_options = {"signed_inputs": True}
+        self.mvm_options = {"signed_inputs": True, "parallel": False}
         self.output_bits = deploy_output_bits(board, [(INPUT_BITS, "forward", True)] * 3, self._mvm, output_bits,
                                               self.mvm_options)
         self.matrices, self.table = kws_mapping(model, cores)
         self.programmed = None
-        self.mvm_calibration = {}  # matrix index -> tier-2 MVMCalibration
+        self.mvm_calibration = {}  # group -> tier-2 MVMCalibration
         self.reset_errors()
 
     def reset_errors(self) -> None:
@@ -328,14 +330,12 @@ class ChipKWS:
         n_in = self.model.weights(group)[0].shape[1]
         if codes.shape[0] != N_CELLS or codes.shape[2] != n_in:
             raise InputError(f"codes of shape {codes.shape}: group {group!r} takes ({N_CELLS}, n, {n_in})")
-        members, ins = self._inputs(group, np.asarray(codes, np.int16))
-        outs = []
-        for i, x in zip(members, ins):  # one call per matrix: see the class doc
-            opts = dict(self.mvm_options)
-            if i in self.mvm_calibration:
-                opts["calibration"] = self.mvm_calibration[i]
-            outs += self._mvm(self.board, [self.programmed[i]], [x], INPUT_BITS, output_bits=self.output_bits,
-                              **opts)
+        members, ins = self._inputs(group, codes)
+        opts = dict(self.mvm_options)
+        if group in self.mvm_calibration:
+            opts["calibration"] = self.mvm_calibration[group]
+        outs = self._mvm(self.board, [self.programmed[i] for i in members], ins, INPUT_BITS,
+                         output_bits=self.output_bits, **opts)
         n_out = self.model.weights(group)[0].shape[2]
         y = np.zeros((N_CELLS, codes.shape[1], n_out))
         for i, o in zip(members, outs):
@@ -349,8 +349,8 @@ class ChipKWS:
         return y
 
     def calibrate(self, feats, max_vectors: int = 4096) -> dict:
-        """The paper's calibration (tier 2: operating point and ADC offsets) of each matrix from the inputs the
-        software model gives training features ``feats`` (n, time, 40); returns ``{matrix: v_read_v}``."""
+        """The paper's calibration (tier 2: operating point and ADC offsets) of each group from the inputs the
+        software model gives training features ``feats`` (n, time, 40); returns ``{group: v_read_v}``."""
         from .network import chip_calibrate, chip_mvm
 
         feats = features(feats)
@@ -373,11 +373,10 @@ class ChipKWS:
             codes = np.concatenate(seen[group], axis=1)
             pick = np.random.default_rng(0).permutation(codes.shape[1])[:max_vectors]
             members, ins = self._inputs(group, codes[:, pick])
-            for i, x in zip(members, ins):
-                cal = chip_calibrate(self.board, [self.programmed[i]], [x], INPUT_BITS, output_bits=self.output_bits,
-                                     **self.mvm_options)
-                self.mvm_calibration[i] = cal
-                out[self.table["matrix"].iloc[i]] = float(cal.v_read_v)
+            cal = chip_calibrate(self.board, [self.programmed[i] for i in members], ins, INPUT_BITS,
+                                 output_bits=self.output_bits, **self.mvm_options)
+            self.mvm_calibration[group] = cal
+            out[group] = float(cal.v_read_v)
         return out
 
     def predict(self, feats, batch: int = 500, progress=None) -> np.ndarray:

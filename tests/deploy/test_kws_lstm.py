@@ -167,8 +167,8 @@ def test_recurrent_matrices_run_on_the_twin_near_the_exact_product(model):
     members, ins = net._inputs("hh", codes)
     from neurram_lab.deploy.network import chip_calibrate
 
-    net.mvm_calibration = {i: chip_calibrate(board, [net.programmed[i]], [x], 4, output_bits=net.output_bits,
-                                             signed_inputs=True) for i, x in zip(members, ins)}
+    net.mvm_calibration = {"hh": chip_calibrate(board, [net.programmed[i] for i in members], ins, 4,
+                                                output_bits=net.output_bits, **net.mvm_options)}
     y = net.group_mvm("hh", codes)[0]
     ref = exact_group_mvm(model)("hh", codes)[0]
     assert board.counters()["mvms"] > before
