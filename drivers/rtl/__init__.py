@@ -36,6 +36,10 @@ def make_rtl_ok(hdl=None, top: str = DEFAULT_TOP, seed: int = 0, params=None):
     from .okmodule import RtlOk
     from .sim import RtlSim
 
+    if top == "neurram_top_wv":  # a bitstream of this project (gateware/), not one of the authors' tops
+        raise InputError(f"rtl:// top 'neurram_top_wv' is not simulated here (tops: {', '.join(TOPS)}): the "
+                         "write-verify engine runs on its own cocotb bench (neurram_lab.gateware.sim, "
+                         "tests/gateware) and emulated on hil://?bitstream=neurram_top_wv")
     hdl = hdl or default_hdl_dir()
     if hdl is None:
         raise InputError("rtl:// needs the authors' HDL: give hdl=DIR or set NEURRAM_SHARED")

@@ -115,3 +115,8 @@ def test_bitstream_without_engine_is_a_board_error():
     with pytest.raises(BoardError, match="no write-verify engine"):
         write_verify(b, 0, 0, np.arange(2), 10e-6)
     b.pulse("set", 0, 0, 0, 1.5, 1e-6)  # the board recovers for host operations
+
+
+def test_rtl_top_wv_is_a_clear_input_error():
+    with pytest.raises(InputError, match="neurram_top_wv.*cocotb bench"):
+        open_board("rtl://?top=neurram_top_wv")
