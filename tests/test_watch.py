@@ -37,7 +37,7 @@ import pytest
 from neurram_lab import read_run
 from neurram_lab.cli import cli
 from neurram_lab.experiments._common import is_run_specific
-from neurram_lab.watch import Follower, WatchServer
+from neurram_lab.watch import WatchServer
 
 from tests._cdp import Browser, chromium_path
 
@@ -179,34 +179,124 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, unwatched):
             assert "Traceback" not in lines[0]
 
 
+# ---------------------------------------------------------------- in a real browser
+
+CHROMIUM, NO_CHROMIUM = chromium_path()
+# .ci/run installs Chromium and sets NEURRAM_REQUIRE_CHROMIUM=1: there a missing browser fails the browser tests
+# instead of skipping them; elsewhere (a laptop without Chromium) they skip, saying why
+REQUIRE_CHROMIUM = os.environ.get("NEURRAM_REQUIRE_CHROMIUM", "") not in ("", "0")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None and not REQUIRE_CHROMIUM, reason=NO_CHROMIUM)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One headless Chromium for the module's browser tests (each navigates its own page)."""
+    if CHROMIUM is None:
+        pytest.fail(f"NEURRAM_REQUIRE_CHROMIUM is set and {NO_CHROMIUM}")
+    b = Browser(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def _shot(browser: Browser, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    browser.screenshot(path)
+    if ARTIFACTS:
+        Path(ARTIFACTS).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(ARTIFACTS) / name)
+    print(f"screenshot: {path}")
+    return path
+
+
+def _parsed(text: str):
+    """A value as the page shows it (JavaScript's String of a number, JSON of a list), read back."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 # ---------------------------------------------------------------- following a live run
 
-def test_watched_run_equals_unwatched_and_snapshots_follow_it(tmp_path, unwatched):
-    """A poll loop 5 times a second while the run writes: the file equals the unwatched one; the snapshots grow."""
-    path = tmp_path / "watched.h5"
+_BROWSER_STATE = "JSON.stringify(window.neurramWatch && window.neurramWatch.polls > 0 ? " \
+    "{polls: neurramWatch.polls, points: neurramWatch.points, state: neurramWatch.snapshot.state, " \
+    "rows: neurramWatch.snapshot.tables.wv_cells, progress: document.getElementById('progress').textContent} : null)"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, request) -> dict:
+    """One live write-verify followed by the watch server (its one SWMR reader polling 5 times a second; the
+    page's default is once per 2 s), its snapshots fetched as often, and, where there is Chromium, its page in
+    the browser (one writer run for both: the suite's time); what each saw.
+
+    One reader only: two SWMR readers of a live file in one process (two Followers in two threads) were seen
+    to read a table shorter than the poll before (rows going back), which one reader per process never did.
+    """
+    tmp = tmp_path_factory.mktemp("live")
+    path = tmp / "watched.h5"
+    browser = request.getfixturevalue("browser") if (CHROMIUM is not None or REQUIRE_CHROMIUM) else None
     proc = _start_writer(path)
-    _wait_readable(path, proc)
-    follower, snaps, stop = Follower(path), [], threading.Event()
-
-    def loop():
-        while not stop.wait(0.2):  # five polls a second, the page's default is one per 2 s
-            snaps.append((proc.poll() is None, follower.poll()))
-
-    t = threading.Thread(target=loop)
-    t.start()
+    out: dict = {"path": path, "tmp": tmp, "browser": browser is not None, "seen": []}
     try:
-        summary = _finish(proc)
+        _wait_readable(path, proc)
+        snaps, stop = [], threading.Event()
+        server = WatchServer(path, port=None, refresh_s=0.2)
+
+        def loop():
+            while not stop.wait(0.2):
+                snaps.append((proc.poll() is None, json.loads(_get(server.url + "snapshot.json"))))
+
+        t = threading.Thread(target=loop)
+        with server:
+            t.start()
+            try:
+                if browser is not None:
+                    browser.goto(server.url)
+                    end = time.monotonic() + 120
+                    while time.monotonic() < end and proc.poll() is None:
+                        v = browser.evaluate(_BROWSER_STATE)
+                        if v and proc.poll() is None:
+                            st = json.loads(v)
+                            seen = out["seen"]
+                            if st and st["state"] == "running" and (not seen or st["rows"] != seen[-1]["rows"]):
+                                seen.append(st)
+                                if len(seen) == 2:
+                                    _shot(browser, tmp, "watch-live.png")
+                        time.sleep(0.1)
+                out["summary"] = _finish(proc)
+                if browser is not None:
+                    browser.wait_for("window.neurramWatch.snapshot.frozen && "
+                                     "document.getElementById('state').textContent === 'success (frozen)'", 30)
+                    out["page_summary"] = browser.evaluate(
+                        "JSON.stringify(Array.from(document.querySelectorAll('#summary tr'))"
+                        ".map(tr => [tr.dataset.key, tr.cells[1].textContent]))")
+                    out["final_points"] = json.loads(browser.evaluate("JSON.stringify(neurramWatch.points)"))
+                    out["progress_text"] = browser.evaluate("document.getElementById('progress').textContent")
+                    _shot(browser, tmp, "watch-final.png")
+            finally:  # the snapshot loop ends before the server does
+                stop.set()
+                t.join(timeout=60)
+        out["snaps"], out["final"] = snaps, server.follower.poll()
     finally:
-        stop.set()
-        t.join(timeout=60)
-    final = follower.poll()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return out
+
+
+def test_watched_run_equals_unwatched_and_snapshots_follow_it(live, unwatched):
+    """Polled 5 times a second (and watched in the browser) while the run writes: the file equals the unwatched
+    one (:func:`_same_run`); the snapshots grow; the final one is the run's summary and figures."""
+    path, summary, snaps, final = live["path"], live["summary"], live["snaps"], live["final"]
     _same_run(path, unwatched[0])
-    live = [s for running, s in snaps if running and s["state"] == "running"]
-    assert len(live) >= 3, f"only {len(live)} snapshots while the run wrote"
-    rows = [s["tables"]["wv_cells"] for s in live]
+    running = [s for run_on, s in snaps if run_on and s["state"] == "running"]
+    assert len(running) >= 3, f"only {len(running)} snapshots while the run wrote"
+    rows = [s["tables"]["wv_cells"] for s in running]
     assert rows == sorted(rows) and rows[-1] > rows[0], rows  # the map fills in, never shrinks
     assert all(s["damage"] == [] and s["read_error"] is None for _, s in snaps if s["state"] != "unreadable")
-    fractions = [s["progress"]["fraction"] for s in live if s["progress"]]
+    fractions = [s["progress"]["fraction"] for s in running if s["progress"]]
     assert fractions and fractions == sorted(fractions) and fractions[0] < 0.5 and fractions[-1] <= 1.0
     assert final["frozen"] and final["state"] == "success"
     assert final["summary"] == read_run(path).record["summary"]
@@ -292,97 +382,29 @@ def test_cli_serves_page_bundle_and_snapshot_on_localhost(tmp_path, unwatched):
     assert json.loads(out.strip().splitlines()[-1])["state"] == "success"
 
 
-# ---------------------------------------------------------------- in a real browser
-
-CHROMIUM, NO_CHROMIUM = chromium_path()
-# .ci/run installs Chromium and sets NEURRAM_REQUIRE_CHROMIUM=1: there a missing browser fails the browser tests
-# instead of skipping them; elsewhere (a laptop without Chromium) they skip, saying why
-REQUIRE_CHROMIUM = os.environ.get("NEURRAM_REQUIRE_CHROMIUM", "") not in ("", "0")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None and not REQUIRE_CHROMIUM, reason=NO_CHROMIUM)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """One headless Chromium for the module's browser tests (each navigates its own page)."""
-    if CHROMIUM is None:
-        pytest.fail(f"NEURRAM_REQUIRE_CHROMIUM is set and {NO_CHROMIUM}")
-    b = Browser(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield b
-    finally:
-        b.close()
-
-
-def _shot(browser: Browser, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / name
-    browser.screenshot(path)
-    if ARTIFACTS:
-        Path(ARTIFACTS).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(ARTIFACTS) / name)
-    print(f"screenshot: {path}")
-    return path
-
-
-def _parsed(text: str):
-    """A value as the page shows it (JavaScript's String of a number, JSON of a list), read back."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 @needs_chromium
-def test_browser_follows_a_live_write_verify_and_freezes_on_its_summary(tmp_path, unwatched, browser):
-    path = tmp_path / "live.h5"
-    proc = _start_writer(path)
-    try:
-        _wait_readable(path, proc)
-        with WatchServer(path, port=None, refresh_s=0.3) as server:
-            browser.goto(server.url)
-            state = "JSON.stringify(window.neurramWatch && window.neurramWatch.polls > 0 ? " \
-                    "{polls: neurramWatch.polls, points: neurramWatch.points, state: neurramWatch.snapshot.state, " \
-                    "rows: neurramWatch.snapshot.tables.wv_cells, progress: document.getElementById('progress').textContent} : null)"
-            seen = []
-            end = time.monotonic() + 120
-            while time.monotonic() < end and proc.poll() is None:
-                v = browser.evaluate(state)
-                running = proc.poll() is None
-                if v and running:
-                    s = json.loads(v)
-                    if s and s["state"] == "running" and (not seen or s["rows"] != seen[-1]["rows"]):
-                        seen.append(s)
-                        if len(seen) == 2:
-                            _shot(browser, tmp_path, "watch-live.png")
-                time.sleep(0.1)
-            assert len(seen) >= 2, f"the page showed {len(seen)} states of the live run: {seen}"
-            first, last = seen[0], seen[-1]
-            assert last["polls"] > first["polls"] and last["rows"] > first["rows"], seen
-            # the map fills in during the first pass (the page may first show it before any cell is written) and
-            # later passes re-write cells: the map never loses a cell while the per-pass figures grow
-            maps = [s["points"].get("conductance_map", 0) for s in seen]
-            assert maps == sorted(maps) and maps[-1] > 0, maps
-            assert sum(last["points"].values()) > sum(first["points"].values()), seen
-            assert all("pass" in s["progress"] for s in seen), seen
-            summary = _finish(proc)
-            browser.wait_for("window.neurramWatch.snapshot.frozen && document.getElementById('state').textContent"
-                             " === 'success (frozen)'", 30)
-            rows = browser.evaluate("JSON.stringify(Array.from(document.querySelectorAll('#summary tr'))"
-                                    ".map(tr => [tr.dataset.key, tr.cells[1].textContent]))")
-            final_points = json.loads(browser.evaluate("JSON.stringify(neurramWatch.points)"))
-            progress_text = browser.evaluate("document.getElementById('progress').textContent")
-            _shot(browser, tmp_path, "watch-final.png")
-        recorded = read_run(path).record["summary"]
-        shown = dict(json.loads(rows))
-        assert set(shown) == set(recorded)
-        for k, v in recorded.items():  # the page's summary is the run's, value for value
-            assert _parsed(shown[k]) == v, (k, shown[k], v)
-        assert _parsed(shown["in_window_fraction"]) == summary["in_window_fraction"]
-        assert progress_text.startswith("100.0 %") and final_points["conductance_map"] >= last["points"]["conductance_map"]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    _same_run(path, unwatched[0])
+def test_browser_follows_a_live_write_verify_and_freezes_on_its_summary(live):
+    """The page in Chromium during the run: its figures and progress update; once the run ends it freezes on
+    the run's summary, value for value (screenshots: watch-live.png, watch-final.png)."""
+    assert live["browser"]
+    seen = live["seen"]
+    assert len(seen) >= 2, f"the page showed {len(seen)} states of the live run: {seen}"
+    first, last = seen[0], seen[-1]
+    assert last["polls"] > first["polls"] and last["rows"] > first["rows"], seen
+    # the map fills in during the first pass (the page may first show it before any cell is written) and
+    # later passes re-write cells: the map never loses a cell while the per-pass figures grow
+    maps = [s["points"].get("conductance_map", 0) for s in seen]
+    assert maps == sorted(maps) and maps[-1] > 0, maps
+    assert sum(last["points"].values()) > sum(first["points"].values()), seen
+    assert all("pass" in s["progress"] for s in seen), seen
+    recorded = read_run(live["path"]).record["summary"]
+    shown = dict(json.loads(live["page_summary"]))
+    assert set(shown) == set(recorded)
+    for k, v in recorded.items():  # the page's summary is the run's, value for value
+        assert _parsed(shown[k]) == v, (k, shown[k], v)
+    assert _parsed(shown["in_window_fraction"]) == live["summary"]["in_window_fraction"]
+    assert live["progress_text"].startswith("100.0 %")
+    assert live["final_points"]["conductance_map"] >= last["points"]["conductance_map"]
 
 
 _PAGE_STATE = """JSON.stringify((() => {
