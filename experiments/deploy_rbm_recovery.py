@@ -8,7 +8,9 @@ point and ADC offsets, the default; ``per-column``, also a slope and intercept p
 fitted against exact outputs; ``both``, each, the paper's as the
 headline ``l2_after``), corrupts MNIST test digits (20 % of pixels flipped, or the
 bottom third occluded), and runs 10 Gibbs cycles on the chip with the known
-pixels and the label clamped. Reports the mean per-image L2 error before and
+pixels and the label clamped, the hidden units sampled by the chip's
+stochastic neurons where the board has them (``--hidden-noise``; runs
+recorded before the option sampled them on the host and replay so). Reports the mean per-image L2 error before and
 after, and draws corrupted and recovered digits.
 """
 
@@ -43,16 +45,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--steps", type=int, default=10, help="Gibbs cycles (default 10)")
     parser.add_argument("--mvm", default="chip", choices=["chip", "measured-weights", "exact"],
                         help="chip: MVM on the board; measured-weights: read-back conductances; exact: software")
+    parser.add_argument("--hidden-noise", default="auto", choices=["auto", "chip", "host"],
+                        help="sample the hidden units with the chip's stochastic (LFSR) neurons, the host's LFSR, "
+                             "or the chip where the board has them (default auto)")
     add_protocol_arguments(parser, "use")
 
 
 def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
-        limit=1000, steps=10, mvm="chip", settle_s=PAPER_SETTLE_S, calibration="paper", seed=0, relax_s=None) -> dict:
+        limit=1000, steps=10, mvm="chip", settle_s=PAPER_SETTLE_S, calibration="paper", seed=0, relax_s=None,
+        hidden_noise=None) -> dict:
     """Program, corrupt, recover; returns l2_before, l2_after, l2_reduction (the paper's calibration),
     l2_after_per_column, l2_reduction_per_column and paths.
 
     ``relax_s`` (runs recorded before the paper's protocol, which name it): the wait before use, passes
-    settled 1 s, per-column calibration only.
+    settled 1 s, per-column calibration only. ``hidden_noise`` None (runs recorded without it): sampled
+    on the host, as they were.
     """
     t0 = time.perf_counter()
     corruption = choice("corruption", corruption, ("flip", "bottom"))
@@ -61,10 +68,11 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
     mvm = choice("mvm", mvm, ("chip", "measured-weights", "exact"))
     settle_s, calibration, relax_s, legacy = settle_protocol(settle_s, calibration, relax_s)
     seed = integer("seed", seed, 0)
+    noise = "host" if hidden_noise is None else choice("hidden_noise", hidden_noise, ("auto", "chip", "host"))
     model = file_path("model", model, (".npz",)) if model is not None else default_model(RBM_MODEL)
     data = dir_path("data", data) if data is not None else mnist_dir()
     params = {"model": str(model), "data": str(data), "corruption": corruption, "limit": limit, "steps": steps,
-              "mvm": mvm, "seed": seed,
+              "mvm": mvm, "seed": seed, **({} if hidden_noise is None else {"hidden_noise": hidden_noise}),
               **({"relax_s": relax_s} if legacy else {"settle_s": settle_s, "calibration": calibration})}
     modes = calibration_modes(calibration) if mvm != "exact" else [(None, False)]
     rbm = RBM.load(model)
@@ -75,7 +83,7 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
                          **({} if legacy else {"l2_after_per_column": ("f4", "")})}}
     with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
         board = log.board
-        chip = ChipRBM(board, rbm, 1e-6, 30e-6, mvm=mvm, seed=seed)
+        chip = ChipRBM(board, rbm, 1e-6, 30e-6, mvm=mvm, seed=seed, hidden_noise=noise)
         prog = {}
         if mvm != "exact":
             tick, close = progress_callback(progress, chip.cells_used, "program")
@@ -107,7 +115,7 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
                        "l2_after_per_column": None if other is None else other["l2_after"],
                        "l2_reduction_per_column": None if other is None else other["l2_reduction"]}),
                    "corruption": corruption, "n_images": int(len(labels)), "steps": steps, "mvm": mvm,
-                   "cores_used": chip.cores_used, "cells_used": chip.cells_used,
+                   "hidden_noise": chip.hidden_noise, "cores_used": chip.cores_used, "cells_used": chip.cells_used,
                    "settled_in_window_fraction": prog.get("settled_in_window_fraction"), "run_file": str(log.path)}
         return finish_run(log, summary, t0, lambda fig: _figure(fig, x, bad, rec, summary))
 
@@ -131,7 +139,8 @@ def _figure(path, x, bad, rec, s, n=10) -> None:
 def main(args, ctx) -> dict:
     return run_and_report(ctx, run, report, model=args.model, data=args.data,
                           corruption=args.corruption, limit=args.limit, steps=args.steps, mvm=args.mvm,
-                          settle_s=args.settle_s, calibration=args.calibration, seed=args.seed or 0)
+                          settle_s=args.settle_s, calibration=args.calibration, seed=args.seed or 0,
+                          hidden_noise=args.hidden_noise)
 
 
 def report(summary: dict, board_spec: str) -> str:
@@ -140,6 +149,8 @@ def report(summary: dict, board_spec: str) -> str:
     how = "" if cal is None else f", {cal} calibration"
     if cal == "paper" and summary.get("l2_after_per_column") is not None:
         how += f"; {summary['l2_after_per_column']:.3f} with the per-column fit"
+    if summary.get("hidden_noise"):
+        how += f"; hidden units sampled on the {summary['hidden_noise']}"
     return (f"RBM recovery ({summary['corruption']}) on {board_spec}: L2 error {summary['l2_before']:.3f} → "
             f"{summary['l2_after']:.3f} ({l2_change(summary['l2_reduction'], '.1%')}{how}) over {summary['n_images']} images\n"
             f"Run file: {summary['run_file']}\nFigure:   {summary['figure']}")

@@ -12,9 +12,16 @@ cores round-robin, so neighbouring pixels land on different cores and every
 core sees a down-sampled image. Visible -> hidden runs backward (SL -> BL,
 differential BL outputs; the FPGA adds the cores' partial sums);
 hidden -> visible runs forward (BL -> SL, each visible unit on its own core).
-Hidden units are stochastic binary neurons: P(h = 1) = sigmoid(v W + a),
-sampled against LFSR noise (:mod:`.lfsr`). Visible units are reconstructed
-as sigmoid(h W^T + b).
+Hidden units are stochastic binary neurons: P(h = 1) = sigmoid(v W + a).
+On a board whose neurons declare the ``stochastic`` activation (the chip's
+LFSR noise injected into each core's integrator, SPEC §3) they are sampled
+there: each core's partial sum is converted with its own LFSR noise, the
+FPGA adds the cores' values and ``h = 1`` where the sum is positive (the
+authors' training notebook models the injection the same way, noise added
+to ``v W + a`` and a comparison with 0). On other boards, and with exact or
+measured-weights MVMs, the host samples ``sigmoid(v W + a)`` against LFSR
+noise (:mod:`.lfsr`). Visible units are reconstructed as sigmoid(h W^T + b)
+and sampled on the host (the clamped ones are known values, not MVM outputs).
 
 Gibbs sampling with clamping (image recovery), the authors' procedure
 (``rbm/rbm_training.ipynb``): each cycle samples the visible units to 0/1
@@ -30,10 +37,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import MAX_STEPS, array, int_list, integer, npz_arrays, number, optional_integer, positive
+from .._validate import MAX_STEPS, array, choice, int_list, integer, npz_arrays, number, optional_integer, positive
 from .._validate import rng as as_rng
+from ..board.capabilities import capabilities_of
 from ..board.limits import N_COLS, N_CORES, N_ROWS
-from ..errors import InputError
+from ..errors import CapabilityError, InputError
 from ..program.programming import check_passes, program_matrices
 from ..program.weights import MatrixPlacement
 from .lfsr import LFSRNoise
@@ -166,10 +174,17 @@ class ChipRBM:
         Seeds the LFSR noise of the stochastic neurons.
     mvm_options : dict
         Passed to the MVM; default ``parallel=False`` (see the note in ``__init__``).
+    hidden_noise : {"auto", "chip", "host"}
+        Where the hidden units are sampled: ``chip``, the board's stochastic
+        neurons (a board without them is refused, CapabilityError); ``host``,
+        the host's LFSR against ``sigmoid``; ``auto``, the chip where the
+        board declares them and the MVM is the chip's, else the host.
+        :attr:`hidden_noise` holds the choice made.
     """
 
     def __init__(self, board, rbm: RBM, gmin_s=1e-6, gmax_s=30e-6, mvm="chip", visible_bits: int = 3,
-                 output_bits: int | None = None, seed: int = 0, cores=None, mvm_options: dict | None = None):
+                 output_bits: int | None = None, seed: int = 0, cores=None, mvm_options: dict | None = None,
+                 hidden_noise: str = "auto"):
         if not isinstance(rbm, RBM):
             raise InputError(f"rbm must be an RBM, got {type(rbm).__name__}")
         board = deploy_board(board, resolve_mvm(mvm, MVM_MODES))
@@ -185,6 +200,7 @@ class ChipRBM:
         # visible -> hidden runs backward (no host-side equivalent: a board without it is refused here)
         self.output_bits = deploy_output_bits(board, rbm_layers(self.visible_bits, self.mvm_options), self._mvm,
                                               output_bits, self.mvm_options)
+        self.hidden_noise = _hidden_noise(board, self._mvm, choice("hidden_noise", hidden_noise, HIDDEN_NOISE))
         self.programmed = None if mvm != "exact" else [_exact(b, rbm.w_max) for b in self.blocks]
         self.mvm_calibration = {}  # direction -> tier-2 MVMCalibration
         self.fits = {}  # direction -> (slope, intercept) per output unit
@@ -262,11 +278,15 @@ class ChipRBM:
         """Each core's forward input: the hidden states, then its visible-bias rows at 1."""
         return [np.hstack([h.astype(np.int16), np.ones((h.shape[0], b.bias_rows), np.int16)]) for b in self.blocks]
 
-    def hidden_input(self, v_codes) -> np.ndarray:
-        """v W + a (before the sigmoid) for visible codes (batch, n_visible) on the visible grid."""
+    def hidden_input(self, v_codes, activation: str = "none") -> np.ndarray:
+        """v W + a (before the sigmoid) for visible codes (batch, n_visible) on the visible grid;
+        ``activation="stochastic"``: with each core's LFSR noise added at its neurons."""
         levels = 2**self.visible_bits - 1
+        opts = self._options("backward")
+        if activation != "none":
+            opts["activation"] = activation
         outs = self._mvm(self.board, self.programmed, self._backward_inputs(v_codes), self.visible_bits,
-                         output_bits=self.output_bits, direction="backward", **self._options("backward"))
+                         output_bits=self.output_bits, direction="backward", **opts)
         total = np.zeros((v_codes.shape[0], self.rbm.n_hidden), np.float64)
         for o in outs:
             total += np.asarray(o)[:, : self.rbm.n_hidden]
@@ -289,7 +309,8 @@ class ChipRBM:
         value after every cycle. ``sample_visible`` (the authors' procedure):
         each cycle feeds the chip 0/1 samples of the visible units (clamped
         ones too, of their known values) rather than their probabilities
-        quantised to ``visible_bits``. Returns the final visible probabilities.
+        quantised to ``visible_bits``. The hidden units are sampled where
+        :attr:`hidden_noise` says. Returns the final visible probabilities.
         """
         if self.programmed is None:
             raise InputError("program() the RBM before sampling")
@@ -299,20 +320,37 @@ class ChipRBM:
             raise InputError(f"visible batch must be (n, {self.rbm.n_visible}), got {v0.shape}")
         clamp = np.zeros(v0.shape, bool) if clamp is None else np.asarray(clamp, bool)
         levels = 2**self.visible_bits - 1
-        noise = LFSRNoise(v0.shape[0] * self.rbm.n_hidden, self.seed)
+        noise = LFSRNoise(v0.shape[0] * self.rbm.n_hidden, self.seed) if self.hidden_noise == "host" else None
         vis_noise = LFSRNoise(v0.size, self.seed + 1) if sample_visible else None
         v = v0.copy()
         for step in range(int(steps)):
             if vis_noise is not None:
                 v = (vis_noise.uniform((v.size,)).reshape(v.shape) < v).astype(np.float64)
             codes = np.floor(np.clip(v, 0, 1) * levels + 0.5).astype(np.int16)
-            p_h = _sigmoid(self.hidden_input(codes))
-            h = (noise.uniform((p_h.size,)).reshape(p_h.shape) < p_h).astype(np.int16)
+            if noise is None:  # the chip's stochastic neurons: 1 where input plus LFSR noise is positive
+                h = (self.hidden_input(codes, activation="stochastic") > 0).astype(np.int16)
+            else:
+                p_h = _sigmoid(self.hidden_input(codes))
+                h = (noise.uniform((p_h.size,)).reshape(p_h.shape) < p_h).astype(np.int16)
             v = _sigmoid(self.visible_input(h))
             v = np.where(clamp, v0, v)
             if progress is not None:
                 progress(step + 1)
         return v
+
+
+HIDDEN_NOISE = ("auto", "chip", "host")
+
+
+def _hidden_noise(board, mvm, asked: str) -> str:
+    """``chip`` or ``host``: where the hidden units are sampled (see :class:`ChipRBM`)."""
+    on_chip = mvm is chip_mvm and "stochastic" in capabilities_of(board).activations
+    if asked == "chip" and not on_chip:
+        if mvm is not chip_mvm:
+            raise InputError("hidden_noise='chip' needs the chip's MVM (mvm='chip'), not exact or measured weights")
+        raise CapabilityError("activations", "stochastic", capabilities_of(board).activations,
+                              "the RBM's hidden units sampled by the chip's LFSR neurons")
+    return "chip" if asked == "chip" or (asked == "auto" and on_chip) else "host"
 
 
 def _unfit(y, fit):

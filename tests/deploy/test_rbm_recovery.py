@@ -64,7 +64,7 @@ def test_gibbs_feeds_the_chip_visible_samples():
     assert any(len(set(u) - {0, 7}) > 0 for u in seen)  # probabilities quantised to 3 bits
 
 
-def test_bottom_occlusion_recovery_lowers_the_error_exactly_and_on_the_twin():
+def test_bottom_occlusion_recovery_lowers_the_error_exactly_and_on_the_twins_stochastic_neurons():
     rbm = RBM.load(RBM_FILE)
     x, y = load_mnist(MNIST, "test", limit=60)
     exact = recover(ChipRBM(None, rbm, mvm="exact"), x, y, "bottom")
@@ -84,6 +84,47 @@ def test_bottom_occlusion_recovery_lowers_the_error_exactly_and_on_the_twin():
     board.wait(1800.0)
     cal_x, cal_y = load_mnist(MNIST, "train-5k")
     chip.calibrate(cal_x[::25], cal_y[::25], per_column=False)
+    assert chip.hidden_noise == "chip"  # sim:// declares stochastic neurons: the hidden units are sampled there
+    seen = []
+    real_mvm = board.mvm
+    board.mvm = lambda req: seen.append((req.direction, req.activation)) or real_mvm(req)
     twin = recover(chip, x, y, "bottom")
+    board.mvm = real_mvm
+    assert set(seen) == {("backward", "stochastic"), ("forward", "none")}
     assert twin["l2_before"] == pytest.approx(exact["l2_before"])
-    assert twin["l2_reduction"] > 0.05  # 10 % on these 60 images, 18 % on 100; was -18 % with the biases clipped
+    assert twin["l2_reduction"] > 0.05  # 12 % on these 60 images (host LFSR: 12 %); was -18 % with the biases clipped
+    # the chip's noise makes each hidden unit fire with about sigmoid(v W + a), not as a hard threshold
+    v = np.floor(np.hstack([exact["clean"][:20], np.eye(10)[y[:20]]]) * 7 + 0.5).astype(np.int16)
+    z = chip.hidden_input(v)
+    fired = np.mean([chip.hidden_input(v, activation="stochastic") > 0 for _ in range(10)], axis=0)
+    p = 1 / (1 + np.exp(-z))
+    mid = (p > 0.1) & (p < 0.9)
+    assert mid.sum() > 100
+    assert np.abs(fired - p)[mid].mean() < 0.7 * np.abs(fired - (z > 0))[mid].mean()
+    chip.hidden_noise = "host"  # the host's LFSR, the fallback for boards without stochastic neurons
+    host = recover(chip, x, y, "bottom")
+    assert host["l2_reduction"] > 0.05
+    assert abs(host["l2_after"] - twin["l2_after"]) < 0.1 * twin["l2_after"]
+
+
+def test_hidden_units_fall_back_to_the_host_lfsr_where_the_board_lacks_stochastic_neurons():
+    from neurram_lab.drivers.hil import connect, make_emulated_board
+    from neurram_lab.errors import CapabilityError
+
+    rbm = RBM(np.zeros((20, 6)), np.zeros(6), np.zeros(20), 1.0)
+    ok, emu = make_emulated_board(seed=4)
+    trace = []
+    with connect(ok, spec="hil://?seed=4", observers=[trace.append]) as board:
+        assert "stochastic" not in board.capabilities().activations  # the bitstream's MVM driver: none, relu
+        assert ChipRBM(board, rbm).hidden_noise == "host"
+        n = len(trace)
+        with pytest.raises(CapabilityError, match="stochastic"):
+            ChipRBM(board, rbm, hidden_noise="chip")
+        assert len(trace) == n  # refused before anything was sent
+    with open_board("sim://?seed=4") as sim:
+        assert ChipRBM(sim, rbm).hidden_noise == "chip" and ChipRBM(sim, rbm, hidden_noise="host").hidden_noise == "host"
+        with pytest.raises(InputError, match="hidden_noise"):
+            ChipRBM(sim, rbm, hidden_noise="lfsr")
+    assert ChipRBM(None, rbm, mvm="exact").hidden_noise == "host"
+    with pytest.raises(InputError, match="mvm='chip'"):
+        ChipRBM(None, rbm, mvm="exact", hidden_noise="chip")
