@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._validate import array, choice, int_list, integer, npz_arrays, optional_integer, positive
+from .._validate import array, choice, int_list, integer, npz_arrays
 from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError, LimitError
 from ..program.weights import MatrixPlacement
+from .lstm import check_recurrent_options
 from .mapping import TABLE_COLUMNS
 
 N_CELLS, N_IN, HIDDEN, N_CLASSES = 4, 40, 112, 12
@@ -276,10 +277,7 @@ class ChipKWS:
         from .network import deploy_board, deploy_conductances, deploy_output_bits, resolve_mvm
 
         model = _model(model)
-        gmin_s, gmax_s = positive("gmin_s", gmin_s, 1e-3, "S"), positive("gmax_s", gmax_s, 1e-3, "S")
-        if gmin_s >= gmax_s:
-            raise LimitError("gmin_s", gmin_s, f"< gmax_s = {gmax_s}", "conductance range (S)")
-        output_bits = optional_integer("output_bits", output_bits, 1, 10, "neuron ADC bits")
+        gmin_s, gmax_s, output_bits = check_recurrent_options(gmin_s, gmax_s, output_bits)
         self._mvm = resolve_mvm(mvm)
         self.board = board = deploy_board(board, self._mvm)
         self.model = model
@@ -303,6 +301,7 @@ class ChipKWS:
         from .network import _cells_progress, _Intended, exact_mvm
 
         iterations, settle_s = check_passes(iterations, settle_s)
+        check_recurrent_options(self.gmin_s, self.gmax_s, None, progress)
         if self._mvm is exact_mvm:
             self.programmed = [_Intended(m["weights"]) for m in self.matrices]
             return {"cells_programmed": 0, "settled_in_window_fraction": 1.0}
@@ -385,8 +384,7 @@ class ChipKWS:
 
         batch = integer("batch", batch, 1, 100_000, "clips per batch")
         feats = features(feats)
-        if progress is not None and not callable(progress):
-            raise InputError(f"progress must be a function progress(n_done) or None, got {type(progress).__name__}")
+        check_recurrent_options(self.gmin_s, self.gmax_s, None, progress)
         out = []
         for i in range(0, feats.shape[0], batch):
             out.append(forward(self.model, feats[i : i + batch], self.group_mvm))

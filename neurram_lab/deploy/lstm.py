@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 
-from .._validate import array, int_list, integer, positive
+from .._validate import array, int_list, integer, optional_integer, positive
 from ..board.limits import N_CORES
-from ..errors import InputError
+from ..errors import InputError, LimitError
 from ..program.programming import check_passes, program_matrices
 from ..program.weights import MatrixPlacement
 from .network import (_cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_board, deploy_conductances,
@@ -50,8 +50,20 @@ def _sequences(xs, n_in: int) -> np.ndarray:
 
 def quantize_signed(x, bits: int, max_value: float) -> np.ndarray:
     """Signed integer codes in [-(2**(bits-1) - 1), 2**(bits-1) - 1] for x in [-max, max]."""
-    top = 2 ** (bits - 1) - 1
-    return np.clip(np.floor(np.asarray(x) / max_value * top + 0.5), -top, top).astype(np.int16)
+    top = 2 ** (integer("bits", bits, 2, 16, "signed codes, sign bit included") - 1) - 1
+    x = array("x", x, None, nonempty=False)
+    return np.clip(np.floor(x / positive("max_value", max_value) * top + 0.5), -top, top).astype(np.int16)
+
+
+def check_recurrent_options(gmin_s, gmax_s, output_bits, progress=None) -> tuple[float, float, int | None]:
+    """``(gmin_s, gmax_s, output_bits)`` of a recurrent model on the chip, checked whatever the MVM mode:
+    0 < gmin_s < gmax_s <= 1 mS, output bits None or 1..10, ``progress`` None or callable."""
+    gmin_s, gmax_s = positive("gmin_s", gmin_s, 1e-3, "S"), positive("gmax_s", gmax_s, 1e-3, "S")
+    if gmin_s >= gmax_s:
+        raise LimitError("gmin_s", gmin_s, f"< gmax_s = {gmax_s}", "conductance range (S)")
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress must be a function or None, got {type(progress).__name__}")
+    return gmin_s, gmax_s, optional_integer("output_bits", output_bits, 1, 10, "neuron ADC bits")
 
 
 class ChipLSTMCell:
@@ -80,6 +92,9 @@ class ChipLSTMCell:
         self.input_bits = integer("input_bits", input_bits, 2, 8, "signed inputs, sign bit included")
         self.top = 2 ** (self.input_bits - 1) - 1
         self.x_max, self.h_max = positive("x_max", x_max), positive("h_max", h_max)
+        gmin_s, gmax_s, output_bits = check_recurrent_options(gmin_s, gmax_s, output_bits)
+        if mvm_options is not None and not isinstance(mvm_options, dict):
+            raise InputError(f"mvm_options must be a dict of run_mvm keywords or None, got {type(mvm_options).__name__}")
         self._mvm = resolve_mvm(mvm)
         board = deploy_board(board, self._mvm)
         self.gmin_s, self.gmax_s = deploy_conductances(board, gmin_s, gmax_s)
@@ -123,7 +138,9 @@ class ChipLSTMCell:
         return len(self.pieces)
 
     def program(self, iterations: int = 3, progress=None) -> dict:
+        """Write-verify the pieces (``iterations`` passes); ``progress(cells_done, cells_total)``."""
         iterations, _ = check_passes(iterations, 1.0)
+        check_recurrent_options(self.gmin_s, self.gmax_s, None, progress)
         if self.exact:
             self.programmed = [_Intended(p["weights"]) for p in self.pieces]
             return {"cells_programmed": 0}
@@ -139,9 +156,9 @@ class ChipLSTMCell:
 
     def calibrate(self, xs) -> float:
         """Operating point and offsets (tier 2) from training sequences ``xs`` (batch, time, n_in); returns v_read."""
+        xs = _sequences(xs, self.w_x.shape[0])
         if self._mvm is not chip_mvm:
             return float("nan")
-        xs = _sequences(xs, self.w_x.shape[0])
         hs = lstm_reference(xs, self.w_x, self.w_h, self.bias)
         h_prev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
         codes = self._codes(xs.reshape(-1, xs.shape[-1]), h_prev.reshape(-1, self.hidden))
@@ -156,6 +173,10 @@ class ChipLSTMCell:
         """Pre-activations (batch, 4 * hidden) of one step, computed on the chip."""
         if self.programmed is None:
             raise InputError("program() the LSTM cell before running it")
+        x, h = array("x", x, 2), array("h", h, 2)
+        if x.shape[1] != self.w_x.shape[0] or h.shape != (x.shape[0], self.hidden):
+            raise InputError(f"x {x.shape} and h {h.shape}: need (batch, {self.w_x.shape[0]}) and "
+                             f"(batch, {self.hidden}) with the same batch")
         codes = self._codes(x, h)
         inputs = [np.ascontiguousarray(codes[:, p["rows"][0] : p["rows"][1]]) for p in self.pieces]
         outs = self._mvm(self.board, self.programmed, inputs, self.input_bits, output_bits=self.output_bits,
@@ -167,6 +188,9 @@ class ChipLSTMCell:
 
     def step(self, x, h, c):
         """One time step: returns (h, c)."""
+        c = array("c", c, 2)
+        if c.shape != np.shape(h):
+            raise InputError(f"c has shape {c.shape}, h {np.shape(h)}: the cell state is shaped like h")
         z = self.gates(x, h)
         i, f, g, o = np.split(z, 4, axis=1)
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
@@ -175,6 +199,7 @@ class ChipLSTMCell:
     def run(self, xs, progress=None):
         """Run a sequence ``xs`` (batch, time, n_in) from zero state; returns all h (batch, time, hidden)."""
         xs = _sequences(xs, self.w_x.shape[0])
+        check_recurrent_options(self.gmin_s, self.gmax_s, None, progress)
         n, t, _ = xs.shape
         h = np.zeros((n, self.hidden))
         c = np.zeros((n, self.hidden))

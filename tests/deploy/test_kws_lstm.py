@@ -262,3 +262,27 @@ def test_public_functions_refuse_bad_arguments_with_typed_errors(model, folder):
             print("accepted: case", k)  # names the case when the test fails
     with pytest.raises((InputError, LimitError), match="lstmBlocks__cell__weight_ih"):
         load_kws(MODELS / "mnist_cnn_7layer_3bit_wnoise0.15.npz")
+
+
+def test_lstm_cell_refuses_bad_arguments_with_typed_errors():
+    from neurram_lab.deploy.lstm import ChipLSTMCell, quantize_signed
+
+    rng = np.random.default_rng(0)
+    wx, wh, b = rng.normal(0, 0.1, (8, 16)), rng.normal(0, 0.1, (4, 16)), np.zeros(16)
+    mk = lambda **k: ChipLSTMCell(None, wx, wh, b, mvm="exact", **k)  # noqa: E731
+    cell = mk()
+    cell.program()
+    bad = [lambda: mk(gmin_s=0), lambda: mk(gmin_s=5e-5, gmax_s=1e-5), lambda: mk(gmax_s=np.nan),
+           lambda: mk(output_bits=0), lambda: mk(mvm_options="x"), lambda: mk(x_max=0), lambda: mk(cores=[0, 0]),
+           lambda: cell.program(progress=5), lambda: cell.program(iterations=0),
+           lambda: cell.gates(np.zeros((2, 7)), np.zeros((2, 4))), lambda: cell.gates(np.full((2, 8), np.nan),
+                                                                                     np.zeros((2, 4))),
+           lambda: cell.step(np.zeros((2, 8)), np.zeros((2, 4)), np.zeros((3, 4))),
+           lambda: cell.run(np.zeros((1, 2, 8)), progress=3), lambda: cell.calibrate(np.zeros((1, 2, 7))),
+           lambda: quantize_signed(np.zeros(3), 0, 1.0), lambda: quantize_signed(np.zeros(3), 4, 0.0),
+           lambda: quantize_signed(np.zeros(3), 4, np.nan), lambda: quantize_signed("a", 4, 1.0)]
+    for k, f in enumerate(bad):
+        with pytest.raises(NeuRRAMError):
+            f()
+            print("accepted: case", k)  # names the case when the test fails
+    assert (quantize_signed(np.array([-2.0, -0.5, 0.0, 0.49, 1.0]), 4, 1.0) == [-7, -3, 0, 3, 7]).all()
