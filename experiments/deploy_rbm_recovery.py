@@ -149,10 +149,10 @@ def report(summary: dict, board_spec: str) -> str:
     how = "" if cal is None else f", {cal} calibration"
     if cal == "paper" and summary.get("l2_after_per_column") is not None:
         how += f"; {summary['l2_after_per_column']:.3f} with the per-column fit"
-    if summary.get("hidden_noise"):
-        how += f"; hidden units sampled on the {summary['hidden_noise']}"
+    hidden = f", hidden units sampled on the {summary['hidden_noise']}" if summary.get("hidden_noise") else ""
     return (f"RBM recovery ({summary['corruption']}) on {board_spec}: L2 error {summary['l2_before']:.3f} → "
-            f"{summary['l2_after']:.3f} ({l2_change(summary['l2_reduction'], '.1%')}{how}) over {summary['n_images']} images\n"
+            f"{summary['l2_after']:.3f} ({l2_change(summary['l2_reduction'], '.1%')}{how}) over {summary['n_images']} images"
+            f"{hidden}\n"
             f"Run file: {summary['run_file']}\nFigure:   {summary['figure']}")
 
 
