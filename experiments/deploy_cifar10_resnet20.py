@@ -38,8 +38,9 @@ from neurram_lab.deploy.resnet20 import FINAL_QUANTS, load_resnet20
 from neurram_lab.errors import DataNotFoundError, InputError
 
 from ._common import (PAPER_SETTLE_S, add_protocol_arguments, calibration_modes, datasets_dir, default_model,
-                      figure_path, finish_run, progress_callback, pyplot, run_and_report, settle_protocol, start_run)
+                      figure_path, finish_run, progress_callback, run_and_report, settle_protocol, start_run)
 from ._core_map import draw_core_map, layer_error_rows
+from ._deploy_figure import draw_errors_and_accuracy
 
 EXPERIMENT = "deploy-cifar10-resnet20"
 COMMAND = ("deploy", "cifar10-resnet20")
@@ -208,27 +209,8 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None, calibr
 
 
 def _figure(path, labels, pred, spred, s) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
-    err = s["layer_error"]
-    ax[0].bar(np.arange(len(err)), list(err.values()), color="tab:blue")
-    ax[0].set_xticks(np.arange(len(err)))
-    ax[0].set_xticklabels(list(err), rotation=90, fontsize=6)
-    ax[0].set_ylabel("normalised error  ||chip - software|| / ||software||")
-    ax[0].set_title(f"per-layer error ({s['mvm']}), same inputs, {s['n_images']} images")
-    cls = np.arange(10)
-    acc_c = [np.mean(pred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
-    acc_s = [np.mean(spred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
-    ax[1].bar(cls - 0.2, acc_s, 0.4, label=f"software {s['software_accuracy']:.2%}")
-    ax[1].bar(cls + 0.2, acc_c, 0.4, label=f"chip ({s['mvm']}) {s['accuracy']:.2%}")
-    ax[1].axhline(s["paper_accuracy"], color="k", lw=0.8, ls="--", label=f"paper (chip) {s['paper_accuracy']:.1%}")
-    ax[1].set_xticks(cls)
-    ax[1].set_xticklabels(s["classes"], rotation=45, fontsize=7)
-    ax[1].set_ylim(0, 1.05)
-    ax[1].set_ylabel("accuracy")
-    ax[1].legend(loc="lower right", fontsize=7)
-    fig.suptitle(f"CIFAR-10 ResNet-20 on NeuRRAM, {s['n_images']} test images")
-    plt.save(fig, path)
+    draw_errors_and_accuracy(path, labels, pred, spred, s, f"same inputs, {s['n_images']} images",
+                             f"CIFAR-10 ResNet-20 on NeuRRAM, {s['n_images']} test images")
 
 
 def main(args, ctx) -> dict:

@@ -35,8 +35,9 @@ from neurram_lab.deploy.speech_commands import load_waves, mfcc_features, test_c
 from neurram_lab.errors import DataNotFoundError
 
 from ._common import (PAPER_SETTLE_S, datasets_dir, default_model, figure_path, finish_run, progress_callback,
-                      pyplot, run_and_report, settle_protocol, start_run)
+                      run_and_report, settle_protocol, start_run)
 from ._core_map import draw_core_map, layer_error_rows
+from ._deploy_figure import draw_errors_and_accuracy
 
 EXPERIMENT = "deploy-kws-lstm"
 COMMAND = ("deploy", "kws-lstm")
@@ -166,27 +167,8 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None, calibr
 
 
 def _figure(path, labels, pred, spred, s) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
-    err = s["layer_error"]
-    ax[0].bar(np.arange(len(err)), list(err.values()), color="tab:blue")
-    ax[0].set_xticks(np.arange(len(err)))
-    ax[0].set_xticklabels(list(err), rotation=90, fontsize=7)
-    ax[0].set_ylabel("normalised error  ||chip - software|| / ||software||")
-    ax[0].set_title(f"per-layer error ({s['mvm']}), same input codes, {s['n_clips']} clips")
-    cls = np.arange(len(s["classes"]))
-    acc_c = [np.mean(pred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
-    acc_s = [np.mean(spred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
-    ax[1].bar(cls - 0.2, acc_s, 0.4, label=f"software {s['software_accuracy']:.2%}")
-    ax[1].bar(cls + 0.2, acc_c, 0.4, label=f"chip ({s['mvm']}) {s['accuracy']:.2%}")
-    ax[1].axhline(s["paper_accuracy"], color="k", lw=0.8, ls="--", label=f"paper (chip) {s['paper_accuracy']:.1%}")
-    ax[1].set_xticks(cls)
-    ax[1].set_xticklabels(s["classes"], rotation=45, fontsize=7)
-    ax[1].set_ylim(0, 1.05)
-    ax[1].set_ylabel("accuracy")
-    ax[1].legend(loc="lower right", fontsize=7)
-    fig.suptitle(f"Keyword spotting (4-cell LSTM) on NeuRRAM, {s['n_clips']} test clips")
-    plt.save(fig, path)
+    draw_errors_and_accuracy(path, labels, pred, spred, s, f"same input codes, {s['n_clips']} clips",
+                             f"Keyword spotting (4-cell LSTM) on NeuRRAM, {s['n_clips']} test clips")
 
 
 def main(args, ctx) -> dict:

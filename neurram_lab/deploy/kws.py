@@ -195,8 +195,8 @@ def forward(model: KWSModel, feats, mvm=None) -> np.ndarray:
         p2 = mvm("hh", signed_codes(pact(h, lv["a11"]), b, lv["a11"]))
         g = pact(pact(p1_all[:, :, t], lv["a12"]) + pact(p2, lv["a13"]), lv["a14"])
         i, j, f, o = np.split(g, 4, axis=2)
-        c = pact(pact(c * pact(_sig(f), lv["a3"]), lv["a7"]) + pact(pact(_sig(i), lv["a4"]) * pact(np.tanh(j), lv["a5"]),
-                                                                 lv["a8"]), lv["a9"])
+        gated = pact(c * pact(_sig(f), lv["a3"]), lv["a7"])
+        c = pact(gated + pact(pact(_sig(i), lv["a4"]) * pact(np.tanh(j), lv["a5"]), lv["a8"]), lv["a9"])
         h = pact(pact(np.tanh(c), lv["a10"]) * pact(_sig(o), lv["a6"]), lv["a11"])
     y = mvm("fc", signed_codes(pact(h, lv["fc.a1"]), b, lv["fc.a1"]))
     y = quant(pact(y, lv["fc.a2"]), model.bits["mvm"], lv["fc.a2"]).sum(0)
@@ -205,7 +205,8 @@ def forward(model: KWSModel, feats, mvm=None) -> np.ndarray:
 
 # ------------------------------------------------------------------ mapping
 def kws_matrices(model: KWSModel) -> list:
-    """Per-code matrices of the chip, one dict per matrix: group, cell, part, column range, weights (n_in + bias rows, n_out)."""
+    """Per-code matrices of the chip (36: see the module doc), one dict per matrix: group, cell, part, column
+    range, weights (n_in + bias rows, n_out), w_max."""
     out = []
     for group in GROUPS:
         w, bias, a = _model(model).weights(group)
@@ -227,7 +228,7 @@ def kws_matrices(model: KWSModel) -> list:
 
 
 def kws_mapping(model: KWSModel, cores=None):
-    """``(matrices, table)``: the 20 matrices, one per core (cores 0.. unless given), and the mapping table
+    """``(matrices, table)``: the 36 matrices, one per core (cores 0.. unless given), and the mapping table
     (columns of :data:`~neurram_lab.deploy.mapping.TABLE_COLUMNS`, layer ``ih0`` .. ``fc3``)."""
     mats = kws_matrices(model)
     cores = list(range(len(mats))) if cores is None else int_list("cores", cores, 0, N_CORES - 1, distinct=True)
@@ -250,7 +251,7 @@ def kws_mapping(model: KWSModel, cores=None):
 
 
 class ChipKWS:
-    """The KWS LSTM's 20 matrices on a board: programming, the paper's calibration, inference.
+    """The KWS LSTM's 36 matrices on a board: programming, the paper's calibration, inference.
 
     Parameters
     ----------
@@ -296,7 +297,7 @@ class ChipKWS:
         self._ref2 = dict.fromkeys(self._diff2, 0.0)
 
     def program(self, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
-        """Program the 20 matrices (write-verify, ``settle_s`` of board time before each verify re-read)."""
+        """Program the 36 matrices (write-verify, ``settle_s`` of board time before each verify re-read)."""
         from ..program.programming import check_passes, program_matrices
         from .network import _cells_progress, _Intended, exact_mvm
 

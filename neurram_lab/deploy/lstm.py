@@ -94,7 +94,8 @@ class ChipLSTMCell:
         self.x_max, self.h_max = positive("x_max", x_max), positive("h_max", h_max)
         gmin_s, gmax_s, output_bits = check_recurrent_options(gmin_s, gmax_s, output_bits)
         if mvm_options is not None and not isinstance(mvm_options, dict):
-            raise InputError(f"mvm_options must be a dict of run_mvm keywords or None, got {type(mvm_options).__name__}")
+            raise InputError(f"mvm_options must be a dict of run_mvm keywords or None, "
+                             f"got {type(mvm_options).__name__}")
         self._mvm = resolve_mvm(mvm)
         board = deploy_board(board, self._mvm)
         self.gmin_s, self.gmax_s = deploy_conductances(board, gmin_s, gmax_s)
