@@ -23,11 +23,12 @@ second (the authors draw a random second).
 
 Features as the authors make them (``lstm/KWS_LSTM.py``: torchaudio ``MFCC``
 with 40 coefficients, log mels, 160 mel bands in 20..4000 Hz, window and FFT
-641, hop 320, centred frames): here through librosa's mel spectrogram (HTK mel
+641, hop 320, centred frames): here through librosa's STFT and mel filters (HTK mel
 scale, no filter normalisation, reflect padding, periodic Hann window, power 2),
-``log(mel + 1e-6)`` and an orthonormal DCT-II: 50 frames per 1 s clip. One difference
-remains: torchaudio puts its 321 FFT bins at ``linspace(0, 8000, 321)`` Hz, librosa at
-``k * 16000 / 641`` Hz (0.2 % lower at the top), so the mel filters differ slightly.
+``log(mel + 1e-6)`` and an orthonormal DCT-II: 50 frames per 1 s clip. torchaudio lays its
+321 FFT bins at ``linspace(0, 8000, 321)`` Hz where librosa's grid for an FFT of 641 is
+``k * 16000 / 641`` Hz, so the mel filters are librosa's for an FFT of 640, whose grid is
+torchaudio's (with 160 narrow bands the two grids gave MFCCs 6 % apart).
 """
 
 from __future__ import annotations
@@ -183,10 +184,14 @@ def mfcc_features(waves) -> np.ndarray:
     y = array("waves", waves, 2)
     if y.shape[1] != CLIP_SAMPLES:
         raise InputError(f"waves of shape {y.shape}: need (n, {CLIP_SAMPLES})")
+    # power spectrogram as torchaudio's Spectrogram makes it (periodic Hann of 641, centred reflect-padded frames)
+    spec = np.abs(librosa.stft(y, n_fft=WIN_LENGTH, hop_length=HOP_LENGTH, win_length=WIN_LENGTH, window="hann",
+                               center=True, pad_mode="reflect")) ** 2
     with warnings.catch_warnings():  # 160 bands over 20..4000 Hz leave the lowest filters empty, as in torchaudio
         warnings.simplefilter("ignore", UserWarning)
-        mel = librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, n_fft=WIN_LENGTH, hop_length=HOP_LENGTH,
-                                             win_length=WIN_LENGTH, window="hann", center=True, pad_mode="reflect",
-                                             power=2.0, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX, htk=True, norm=None)
+        # torchaudio puts the 321 bins at linspace(0, 8000, 321) Hz: librosa's grid for an FFT of 640
+        fbank = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=WIN_LENGTH - 1, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX,
+                                    htk=True, norm=None)
+    mel = np.matmul(fbank, spec)  # (n, 160, frames)
     mfcc = scipy.fft.dct(np.log(mel + 1e-6), type=2, norm="ortho", axis=-2)[..., :N_MFCC, :]
     return np.ascontiguousarray(mfcc.transpose(0, 2, 1)).astype(np.float32)

@@ -96,6 +96,39 @@ def test_a_short_clip_is_centred_and_features_have_the_authors_shape(folder, tmp
     assert np.abs(f[0, 25] - f[1, 25]).max() > 1.0 and np.allclose(f[1], f[1, :1])  # silence: constant frames
 
 
+def _torchaudio_style_mfcc(waves):
+    """MFCCs by the formulas torchaudio documents for MFCC(n_mfcc=40, log_mels=True, win/FFT 641, hop 320,
+    f 20..4000 Hz, 160 mels): numpy rFFT of periodic-Hann frames of the reflect-padded clip, triangular HTK
+    filters on linspace(0, 8000, 321) Hz, log(mel + 1e-6), orthonormal DCT-II matrix."""
+    n_fft, hop = 641, 320
+    pad = np.pad(waves, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
+    n_frames = 1 + (pad.shape[1] - n_fft) // hop
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann
+    power = np.abs(np.fft.rfft(pad[:, idx] * window, axis=-1)) ** 2  # (n, frames, 321)
+    freqs = np.linspace(0, 8000, n_fft // 2 + 1)
+    mel, imel = (lambda f: 2595 * np.log10(1 + f / 700)), (lambda m: 700 * (10 ** (m / 2595) - 1))
+    pts = imel(np.linspace(mel(20.0), mel(4000.0), 162))
+    slopes = pts[None, :] - freqs[:, None]
+    fb = np.maximum(0, np.minimum(-slopes[:, :-2] / np.diff(pts)[:-1], slopes[:, 2:] / np.diff(pts)[1:]))
+    logmel = np.log(power @ fb + 1e-6)  # (n, frames, 160)
+    k, m = np.arange(40)[:, None], np.arange(160)[None, :]
+    dct = np.cos(np.pi / 160 * (m + 0.5) * k) * np.sqrt(2 / 160)
+    dct[0] /= np.sqrt(2)
+    return logmel @ dct.T
+
+
+def test_features_follow_torchaudio_mfcc_formulas():
+    t = np.arange(CLIP_SAMPLES) / 16000
+    rng = np.random.default_rng(4)
+    waves = np.stack([0.3 * np.sin(2 * np.pi * (300 + 210 * k) * t) * np.hanning(CLIP_SAMPLES)
+                      + 0.01 * rng.normal(size=CLIP_SAMPLES) for k in range(4)])
+    ref = _torchaudio_style_mfcc(waves)
+    ours = mfcc_features(waves)
+    assert ours.shape == ref.shape == (4, 50, 40)
+    assert np.abs(ours - ref).max() < 1e-3 * np.abs(ref).max()
+
+
 def _reference_scores(z, feats):
     """An independent numpy pass of the authors' KWS_LSTM_cs (lstm/model.py) from the raw npz arrays."""
     args = json.loads(str(z["arguments_json"]))
