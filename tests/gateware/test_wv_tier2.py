@@ -58,9 +58,8 @@ def test_engine_lands_cells_in_their_windows_like_the_host_loop(runs):
     # the twin's own conductance agrees: the cells really were programmed
     twin = e["board"].emulator.twin
     c, r, k, _ = e["cells"]
-    g_true = twin.true_conductance_s(c, r, k) if hasattr(twin, "true_conductance_s") else None
-    if g_true is not None:
-        assert np.median(np.abs(g_true[ok] - tgt[ok])) < 2e-6
+    g_true = twin.true_conductance_s(c, r, k)
+    assert np.median(np.abs(g_true[ok] - tgt[ok])) < 2e-6
     # engine vs host loop on the same chip: the tolerances
     assert abs(re_.mean_pulses_per_cell - rh.mean_pulses_per_cell) <= 0.15 * rh.mean_pulses_per_cell
     assert abs(re_.in_window_fraction - rh.in_window_fraction) <= 0.02
