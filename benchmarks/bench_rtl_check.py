@@ -3,7 +3,8 @@ tables run on boards opened under it.
 
 Run from the repository root (needs Icarus Verilog, cocotb and the authors' HDL)::
 
-    python benchmarks/bench_rtl_check.py [--hdl DIR (default $NEURRAM_SHARED/authors/HDL)] [--skip-plan] [--mutations all|NAME,...]
+    python benchmarks/bench_rtl_check.py [--hdl DIR (default $NEURRAM_SHARED/authors/HDL)] [--skip-plan]
+        [--mutations all|none|NAME,...] [--board-time]
 
 - the plan: ``drivers.rtl.diff.check`` with the default plan (what ``neurram rtl-check`` runs): wall seconds
   (open included), simulated cycles, cycles/s, calls and fields compared, mismatches;
@@ -11,6 +12,10 @@ Run from the repository root (needs Icarus Verilog, cocotb and the authors' HDL)
   under it, as a wrong ``neurram_top.py`` would), then a rail move, a form, a SET and an auto-ranged read of
   one cell; caught = at least one mismatch, with the first one shown. ~30 s each (the open is ~270 000
   simulated cycles of DAC writes).
+
+- ``--board-time``: per operation kind (rails, form, read, set), the FPGA busy time ``drivers.board_time``
+  predicts for the driver's calls against the FPGA work on the RTL's pins (DAC frames, pulses, read
+  windows), and their ratio.
 
 Prints one JSON object.
 """
@@ -29,11 +34,39 @@ from neurram_lab.drivers.rtl import _mutate, default_hdl_dir, diff  # noqa: E402
 from neurram_lab.drivers.rtl._scenario import V_CELL_READ_V, ci_plan  # noqa: E402
 
 
+def board_time_vs_rtl(hdl) -> dict:
+    """Per operation kind: the FPGA busy time ``drivers.board_time`` predicts for the calls the driver made
+    on rtl:// (``fpga_busy_s``) against the FPGA work the RTL's pins showed (DAC frames CS low to high,
+    program pulses, read windows); ratio model / RTL."""
+    core, cells = next((op[1], op[2][:4]) for op in ci_plan(0, 8) if op[0] == "form")
+    ops = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", core, cells), ("read", core, cells),
+           ("set", core, cells[:2]), ("read", core, cells[:2])]
+    hb, _rh, rb, _rr = diff.open_pair(hdl, "neurram_top", 0)
+    by_kind: dict = {}
+    try:
+        model, chip = rb.board_time, rb.rtl.chip
+        for op in ops:
+            m0, r0 = model.fpga_s, sum(chip.busy_ps.values())
+            diff.run_op(rb, op)
+            diff.run_op(hb, op)
+            k = by_kind.setdefault(op[0], {"model_s": 0.0, "rtl_s": 0.0})
+            k["model_s"] += model.fpga_s - m0
+            k["rtl_s"] += (sum(chip.busy_ps.values()) - r0) * 1e-12
+    finally:
+        hb.close()
+        rb.close()
+    for k in by_kind.values():
+        k["ratio"] = round(k["model_s"] / k["rtl_s"], 4) if k["rtl_s"] else None
+        k["model_s"], k["rtl_s"] = round(k["model_s"], 9), round(k["rtl_s"], 9)
+    return by_kind
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hdl", default=None)
     ap.add_argument("--skip-plan", action="store_true")
-    ap.add_argument("--mutations", default="all")
+    ap.add_argument("--mutations", default="all", help="all, none or NAME,NAME")
+    ap.add_argument("--board-time", action="store_true", help="the board-time model's FPGA time against the RTL's")
     a = ap.parse_args(argv)
     hdl = a.hdl or default_hdl_dir()
     out: dict = {}
@@ -43,7 +76,10 @@ def main(argv=None) -> dict:
         res["wall_with_open_s"] = round(time.perf_counter() - t0, 2)
         out["plan"] = {k: res[k] for k in ("ops", "calls_compared", "fields_compared", "mismatches", "mismatch_list",
                                            "simulated_cycles", "wall_s", "wall_with_open_s", "cycles_per_s")}
-    names = list(_mutate.MUTATIONS) if a.mutations == "all" else a.mutations.split(",")
+    if a.board_time:
+        out["board_time"] = board_time_vs_rtl(hdl)
+        print("board_time", out["board_time"], file=sys.stderr, flush=True)
+    names = [] if a.mutations == "none" else list(_mutate.MUTATIONS) if a.mutations == "all" else a.mutations.split(",")
     core, cells = next((op[1], op[2][:1]) for op in ci_plan(0, 4) if op[0] == "form")
     ops = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", core, cells), ("set", core, cells),
            ("read", core, cells)]

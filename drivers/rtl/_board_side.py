@@ -16,6 +16,7 @@ kind  what         fields
 6     pulse        width (ps)[39:0], wupdate_mode[40], vupdate_config[42:41] at its start
 7     ADC sample   code[17:0]
 8     DAC frame    SCK edges while CS was low[7:0]
+9     DAC CS low   (none: the frame's start)
 ===== ============ ==========================================================================
 
 How the chip decodes its core address is not in the HDL: :class:`ChipSide` latches the core-enable data
@@ -33,7 +34,8 @@ import numpy as np
 
 from .. import neurram_top as nt
 
-EV_DAC, EV_REG, EV_CLEAR, EV_CE_CLK, EV_CE_RESET, EV_PULSE, EV_ADC, EV_FRAME, EV_OVERFLOW = 1, 2, 3, 4, 5, 6, 7, 8, 15
+EV_DAC, EV_REG, EV_CLEAR, EV_CE_CLK, EV_CE_RESET, EV_PULSE, EV_ADC, EV_FRAME, EV_CS_LOW, EV_OVERFLOW = (
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 15)
 N_CORES = nt.CORE_ROWS * nt.CORE_COLS
 _UNSWAP = [nt.unswap_addr(a) for a in range(8)]
 
@@ -86,6 +88,10 @@ class ChipSide:
         self.adc_codes: list[int] = []
         self.lost_events = False
         self.mux = 0  # vupdate_config as the last pulse event saw it
+        # FPGA work seen on the pins (ps): DAC frames (CS low to high), program pulses, read windows
+        # (wupdate_pulse high with the mux at read: vin_on, one iteration each); for drivers.board_time
+        self.busy_ps = {"dac": 0, "pulse": 0, "read": 0}
+        self._cs_low_ps = None
         self._c = np.zeros(1, np.int64)
         self._r = np.zeros(1, np.int64)
         self._k = np.zeros(1, np.int64)
@@ -93,15 +99,21 @@ class ChipSide:
     # ------------------------------------------------------------ events
     def take(self, events) -> None:
         """Apply pin events ``[(word, time_ps), ...]`` in order."""
-        for word, _t_ps in events:
+        for word, t_ps in events:
             ev = decode(word)
             kind = ev[0]
+            if kind == EV_CS_LOW:
+                self._cs_low_ps = t_ps
+                continue
             if kind == EV_DAC:
                 _, dac, ch, _cmd, code = ev
                 if ch < nt.DAC_CHANNELS:
                     self.dac_code[(dac, ch)] = code
                     self.effects.append(("dac", dac, ch, code))
             elif kind == EV_FRAME:
+                if self._cs_low_ps is not None:
+                    self.busy_ps["dac"] += t_ps - self._cs_low_ps
+                    self._cs_low_ps = None
                 if ev[1] != 32 * nt.N_DACS:
                     self.effects.append(("frame_bits", ev[1]))
             elif kind == EV_REG:
@@ -159,6 +171,7 @@ class ChipSide:
     # ----------------------------------------------------------- physics
     def _pulse(self, cfg, _mode, width_ps) -> None:
         self.mux = cfg
+        self.busy_ps["read" if cfg == nt.MUX_READ else "pulse"] += width_ps
         if cfg == nt.MUX_READ:
             return  # the read voltage on the cell (resistance_read's vin_on): the ADC model integrates
         width_s = width_ps * 1e-12

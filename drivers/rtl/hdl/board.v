@@ -194,7 +194,7 @@ reg [31:0] dac_frames = 0;
 reg dac_mid_word = 0;            // a 32-bit word is part-way through the chain (the bench holds triggers then)
 integer d, c;
 initial for (d = 0; d < 32; d = d + 1) begin dac_in[d] = 0; dac_out[d] = 0; end
-always @(negedge dac_cs_b) dac_bits = 0;
+always @(negedge dac_cs_b) begin dac_bits = 0; log_event({4'd9, 60'd0}); end
 always @(posedge dac_sck) if (!dac_cs_b) begin
 	dac_sr = {dac_sr[126:0], dac_sdi};
 	dac_bits = dac_bits + 1;
