@@ -45,6 +45,7 @@ SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000
 N_MFCC, WIN_LENGTH, HOP_LENGTH, N_MELS, F_MIN, F_MAX = 40, 641, 320, 160, 20.0, 4000.0
 BACKGROUND = "_background_noise_"
+FEATURE_CHUNK = 500  # clips per STFT
 
 
 def _audio(module: str):
@@ -184,14 +185,17 @@ def mfcc_features(waves) -> np.ndarray:
     y = array("waves", waves, 2)
     if y.shape[1] != CLIP_SAMPLES:
         raise InputError(f"waves of shape {y.shape}: need (n, {CLIP_SAMPLES})")
-    # power spectrogram as torchaudio's Spectrogram makes it (periodic Hann of 641, centred reflect-padded frames)
-    spec = np.abs(librosa.stft(y, n_fft=WIN_LENGTH, hop_length=HOP_LENGTH, win_length=WIN_LENGTH, window="hann",
-                               center=True, pad_mode="reflect")) ** 2
     with warnings.catch_warnings():  # 160 bands over 20..4000 Hz leave the lowest filters empty, as in torchaudio
         warnings.simplefilter("ignore", UserWarning)
         # torchaudio puts the 321 bins at linspace(0, 8000, 321) Hz: librosa's grid for an FFT of 640
         fbank = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=WIN_LENGTH - 1, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX,
                                     htk=True, norm=None)
-    mel = np.matmul(fbank, spec)  # (n, 160, frames)
-    mfcc = scipy.fft.dct(np.log(mel + 1e-6), type=2, norm="ortho", axis=-2)[..., :N_MFCC, :]
-    return np.ascontiguousarray(mfcc.transpose(0, 2, 1)).astype(np.float32)
+    n_frames = 1 + (CLIP_SAMPLES + 2 * (WIN_LENGTH // 2) - WIN_LENGTH) // HOP_LENGTH  # centred frames: 50
+    out = np.zeros((y.shape[0], n_frames, N_MFCC), np.float32)
+    for i in range(0, y.shape[0], FEATURE_CHUNK):  # chunks bound the spectrogram's memory (~130 MB)
+        # power spectrogram as torchaudio's Spectrogram makes it (periodic Hann of 641, centred reflect padding)
+        spec = np.abs(librosa.stft(y[i : i + FEATURE_CHUNK], n_fft=WIN_LENGTH, hop_length=HOP_LENGTH,
+                                   win_length=WIN_LENGTH, window="hann", center=True, pad_mode="reflect")) ** 2
+        mfcc = scipy.fft.dct(np.log(np.matmul(fbank, spec) + 1e-6), type=2, norm="ortho", axis=-2)[..., :N_MFCC, :]
+        out[i : i + FEATURE_CHUNK] = mfcc.transpose(0, 2, 1)
+    return out
