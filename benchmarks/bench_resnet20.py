@@ -1,0 +1,106 @@
+"""ResNet-20 on the twin: inference wall time and per-layer error of the authors' CIFAR-10 weights.
+
+``python benchmarks/bench_resnet20.py [--images N] [--batch B] [--calibration-images C] [--mnist-cnn M]``:
+maps the 61 matrices of the authors' ResNet-20 onto the 48 cores (paper's rule, :func:`map_model`),
+programs them on ``sim://?seed=1`` (1 write-verify pass, no settle), runs the paper's per-layer
+calibration on ``C`` synthetic CIFAR-shaped images (uniform uint8 pixels, 32 x 32 x 3), then
+classifies ``N`` more in batches of ``B``, printing one JSON line: program / calibration /
+inference wall seconds, images per second, the projection to 10 000 images, the chip's own MVM
+time by the twin's circuit timing (``twin_chip_mvm_time_s``: pulses, sampling, conversion; no host
+transfers), the chip/software class agreement and the per-layer normalised error
+``||chip - software|| / ||software||`` on the same inputs (the paper's per-layer plot).
+
+With ``--mnist-cnn M`` it also gives the per-layer error of the authors' MNIST CNN on ``M``
+synthetic 28 x 28 images (same protocol: 1 pass, no settle, calibration on 200 synthetic images),
+as ``mnist_cnn_layer_error``. No labels are needed, so no data set is either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+MODELS = Path(os.environ.get("NEURRAM_SHARED", "../shared")) / "models"
+
+
+def _deploy(board, model, images, cal, batch, **map_kw) -> dict:
+    from neurram_lab.deploy.fidelity import LayerErrors
+    from neurram_lab.deploy.mapping import map_model
+    from neurram_lab.deploy.network import ChipNetwork
+
+    mapping = map_model(model, **map_kw)
+    net = ChipNetwork(board, mapping, mvm="chip")
+    t = time.perf_counter()
+    prog = net.program(iterations=1, settle_s=0.0)
+    program_s = time.perf_counter() - t
+    t = time.perf_counter()
+    net.calibrate(cal, batch=batch, per_column=False)
+    calibration_s = time.perf_counter() - t
+    mvm_s0 = board.counters()["mvm_time_s"]
+    meter = LayerErrors(net)
+    t = time.perf_counter()
+    pred = meter.predict(images, batch=batch).argmax(1)
+    inference_s = time.perf_counter() - t
+    return {"mapping": mapping, "prog": prog, "program_s": program_s, "calibration_s": calibration_s,
+            "inference_s": inference_s, "chip_mvm_s": board.counters()["mvm_time_s"] - mvm_s0, "pred": pred,
+            "layer_error": meter.table()}
+
+
+def main(argv=None) -> dict:
+    from neurram_lab import open_board
+    from neurram_lab.deploy.resnet20 import load_resnet20
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--calibration-images", type=int, default=200)
+    ap.add_argument("--model", default=str(MODELS / "resnet20_cifar10_act3b_wnoise0.10.npz"))
+    ap.add_argument("--mnist-cnn", type=int, default=0, metavar="M", help="also the MNIST CNN's per-layer error "
+                    "on M synthetic images (default 0: skipped)")
+    a = ap.parse_args(argv)
+    software, chip = load_resnet20(a.model)
+    rng = np.random.default_rng(0)
+    cal = rng.integers(0, 256, (a.calibration_images, 32, 32, 3)).astype(np.uint8)
+    images = rng.integers(0, 256, (a.images, 32, 32, 3)).astype(np.uint8)
+    board = open_board("sim://?seed=1")
+    r = _deploy(board, chip, images, cal, a.batch)
+    soft = software.predict(images, batch=a.batch).argmax(1)
+    m = r["mapping"]
+    out = {"images": a.images, "batch": a.batch, "matrices": m.n_matrices, "cores_used": m.cores_used,
+           "cells_used": m.cells_used, "cells_programmed": r["prog"].get("cells_programmed"),
+           "program_wall_s": round(r["program_s"], 2), "calibration_wall_s": round(r["calibration_s"], 2),
+           "inference_wall_s": round(r["inference_s"], 2), "images_per_s": round(a.images / r["inference_s"], 2),
+           "projected_10000_images_s": round(r["inference_s"] * 10_000 / a.images, 1),
+           "twin_chip_mvm_time_s": round(r["chip_mvm_s"], 4),
+           "twin_chip_mvm_time_10000_images_s": round(r["chip_mvm_s"] * 10_000 / a.images, 3),
+           "chip_software_agreement": float(np.mean(r["pred"] == soft)),
+           "layer_error": {k: round(v, 4) for k, v in r["layer_error"].items()}}
+    if a.mnist_cnn:
+        out["mnist_cnn_layer_error"] = _mnist_cnn(a.mnist_cnn)
+    print(json.dumps(out))
+    return out
+
+
+def _mnist_cnn(n: int) -> dict:
+    """Per-layer error of the authors' MNIST CNN on ``n`` synthetic images (uint8 28 x 28, ~20 % of pixels lit
+    at random levels, the rest black as MNIST's background), mapped as ``deploy mnist-cnn`` maps it."""
+    from neurram_lab import open_board
+    from neurram_lab.deploy import load_model
+
+    model = load_model(MODELS / "mnist_cnn_7layer_3bit_wnoise0.15.npz")
+    rng = np.random.default_rng(1)
+
+    def synth(k):
+        return (rng.integers(0, 256, (k, 28, 28)) * (rng.random((k, 28, 28)) < 0.2)).astype(np.uint8)
+
+    r = _deploy(open_board("sim://?seed=1"), model, synth(n), synth(200), 1000, max_inputs=100, split_wide=False)
+    return {k: round(v, 4) for k, v in r["layer_error"].items()}
+
+
+if __name__ == "__main__":
+    main()
