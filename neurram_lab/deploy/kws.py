@@ -20,7 +20,12 @@ input matrix (40 x 448), the recurrent one (112 x 448) and the output one
 model of at most 48 matrices (SPEC §5: one matrix per core, wide ones, > 128
 outputs, split over cores to cut driver drop) the 448-wide matrices are cut
 into 4 parts of 112 columns, one gate each: 9 matrices per cell, 36 in all, one
-core each (rows: 2 per input, differential).
+core each (rows: 2 per input, differential). The authors' own placement of this
+model (``lstm/outputs/weight_mapping_3.npz`` there) has the same cut: per cell,
+4 gate pieces of 112 columns of the input matrix (84 rows: 40 inputs and 2 bias
+rows, differential) and 4 of the recurrent one (228 rows), 32 cores in all
+(their output layer is not in that file); here the bias rows number what the
+bias needs (1 for ``ih``, 3 for ``hh`` with these weights).
 The input MVMs of all steps go in one call (the inputs are known in advance);
 each step's recurrent MVM is one call on the board; the gate functions run on
 the FPGA side (numpy).
