@@ -62,6 +62,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--model", default=str(MODELS / "resnet20_cifar10_act3b_wnoise0.10.npz"))
     ap.add_argument("--mnist-cnn", type=int, default=0, metavar="M", help="also the MNIST CNN's per-layer error "
                     "on M synthetic images (default 0: skipped)")
+    ap.add_argument("--board-time", action="store_true", help="also the predicted real-board MVM time of 10 000 "
+                    "images: the board-time model's cost per input vector on hil:// (authors' bitstream), "
+                    "times the vectors each matrix gets per image")
     a = ap.parse_args(argv)
     software, chip = load_resnet20(a.model)
     rng = np.random.default_rng(0)
@@ -82,8 +85,50 @@ def main(argv=None) -> dict:
            "layer_error": {k: round(v, 4) for k, v in r["layer_error"].items()}}
     if a.mnist_cnn:
         out["mnist_cnn_layer_error"] = _mnist_cnn(a.mnist_cnn)
+    if a.board_time:
+        out.update(_board_time(chip, m))
     print(json.dumps(out))
     return out
+
+
+def _board_time(model, mapping) -> dict:
+    """Predicted real-board MVM time of 10 000 images from ``hil://``'s board-time model (FrontPanel calls and
+    the bitstream's FPGA cycles): the cost of one input vector at 3 and 4 input bits (slope between 64 and 256
+    vectors on one programmed 8 x 16 matrix), times the vectors each of the 61 matrices gets per image (one per
+    output position of its layer; the authors' bitstream runs one core per request)."""
+    from neurram_lab import open_board
+    from neurram_lab.deploy.model import exact_matmul
+    from neurram_lab.mvm.mvm import run_mvm
+    from neurram_lab.program.programming import program_weights
+    from neurram_lab.program.weights import MatrixPlacement
+
+    vectors = {}
+
+    def count(layer, x):
+        vectors[layer.name] = int(np.prod(np.shape(x)[:-1]))
+        return exact_matmul(layer, x)
+
+    model.predict(np.zeros((1, 32, 32, 3), np.uint8), count, batch=1)
+    board = open_board("hil://?seed=1")
+    rng = np.random.default_rng(0)
+    pm = program_weights(board, rng.uniform(-1, 1, (8, 16)), MatrixPlacement(0, 0, 0, 8, 16), iterations=1,
+                         settle_s=0.0)
+    per_vector_s = {}
+    for bits in (4, 3):
+        t = []
+        for n in (64, 256):
+            t0 = board.counters()["predicted_board_time_s"]
+            run_mvm(board, pm, rng.integers(0, 2 ** (bits - 1), (n, 8)).astype(np.int16), input_bits=bits,
+                    output_bits=7, signed=False)
+            t.append(board.counters()["predicted_board_time_s"] - t0)
+        per_vector_s[bits] = (t[1] - t[0]) / 192
+    tab = mapping.table
+    per_image = sum(vectors[r.layer] * per_vector_s[4 if r.layer == "stem.conv" else 3]
+                    for r in tab[tab["replica"] == 0].itertuples())
+    return {"hil_per_vector_s": {f"{b}bit": round(v, 6) for b, v in per_vector_s.items()},
+            "matrix_vectors_per_image": int(sum(vectors[r.layer] for r in tab[tab["replica"] == 0].itertuples())),
+            "predicted_board_mvm_s_per_image": round(per_image, 3),
+            "predicted_board_mvm_10000_images_h": round(per_image * 10_000 / 3600, 1)}
 
 
 def _mnist_cnn(n: int) -> dict:
