@@ -39,18 +39,18 @@ WI_DAC = 0x01  # DAC word shifted into the daisy chain (dac_din, neurram_top.v:2
 WI_READ_TIMING = 0x02  # [15:0] t_shld init, [31:16] t_delta init, READ_UNIT_S each (neurram_top.v:373-374)
 WI_CLEAR = 0x03  # [0] clear horizontal, [1] clear vertical registers (neurram_top.v:393-394)
 WI_RANDOM_ACCESS = 0x04  # [7:0] address, [9:8] data, [10] vertical (neurram_top.v:392,432; neurram_reg_control)
-WI_MODE = 0x05  # [0] inference, [1] IFAT, [2] LFSR, [4] weight update, [5] forward (neurram_top.v:409-418)
+WI_MODE = 0x05  # [0] inference, [1] IFAT, [2] LFSR, [4] weight update, [5] forward (neurram_top.v:374-378, 402)
 WI_CONTROL = 0x06  # [5] register-controlled WL, [6] OTA enable (neurram_top.v:395,423)
 WI_PULSE_WIDTH = 0x07  # SET/RESET pulse width, TICK_S (neurram_top.v:577)
 WI_EXT = 0x08  # external override lines (neurram_top.v:397-408,437)
 WI_NEURON = 0x09  # neuron configuration (neurram_top.v:683-691)
-WI_LFSR = 0x0A  # [0] LFSR set (neurram_top.v:442)
+WI_LFSR = 0x0A  # [0] LFSR set: the chip's lfsrhorz_set_b = ~[0] (neurram_top.v:404)
 WI_WRITE_MUX = 0x0B  # [1:0] write-voltage mux, vupdate_config (neurram_top.v:597)
 WI_WL_PULSE_WIDTH = 0x0C  # WL-only pulse width, TICK_S (neurram_top.v:578)
 WI_SPI = 0x0D  # SPI read/write configuration (neurram_top.v:532-537)
 WI_MATMUL = 0x0E  # bit-serial MVM (neurram_top.v:874-877,909)
 WI_READOUT = 0x0F  # multi-level readout (neurram_top.v:775,815,820)
-WI_DEBUG = 0x10  # LFSR pulse width / t_sample / LFSR shift cycles (neurram_top.v:612-613,686)
+WI_DEBUG = 0x10  # [3:0] LFSR pulse width, [11:4] t_sample, [20:12] LFSR shift cycles (neurram_top.v:615-616,660)
 WI_ENERGY = 0x11  # energy-test cycles (neurram_top.v:738)
 WI_AUTORANGE_VREF = 0x12  # [17:0] auto-range vref ADC code, [18] manual range (neurram_top.v:371-372)
 WI_CORE_ADDRESS = 0x13  # [2:0] horizontal, [5:3] vertical, [6]/[7] decoder enables (neurram_top.v:450-453)
@@ -101,13 +101,13 @@ T_PULSE_ACK = 4  # 0x40: program_ack
 T_WL_PULSE = 5  # 0x40: wupdate_mode_trigger
 T_DAC_UPDATE = 0  # 0x41
 T_READ, T_READ_ACK, T_AUTORANGE, T_AUTORANGE_ACK = 0, 1, 2, 3  # 0x43
-T_SPI_SHIFT, T_RANDOM_ACCESS, T_LFSR_SHIFT, T_LFSR_PULSE = 0, 1, 4, 5  # 0x44
+T_SPI_SHIFT, T_RANDOM_ACCESS, T_LFSR_SHIFT, T_LFSR_PULSE = 0, 1, 4, 5  # 0x44 (LFSR: neurram_top.v:613-614)
 
 # ----------------------------------------------------------------- pipes
 PI_SPI = 0x80  # SPI register data, 2 bits a line
 PI_OUTPUT_MASK = 0x81  # output-neuron mask
 PO_SPI = 0xA0  # SPI readback
-PO_LFSR = 0xA1  # LFSR state
+PO_LFSR = 0xA1  # LFSR state: 16 words from lfsr_control.v (neurram_top.v:237)
 PO_READOUT = 0xA2  # multi-level readout codes
 
 
