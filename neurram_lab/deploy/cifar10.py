@@ -139,8 +139,10 @@ def has_training_batches(data_dir) -> bool:
 
 
 def class_names(data_dir) -> tuple:
-    """Label names from ``batches.meta`` (python) or ``batches.meta.txt`` (binary); the standard ten otherwise."""
-    d = Path(data_dir).expanduser()
+    """Label names from ``batches.meta`` (python) or ``batches.meta.txt`` (binary); the standard ten otherwise.
+
+    ``data_dir`` must be an existing folder (InputError otherwise)."""
+    d = dir_path("data", data_dir)
     if (d / "batches.meta").is_file():
         try:
             with open(d / "batches.meta", "rb") as f:

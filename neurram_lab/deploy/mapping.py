@@ -81,8 +81,23 @@ def matrix_weights(model: Model, row) -> np.ndarray:
 
     With input codes q (integers on the layer's input grid) the matrix gives
     ``q @ W``; times the grid step that is ``x @ W_layer + bias_share * b``.
+
+    Raises
+    ------
+    InputError
+        ``model`` not a Model, ``row`` not a table row (dict or pandas Series with the
+        :data:`TABLE_COLUMNS` it needs), or naming a layer or rows outside the model.
     """
+    _check_model(model)
+    row = _table_row(row, ("layer", "in_start", "in_stop", "out_start", "out_stop", "n_bias_rows", "bias_share"))
     layer = model.layer(row["layer"])
+    k, o = layer.matrix().shape
+    a = integer("row in_start", row["in_start"], 0, k - 1, f"inputs of layer {layer.name!r}")
+    integer("row in_stop", row["in_stop"], a + 1, k, f"inputs of layer {layer.name!r}")
+    a = integer("row out_start", row["out_start"], 0, o - 1, f"outputs of layer {layer.name!r}")
+    integer("row out_stop", row["out_stop"], a + 1, o, f"outputs of layer {layer.name!r}")
+    integer("row n_bias_rows", row["n_bias_rows"], 0, N_ROWS // 2, "bias rows")
+    number("row bias_share", row["bias_share"], 0.0, 1.0, "share of the bias")
     grid = model.input_grid(layer.name) or Grid(1, 1.0)
     w = layer.matrix()[row["in_start"] : row["in_stop"], row["out_start"] : row["out_stop"]]
     nb = int(row["n_bias_rows"])
@@ -107,8 +122,7 @@ def cut_layers(model: Model, max_inputs: int | None = None, w_max_percentile: fl
     wide_cols : int, optional
         Split outputs wider than this over several matrices (256 always applies).
     """
-    if not isinstance(model, Model):
-        raise InputError(f"model must be a Model (from load_model), got {type(model).__name__}")
+    _check_model(model)
     max_inputs = optional_integer("max_inputs", max_inputs, 1, N_ROWS, "layer inputs per matrix")
     w_max_percentile = number("w_max_percentile", w_max_percentile, 0.0, 100.0, "percent", lo_open=True)
     wide_cols = optional_integer("wide_cols", wide_cols, 1, N_COLS, "outputs per matrix")
@@ -146,6 +160,23 @@ def cut_layers(model: Model, max_inputs: int | None = None, w_max_percentile: fl
     return cuts
 
 
+def _check_model(model) -> None:
+    if not isinstance(model, Model):
+        raise InputError(f"model must be a Model (from load_model), got {type(model).__name__}")
+
+
+def _table_row(row, keys) -> dict:
+    """``row`` (a dict or a pandas Series of a mapping table) with ``keys`` present, else InputError."""
+    if isinstance(row, pd.Series):
+        row = row.to_dict()
+    if not isinstance(row, dict):
+        raise InputError(f"row must be a mapping-table row (dict or pandas Series), got {type(row).__name__}")
+    missing = [k for k in keys if k not in row]
+    if missing:
+        raise InputError(f"mapping-table row lacks {missing} (columns: see TABLE_COLUMNS)")
+    return row
+
+
 def _w_max(w, pct) -> float:
     v = float(np.percentile(np.abs(w), pct)) if pct < 100 else float(np.max(np.abs(w)))
     return v if v > 0 else 1.0
@@ -163,6 +194,9 @@ class Mapping:
     """
 
     def __init__(self, model: Model, table: pd.DataFrame):
+        _check_model(model)
+        if not isinstance(table, pd.DataFrame):
+            raise InputError(f"table must be a pandas DataFrame (from map_model), got {type(table).__name__}")
         missing = [c for c in TABLE_COLUMNS if c not in table.columns]
         if missing:
             raise InputError(f"mapping table lacks columns {missing}")
@@ -186,6 +220,8 @@ class Mapping:
     # --------------------------------------------------------------- views
     @staticmethod
     def placement(row) -> MatrixPlacement:
+        """Where one table row's matrix sits (``row``: dict or pandas Series; InputError otherwise)."""
+        row = _table_row(row, ("core", "row0", "col0", "n_in", "n_out"))
         return MatrixPlacement(int(row["core"]), int(row["row0"]), int(row["col0"]), int(row["n_in"]),
                                int(row["n_out"]), True)
 
@@ -193,7 +229,10 @@ class Mapping:
         return matrix_weights(self.model, row)
 
     def rows(self, layer: str | None = None):
-        """Table rows (dicts) of one layer, or all."""
+        """Table rows (dicts) of one layer, or all; a name the table does not hold is an InputError."""
+        if layer is not None and (not isinstance(layer, str) or not (self.table["layer"] == layer).any()):
+            raise InputError(f"layer {layer!r} is not in the mapping; its layers: "
+                             f"{', '.join(dict.fromkeys(self.table['layer']))}")
         t = self.table if layer is None else self.table[self.table["layer"] == layer]
         return t.to_dict("records")
 
@@ -234,8 +273,7 @@ class Mapping:
 
         A missing or unreadable file, one of another kind, or a table that does not fit ``model``
         is an InputError naming the file."""
-        if not isinstance(model, Model):
-            raise InputError(f"model must be a Model (from load_model), got {type(model).__name__}")
+        _check_model(model)
         path = file_path("mapping", path, (".csv", ".json"))
         try:
             if path.suffix == ".csv":
@@ -273,8 +311,7 @@ def map_model(model: Model, n_cores: int = N_CORES, cores=None, dead=None, repli
     split_wide : bool
         With spare cores, split outputs wider than 128 over cores.
     """
-    if not isinstance(model, Model):
-        raise InputError(f"model must be a Model (from load_model), got {type(model).__name__}")
+    _check_model(model)
     n_cores = integer("n_cores", n_cores, 1, N_CORES, "cores available")
     replicate, split_wide = boolean("replicate", replicate), boolean("split_wide", split_wide)
     max_inputs = optional_integer("max_inputs", max_inputs, 1, N_ROWS, "layer inputs per matrix")

@@ -27,9 +27,11 @@ After batch-norm folding the chip model has 22 weight layers; cut to fit
 
 from __future__ import annotations
 
+from collections import abc
+
 import numpy as np
 
-from .._validate import choice, npz_arrays
+from .._validate import choice, npz_arrays, text
 from ..errors import InputError, LimitError
 from .model import Model
 from .zoo import resnet20_v1
@@ -69,7 +71,14 @@ def resnet20_shapes() -> dict:
 
 
 def check_resnet20_arrays(params: dict, source: str = "model") -> None:
-    """Refuse (InputError/LimitError naming the array) a parameter set that is not the authors' ResNet-20."""
+    """Refuse (InputError/LimitError naming the array) a parameter set that is not the authors' ResNet-20.
+
+    ``params`` is a dict ``{array name: numpy array}`` (as :func:`~neurram_lab._validate.npz_arrays` reads it);
+    anything else is an InputError.
+    """
+    source = text("source", source)
+    if not isinstance(params, abc.Mapping):
+        raise InputError(f"{source}: the ResNet-20 parameters must be a dict of arrays, got {type(params).__name__}")
     want = resnet20_shapes()
     missing = [k for k in want if k not in params]
     if missing:
@@ -81,6 +90,8 @@ def check_resnet20_arrays(params: dict, source: str = "model") -> None:
                          f"{f' (and {len(extra) - 1} more)' if len(extra) > 1 else ''}")
     for k, shp in want.items():
         a = params[k]
+        if not isinstance(a, np.ndarray):
+            raise InputError(f"{source}: array {k!r} is a {type(a).__name__}, not a numpy array")
         if a.dtype.kind not in "fiu":
             raise InputError(f"{source}: array {k!r} is {a.dtype}, not numbers")
         if tuple(a.shape) != shp:
