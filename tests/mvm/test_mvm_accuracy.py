@@ -92,3 +92,10 @@ def test_bench_mvm_cli_json(capsys):
     assert rc == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["sim_mvm_per_s"] > 0 and out["matmul_per_s"] > 0 and out["ratio"] > 0
+    # the BLAS it ran beside the ratio (threadpoolctl): numpy's own library, its kernel and threads
+    from threadpoolctl import threadpool_info
+
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    assert blas and out["blas"]["library"] in {i["internal_api"] for i in blas}
+    assert out["blas"]["threads"] >= 1 and out["blas"]["kernel"]
+    assert set(out["blas"]["env"]) <= {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"}
