@@ -207,10 +207,14 @@ class ChipCircuit:
             i_core = np.stack([v_read * (seg[i].astype(np.float32) @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
                                for i in range(nc)]) if nbits else np.zeros((nc, batch))
             i_seen = np.broadcast_to(i_core.sum(axis=0), i_core.shape) if parallel else i_core
-            amp = v_read - r_core[:, None] * i_seen  # (nc, batch) input amplitude each core sees (V)
+            # the arrays load the supply as a conductance (i_seen / v_read), so the rail divides between the
+            # supply resistance and that load: v_read / (1 + r * G). To first order v_read - r * i_seen, it never
+            # reaches 0 V however many cores draw together (a linear drop inverted the sign of 16-core calls)
+            g_load = i_seen / max(v_read, 1e-12)
+            amp = v_read / (1.0 + r_core[:, None] * g_load)  # (nc, batch) input amplitude each core sees (V)
             if p.supply_noise_ohm > 0 and nbits:  # rail wobble, common to the cores running together
                 z = self.rng.standard_normal((1, batch) if parallel else (nc, batch))
-                amp = amp - p.supply_noise_ohm * i_seen * z
+                amp = amp - p.supply_noise_ohm * (amp * g_load) * z
             sigma = float(np.hypot(sampling_noise_v(cycles, p), p.comparator_noise_v))
             lsb = lsb_v(v_decr, kbits, p)
             thr = self.thresholds(kbits - 1)
