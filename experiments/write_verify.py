@@ -6,6 +6,13 @@ full re-read), and logs every read and pulse (``wv_events``), each cell's
 outcome per pass (``wv_cells``) and the verify reads (``wv_verify``) to the
 run file. Figure (like Extended Data Fig. 3 of the paper): conductance during
 write-verify, pulses per cell, error after each pass, spread per pass.
+
+On a board whose gateware runs write-verify (``hil://`` or ``okusb://`` with
+``?bitstream=neurram_top_wv``) the rounds run on the engine: no per-pulse
+events (``wv_events`` stays empty), the per-cell results (``wv_cells``) and the
+journal's one ``write_verify_engine`` call per pass hold the outcome, and the
+summary adds ``write_verify_engine``, ``engine_cells`` and
+``engine_frontpanel_calls_per_cell``.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, conductance, int
 from neurram_lab.errors import InputError
 from neurram_lab.program.programming import EVENT_TABLE, PROGRAM_TABLES, iterative_program
 from neurram_lab.runlog.runlog import read_run
-from neurram_lab.program.writeverify import OUTCOME_SUCCESS, WriteVerifyConfig, form_cells
+from neurram_lab.program.writeverify import OUTCOME_SUCCESS, WriteVerifyConfig, form_cells, runs_on_engine
 
 from ._common import finish_run, pyplot, run_and_report, start_run
 
@@ -70,7 +77,9 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
         board = log.board
         formed = form_cells(board, c, r, k, g_pristine_max_s=0.5e-6)
         f = np.flatnonzero(formed)
-        predicted0_s = board.counters().get("predicted_board_time_s")
+        on_engine = runs_on_engine(board, cfg)  # the board's gateware runs the rounds: per-cell results, no events
+        counts0 = board.counters()
+        predicted0_s = counts0.get("predicted_board_time_s")
         bars = {}
 
         def tick(it, done, total):
@@ -82,7 +91,7 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
             bar.update(done - bar.n)
 
         res = iterative_program(board, c[f], r[f], k[f], tgt[f], iterations, settle_s, cfg, log=log,
-                                progress=tick, log_events=True, spread_range_s=(gmin_s, gmax_s))
+                                progress=tick, log_events=not on_engine, spread_range_s=(gmin_s, gmax_s))
         for bar in bars.values():
             bar.close()
         log.flush()
@@ -103,6 +112,7 @@ def run(board, out_dir, progress=None, cores=(0,), cells_per_core=8192, iteratio
             "max_reversals": int(max_reversals),
             "board_time_s": board.now(),
             **_predicted(board, predicted0_s, f.size),
+            **(_engine(board, counts0) if on_engine else {}),
             "run_file": str(log.path),
         }
         return finish_run(log, summary, t_wall, lambda fig: _figure(fig, read_run(log.path), res, cfg, gmin_s, gmax_s))
@@ -115,6 +125,17 @@ def _predicted(board, before_s, cells) -> dict:
         return {}
     return {"predicted_board_time_s": float(total),
             "predicted_s_per_cell": (float(total) - float(before_s)) / cells if cells else None}
+
+
+def _engine(board, before: dict) -> dict:
+    """Summary keys of a run on the write-verify engine: cells it wrote, FrontPanel calls of its batches."""
+    after = board.counters()
+    cells = after.get("wv_engine_cells", 0) - before.get("wv_engine_cells", 0)
+    out = {"write_verify_engine": True, "engine_cells": int(cells)}
+    fp = [c.get("frontpanel_calls", {}).get("by_board_op", {}).get("write_verify", 0) for c in (before, after)]
+    if "frontpanel_calls" in after:
+        out["engine_frontpanel_calls_per_cell"] = (fp[1] - fp[0]) / cells if cells else None
+    return out
 
 
 def _figure(path, run, res, cfg, gmin_s, gmax_s) -> None:
@@ -131,9 +152,17 @@ def _figure(path, run, res, cfg, gmin_s, gmax_s) -> None:
         rr = reads[reads["cell"] == cell]
         (line,) = ax[0, 0].plot(np.arange(len(rr)), rr["g_read_s"] * 1e6, ".-", ms=3, lw=0.8)
         ax[0, 0].axhline(tgt_of.get(int(cell), np.nan) * 1e6, color=line.get_color(), lw=0.5, ls="--")
-    ax[0, 0].set_xlabel("verify read (one pulse between reads)")
-    ax[0, 0].set_ylabel("G (µS)")
-    ax[0, 0].set_title("conductance during write-verify (dashed: target)")
+    if len(ev):
+        ax[0, 0].set_xlabel("verify read (one pulse between reads)")
+        ax[0, 0].set_ylabel("G (µS)")
+        ax[0, 0].set_title("conductance during write-verify (dashed: target)")
+    else:  # on the engine: no per-pulse events, each cell's last verify reading against its target
+        wc = run.tables["wv_cells"]
+        wc = wc[wc["iteration"] == 1]
+        ax[0, 0].plot(wc["target_s"] * 1e6, wc["g_final_s"] * 1e6, ".", ms=2)
+        ax[0, 0].set_xlabel("target (µS)")
+        ax[0, 0].set_ylabel("last verify reading (µS)")
+        ax[0, 0].set_title("write-verify on the FPGA engine (first pass)")
     # (b) pulses per cell
     bins = np.arange(0, max(int(res.first_pulses.max()) if res.n_cells else 1, 1) + 2) - 0.5
     ax[0, 1].hist(res.first_pulses, bins=bins, color="tab:blue")

@@ -82,6 +82,25 @@ class WriteVerifyConfig:
             raise CapabilityError("pulse_v_step_v", self.v_step_v, step, "write-verify's v_step_v is below the board's DAC step")
 
 
+def runs_on_engine(board, config: WriteVerifyConfig | None = None) -> bool:
+    """Whether :func:`write_verify` on ``board`` with ``config`` (and no ``trace``/``on_event``) runs on a
+    write-verify engine in the board's gateware rather than the host loop.
+
+    The engine is an optional board operation, outside the abstract Board contract: a board offering it has
+    ``write_verify_on_engine(res, cfg, progress, on_done) -> bool`` (True: it filled ``res``; False: nothing
+    sent, run the host loop) and either ``write_verify_engine_fits(cfg) -> bool`` (the run log's journal
+    board, a replay) or ``has_write_verify_engine`` with ``write_verify_engine().fits(cfg)``
+    (:class:`~neurram_lab.drivers.fpga_board.FpgaBoard` on ``neurram_top_wv``).
+    """
+    cfg = WriteVerifyConfig() if config is None else config
+    fits = getattr(board, "write_verify_engine_fits", None)
+    if fits is not None:
+        return bool(fits(cfg))
+    if getattr(board, "has_write_verify_engine", False):
+        return bool(board.write_verify_engine().fits(cfg))
+    return False
+
+
 @dataclass
 class ProgramResult:
     """Outcome of write-verify, one entry per cell.

@@ -100,6 +100,46 @@ class JournalBoard(Board):
         """Journal a call made on the inner board before this one existed (the start snapshot)."""
         self.journal.record(op, args, response, t_wall_s=t_wall_s, dt_wall_s=dt_wall_s, t_board_s=self._board_time())
 
+    # ------------------------------------------------------------ optional: a write-verify engine
+    def write_verify_engine_fits(self, cfg) -> bool:
+        """Whether the inner board runs tier-2 write-verify with ``cfg`` on its engine
+        (:func:`~neurram_lab.program.writeverify.runs_on_engine`)."""
+        from ..program.writeverify import runs_on_engine
+
+        return runs_on_engine(self.inner, cfg)
+
+    def write_verify_on_engine(self, res, cfg, progress=None, on_done=None) -> bool:
+        """Tier 2's engine hook, on the inner board's, journaled as one call (:data:`ENGINE_OP`).
+
+        The call records the cells, targets and config as its arguments and the per-cell results
+        (:func:`engine_response`) as its response, or the error it raised; a False answer (nothing sent:
+        the host loop runs and journals its own reads and pulses) is not recorded.
+        """
+        hook = getattr(self.inner, "write_verify_on_engine", None)
+        if hook is None:
+            return False
+        self._check_open()
+        args = {"core": res.core, "row": res.row, "col": res.col, "target_s": res.target_s, "config": cfg}
+        batches: list[np.ndarray] = []
+
+        def done(cells, r):
+            batches.append(np.array(cells, np.int64))
+            if on_done is not None:
+                on_done(cells, r)
+
+        t0 = time.time()
+        c0 = time.perf_counter()
+        try:
+            ran = hook(res, cfg, progress, done)
+        except Exception as exc:
+            self.journal.record(ENGINE_OP, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
+                                t_board_s=self._board_time())
+            raise
+        if ran:
+            self.journal.record(ENGINE_OP, args, engine_response(res, batches), t_wall_s=t0,
+                                dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
+        return bool(ran)
+
     # ------------------------------------------------------------ hooks: the inner board's
     def _capabilities(self):
         return self.inner.capabilities()
@@ -145,6 +185,35 @@ class JournalBoard(Board):
 
     def _snapshot_extra(self):
         return self.inner._snapshot_extra()
+
+
+#: Journal op of one tier-2 write-verify call run on a board's engine (``write_verify_on_engine``).
+ENGINE_OP = "write_verify_engine"
+_ENGINE_FIELDS = ("g_final_s", "pulses", "reversals", "success", "outcome")
+
+
+def engine_response(res, batches: list) -> dict:
+    """What the journal keeps of an engine call: the per-cell results of ``res``
+    (:class:`~neurram_lab.program.writeverify.ProgramResult`) and the order the cells finished in
+    (``done``: positions, ``batch_cells``: how many per ``on_done`` call)."""
+    out = {name: getattr(res, name).copy() for name in _ENGINE_FIELDS}
+    out["done"] = np.concatenate(batches) if batches else np.zeros(0, np.int64)
+    out["batch_cells"] = np.array([b.size for b in batches], np.int64)
+    return out
+
+
+def apply_engine_response(res, response: dict, progress=None, on_done=None) -> None:
+    """Fill ``res`` from a recorded :func:`engine_response`, calling ``on_done`` and ``progress`` per batch
+    as the engine did."""
+    for name in _ENGINE_FIELDS:
+        getattr(res, name)[...] = response[name]
+    done, a = response["done"], 0
+    for m in response["batch_cells"].tolist():
+        if on_done is not None:
+            on_done(done[a:a + m].copy(), res)
+        a += m
+        if progress is not None:
+            progress(a)
 
 
 _PULSE_ARGS = (("v_pulse_v", "v_pulse"), ("width_s", "width_s"), ("v_gate_v", "v_gate"))

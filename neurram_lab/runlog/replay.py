@@ -18,6 +18,7 @@ from ..board.contract import Board, BoardCapabilities, BoardInfo, call_args
 from ..errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
 from ..board.limits import SafetyLimits
 from ._journal_codec import first_difference
+from .journal_board import ENGINE_OP, apply_engine_response
 from ._mvm_codec import Predicted
 from .runlog import read_run
 
@@ -174,6 +175,24 @@ class ReplayBoard(Board):
         if out is _INTERNAL:
             raise BoardError(f"a replay board only serves {op} as a public Board call")
         return out
+
+    # ------------------------------------------------------------ optional: a write-verify engine
+    def write_verify_engine_fits(self, cfg) -> bool:
+        """True when the run wrote cells on its board's engine (its journal holds an ``ENGINE_OP`` call)."""
+        return bool((self.journal.calls["op"].to_numpy()[:len(self.journal)] == ENGINE_OP).any())
+
+    def write_verify_on_engine(self, res, cfg, progress=None, on_done=None) -> bool:
+        """Serve a recorded engine call (:class:`~neurram_lab.runlog.journal_board.JournalBoard`'s
+        ``write_verify_on_engine``) when it is the next call: same cells, targets and config, then the
+        recorded per-cell results, ``on_done`` and ``progress`` per batch as recorded. False (nothing
+        served) when the next recorded call is another: the run used the host loop here."""
+        self._check_open()
+        i = self.cursor
+        if i >= len(self.journal) or self.journal.calls["op"].iat[i] != ENGINE_OP:
+            return False
+        args = {"core": res.core, "row": res.row, "col": res.col, "target_s": res.target_s, "config": cfg}
+        apply_engine_response(res, self._serve(ENGINE_OP, args), progress, on_done)
+        return True
 
     # ------------------------------------------------------------ hooks
     def _capabilities(self) -> BoardCapabilities:
