@@ -273,9 +273,10 @@ class ChipKWS:
     A group's matrices (all ``ih``, all ``hh`` or all ``fc``) run in one MVM call with
     ``parallel=False``: the cores convert in turn rather than together. Run together, the
     twin's shared-supply model (``r_supply_ohm``, the summed current of the cores running at
-    once) takes these all-rows-driven matrices far from their products: normalised error
-    1.2 for four recurrent matrices at once, 3.6 with the sign inverted for all 16, against
-    0.26-0.38 each in turn.
+    once) lowers the input amplitude of every core by the current of all: measured before
+    22a71c2 (a linear sag, since made a divider that never crosses 0 V) the normalised error
+    was 1.2 for four recurrent matrices at once and 3.6, sign inverted, for all 16, against
+    0.26-0.38 each in turn; together they still lose gain to the sag.
     """
 
     def __init__(self, board, model: KWSModel, mvm="chip", output_bits: int | None = None, gmin_s=1e-6,
