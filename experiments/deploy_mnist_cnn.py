@@ -8,7 +8,9 @@ inference), calibrates every layer on training images (never test images),
 then classifies the test set in large batches: every conv patch of every
 image of a batch goes to the chip in one MVM call per layer. The same model in
 exact arithmetic (3-bit input and activation quantisation) gives
-``software_accuracy``.
+``software_accuracy``; ``layer_error`` is each layer's normalised error
+``||chip - software|| / ||software||`` on the chip's own inputs to it
+(:class:`~neurram_lab.deploy.fidelity.LayerErrors`, no labels needed).
 
 Calibration (``calibration``): ``paper`` is the authors' (per-layer operating
 point and per-output ADC offsets, SPEC §5); ``per-column`` adds a slope and
@@ -28,6 +30,7 @@ from neurram_lab._validate import (MAX_ITERATIONS, boolean, choice, dir_path, fi
                                    optional_integer)
 
 from neurram_lab.deploy import load_mnist, load_model, map_model
+from neurram_lab.deploy.fidelity import LayerErrors
 from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_layers, read_back
 
 from ._common import (CNN_MODEL, PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes,
@@ -111,16 +114,18 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
         board.wait(relax_s)
         if mvm == "measured-weights":
             read_back(board, list(net.programmed.values()))
-        preds, resids, inference_wall_s = {}, {}, 0.0
+        preds, resids, errors, inference_wall_s = {}, {}, {}, 0.0
         for name, per_column in modes:  # calibrate, then classify the test set, each way
             resid = resids[name] = net.calibrate(cal_x, per_column=per_column)
             log.append("calibration", layer_index=np.arange(len(resid)), residual=list(resid.values()),
                        **({} if legacy else {"per_column": np.full(len(resid), per_column, np.uint8)}))
             t_inf = time.perf_counter()
             tick, close = progress_callback(progress, len(images), f"inference ({name})")
-            preds[name] = net.predict(images, batch=batch, progress=tick).argmax(1)
+            meter = LayerErrors(net)  # per-layer chip-vs-software error on the same inputs, no extra MVM
+            preds[name] = meter.predict(images, batch=batch, progress=tick).argmax(1)
             close()
             inference_wall_s += time.perf_counter() - t_inf
+            errors[name] = meter.table()
         soft = net_model.predict(images, batch=batch)
         headline = modes[0][0]
         pred, spred = preds[headline], soft.argmax(1)
@@ -140,7 +145,8 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
             "matrices": mapping.n_matrices,
             "settled_in_window_fraction": prog["settled_in_window_fraction"],
             "calibration_residual": resids[headline],
-            **({} if legacy else {"calibration_residual_per_column": resids.get("per-column")}),
+            **({} if legacy else {"calibration_residual_per_column": resids.get("per-column"),
+                                  "layer_error": errors[headline]}),
             "mvm": mvm,
             "output_bits": net.output_bits,
             "inference_wall_s": inference_wall_s,
@@ -152,7 +158,14 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
 
 def _figure(path, mapping, labels, pred, spred, s) -> None:
     plt = pyplot()
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    err = s.get("layer_error")  # runs recorded before it have none
+    fig, ax = plt.subplots(1, 3 if err else 2, figsize=(16 if err else 11, 4), layout="constrained")
+    if err:
+        ax[2].bar(np.arange(len(err)), list(err.values()), color="tab:blue")
+        ax[2].set_xticks(np.arange(len(err)))
+        ax[2].set_xticklabels(list(err), rotation=45, fontsize=7)
+        ax[2].set_ylabel("normalised error  ||chip - software|| / ||software||")
+        ax[2].set_title(f"per-layer error ({s['mvm']}), same inputs")
     occ = np.zeros(48)
     for r in mapping.rows():
         occ[r["core"]] += r["cells"] / 65536
