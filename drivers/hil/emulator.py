@@ -61,6 +61,12 @@ _RR_SAMPLE_CLOCKS = 2
 _VIN_TO_CELL_NS = 10
 
 
+# neurram_top_voltage_mode.v:285-286,315-342 wires auto_ranging.v's timing straight to resistance_read.v (no
+# manual-range mux: 0x12 bit 18 does nothing) and puts no iteration count on 0x2A[26:18] (reads 0). The
+# RTL check found both.
+_AR_WITHOUT_MANUAL_OR_COUNT = frozenset({"neurram_top_voltage_mode"})
+
+
 def _read_codes(i_a: float, v0_v: float, t_shld: int, t_delta: int) -> tuple[int, int]:
     """(start, end) ADC codes of one resistance_read.v measurement of the current ``i_a`` (A) out of the
     integrator that starts at ``v0_v`` (V) when the read voltage reaches the cell, at the HDL's sample times
@@ -401,7 +407,8 @@ class EmulatedBitstream:
         t_shld, t_delta = timing & 0xFFFF, (timing >> 16) & 0xFFFF  # auto_ranging.v's own copy
         m_shld, m_delta = t_shld, t_delta  # what resistance_read.v measures with
         vref = vref_word & nt.ADC_CODE_MAX
-        manual = bool(vref_word & nt.AUTORANGE_MANUAL)
+        plain = self.bitstream.name in _AR_WITHOUT_MANUAL_OR_COUNT
+        manual = bool(vref_word & nt.AUTORANGE_MANUAL) and not plain
         i_a, g_s = self._cell_current_a()
         v0 = self.node_v["VREF_TIA"]  # the integrator starts at the TIA reference and falls with the current
         it = 0
@@ -428,7 +435,7 @@ class EmulatedBitstream:
                     break
         self.counts["autorange_iterations"] += it
         s[nt.WO_AR_START] = d1
-        s[nt.WO_AR_END] = d2 | ((it & 0xFF) << 18)
+        s[nt.WO_AR_END] = d2 if plain else d2 | ((it & 0xFF) << 18)
         s[nt.WO_AR_TIMING] = (m_shld & 0xFFFF) | ((m_delta & 0xFFFF) << 16)
         s[nt.WO_STATUS] |= nt.ST_AR_VALID
         self.last_read = (getattr(self, "_read_cells", []), g_s, m_shld, m_delta, it)

@@ -16,6 +16,10 @@ PLAN = ci_plan(0, 4)
 CORE, CELLS = next((op[1], op[2][:2]) for op in PLAN if op[0] == "form")
 
 
+FORM = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", CORE, CELLS)]
+_FORMED: list = []  # the pair's cells are formed (the first test does it; the second alone does it itself)
+
+
 @pytest.fixture(scope="module")
 def pair(hdl_dir):
     p = diff.open_pair(hdl_dir, "neurram_top", 0)
@@ -25,9 +29,9 @@ def pair(hdl_dir):
 
 
 def test_form_read_rails_and_error_paths_match_call_for_call(pair):
-    ops = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", CORE, CELLS), ("read", CORE, CELLS),
-           ("manual_read", CORE, CELLS[0])] + [("error", name) for name in ERRORS]
+    ops = FORM + [("read", CORE, CELLS), ("manual_read", CORE, CELLS[0])] + [("error", name) for name in ERRORS]
     res = diff.check(None, "neurram_top", ops=ops, pair=pair)
+    _FORMED.append(True)
     assert res["mismatch_list"] == [] and res["mismatches"] == 0
     assert res["op_kinds"] == ["error", "form", "manual_read", "rails", "read"]
     assert res["calls_compared"] > 1000 and res["fields_compared"] > 5000 and res["simulated_cycles"] > 0
@@ -40,6 +44,8 @@ EXPECTED = {"formula": "GetWireOutValue(0x29): result", "endpoint": "GetWireOutV
 
 
 def test_each_wrong_table_entry_fails_the_check(pair):
+    if not _FORMED:  # an unformed cell's read ranges for hours
+        assert diff.check(None, "neurram_top", ops=FORM, pair=pair)["mismatch_list"] == []
     for name, expect in EXPECTED.items():
         res = _mutate.check_mutation(name, _mutate.ops_for(name, CORE, CELLS), pair=pair)
         assert res["mismatches"] >= 1 and expect in res["mismatch_list"][0], (name, res["mismatch_list"])
