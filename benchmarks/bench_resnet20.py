@@ -3,7 +3,8 @@
 ``python benchmarks/bench_resnet20.py [--images N] [--batch B] [--calibration-images C] [--mnist-cnn M]``:
 maps the 61 matrices of the authors' ResNet-20 onto the 48 cores (paper's rule, :func:`map_model`),
 programs them on ``sim://?seed=1`` (1 write-verify pass, no settle), runs the paper's per-layer
-calibration on ``C`` synthetic CIFAR-shaped images (uniform uint8 pixels, 32 x 32 x 3), then
+calibration on ``C`` synthetic CIFAR-shaped images (uint8 32 x 32 x 3,
+random 4 x 4-pixel blocks), then
 classifies ``N`` more in batches of ``B``, printing one JSON line: program / calibration /
 inference wall seconds, images per second, the projection to 10 000 images, the chip's own MVM
 time by the twin's circuit timing (``twin_chip_mvm_time_s``: pulses, sampling, conversion; no host
@@ -51,6 +52,11 @@ def _deploy(board, model, images, cal, batch, **map_kw) -> dict:
             "layer_error": meter.table()}
 
 
+def _blocky(rng, n: int) -> np.ndarray:
+    """uint8 (n, 32, 32, 3) of random 4 x 4-pixel blocks: structure for the convs, not only pixel noise."""
+    return np.kron(rng.integers(0, 256, (n, 8, 8, 3)), np.ones((1, 4, 4, 1))).astype(np.uint8)
+
+
 def main(argv=None) -> dict:
     from neurram_lab import open_board
     from neurram_lab.deploy.resnet20 import load_resnet20
@@ -68,8 +74,7 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     software, chip = load_resnet20(a.model)
     rng = np.random.default_rng(0)
-    cal = rng.integers(0, 256, (a.calibration_images, 32, 32, 3)).astype(np.uint8)
-    images = rng.integers(0, 256, (a.images, 32, 32, 3)).astype(np.uint8)
+    cal, images = _blocky(rng, a.calibration_images), _blocky(rng, a.images)
     board = open_board("sim://?seed=1")
     r = _deploy(board, chip, images, cal, a.batch)
     soft = software.predict(images, batch=a.batch).argmax(1)
