@@ -208,6 +208,19 @@ def capabilities_of(board) -> BoardCapabilities:
     return fn() if callable(fn) else BoardCapabilities()
 
 
+def engine_fits(board, config) -> bool:
+    """Whether ``board`` runs tier-2 write-verify with ``config`` (a ``WriteVerifyConfig``) on a write-verify
+    engine in its gateware: the optional operation that :func:`neurram_lab.program.writeverify.runs_on_engine`
+    documents, asked through ``write_verify_engine_fits(cfg)`` (journal and replay boards) or
+    ``has_write_verify_engine`` with ``write_verify_engine().fits(cfg)`` (the FPGA driver)."""
+    fits = getattr(board, "write_verify_engine_fits", None)
+    if fits is not None:
+        return bool(fits(config))
+    if getattr(board, "has_write_verify_engine", False):
+        return bool(board.write_verify_engine().fits(config))
+    return False
+
+
 @dataclass(frozen=True)
 class AppliedPulse:
     """The pulses a board actually applied, one value per cell (after quantisation).

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import _jit
 from .._validate import MAX_ITERATIONS, MAX_STEPS, array, boolean, conductance, integer, number
+from ..board.capabilities import engine_fits
 from ..board.contract import Board, as_board
 from ..errors import CapabilityError, InputError, LimitError
 
@@ -92,13 +93,7 @@ def runs_on_engine(board, config: WriteVerifyConfig | None = None) -> bool:
     board, a replay) or ``has_write_verify_engine`` with ``write_verify_engine().fits(cfg)``
     (:class:`~neurram_lab.drivers.fpga_board.FpgaBoard` on ``neurram_top_wv``).
     """
-    cfg = WriteVerifyConfig() if config is None else config
-    fits = getattr(board, "write_verify_engine_fits", None)
-    if fits is not None:
-        return bool(fits(cfg))
-    if getattr(board, "has_write_verify_engine", False):
-        return bool(board.write_verify_engine().fits(cfg))
-    return False
+    return engine_fits(board, WriteVerifyConfig() if config is None else config)
 
 
 @dataclass

@@ -103,10 +103,10 @@ class JournalBoard(Board):
     # ------------------------------------------------------------ optional: a write-verify engine
     def write_verify_engine_fits(self, cfg) -> bool:
         """Whether the inner board runs tier-2 write-verify with ``cfg`` on its engine
-        (:func:`~neurram_lab.program.writeverify.runs_on_engine`)."""
-        from ..program.writeverify import runs_on_engine
+        (:func:`~neurram_lab.board.capabilities.engine_fits`)."""
+        from ..board.capabilities import engine_fits
 
-        return runs_on_engine(self.inner, cfg)
+        return engine_fits(self.inner, cfg)
 
     def write_verify_on_engine(self, res, cfg, progress=None, on_done=None) -> bool:
         """Tier 2's engine hook, on the inner board's, journaled as one call (:data:`ENGINE_OP`).
