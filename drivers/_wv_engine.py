@@ -31,6 +31,13 @@ N_LEVELS = 16
 CMD_FIFO_WORDS = 2048  # FIFO32x2048FWFT
 RES_FIFO_RECORDS = 4096 // 4  # FIFO32x4096
 READ_CODE_SHIFT = 6  # read code = ((start - end) << 6) / t_delta
+READ_SATURATED = 0xFFFFFF  # read code of a saturated read: end code 0, the integrator at the ADC floor
+# The engine's reads: one measurement at t_shld 5, t_delta 10 (x 1.28 us): auto_ranging.v ranges only while
+# 10 < t_delta < 30000, so from t_delta 10 it measures once (its own last halving from the default 10/20 start
+# gives this timing). 19.2 us a read instead of ranging up to 30 000 units; 2.56 mV of integrator swing per
+# 1 uS at 0.2 V (328 ADC codes), so a +-1 uS window spans ~650 codes; saturation (the ADC floor) above
+# ~230 uS at 0.2 V reads READ_SATURATED.
+FAST_T_SHLD, FAST_T_DELTA = 5, 10
 STATUS_NAMES = {1: "in_window", 2: "gave_up", 3: "ceiling", 4: "max_pulses", 5: "refused", 6: "fault", 15: "mark"}
 ST_OK, ST_GAVE_UP, ST_CEILING, ST_MAX_PULSES, ST_REFUSED, ST_FAULT_REC, ST_MARK = 1, 2, 3, 4, 5, 6, 15
 REFUSAL_NAMES = ("core", "level", "window", "set_order", "reset_order", "set_ceiling", "reset_ceiling", "set_gate",
@@ -96,8 +103,8 @@ class Level:
     max_pulses: int
     max_reversals: int
     max_at_ceiling: int
-    t_shld: int = nt.READ_T_SHLD
-    t_delta: int = nt.READ_T_DELTA
+    t_shld: int = FAST_T_SHLD
+    t_delta: int = FAST_T_DELTA
 
     def words(self) -> list[int]:
         return [self.lo & 0xFFFFFF, self.hi & 0xFFFFFF, self.set_start | self.set_max << 16,

@@ -26,7 +26,8 @@ STEP_WAIT, RA_WAIT, DAC_TAIL = 16, 48, 560
 NOP_WORD = 0x00F00000
 DAC_WORD_CLOCKS = 32 * 16 + 24  # 32 bits at dac_clk = sys/16, plus FIFO/sync handshakes
 READ_UNIT_CLOCKS = 128  # 1.28 us of sys_clk
-READ_OVERHEAD_CLOCKS = 16 + 64 + 24 + 28  # S_R0 wait, S_R1 wait, division, sync and ack
+DIVIDE_CLOCKS = 24  # S_R4, one quotient bit a clock
+READ_OVERHEAD_CLOCKS = 16 + 64 + DIVIDE_CLOCKS + 28  # S_R0 wait, S_R1 wait, division, sync and ack
 ITER_OVERHEAD_CLOCKS = 120  # resistance_read's reset and ADC conversions; 8 x 40 before, fitted to the RTL bench (test_wv_engine_sim's differential test)
 SELECT_CLOCKS = 2 * STEP_WAIT + 2 * RA_WAIT + 2 * STEP_WAIT
 CORE_CLOCKS = 2 * STEP_WAIT + 3 * 3 * STEP_WAIT + STEP_WAIT
@@ -224,11 +225,14 @@ class WvFsm:
         wi[nt.WI_WRITE_MUX] &= ~3
         t_delta = ranged >> 16 & 0xFFFF
         q = (((d1 - d2) << 6) & 0xFFFFFF) // t_delta if d1 > d2 and t_delta else 0
+        if d2 == 0:  # S_R3: the integrator reached the ADC floor: saturated (no division)
+            q = wv.READ_SATURATED
         # ranging: every iteration integrates t_shld + t_delta of the timing it used, from the start timing
         # doubling or halving to the ranged one (board_time.autorange_s's path, less its ADC conversions)
         units = (autorange_s(timing & 0xFFFF, timing >> 16 & 0xFFFF, it, ranged & 0xFFFF, t_delta)
                  - max(it, 1) * ADC_CONVERSION_S) / nt.READ_UNIT_S
-        clocks = READ_OVERHEAD_CLOCKS + it * ITER_OVERHEAD_CLOCKS + int(round(units)) * READ_UNIT_CLOCKS
+        clocks = (READ_OVERHEAD_CLOCKS - (DIVIDE_CLOCKS if d2 == 0 else 0) + it * ITER_OVERHEAD_CLOCKS
+                  + int(round(units)) * READ_UNIT_CLOCKS)
         return q, ranged, clocks
 
     def _dac(self, ch: int, code: int) -> int:

@@ -32,7 +32,10 @@
 //     without reaching the window), 4 max pulses, 5 refused, 6 fault (a step timed out, or the DAC guard
 //     stopped a word), 15 mark (r1 cells done, r2/r3 busy cycles low/high)
 //   read code: ((start code - end code) << 6) / t_delta of the auto-ranged read: proportional to the cell
-//     current, I = code * 2.048 V / 2^18 * C_integ / (64 * 1.28 us)
+//     current, I = code * 2.048 V / 2^18 * C_integ / (64 * 1.28 us); 0xFFFFFF when the end code is 0 (the
+//     integrator reached the ADC floor: saturated, above every window). A level whose first timing has
+//     t_delta <= 10 reads once, unranged (auto_ranging.v ranges only while 10 < t_delta < 30000): the
+//     host's fast reads; a window 0..0xFFFFFF is met at the first read (a read-only job, no pulse).
 //   ceilings (wire-ins 0x18-0x1A, latched at start): no job runs whose codes exceed them, and the guard
 //     (wv_dac_guard) stops any DAC word above them in hardware.
 //   start / abort / clear (trigger-in 0x46 bits 0/1/2, sys_clk).
@@ -119,6 +122,7 @@ module wv_engine #(
 
 localparam [1:0] MUX_IDLE = 2'b00, MUX_RESET = 2'b01, MUX_SET = 2'b10, MUX_READ = 2'b11;
 localparam [31:0] NOP_WORD = 32'h00F00000;
+localparam [23:0] READ_SATURATED = 24'hFFFFFF;  // read code of a saturated read (end code 0)
 localparam [3:0] ST_OK = 4'd1, ST_GAVE_UP = 4'd2, ST_CEILING = 4'd3, ST_MAX_PULSES = 4'd4, ST_REFUSED = 4'd5,
                  ST_FAULT = 4'd6, ST_MARK = 4'd15;
 // refusal reasons (r1 of a refused record)
@@ -481,7 +485,10 @@ always @(posedge clk or posedge rst) begin
 			div_num <= (r_d1 > r_d2) ? {r_d1 - r_d2, 6'd0} : 24'd0;
 			div_rem <= 0;
 			div_n <= 0;
-			st <= S_R4;
+			// end code 0: the integrator fell to the ADC's floor before the end sample, so start - end
+			// understates the current (a higher one reads lower): the read is saturated, above every window
+			if (r_d2 == 18'd0) begin q <= READ_SATURATED; st <= S_DECIDE; end
+			else st <= S_R4;
 		end
 		S_R4: begin
 			// restoring division, one quotient bit a clock: q = div_num / r_td
