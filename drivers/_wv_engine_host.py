@@ -30,10 +30,11 @@ _OUTCOME = np.zeros(16, np.int8)
 _OUTCOME[[wv.ST_OK, wv.ST_GAVE_UP, wv.ST_CEILING, wv.ST_MAX_PULSES]] = (1, 2, 3, 4)
 
 
-def probe(board) -> tuple[bool, int]:
-    """Clear the engine's diagnostics and read its status: (engine there, wire-out 0x23). Three calls."""
+def probe(board, op: str = "write_verify") -> tuple[bool, int]:
+    """Clear the engine's diagnostics and read its status: (engine there, wire-out 0x23). Three calls,
+    counted under the board operation ``op``."""
     L = board._link
-    L.op("write_verify")
+    L.op(op)
     L.trigger(wv.TI_ENGINE, wv.T_CLEAR)
     L.update_wire_outs()
     st = L.get_wire(wv.WO_STATUS)
@@ -116,10 +117,10 @@ def _batches(change_words: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-def _run_batch(board, words: np.ndarray, n_cells: int, done_before: int) -> dict:
+def _run_batch(board, words: np.ndarray, n_cells: int, done_before: int, op: str = "write_verify") -> dict:
     """Send one batch, start, poll until its records are written, read them: 6 calls when it is quick."""
     L = board._link
-    L.op("write_verify")
+    L.op(op)
     L.pipe_in(wv.PI_COMMANDS, wv.words_bytes(wv.pad16(words.tolist())))
     L.trigger(wv.TI_ENGINE, wv.T_START)
     want = done_before + n_cells
@@ -215,3 +216,59 @@ def _engine_time(board, seconds: float) -> None:
         return
     m.fpga_s += seconds
     m._wait_until(m.predicted_s + seconds)
+
+
+def read_level() -> wv.Level:
+    """A read-only level: window 0..0xFFFFFF (met at the first read, so no pulse), all sweep codes 0, one
+    tick, one pulse at most: nothing the loaded ceilings can refuse."""
+    return wv.Level(0, wv.READ_SATURATED, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0)
+
+
+def run_read(board, core, row, col) -> tuple[np.ndarray, np.ndarray]:
+    """Read cells on the engine (read-only jobs, one unranged read each, ``board.read_cycles`` jobs a cell,
+    the first ``board.ignore_cycles`` dropped). Returns (conductance S float32, saturated bool); a
+    saturated cell's value is not a reading (the caller reads it on the host loop)."""
+    n = core.size
+    v_cell = board._dac_volts(1, 6) - board._dac_volts(1, 7)
+    if v_cell <= 0:
+        raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
+    cycles, ignore = board.read_cycles, board.ignore_cycles
+    order = np.argsort(core, kind="stable")
+    c, r, k = (np.repeat(a[order], cycles) for a in (core, row, col))
+    body = read_level().words()
+    codes = np.empty(c.size, np.int64)
+    busy_s = 0.0
+    board._dirty = True
+    try:
+        there, st = probe(board, "read")
+        if not there:
+            raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
+                             "after a clear: the FPGA runs no write-verify engine (configure neurram_top_wv.bit)")
+        L = board._link
+        for ep, val in ceilings(board).wire_ins().items():
+            board._set(ep, val)
+        L.update_wire_ins()
+        done = 0
+        step = min(MAX_BATCH_CELLS, MAX_BATCH_WORDS - 9)
+        for a in range(0, c.size, step):
+            b = min(a + step, c.size)
+            words = np.asarray([wv.OP_LEVEL << 28] + body + wv.cell_commands(c[a:b], r[a:b], k[a:b], 0), np.int64)
+            rec = _run_batch(board, words, b - a, done, "read")
+            done += b - a
+            if not (np.array_equal(rec["core"], c[a:b]) and np.array_equal(rec["row"], r[a:b])
+                    and np.array_equal(rec["col"], k[a:b]) and np.all(rec["status"] == wv.ST_OK)):
+                raise BoardError("write-verify engine read records do not match the read jobs sent "
+                                 f"(statuses {sorted(set(rec['status'].tolist()))})")
+            codes[a:b] = rec["code"]
+            busy_s += float(rec["cell_time_s"].sum())
+        _engine_time(board, busy_s)
+    finally:
+        board._core = board._cell = None
+    board._dirty = False
+    codes = codes.reshape(n, cycles)[:, ignore:]
+    sat = np.zeros(n, bool)
+    sat[order] = (codes == wv.READ_SATURATED).any(axis=1)
+    g = np.empty(n, np.float32)
+    g[order] = wv.code_to_siemens(codes, v_cell).mean(axis=1).astype(np.float32)
+    board._counts["reads"] += n
+    return g, sat
