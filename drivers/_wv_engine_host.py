@@ -12,6 +12,7 @@ against the read code's step, the ceilings loaded from the limits (:meth:`Ceilin
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -21,6 +22,7 @@ from neurram_lab.errors import BoardError, FrontPanelError, InputError
 
 from . import _wv_engine as wv
 from . import frontpanel as fp
+from . import neurram_top as nt
 
 MAX_BATCH_WORDS = wv.CMD_FIFO_WORDS - 16  # room for padding; the host never overfills the command FIFO
 MAX_BATCH_CELLS = wv.RES_FIFO_RECORDS - 24  # the result FIFO holds every record of a batch
@@ -272,3 +274,79 @@ def run_read(board, core, row, col) -> tuple[np.ndarray, np.ndarray]:
     g[order] = wv.code_to_siemens(codes, v_cell).mean(axis=1).astype(np.float32)
     board._counts["reads"] += n
     return g, sat
+
+
+def form_ceilings(board) -> wv.Ceilings:
+    """The ceilings loaded for a FORM run: SET amplitude up to the limits' ``form_v_max`` (FORM's own ceiling,
+    above ``pulse_v_max``), RESET codes 0 (a FORM run pulses no RESET: the guard stops any RESET word)."""
+    lim = board.limits
+    c = wv.Ceilings.from_volts(lim.form_v_max, lim.gate_v_max, lim.width_s[1])
+    return dataclasses.replace(c, reset_sl=0, reset_wl=0)
+
+
+def form_level(board, v_form_v, width_s: float, g_formed_s: float, v_cell: float) -> tuple[wv.Level, int]:
+    """The FORM level: a SET-only sweep (window from ``g_formed_s`` to the top code, so a cell never gets a
+    RESET) from the ramp's start by its step to its stop, one pulse at the stop (max_at_ceiling 1), the
+    form gate; checked against the limits and the engine's ceilings before any word. Returns (level,
+    pulses of the host ramp)."""
+    v0, v1, dv = (float(x) for x in v_form_v)
+    n = int(np.arange(v0, v1 + dv / 2, dv).size)
+    top_v = nt.code_volts(nt.DAC_CODE_MAX, wv.AMP_DAC)  # the host ramp's pulses are quantised to the DAC too
+    v0, v1 = min(v0, top_v), min(v1, top_v)
+    g_form = float(board._get_rails()["v_wl_form"])
+    v, w, g = board.limits.check_pulse("form", [v0, v1], width_s, g_form, n=2)
+    check_ratings_pulse(np.asarray(v, float), np.asarray(w, float), np.asarray(g, float))
+    top_s = float(wv.code_to_siemens(wv.READ_SATURATED, v_cell))
+    lv = wv.level_from_volts(g_formed_s, top_s, v_cell, v0, v1, 0.0, 0.0, g_form, 0.0, dv, width_s, n + 1, 0, 1,
+                             form_ceilings(board))
+    return dataclasses.replace(lv, hi=wv.READ_SATURATED), n
+
+
+def run_form(board, core, row, col, v_form_v, width_s: float, g_formed_s: float) -> np.ndarray:
+    """Form cells on the engine: one FORM job a cell (the host ramp :func:`form_cells` runs, read before
+    each pulse, read at the end); returns a bool array, True where the last read reached ``g_formed_s``."""
+    n = core.size
+    v_cell = board._dac_volts(1, 6) - board._dac_volts(1, 7)
+    if v_cell <= 0:
+        raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
+    level, _ = form_level(board, v_form_v, width_s, g_formed_s, v_cell)
+    board._check_powered(core)
+    formed = np.zeros(n, bool)
+    if n == 0:
+        return formed
+    order = np.argsort(core, kind="stable")
+    c, r, k = core[order], row[order], col[order]
+    body = level.words()
+    busy_s = 0.0
+    board._dirty = True
+    try:
+        there, st = probe(board, "form")
+        if not there:
+            raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
+                             "after a clear: the FPGA runs no write-verify engine (configure neurram_top_wv.bit)")
+        L = board._link
+        for ep, val in form_ceilings(board).wire_ins().items():
+            board._set(ep, val)
+        L.update_wire_ins()
+        done = 0
+        step = min(MAX_BATCH_CELLS, MAX_BATCH_WORDS - 9)
+        for a in range(0, n, step):
+            b = min(a + step, n)
+            words = np.asarray([wv.OP_LEVEL << 28] + body + wv.cell_commands(c[a:b], r[a:b], k[a:b], 0), np.int64)
+            rec = _run_batch(board, words, b - a, done, "form")
+            done += b - a
+            if not (np.array_equal(rec["core"], c[a:b]) and np.array_equal(rec["row"], r[a:b])
+                    and np.array_equal(rec["col"], k[a:b])) or np.any(_OUTCOME[rec["status"]] == 0):
+                raise BoardError("write-verify engine FORM records do not match the jobs sent "
+                                 f"(statuses {sorted(set(rec['status'].tolist()))})")
+            formed[order[a:b]] = rec["status"] == wv.ST_OK
+            busy_s += float(rec["cell_time_s"].sum())
+            board._counts["pulses"] += int(rec["pulses"].sum())
+            board._counts["reads"] += int(rec["pulses"].sum()) + (b - a)
+        _engine_time(board, busy_s)
+    finally:
+        for ch in range(4):
+            board._codes.pop((wv.AMP_DAC, ch), None)
+        board._core = board._cell = None
+    board._dirty = False
+    return formed

@@ -508,6 +508,17 @@ class FpgaBoard(Board):
         eng.run_write_verify(self, res, cfg, progress, on_done)
         return True
 
+    def form_on_engine(self, core, row, col, v_form_v, width_s, g_formed_s):
+        """Tier 2's forming hook (:func:`neurram_lab.program.writeverify.form_cells`, checked cells and
+        ramp): the FORM ramp on the engine, a bool array (True: formed); None (nothing sent) on a bitstream
+        without the engine."""
+        if not self.has_write_verify_engine:
+            return None
+        self._check_open()
+        if self._dirty:
+            self._recover()
+        return self.write_verify_engine().run_form(self, core, row, col, v_form_v, width_s, g_formed_s)
+
     # ------------------------------------------------------- MVM, neurons
     def _mvm(self, request):
         from . import _mvm_host

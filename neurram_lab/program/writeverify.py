@@ -417,6 +417,12 @@ def form_cells(board: Board, core, row, col, v_form_v=(3.5, 5.0, 0.1), width_s=1
         was = g > g_pristine_max_s
         formed[was] = True
         todo = todo[~was]
+    engine = getattr(board, "form_on_engine", None)  # the FORM ramp in the board's gateware (drivers/_wv_engine_host)
+    if engine is not None and todo.size:
+        got = engine(c[todo], r[todo], k[todo], (v0, v1, dv), float(width_s), float(threshold))
+        if got is not None:
+            formed[todo] = got
+            return formed
     for v in np.minimum(np.round(np.arange(v0, v1 + dv / 2, dv), 9), v1):
         if todo.size == 0:
             break

@@ -140,6 +140,29 @@ class JournalBoard(Board):
                                 dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
         return bool(ran)
 
+    def form_on_engine(self, core, row, col, v_form_v, width_s, g_formed_s):
+        """Tier 2's forming hook on the inner board's, journaled as one call (:data:`FORM_ENGINE_OP`): the
+        cells and ramp as arguments, the formed mask as response (or the error); None (nothing sent, the
+        host ramp runs and journals its reads and pulses) is not recorded."""
+        hook = getattr(self.inner, "form_on_engine", None)
+        if hook is None:
+            return None
+        self._check_open()
+        args = {"core": core, "row": row, "col": col, "v_form_v": np.asarray(v_form_v, float),
+                "width_s": float(width_s), "g_formed_s": float(g_formed_s)}
+        t0 = time.time()
+        c0 = time.perf_counter()
+        try:
+            got = hook(core, row, col, v_form_v, width_s, g_formed_s)
+        except Exception as exc:
+            self.journal.record(FORM_ENGINE_OP, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
+                                t_board_s=self._board_time())
+            raise
+        if got is not None:
+            self.journal.record(FORM_ENGINE_OP, args, np.asarray(got, bool), t_wall_s=t0,
+                                dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
+        return got
+
     # ------------------------------------------------------------ hooks: the inner board's
     def _capabilities(self):
         return self.inner.capabilities()
@@ -189,6 +212,8 @@ class JournalBoard(Board):
 
 #: Journal op of one tier-2 write-verify call run on a board's engine (``write_verify_on_engine``).
 ENGINE_OP = "write_verify_engine"
+#: Journal op of one tier-2 forming call run on a board's engine (``form_on_engine``).
+FORM_ENGINE_OP = "form_engine"
 _ENGINE_FIELDS = ("g_final_s", "pulses", "reversals", "success", "outcome")
 
 

@@ -18,7 +18,7 @@ from ..board.contract import Board, BoardCapabilities, BoardInfo, call_args
 from ..errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
 from ..board.limits import SafetyLimits
 from ._journal_codec import first_difference
-from .journal_board import ENGINE_OP, apply_engine_response
+from .journal_board import ENGINE_OP, FORM_ENGINE_OP, apply_engine_response
 from ._mvm_codec import Predicted
 from .runlog import read_run
 
@@ -193,6 +193,17 @@ class ReplayBoard(Board):
         args = {"core": res.core, "row": res.row, "col": res.col, "target_s": res.target_s, "config": cfg}
         apply_engine_response(res, self._serve(ENGINE_OP, args), progress, on_done)
         return True
+
+    def form_on_engine(self, core, row, col, v_form_v, width_s, g_formed_s):
+        """Serve a recorded engine FORM call (:data:`FORM_ENGINE_OP`) when it is the next call (same cells and
+        ramp, else :class:`ReplayDivergence`); None when the next call is another (the run formed on the host)."""
+        self._check_open()
+        i = self.cursor
+        if i >= len(self.journal) or self.journal.calls["op"].iat[i] != FORM_ENGINE_OP:
+            return None
+        args = {"core": core, "row": row, "col": col, "v_form_v": np.asarray(v_form_v, float),
+                "width_s": float(width_s), "g_formed_s": float(g_formed_s)}
+        return np.asarray(self._serve(FORM_ENGINE_OP, args), bool)
 
     # ------------------------------------------------------------ hooks
     def _capabilities(self) -> BoardCapabilities:
