@@ -132,6 +132,9 @@ class JournalBoard(Board):
         try:
             ran = hook(res, cfg, progress, done)
         except Exception as exc:
+            if batches:  # the batches done before the failure, then the error: replay repeats both
+                self.journal.record(ENGINE_OP, args, dict(engine_response(res, batches), partial=np.ones(1, bool)),
+                                    t_wall_s=t0, dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
             self.journal.record(ENGINE_OP, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
                                 t_board_s=self._board_time())
             raise

@@ -191,7 +191,11 @@ class ReplayBoard(Board):
         if i >= len(self.journal) or self.journal.calls["op"].iat[i] != ENGINE_OP:
             return False
         args = {"core": res.core, "row": res.row, "col": res.col, "target_s": res.target_s, "config": cfg}
-        apply_engine_response(res, self._serve(ENGINE_OP, args), progress, on_done)
+        response = self._serve(ENGINE_OP, args)
+        apply_engine_response(res, response, progress, on_done)
+        if "partial" in response:  # the engine failed after these batches: its error is the next call
+            self._serve(ENGINE_OP, args)
+            raise ReplayDivergence(self.cursor - 1, ENGINE_OP, ENGINE_OP, "a partial engine call has no error after it")
         return True
 
     def form_on_engine(self, core, row, col, v_form_v, width_s, g_formed_s):
