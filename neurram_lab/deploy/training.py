@@ -192,9 +192,11 @@ def _placeholder(arch):
 
 
 def train(model: Model, images, labels, epochs: int = 5, noise: float = 0.0, lr: float = 1e-3, batch: int = 64,
-          seed: int = 0, start: np.ndarray | None = None, first: str | None = None, progress=None) -> Model:
+          seed: int = 0, start=None, first: str | None = None, progress=None) -> Model:
     """Fit ``model`` to uint8 images (or, with ``start``/``first``, to activations entering layer ``first``).
 
+    ``start`` is an array (the input of ``first``) or a dict ``{layer name: array}`` of every known
+    tensor the layers from ``first`` on read (graphs with residual adds), all with one row per label.
     Adam on cross-entropy, weight noise ``noise`` x max|W| per layer in every
     forward pass. Returns a new :class:`Model`.
     """
@@ -202,19 +204,20 @@ def train(model: Model, images, labels, epochs: int = 5, noise: float = 0.0, lr:
     net = TorchNet(model, noise)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     if start is None:
-        x_all = torch.tensor(model.quantize_input(images))
+        known = {"input": torch.tensor(model.quantize_input(images))}
+    elif isinstance(start, dict):
+        known = {k: torch.tensor(np.asarray(v, np.float32)) for k, v in start.items()}
     else:
-        x_all = torch.tensor(np.asarray(start, np.float32))
+        known = {model.layer(first).inputs[0] if first else "input": torch.tensor(np.asarray(start, np.float32))}
     y_all = torch.tensor(np.asarray(labels, np.int64))
     gen = torch.Generator().manual_seed(seed)
-    src = model.layer(first).inputs[0] if first else None
     for ep in range(int(epochs)):
         net.train()
         perm = torch.randperm(len(y_all), generator=gen)
         for i in range(0, len(perm), batch):
             idx = perm[i : i + batch]
-            xb = x_all[idx]
-            out = net(xb, start={src: xb}, first=first) if first else net(xb)
+            xb = {k: v[idx] for k, v in known.items()}
+            out = net(xb.get("input"), start=xb, first=first)
             loss = F.cross_entropy(out, y_all[idx])
             opt.zero_grad()
             loss.backward()
@@ -225,53 +228,66 @@ def train(model: Model, images, labels, epochs: int = 5, noise: float = 0.0, lr:
     return net.to_model()
 
 
+def _run_layers(chip_net, layers, acts, batch):
+    """Compute ``layers`` (weight layers on the chip, the rest digital) into ``acts``, ``batch`` rows at a time."""
+    for lay in layers:
+        ins = [acts[s] for s in lay.inputs]
+        n = ins[0].shape[0]
+        parts = []
+        for a in range(0, n, batch):
+            xb = [x[a : a + batch] for x in ins]
+            parts.append(chip_net.matmul(lay, xb[0]) if lay.is_weight else digital.apply(lay, xb))
+        acts[lay.name] = np.concatenate(parts)
+
+
 def progressive_finetune(chip_net, images, labels, epochs: int = 3, noise: float = 0.1, lr: float = 1e-5,
                          calibration_images: int = 500, relax_s: float = 1800.0, progress=None,
-                         settle_s: float = 1.0, per_column: bool = True) -> dict:
-    """Chip-in-the-loop progressive fine-tuning (SPEC §5) of a sequential model.
+                         settle_s: float = 1.0, per_column: bool = True, iterations: int = 3,
+                         batch: int = 100) -> dict:
+    """Chip-in-the-loop progressive fine-tuning (SPEC §5) of a model graph (residual adds included).
 
     ``chip_net`` is a :class:`~.network.ChipNetwork` whose mapping holds the
-    model; nothing is programmed yet. For each weight layer in order: program
-    it (with the weights as fine-tuned so far), calibrate it on training
-    images, run the training images through the chip up to the next weight
-    layer's input, and fine-tune all later layers in software on those
-    measured activations. Each write-verify pass settles ``settle_s`` before
-    its re-read, and each layer is left to relax for ``relax_s`` of board
-    time before its outputs are measured; ``per_column`` False calibrates with
-    the paper's operating point and offsets only (no per-column fit). Returns the training accuracy of the
-    fine-tuned tail after each step (keyed by the first software layer).
+    model (already-programmed layers are programmed again with their present
+    weights). For each weight layer in graph order: program it (with the
+    weights as fine-tuned so far, ``iterations`` write-verify passes, each
+    settling ``settle_s`` before its re-read), leave it to relax ``relax_s`` of
+    board time, calibrate it on its measured input of the first
+    ``calibration_images`` training images, run the training images through
+    the chip up to the next weight layer, and fine-tune every later layer in
+    software (:func:`train`: ``epochs``, learning rate ``lr``, weight noise
+    ``noise``, the same act-quantisers) on the measured tensors those layers
+    read (the shortcut branches of residual adds included). ``per_column``
+    False calibrates with the paper's operating point and offsets only.
+    Returns the training accuracy of the fine-tuned tail after each step
+    (keyed by the first software layer). Test data is never touched.
     """
     model = chip_net.mapping.model
-    weights = model.weight_layers
     names = [lay.name for lay in model.layers]
-    for lay in model.layers:
-        if len(lay.inputs) != 1 or (lay.inputs[0] != "input" and names.index(lay.inputs[0]) != names.index(lay.name) - 1):
-            raise InputError("progressive fine-tuning supports sequential models only")
-    x = model.quantize_input(images)
-    cal = slice(0, min(calibration_images, len(x)))
-    acts = x
-    report = {}
-    pos = 0
+    weights = model.weight_layers
+    acts = {"input": model.quantize_input(images)}
+    cal = slice(0, min(int(calibration_images), len(acts["input"])))
+    report, pos = {}, 0
     for wi, wl in enumerate(weights):
-        chip_net.program_layers([wl.name], settle_s=settle_s)
+        chip_net.program_layers([wl.name], iterations=iterations, settle_s=settle_s)
         if chip_net.board is not None:
             chip_net.board.wait(relax_s)  # measure relaxed conductances, as at inference
-        chip_net.calibrate_layer(wl.name, model.forward(x[cal], matmul=chip_net.matmul, upto=wl.inputs[0])
-                                 if wl.inputs[0] != "input" else x[cal], per_column)
-        # measured activations up to the next weight layer's input
+        chip_net.calibrate_layer(wl.name, acts[wl.inputs[0]][cal], per_column)
         end = names.index(weights[wi + 1].name) if wi + 1 < len(weights) else len(names)
-        for lay in model.layers[pos:end]:
-            acts = chip_net.matmul(lay, acts) if lay.is_weight else digital.apply(lay, [acts])
+        _run_layers(chip_net, model.layers[pos:end], acts, batch)  # measured, up to the next weight layer
         pos = end
-        if wi + 1 < len(weights):
-            nxt = weights[wi + 1].name
+        later = model.layers[end:]
+        needed = {s for lay in later for s in lay.inputs}
+        acts = {k: v for k, v in acts.items() if k in needed}  # what the rest of the graph still reads
+        if later:
+            nxt = later[0].name
             tuned = train(model, None, labels, epochs, noise, lr, start=acts, first=nxt)
-            for lay in model.layers[end:]:
+            for lay in later:
                 lay.params = tuned.layer(lay.name).params
             net = TorchNet(model)
             net.eval()
             with torch.no_grad():
-                out = net(torch.tensor(acts), start={model.layer(nxt).inputs[0]: torch.tensor(acts)}, first=nxt)
+                known = {k: torch.tensor(v) for k, v in acts.items()}
+                out = net(known.get("input"), start=known, first=nxt)
             report[nxt] = float((out.argmax(1).numpy() == np.asarray(labels)).mean())
         if progress is not None:
             progress(wi + 1)
