@@ -130,3 +130,19 @@ def test_partial_engine_batches_are_journaled_and_replayed(tmp_path):
         wv_exp.run(rb, tmp_path / "again.h5", progress=_stopping_progress, **kw)
     again = read_run(tmp_path / "again.h5").tables["wv_cells"]
     assert again.equals(rows)
+
+
+def test_a_saturated_engine_read_is_flagged_and_read_on_the_host_loop():
+    with open_board("hil://?seed=1&bitstream=neurram_top_wv") as b:
+        c, r, k = np.zeros(4, int), np.zeros(4, int), np.arange(4)
+        tw = b.emulator.twin
+        tw._pulse("form", c, r, k, np.full(4, 4.0), np.full(4, 1e-6), np.full(4, 1.6))
+        for _ in range(10):
+            tw._pulse("set", c, r, k, np.full(4, 3.0), np.full(4, 1e-5), np.full(4, 2.5))
+        b.set_rails({"v_cell_read": 0.5})  # 0.5 V: the integrator reaches the ADC floor above ~90 uS
+        g_true = tw._read(c, r, k)
+        g, sat = host.run_read(b, c, r, k)
+        assert np.array_equal(sat, g_true > 1.05e-4) and sat.any() and not sat.all()
+        assert np.all(g[sat] == np.float32(wv.code_to_siemens(wv.READ_SATURATED, 0.5)))
+        got = b.read(c, r, k)
+        assert np.all(got < 2e-4)  # the saturated cells came from the host loop, not the 0xFFFFFF code
