@@ -226,6 +226,36 @@ def read_level() -> wv.Level:
     return wv.Level(0, wv.READ_SATURATED, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0)
 
 
+def _run_level_jobs(board, op: str, ceil: wv.Ceilings, level: wv.Level, c, r, k) -> dict:
+    """Probe, load ``ceil``, run one CELL job a cell (all on ``level``, slot 0) in batches that fit the FIFOs;
+    the records, concatenated, checked against the jobs (same cells, in order; no refused or faulted record).
+    Calls are counted under the board operation ``op``; the engine's busy time goes to the board-time model."""
+    there, st = probe(board, op)
+    if not there:
+        raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
+                         "after a clear: the FPGA runs no write-verify engine (configure neurram_top_wv.bit)")
+    L = board._link
+    for ep, val in ceil.wire_ins().items():
+        board._set(ep, val)
+    L.update_wire_ins()
+    head = [wv.OP_LEVEL << 28] + level.words()
+    step = min(MAX_BATCH_CELLS, MAX_BATCH_WORDS - len(head))
+    recs, done = [], 0
+    for a in range(0, c.size, step):
+        b = min(a + step, c.size)
+        words = np.asarray(head + wv.cell_commands(c[a:b], r[a:b], k[a:b], 0), np.int64)
+        rec = _run_batch(board, words, b - a, done, op)
+        done += b - a
+        if not (np.array_equal(rec["core"], c[a:b]) and np.array_equal(rec["row"], r[a:b])
+                and np.array_equal(rec["col"], k[a:b])) or np.any(_OUTCOME[rec["status"]] == 0):
+            raise BoardError(f"write-verify engine records of the {op} jobs do not match the jobs sent "
+                             f"(statuses {sorted(set(rec['status'].tolist()))})")
+        recs.append(rec)
+    out = {key: np.concatenate([x[key] for x in recs]) for key in recs[0]}
+    _engine_time(board, float(out["cell_time_s"].sum()))
+    return out
+
+
 def run_read(board, core, row, col) -> tuple[np.ndarray, np.ndarray]:
     """Read cells on the engine (read-only jobs, one unranged read each, ``board.read_cycles`` jobs a cell,
     the first ``board.ignore_cycles`` dropped). Returns (conductance S float32, saturated bool); a
@@ -237,37 +267,15 @@ def run_read(board, core, row, col) -> tuple[np.ndarray, np.ndarray]:
     cycles, ignore = board.read_cycles, board.ignore_cycles
     order = np.argsort(core, kind="stable")
     c, r, k = (np.repeat(a[order], cycles) for a in (core, row, col))
-    body = read_level().words()
-    codes = np.empty(c.size, np.int64)
-    busy_s = 0.0
     board._dirty = True
     try:
-        there, st = probe(board, "read")
-        if not there:
-            raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
-                             "after a clear: the FPGA runs no write-verify engine (configure neurram_top_wv.bit)")
-        L = board._link
-        for ep, val in ceilings(board).wire_ins().items():
-            board._set(ep, val)
-        L.update_wire_ins()
-        done = 0
-        step = min(MAX_BATCH_CELLS, MAX_BATCH_WORDS - 9)
-        for a in range(0, c.size, step):
-            b = min(a + step, c.size)
-            words = np.asarray([wv.OP_LEVEL << 28] + body + wv.cell_commands(c[a:b], r[a:b], k[a:b], 0), np.int64)
-            rec = _run_batch(board, words, b - a, done, "read")
-            done += b - a
-            if not (np.array_equal(rec["core"], c[a:b]) and np.array_equal(rec["row"], r[a:b])
-                    and np.array_equal(rec["col"], k[a:b]) and np.all(rec["status"] == wv.ST_OK)):
-                raise BoardError("write-verify engine read records do not match the read jobs sent "
-                                 f"(statuses {sorted(set(rec['status'].tolist()))})")
-            codes[a:b] = rec["code"]
-            busy_s += float(rec["cell_time_s"].sum())
-        _engine_time(board, busy_s)
+        rec = _run_level_jobs(board, "read", ceilings(board), read_level(), c, r, k)
+        if np.any(rec["status"] != wv.ST_OK) or np.any(rec["pulses"]):
+            raise BoardError("write-verify engine pulsed or missed the window of a read-only job")
     finally:
         board._core = board._cell = None
     board._dirty = False
-    codes = codes.reshape(n, cycles)[:, ignore:]
+    codes = rec["code"].reshape(n, cycles)[:, ignore:]
     sat = np.zeros(n, bool)
     sat[order] = (codes == wv.READ_SATURATED).any(axis=1)
     g = np.empty(n, np.float32)
@@ -315,38 +323,15 @@ def run_form(board, core, row, col, v_form_v, width_s: float, g_formed_s: float)
     if n == 0:
         return formed
     order = np.argsort(core, kind="stable")
-    c, r, k = core[order], row[order], col[order]
-    body = level.words()
-    busy_s = 0.0
     board._dirty = True
     try:
-        there, st = probe(board, "form")
-        if not there:
-            raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
-                             "after a clear: the FPGA runs no write-verify engine (configure neurram_top_wv.bit)")
-        L = board._link
-        for ep, val in form_ceilings(board).wire_ins().items():
-            board._set(ep, val)
-        L.update_wire_ins()
-        done = 0
-        step = min(MAX_BATCH_CELLS, MAX_BATCH_WORDS - 9)
-        for a in range(0, n, step):
-            b = min(a + step, n)
-            words = np.asarray([wv.OP_LEVEL << 28] + body + wv.cell_commands(c[a:b], r[a:b], k[a:b], 0), np.int64)
-            rec = _run_batch(board, words, b - a, done, "form")
-            done += b - a
-            if not (np.array_equal(rec["core"], c[a:b]) and np.array_equal(rec["row"], r[a:b])
-                    and np.array_equal(rec["col"], k[a:b])) or np.any(_OUTCOME[rec["status"]] == 0):
-                raise BoardError("write-verify engine FORM records do not match the jobs sent "
-                                 f"(statuses {sorted(set(rec['status'].tolist()))})")
-            formed[order[a:b]] = rec["status"] == wv.ST_OK
-            busy_s += float(rec["cell_time_s"].sum())
-            board._counts["pulses"] += int(rec["pulses"].sum())
-            board._counts["reads"] += int(rec["pulses"].sum()) + (b - a)
-        _engine_time(board, busy_s)
+        rec = _run_level_jobs(board, "form", form_ceilings(board), level, core[order], row[order], col[order])
     finally:
         for ch in range(4):
             board._codes.pop((wv.AMP_DAC, ch), None)
         board._core = board._cell = None
     board._dirty = False
+    formed[order] = rec["status"] == wv.ST_OK
+    board._counts["pulses"] += int(rec["pulses"].sum())
+    board._counts["reads"] += int(rec["pulses"].sum()) + n
     return formed
