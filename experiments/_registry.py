@@ -2,7 +2,7 @@
 
 The table below is the registry: the CLI builds its experiment commands from
 it, ``neurram replay`` finds the module of a run's ``EXPERIMENT`` in it, and
-``neurram sweep`` sweeps any of them. Each module defines ``EXPERIMENT`` and
+``neurram sweep`` sweeps any of them (drawing its figure of merit, ``MERIT``). Each module defines ``EXPERIMENT`` and
 ``run`` (see :mod:`neurram_lab.experiments._common`) and its CLI front
 (``COMMAND``, ``HELP``, ``add_arguments``, ``main``). Nothing here imports
 the CLI.
@@ -31,6 +31,19 @@ EXPERIMENT_MODULES: list[str] = [
 # Experiments without a CLI command of their own (tests add theirs here).
 EXTRA_MODULES: list[str] = []
 
+# Each experiment's figure of merit: the summary figure a sweep draws by default (``neurram sweep``,
+# :func:`figure_of_merit`). An experiment module may declare its own as ``MERIT = "figure"``; ``name[-1]``
+# is the last entry of a list figure. A new experiment declares ``MERIT`` in its module, or none (the
+# sweep then draws the first numeric figure).
+MERIT: dict[str, str] = {
+    "characterize-write-verify": "sigma_us_by_iteration[-1]",  # spread after settling, after the last pass
+    "characterize-relaxation": "sigma_mean_us",
+    "characterize-mvm": "rmse_lsb",
+    "deploy-mnist-cnn": "accuracy",
+    "deploy-rbm-recovery": "l2_reduction",
+    "demo": "in_window_fraction",
+}
+
 # An experiment's name (its module's ``EXPERIMENT``, stored in the run record and
 # starting its run file's name) is its CLI command's words joined by "-":
 # ``neurram characterize mvm`` is "characterize-mvm". Run files written before
@@ -57,6 +70,14 @@ def experiment_modules() -> dict:
         if isinstance(exp, str) and callable(getattr(mod, "run", None)):
             out[exp] = mod
     return out
+
+
+def figure_of_merit(module) -> str | None:
+    """The figure of merit an experiment module declares: its ``MERIT``, else its entry in ``MERIT``, else None."""
+    declared = getattr(module, "MERIT", None)
+    if isinstance(declared, str) and declared:
+        return declared
+    return MERIT.get(getattr(module, "EXPERIMENT", None))
 
 
 def find_experiment(name: str):

@@ -12,6 +12,7 @@ from pathlib import Path
 EXPERIMENT = "sweep-crash-test"
 COMMAND = ("characterize", "crash-test")
 HELP = "test stand-in: kill the worker process --deaths times, then succeed"
+MERIT = "deaths"  # its declared figure of merit (the sweep draws it, not the first numeric figure)
 
 
 def add_arguments(parser) -> None:

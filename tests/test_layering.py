@@ -3,7 +3,8 @@
 From the bottom: the errors and private helpers; the Board contract
 (``neurram_lab.board``); tier 1 (``cells``) and the run log (``runlog``);
 tier 2 programming (``program``) and MVM (``mvm``); tier 3 (``deploy``); the
-experiments; the CLI on top, which nothing imports. The twin (``sim_backend``)
+experiments; the sweep
+(``sweep``); the CLI on top, which nothing imports. The twin (``sim_backend``)
 and the drivers stand beside the contract: they import the contract, the
 errors and the helpers, never a tier.
 """
@@ -28,7 +29,8 @@ LEVELS = [
     ("neurram_lab.mvm", 4),
     ("neurram_lab.deploy", 5),
     ("neurram_lab.experiments", 6),
-    ("neurram_lab.cli", 7),
+    ("neurram_lab.sweep", 7),
+    ("neurram_lab.cli", 8),
 ]
 CONTRACT_LEVEL = 1  # what sim_backend and drivers may import from neurram_lab
 FACADE = "neurram_lab"  # the package __init__: the public API, re-exporting every tier
@@ -124,7 +126,7 @@ def test_twin_and_drivers_depend_only_on_the_contract():
 
 def test_nothing_imports_the_cli():
     bad = [f"{where(p, line)} imports {t}" for p, mod, line, t in all_imports()
-           if level(t) == 7 and level(mod) != 7]
+           if level(t) == 8 and level(mod) != 8]
     assert not bad, "\n".join(bad)
 
 

@@ -13,7 +13,9 @@ import time
 import pandas as pd
 import pytest
 
-from neurram_lab.cli import cli, sweep
+from neurram_lab import sweep
+from neurram_lab.cli import cli
+from neurram_lab.sweep import cluster
 from neurram_lab.errors import InputError
 from neurram_lab.runlog.runlog import read_run
 
@@ -33,7 +35,7 @@ def no_cluster(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("a cluster was started")
 
-    monkeypatch.setattr(sweep, "_run_on_dask", refuse)
+    monkeypatch.setattr(cluster, "run_on_dask", refuse)
 
 
 # ------------------------------------------------------------------ parsing
@@ -96,6 +98,38 @@ def test_plan_names_points_by_experiment_options_params_and_seed(tmp_path):
     p = a.points[-1]
     assert p.params == {"relax.fast_sigma_s": 3e-6, "iterations": 2} and p.seed == 2
     assert p.argv[-2:] == ["--iterations", "2"]
+
+
+# ------------------------------------------------------------------ the figure of merit
+def test_each_experiment_declares_its_figure_of_merit(tmp_path, monkeypatch):
+    from neurram_lab.experiments import _registry
+
+    mods = _registry.experiment_modules()
+    assert _registry.figure_of_merit(mods["characterize-mvm"]) == "rmse_lsb"
+    assert sweep.plan_sweep(["deploy", "mnist-cnn"], out=tmp_path).merit == "accuracy"
+    plan = sweep.plan_sweep(TINY, [], "1", out=tmp_path)
+    rows = [{"point": "a", "status": "ok", "seed": 1, "cells": 16, "sigma_us_by_iteration[0]": 3.0,
+             "sigma_us_by_iteration[1]": 2.0}]
+    assert sweep.choose_merit(plan, rows) == "sigma_us_by_iteration[1]"  # [-1]: the last pass
+    assert sweep.choose_merit(plan, rows, "cells") == "cells"  # --merit wins
+    # a module's own MERIT is its declaration (a new experiment touches its own module and one registration)
+    monkeypatch.setattr(_registry, "EXTRA_MODULES", ["_sweep_crash_experiment"])
+    crash = sweep.plan_sweep(["characterize", "crash-test"], ["deaths=1,2"], "1", out=tmp_path)
+    assert crash.merit == "deaths"
+    rows = [{"point": "a", "status": "ok", "seed": 1, "attempts": 2, "deaths": 1}]
+    assert sweep.choose_merit(crash, rows) == "deaths"  # not "attempts", the first numeric figure
+    undeclared = sweep.SweepPlan("x", ("x",), tmp_path, {}, [1])
+    assert sweep.choose_merit(undeclared, rows) == "attempts"
+
+
+def test_the_sweep_reads_no_private_argparse_state():
+    import inspect
+
+    from neurram_lab.sweep import plan
+
+    parser = plan.experiment_parser(*sweep.plan.find_command(["characterize", "relaxation"])[:2])
+    assert {"until_s", "stage", "visa_library"} <= {a.dest for a in parser.options}  # an argument group's too
+    assert "_actions" not in inspect.getsource(plan)
 
 
 # ------------------------------------------------------------------ running
@@ -200,7 +234,7 @@ def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path, capsys):
 
 
 def test_unreachable_scheduler_is_a_sweep_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2.0)
     rc, _, err = run_cli(["sweep"] + TINY + ["--scheduler", f"tcp://127.0.0.1:{_free_port()}",
                                              "--out", str(tmp_path / "sw")], capsys)
     assert rc == 1 and "cannot reach the Dask scheduler" in err

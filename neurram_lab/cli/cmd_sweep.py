@@ -5,7 +5,7 @@ The experiment command and its options are given as on their own
 the sweep's options (``--grid``, ``--seeds``, ``--workers``,
 ``--scheduler``, ``--merit``, ``--twin-threads`` and the common ``--board``,
 ``--out``, ``--json``, ``--quiet``, ``--debug``) may stand anywhere after
-``sweep``. See :mod:`neurram_lab.cli.sweep`.
+``sweep``. The sweep itself is :mod:`neurram_lab.sweep`; this module only parses and calls it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def add_sweep_options(parser) -> None:
                    help="run on an existing Dask cluster (dask scheduler / dask worker) instead")
     g.add_argument("--merit", default=None, metavar="FIGURE", help="summary figure drawn in the sweep figure")
     g.add_argument("--twin-threads", type=int, default=1, metavar="N",
-                   help="twin threads per point (NEURRAM_TWIN_THREADS on the workers, default 1)")
+                   help="twin threads per point (default 1)")
 
 
 def split_tokens(tokens: list[str]) -> tuple[list[str], list[str]]:
@@ -73,10 +73,10 @@ def split_tokens(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 def main(args, ctx) -> dict:
     from .cli import CliContext, _common, check_out
-    from .sweep import _Parser, check_scheduler, plan_sweep, run_sweep
+    from neurram_lab.sweep import OptionParser, check_scheduler, plan_sweep, run_sweep
 
     mine, theirs = split_tokens(list(args.experiment or []))
-    p = _Parser(prog="neurram sweep", add_help=False, allow_abbrev=False)
+    p = OptionParser(prog="neurram sweep", add_help=False, allow_abbrev=False)
     add_sweep_options(p)
     _common(p)
     p.parse_args(mine, namespace=args)  # updates args in place: the CLI reads --json / --debug from it
