@@ -49,13 +49,15 @@ import sys, time, json
 import numpy as np, torch
 from aihwkit.inference.noise.reram import ReRamWan2022NoiseModel
 d = np.load(sys.argv[1]); torch.manual_seed(int(sys.argv[3]))
-g = torch.tensor(d["g_target_us"], dtype=torch.float64)
 t0 = time.perf_counter()
 nm = ReRamWan2022NoiseModel(g_max=40.0)
-g_prog = nm.apply_programming_noise_to_conductance(g.clone())
-g_day = nm.apply_drift_noise_to_conductance(g_prog, g.clone(), 3600 * 24.0)
+out = {}
+for key in d.files:
+    g = torch.tensor(d[key], dtype=torch.float64)
+    out[key] = nm.apply_programming_noise_to_conductance(g.clone()).numpy()
+    out[key + ":1day"] = nm.apply_drift_noise_to_conductance(None, g.clone(), 3600 * 24.0).numpy()
 wall = time.perf_counter() - t0
-np.savez(sys.argv[2], g_prog_us=g_prog.numpy(), g_day_us=g_day.numpy())
+np.savez(sys.argv[2], **out)
 print(json.dumps({"wall_s": wall}))
 """
 
@@ -120,13 +122,76 @@ def peer_outputs(g_prog_s: np.ndarray, t: dict) -> np.ndarray:
     return np.clip(np.round(y / t["lsb"]), -31, 31) * t["lsb"]
 
 
+def aihwkit_perturb(python: str, arrays_us: dict, seed: int) -> tuple[dict, float]:
+    """aihwkit's ReRamWan2022NoiseModel on each array (uS): {key: 1 s, key + ':1day': 1 day}, its wall."""
+    with tempfile.TemporaryDirectory() as d:
+        src, dst = Path(d) / "in.npz", Path(d) / "out.npz"
+        np.savez(src, **arrays_us)
+        proc = subprocess.run([python, "-c", _AIHWKIT_SCRIPT, str(src), str(dst), str(seed)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else str(proc.returncode))
+        r = np.load(dst)
+        return {k: r[k] for k in r.files}, json.loads(proc.stdout.strip().splitlines()[-1])["wall_s"]
+
+
+def mnist_accuracy(seeds, limit: int, python: str) -> dict:
+    """The authors' MNIST CNN in exact arithmetic (3-bit activations as stored) with each weight layer's
+    kernel mapped to a differential pair (gmin 1 uS, gmax 40 uS, w_max = max |kernel|, SPEC §2), the
+    peer's error applied to both conductances, and mapped back; biases exact. Accuracy per seed."""
+    from neurram_lab.deploy import load_mnist, load_model
+    from neurram_lab.experiments._common import CNN_MODEL, default_model, mnist_dir
+
+    model = load_model(default_model(CNN_MODEL))
+    images, labels = load_mnist(mnist_dir(), "test", limit)
+    span_us = 39.0
+    out = {"software": float(np.mean(model.predict(images).argmax(1) == labels)), "images": int(len(labels))}
+    targets = {}
+    for lay in model.weight_layers:
+        k = np.asarray(lay.params["kernel"], np.float64)
+        w_max = float(np.abs(k).max())
+        targets[lay.name] = (1.0 + span_us * np.clip(k, 0, None) / w_max,
+                             1.0 + span_us * np.clip(-k, 0, None) / w_max, w_max)
+
+    def accuracy(perturbed: dict) -> float:
+        m = model.copy()
+        for lay in m.weight_layers:
+            gp, gn = perturbed[lay.name + "+"], perturbed[lay.name + "-"]
+            lay.params["kernel"] = ((gp - gn) * targets[lay.name][2] / span_us).astype(np.float32)
+        return float(np.mean(m.predict(images).argmax(1) == labels))
+
+    rows = {"crosssim_style_rram_wan": [], "aihwkit_1s": [], "aihwkit_1day": []}
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        cs = {}
+        for name, (gp, gn, _) in targets.items():
+            cs[name + "+"], cs[name + "-"] = crosssim_style_program(gp, rng), crosssim_style_program(gn, rng)
+        rows["crosssim_style_rram_wan"].append(accuracy(cs))
+        arrays = {f"{name}{sign}": g for name, (gp, gn, _) in targets.items() for sign, g in (("+", gp), ("-", gn))}
+        ai, _ = aihwkit_perturb(python, arrays, seed)
+        rows["aihwkit_1s"].append(accuracy({k: ai[k] for k in arrays}))
+        rows["aihwkit_1day"].append(accuracy({k: ai[k + ":1day"] for k in arrays}))
+    out.update({k: {"per_seed": v, "mean": float(np.mean(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+                for k, v in rows.items()})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vectors", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--aihwkit-python", default="/tmp/peers-venv/bin/python",
                     help="a Python with aihwkit installed (default /tmp/peers-venv/bin/python)")
+    ap.add_argument("--mnist-seeds", type=int, default=0,
+                    help="also the authors' MNIST CNN through the peers over seeds 1..N (needs NEURRAM_SHARED)")
+    ap.add_argument("--mnist-limit", type=int, default=10000, help="test images for --mnist-seeds")
     args = ap.parse_args(argv)
+    if args.mnist_seeds:
+        t0 = time.perf_counter()
+        res = mnist_accuracy(range(1, args.mnist_seeds + 1), args.mnist_limit, args.aihwkit_python)
+        res["wall_s"] = time.perf_counter() - t0
+        print(json.dumps({"mnist_cnn": res}, indent=1))
+        return 0
     t = twin_run(args.vectors, args.seed)
     us = 1e6
     out = {"lsb_definition": "twin result_lsb (calibrated full scale / 2**5, per output), 6-bit out, 4-bit in",
@@ -150,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             out["aihwkit"] = f"not run: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}"
         else:
             r = np.load(dst)
-            g_p, g_day = r["g_prog_us"] / us, r["g_day_us"] / us
+            g_p, g_day = r["g_target_us"] / us, r["g_target_us:1day"] / us
             out["aihwkit"] = {**errors_lsb(peer_outputs(g_p, t), t, g_p),
                               "vs_target_1day": errors_lsb(peer_outputs(g_day, t), t, g_day)["vs_target"],
                               "prog_std_us_vs_target_1s": float(np.std((g_p - t["g_target_s"]) * us)),
