@@ -79,9 +79,9 @@ FPGA time (``neurram_top.v`` and its modules)
   or halve between iterations. The iteration count (0x2A[26:18]) and the final
   timing (0x2B) the host reads back give the sequence, from the initial timing
   latched in 0x02. A plain read (0x43 bit 0) is one iteration.
-- DAC word (0x40 bit 1): 32 DAC clocks of 6.25 MHz (``dac_daisy_control.v``
-  shifts until its counter reaches 31) = 5.12 us; the update (0x41 bit 0) two
-  more DAC clocks. Words queue behind each other.
+- DAC word (0x40 bit 1): 35 DAC clocks of 6.25 MHz (``dac_daisy_control.v``:
+  1 to see the FIFO not empty, 2 in RD_EN, 32 shifting) = 5.6 us; the update
+  (0x41 bit 0) one more DAC clock. Words queue behind each other.
 - Neuron phases (0x45 bits 0-4): t_opamp (0x09[11:4]) + 4 clocks of 80 ns.
 - Bit-serial MVM (0x45 bit 7, one vector; bit 8, the batch count in
   0x0E[17:10]): ``matmul_unsigned_helper.v`` runs 2 (bits + 1) cycles
@@ -127,8 +127,12 @@ ADC_CLK_S = 80e-9  # 12.5 MHz: resistance_read / auto_ranging / neurons
 READ_UNIT_S = 16 * ADC_CLK_S  # 1.28 us
 ADC_CONVERSION_S = 32 * ADC_CLK_S  # adc_daisy_control: ~10 conversion + 19 shift clocks + handshakes
 DAC_CLK_S = 160e-9  # 6.25 MHz
-DAC_WORD_S = 32 * DAC_CLK_S
-DAC_UPDATE_S = 2 * DAC_CLK_S
+# dac_daisy_control.v's FSM per word: one clock in IDLE or SHIFT_DONE seeing the FIFO not empty (:160, :200),
+# two in DAC_RD_EN (:164-177: rd_en, then the FIFO's valid one clock later), 32 in DAC_SHIFT (:180-190);
+# the update ends SHIFT_DONE in one clock (:201). Measured on the RTL: 141 working DAC clocks for a 4-word
+# frame and its update (benchmarks/bench_rtl_check.py --board-time, hdl/board.v dac_busy_clk)
+DAC_WORD_S = 35 * DAC_CLK_S
+DAC_UPDATE_S = 1 * DAC_CLK_S
 SPI_CLK_S = 40e-9  # 25 MHz
 NEURON_EXTRA_CLOCKS = 4
 SAMPLE_EXTRA_CLOCKS = 2

@@ -125,8 +125,9 @@ def test_dac_words_queue_and_a_poll_waits_for_them():
     recs += _poll(0x20, 0b1000, "rails")
     m = BoardTimeModel.of_records(recs, host_s_per_call=0.0, usb_s_per_call={"UpdateWireIns": 0.0,
                                                                                  "ActivateTriggerIn": 0.0})
-    # with free USB calls the four 32-clock words at 6.25 MHz shift back to back: the poll waits 4 x 5.12 us
-    assert m.predicted_s == pytest.approx(4 * 5.12 * US + W_OUT, rel=1e-9)
+    # with free USB calls the four 35-clock words at 6.25 MHz (1 + 2 + 32 clocks of dac_daisy_control.v's FSM)
+    # run back to back: the poll waits 4 x 5.6 us
+    assert m.predicted_s == pytest.approx(4 * 5.6 * US + W_OUT, rel=1e-9)
     assert m.dac_words == 4
 
 

@@ -15,7 +15,7 @@ kind  what         fields
 5     core enable reset
 6     pulse        width (ps)[39:0], wupdate_mode[40], vupdate_config[42:41] at its start
 7     ADC sample   code[17:0]
-8     DAC frame    SCK edges while CS was low[7:0]
+8     DAC frame    SCK edges while CS was low[7:0], DAC clocks dac_daisy_control's FSM worked[39:8]
 9     DAC CS low   (none: the frame's start)
 ===== ============ ==========================================================================
 
@@ -37,6 +37,7 @@ from .. import neurram_top as nt
 EV_DAC, EV_REG, EV_CLEAR, EV_CE_CLK, EV_CE_RESET, EV_PULSE, EV_ADC, EV_FRAME, EV_CS_LOW, EV_OVERFLOW = (
     1, 2, 3, 4, 5, 6, 7, 8, 9, 15)
 N_CORES = nt.CORE_ROWS * nt.CORE_COLS
+DAC_CLK_PS = 160_000  # dac_clk = clk_cnt[3] of the 100 MHz system clock (neurram_top.v:108,115)
 _UNSWAP = [nt.unswap_addr(a) for a in range(8)]
 
 
@@ -57,7 +58,7 @@ def decode(word: int) -> tuple:
     if kind == EV_ADC:
         return kind, word & 0x3FFFF
     if kind == EV_FRAME:
-        return kind, word & 0xFF
+        return kind, word & 0xFF, (word >> 8) & 0xFFFFFFFF
     return (kind,)
 
 
@@ -90,7 +91,7 @@ class ChipSide:
         self.mux = 0  # vupdate_config as the last pulse event saw it
         # FPGA work seen on the pins (ps): DAC frames (CS low to high), program pulses, read windows
         # (wupdate_pulse high with the mux at read: vin_on, one iteration each); for drivers.board_time
-        self.busy_ps = {"dac": 0, "pulse": 0, "read": 0}
+        self.busy_ps = {"dac": 0, "pulse": 0, "read": 0, "dac_frame": 0}
         self._cs_low_ps = None
         self._c = np.zeros(1, np.int64)
         self._r = np.zeros(1, np.int64)
@@ -111,9 +112,10 @@ class ChipSide:
                     self.dac_code[(dac, ch)] = code
                     self.effects.append(("dac", dac, ch, code))
             elif kind == EV_FRAME:
-                if self._cs_low_ps is not None:
-                    self.busy_ps["dac"] += t_ps - self._cs_low_ps
+                if self._cs_low_ps is not None:  # CS low to high: includes the waits for the host's words
+                    self.busy_ps["dac_frame"] += t_ps - self._cs_low_ps
                     self._cs_low_ps = None
+                self.busy_ps["dac"] += ev[2] * DAC_CLK_PS  # the FSM's own clocks (hdl/board.v dac_busy_clk)
                 if ev[1] != 32 * nt.N_DACS:
                     self.effects.append(("frame_bits", ev[1]))
             elif kind == EV_REG:

@@ -37,6 +37,20 @@ def test_form_read_rails_and_error_paths_match_call_for_call(pair):
     assert res["calls_compared"] > 1000 and res["fields_compared"] > 5000 and res["simulated_cycles"] > 0
 
 
+def test_board_time_model_within_10_percent_of_the_rtl_for_dac_operations(pair):
+    """drivers.board_time's FPGA time against the RTL's own work on the pins: the DAC FSM's working clocks
+    (hdl/board.v dac_busy_clk; 141 for a 4-word frame, where 32-clock words gave 130, 8 % low) and the pulse.
+    Held to 5 % (the issue asks 10 %) so that the 32-clock word, 0.92 of the RTL, fails."""
+    _hb, _rh, rb, _rr = pair
+    chip = rb.rtl.chip
+    for op in [("rails", {"v_cell_read": 0.25}), ("set", CORE, CELLS[:1]), ("rails", {"v_cell_read": V_CELL_READ_V})]:
+        m0, r0 = rb.board_time.fpga_s, chip.busy_ps["dac"] + chip.busy_ps["pulse"]
+        diff.run_op(rb, op)
+        diff.run_op(pair[0], op)
+        model_s, rtl_s = rb.board_time.fpga_s - m0, (chip.busy_ps["dac"] + chip.busy_ps["pulse"] - r0) * 1e-12
+        assert rtl_s > 0 and abs(model_s / rtl_s - 1) <= 0.05, (op[0], model_s, rtl_s)
+
+
 # mutation -> what the first mismatch must name (the dac_channel one last: it leaves the driver's record of
 # the DAC codes wrong for the operations after it)
 EXPECTED = {"formula": "GetWireOutValue(0x29): result", "endpoint": "GetWireOutValue(0x22): result",

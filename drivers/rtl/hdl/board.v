@@ -195,6 +195,14 @@ reg dac_mid_word = 0;            // a 32-bit word is part-way through the chain 
 integer d, c;
 initial for (d = 0; d < 32; d = d + 1) begin dac_in[d] = 0; dac_out[d] = 0; end
 always @(negedge dac_cs_b) begin dac_bits = 0; log_event({4'd9, 60'd0}); end
+// DAC clocks the FSM of dac_daisy_control.v works (its states read, the authors' file unchanged): every
+// state but IDLE on an empty FIFO and SHIFT_DONE waiting for the host's next word or update
+// (dac_daisy_control.v:160, :200-202); logged with the frame (bits 39:8), cleared at each frame's end
+reg [31:0] dac_busy_clk = 0;
+always @(posedge dut.dac_clk)
+	if (dut.dac_ctrl.dac_state == 2'b00 ? !dut.dac_ctrl.fifo_empty :
+	    !(dut.dac_ctrl.dac_state == 2'b11 && dut.dac_ctrl.fifo_empty && !dut.dac_ctrl.update))
+		dac_busy_clk = dac_busy_clk + 1;
 always @(posedge dac_sck) if (!dac_cs_b) begin
 	dac_sr = {dac_sr[126:0], dac_sdi};
 	dac_bits = dac_bits + 1;
@@ -226,7 +234,8 @@ always @(posedge dac_cs_b) if (dac_bits != 0) begin : dac_exec
 		end
 	end
 	// a frame count other than 128 bits still lands where the shift register puts it
-	log_event({4'd8, 52'd0, dac_bits});
+	log_event({4'd8, 20'd0, dac_busy_clk, dac_bits});
+	dac_busy_clk = 0;
 end
 
 // ------------------------------------------------------------------- ADC
