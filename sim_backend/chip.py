@@ -174,7 +174,7 @@ class ChipCircuit:
         nc = len(cores)
         x = np.asarray(req.inputs)
         batch = x.shape[1]
-        mag = np.abs(x).astype(np.int16, copy=False)
+        mag = np.abs(x).astype(np.int16, copy=False) if req.signed_inputs else x  # validated: int16, >= 0 unsigned
         sgn = _Signs(x, req.signed_inputs)  # computed only where a segment needs them
         maps, factor_s = [], 0.0
         for c in cores:
@@ -204,7 +204,9 @@ class ChipCircuit:
             t_vec += _energy.segment_latency_s(nbits, kbits, p)
             # supply: time-averaged rail current of each core, then the sag each core sees
             # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
-            i_core = np.stack([v_read * (seg[i].astype(np.float32) @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
+            # float32 inputs of each core, made once: the supply's mean current and the product both use them
+            seg32 = [seg[i].astype(np.float32) for i in range(nc)] if nbits else None
+            i_core = np.stack([v_read * (seg32[i] @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
                                for i in range(nc)]) if nbits else np.zeros((nc, batch))
             i_seen = np.broadcast_to(i_core.sum(axis=0), i_core.shape) if parallel else i_core
             # the arrays load the supply as a conductance (i_seen / v_read), so the rail divides between the
@@ -223,7 +225,10 @@ class ChipCircuit:
                 amap = maps[i]
                 # integrator in LSB units: per-vector amplitude, Cs/Ci and 1/LSB on the (smaller) input side
                 scale = (amp[i] * (cg * cc.gain / lsb)).astype(np.float32)
-                xs = (x[i] if single else sgn[i] * seg[i]).astype(np.float32)
+                if single and not req.signed_inputs:  # x == seg: its float32 copy is made already
+                    xs = seg32[i]
+                else:
+                    xs = (x[i] if single else sgn[i] * seg[i]).astype(np.float32)
                 h_lsb = h / lsb
                 # before the last plane the integrator holds at most (2**(m-1) - 1) * max|v_line|;
                 # if that stays inside the headroom, the only clip is of the final value (exact)

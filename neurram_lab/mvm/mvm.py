@@ -135,7 +135,7 @@ def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray
             bad = int(a.min() if a.min() < lo_i else a.max())
             raise LimitError("mvm input", bad, (lo_i, hi_i),
                              f"integer inputs at input_bits={input_bits}, {'signed' if signed else 'unsigned'}")
-        return a.astype(np.int64), 1.0
+        return a.astype(np.int16, copy=False), 1.0  # inputs of at most 8 bits: int16 keeps the copies small
     if a.dtype.kind != "f" or not np.all(np.isfinite(a)):
         raise InputError(f"mvm inputs must be finite floats or integers, got dtype {a.dtype}")
     qmax = 2 ** (input_bits - 1) - 1 if signed else 2**input_bits - 1
@@ -313,7 +313,8 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
         raise InputError(f"matrices in one run_mvm call must sit on distinct cores, got cores {cores}")
     ints, scales, squeeze = [], [], []
     for m, xi in zip(mats, xs):
-        array("x", xi, (1, 2), dtype=None)  # ragged, non-numeric, NaN or infinite inputs refused
+        if not (isinstance(xi, np.ndarray) and xi.dtype.kind in "iu"):  # integer arrays: nothing to convert
+            array("x", xi, (1, 2), dtype=None)  # ragged, non-numeric, NaN or infinite inputs refused
         xa = np.asarray(xi)
         squeeze.append(xa.ndim == 1)
         xa = np.atleast_2d(xa)
