@@ -20,9 +20,10 @@ def test_default_and_voltage_mode_tops_elaborate(hdl_dir):
 
 
 def test_sar_top_does_not_elaborate_as_published(hdl_dir):
-    # neurram_top_sar.v connects .state(spi_state[i]) (line 576) to neurram_spi_control, whose published
-    # port list (neurram_spi_control.v:10-40) has no such port: iverilog's first error, in one line
-    with pytest.raises(InputError, match=r"neurram_top_sar\.v:\d+: error: port ``state'' is not a port"):
+    # neurram_top_sar.v's instance neurram_spi (line 552) connects .state(spi_state[i]) (line 561) to
+    # neurram_spi_control, whose published port list (neurram_spi_control.v:10-40) has no such port:
+    # iverilog's first error, in one line, at the instance's line
+    with pytest.raises(InputError, match=r"neurram_top_sar\.v:552: error: port ``state'' is not a port"):
         _build.build(hdl_dir, "neurram_top_sar")
 
 
@@ -49,6 +50,7 @@ def test_cli_bad_input_exits_2(hdl_dir, tmp_path):
                            capture_output=True, text=True, env=dict(os.environ), timeout=120)
         assert p.returncode == 2, (argv, p.stderr)
         assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith("neurram: error: "), p.stderr
+    assert "neurram_top_sar.v:552: error: port ``state'' is not a port of neurram_spi" in p.stderr, p.stderr
 
 
 @pytest.fixture(scope="module")
