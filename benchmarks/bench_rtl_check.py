@@ -14,8 +14,8 @@ Run from the repository root (needs Icarus Verilog, cocotb and the authors' HDL)
   simulated cycles of DAC writes).
 
 - ``--board-time``: per operation kind (rails, form, read, set), the FPGA busy time ``drivers.board_time``
-  predicts for the driver's calls against the FPGA work on the RTL's pins (DAC frames, pulses, read
-  windows), and their ratio.
+  predicts for the driver's calls against the FPGA's own work in the RTL (the DAC FSM's working clocks,
+  ``hdl/board.v`` ``dac_busy_clk``; pulses and read windows on the pins), and their ratio.
 
 Prints one JSON object.
 """
