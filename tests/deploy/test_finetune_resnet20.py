@@ -89,15 +89,15 @@ def test_progressive_finetune_walks_a_residual_graph_on_the_twin(one_thread):
 
 
 def test_cli_finetune_on_synthetic_cifar_reports_before_and_after_and_replays(tmp_path, capsys, one_thread):
-    data = write_python_layout(tmp_path / "cifar", synthetic_images(8, 11), np.arange(8) % 10)
+    data = write_python_layout(tmp_path / "cifar", synthetic_images(5, 11), np.arange(5) % 10)
     status, out, err = _cli(capsys, "deploy", "cifar10-resnet20", "--data", str(data), "--limit", "2",
-                            "--calibration-images", "4", "--mvm", "exact", "--finetune", "--finetune-epochs", "1",
-                            "--finetune-images", "4", "--out", str(tmp_path / "o"))
+                            "--calibration-images", "3", "--mvm", "exact", "--finetune", "--finetune-epochs", "1",
+                            "--finetune-images", "2", "--out", str(tmp_path / "o"))
     assert status == 0, err
     s = json.loads(out.strip().splitlines()[-1])
     assert s["accuracy_before"] == s["accuracy"] and 0 <= s["accuracy_after"] <= 1
-    assert s["finetune_images"] == 4 and s["finetune_epochs"] == 1 and s["finetune_lr"] == 1e-5
-    assert "calibration slice" in s["finetune_source"] and "4..7" in s["finetune_source"]  # not the 2 classified
+    assert s["finetune_images"] == 2 and s["finetune_epochs"] == 1 and s["finetune_lr"] == 1e-5
+    assert "calibration slice" in s["finetune_source"] and "2..3" in s["finetune_source"]  # not the 2 classified
     assert len(s["finetune_train_accuracy"]) == 21  # one step per weight layer after the first
     run = read_run(s["run_file"])
     assert run.record["parameters"]["finetune"] is True
