@@ -36,6 +36,7 @@ from neurram_lab._validate import MAX_SETTLE_S, choice, number
 from neurram_lab.errors import DataNotFoundError
 from neurram_lab.runlog.journal_board import JournalBoard
 from neurram_lab.runlog._html import RunSummary
+from neurram_lab.runlog.migrate import LEGACY_SETTLE_S
 from neurram_lab.runlog.runlog import RunLog
 
 # Models and datasets are not shipped with the package: the environment says where they are
@@ -141,7 +142,6 @@ def start_run(board, out_dir, experiment: str, parameters: dict, tables: dict) -
 # against exact software outputs (beyond the paper) measured beside it.
 PAPER_SETTLE_S = 1800.0
 CALIBRATIONS = ("both", "paper", "per-column")
-LEGACY_SETTLE_S = 1.0  # write-verify settle of runs recorded before (their parameters name relax_s)
 
 
 def add_protocol_arguments(parser, what: str = "inference") -> None:

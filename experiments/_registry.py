@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 
 from neurram_lab.errors import InputError
+from neurram_lab.runlog.migrate import OLD_EXPERIMENT_NAMES, experiment_name
 
 # Experiment modules with a CLI command, in the order ``neurram --help`` lists them.
 EXPERIMENT_MODULES: list[str] = [
@@ -44,21 +45,14 @@ MERIT: dict[str, str] = {
     "demo": "in_window_fraction",
 }
 
-# An experiment's name (its module's ``EXPERIMENT``, stored in the run record and
-# starting its run file's name) is its CLI command's words joined by "-":
-# ``neurram characterize mvm`` is "characterize-mvm". Run files written before
-# that rule carry the old names; they still replay and list under the new ones.
-OLD_NAMES: dict[str, str] = {
-    "write-verify": "characterize-write-verify",
-    "relaxation": "characterize-relaxation",
-    "characterize_mvm": "characterize-mvm",
-    "characterize_energy": "characterize-energy",
-}
+# Old experiment names (run files written before a name was its command's words joined by "-")
+# are the migration module's knowledge: they still replay and list under the new ones.
+OLD_NAMES: dict[str, str] = OLD_EXPERIMENT_NAMES
 
 
 def canonical_name(name: str) -> str:
-    """The current name of experiment ``name`` (an old run file's name mapped through ``OLD_NAMES``)."""
-    return OLD_NAMES.get(name, name)
+    """The current name of experiment ``name`` (an old run file's name, :func:`neurram_lab.runlog.migrate.experiment_name`)."""
+    return experiment_name(name)
 
 
 def experiment_modules() -> dict:

@@ -8,15 +8,14 @@ per-dtype array store (the writer's ``sink`` puts it there). Integer arrays of
 ``{"$a": "zu1 offset shape dtype nbytes"}``, the store key after ``z`` naming the
 dtype the values were narrowed to, ``nbytes`` the deflated size (format version 3;
 an MVM's input codes deflate about 10:1, its ADC codes 4:3). Small arrays, scalars,
-dicts, tuples, dataclasses and exceptions are spelled out in JSON. Decoding
-gives back the same types and bit-identical values.
+dicts, tuples, dataclasses and exceptions are spelled out in JSON, classes named
+by stable type tags (:mod:`._type_tags`; older files' Python paths read through
+:mod:`.migrate`). Decoding gives back the same types and bit-identical values.
 """
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
-import importlib
 import math
 import zlib
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ._mvm_codec import Digest
+from ._type_tags import class_of, tag_of
 
 # Dtypes with a flat store in the run file (kind+size); non-negative ints are stored
 # in the smallest unsigned store that holds them, their own dtype kept in the reference.
@@ -41,9 +41,6 @@ def store_dtype(key: str) -> np.dtype:
     """The dtype of the file dataset of store ``key`` (``b1`` and ``z`` hold bytes)."""
     return np.dtype("u1" if key in ("b1", "z") else key)
 # Packages whose classes (dataclasses, exceptions) a journal may name; nothing else is imported.
-_TRUSTED = ("neurram_lab", "builtins")
-# top-level packages of files written before they moved under neurram_lab (issue 21)
-_OLD_TOP = ("drivers", "sim_backend")
 
 
 class Unencodable(str):
@@ -101,7 +98,7 @@ def encode(value, sink):
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
         fields = {f.name: encode(getattr(value, f.name), sink) for f in dataclasses.fields(value)}
-        return {"$c": [f"{cls.__module__}:{cls.__qualname__}", fields]}
+        return {"$c": [tag_of(cls), fields]}
     return {"$r": repr(value)}
 
 
@@ -241,7 +238,7 @@ def decode(tree, get_array):
         if key == "$p":
             return Path(val)
         if key == "$c":
-            cls = _trusted_class(val[0])
+            cls = class_of(val[0])
             fields = {k: decode(v, get_array) for k, v in val[1].items()}
             if cls is None or not dataclasses.is_dataclass(cls):
                 return Unencodable(f"{val[0]}({fields!r})")
@@ -256,7 +253,7 @@ def encode_error(exc: BaseException, sink) -> dict:
     cls = type(exc)
     args = [encode(a, sink) for a in exc.args]
     attrs = {k: encode(v, sink) for k, v in vars(exc).items() if not k.startswith("_")}
-    return {"type": f"{cls.__module__}:{cls.__qualname__}", "args": args, "attrs": attrs}
+    return {"type": tag_of(cls), "args": args, "attrs": attrs}
 
 
 def decode_error(rec: dict, get_array) -> Exception:
@@ -264,7 +261,7 @@ def decode_error(rec: dict, get_array) -> Exception:
     from ..errors import BoardError
 
     args = tuple(decode(a, get_array) for a in rec["args"])
-    cls = _trusted_class(rec["type"])
+    cls = class_of(rec["type"])
     if cls is None or not (isinstance(cls, type) and issubclass(cls, Exception)):
         return BoardError(f"recorded {rec['type']}: {' '.join(map(str, args))}")
     exc = cls.__new__(cls)
@@ -272,41 +269,6 @@ def decode_error(rec: dict, get_array) -> Exception:
     for k, v in rec["attrs"].items():
         setattr(exc, k, decode(v, get_array))
     return exc
-
-
-# Modules that moved when neurram_lab got its tier folders: run files written before name the old ones.
-_MOVED = {
-    "neurram_lab.board": "neurram_lab.board.contract",
-    "neurram_lab.capabilities": "neurram_lab.board.capabilities",
-    "neurram_lab.limits": "neurram_lab.board.limits",
-    "neurram_lab.registry": "neurram_lab.board.registry",
-    "neurram_lab.writeverify": "neurram_lab.program.writeverify",
-    "neurram_lab.programming": "neurram_lab.program.programming",
-    "neurram_lab.weights": "neurram_lab.program.weights",
-    "neurram_lab.mvm": "neurram_lab.mvm.mvm",
-    "neurram_lab.calibration": "neurram_lab.mvm.calibration",
-    "neurram_lab.recurrent": "neurram_lab.mvm.recurrent",
-    "neurram_lab.runlog": "neurram_lab.runlog.runlog",
-    "neurram_lab.journal": "neurram_lab.runlog.journal",
-    "neurram_lab.journal_board": "neurram_lab.runlog.journal_board",
-    "neurram_lab.replay": "neurram_lab.runlog.replay",
-}
-
-
-def _trusted_class(name: str):
-    mod_name, _, qual = name.partition(":")
-    mod_name = _MOVED.get(mod_name, mod_name)
-    if mod_name.split(".")[0] in _OLD_TOP:
-        mod_name = "neurram_lab." + mod_name
-    if mod_name.split(".")[0] not in _TRUSTED:
-        return None
-    try:
-        obj = builtins if mod_name == "builtins" else importlib.import_module(mod_name)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
-    return obj
 
 
 def first_difference(requested, recorded, where: str = "") -> str | None:
