@@ -206,21 +206,17 @@ def main(argv: list[str] | None = None) -> int:
     out["crosssim_style_rram_wan"] = {**errors_lsb(peer_outputs(g_cs, t), t, g_cs),
                                       "prog_std_us_vs_target_1s": float(np.std((g_cs - t["g_target_s"]) * us)),
                                       "relax_std_us_vs_target_30min": None, "wall_s": wall}
-    with tempfile.TemporaryDirectory() as d:
-        src, dst = Path(d) / "in.npz", Path(d) / "out.npz"
-        np.savez(src, g_target_us=g_t_us)
-        proc = subprocess.run([args.aihwkit_python, "-c", _AIHWKIT_SCRIPT, str(src), str(dst), str(args.seed)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            out["aihwkit"] = f"not run: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}"
-        else:
-            r = np.load(dst)
-            g_p, g_day = r["g_target_us"] / us, r["g_target_us:1day"] / us
-            out["aihwkit"] = {**errors_lsb(peer_outputs(g_p, t), t, g_p),
-                              "vs_target_1day": errors_lsb(peer_outputs(g_day, t), t, g_day)["vs_target"],
-                              "prog_std_us_vs_target_1s": float(np.std((g_p - t["g_target_s"]) * us)),
-                              "relax_std_us_vs_target_1day": float(np.std((g_day - t["g_target_s"]) * us)),
-                              "wall_s": json.loads(proc.stdout.strip().splitlines()[-1])["wall_s"]}
+    try:
+        r, wall = aihwkit_perturb(args.aihwkit_python, {"g_target_us": g_t_us}, args.seed)
+    except (RuntimeError, OSError) as exc:
+        out["aihwkit"] = f"not run: {exc}"
+    else:
+        g_p, g_day = r["g_target_us"] / us, r["g_target_us:1day"] / us
+        out["aihwkit"] = {**errors_lsb(peer_outputs(g_p, t), t, g_p),
+                          "vs_target_1day": errors_lsb(peer_outputs(g_day, t), t, g_day)["vs_target"],
+                          "prog_std_us_vs_target_1s": float(np.std((g_p - t["g_target_s"]) * us)),
+                          "relax_std_us_vs_target_1day": float(np.std((g_day - t["g_target_s"]) * us)),
+                          "wall_s": wall}
     print(json.dumps(out, indent=1))
     return 0
 
