@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._validate import boolean, integer, number, optional_integer, positive
 from ..errors import InputError
 from . import digital
 from .model import Model
@@ -243,7 +244,7 @@ def _run_layers(chip_net, layers, acts, batch):
 def progressive_finetune(chip_net, images, labels, epochs: int = 3, noise: float = 0.1, lr: float = 1e-5,
                          calibration_images: int = 500, relax_s: float = 1800.0, progress=None,
                          settle_s: float = 1.0, per_column: bool = True, iterations: int = 3,
-                         batch: int = 100) -> dict:
+                         batch: int = 100, threads: int | None = 1) -> dict:
     """Chip-in-the-loop progressive fine-tuning (SPEC §5) of a model graph (residual adds included).
 
     ``chip_net`` is a :class:`~.network.ChipNetwork` whose mapping holds the
@@ -260,7 +261,36 @@ def progressive_finetune(chip_net, images, labels, epochs: int = 3, noise: float
     False calibrates with the paper's operating point and offsets only.
     Returns the training accuracy of the fine-tuned tail after each step
     (keyed by the first software layer). Test data is never touched.
+    ``threads``: PyTorch threads while fine-tuning (restored after; None leaves them): one by default, so
+    the weights programmed, and a replay of the run, do not depend on how many cores the host has.
     """
+    epochs = integer("epochs", epochs, 0, 1000, "fine-tuning epochs per layer")
+    noise = number("noise", noise, 0.0, 1.0, "training weight noise, a fraction of max|W|")
+    lr = positive("lr", lr, 10.0, "learning rate")
+    calibration_images = integer("calibration_images", calibration_images, 1, None, "calibration images")
+    relax_s, settle_s = number("relax_s", relax_s, 0.0), number("settle_s", settle_s, 0.0)
+    per_column = boolean("per_column", per_column)
+    batch = integer("batch", batch, 1, None, "images per batch")
+    threads = optional_integer("threads", threads, 1, 1024, "PyTorch threads")
+    n = chip_net.mapping.model.check_images(images).shape[0] if hasattr(chip_net, "mapping") else None
+    if n is None:
+        raise InputError(f"chip_net must be a ChipNetwork, got {type(chip_net).__name__}")
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise InputError(f"labels must be {n} integer class indices (one per image), got shape {labels.shape} "
+                         f"of {labels.dtype}")
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        return _progressive(chip_net, images, labels, epochs, noise, lr, calibration_images, relax_s, progress,
+                            settle_s, per_column, iterations, batch)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _progressive(chip_net, images, labels, epochs, noise, lr, calibration_images, relax_s, progress, settle_s,
+                 per_column, iterations, batch) -> dict:
     model = chip_net.mapping.model
     names = [lay.name for lay in model.layers]
     weights = model.weight_layers

@@ -74,6 +74,13 @@ def test_progressive_finetune_walks_a_residual_graph_on_the_twin(one_thread):
         return program(layers, **kw)
 
     net.program_layers = spy
+    from neurram_lab.errors import InputError, LimitError
+
+    for bad, named in (({"epochs": -1}, "epochs"), ({"lr": 0.0}, "lr"), ({"noise": float("nan")}, "noise"),
+                       ({"batch": 0}, "batch"), ({"threads": 0}, "threads"), ({"labels": y[:5]}, "labels")):
+        with pytest.raises((InputError, LimitError), match=named):
+            progressive_finetune(net, x, **{"labels": y, **bad})
+    assert seen == [] and board.counters()["mvms"] == 0  # refused before anything was programmed or run
     before = {lay.name: lay.params["kernel"].copy() for lay in model.weight_layers}
     report = progressive_finetune(net, x, y, epochs=2, noise=0.1, lr=1e-3, calibration_images=12, relax_s=1.0,
                                   settle_s=1.0, per_column=False, iterations=1, batch=10)
