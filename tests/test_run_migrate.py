@@ -81,3 +81,13 @@ def test_old_fixture_names_classes_by_path_and_still_replays(tmp_path):
     rb = ReplayBoard(path)
     rb.snapshot()
     assert np.array_equal(rb.mvm(mvm.args["request"]), mvm.response)
+
+
+def test_runs_from_before_capabilities_and_rail_ranges():
+    from neurram_lab.board.capabilities import BoardCapabilities
+
+    assert migrate.board_capabilities({"board": {}}) == BoardCapabilities()  # the full set
+    caps = BoardCapabilities().to_dict()
+    assert migrate.board_capabilities({"board": {"capabilities": caps}}) == BoardCapabilities.from_dict(caps)
+    assert migrate.recorded_without("rail_range_v", "mvm") and not migrate.recorded_without("rail_range_v", "rail_range_v")
+    assert not migrate.recorded_without("mvm", "read")

@@ -59,3 +59,19 @@ def class_path(path: str) -> str:
 def experiment_name(name: str) -> str:
     """The current name of experiment ``name`` (an old run file's name mapped through ``OLD_EXPERIMENT_NAMES``)."""
     return OLD_EXPERIMENT_NAMES.get(name, name)
+
+
+def board_capabilities(record: dict):
+    """The :class:`~neurram_lab.board.capabilities.BoardCapabilities` a run's board declared (its start
+    snapshot); the full set for runs recorded before boards declared capabilities."""
+    from ..board.capabilities import BoardCapabilities
+
+    caps = (record or {}).get("board", {}).get("capabilities")
+    return BoardCapabilities.from_dict(caps) if caps else BoardCapabilities()
+
+
+def recorded_without(op: str, next_op: str | None) -> bool:
+    """Whether a replay's ``op`` was a call the recording board did not have (its journal goes on with
+    ``next_op``): runs recorded before boards had ``rail_range_v`` read their rail ranges from the safety
+    limits, without a board call."""
+    return op == "rail_range_v" and next_op != "rail_range_v"

@@ -19,6 +19,7 @@ from ..errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted
 from ..board.limits import SafetyLimits
 from ._journal_codec import first_difference
 from .journal_board import ENGINE_OP, FORM_ENGINE_OP, apply_engine_response
+from .migrate import board_capabilities, recorded_without
 from ._mvm_codec import Predicted
 from .runlog import read_run
 
@@ -155,10 +156,9 @@ class ReplayBoard(Board):
         raise exc  # not reached: a recorded call with an error raises it
 
     def _serve_whole(self, op: str, args: dict):
-        if op == "rail_range_v":  # runs recorded before boards had rail_range_v used the safety limits
-            i = self.cursor
-            if i < len(self.journal) and self.journal.call(i).op != "rail_range_v":
-                return tuple(self.limits.rails_v[args["name"]])
+        i = self.cursor
+        if i < len(self.journal) and recorded_without(op, self.journal.calls["op"].iat[i]):  # a run from before the call
+            return tuple(self.limits.rails_v[args["name"]])
         return self._serve(op, args)
 
     def _main(self, op: str):
@@ -213,8 +213,7 @@ class ReplayBoard(Board):
     def _capabilities(self) -> BoardCapabilities:
         """Those of the recorded board (its start snapshot); the full set for runs recorded before boards
         declared capabilities."""
-        caps = self.record.get("board", {}).get("capabilities")
-        return BoardCapabilities.from_dict(caps) if caps else BoardCapabilities()
+        return board_capabilities(self.record)
 
     def _info(self) -> BoardInfo:
         out = self._main("info")
