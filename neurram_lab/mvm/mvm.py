@@ -367,11 +367,17 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
                 y = y[..., 0::2] - y[..., 1::2]
             results.append(y[0] if squeeze[k] else y)
             continue
-        val = codes_of[k].astype(np.float64) + off
-        if calibration is not None and calibration.offsets is not None:
-            val = val - calibration.offsets[k]
-        y_wm = val * unit / (cs_over_ci * v_read)
-        y = to_weight_units(m, y_wm, ints[k], direction) / scales[k]
+        base = off - calibration.offsets[k] if calibration is not None and calibration.offsets is not None else off
+        if direction == "forward" and isinstance(m, ProgrammedMatrix):  # to_weight_units folded into one column scale
+            kw = m.w_max / (m.gmax_s - m.gmin_s) / scales[k]
+            y = codes_of[k].astype(np.float64)
+            y += base
+            y *= conductance_of(m).sum(axis=0) * (unit / (cs_over_ci * v_read) * kw)
+            if not m.placement.differential:
+                y -= (m.gmin_s * kw) * ints[k].sum(axis=-1, keepdims=True)
+        else:
+            y_wm = (codes_of[k].astype(np.float64) + base) * (unit / (cs_over_ci * v_read))
+            y = to_weight_units(m, y_wm, ints[k], direction) / scales[k]
         results.append(y[0] if squeeze[k] else y)
     if single:
         return (results[0], codes_of[0]) if return_codes else results[0]
