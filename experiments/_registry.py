@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 
 from neurram_lab.errors import InputError
-from neurram_lab.runlog.migrate import OLD_EXPERIMENT_NAMES, experiment_name
 
 # Experiment modules with a CLI command, in the order ``neurram --help`` lists them.
 EXPERIMENT_MODULES: list[str] = [
@@ -46,12 +45,21 @@ MERIT: dict[str, str] = {
 }
 
 # Old experiment names (run files written before a name was its command's words joined by "-")
-# are the migration module's knowledge: they still replay and list under the new ones.
-OLD_NAMES: dict[str, str] = OLD_EXPERIMENT_NAMES
+# are the migration module's knowledge: they still replay and list under the new ones. It is
+# imported on first use: importing neurram_lab.runlog loads h5py and pandas, which the registry
+# (imported by `import neurram_lab.experiments`) must not (tests/test_import_light.py).
+
+
+def __getattr__(name):
+    if name == "OLD_NAMES":  # dict[str, str]: old experiment name -> current name
+        from neurram_lab.runlog.migrate import OLD_EXPERIMENT_NAMES
+        return OLD_EXPERIMENT_NAMES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def canonical_name(name: str) -> str:
     """The current name of experiment ``name`` (an old run file's name, :func:`neurram_lab.runlog.migrate.experiment_name`)."""
+    from neurram_lab.runlog.migrate import experiment_name
     return experiment_name(name)
 
 
