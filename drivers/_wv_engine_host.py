@@ -43,6 +43,23 @@ def probe(board, op: str = "write_verify") -> tuple[bool, int]:
     return (st & _STATUS_IDLE_MASK) == wv.ST_CMD_EMPTY, st
 
 
+def _cell_read_v(board) -> float:
+    """The cell read voltage VREAD - VREF_TIA (V) the rails hold now; BoardError when it is not positive."""
+    v_cell = board._dac_volts(1, 6) - board._dac_volts(1, 7)
+    if v_cell <= 0:
+        raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
+    return v_cell
+
+
+def _require_engine(board, op: str = "write_verify") -> None:
+    """Probe the engine (calls counted under ``op``); BoardError when the FPGA answers without one."""
+    there, st = probe(board, op)
+    if not there:
+        raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
+                         "after a clear (want the command FIFO empty, idle, no fault): the FPGA runs no "
+                         "write-verify engine (configure neurram_top_wv.bit)")
+
+
 def fits(cfg) -> bool:
     """Whether the engine's fields hold ``cfg`` (else tier 2 keeps its host loop)."""
     from . import neurram_top as nt
@@ -61,9 +78,7 @@ def plan(board, cfg, target_s) -> tuple[wv.Level, np.ndarray, np.ndarray, float]
     """The level every job shares and each cell's window codes (lo, hi); all checks before any call.
 
     Returns (level, lo codes, hi codes, v_cell_v)."""
-    v_cell = board._dac_volts(1, 6) - board._dac_volts(1, 7)
-    if v_cell <= 0:
-        raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
+    v_cell = _cell_read_v(board)
     rails = board._get_rails()
     g_set, g_rst = float(rails["v_wl_set"]), float(rails["v_wl_reset"])
     lim = board.limits
@@ -160,11 +175,7 @@ def run_write_verify(board, res, cfg, progress=None, on_done=None) -> None:
     change[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     board._dirty = True
     try:
-        there, st = probe(board)
-        if not there:
-            raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
-                             "after a clear (want the command FIFO empty, idle, no fault): the FPGA runs no "
-                             "write-verify engine (configure neurram_top_wv.bit)")
+        _require_engine(board)
         L = board._link
         for ep, val in ceilings(board).wire_ins().items():
             board._set(ep, val)
@@ -230,10 +241,7 @@ def _run_level_jobs(board, op: str, ceil: wv.Ceilings, level: wv.Level, c, r, k)
     """Probe, load ``ceil``, run one CELL job a cell (all on ``level``, slot 0) in batches that fit the FIFOs;
     the records, concatenated, checked against the jobs (same cells, in order; no refused or faulted record).
     Calls are counted under the board operation ``op``; the engine's busy time goes to the board-time model."""
-    there, st = probe(board, op)
-    if not there:
-        raise BoardError(f"bitstream {board.bitstream.name!r} was declared, but wire-out 0x23 reads 0x{st:08X} "
-                         "after a clear: the FPGA runs no write-verify engine (configure neurram_top_wv.bit)")
+    _require_engine(board, op)
     L = board._link
     for ep, val in ceil.wire_ins().items():
         board._set(ep, val)
@@ -261,9 +269,7 @@ def run_read(board, core, row, col) -> tuple[np.ndarray, np.ndarray]:
     the first ``board.ignore_cycles`` dropped). Returns (conductance S float32, saturated bool); a
     saturated cell's value is not a reading (the caller reads it on the host loop)."""
     n = core.size
-    v_cell = board._dac_volts(1, 6) - board._dac_volts(1, 7)
-    if v_cell <= 0:
-        raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
+    v_cell = _cell_read_v(board)
     cycles, ignore = board.read_cycles, board.ignore_cycles
     order = np.argsort(core, kind="stable")
     c, r, k = (np.repeat(a[order], cycles) for a in (core, row, col))
@@ -314,9 +320,7 @@ def run_form(board, core, row, col, v_form_v, width_s: float, g_formed_s: float)
     """Form cells on the engine: one FORM job a cell (the host ramp :func:`form_cells` runs, read before
     each pulse, read at the end); returns a bool array, True where the last read reached ``g_formed_s``."""
     n = core.size
-    v_cell = board._dac_volts(1, 6) - board._dac_volts(1, 7)
-    if v_cell <= 0:
-        raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
+    v_cell = _cell_read_v(board)
     level, _ = form_level(board, v_form_v, width_s, g_formed_s, v_cell)
     board._check_powered(core)
     formed = np.zeros(n, bool)
