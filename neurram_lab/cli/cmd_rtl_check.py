@@ -2,6 +2,7 @@
 against the authors' Verilog (``drivers.rtl.diff``) before a chip is plugged in.
 
 Prints calls compared, fields compared, mismatches (each shown), simulated cycles, wall time and cycles/s.
+With ``--json`` those lines go to stderr and stdout carries the one JSON object alone.
 Exit status 0 with no mismatch, 1 with any, 2 on bad input (missing folder, no ``neurram_top.v``, a file that
 is not Verilog, a design that does not elaborate, an unknown ``--top``, ``--ops`` below 1), one line each.
 """
@@ -62,13 +63,24 @@ def main(args, ctx) -> dict:
         res = diff.check(args.hdl, args.top, seed=seed, ops=ops, progress=progress)
     finally:
         bar.close()
-    ctx.say(f"{res['top']}: {res['calls_compared']} calls compared, {res['fields_compared']} fields, "
-            f"{res['mismatches']} mismatches; {res['simulated_cycles']} cycles simulated in {res['wall_s']} s "
-            f"({res['cycles_per_s']} cycles/s)")
+    say = _say(ctx)
+    say(f"{res['top']}: {res['calls_compared']} calls compared, {res['fields_compared']} fields, "
+        f"{res['mismatches']} mismatches; {res['simulated_cycles']} cycles simulated in {res['wall_s']} s "
+        f"({res['cycles_per_s']} cycles/s)")
     for m in res["mismatch_list"]:
-        ctx.say(f"  MISMATCH {m}")
+        say(f"  MISMATCH {m}")
     res["exit"] = 0 if res["mismatches"] == 0 else 1
     return res
+
+
+def _say(ctx):
+    """Human-readable lines: on stdout, or on stderr with ``--json`` so that stdout holds only the JSON
+    object; nothing with ``--quiet``."""
+    if ctx.quiet:
+        return lambda text: None
+    if ctx.json:
+        return lambda text: print(text, file=sys.stderr, flush=True)
+    return ctx.say
 
 
 def exit_status(summary) -> int:
