@@ -56,16 +56,18 @@ def clip_convert(integ, row_scale, h, offset, z, floors, top, out, sq_rows):  # 
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def relax(ix, t, g_then, z, t_prog, age_index, rec, clock, base, n_rows, t_min, fb, ib):  # pragma: no cover
+def relax(ix, t, g_then, z, k, fb, ib):  # pragma: no cover - compiled
     """Cell ``ix``'s conductance (S) relaxed to time ``t`` (s) from ``g_then``, and its clock row then
-    (as ``CellArray._relaxed``; ``z`` its standard normal draw).
+    (as ``CellArray._relaxed``; ``z`` its standard normal draw, ``k`` the cell array's
+    :class:`~sim_backend.cells.CellKernelRecord`).
 
     ``fb``/``ib``: a one-element float32 buffer and its int32 view (the clock row is the age's bits).
     """
-    fb[0] = max(f32(t - t_prog[ix]), t_min)
-    j = min((ib[0] >> 16) - base, n_rows - 1)
-    j = max(j, age_index[ix])  # time only runs forward
-    j0 = age_index[ix]
+    fb[0] = max(f32(t - k.t_prog_s[ix]), k.t_min_s)
+    j = min((ib[0] >> 16) - k.clock_base, k.clock_rows - 1)
+    j0 = k.age_index[ix]
+    j = max(j, j0)  # time only runs forward
+    clock, rec = k.clock, k.rec
     df0 = clock[j, 0] - clock[j0, 0]
     df1 = clock[j, 1] - clock[j0, 1]
     var = rec[ix, 0] * df0
@@ -86,24 +88,30 @@ def any_kind(kind, idx, value):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, z_relax, c2c, g_s,
-                t_prog, age_index, rec, kind, v_th, g_lim, relax_scale, clock, base, n_rows, t_min, amp, amp_step_inv,
-                amp_n, slope_inv, tau0_s, gate_th, gate_nom, excite_gain, drift_rel, g_mid, out):  # pragma: no cover
+def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, z_relax, c2c, k, out):  # pragma: no cover
     """SET (``is_set``) or RESET pulses on distinct non-pristine cells: relax, respond, restart relaxation.
 
-    Pulse ``i`` ends at ``t_end[i]``, or at ``(i + 1) * t_step + t0`` when ``t_step > 0``. Noise: the
-    standard normal draws ``z_relax`` and the cycle-to-cycle factors ``c2c`` (one per pulse each). Returns ``(sum(v^2 * g * width), sum(v^2))`` for the energy.
+    ``k``: the cell array's :class:`~sim_backend.cells.CellKernelRecord` (its state, die and
+    parameters, by field name). Pulse ``i`` ends at ``t_end[i]``, or at ``(i + 1) * t_step + t0``
+    when ``t_step > 0``. Noise: the standard normal draws ``z_relax`` and the cycle-to-cycle factors
+    ``c2c`` (one per pulse each). Returns ``(sum(v^2 * g * width), sum(v^2))`` for the energy.
     """
     one = f32(1.0)
     fb = np.empty(1, f32)
     ib = fb.view(np.int32)
+    g_s, rec, clock, amp = k.g_s, k.rec, k.clock, k.amp
+    v_th = k.set_vth if is_set else k.reset_vth
+    g_lim = k.g_cap if is_set else k.g_floor
+    slope_inv = k.set_slope_inv if is_set else k.reset_slope_inv
+    tau0_s = k.set_tau0_s if is_set else k.reset_tau0_s
+    gate_th, gate_nom = k.gate_v_th_v, k.gate_v_nominal_v
     e_cell = 0.0
     v2_sum = 0.0
     for i in range(idx.size):
         ix = idx[i]
         te = (i + 1) * t_step + t0 if t_step > 0 else t_end[i]
         z = z_relax[i]
-        g, j = relax(ix, te, g_s[ix], z, t_prog, age_index, rec, clock, base, n_rows, t_min, fb, ib)
+        g, j = relax(ix, te, g_s[ix], z, k, fb, ib)
         x = min((f32(v[i]) - v_th[ix]) * f32(slope_inv), f32(60.0))
         x = np.exp(x)
         x *= -f32(width_s[i] / tau0_s)
@@ -116,24 +124,24 @@ def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, z_relax, c2c
         else:
             s = min(s, one)
             resp = g - s * max(g - g_lim[ix], f32(0.0))
-        normal = kind[ix] == 0
+        normal = k.kind[ix] == 0
         new = resp if normal else g
         # restart relaxation: defects not yet relaxed stay excited, the pulse excites more
         left = rec[ix, 3] * (one - clock[j, 1])
-        hit = min(s * f32(excite_gain), one)
+        hit = min(s * f32(k.excite_gain), one)
         e = one - (one - left) * (one - hit)
         if not normal:
             e = f32(0.0)
-        sc = relax_scale[ix]
+        sc = k.relax_scale[ix]
         w = e * sc * sc
-        ja = np.int32(min(max(new * f32(amp_step_inv), f32(0.0)), f32(amp_n - 1)))
+        ja = np.int32(min(max(new * f32(k.amp_step_inv), f32(0.0)), f32(k.amp_n - 1)))
         rec[ix, 0] = amp[ja, 0] * w
         rec[ix, 1] = amp[ja, 1] * w
-        rec[ix, 2] = (f32(-drift_rel) * e) * (new - f32(g_mid))
+        rec[ix, 2] = (f32(-k.drift_rel) * e) * (new - f32(k.g_mid_s))
         rec[ix, 3] = e
         g_s[ix] = new
-        t_prog[ix] = te
-        age_index[ix] = 0
+        k.t_prog_s[ix] = te
+        k.age_index[ix] = 0
         out[i] = new
         v2 = np.float64(v[i]) * np.float64(v[i])
         e_cell += v2 * np.float64(new) * width_s[i]
@@ -160,22 +168,22 @@ def read_timing(idx, g_s, over, t_span, t_lo, g_fast_inv, g_out, dur_out, t_out)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def read_cells(idx, t, t_start, g_then, z_relax, z_leaky, use_leaky, z_read, g_s, age_index, t_prog,
-               rec, kind, clock, base, n_rows, t_min, noise_rel, floor_sq, dur, out):  # pragma: no cover
+def read_cells(idx, t, t_start, g_then, z_relax, z_leaky, use_leaky, z_read, k, dur, out):  # pragma: no cover
     """Noisy readings of distinct cells at times ``t + t_start``; stores their relaxed state.
 
-    Returns ``sum(g_read * dur)`` (S s) for the energy when ``dur`` is given (size > 0).
+    ``k``: the cell array's :class:`~sim_backend.cells.CellKernelRecord`. Returns
+    ``sum(g_read * dur)`` (S s) for the energy when ``dur`` is given (size > 0).
     """
     fb = np.empty(1, f32)
     ib = fb.view(np.int32)
+    noise_rel, floor_sq = k.read_noise_rel, k.read_floor_sq_s2
     ig = 0.0
     for i in range(idx.size):
         ix = idx[i]
-        g, j = relax(ix, t[i] + t_start, g_then[i], z_relax[i], t_prog, age_index, rec, clock, base,
-                     n_rows, t_min, fb, ib)
-        g_s[ix] = g
-        age_index[ix] = j
-        if use_leaky and kind[ix] == 5:
+        g, j = relax(ix, t[i] + t_start, g_then[i], z_relax[i], k, fb, ib)
+        k.g_s[ix] = g
+        k.age_index[ix] = j
+        if use_leaky and k.kind[ix] == 5:
             g = g * (f32(1.0) + f32(0.1) * z_leaky[i])
         sig = f32(noise_rel) * g
         sig = np.sqrt(sig * sig + f32(floor_sq)) * z_read[i]

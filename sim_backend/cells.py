@@ -19,6 +19,8 @@ or rarely gives the same statistics.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from neurram_lab.board.limits import CELLS_PER_CORE, N_COLS, N_CORES, N_ROWS
@@ -29,6 +31,46 @@ from .params import TwinParams
 
 F32 = np.float32
 _ROW = np.dtype((np.void, 16))
+
+#: What the compiled cell kernels (``pulse_cells``, ``read_cells``) read, by field name: the cell
+#: array's state and die columns (views, written in place), its relaxation clock and amplitude
+#: tables, and the device and read parameters they use. One record per :class:`CellArray`, built
+#: by :func:`kernel_record`; a misspelt or missing field is a TypeError when it is built and a
+#: typing error when a kernel compiles, never a silently swapped pair of floats.
+CellKernelRecord = namedtuple("CellKernelRecord", [
+    # state (per cell, written by the kernels)
+    "g_s", "t_prog_s", "age_index", "rec", "kind",
+    # die (per cell)
+    "set_vth", "reset_vth", "g_cap", "g_floor", "relax_scale",
+    # relaxation clock: table (rows x 2), shifted bit pattern of its first row's age, rows, shortest age (s)
+    "clock", "clock_base", "clock_rows", "t_min_s",
+    # relaxation amplitude table (rows x 2), 1 / its conductance step (1/S), rows
+    "amp", "amp_step_inv", "amp_n",
+    # device: 1 / V slope (1/V), tau0 (s) of SET and RESET; access-transistor gate threshold / nominal (V)
+    "set_slope_inv", "reset_slope_inv", "set_tau0_s", "reset_tau0_s", "gate_v_th_v", "gate_v_nominal_v",
+    # relaxation: excitation gain, drift (relative), conductance the drift pulls toward (S)
+    "excite_gain", "drift_rel", "g_mid_s",
+    # read noise: relative sigma, floor sigma squared (S^2, float32)
+    "read_noise_rel", "read_floor_sq_s2",
+])
+
+
+def kernel_record(cells: "CellArray") -> CellKernelRecord:
+    """The :data:`CellKernelRecord` of ``cells`` (its parameters as fixed when it was made)."""
+    p, r, rp = cells.params.device, cells.params.relax, cells.params.read
+    clk, amp = cells._clock, cells._amp
+    return CellKernelRecord(
+        g_s=cells.g_s, t_prog_s=cells.t_prog_s, age_index=cells.age_index, rec=cells._rec, kind=cells.kind,
+        set_vth=cells.set_vth, reset_vth=cells.reset_vth, g_cap=cells.g_cap, g_floor=cells.g_floor,
+        relax_scale=cells.relax_scale,
+        clock=clk.both, clock_base=clk.base, clock_rows=clk.rows, t_min_s=F32(clk.T_MIN_S),
+        amp=amp.both, amp_step_inv=1.0 / amp.G_STEP_S, amp_n=amp.N,
+        set_slope_inv=1.0 / p.set_v_slope_v, reset_slope_inv=1.0 / p.reset_v_slope_v,
+        set_tau0_s=p.set_tau0_s, reset_tau0_s=p.reset_tau0_s,
+        gate_v_th_v=p.gate_v_th_v, gate_v_nominal_v=p.gate_v_nominal_v,
+        excite_gain=r.excite_gain, drift_rel=r.drift_rel, g_mid_s=r.g_mid_s,
+        read_noise_rel=rp.noise_rel, read_floor_sq_s2=F32(rp.noise_floor_s**2),
+    )
 
 
 class CellArray:
@@ -87,6 +129,8 @@ class CellArray:
         self._key = np.random.SeedSequence([self.seed, 0xCE11]).generate_state(2, np.uint64)
         self._calls = 0
         self.version = np.zeros(N_CORES, np.int64)  # bumped whenever a core's cells change
+        # the compiled kernels' parameters, once: the clock and amplitude tables above are fixed here too
+        self._kernel_record = kernel_record(self)
 
     def streams(self, n_blocks: int) -> list:
         """Noise streams for the ``n_blocks`` blocks of the next call (one call per request)."""
@@ -201,7 +245,7 @@ class CellArray:
         (V^2 S s), sum(v^2) (V^2))``, the sums for the energy.
         """
         is_set = kind != "reset"
-        p, r = self.params.device, self.params.relax
+        p = self.params.device
         n = idx.size
         z_relax = noise(n)
         c2c = device.c2c_factor(noise(n), p)  # numpy's exp, as the reference path takes it
@@ -211,15 +255,9 @@ class CellArray:
         else:
             t0, step, t_end = 0.0, -1.0, _per_cell(t_end_s, n, np.float64)
         out = np.empty(n, F32)
-        clk, amp = self._clock, self._amp
         e_cell, v2 = _kernels.kernel("pulse_cells")(
             is_set, idx, _per_cell(v, n, F32), _per_cell(width_s, n, np.float64), _per_cell(v_gate, n, np.float64),
-            t_end, t0, step, z_relax, c2c,
-            self.g_s, self.t_prog_s, self.age_index, self._rec, self.kind,
-            self.set_vth if is_set else self.reset_vth, self.g_cap if is_set else self.g_floor, self.relax_scale,
-            clk.both, clk.base, clk.rows, F32(clk.T_MIN_S), amp.both, 1.0 / amp.G_STEP_S, amp.N,
-            1.0 / (p.set_v_slope_v if is_set else p.reset_v_slope_v), p.set_tau0_s if is_set else p.reset_tau0_s,
-            p.gate_v_th_v, p.gate_v_nominal_v, r.excite_gain, r.drift_rel, r.g_mid_s, out)
+            t_end, t0, step, z_relax, c2c, self._kernel_record, out)
         return out, e_cell, v2
 
     def _reprogrammed(self, idx, new, act, normal, t_end_s, j, rec) -> None:
@@ -291,12 +329,9 @@ class CellArray:
         z_leaky = noise(n) if leaky else z_relax
         z_read = noise(n)
         out = np.empty(n, F32)
-        clk, rp = self._clock, self.params.read
         ig = _kernels.kernel("read_cells")(
             idx, t_s, float(t_start_s), np.ascontiguousarray(g0, F32), z_relax, z_leaky, leaky, z_read,
-            self.g_s, self.age_index, self.t_prog_s, self._rec, self.kind,
-            clk.both, clk.base, clk.rows, F32(clk.T_MIN_S), rp.noise_rel, F32(rp.noise_floor_s**2),
-            _NO_DUR if dur_s is None else dur_s, out)
+            self._kernel_record, _NO_DUR if dur_s is None else dur_s, out)
         return out, ig
 
     def true_conductance(self, idx, t_s) -> np.ndarray:
