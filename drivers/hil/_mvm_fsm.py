@@ -434,6 +434,9 @@ class MvmFsm:
             core = tgt[0]
             ok = core in enabled and inference
             if ok:
+                log = getattr(self.emu, "plane_log", None)  # a list where a check asks for it (drivers.rtl.diff)
+                if log is not None:
+                    log.append((core, self._forward(), pulses, planes))
                 q = np.einsum("vcl,c->vl", planes.astype(np.int64), weights)
                 driven = planes.any(axis=(0, 1))
             else:

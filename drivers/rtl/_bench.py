@@ -6,7 +6,9 @@ parent (:mod:`drivers.rtl.sim`) at ``NEURRAM_RTL_ADDRESS`` and serves requests, 
 ``("wi", [32 values])`` UpdateWireIns, ``("wo",)`` UpdateWireOuts -> 32 values, ``("trig", ep, bit)``,
 ``("pi", ep, [words])``, ``("po", ep, n_words)`` -> words, ``("adc", i_a, v0_v)`` the integrator's current and
 start, ``("pins", [names])`` -> values, ``("wait", ns)``, ``("close",)``. When the read voltage reaches the cell
-(mid-request) the bench asks ``("need_current",)`` and takes the answer ``(i_a, v0_v)`` before going on. Every answer is
+(mid-request) the bench asks ``("need_current",)`` and takes the answer ``(i_a, v0_v)`` before going on; at the
+neurons' first comparator write after a sample burst it asks ``("need_conversion", snapshots, y_addr)`` (the scan
+chains at each burst, the FPGA's output masks) and loads the answer ``{core: (sign bits, flip steps)}``. Every answer is
 ``(result, events, sim_ns)`` (``result`` a tuple ``("error", message)`` when the request failed): the board's events since the last answer (``(kind word, time_ps)``) and the
 simulated time. Nothing here knows the driver's tables.
 """
@@ -49,6 +51,7 @@ class _Host:
         self.ok = tb.dut.okHI
         self.go = 0
         self.ev_seen = 0
+        self.snaps = []  # (burst index, [(lane 0, lane 1) per core row]) since the last conversion
 
     async def cmd(self, op, addr=0, data=0, n=0):
         ok = self.ok
@@ -137,6 +140,38 @@ async def _read_watch(host, conn):
         tb.adc_v0_v.value = float(v0_v)
 
 
+N_ROWS = 8
+
+
+async def _sample_watch(host):
+    """At each sample burst's first trigger_in pulse (board.v ``smp_tog``), the chip's scan chains as they are
+    then (the input registers the neurons sample), kept until the next conversion."""
+    tb = host.tb
+    while True:
+        await Edge(tb.smp_tog)
+        idx = _int(tb.smp_idx.value)
+        lanes = [(_int(tb.ch0[r].value), _int(tb.ch1[r].value)) for r in range(N_ROWS)]
+        host.snaps.append((idx, lanes))
+
+
+async def _conversion_watch(host, conn):
+    """At the neurons' first comparator write after a sample burst (board.v ``conv_req``), ask the parent for
+    each core's comparator sign and flip step (the twin's conversion) and load them before the write."""
+    tb = host.tb
+    while True:
+        await Edge(tb.conv_req)
+        y_addr = [_int(getattr(tb, f"y_addr{r}").value) for r in range(N_ROWS)]
+        snaps, host.snaps = host.snaps, []
+        conn.send((("need_conversion", snaps, y_addr), host.events(), get_sim_time("ns")))
+        tables = conn.recv()
+        valid = 0
+        for core, (sign, flip) in tables.items():
+            tb.cmp_sign[core].value = int(sign)
+            tb.cmp_flip[core].value = int(flip)
+            valid |= 1 << int(core)
+        tb.cmp_valid.value = valid
+
+
 @cocotb.test()
 async def serve_frontpanel(tb):
     """Serve the parent's FrontPanel calls until it says close (or goes away)."""
@@ -146,6 +181,8 @@ async def serve_frontpanel(tb):
     await Timer(200, "ns")  # clocks running, clk_cnt counting
     conn.send((("ready",), host.events(), get_sim_time("ns")))
     cocotb.start_soon(_read_watch(host, conn))
+    cocotb.start_soon(_sample_watch(host))
+    cocotb.start_soon(_conversion_watch(host, conn))
     while True:
         try:
             req = conn.recv()

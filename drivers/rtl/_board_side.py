@@ -17,7 +17,20 @@ kind  what         fields
 7     ADC sample   code[17:0]
 8     DAC frame    SCK edges while CS was low[7:0], DAC clocks dac_daisy_control's FSM worked[39:8]
 9     DAC CS low   (none: the frame's start)
+10    sample burst trigger_in pulses[15:0], burst index[31:16], pins at its start[36:32]:
+                   ext_1n_sl_sel[32], ext_1n_bl_sel[33], ext_1n[34], forward[35], inference_mode[36]
 ===== ============ ==========================================================================
+
+The scan chains (board.v): at each burst's first pulse the bench reads every core row's two chains; at the
+neurons' first comparator write after a burst it asks :meth:`ChipSide.convert` for the comparator tables. An
+MVM burst (inference_mode high) samples, for every enabled core, its input register: V of the core's column
+forward (bit-line inputs), H backward, line ``l`` at bit ``l`` of the register, value lane 1 - lane 0 (+1 / -1
+drivers); its charge ``q = sum(pulses * plane)`` over the bursts since the last conversion is one vector, and
+the twin converts it as ``hil://`` does (:meth:`drivers.hil._mvm_fsm.MvmFsm._mvm_codes`, the neurons the FPGA's
+mask enables: the design's ``y_addr``, so that the twin is asked the same question; the other neurons'
+comparators read 0, the emulator's assumption). A neuron-test burst (inference off, ext_1n on) samples the
+external line: the bit-line input level with ext_1n_bl_sel, the source-line one with ext_1n_sl_sel. A
+neuron's comparator reads its sign until the write at which it flips (``codes_to_flips``).
 
 How the chip decodes its core address is not in the HDL: :class:`ChipSide` latches the core-enable data
 into the core whose decoder address is (addr_horz, addr_vert) through the authors' swap
@@ -34,8 +47,8 @@ import numpy as np
 
 from .. import neurram_top as nt
 
-EV_DAC, EV_REG, EV_CLEAR, EV_CE_CLK, EV_CE_RESET, EV_PULSE, EV_ADC, EV_FRAME, EV_CS_LOW, EV_OVERFLOW = (
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 15)
+EV_DAC, EV_REG, EV_CLEAR, EV_CE_CLK, EV_CE_RESET, EV_PULSE, EV_ADC, EV_FRAME, EV_CS_LOW, EV_SAMPLE, EV_OVERFLOW = (
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15)
 N_CORES = nt.CORE_ROWS * nt.CORE_COLS
 DAC_CLK_PS = 160_000  # dac_clk = clk_cnt[3] of the 100 MHz system clock (neurram_top.v:108,115)
 _UNSWAP = [nt.unswap_addr(a) for a in range(8)]
@@ -59,7 +72,59 @@ def decode(word: int) -> tuple:
         return kind, word & 0x3FFFF
     if kind == EV_FRAME:
         return kind, word & 0xFF, (word >> 8) & 0xFFFFFFFF
+    if kind == EV_SAMPLE:
+        return kind, word & 0xFFFF, (word >> 16) & 0xFFFF, (word >> 32) & 0x1F
     return (kind,)
+
+
+_BITS = np.arange(8, dtype=np.uint8)
+
+
+def _lane_bits(x: int) -> np.ndarray:
+    """The 3072 bits of a chain (bit ``reg * 256 + line``) as (12, 256) uint8."""
+    b = np.frombuffer(int(x).to_bytes(384, "little"), np.uint8)
+    return np.unpackbits(b, bitorder="little").reshape(12, 256)
+
+
+def _pack(bits: np.ndarray) -> int:
+    return int.from_bytes(np.packbits(np.asarray(bits, np.uint8), bitorder="little").tobytes(), "little")
+
+
+def _pack_flips(flip: np.ndarray) -> int:
+    """256 flip steps, 7 bits each, neuron ``l`` at bits ``7 l`` (board.v ``cmp_flip``)."""
+    v = 0
+    for i, f in enumerate(np.asarray(flip, np.int64).tolist()):
+        v |= (f & 0x7F) << (7 * i)
+    return v
+
+
+class _ConvShim:
+    """What :meth:`MvmFsm._mvm_codes` / ``_neuron_codes`` use of an emulated bitstream, from the pins."""
+
+    class _Emu:
+        def __init__(self, chip):
+            self.chip, self.twin = chip, chip.twin
+
+        def dac_v(self, dac, channel):
+            return nt.code_volts(self.chip.dac_code.get((dac, channel), 0), dac)
+
+    class _Row:
+        def __init__(self, y):
+            self.y_addr = y
+
+    def __init__(self, chip, y_addr, forward):
+        from ..hil._mvm_fsm import MvmFsm
+
+        self.emu = self._Emu(chip)
+        self.rows = [self._Row(np.unpackbits(np.frombuffer(int(y).to_bytes(48, "little"), np.uint8),
+                                             bitorder="little")[:256].astype(bool)) for y in y_addr]
+        self.last_request = None
+        self._fwd = bool(forward)
+        self._step_v = lambda: MvmFsm._step_v(self)
+        self._twin_call = lambda fn: MvmFsm._twin_call(self, fn)
+
+    def _forward(self):
+        return self._fwd
 
 
 class ChipSide:
@@ -96,6 +161,8 @@ class ChipSide:
         self._c = np.zeros(1, np.int64)
         self._r = np.zeros(1, np.int64)
         self._k = np.zeros(1, np.int64)
+        self.bursts: dict[int, tuple[int, int]] = {}  # burst index -> (pulses, pins) since the last conversion
+        self.conversions = 0
 
     # ------------------------------------------------------------ events
     def take(self, events) -> None:
@@ -134,6 +201,8 @@ class ChipSide:
                 self._pulse(*ev[1:])
             elif kind == EV_ADC:
                 self.adc_codes.append(ev[1])
+            elif kind == EV_SAMPLE:
+                self.bursts[ev[2]] = (ev[1], ev[3])
             elif kind == EV_OVERFLOW:
                 self.lost_events = True
 
@@ -156,6 +225,59 @@ class ChipSide:
             for v in cols:
                 if h < nt.CORE_ROWS and v < nt.CORE_COLS:
                     self.core_enable[h * nt.CORE_COLS + v] = data
+
+    # ------------------------------------------------------- conversion
+    def convert(self, snaps, y_addr) -> dict:
+        """The neurons' comparator tables ``{core: (sign bits, flip steps packed 7 bits a neuron)}`` for what
+        the bursts since the last conversion sampled (see the module docstring); records each MVM burst's
+        input plane as an effect ``("input_plane", core, direction, pulses, plane bytes)``."""
+        from ..hil._mvm_fsm import MvmFsm, codes_to_flips
+
+        self.conversions += 1
+        bursts = [(self.bursts.pop(idx, (0, 0)), lanes) for idx, lanes in sorted(snaps, key=lambda t: t[0])]
+        self.bursts.clear()
+        if not bursts:
+            return {}
+        cores = np.flatnonzero(self.core_enable).tolist()
+        mvm = [(p, pins, lanes) for (p, pins), lanes in bursts if pins >> 4 & 1]
+        tables = {}
+        if mvm:
+            forward = bool(mvm[-1][1] >> 3 & 1)
+            shim = _ConvShim(self, y_addr, forward)
+            groups: dict = {}
+            for core in cores:
+                r, col = divmod(core, nt.CORE_COLS)
+                reg = 2 * col + 1 if forward else 2 * col
+                planes = []
+                for p, _pins, lanes in mvm:
+                    plane = _lane_bits(lanes[r][1])[reg].astype(np.int8) - _lane_bits(lanes[r][0])[reg].astype(np.int8)
+                    planes.append(plane)
+                    self.effects.append(("input_plane", core, "forward" if forward else "backward", int(p),
+                                         plane.tobytes()))
+                pl = np.stack(planes)
+                pulses = [int(p) for p, _pins, _l in mvm]
+                q = (pl.astype(np.int64) * np.asarray(pulses, np.int64)[:, None]).sum(axis=0)[None]
+                driven = pl.any(axis=0)
+                key = (driven.tobytes(), tuple(pulses), shim.rows[r].y_addr.tobytes())
+                groups.setdefault(key, []).append((r, core, q, driven, pulses))
+            for members in groups.values():
+                got = MvmFsm._mvm_codes(shim, members)
+                for r, core, *_ in members:
+                    tables[core] = got[r]
+        else:
+            last = bursts[-1][0][1]
+            node = (1, 2) if last >> 1 & 1 else (1, 5) if last & 1 else None
+            if last >> 2 & 1 and node is not None:
+                shim = _ConvShim(self, y_addr, True)
+                v = shim.emu.dac_v(*node)
+                for core in cores:
+                    tables[core] = MvmFsm._neuron_codes(shim, core, v)
+        out = {}
+        for core, (sign, flip) in tables.items():
+            y = shim.rows[core // nt.CORE_COLS].y_addr  # the neurons the FPGA reads; the rest read 0
+            sign, flip = np.asarray(sign)[-1], np.asarray(flip)[-1]  # one vector a conversion
+            out[core] = (_pack(np.where(y, sign & 1, 0)), _pack_flips(np.where(y, np.clip(flip, 0, 127), 127)))
+        return out
 
     def volts(self, node: str) -> float:
         dac, ch = nt.NODE_CHANNEL[node]

@@ -175,6 +175,32 @@ def _manual_read(board, core: int, cell) -> tuple[int, int]:
     return codes
 
 
+def mvm_request(core: int, cells, n_vec: int, input_bits: int, output_bits: int, direction: str = "forward",
+                seed: int = 0, signed: bool = True, n_out: int = 8):
+    """An MVM batch on ``core`` over the rows / columns of ``cells`` (formed ones carry current): inputs on
+    their rows (forward) or columns (backward), ``n_out`` outputs on the other side, seeded inputs."""
+    from neurram_lab.board import MVMRequest
+
+    rng = np.random.default_rng(seed + 7)
+    fwd = direction == "forward"
+    ins = sorted({c[0] if fwd else c[1] for c in cells})[:16]
+    outs = sorted({c[1] if fwd else c[0] for c in cells})[:n_out]
+    top = 2 ** (input_bits - 1) - 1 if signed else 2 ** input_bits - 1
+    lo = -top if signed else 0
+    x = rng.integers(lo, top + 1, size=(1, n_vec, len(ins)))
+    return MVMRequest(cores=(int(core),), inputs=x.astype(np.int16), input_lines=np.array(ins, np.int64),
+                      output_lines=np.array(outs, np.int64), direction=direction, input_bits=int(input_bits),
+                      output_bits=int(output_bits), signed_inputs=signed, differential=False, parallel=False)
+
+
+def _mvm(board, core, cells, n_vec, input_bits, output_bits, direction="forward", seed=0, signed=True):
+    return board.mvm(mvm_request(core, cells, n_vec, input_bits, output_bits, direction, seed, signed))
+
+
+def _neuron_test(board, core, levels_v, output_bits=6):
+    return board.neuron_test(core, np.asarray(levels_v, np.float64)[:, None], output_bits)
+
+
 def _err_pulse_over_limit(board):
     c, r, k = _arrays(0, [(0, 0)])
     board.pulse("set", c, r, k, np.array([9.0]), np.array([1e-6]), np.array([2.0]))
@@ -237,6 +263,10 @@ def _run(board, op):
         return _manual_read(board, op[1], op[2])
     if kind == "error":
         return ERRORS[op[1]](board)
+    if kind == "mvm":
+        return _mvm(board, *op[1:])
+    if kind == "neuron_test":
+        return _neuron_test(board, *op[1:])
     c, r, k = _arrays(op[1], op[2])
     if kind == "read":
         return board.read(c, r, k)

@@ -38,15 +38,15 @@ class Recorder:
         fn = getattr(self._dev, name)
 
         def call(*args):
-            res = fn(*args)
+            res = kept = fn(*args)
             shown = args
-            if name == "ReadFromPipeOut":
-                shown, res = (args[0], len(args[1])), (res, bytes(args[1]))
+            if name == "ReadFromPipeOut":  # the words read are compared, the caller gets the count
+                shown, kept = (args[0], len(args[1])), (res, bytes(args[1]))
             elif name == "WriteToPipeIn":
                 shown = (args[0], bytes(args[1]))
             elif name in ("OpenBySerial", "GetSerialNumber", "GetDeviceListSerial", "GetDeviceID"):
-                shown, res = ("<board>",) if args else (), (res if isinstance(res, int) else "<board>")
-            self.calls.append([name, shown, res, self._effects_fn()])
+                shown, kept = ("<board>",) if args else (), (res if isinstance(res, int) else "<board>")
+            self.calls.append([name, shown, kept, self._effects_fn()])
             return res
 
         return call
@@ -54,11 +54,19 @@ class Recorder:
 
 def hil_effects(emu):
     """Effects function of an emulated bitstream: its DAC log and program pulses, as the pins would show them."""
-    state = {"dac": len(emu.dac_log), "pulse": emu.last_pulse}
+    if getattr(emu, "plane_log", None) is None:
+        emu.plane_log = []  # drivers.hil._mvm_fsm logs each MVM run's sampled input planes there
+    state = {"dac": len(emu.dac_log), "pulse": emu.last_pulse, "planes": len(emu.plane_log)}
 
     def effects():
         out = [("dac",) + tuple(e) for e in emu.dac_log[state["dac"]:]]
         state["dac"] = len(emu.dac_log)
+        for core, forward, pulses, planes in emu.plane_log[state["planes"]:]:
+            for vec in planes:
+                for p, plane in zip(pulses, vec):
+                    out.append(("input_plane", core, "forward" if forward else "backward", int(p),
+                                np.asarray(plane, np.int8).tobytes()))
+        state["planes"] = len(emu.plane_log)
         p = emu.last_pulse
         if p is not None and p is not state["pulse"]:
             kind, cells, v, width_s, g = p
@@ -168,6 +176,7 @@ def compare(hil_calls, rtl_calls, label: str = "", result: DiffResult | None = N
 
 
 _EFFECT_FIELDS = {"dac": ("effect", "dac", "channel", "code"),
+                  "input_plane": ("effect", "core", "direction", "pulses", "plane"),
                   "pulse": ("effect", "polarity", "cells", "width_ns", "amplitude_v", "gate_v")}
 
 
@@ -195,6 +204,23 @@ def run_op(board, op):
     return _run(board, op)
 
 
+def check_params():
+    """The twin of both boards: the defaults with the MVM conversion's noise off (comparator, sampling,
+    supply wobble). The RTL converts a batch vector by vector (``matmul_dac2adc.v``: each vector's cycles,
+    then its readout) where ``hil://`` converts it in one twin call; with noise the two would draw
+    differently, with it off the codes are the same function of the same charges, so the comparison
+    sees the logic, not the draws. Reads and pulses keep their noise (one twin call each on both)."""
+    from neurram_lab.sim_backend.params import TwinParams
+
+    p = TwinParams()
+    c = p.circuit
+    c.comparator_noise_v = 0.0
+    c.cycle_noise_v = 0.0
+    c.temperature_k = 0.0
+    c.supply_noise_ohm = 0.0
+    return p
+
+
 def open_pair(hdl, top: str, seed: int, **board_opts):
     """(hil board, its recorder, rtl board, its recorder), both on twins of ``seed`` (``board_opts`` to both
     :class:`~drivers.fpga_board.FpgaBoard`, e.g. ``poll_timeout_s``)."""
@@ -203,11 +229,12 @@ def open_pair(hdl, top: str, seed: int, **board_opts):
     from . import connect as rtl_connect
     from . import make_rtl_ok
 
-    ok_h, emu = make_emulated_board(seed, bitstream=top if top != "neurram_top_sar" else "neurram_top_sar")
+    params = check_params()
+    ok_h, emu = make_emulated_board(seed, params=params, bitstream=top)
     rec_h = {}
     orig_h = ok_h.okCFrontPanel
     ok_h.okCFrontPanel = lambda: rec_h.setdefault("r", Recorder(orig_h(), hil_effects(emu)))
-    ok_r = make_rtl_ok(hdl, top, seed)
+    ok_r = make_rtl_ok(hdl, top, seed, params=check_params())
     rec_r = {}
     orig_r = ok_r.okCFrontPanel
     ok_r.okCFrontPanel = lambda: rec_r.setdefault("r", Recorder(orig_r(), rtl_effects(ok_r)))

@@ -54,11 +54,15 @@ class RtlSim:
     current_fn : callable, optional
         ``current_fn() -> (i_a, v0_v)``: the cell current out of the integrator and its start voltage, asked
         when the read voltage reaches the cell.
+    conversion_fn : callable, optional
+        ``conversion_fn(snapshots, y_addr) -> {core: (sign, flip)}``: the neurons' comparator tables, asked at
+        their first write after a sample burst (see :mod:`drivers.rtl._bench`).
     """
 
-    def __init__(self, vvp, on_events=None, current_fn=None):
+    def __init__(self, vvp, on_events=None, current_fn=None, conversion_fn=None):
         self.on_events = on_events
         self.current_fn = current_fn
+        self.conversion_fn = conversion_fn
         self.sim_ns = 0.0
         self.requests = 0
         self._wall_s = 0.0
@@ -121,10 +125,15 @@ class RtlSim:
             self._conn.send(req)
             while True:
                 res, events, ns = self._conn.recv()
-                if not (isinstance(res, tuple) and res and res[0] == "need_current"):
+                ask = res[0] if isinstance(res, tuple) and res else None
+                if ask == "need_current":
+                    self._take(events, ns)
+                    self._conn.send(self.current_fn() if self.current_fn is not None else (0.0, 0.9))
+                elif ask == "need_conversion":
+                    self._take(events, ns)
+                    self._conn.send(self.conversion_fn(res[1], res[2]) if self.conversion_fn is not None else {})
+                else:
                     break
-                self._take(events, ns)
-                self._conn.send(self.current_fn() if self.current_fn is not None else (0.0, 0.9))
         except (EOFError, OSError) as exc:
             raise BoardError(f"the RTL simulator went away ({exc}): {self.log_tail()}") from None
         self._wall_s += time.perf_counter() - t0

@@ -13,7 +13,18 @@
 //   the 18-bit code, MSB first. The integrator starts at adc_v0_v when the read voltage reaches the cell
 //   (wupdate_pulse high with vupdate_config = 11) and falls at adc_i_a / C; the host side sets both;
 // - the chip's digital side: row/column register writes (reg_config = 10 and an SPI clock edge), clears,
-//   the core-enable chain, the program pulse (wupdate_pulse) and its width, logged as events.
+//   the core-enable chain, the program pulse (wupdate_pulse) and its width, logged as events;
+// - the chip's scan chains: per core row two 3072-bit chains (lane 0 on shift2chip[2r], the -1 drivers; lane
+//   1 on shift2chip[2r+1], the +1 drivers), twelve 256-line registers H0 V0 H1 V1 ... H5 V5 of the row's six
+//   cores, clocked by the row's SPI clock pair (row 0 spi_clock_0, rows 1-3 spi_clock_1_3, rows 4-7
+//   spi_clock_4_7: shared pins, so rows of a group shift together), lane k on clock bit k. reg_config = x1
+//   shifts, forward (reg_config[1]) in at H0 line 0 and out at V5 line 255 on shift2ok, backward in at V5
+//   line 255 and out at H0 line 0; reg_config = 00 with a clock edge is the neurons' comparator write into
+//   each core's output register (H when reg_write_enable_horz, V when vert) of that lane; the clears zero
+//   the H / V registers. The comparator bits come from the host side (the twin): at the first write after
+//   a sample burst (trigger_in pulses) conv_req toggles and the bench loads cmp_sign / cmp_flip / cmp_valid;
+//   neuron n of a valid core reads cmp_sign until its cmp_flip-th write since then, the opposite after.
+//   At each burst's first trigger_in pulse smp_tog toggles (the bench reads the chains then).
 // The event log (ev_a, ev_t) is what the simulation host reads after each FrontPanel call: ev_a[63:60] the
 // kind, its fields packed from bit 0 up (the layouts: drivers/rtl/_board_side.py), ev_t the time in ps.
 
@@ -25,7 +36,7 @@ wire [4:0] okUH = 5'd0;
 wire [2:0] okHU;
 wire [31:0] okUHU;
 wire okAA;
-wire [15:0] shift2ok = 16'd0;
+wire [15:0] shift2ok;
 wire [1:0] lfsr_out = 2'd0;
 reg adc_rram_sdo = 0;
 wire [7:0] addr_local;
@@ -284,4 +295,119 @@ always @(negedge wupdate_pulse) begin : pulse_end
 	pulses = pulses + 1;
 	log_event({4'd6, 17'd0, pulse_cfg, wupdate_mode, w_ps});
 end
+
+// ------------------------------------------------------------------- chip: scan chains, neurons
+reg [3071:0] ch0 [0:7];    // lane 0 per core row: bit reg * 256 + line, reg 0..11 = H0 V0 ... H5 V5
+reg [3071:0] ch1 [0:7];
+reg [15:0] so2ok = 0;
+assign shift2ok = so2ok;
+reg [255:0] cmp_sign [0:47];
+reg [1791:0] cmp_flip [0:47]; // 7 bits a neuron: the write at which its comparator flips (>= 101: never)
+reg [47:0] cmp_valid = 0;
+reg [7:0] cmp_n = 0;       // comparator writes since the last conversion
+reg conv_req = 0;
+reg smp_since = 0;         // a sample burst since the last conversion
+reg smp_open = 0;
+reg smp_tog = 0;
+reg [15:0] smp_pulses = 0;
+reg [15:0] smp_idx = 0;
+reg [4:0] smp_pins = 0;    // at the burst's start: inference_mode, forward, ext_1n, ext_1n_bl_sel, ext_1n_sl_sel
+reg [31:0] neuron_writes = 0;
+localparam EV_SAMPLE = 10, EV_NWRITE = 11;
+integer ri, ci, li;
+initial for (ri = 0; ri < 8; ri = ri + 1) begin ch0[ri] = 0; ch1[ri] = 0; end
+initial for (ci = 0; ci < 48; ci = ci + 1) begin cmp_sign[ci] = 0; cmp_flip[ci] = {256{7'h7F}}; end
+task chain_out;
+	for (ri = 0; ri < 8; ri = ri + 1) begin
+		so2ok[2*ri] = reg_config[1] ? ch0[ri][3071] : ch0[ri][0];
+		so2ok[2*ri+1] = reg_config[1] ? ch1[ri][3071] : ch1[ri][0];
+	end
+endtask
+always @(reg_config) chain_out;
+task close_burst;
+	if (smp_open) begin
+		smp_open = 0;
+		log_event({4'd10, 23'd0, smp_pins, smp_idx, smp_pulses});
+		smp_idx = smp_idx + 1;
+	end
+endtask
+always @(posedge trigger_in) begin
+	if (!smp_open) begin
+		smp_open = 1;
+		smp_since = 1;
+		smp_pulses = 0;
+		smp_pins = {inference_mode, forward, ext_1n, ext_1n_bl_sel, ext_1n_sl_sel};
+		smp_tog = ~smp_tog;
+	end
+	smp_pulses = smp_pulses + 1;
+end
+// one comparator write (lane ln) into the output registers of the cores of rows lo..hi
+task neuron_write(input integer lo, input integer hi, input integer ln);
+	reg [255:0] bits;
+	integer cc, rr, pos;
+	for (rr = lo; rr <= hi; rr = rr + 1) for (cc = 0; cc < 6; cc = cc + 1) begin
+		bits = 0;
+		if (cmp_valid[rr*6+cc]) for (li = 0; li < 256; li = li + 1)
+			bits[li] = (cmp_n < cmp_flip[rr*6+cc][li*7 +: 7]) ? cmp_sign[rr*6+cc][li] : ~cmp_sign[rr*6+cc][li];
+		for (pos = 2*cc; pos <= 2*cc + 1; pos = pos + 1)
+			if ((pos == 2*cc) ? reg_write_enable_horz : reg_write_enable_vert) begin
+				if (ln == 0) ch0[rr][pos*256 +: 256] = bits;
+				else ch1[rr][pos*256 +: 256] = bits;
+			end
+	end
+endtask
+task chain_clock(input integer lo, input integer hi, input integer ln);
+	for (ri = lo; ri <= hi; ri = ri + 1)
+		if (reg_config[0]) begin
+			if (ln == 0) ch0[ri] = reg_config[1] ? {ch0[ri][3070:0], shift2chip[2*ri]} : {shift2chip[2*ri], ch0[ri][3071:1]};
+			else ch1[ri] = reg_config[1] ? {ch1[ri][3070:0], shift2chip[2*ri+1]} : {shift2chip[2*ri+1], ch1[ri][3071:1]};
+		end else if (reg_config == 2'b00)
+			neuron_write(ri, ri, ln);
+endtask
+reg [1:0] pc0 = 0, pc13 = 0, pc47 = 0;
+always @(spi_clock_0 or spi_clock_1_3 or spi_clock_4_7) begin : chip_clk
+	reg [1:0] r0, r13, r47;
+	integer k;
+	r0 = spi_clock_0 & ~pc0;
+	r13 = spi_clock_1_3 & ~pc13;
+	r47 = spi_clock_4_7 & ~pc47;
+	pc0 = spi_clock_0; pc13 = spi_clock_1_3; pc47 = spi_clock_4_7;
+	if (r0 | r13 | r47) begin
+		close_burst;
+		if (reg_config == 2'b00) begin
+			if (smp_since) begin  // the bench converts what was sampled (the twin) before the first write
+				smp_since = 0;
+				cmp_n = 0;
+				conv_req = ~conv_req;
+				#1;
+			end
+			neuron_writes = neuron_writes + 1;
+		end
+		for (k = 0; k < 2; k = k + 1) begin
+			if (r0[k]) chain_clock(0, 0, k);
+			if (r13[k]) chain_clock(1, 3, k);
+			if (r47[k]) chain_clock(4, 7, k);
+		end
+		if (reg_config == 2'b00 && cmp_n != 8'hFF) cmp_n = cmp_n + 1;
+		chain_out;
+	end
+end
+always @(negedge clear_horz_b or negedge clear_vert_b) begin : chain_clear
+	integer cc;
+	close_burst;
+	for (ri = 0; ri < 8; ri = ri + 1) for (cc = 0; cc < 6; cc = cc + 1) begin
+		if (!clear_horz_b) begin ch0[ri][2*cc*256 +: 256] = 0; ch1[ri][2*cc*256 +: 256] = 0; end
+		if (!clear_vert_b) begin ch0[ri][(2*cc+1)*256 +: 256] = 0; ch1[ri][(2*cc+1)*256 +: 256] = 0; end
+	end
+	chain_out;
+end
+// the FPGA's output masks (neuron_multi_level_output.v y_addr): the bench converts the neurons they enable
+wire [383:0] y_addr0 = dut.gen_nmlo[0].nmlo.y_addr;
+wire [383:0] y_addr1 = dut.gen_nmlo[1].nmlo.y_addr;
+wire [383:0] y_addr2 = dut.gen_nmlo[2].nmlo.y_addr;
+wire [383:0] y_addr3 = dut.gen_nmlo[3].nmlo.y_addr;
+wire [383:0] y_addr4 = dut.gen_nmlo[4].nmlo.y_addr;
+wire [383:0] y_addr5 = dut.gen_nmlo[5].nmlo.y_addr;
+wire [383:0] y_addr6 = dut.gen_nmlo[6].nmlo.y_addr;
+wire [383:0] y_addr7 = dut.gen_nmlo[7].nmlo.y_addr;
 endmodule
