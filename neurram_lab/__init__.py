@@ -2,7 +2,9 @@
 
 Tiers, all on one :class:`Board` contract (:mod:`neurram_lab.board`):
 
-- tier 1 (:mod:`neurram_lab.cells`): cell reads and pulses, forming, rails, power;
+- tier 1 is the Board contract itself (cell reads and pulses, forming, the neuron
+  test, rails, power), with per-core views :class:`Chip` / :class:`Core`
+  (:mod:`neurram_lab.board.views`);
 - tier 2 (:mod:`neurram_lab.program`): write-verify, iterative programming,
   dead-cell scans, weight matrices;
 - tier 2 (:mod:`neurram_lab.mvm`): multi-core MVM in weight units in every
@@ -49,8 +51,8 @@ _LAZY = {
     **dict.fromkeys(("BoardCapabilities", "AppliedPulse", "ACTIVATIONS", "MVM_DIRECTIONS"), "neurram_lab.board.capabilities"),
     **dict.fromkeys(("SafetyLimits", "N_CORES", "N_ROWS", "N_COLS", "PULSE_KINDS"), "neurram_lab.board.limits"),
     **dict.fromkeys(("open_board", "register_board", "known_schemes", "parse_spec"), "neurram_lab.board.registry"),
-    # tier 1
-    **dict.fromkeys(("Chip", "Core"), "neurram_lab.cells"),
+    # tier 1: per-core views of the contract
+    **dict.fromkeys(("Chip", "Core"), "neurram_lab.board.views"),
     # tier 2: programming
     **dict.fromkeys(("WriteVerifyConfig", "ProgramResult", "write_verify", "form_cells"), "neurram_lab.program.writeverify"),
     **dict.fromkeys(("PROGRAM_TABLES", "DeadCellScan", "IterativeResult", "iterative_program", "program_weights",
@@ -98,7 +100,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from .board.contract import Board, BoardInfo, MVMRequest, validate_mvm
     from .board.limits import N_COLS, N_CORES, N_ROWS, PULSE_KINDS, SafetyLimits
     from .board.registry import known_schemes, open_board, parse_spec, register_board
-    from .cells import Chip, Core
+    from .board.views import Chip, Core
     from .mvm.calibration import calibrate
     from .mvm.mvm import MVMCalibration, run_mvm
     from .mvm.recurrent import RECURRENT_DIRECTIONS, RecurrentMatrix, RecurrentPlacement, measure_recurrent

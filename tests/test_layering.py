@@ -1,7 +1,7 @@
 """The folders are the architecture: every import points down the stack (read from the source, with ast).
 
 From the bottom: the errors and private helpers; the Board contract
-(``neurram_lab.board``); tier 1 (``cells``) and the run log (``runlog``);
+(``neurram_lab.board``, which is tier 1 too) and the run log (``runlog``);
 tier 2 programming (``program``) and MVM (``mvm``); tier 3 (``deploy``); the
 experiments; the sweep
 (``sweep``); the CLI on top, which nothing imports. The twin (``sim_backend``)
@@ -24,7 +24,7 @@ LEVELS = [
     ("neurram_lab.errors", 0), ("neurram_lab._files", 0), ("neurram_lab._jit", 0), ("neurram_lab._data", 0),
     ("neurram_lab._validate", 0),
     ("neurram_lab.board", 1), ("neurram_lab._cores", 1),
-    ("neurram_lab.cells", 2), ("neurram_lab.runlog", 2),
+    ("neurram_lab.runlog", 2),
     ("neurram_lab.program", 3),
     ("neurram_lab.mvm", 4),
     ("neurram_lab.deploy", 5),

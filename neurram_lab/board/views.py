@@ -1,17 +1,21 @@
-"""Tier 1: cell-level handles on a board (read conductance, pulse, form, power, rails).
+"""Per-core views of a board: ``Chip(board).core(3).read_g_siemens(rows, cols)``.
 
-``Chip(board).core(3).read_g_siemens(rows, cols)``. Thin, vectorised wrappers
-over the Board contract that fix the core index and give each pulse kind a
-name; numpy arrays in and out.
+Tier 1 (cell read / pulse / form, the neuron test, rails, power gating) is the
+:class:`~neurram_lab.board.contract.Board` contract itself: its calls are
+already vectorised over cells and checked against the limits, and the tiers
+above call it directly. These views only fix the core index and give each
+pulse kind a name, numpy arrays in and out; every size comes from the board's
+:attr:`~neurram_lab.board.contract.Board.limits` (``n_cores``, ``n_rows``,
+``n_cols``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validate import array, integer
-from .board.contract import Board
-from .errors import InputError
+from .._validate import array, integer
+from ..errors import InputError
+from .contract import Board
 
 
 class Core:
@@ -21,7 +25,8 @@ class Core:
     ----------
     board : Board
     index : int
-        Core number, 0..47 (authors' addressing: row = index // 6, column = index % 6).
+        Core number, 0 .. ``board.limits.n_cores - 1`` (authors' addressing: row = index // 6,
+        column = index % 6).
     """
 
     def __init__(self, board: Board, index: int):
@@ -47,8 +52,9 @@ class Core:
         return self.board.read(core, r, c).reshape(r.shape)
 
     def read_all_g_siemens(self) -> np.ndarray:
-        """Conductance of all 256 x 256 cells (S, float32)."""
-        rows, cols = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+        """Conductance of every cell of the core (S, float32), shape ``(limits.n_rows, limits.n_cols)``."""
+        lim = self.board.limits
+        rows, cols = np.meshgrid(np.arange(lim.n_rows), np.arange(lim.n_cols), indexing="ij")
         return self.read_g_siemens(rows, cols)
 
     def set_pulse(self, rows, cols, v_set, width_s=1e-6, v_gate=None) -> None:
@@ -76,13 +82,17 @@ class Core:
 
 
 class Chip:
-    """The whole chip on a board: 48 :class:`Core` handles and the bias rails."""
+    """The whole chip on a board: one :class:`Core` view per core (``board.limits.n_cores``) and the rails."""
 
     def __init__(self, board: Board):
         if not isinstance(board, Board):
             raise InputError(f"Chip needs a Board, got {type(board).__name__}")
         self.board = board
-        self.n_cores = board.limits.n_cores
+
+    @property
+    def n_cores(self) -> int:
+        """Number of cores (``board.limits.n_cores``)."""
+        return self.board.limits.n_cores
 
     def core(self, index: int) -> Core:
         return Core(self.board, index)
