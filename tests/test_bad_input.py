@@ -2,7 +2,7 @@
 
 Generated bad arguments thrown at the public entry points must give a typed
 NeuRRAMError (or a valid result), never a raw traceback, and nothing may
-reach the board before the refusal. ``tests/bad_input_probe.py`` is the
+reach the board before the refusal. ``tools/bad_input_probe.py`` is the
 broader hand-run probe (every entry point and CLI option, with counts).
 """
 
@@ -40,6 +40,14 @@ def board():
 def _work(board) -> tuple:
     c = board.counters()
     return c["pulses"], c["reads"], c["mvms"], c["neuron_tests"]
+
+
+def _finite_values(value) -> np.ndarray:
+    """``value`` as float64 values, asserting they are finite and not booleans (an accepted number)."""
+    assert not isinstance(value, bool) and not (isinstance(value, list) and any(isinstance(x, bool) for x in value))
+    a = np.asarray(value, np.float64).ravel()
+    assert a.size and np.all(np.isfinite(a)), value
+    return a
 
 
 def typed_or_valid(board, call):
@@ -82,21 +90,36 @@ def test_limits_files_refused(tmp_path, text):
 
 @SETTINGS
 @given(v=junk, w=junk)
+@example(v=1.2, w=1e-6)  # the accepted branch runs at least once
 def test_pulse_typed_and_nothing_sent(board, v, w):
     before = _work(board)
-    ok, _ = typed_or_valid(board, lambda: board.pulse("set", 0, 0, 0, v, w))
+    ok, applied = typed_or_valid(board, lambda: board.pulse("set", 0, 0, 0, v, w))
     if not ok:
         assert _work(board) == before
+        return
+    # accepted: one pulse, applied as asked, inside the limits
+    lim = board.limits
+    assert _work(board)[0] == before[0] + 1
+    assert np.allclose(applied.v_pulse_v, _finite_values(v)) and np.allclose(applied.width_s, _finite_values(w))
+    assert 0.0 <= applied.v_pulse_v.min() and applied.v_pulse_v.max() <= lim.pulse_v_max
+    assert lim.width_s[0] <= applied.width_s.min() and applied.width_s.max() <= lim.width_s[1]
 
 
 @SETTINGS
 @given(target=junk)
+@example(target=10e-6)
 def test_write_verify_targets(board, target):
     before = _work(board)
-    ok, _ = typed_or_valid(board, lambda: nl.write_verify(board, 0, [0], [0], target,
-                                                          nl.WriteVerifyConfig(max_rounds=20)))
+    ok, res = typed_or_valid(board, lambda: nl.write_verify(board, 0, [0], [0], target,
+                                                            nl.WriteVerifyConfig(max_rounds=20)))
     if not ok:
         assert _work(board) == before
+        return
+    # accepted: a finite target inside the limits' conductance range, one cell worked on
+    t = _finite_values(target)
+    assert board.limits.g_cell_s[0] <= t.min() and t.max() <= board.limits.g_cell_s[1]
+    assert res.g_final_s.shape == (1,) and np.isfinite(res.g_final_s).all()
+    assert _work(board)[1] > before[1]  # it read the cell
 
 
 @SETTINGS
@@ -112,31 +135,55 @@ def test_program_weights_refuses_before_any_call(board, gmax, iterations):
 
 @SETTINGS
 @given(settle=junk, iterations=junk)
+@example(settle=1.0, iterations=1)
 def test_iterative_program_typed(board, settle, iterations):
     before = _work(board)
-    ok, _ = typed_or_valid(board, lambda: nl.iterative_program(board, 2, [0], [0], [10e-6], iterations, settle,
-                                                               nl.WriteVerifyConfig(max_rounds=20)))
+    ok, res = typed_or_valid(board, lambda: nl.iterative_program(board, 2, [0], [0], [10e-6], iterations, settle,
+                                                                 nl.WriteVerifyConfig(max_rounds=20)))
     if not ok:
         assert _work(board) == before
+        return
+    # accepted: a whole number of passes (at least one) and a finite, non-negative settle
+    n = _finite_values(iterations)
+    assert n.size == 1 and n[0] == int(n[0]) >= 1
+    s = _finite_values(settle)
+    assert s.size == 1 and s[0] >= 0
+    assert np.isfinite(res.g_read_s).all() and res.g_read_s.shape == (1,) and len(res.iterations) >= 1
+    assert _work(board)[1] > before[1]
 
 
 @SETTINGS
 @given(core=junk, row0=junk, n_in=junk)
+@example(core=5, row0=2.0, n_in=3)
 def test_matrix_placement_typed(core, row0, n_in):
-    typed_or_valid(None, lambda: nl.MatrixPlacement(core=core, row0=row0, col0=0, n_in=n_in, n_out=2))
+    ok, p = typed_or_valid(None, lambda: nl.MatrixPlacement(core=core, row0=row0, col0=0, n_in=n_in, n_out=2))
+    if ok:  # accepted: whole numbers, kept as ints, the matrix inside one core
+        assert (p.core, p.row0, p.n_in) == (core, row0, n_in)
+        assert all(type(x) is int for x in (p.core, p.row0, p.n_in))
+        assert 0 <= p.core < nl.N_CORES and p.row0 % 2 == 0 and p.n_in >= 1
+        assert 0 <= p.row0 and p.row0 + 2 * p.n_in <= nl.N_ROWS
 
 
 @SETTINGS
 @given(bits=junk, x=st.one_of(junk, st.just(np.full((1, 4), np.nan)), st.just(np.zeros((0, 4)))))
+@example(bits=4, x=np.ones((2, 4)))
 def test_run_mvm_typed(board, bits, x):
     place = nl.MatrixPlacement(core=3, row0=0, col0=0, n_in=4, n_out=3)
     w = np.full((4, 3), 0.5)
     g, wmax = nl.weights_to_conductance(w, 1e-6, 40e-6)
     pm = nl.ProgrammedMatrix(w, place, 1e-6, 40e-6, wmax, g, g_measured_s=g)
     before = _work(board)
-    ok, _ = typed_or_valid(board, lambda: nl.run_mvm(board, pm, x, input_bits=bits))
+    ok, y = typed_or_valid(board, lambda: nl.run_mvm(board, pm, x, input_bits=bits))
     if not ok:
         assert _work(board) == before
+        return
+    # accepted: a whole number of input bits and finite vectors of the matrix's 4 inputs; 3 finite outputs each
+    b = _finite_values(bits)
+    assert b.size == 1 and b[0] == int(b[0]) >= 1
+    xs = np.asarray(x, np.float64)
+    assert xs.shape[-1] == 4 and np.isfinite(xs).all()
+    y = np.asarray(y)
+    assert y.shape[-1] == 3 and y.size * 4 == xs.size * 3 and np.isfinite(y).all()
 
 
 @SETTINGS
@@ -149,9 +196,16 @@ def test_wait_typed(board, seconds):
 
 @SETTINGS
 @given(g=junk, lo=junk, hi=junk, w_max=junk)
+@example(g=np.full((2, 3), 10e-6), lo=1e-6, hi=40e-6, w_max=1.0)
 def test_conductance_weights_typed(g, lo, hi, w_max):
-    typed_or_valid(None, lambda: nl.conductance_to_weights(g, lo, hi, w_max))
-    typed_or_valid(None, lambda: nl.weights_to_conductance(g, lo, hi, w_max))
+    ok, w = typed_or_valid(None, lambda: nl.conductance_to_weights(g, lo, hi, w_max))
+    if ok:  # accepted: a 2-D finite array, a range 0 <= lo < hi and a positive w_max
+        assert np.asarray(g).ndim == 2 and np.isfinite(w).all()
+        assert 0 <= lo < hi and w_max > 0
+    ok, res = typed_or_valid(None, lambda: nl.weights_to_conductance(g, lo, hi, w_max))
+    if ok:
+        gs, wm = res
+        assert np.isfinite(gs).all() and lo <= gs.min() and gs.max() <= hi + 1e-12 and wm > 0
 
 
 # --------------------------------------------------------------------- CLI
@@ -237,7 +291,12 @@ def test_deploy_digital_typed(x, k, stride, max_value, bits):
     if ok:
         cols, (oh, ow) = res
         assert cols.shape[1:3] == (oh, ow) and oh >= 1 and ow >= 1
-    typed_or_valid(None, lambda: dp.pool(x, k if isinstance(k, int) else 2, stride, kind="avg"))
+    ok, pooled = typed_or_valid(None, lambda: dp.pool(x, k if isinstance(k, int) else 2, stride, kind="avg"))
+    if ok:  # accepted: a non-empty finite NHWC map comes back NHWC with the same batch and channels
+        xs = np.asarray(x)
+        assert xs.ndim == 4 and xs.size and np.isfinite(xs).all()
+        assert pooled.ndim == 4 and pooled.shape[0] == xs.shape[0] and pooled.shape[3] == xs.shape[3]
+        assert np.isfinite(pooled).all()
     ok, res = typed_or_valid(None, lambda: dp.act_quant(np.linspace(-1, 2, 7), max_value, bits))
     if ok:
         assert np.all(np.isfinite(res)) and res.min() >= 0 and res.max() <= float(max_value) + 1e-6
@@ -259,8 +318,13 @@ def test_lfsr_typed(n, seed, bits):
 def test_rbm_typed_and_nothing_sent(board, w_max, a_len, rng, flip, v_bits, gmax):
     from neurram_lab import deploy as dp
 
-    typed_or_valid(None, lambda: dp.RBM(np.ones((4, 3)), np.ones(a_len), np.ones(4), w_max=w_max))
-    typed_or_valid(None, lambda: dp.corrupt(np.ones((2, 9)), "flip", rng, flip_fraction=flip))
+    ok, made = typed_or_valid(None, lambda: dp.RBM(np.ones((4, 3)), np.ones(a_len), np.ones(4), w_max=w_max))
+    if ok:  # accepted: the hidden bias matches the 3 hidden units, w_max a positive finite number
+        assert a_len == 3 and made.w_max == _finite_values(w_max)[0] > 0
+    ok, flipped = typed_or_valid(None, lambda: dp.corrupt(np.ones((2, 9)), "flip", rng, flip_fraction=flip))
+    if ok:  # accepted: a fraction in [0, 1]; binary images of the same shape come back
+        assert 0.0 <= _finite_values(flip)[0] <= 1.0
+        assert flipped.shape == (2, 9) and set(np.unique(flipped)) <= {0.0, 1.0}
     rbm = dp.RBM(np.full((4, 3), 0.5), np.zeros(3), np.zeros(4))
     before = _work(board)
     ok, chip = typed_or_valid(board, lambda: dp.ChipRBM(board, rbm, gmax_s=gmax, visible_bits=v_bits))
@@ -280,8 +344,11 @@ def test_lstm_typed(board, n_in, hidden, h_rows, xs_shape, bits):
     if ok:
         assert hs.shape == (xs_shape[0], xs_shape[1], hidden)
     before = _work(board)
-    typed_or_valid(board, lambda: dp.ChipLSTMCell(board, w_x, w_h, bias, input_bits=bits))
+    ok, _ = typed_or_valid(board, lambda: dp.ChipLSTMCell(board, w_x, w_h, bias, input_bits=bits))
     assert _work(board) == before
+    if ok:  # accepted: a whole number of input bits and consistent weight shapes
+        b = _finite_values(bits)
+        assert b.size == 1 and b[0] == int(b[0]) >= 1 and hidden >= 1 and h_rows == hidden
 
 
 @DEPLOY
@@ -292,9 +359,12 @@ def test_deploy_files_typed(tmp_path_factory, data):
     d = tmp_path_factory.mktemp("files")
     (d / "m.npz").write_bytes(data)
     (d / "x.idx").write_bytes(data)
-    typed_or_valid(None, lambda: dp.load_model(d / "m.npz"))
-    typed_or_valid(None, lambda: dp.read_idx(d / "x.idx"))
-    typed_or_valid(None, lambda: dp.RBM.load(d / "m.npz"))
+    # 64 random bytes are never a model, an RBM or a valid IDX file: each is refused, typed
+    assert not typed_or_valid(None, lambda: dp.load_model(d / "m.npz"))[0]
+    ok, arr = typed_or_valid(None, lambda: dp.read_idx(d / "x.idx"))
+    if ok:  # a header that happens to parse: the array it declares, nothing more
+        assert isinstance(arr, np.ndarray) and arr.size * arr.itemsize <= len(data)
+    assert not typed_or_valid(None, lambda: dp.RBM.load(d / "m.npz"))[0]
     with pytest.raises(InputError):
         dp.load_model(d / "none.npz")
 
@@ -312,4 +382,4 @@ def test_runlog_typed_and_no_file_on_refusal(tmp_path_factory, experiment, param
         assert nl.read_run(path).record["experiment"] == experiment
     else:
         assert not path.exists()
-    typed_or_valid(None, lambda: nl.read_run(experiment))
+    assert not typed_or_valid(None, lambda: nl.read_run(experiment))[0]  # no run file has such a name

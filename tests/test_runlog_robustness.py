@@ -15,7 +15,7 @@ import pytest
 from neurram_lab import RunLog, RunLogError, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
-TRIALS = ROOT / "tests" / "robustness_trials.py"
+TRIALS = ROOT / "tools" / "robustness_trials.py"
 
 
 def _trials(*args, timeout_s):

@@ -6,17 +6,32 @@ infinity for a float, a value outside its choices. Each run goes through the
 CLI's own ``main`` with a board whose hooks are tripwires: it must end with a
 non-zero exit and one error line (``neurram: error: ...`` or argparse's usage
 error), without touching the board or writing a file. A new option is probed as
-soon as it exists. ``tests/bad_input_probe.py``'s hand-written probes run here too.
+soon as it exists. ``tools/bad_input_probe.py``'s hand-written probes run here too.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 
-import bad_input_probe as probe
 from neurram_lab.cli import cli as climod
+
+
+def _load_probe():
+    """``tools/bad_input_probe.py`` (a hand-run script, not a package), loaded by its path."""
+    path = Path(__file__).resolve().parents[2] / "tools" / "bad_input_probe.py"
+    spec = importlib.util.spec_from_file_location("bad_input_probe", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # as an import would: one module object, however often it is loaded
+    spec.loader.exec_module(mod)
+    return mod
+
+
+probe = _load_probe()
 
 # Commands that open no board and start long work from their options alone are still probed: the
 # probe's alarm turns a run that goes on into a "hang" failure instead of a stuck suite.

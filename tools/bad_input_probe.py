@@ -1,7 +1,9 @@
 """Throw bad arguments at every public entry point and CLI option; count what happens (run by hand).
 
-    python tests/bad_input_probe.py            # counts, then one line per probe that was not a typed error
-    python tests/bad_input_probe.py -v         # one line per probe
+Its probes also run in the suite (``tests/catalogue/test_cli_catalogue.py`` loads this file).
+
+    python tools/bad_input_probe.py            # counts, then one line per probe that was not a typed error
+    python tools/bad_input_probe.py -v         # one line per probe
 
 Each probe is a call with one bad argument. Outcomes:
 

@@ -1,7 +1,7 @@
-"""Run-file robustness trials, run by tests/test_runlog_robustness.py (also by hand).
+"""Run-file robustness trials, run by hand and by tests/test_runlog_robustness.py (as a subprocess).
 
-    python tests/robustness_trials.py kill [N]      # N writers SIGKILLed at random moments
-    python tests/robustness_trials.py damage        # truncated and corrupted copies of a run file
+    python tools/robustness_trials.py kill [N]      # N writers SIGKILLed at random moments
+    python tools/robustness_trials.py damage        # truncated and corrupted copies of a run file
 
 Each trial runs in a forked child (imports paid once); the parent waits with a
 timeout, so a hang is reported as a failure instead of hanging the suite. Prints
