@@ -34,10 +34,10 @@ class LayerErrors:
     def matmul(self, layer, x) -> np.ndarray:
         """The chip's output of ``layer`` (what inference uses), its error against exact software recorded."""
         y = self.net.matmul(layer, x)
-        ref = exact_matmul(layer, x).astype(np.float64)
-        d = np.asarray(y, np.float64).reshape(ref.shape) - ref
-        self._diff2[layer.name] = self._diff2.get(layer.name, 0.0) + float(np.sum(d * d))
-        self._ref2[layer.name] = self._ref2.get(layer.name, 0.0) + float(np.sum(ref * ref))
+        ref = np.ravel(exact_matmul(layer, x))  # float32, like the chip's outputs: no float64 copies
+        d = np.asarray(y, np.float32).ravel() - ref
+        self._diff2[layer.name] = self._diff2.get(layer.name, 0.0) + float(np.dot(d, d))
+        self._ref2[layer.name] = self._ref2.get(layer.name, 0.0) + float(np.dot(ref, ref))
         return y
 
     def predict(self, images, batch: int = 1000, progress=None) -> np.ndarray:

@@ -328,7 +328,7 @@ def exact_matmul(layer: Layer, x: np.ndarray) -> np.ndarray:
         return (x.reshape(x.shape[0], -1) @ layer.matrix() + layer.bias()).astype(np.float32)
     cols, out_hw = digital.im2col(x, layer.params["kernel"].shape[:2], layer.config.get("stride", 1),
                                   layer.config.get("padding", "same"))
-    y = cols.reshape(-1, cols.shape[-1]).astype(np.float32) @ layer.matrix().astype(np.float32)
+    y = np.asarray(cols.reshape(-1, cols.shape[-1]), np.float32) @ layer.matrix().astype(np.float32)  # one copy
     y += layer.bias().astype(np.float32)
     return y.reshape(x.shape[0], *out_hw, -1)
 

@@ -283,13 +283,14 @@ class ChipNetwork:
             x = np.hstack([x, np.full((x.shape[0], row["n_bias_rows"]), levels, x.dtype)])
         return np.ascontiguousarray(x)
 
-    def raw_partials(self, layer, x):
+    def raw_partials(self, layer, x, rows=None):
         """Per-matrix outputs (weight units, uncalibrated) of a layer for input tensor ``x``.
 
         Returns (rows, partials, spans, codes, inverse): table rows; for each an
         array (vectors assigned to it, n_out) and the vector range it covers;
         the layer codes that were sent; and, with ``skip_zero_inputs``, the index
         of the sent vector that stands for each original one (else None).
+        ``rows``: the layer's ``_layer_rows`` when the caller has them already.
         """
         grid = self.model.input_grid(layer.name)
         codes = self.layer_codes(layer, x)
@@ -303,7 +304,7 @@ class ChipNetwork:
                 inverse[keep] = np.arange(keep.size)
                 codes = np.vstack([codes[keep], codes[first_zero : first_zero + 1]])
         n = codes.shape[0]
-        rows = self._layer_rows(layer.name)
+        rows = self._layer_rows(layer.name) if rows is None else rows
         n_rep = 1 + max(r["replica"] for _, r in rows)
         share = -(-n // n_rep)  # replicas take equal shares (the last one zero-padded)
         if share * n_rep > n:
@@ -330,9 +331,10 @@ class ChipNetwork:
 
     def matmul(self, layer, x) -> np.ndarray:
         """A weight layer on the chip: partial sums added, calibrated, rescaled to layer units."""
-        if not all(i in self.programmed for i, _ in self._layer_rows(layer.name)):
+        rows = self._layer_rows(layer.name)  # a pandas look-up: once per layer and batch
+        if not all(i in self.programmed for i, _ in rows):
             raise InputError(f"layer {layer.name!r} is not programmed; call program() first")
-        rows, outs, spans, codes, inverse = self.raw_partials(layer, x)
+        rows, outs, spans, codes, inverse = self.raw_partials(layer, x, rows)
         n_out = layer.params["kernel"].shape[-1]
         y = np.zeros((codes.shape[0], n_out), np.float32)
         for (idx, r), o, (a, z) in zip(rows, outs, spans):

@@ -125,10 +125,17 @@ def matrices_and_inputs(matrices, x) -> tuple[list, list]:
 def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray, float]:
     """Integer inputs and the scale they carry: floats in [-1, 1] ([0, 1] unsigned) are rounded
     to ``2**(n-1) - 1`` (``2**n - 1``) levels; integers pass through with scale 1."""
-    a = array("x", x, (1, 2))
+    if isinstance(x, np.ndarray) and x.dtype.kind in "iu":  # integer codes: no float64 validation copy
+        a = x
+        if a.ndim not in (1, 2):
+            raise InputError(f"x must have 1 or 2 dimension(s), got shape {a.shape}")
+        if a.size == 0:
+            raise InputError(f"x is empty (shape {a.shape})")
+    else:
+        a = array("x", x, (1, 2))
+        a = np.asarray(x)
     if a.ndim == 2 and a.shape[0] == 0:
         raise InputError(f"x has an empty batch (shape {a.shape})")
-    a = np.asarray(x)
     if a.dtype.kind in "iu":
         lo_i, hi_i = (-(2 ** (input_bits - 1) - 1), 2 ** (input_bits - 1) - 1) if signed else (0, 2**input_bits - 1)
         if a.size and (a.min() < lo_i or a.max() > hi_i):
@@ -347,7 +354,8 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
         il, ol = matrix_lines(mats[members[0]], direction)
         req = MVMRequest(
             cores=tuple(cores[k] for k in members),
-            inputs=np.stack([line_inputs(mats[k], ints[k]) for k in members]),
+            inputs=(line_inputs(mats[members[0]], ints[members[0]])[None] if len(members) == 1  # a view, no copy
+                    else np.stack([line_inputs(mats[k], ints[k]) for k in members])),
             input_lines=il, output_lines=ol, direction=direction, input_bits=input_bits,
             output_bits=output_bits, signed_inputs=signed,
             differential=request_differential(mats[members[0]]), two_phase=two_phase,
