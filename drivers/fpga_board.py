@@ -11,8 +11,11 @@ see ``docs/board_protocol.md``):
 - open: ``OpenBySerial``, optional ``ConfigureFPGA``, global reset (0x00 = 0b11,
   then 0), then the rails ramped from 0 V to the board defaults;
 - rails: each DAC channel a rail drives (:data:`drivers.neurram_top.RAIL_TABLE`)
-  ramped in steps of at most 0.1 V, each step one daisy-chain group of four
-  words (DAC 3 first; the target gets write+update, the others the no-op);
+  ramped in steps of at most 0.1 V; each update is one daisy-chain frame of
+  four words (DAC 3 first) carrying one step for one channel of each DAC with
+  steps left (the others get the no-op), without the authors' per-word ACK
+  polls, which ``dac_daisy_control.v`` shows prove nothing (:meth:`FpgaBoard._dac_frame`);
+  pulse-time writes keep the authors' one-channel group with its polls;
 - core enable through the 0x13/0x14 shift register, done again only when the
   core changes; cell select by clearing the row/column registers (0x03) and two
   random-access writes (0x04 + trigger 0x44 bit 1), skipped when unchanged;
@@ -249,18 +252,66 @@ class FpgaBoard(Board):
         for v in nt.ramp(self._dac_volts(dac, channel), volts):
             self._dac_write(dac, channel, v)
 
+    def _dac_frame(self, steps: dict[int, tuple[int, int]]) -> None:
+        """One daisy-chain frame: ``steps[dac] = (channel, code)`` for up to one channel of each DAC, moved
+        together at one update (:func:`drivers.neurram_top.dac_frame`; the other DACs get the no-op).
+
+        What the authors' RTL needs (``dac_daisy_control.v``), and so what this sequence keeps:
+
+        - no ACK poll after a push: ``fifo_wr_done`` (0x20 bit 1) is EP_WR_DONE's output, held at 1 until
+          the next push (:109-115) and still 1 when a push is dropped (:113), so after the first word since
+          reset it reads 1 whatever happened; the EP FSM takes a word in 3 clocks of 100 MHz (:86-107);
+        - one word in the FIFO at a time: DAC_RD_EN holds rd_en until valid (:164-178), so a second word
+          queued there would be popped and lost. Each push is its own USB transaction (>= 200 us,
+          :mod:`drivers.board_time`), far more than the ~6 DAC clocks (1 us) from a push to its RD_EN; the
+          FIFO never holds more than one word, so it is never full (checked once a ramp, :meth:`_ramp_nodes`);
+        - a push takes wire-in 0x01 as it stands (``neurram_top.v:249``), so a word equal to the one sent
+          before (a no-op after a no-op) is pushed again without SetWireInValue / UpdateWireIns;
+        - the update counts only in DAC_SHIFT_DONE with the FIFO empty (:200-202), so the FIFO-empty poll
+          stays before it, as in the authors' ``dac_control.py``; ``dac_state_idle`` is 1 only in DAC_IDLE
+          (:152-156), which SHIFT_DONE reaches only through the update, so the idle poll after it proves that
+          this frame was executed.
+
+        17 calls for four new words (the authors' group: 27 for one channel), 13 with two no-ops in a row.
+        """
+        L = self._link
+        wi = self._wi
+        for word in nt.dac_frame(steps):
+            if wi[nt.WI_DAC] != word:  # every set of 0x01 is followed by an update: wi holds the latched word
+                L.set_wire(nt.WI_DAC, word)
+                wi[nt.WI_DAC] = word
+                L.update_wire_ins()
+            L.trigger(nt.TI_SYS, nt.T_DAC_PUSH)
+        self._poll(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY, "DAC FIFO empty")
+        L.trigger(nt.TI_DAC, nt.T_DAC_UPDATE)
+        self._poll(nt.WO_STATUS, nt.ST_DAC_IDLE, "DAC idle")
+        for dac, (ch, code) in steps.items():
+            self._codes[(dac, ch)] = code
+        self._counts["dac_groups"] += 1
+
     def _check_codes(self, targets: dict) -> None:
         for (dac, ch), v in targets.items():
             nt.dac_code(v, dac, f"node {nt.NODES[(dac, ch)]}")
 
     def _ramp_nodes(self, targets: dict) -> None:
-        """Ramp every channel of ``targets`` together (interleaved steps of at most 0.1 V)."""
+        """Ramp every channel of ``targets`` together, in steps of at most 0.1 V (:data:`nt.RAMP_STEP_V`).
+
+        Each DAC's steps form a queue (its channels interleaved, step by step); frame ``k`` carries the
+        ``k``-th step of every DAC's queue (:meth:`_dac_frame`), so channels of different DACs move at the
+        same update and no channel moves more than one step an update. The DAC FIFO is checked not full
+        once, before the first frame (no frame leaves a word in it)."""
         plans = [(dc, nt.ramp(self._dac_volts(*dc), v)) for dc, v in targets.items()
                  if self._codes.get(dc, 0) != nt.dac_code(v, dc[0])]
+        queues: dict[int, list[tuple[int, int]]] = {}
         for i in range(max((len(p) for _, p in plans), default=0)):
             for (dac, ch), steps in plans:
                 if i < len(steps):
-                    self._dac_write(dac, ch, steps[i])
+                    queues.setdefault(dac, []).append((ch, nt.dac_code(steps[i], dac, f"DAC {dac} channel {ch}")))
+        if not queues:
+            return
+        self._poll(nt.WO_STATUS, nt.ST_DAC_FIFO_FULL, "DAC FIFO not full", clear=True)
+        for k in range(max(len(q) for q in queues.values())):
+            self._dac_frame({dac: q[k] for dac, q in queues.items() if k < len(q)})
 
     def _enable_core(self, core: int) -> None:
         """Enable ``core`` alone through the 0x13/0x14 shift register (spi_control.enable_single_core)."""

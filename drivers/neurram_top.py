@@ -368,6 +368,19 @@ def dac_group(dac: int, channel: int, code: int) -> tuple[int, int, int, int]:
                  for i in range(N_DACS - 1, -1, -1))
 
 
+def dac_frame(steps: dict[int, tuple[int, int]]) -> tuple[int, int, int, int]:
+    """The four words of one daisy-chain frame, in sending order (DAC 3 first): DAC ``d`` gets write+update
+    of ``steps[d] = (channel, code)``, a DAC not in ``steps`` the no-op. One frame moves up to four
+    channels, one on each DAC, at the same update (every DAC executes the word it holds when CS rises:
+    dac_daisy_control.v:152-161, :200-201); :func:`dac_group` is the frame of one channel."""
+    for d, (ch, code) in steps.items():
+        if not (0 <= d < N_DACS and 0 <= ch < DAC_CHANNELS and 0 <= code <= DAC_CODE_MAX):
+            raise InputError(f"DAC frame step {d}: {(ch, code)} is not a DAC 0-{N_DACS - 1}, channel "
+                             f"0-{DAC_CHANNELS - 1}, code 0-{DAC_CODE_MAX}")
+    return tuple(dac_word(CMD_WRITE_UPDATE, *steps[i]) if i in steps else NOP_WORD
+                 for i in range(N_DACS - 1, -1, -1))
+
+
 def ramp(now_v: float, target_v: float, step_v: float = RAMP_STEP_V) -> list[float]:
     """Intermediate and final voltages from ``now_v`` to ``target_v``, each step at most ``step_v``."""
     import math

@@ -11,8 +11,12 @@
   ``neurram_top.v`` does not have (from :mod:`drivers.neurram_top`), and
   wire-in bits written that the HDL does not read (:data:`WIRE_IN_BITS`);
 - ``dac_groups``: the words pushed between DAC updates (0x40 bit 1 ... 0x41
-  bit 0); a group is well formed with four words of which three are no-ops
-  (command 0b1111 in bits 23:20);
+  bit 0), one daisy-chain frame each; a frame is well formed with four words,
+  each the no-op (command 0b1111 in bits 23:20) or a write+update (0b0011) of
+  channel 0-7, at least one of them not the no-op: the authors' one-channel
+  group (three no-ops) or the driver's rail-ramp frame (one step on each of up
+  to four DACs, ``FpgaBoard._dac_frame``); ``channel_steps`` counts the
+  write+update words, ``multi_dac`` the frames with more than one;
 - ``pulses``: SET triggers (0x40 bit 2) and RESET triggers (bit 3), and those
   fired while the write-voltage mux 0x0B was not 0b10 (SET) / 0b01 (RESET);
 - ``board_time``: :meth:`drivers.board_time.BoardTimeModel.summary`.
@@ -27,6 +31,7 @@ from .board_time import BoardTimeModel
 _KIND = {"SetWireInValue": "wire_in", "GetWireOutValue": "wire_out", "ActivateTriggerIn": "trigger",
          "WriteToPipeIn": "pipe_in", "ReadFromPipeOut": "pipe_out"}
 _DAC_NOP = 0b1111
+_DAC_WRITE_UPDATE = 0b0011
 _MUX_FOR_TRIGGER = {2: 0b10, 3: 0b01}  # 0x40 bit 2 SET needs mux SET, bit 3 RESET needs mux RESET
 _MAX_EXAMPLES = 5
 
@@ -75,6 +80,8 @@ class _DacGroups:
     def __init__(self):
         self.groups = 0
         self.well_formed = 0
+        self.steps = 0
+        self.multi = 0
         self.words = []
         self.bad: list[dict] = []
 
@@ -83,16 +90,21 @@ class _DacGroups:
 
     def update(self, call_index: int):
         w = self.words
-        nops = sum(((x >> 20) & 0xF) == _DAC_NOP for x in w)
+        cmds = [((x >> 20) & 0xF, (x >> 16) & 0xF) for x in w]
+        nops = sum(c == _DAC_NOP for c, _ in cmds)
+        writes = sum(c == _DAC_WRITE_UPDATE and ch < 8 for c, ch in cmds)
         self.groups += 1
-        if len(w) == 4 and nops == 3:
+        if len(w) == 4 and nops + writes == 4 and writes >= 1:
             self.well_formed += 1
+            self.steps += writes
+            self.multi += writes > 1
         elif len(self.bad) < _MAX_EXAMPLES:
             self.bad.append({"call": call_index, "words": [hex(x) for x in w], "no_ops": nops})
         self.words = []
 
     def summary(self) -> dict:
         return {"groups": self.groups, "well_formed": self.well_formed, "malformed": self.groups - self.well_formed,
+                "channel_steps": self.steps, "multi_dac": self.multi,
                 "words_pending": len(self.words), "malformed_examples": self.bad}
 
 

@@ -185,7 +185,8 @@ def test_a_wrong_pulse_node_is_caught(hil, monkeypatch):
 
 
 def test_a_group_without_its_no_ops_lands_on_the_wrong_dac(hil, monkeypatch):
-    monkeypatch.setattr(nt, "dac_group", lambda dac, ch, code: (nt.dac_word(nt.CMD_WRITE_UPDATE, ch, code),))
+    frame = nt.dac_frame
+    monkeypatch.setattr(nt, "dac_frame", lambda steps: tuple(w for w in frame(steps) if w != nt.NOP_WORD))
     hil.set_rails(v_cell_read=0.25)  # DAC 1 channels 6/7: a lone word stays in DAC 0
     errors = node_errors(hil)
     assert any(e.startswith("VREAD=") for e in errors)

@@ -34,7 +34,8 @@ def test_form_read_rails_and_error_paths_match_call_for_call(pair):
     _FORMED.append(True)
     assert res["mismatch_list"] == [] and res["mismatches"] == 0
     assert res["op_kinds"] == ["error", "form", "manual_read", "rails", "read"]
-    assert res["calls_compared"] > 1000 and res["fields_compared"] > 5000 and res["simulated_cycles"] > 0
+    # fields: 4 317 since the rail ramps send one frame for up to four DACs without per-word ACK polls (issue 20)
+    assert res["calls_compared"] > 1000 and res["fields_compared"] > 4000 and res["simulated_cycles"] > 0
 
 
 def test_board_time_model_within_5_percent_of_the_rtl_for_dac_operations(pair):
