@@ -91,3 +91,32 @@ def test_runs_from_before_capabilities_and_rail_ranges():
     assert migrate.board_capabilities({"board": {"capabilities": caps}}) == BoardCapabilities.from_dict(caps)
     assert migrate.recorded_without("rail_range_v", "mvm") and not migrate.recorded_without("rail_range_v", "rail_range_v")
     assert not migrate.recorded_without("mvm", "read")
+
+
+def test_every_record_a_journal_can_carry_has_a_tag():
+    """The dataclasses of the Board contract and of the twin's parameters are named by tags, never by paths."""
+    import dataclasses
+    import importlib
+
+    for mod_name in ("neurram_lab.board.contract", "neurram_lab.board.capabilities", "neurram_lab.board.limits",
+                     "neurram_lab.sim_backend.params"):
+        mod = importlib.import_module(mod_name)
+        classes = [c for c in vars(mod).values()
+                   if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == mod_name
+                   and not c.__name__.startswith("_")]
+        assert classes, mod_name
+        for cls in classes:
+            tag = tag_of(cls)
+            assert ":" not in tag and class_of(tag) is cls, (cls, tag)
+
+
+def test_twin_parameters_are_tagged_and_their_old_paths_read_the_same():
+    from neurram_lab.sim_backend.params import DeviceParams, TwinParams
+
+    tree = encode(DeviceParams(set_v_th_v=1.8), _Sink())
+    assert tree["$c"][0] == "DeviceParams"
+    back = decode(json.loads(json.dumps(tree)), None)
+    assert back == DeviceParams(set_v_th_v=1.8)
+    for old in ("neurram_lab.sim_backend.params:DeviceParams", "sim_backend.params:DeviceParams"):  # v5, pre-issue-21
+        assert decode({"$c": [old, tree["$c"][1]]}, None) == back
+    assert decode(encode(TwinParams(), _Sink()), None) == TwinParams()

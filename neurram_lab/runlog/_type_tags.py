@@ -1,12 +1,15 @@
 """Stable type tags: how the journal names the classes of the values it spells out (dataclasses, exceptions).
 
 A journal names a class by a tag that does not change when the class moves
-(only :data:`TYPE_TAGS` does): the Board contract's records by their name
-(``"MVMRequest"``), the exceptions of :mod:`neurram_lab.errors` and Python's
-built-in ones by theirs (``"InputError"``, ``"ValueError"``). A class without a
-tag is named by its Python path ``module:qualname``, as every class was before
-tags; such paths are read through :func:`neurram_lab.runlog.migrate.class_path`.
-Only classes of ``neurram_lab`` and ``builtins`` are ever rebuilt.
+(only :data:`TYPE_TAGS` does): the Board contract's records and the twin's
+parameter sections by their name (``"MVMRequest"``, ``"DeviceParams"``), the
+exceptions of :mod:`neurram_lab.errors` and Python's built-in ones by theirs
+(``"InputError"``, ``"ValueError"``). Every class whose values reach a journal
+has a tag (``tests/test_run_migrate.py`` checks the modules they come from); a
+class without one would still be named by its Python path ``module:qualname``,
+as every class was before tags, and such paths, from any older run file, are
+read through :func:`neurram_lab.runlog.migrate.class_path`, the one migration
+path. Only classes of ``neurram_lab`` and ``builtins`` are ever rebuilt.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ TYPE_TAGS: dict[str, str] = {
     "BoardCapabilities": "neurram_lab.board.capabilities:BoardCapabilities",
     "AppliedPulse": "neurram_lab.board.capabilities:AppliedPulse",
     "SafetyLimits": "neurram_lab.board.limits:SafetyLimits",
+    # the twin's parameters (``params=`` of ``sim://``), which a journal may carry inside a value
+    **{name: f"neurram_lab.sim_backend.params:{name}" for name in (
+        "TwinParams", "DeviceParams", "RelaxParams", "ReadParams", "DefectParams", "TimingParams", "EnergyParams",
+        "CircuitParams")},
 }
 _BY_PATH = {path: tag for tag, path in TYPE_TAGS.items()}
 _NAMED_BY_NAME = ("neurram_lab.errors", "builtins")  # modules whose classes are tagged by their own name
