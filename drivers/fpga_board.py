@@ -581,6 +581,12 @@ class FpgaBoard(Board):
         self._counts["mvms"] += int(np.shape(request.inputs)[1]) if np.ndim(request.inputs) == 3 else 1
         return codes
 
+    def scale_stochastic_noise(self, factor: float, min_pulses: int = 1):
+        """Scale the rms of the LFSR noise the ``stochastic`` activation injects (drivers._lfsr_host.scale_noise)."""
+        from . import _lfsr_host
+
+        return _lfsr_host.scale_noise(self, factor, min_pulses)
+
     def _neuron_test(self, core, v_in_v, output_bits):
         from . import _mvm_host
 
