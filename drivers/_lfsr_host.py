@@ -10,16 +10,51 @@ What the host sends (re-implemented from the HDL and the authors' ``lfsr_control
   ``lfsr_out`` bits at bit 255 on every ``lfsr_clk``. After 256 clocks bit
   ``i`` of register ``k`` is the bit chain ``k`` gave at clock ``i``.
 
-The LFSR pulse (``0x44`` bit 5, the stochastic neurons' noise injection) is
-not driven here: which DAC levels (VPLFSR/VNLFSR) and pulse counts give the
-paper's noise is in no published host code.
+The LFSR pulse (trigger ``0x44`` bit 5): noise injected at the neurons
+(``lfsr_control.v:172-330, 378-413`` on the 25 MHz SPI clock,
+``neurram_top.v:118,613-637``). Each pulse raises ``ext_inf`` (PREP1), turns
+inference off (PREP2, ``inf_mode_off`` gates ``inference_mode``,
+``neurram_top.v:376``), raises the chip's ``lfsrpulse`` pin (PREP3) and
+``lfsr_mode`` (PREP4; ``lfsr_mode = 0x05[2] | lfsr_mode_on``,
+``neurram_top.v:378``, so 0x05 bit 2 need not be set and must not be, since it
+would turn inference mode off for the MVM), closes the neurons' sampling
+switch for ``0x10[3:0] + 1`` clocks (``lfsr_neuron_on`` into ``sw_in_sample``,
+``neurram_top.v:392``), then triggers one integration of the neuron FSM
+(``integ_trig`` into ``neuron_integ_trig``, ``neurram_top.v:665``) and waits
+for its ``sw_integ`` to rise and fall (TRIG_INTEG1/2). The neuron FSM's
+integration continues with ``0x09[21:14]`` more sample-and-integrate cycles of
+its own (``neuron_control.v:1319-1330``; the count comes from 0x09 while the
+bit-serial FSM is idle, ``neurram_top.v:666``), and goes on to compare when
+``0x09`` bit 0 (run all) is set: a stochastic MVM therefore holds 0x09's
+pulse count at 0 and run-all low while it pulses.
+
+The MVM with noise, as this driver sends it (:func:`drivers._mvm_host.run_mvm`,
+``activation="stochastic"``): per vector, trigger 0x45 bit 7 (one bit-serial
+MVM, no readout; ``matmul_unsigned_helper``, ``neurram_top.v:881-903``), poll
+0x28 bit 4; ``pulses`` LFSR pulses (each trigger 0x44 bit 5, poll 0x28 bit 0);
+then the multi-level readout (0x45 bit 5, poll 0x28 bit 3, pipe 0xA2). The
+authors' ``matmul_01`` runs the same first half (0x45 bit 7, poll 0x28 bit 4,
+``matmul.py:268-276``) and ends with a binary compare instead.
+
+Levels: the authors' host drives the two LFSR levels on DAC 0 channels 5
+(VPLFSR) and 6 (VNLFSR) (``neuron_control.py:23-26``, ``lfsr_control.py:27-32``)
+with module defaults 1.0 V and 0.8 V around VREF 0.9 V (``dac_control.py:13-16``).
+How many pulses, which levels and which pulse width the paper's RBM used is in
+no published host code (their ``rbm_chip_inference.ipynb`` is not in the
+stored copy). They are therefore lab parameters (:class:`NoiseInjection`): the
+defaults below are a starting point, not the chip's calibration, and
+:func:`calibrate_noise` picks the pulse count (and, below one pulse, the
+amplitude) that gives a wanted rms in output codes, measured on a zero-input
+MVM.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
-from neurram_lab.errors import InputError
+from neurram_lab.errors import InputError, LimitError
 
 from . import neurram_top as nt
 
@@ -75,3 +110,168 @@ def read_bits(board, core: int, reads: int = 1) -> np.ndarray:
         link.trigger(nt.TI_SPI, nt.T_LFSR_SHIFT)
         out[k] = decode_state(link.pipe_out(nt.PO_LFSR, LFSR_BYTES))
     return out
+
+
+# ------------------------------------------------------------------ the LFSR pulse
+DAC_VPLFSR, DAC_VNLFSR = (0, 5), (0, 6)  # neuron_control.py:23-26
+ST_NEURON_IDLE = 1 << 0  # 0x28 bit 0 (neurram_top.v:663)
+MAX_PULSES = 255
+
+
+@dataclass(frozen=True)
+class NoiseInjection:
+    """How a stochastic MVM injects LFSR noise at the neurons (a lab setting, see the module notes).
+
+    Attributes
+    ----------
+    amplitude_v : float
+        VPLFSR - v_ref = v_ref - VNLFSR (V): the two levels a neuron samples,
+        chosen by its LFSR bit. Default 0.1 V: the authors' module defaults
+        (1.0 / 0.8 V around 0.9 V, ``dac_control.py:13-16``).
+    pulses : int
+        LFSR pulses per vector, 1..255. Default 1: the least injection the
+        sequence allows; not a published level.
+    pulse_width : int
+        ``0x10[3:0]``: the sampling switch stays closed ``pulse_width + 1``
+        clocks of 40 ns (``lfsr_control.v:390-392``). Default 2.
+    """
+
+    amplitude_v: float = 0.1
+    pulses: int = 1
+    pulse_width: int = 2
+
+    def __post_init__(self):
+        a = self.amplitude_v
+        if isinstance(a, bool) or not isinstance(a, (int, float, np.floating, np.integer)) or not np.isfinite(a) \
+                or not 0.0 < float(a) <= 1.0:
+            raise InputError(f"LFSR amplitude_v must be a number in (0, 1] V (VPLFSR - v_ref), got {a!r}")
+        for name, v, lo, hi in (("pulses", self.pulses, 1, MAX_PULSES), ("pulse_width", self.pulse_width, 0,
+                                                                          MAX_PULSE_WIDTH)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
+                raise InputError(f"LFSR {name} must be an integer in {lo}..{hi}, got {v!r}")
+
+
+DEFAULT_INJECTION = NoiseInjection()
+
+
+def injection(board) -> NoiseInjection:
+    """The board's current :class:`NoiseInjection` (the default until the lab sets or calibrates one)."""
+    return getattr(board, "_lfsr_injection", None) or DEFAULT_INJECTION
+
+
+def set_injection(board, amplitude_v=None, pulses=None, pulse_width=None) -> NoiseInjection:
+    """Set the board's noise injection (fields left None keep their value); the levels are checked
+    against the DAC range at the present v_ref before they are kept (LimitError)."""
+    cur = injection(board)
+    kw = {k: v for k, v in (("amplitude_v", amplitude_v), ("pulses", pulses), ("pulse_width", pulse_width))
+          if v is not None}
+    new = replace(cur, **kw)
+    injection_dac_plan(dict(board._get_rails()), new)
+    board._lfsr_injection = new
+    return new
+
+
+def injection_dac_plan(rails: dict, inj: NoiseInjection) -> dict:
+    """DAC voltages (V) of VPLFSR / VNLFSR: ``v_ref +- amplitude_v``, each checked (LimitError naming the node)."""
+    v_ref = float(rails["v_ref"])
+    plan = {DAC_VPLFSR: v_ref + float(inj.amplitude_v), DAC_VNLFSR: v_ref - float(inj.amplitude_v)}
+    for (dac, ch), v in plan.items():
+        nt.dac_code(v, dac, f"{nt.NODES[(dac, ch)]} voltage (v_ref {v_ref:.3f} V +- LFSR amplitude "
+                            f"{inj.amplitude_v:.3f} V)")
+    return plan
+
+
+def pulse(board, n: int) -> None:
+    """``n`` LFSR pulses: trigger 0x44 bit 5, then poll 0x28 bit 0 (the neuron FSM's integration done)."""
+    link = board._link
+    for _ in range(int(n)):
+        link.trigger(nt.TI_SPI, nt.T_LFSR_PULSE)
+        board._poll(0x28, ST_NEURON_IDLE, "LFSR pulse integrated (0x28 bit 0)", clear=False)
+
+
+def zero_input_request(core: int, output_bits: int, vectors: int, direction: str = "backward"):
+    """A stochastic MVM that drives no input line (every input 0): its codes are the injected noise
+    (plus the neurons' offsets), whatever the weights."""
+    from neurram_lab.board import MVMRequest
+
+    n_in = 16
+    return MVMRequest(cores=(int(core),), inputs=np.zeros((1, int(vectors), n_in), np.int16),
+                      input_lines=np.arange(n_in), output_lines=np.arange(N_CHAIN_BITS), direction=direction,
+                      input_bits=2, output_bits=int(output_bits), signed_inputs=True, differential=False,
+                      two_phase=False, activation="stochastic", parallel=False)
+
+
+def measure_noise(board, core: int, output_bits: int, vectors: int = 64, direction: str = "backward") -> dict:
+    """rms (over vectors, averaged over neurons) and mean of the codes of a zero-input stochastic MVM,
+    and the same of a plain one (the neurons' own noise), in output codes."""
+    vectors = _count("vectors", vectors, 2, 255)
+    noisy = np.asarray(board.mvm(zero_input_request(core, output_bits, vectors, direction)), np.float64)[0]
+    plain_req = zero_input_request(core, output_bits, vectors, direction)
+    plain = np.asarray(board.mvm(replace(plain_req, activation="none")), np.float64)[0]
+    return {"rms_codes": float(np.sqrt(np.mean(noisy.var(axis=0)))),
+            "mean_codes": float(np.mean(noisy - plain.mean(axis=0))),
+            "plain_rms_codes": float(np.sqrt(np.mean(plain.var(axis=0))))}
+
+
+def calibrate_noise(board, core: int, target_rms_codes: float, output_bits: int, vectors: int = 64,
+                    max_pulses: int = MAX_PULSES, direction: str = "backward") -> dict:
+    """Pick the LFSR injection that gives ``target_rms_codes`` on ``core``, measured, and keep it on the board.
+
+    Measures one pulse at the present amplitude; n independent pulses add in
+    quadrature, so ``n = (target / rms_1)**2`` pulses (rounded, at most
+    ``max_pulses``); where one pulse is already too much the amplitude is
+    scaled down instead. Re-measures at the choice. Returns the injection's
+    fields with ``rms_codes`` measured and ``target_rms_codes``.
+    """
+    t = target_rms_codes
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not np.isfinite(t) \
+            or not 0 < float(t) <= 64:
+        raise InputError(f"target_rms_codes must be a number in (0, 64] output codes, got {t!r}")
+    max_pulses = _count("max_pulses", max_pulses, 1, MAX_PULSES)
+    set_injection(board, pulses=1)
+    one = measure_noise(board, core, output_bits, vectors, direction)["rms_codes"]
+    if one <= 0:
+        raise LimitError(f"LFSR pulse on core {core} gives no measurable noise (rms 0 codes at amplitude "
+                         f"{injection(board).amplitude_v} V): check VPLFSR / VNLFSR")
+    n = int(round((float(t) / one) ** 2))
+    if n < 1:
+        set_injection(board, amplitude_v=max(injection(board).amplitude_v * float(t) / one, 1e-3))
+    elif n > max_pulses:
+        raise LimitError(f"target rms {float(t):.2f} codes needs about {n} LFSR pulses at amplitude "
+                         f"{injection(board).amplitude_v} V (one pulse: {one:.2f} codes), more than {max_pulses}")
+    else:
+        set_injection(board, pulses=n)
+    got = measure_noise(board, core, output_bits, vectors, direction)
+    inj = injection(board)
+    return {"amplitude_v": inj.amplitude_v, "pulses": inj.pulses, "pulse_width": inj.pulse_width,
+            "rms_codes": got["rms_codes"], "mean_codes": got["mean_codes"], "one_pulse_rms_codes": one,
+            "target_rms_codes": float(t)}
+
+
+def scale_noise(board, factor: float, min_pulses: int = 1) -> NoiseInjection:
+    """Scale the injected noise's rms by ``factor`` and keep the result on the board.
+
+    Independent pulses add in quadrature, so the rms goes as
+    ``amplitude_v * sqrt(pulses)``: the pulse count becomes the least (at
+    least ``min_pulses``) at which the amplitude need not grow, and the
+    amplitude makes up the rest exactly. LimitError past 255 pulses.
+    """
+    f = factor
+    if isinstance(f, bool) or not isinstance(f, (int, float, np.floating, np.integer)) or not np.isfinite(f) \
+            or not 1e-3 <= float(f) <= 1e3:
+        raise InputError(f"noise scale factor must be a number in [0.001, 1000], got {f!r}")
+    min_pulses = _count("min_pulses", min_pulses, 1, MAX_PULSES)
+    cur = injection(board)
+    power = cur.pulses * float(f) ** 2  # pulses at the present amplitude
+    n = max(min_pulses, int(np.ceil(power - 1e-9)))
+    if n > MAX_PULSES:
+        raise LimitError(f"scaling the LFSR noise by {float(f):.3g} needs {n} pulses at {cur.amplitude_v} V, "
+                         f"more than {MAX_PULSES}")
+    amp = cur.amplitude_v * float(np.sqrt(power / n))
+    return set_injection(board, amplitude_v=float(amp), pulses=n)
+
+
+def _count(name, v, lo, hi) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
+        raise InputError(f"{name} must be an integer in {lo}..{hi}, got {v!r}")
+    return int(v)

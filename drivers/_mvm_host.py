@@ -37,6 +37,14 @@ scale). With ``b`` output bits the integrator's headroom (about 0.35 V) is
 ``v_decr`` above 0.35 V, but for 7 bits only when ``v_decr >= 0.69 V``; below
 that, outputs saturated past 1.56x full scale can read a stale count.
 
+Stochastic neurons (``activation="stochastic"``): per vector, trigger 0x45
+bit 7 (one bit-serial MVM without readout), poll 0x28 bit 4, the board's
+LFSR pulses (trigger 0x44 bit 5 each, VPLFSR / VNLFSR on DAC 0 channels 5/6,
+0x09's pulse count held at 0), then the multi-level readout (0x45 bit 5,
+poll 0x28 bit 3, pipe 0xA2). The sequence, the HDL behind it and the lab
+parameters (:class:`drivers._lfsr_host.NoiseInjection`) are in
+:mod:`drivers._lfsr_host`.
+
 The pure parts (encoding, decoding, wire words) sit at the top and are what
 the tests pin; :func:`run_mvm` and :func:`neuron_test` drive an
 :class:`~drivers.fpga_board.FpgaBoard`.
@@ -79,12 +87,13 @@ TI_NEURON = 0x45
 PI_SPI, PI_MASK, PO_READOUT = 0x80, 0x81, 0xA2
 # bits of 0x28
 ST_NEURON_IDLE = 1 << 0
+ST_MATMUL_IDLE = 1 << 4  # matmul_unsigned_helper idle (neurram_top.v:880)
 ST_READOUT_IDLE = 1 << 3
 ST_BATCH_IDLE = 1 << 9
 ST_READOUT_EMPTY = 1 << 13
 # bits of trigger 0x45
 TR_CDS, TR_SAMPLE, TR_COMPARE, TR_INTEG, TR_PARTIAL_RESET = 0, 1, 2, 3, 4
-TR_READOUT, TR_MASK, TR_BATCH = 5, 6, 8
+TR_READOUT, TR_MASK, TR_MATMUL, TR_BATCH = 5, 6, 7, 8
 # 0x08: the neuron inputs on the shared external 1n line, from the bit-line side
 EXT_1N, EXT_1N_BL, EXT_INF_BL = 1 << 3, 1 << 4, 1 << 8
 
@@ -98,18 +107,22 @@ DAC_DECR_PLUS, DAC_DECR_MINUS = (0, 4), (2, 2)
 DAC_NEURON_TEST = DAC_VPOS_BL  # the external 1n line takes the bit-line input level
 
 
+ACTIVATIONS = ("none", "relu", "stochastic")
+
+
 def capabilities(**overrides) -> BoardCapabilities:
     """What this bitstream's MVM and neuron test can do (the MVM part of an FpgaBoard's capabilities).
 
     At most 7 output bits (the 100-step readout); forward and backward only
     (no recurrent placement in the HDL or the authors' host code); no
-    two-phase split; ``none`` and ``relu`` (the ReLU clips the decoded codes
-    on the host, as the authors' notebooks do); one core per core row in a
+    two-phase split; ``none``, ``relu`` (the ReLU clips the decoded codes
+    on the host, as the authors' notebooks do) and ``stochastic`` (the LFSR
+    pulse of ``lfsr_control.v``, in all three top levels); one core per core row in a
     run, so at most 8 cores; one neuron-test voltage per vector (the
     external line is shared).
     """
     kw = dict(output_bits=(1, MAX_OUTPUT_BITS), input_bits=(1, 8), directions=("forward", "backward"),
-              activations=("none", "relu"), two_phase=False, max_parallel_cores=N_CORE_ROWS,
+              activations=ACTIVATIONS, two_phase=False, max_parallel_cores=N_CORE_ROWS,
               neuron_test_per_neuron=False)
     kw.update(overrides)
     return BoardCapabilities(**kw)
@@ -312,8 +325,8 @@ def check_request(request) -> None:
         raise CapabilityError("output_bits", request.output_bits, (1, MAX_OUTPUT_BITS), "100-step readout")
     if request.direction not in ("forward", "backward"):
         raise CapabilityError("directions", request.direction, ("forward", "backward"), "MVM direction")
-    if request.activation not in ("none", "relu"):
-        raise CapabilityError("activations", request.activation, ("none", "relu"), "neuron activation")
+    if request.activation not in ACTIVATIONS:
+        raise CapabilityError("activations", request.activation, ACTIVATIONS, "neuron activation")
 
 
 def run_groups(cores) -> list[list[int]]:
@@ -445,6 +458,35 @@ def _run_once(board, wires: _Wires, rows, col: int, forward: bool, planes: np.nd
     return np.frombuffer(bytes(data), np.uint8).reshape(batch, len(rows), READOUT_BYTES)
 
 
+def _run_stochastic(board, wires: _Wires, rows, col: int, forward: bool, planes: np.ndarray, m_bits: int,
+                    out_lines: np.ndarray, inj) -> np.ndarray:
+    """:func:`_run_once` with LFSR noise: per vector the bit-serial MVM alone (0x45 bit 7), the
+    injection's LFSR pulses, then the readout (0x45 bit 5); returns readout bytes (batch, n_rows, 256)."""
+    from . import _lfsr_host as lfsr
+
+    link = _link(board)
+    batch = planes.shape[0]
+    mult, shift_fwd = spi_write_setup(col, vertical=forward)
+    wires.set({WI_SPI_MASK: spi_mask_word(rows), WI_SPI: spi_write_word(mult, shift_fwd)})
+    link.pipe_in(PI_SPI, encode_planes(planes, shift_fwd))
+    # 0x09's pulse count 0: the integration an LFSR pulse triggers must not go on sampling (neuron_control.v:1319)
+    wires.set({WI_CONTROL: 0b01100000, WI_NEURON: neuron_word(0), WI_TIMING: timing_word() | int(inj.pulse_width),
+               WI_READOUT: readout_word(readout_multiplier(col, forward)),
+               WI_MATMUL: matmul_word(batch, m_bits)})
+    wires.set({WI_MODES: mode_word(forward)})
+    link.pipe_in(PI_MASK, mask_bytes(out_lines) * len(rows))
+    _trigger_wait(board, TR_MASK, ST_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
+    out = np.empty((batch, len(rows), READOUT_BYTES), np.uint8)
+    n = len(rows) * READOUT_BYTES
+    for v in range(batch):
+        _trigger_wait(board, TR_MATMUL, ST_MATMUL_IDLE, "bit-serial MVM done (0x28 bit 4)")
+        lfsr.pulse(board, inj.pulses)
+        _trigger_wait(board, TR_READOUT, ST_READOUT_IDLE, "readout (0x28 bit 3)")
+        _poll(board, ST_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
+        out[v] = np.frombuffer(bytes(link.pipe_out(PO_READOUT, n)), np.uint8).reshape(len(rows), READOUT_BYTES)
+    return out
+
+
 def run_mvm(board, request) -> np.ndarray:
     """Run a validated :class:`~neurram_lab.board.contract.MVMRequest` through the bitstream.
 
@@ -458,6 +500,12 @@ def run_mvm(board, request) -> np.ndarray:
     rails = _rails(board)
     v_read = rails["v_read"] if request.v_read_v is None else float(request.v_read_v)
     plan = mvm_dac_plan(rails, v_read, forward, request.output_bits)  # checked before any call
+    stochastic = request.activation == "stochastic"
+    if stochastic:
+        from . import _lfsr_host as lfsr
+
+        inj = lfsr.injection(board)
+        plan = {**plan, **lfsr.injection_dac_plan(rails, inj)}
     cores = list(request.cores)
     n_cores, batch = len(cores), int(np.shape(request.inputs)[1])
     out_lines = np.asarray(request.output_lines, np.int64)
@@ -481,8 +529,12 @@ def run_mvm(board, request) -> np.ndarray:
                                    for i in group], axis=2)
                 got = np.empty((b1 - b0, len(rows), READOUT_BYTES), np.uint8)
                 for lo in range(0, b1 - b0, limit):
-                    got[lo:lo + limit] = _run_once(board, wires, rows, col, forward, planes[lo:lo + limit], m_bits,
-                                                   out_lines)
+                    if stochastic:
+                        got[lo:lo + limit] = _run_stochastic(board, wires, rows, col, forward, planes[lo:lo + limit],
+                                                             m_bits, out_lines, inj)
+                    else:
+                        got[lo:lo + limit] = _run_once(board, wires, rows, col, forward, planes[lo:lo + limit],
+                                                       m_bits, out_lines)
                 sign, steps = decode_readout(got[:, :, out_lines])
                 for j, i in enumerate(group):
                     codes[i, b0:b1] = steps_to_codes(sign[:, j], steps[:, j], request.output_bits)

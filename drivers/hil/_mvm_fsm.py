@@ -41,8 +41,23 @@ Each part follows its HDL module (weierwan/Neurram_48core, HDL/):
   LFSR set pin, presetting every core's chains while it is high. The bits
   come from the enabled core's twin :class:`~sim_backend.neuron.LFSRPair`
   (one core enabled; the chip's output mux for several is not published: a
-  violation). The LFSR pulse (0x44 bit 5, noise into the neurons) is not
-  emulated: strict mode refuses it as UnsupportedFeature.
+  violation).
+- ``lfsr_control.v`` (the LFSR pulse, ``:172-330, 378-413``): trigger 0x44
+  bit 5 samples, in every neuron of every enabled core, VPLFSR (DAC 0
+  channel 5) where the neuron's LFSR bit is 1 and VNLFSR (channel 6) where
+  it is 0, and integrates it once. Twin model (the chip's netlist is not
+  published): each pulse steps the core's :class:`~sim_backend.neuron.LFSRPair`
+  once and adds ``(Cs/Ci) * gain * (V_bit - VREF)`` to neuron ``j``'s
+  integrator, ``V_bit`` chosen by ``A[j] XOR B[j]``; ``n`` pulses give a
+  spread of ``(Cs/Ci) gain (VPLFSR - VNLFSR) / 2 * sqrt(n)`` rms and a mean of
+  ``n (Cs/Ci) gain ((VPLFSR + VNLFSR) / 2 - VREF)``; the pulse width
+  (``0x10[3:0]``) is taken as long enough to settle. The noise enters the
+  next readout of the core after the integrator's clip, as the twin's own
+  ``stochastic`` activation adds it (``sim_backend/chip.py``); a bit-serial
+  MVM or a CDS clears it. Violations: a pulse while ``0x09[21:14]`` is not 0
+  (the neuron FSM then goes on sampling its inputs, ``neuron_control.v:1319``)
+  or with run-all (``0x09`` bit 0: it compares after), or with 0x05 bit 2
+  set during inference (``inference_mode`` is then off, ``neurram_top.v:376``).
 
 Physics is the twin's: the cycles' planes give each driven line its charge
 ``q = sum(pulses * plane)``; the twin's ``_mvm`` runs the request that
@@ -148,6 +163,8 @@ class MvmFsm:
                        "lost_readout_bytes": 0}
         self.last_request: MVMRequest | None = None
         self.lfsr_fifo = np.zeros(0, np.uint32)  # lfsr_control.v's FIFO32x32 (pipe 0xA1)
+        self.lfsr_noise_v: dict[int, np.ndarray] = {}  # core -> LFSR charge on each integrator (V)
+        self.counts["lfsr_pulses"] = 0
 
     # ------------------------------------------------------------ wiring
     def attach(self) -> "MvmFsm":
@@ -161,6 +178,7 @@ class MvmFsm:
                         (7, self.matmul_trigger), (8, self.batch_trigger)):
             e.on_trigger[(nt.TI_NEURON, bit)] = fn
         e.on_trigger[(nt.TI_SPI, nt.T_LFSR_SHIFT)] = self.lfsr_shift_trigger
+        e.on_trigger[(nt.TI_SPI, nt.T_LFSR_PULSE)] = self.lfsr_pulse_trigger
         e.on_pipe_out[nt.PO_LFSR] = self.pipe_out_lfsr
         latch = e.latch
 
@@ -443,6 +461,7 @@ class MvmFsm:
                 q, driven = np.zeros((done, N_LINES), np.int64), np.zeros(N_LINES, bool)
             self.pending.setdefault(core, []).append((q, driven, pulses))
             self.neuron_v.pop(core, None)
+            self.lfsr_noise_v.pop(core, None)  # the cycles start with a CDS: the integrator is reset
         return done
 
     def matmul_trigger(self) -> None:
@@ -466,6 +485,7 @@ class MvmFsm:
     def neuron_cds(self) -> None:
         for core in self.emu.enabled_cores():
             self.neuron_v.pop(core, None)
+            self.lfsr_noise_v.pop(core, None)
         self._status()
 
     def neuron_sample(self) -> None:
@@ -580,7 +600,11 @@ class MvmFsm:
                          output_bits=TWIN_BITS, signed_inputs=True, differential=diff, two_phase=False,
                          activation="none", parallel=len(members) > 1, v_read_v=float(a * d))
         self.last_request = req
-        codes = self._twin_call(lambda: self.emu.twin._mvm(req))
+        noisy = [m[1] for m in members if m[1] in self.lfsr_noise_v]
+        if noisy:
+            codes = self._with_lfsr_noise(noisy, lambda: self._twin_call(lambda: self.emu.twin._mvm(req)))
+        else:
+            codes = self._twin_call(lambda: self.emu.twin._mvm(req))
         for i, (r, *_rest) in enumerate(members):
             sign, flip = codes_to_flips(codes[i])
             s = np.zeros((codes.shape[1], N_LINES), np.uint8)
@@ -622,6 +646,48 @@ class MvmFsm:
         words = np.packbits(regs, axis=1, bitorder="little").reshape(-1).view("<u4").astype(np.uint32)
         room = 32 - self.lfsr_fifo.size
         self.lfsr_fifo = np.concatenate([self.lfsr_fifo, words[:room]])
+
+    def lfsr_pulse_trigger(self) -> None:
+        """Trigger 0x44 bit 5: one LFSR pulse into every enabled core's neurons (see the module notes)."""
+        neuron = self._wi(nt.WI_NEURON)
+        if neuron >> 14 & 0xFF:
+            self.emu.violations.append(f"LFSR pulse with 0x09[21:14] = {neuron >> 14 & 0xFF}: the neuron FSM goes on "
+                                       "sampling its inputs after the LFSR integration (neuron_control.v:1319-1330)")
+        if neuron & 1:
+            self.emu.violations.append("LFSR pulse with 0x09 bit 0 (run all): the neuron FSM compares after the "
+                                       "LFSR integration (neuron_control.v:1325)")
+        mode = self._wi(nt.WI_MODE)
+        if mode & 1 and mode & 0b100:
+            self.emu.violations.append("0x05 bits 0 and 2 together: inference_mode is off while 0x05 bit 2 is set "
+                                       "(neurram_top.v:376); the LFSR FSM raises lfsr_mode itself")
+        e = self.emu
+        v_pos, v_neg, v_ref = e.dac_v(0, 5), e.dac_v(0, 6), e.dac_v(0, 2)
+        circuit = e.twin.circuit
+        from neurram_lab.sim_backend.neuron import cs_over_ci
+
+        cg = cs_over_ci(circuit.p)
+        for core in e.enabled_cores():
+            cc = circuit.core(core)
+            bit = cc.lfsr._step()  # A xor B per neuron, one step a pulse
+            dv = cg * cc.gain * (np.where(bit, v_pos, v_neg) - v_ref)
+            self.lfsr_noise_v[core] = self.lfsr_noise_v.get(core, 0.0) + dv
+        self.counts["lfsr_pulses"] += 1
+        self._status()
+
+    def _with_lfsr_noise(self, cores, fn):
+        """Run ``fn()`` with each core's LFSR charge added to its neurons' offsets (what the readout sees
+        beyond the integrated input, after the clip); the charge is used up by the readout."""
+        circuit = self.emu.twin.circuit
+        saved = {}
+        try:
+            for c in cores:
+                cc = circuit.core(c)
+                saved[c] = cc.offset32
+                cc.offset32 = (cc.offset32 + self.lfsr_noise_v.pop(c)).astype(np.float32)
+            return fn()
+        finally:
+            for c, off in saved.items():
+                circuit.core(c).offset32 = off
 
     def pipe_out_lfsr(self, n: int) -> bytes:
         """ReadFromPipeOut(0xA1): the FIFO's words, little-endian (zeros past its end)."""
