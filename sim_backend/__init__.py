@@ -7,6 +7,7 @@ by default, loadable from a file). The model's parts live in their modules
 ``energy``); this package exports what a user of the twin calls.
 """
 
+from ._parallel import threads as twin_threads
 from .board import DEFAULT_RAILS_V, SimBoard
 from .defects import CellKind
 from .device import relaxation_sigma
@@ -24,4 +25,5 @@ from .params import (
 __all__ = [
     "SimBoard", "DEFAULT_RAILS_V", "TwinParams", "DeviceParams", "RelaxParams", "ReadParams",
     "DefectParams", "TimingParams", "EnergyParams", "CircuitParams", "CellKind", "relaxation_sigma",
+    "twin_threads",
 ]

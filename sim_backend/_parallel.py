@@ -5,8 +5,9 @@ cut depends only on the call's size, and each block draws its noise from its
 own stream (:class:`~sim_backend.device.NoiseStream`), so the results do not
 depend on how many threads run the blocks or in which order they finish.
 numpy releases the GIL inside its loops, so blocks on different cores
-overlap. ``NEURRAM_TWIN_THREADS`` sets the number of threads; by default
-the CPUs this process may use (at most 4), except while the machine is
+overlap. :func:`threads` sets the number of threads for the calls made
+inside it (a parameter: the sweep passes each point's), else
+``NEURRAM_TWIN_THREADS`` does; by default the CPUs this process may use (at most 4), except while the machine is
 already busier than its CPUs (1-minute load average above their number):
 then a helper thread holding the GIL gets preempted by the other jobs and
 stalls the caller (measured: 2 threads 24.5 s against 17.2 s on one at load
@@ -15,13 +16,17 @@ stalls the caller (measured: 2 threads 24.5 s against 17.2 s on one at load
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from neurram_lab._validate import integer
+
 BLOCK = 32768  # cells per block: a block's temporaries stay in the CPU cache
 
 _pool: ThreadPoolExecutor | None = None
+_threads: int | None = None  # set inside threads(); None: the environment or the automatic choice
 
 
 def _forget_pool() -> None:  # a forked child has none of the parent's threads
@@ -38,8 +43,26 @@ def blocks(n: int) -> list[tuple[int, int]]:
     return [(a, min(a + BLOCK, n)) for a in range(0, n, BLOCK)]
 
 
+@contextlib.contextmanager
+def threads(n: int | None):
+    """Run the twin's calls made inside on ``n`` threads (the caller included; ``None``: as outside).
+
+    For the whole process (the twin's pool is shared), restored on exit. The
+    results do not depend on it, only the wall time does.
+    """
+    global _threads
+    before = _threads
+    _threads = before if n is None else integer("threads", n, 1, None, "the twin's threads")
+    try:
+        yield
+    finally:
+        _threads = before
+
+
 def n_threads() -> int:
     """Threads that run a call's blocks now (the caller included)."""
+    if _threads is not None:
+        return _threads
     env = os.environ.get("NEURRAM_TWIN_THREADS")
     if env:
         return max(1, int(env))

@@ -102,9 +102,6 @@ def run_point(point) -> dict:
     """
     import importlib
 
-    # The twin takes its thread count from the process environment only (sim_backend._parallel.n_threads):
-    # the point's parameter is handed on there, in this one place.
-    os.environ["NEURRAM_TWIN_THREADS"] = str(point.twin_threads)
     # A worker exists to run points: the twin keeps freed memory mapped for the next call and point
     # (unless the worker's environment says NEURRAM_MALLOC_TUNING=0).
     os.environ.setdefault("NEURRAM_MALLOC_TUNING", "1")
@@ -116,10 +113,12 @@ def run_point(point) -> dict:
         out_dir.mkdir(parents=True, exist_ok=True)
         from threadpoolctl import threadpool_limits
 
+        from ..sim_backend import twin_threads
+
         mod = importlib.import_module(point.module)
         ns = point_arguments(point, out_dir)
         ctx = PointContext(point.board, point.seed, out_dir, twin_file(point, out_dir))
-        with threadpool_limits(1):
+        with threadpool_limits(1), twin_threads(point.twin_threads):  # the point's twin threads, as a parameter
             summary = mod.main(ns, ctx) or {}
         row["status"] = "ok"
         add_summary(row, summary)
