@@ -231,14 +231,14 @@ def calibrate_noise(board, core: int, target_rms_codes: float, output_bits: int,
     set_injection(board, pulses=1)
     one = measure_noise(board, core, output_bits, vectors, direction)["rms_codes"]
     if one <= 0:
-        raise LimitError(f"LFSR pulse on core {core} gives no measurable noise (rms 0 codes at amplitude "
-                         f"{injection(board).amplitude_v} V): check VPLFSR / VNLFSR")
+        raise LimitError("one-pulse LFSR noise rms (codes)", one, "> 0",
+                         f"core {core} at amplitude {injection(board).amplitude_v} V: check VPLFSR / VNLFSR")
     n = int(round((float(t) / one) ** 2))
     if n < 1:
         set_injection(board, amplitude_v=max(injection(board).amplitude_v * float(t) / one, 1e-3))
     elif n > max_pulses:
-        raise LimitError(f"target rms {float(t):.2f} codes needs about {n} LFSR pulses at amplitude "
-                         f"{injection(board).amplitude_v} V (one pulse: {one:.2f} codes), more than {max_pulses}")
+        raise LimitError("LFSR pulses", n, (1, max_pulses), f"target rms {float(t):.2f} codes at amplitude "
+                         f"{injection(board).amplitude_v} V (one pulse: {one:.2f} codes)")
     else:
         set_injection(board, pulses=n)
     got = measure_noise(board, core, output_bits, vectors, direction)
@@ -265,8 +265,8 @@ def scale_noise(board, factor: float, min_pulses: int = 1) -> NoiseInjection:
     power = cur.pulses * float(f) ** 2  # pulses at the present amplitude
     n = max(min_pulses, int(np.ceil(power - 1e-9)))
     if n > MAX_PULSES:
-        raise LimitError(f"scaling the LFSR noise by {float(f):.3g} needs {n} pulses at {cur.amplitude_v} V, "
-                         f"more than {MAX_PULSES}")
+        raise LimitError("LFSR pulses", n, (1, MAX_PULSES), f"scaling the noise by {float(f):.3g} at "
+                         f"{cur.amplitude_v} V")
     amp = cur.amplitude_v * float(np.sqrt(power / n))
     return set_injection(board, amplitude_v=float(amp), pulses=n)
 

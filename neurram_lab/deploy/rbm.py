@@ -18,7 +18,13 @@ LFSR noise injected into each core's integrator, SPEC §3) they are sampled
 there: each core's partial sum is converted with its own LFSR noise, the
 FPGA adds the cores' values and ``h = 1`` where the sum is positive (the
 authors' training notebook models the injection the same way, noise added
-to ``v W + a`` and a comparison with 0). On other boards, and with exact or
+to ``v W + a`` and a comparison with 0). Sampling against sigmoid needs
+noise of the logistic's spread: Gaussian of rms 1.702 in units of
+``v W + a`` (the probit match of the logistic); :meth:`ChipRBM.calibrate`
+measures the spread the board's neurons give and, on a board whose LFSR
+level can be set (the optional ``scale_stochastic_noise(factor, min_pulses)``
+hook, :class:`drivers.fpga_board.FpgaBoard`), scales it there; the twin's
+(sim://) is fixed and only measured. On other boards, and with exact or
 measured-weights MVMs, the host samples ``sigmoid(v W + a)`` against LFSR
 noise (:mod:`.lfsr`). Visible units are reconstructed as sigmoid(h W^T + b)
 and sampled on the host (the clamped ones are known values, not MVM outputs).
@@ -47,6 +53,11 @@ from ..program.weights import MatrixPlacement
 from .lfsr import LFSRNoise
 from .network import (MVM_MODES, _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_board,
                       deploy_conductances, deploy_output_bits, exact_mvm, fit_columns, resolve_mvm)
+
+
+LOGISTIC_SIGMA = 1.702  # Gaussian rms whose CDF best matches the logistic sigmoid (probit scale)
+NOISE_VECTORS, NOISE_REPEATS = 20, 6  # calibration vectors and passes the noise spread is measured on
+NOISE_MIN_PULSES = 8  # enough LFSR pulses that their binomial sum is near Gaussian
 
 
 def rbm_layers(visible_bits: int, mvm_options=None) -> list:
@@ -203,6 +214,7 @@ class ChipRBM:
         self.hidden_noise = _hidden_noise(board, self._mvm, choice("hidden_noise", hidden_noise, HIDDEN_NOISE))
         self.programmed = None if mvm != "exact" else [_exact(b, rbm.w_max) for b in self.blocks]
         self.mvm_calibration = {}  # direction -> tier-2 MVMCalibration
+        self.noise_spread = {}  # the chip path's hidden-unit noise, measured (and tuned) by calibrate()
         self.fits = {}  # direction -> (slope, intercept) per output unit
 
     @property
@@ -265,7 +277,32 @@ class ChipRBM:
         if per_column:
             self.fits["forward"] = fit_columns(exact.visible_input(h), self.visible_input(h), min_slope=0.05,
                                                positive=True)
+        if self.hidden_noise == "chip":
+            self.noise_spread = self.tune_hidden_noise(v[:NOISE_VECTORS])
         return {d: float(np.mean(f[0])) for d, f in self.fits.items()}
+
+    def hidden_noise_spread(self, v_codes, repeats: int = NOISE_REPEATS) -> float:
+        """rms (over ``repeats`` stochastic passes, averaged over units and vectors) of the chip's hidden
+        inputs ``v W + a`` around their mean: the stochastic neurons' noise in units of ``v W + a``."""
+        repeats = integer("repeats", repeats, 2, 64)
+        s = np.stack([self.hidden_input(v_codes, activation="stochastic") for _ in range(repeats)])
+        return float(np.sqrt(np.mean(s.var(axis=0, ddof=1))))
+
+    def tune_hidden_noise(self, v_codes, target: float = LOGISTIC_SIGMA, min_pulses: int = NOISE_MIN_PULSES) -> dict:
+        """Measure the hidden units' noise spread and, where the board can scale it
+        (``scale_stochastic_noise``), bring it to ``target`` (units of ``v W + a``) and measure again.
+
+        Returns ``sigma_before``, ``sigma`` (after), ``target`` and ``tuned`` (whether the board could)."""
+        target = positive("target", target)
+        before = self.hidden_noise_spread(v_codes)
+        scale = getattr(self.board, "scale_stochastic_noise", None)
+        out = {"sigma_before": before, "sigma": before, "target": float(target), "tuned": False}
+        if scale is not None and before > 0:
+            inj = scale(target / before, min_pulses)
+            out.update(sigma=self.hidden_noise_spread(v_codes), tuned=True,
+                       injection={"amplitude_v": float(inj.amplitude_v), "pulses": int(inj.pulses),
+                                  "pulse_width": int(inj.pulse_width)})
+        return out
 
     # --------------------------------------------------------- half steps
     def _backward_inputs(self, v_codes) -> list:

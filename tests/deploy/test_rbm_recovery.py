@@ -107,15 +107,22 @@ def test_bottom_occlusion_recovery_lowers_the_error_exactly_and_on_the_twins_sto
     assert abs(host["l2_after"] - twin["l2_after"]) < 0.1 * twin["l2_after"]
 
 
-def test_hidden_units_fall_back_to_the_host_lfsr_where_the_board_lacks_stochastic_neurons():
+def test_hidden_units_fall_back_to_the_host_lfsr_where_the_board_lacks_stochastic_neurons(monkeypatch):
+    from neurram_lab.drivers import _mvm_host
     from neurram_lab.drivers.hil import connect, make_emulated_board
     from neurram_lab.errors import CapabilityError
 
     rbm = RBM(np.zeros((20, 6)), np.zeros(6), np.zeros(20), 1.0)
     ok, emu = make_emulated_board(seed=4)
+    with connect(ok, spec="hil://?seed=4") as board:  # the driver speaks the LFSR pulse: the chip samples
+        assert "stochastic" in board.capabilities().activations
+        assert ChipRBM(board, rbm).hidden_noise == "chip"
+    # a driver without the LFSR pulse (the MVM activations before issue 22): the host samples
+    monkeypatch.setattr(_mvm_host, "ACTIVATIONS", ("none", "relu"))
+    ok, emu = make_emulated_board(seed=4)
     trace = []
     with connect(ok, spec="hil://?seed=4", observers=[trace.append]) as board:
-        assert "stochastic" not in board.capabilities().activations  # the bitstream's MVM driver: none, relu
+        assert "stochastic" not in board.capabilities().activations
         assert ChipRBM(board, rbm).hidden_noise == "host"
         n = len(trace)
         with pytest.raises(CapabilityError, match="stochastic"):
