@@ -69,3 +69,33 @@ def clip_convert(integ, row_scale, h_lsb: float, offset_lsb, z, floors, top: int
                               np.float32(h_lsb), np.ascontiguousarray(offset_lsb, np.float32), zz,
                               np.ascontiguousarray(floors, np.float32), int(top), out, sq_rows)
     return out, float(sq_rows.sum())
+
+
+ROWS_MIN_CELLS = 65536  # cells per row block of :func:`noisy_clip_convert` (fewer blocks: less dispatch)
+
+
+def noisy_clip_convert(integ, row_scale, h_lsb: float, offset_lsb, stream_start, sigma_lsb: float, floors, top: int):
+    """:func:`clip_convert` with noise ``normals(stream_start, 0, integ.size, sigma_lsb)`` (C order),
+    drawn in the same pass, rows in blocks over the twin's threads (:mod:`sim_backend._parallel`).
+
+    The same codes as drawing that noise first and calling :func:`clip_convert`, whatever the blocks
+    or threads: each element's draw depends only on its index. Returns ``(codes, sq)`` as
+    :func:`clip_convert` does.
+    """
+    from ._normal import BIN_FLAT
+    from ._parallel import run_blocks
+
+    integ = np.ascontiguousarray(integ, np.float32)
+    rows, cols = integ.shape
+    out = np.empty((rows, cols), np.int16)
+    sq_rows = np.empty(rows, np.float64)
+    args = (np.ascontiguousarray(row_scale, np.float32), np.float32(h_lsb), np.ascontiguousarray(offset_lsb, np.float32),
+            np.uint64(stream_start), BIN_FLAT, np.float32(sigma_lsb), np.ascontiguousarray(floors, np.float32), int(top))
+    fn = kernel("noisy_convert")
+    step = max(1, -(-ROWS_MIN_CELLS // max(cols, 1)))
+
+    def block(b):
+        fn(integ, *args, b * step, min(rows, b * step + step), out, sq_rows)
+
+    run_blocks(block, -(-rows // step))
+    return out, float(sq_rows.sum())

@@ -215,12 +215,16 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _SALT = np.uint64(0xD1B54A32D192ED03)
 _LO32 = np.uint64(0xFFFFFFFF)
 _FRAC_MASK = np.uint32((1 << 20) - 1)
-_TAIL_LO = np.uint32(2)  # tail bins: b < 2 or b >= 4094 (see sim_backend._normal)
-_TAIL_HI = np.uint32(4094)
+# tail bins b < 2 or b >= 4094 (see sim_backend._normal): exactly the halves w with
+# (w + 2 * 2**20) mod 2**32 < 4 * 2**20, a test that vectorises
+_TAIL_SHIFT = np.uint32(2 << 20)
+_TAIL_SPAN = np.uint32(4 << 20)
+CHUNK = 2048  # draws per chunk (sim_backend._normal.CHUNK): chunk c of a stream starts at word c * CHUNK / 2
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
+@njit(inline="always")
 def _mix64(x):  # pragma: no cover - compiled
+    # inlined by numba itself: called as a function, LLVM leaves the hash loop scalar (measured 3x slower)
     x = (x ^ (x >> np.uint64(30))) * _M1
     x = (x ^ (x >> np.uint64(27))) * _M2
     return x ^ (x >> np.uint64(31))
@@ -244,38 +248,42 @@ def _tail(w, w2):  # pragma: no cover - compiled
     return z if low else -z
 
 
-# The draws of sim_backend._normal in four simple loops, each compiled on its own (fused into one
-# function, the hash and the expansion no longer vectorise: measured 2x slower). The caller
-# (sim_backend._normal.normals) runs them in order.
+# The draws of sim_backend._normal, one chunk at a time, in simple loops that each vectorise on their
+# own (the bin look-up stays scalar: LLVM does not gather here); fused into one loop, the expansion
+# no longer vectorises (measured 7x slower for the loop).
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def normal_bits(start, first, m, bits):  # pragma: no cover - compiled
-    """``bits``: the 32-bit halves of words ``first .. first + m - 1`` of stream ``start`` in draw
-    order (``bits`` holds ``2 m`` or ``2 m - 1`` draws)."""
-    base = start + first * _GAMMA
-    both = bits.shape[0] - m  # words with both halves used
+def normal_bits(base, r, bits):  # pragma: no cover - compiled
+    """``bits[:r]``: the 32-bit halves of the chunk's ``m = ceil(r / 2)`` words from ``base`` (the
+    stream's word there, before mixing) in draw order: the high halves, then the low halves of the
+    first ``r - m``."""
+    m = (r + 1) // 2
+    both = r - m  # words with both halves used
+    hi = bits[:m]
+    lo = bits[m:r]
     for j in range(both):
         x = _mix64(base + np.uint64(j) * _GAMMA)
-        bits[j] = np.uint32(x >> np.uint64(32))
-        bits[m + j] = np.uint32(x & _LO32)
+        hi[j] = np.uint32(x >> np.uint64(32))
+        lo[j] = np.uint32(x & _LO32)
     if both < m:
-        bits[m - 1] = np.uint32(_mix64(base + np.uint64(m - 1) * _GAMMA) >> np.uint64(32))
+        hi[m - 1] = np.uint32(_mix64(base + np.uint64(m - 1) * _GAMMA) >> np.uint64(32))
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def normal_bins(bits, bin_table, zb, wb):  # pragma: no cover - compiled
-    """Each draw's bin middle and width (``bin_table`` (4096, 2): both in one cache line)."""
-    for k in range(bits.shape[0]):
-        b = bits[k] >> np.uint32(20)
-        zb[k] = bin_table[b, 0]
-        wb[k] = bin_table[b, 1]
+def normal_bins(bits, bin_flat, r, zb, wb):  # pragma: no cover - compiled
+    """Each draw's bin middle and width (``bin_flat``: ``BIN_TABLE`` (4096, 2) flattened, both of a
+    bin in one cache line)."""
+    for k in range(r):
+        b = np.int64(bits[k] >> np.uint32(20)) * 2
+        zb[k] = bin_flat[b]
+        wb[k] = bin_flat[b + 1]
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def normal_body(bits, zb, wb, scale, out):  # pragma: no cover - compiled
+def normal_body(bits, zb, wb, scale, r, out):  # pragma: no cover - compiled
     """The fourth-order expansion in each draw's bin, times ``scale`` (as ``_normal._body``)."""
-    for k in range(bits.shape[0]):
+    for k in range(r):
         f = f32(np.int32(bits[k] & _FRAC_MASK)) * f32(2.0**-20)
         f += f32(2.0**-21 - 0.5)
         z0 = zb[k]
@@ -292,51 +300,104 @@ def normal_body(bits, zb, wb, scale, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def normal_hits(out, lim, block_hits):  # pragma: no cover - compiled
-    """Per block of 64 draws, how many lie at or beyond ``lim`` (where tail draws may be)."""
-    n = out.shape[0]
-    for blk in range(block_hits.shape[0]):
-        hits = 0
-        for k in range(blk * 64, min(blk * 64 + 64, n)):
-            hits += np.int64(abs(out[k]) >= lim)
-        block_hits[blk] = hits
+def normal_tail_count(bits, r):  # pragma: no cover - compiled
+    """How many of the draws ``bits[:r]`` lie in the exactly drawn outer bins."""
+    n = 0
+    for k in range(r):
+        n += np.uint32(bits[k] + _TAIL_SHIFT) < _TAIL_SPAN
+    return n
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def normal_tails(start, first, bits, scale, out, lim, block_hits):  # pragma: no cover - compiled
-    """Replace the draws of the outer bins by exact ones, scanning only the blocks of 64 with values at
-    or beyond ``lim`` (every outer-bin draw's body value lies beyond 3.28 sigma, the bins' inner edge
-    being 3.29 sigma)."""
-    n = out.shape[0]
-    m = (n + 1) // 2
-    base = start + first * _GAMMA
-    for blk in range(block_hits.shape[0]):
-        if block_hits[blk] == 0:
-            continue
-        for k in range(blk * 64, min(blk * 64 + 64, n)):
-            if abs(out[k]) >= lim:
-                w = bits[k]
-                b = w >> np.uint32(20)
-                if b < _TAIL_LO or b >= _TAIL_HI:
-                    j = k if k < m else k - m
-                    x2 = _mix64(_mix64(base + np.uint64(j) * _GAMMA) ^ _SALT)
-                    w2 = np.uint32(x2 >> np.uint64(32)) if k < m else np.uint32(x2 & _LO32)
-                    out[k] = f32(_tail(w, w2)) * scale
+def normal_tails(base, bits, r, scale, out):  # pragma: no cover - compiled
+    """Replace the draws of the outer bins by exact ones (the probability refined by the second word
+    ``mix(word ^ SALT)``'s same half)."""
+    m = (r + 1) // 2
+    for k in range(r):
+        w = bits[k]
+        if np.uint32(w + _TAIL_SHIFT) < _TAIL_SPAN:
+            j = k if k < m else k - m
+            x2 = _mix64(_mix64(base + np.uint64(j) * _GAMMA) ^ _SALT)
+            w2 = np.uint32(x2 >> np.uint64(32)) if k < m else np.uint32(x2 & _LO32)
+            out[k] = f32(_tail(w, w2)) * scale
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def fill_normals(start, first, chunk, bin_table, scale, lim, out, bits, zb, wb, hits):  # pragma: no cover
-    """``out``: the draws of :func:`sim_backend._normal.normals`, ``chunk`` draws at a time (even; chunk
-    ``c`` from word ``first + c * chunk / 2``) so the work arrays (of ``chunk`` each) stay in the cache."""
+def normal_chunk(start, word, r, bin_flat, scale, bits, zb, wb, out):  # pragma: no cover - compiled
+    """``out[:r]``: the ``r <= CHUNK`` draws of the chunk starting at ``word`` of stream ``start``."""
+    base = start + word * _GAMMA
+    normal_bits(base, r, bits)
+    normal_bins(bits, bin_flat, r, zb, wb)
+    normal_body(bits, zb, wb, scale, r, out)
+    if normal_tail_count(bits, r):
+        normal_tails(base, bits, r, scale, out)
+
+
+@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def fill_normals(start, first, bin_flat, scale, out):  # pragma: no cover - compiled
+    """``out``: the draws of :func:`sim_backend._normal.normals` from word ``first`` on, a chunk at a
+    time (chunk ``c`` from word ``first + c * CHUNK / 2``) so the work arrays stay in the cache."""
     n = out.shape[0]
-    for c0 in range(0, n, chunk):
-        r = min(chunk, n - c0)
-        f = first + np.uint64(c0 // 2)
-        o = out[c0:c0 + r]
-        b = bits[:r]
-        h = hits[: (r + 63) // 64]
-        normal_bits(start, f, (r + 1) // 2, b)
-        normal_bins(b, bin_table, zb[:r], wb[:r])
-        normal_body(b, zb[:r], wb[:r], scale, o)
-        normal_hits(o, lim, h)
-        normal_tails(start, f, b, scale, o, lim, h)
+    bits = np.empty(CHUNK, np.uint32)
+    zb = np.empty(CHUNK, f32)
+    wb = np.empty(CHUNK, f32)
+    for c0 in range(0, n, CHUNK):
+        r = min(CHUNK, n - c0)
+        normal_chunk(start, first + np.uint64(c0 // 2), r, bin_flat, scale, bits, zb, wb, out[c0:c0 + r])
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _convert_rows(integ, row_scale, h, offset, zbuf, zbase, floors, top, i0, i1, out, sq_rows):  # pragma: no cover
+    """:func:`clip_convert` on rows ``i0 .. i1``, the noise of element ``n = i * cols + j`` being
+    ``zbuf[n - zbase]``."""
+    cols = integ.shape[1]
+    lim = np.float32(top + 0.5)
+    up = np.float32(top + 1.5)
+    base = np.int32(top + 1)
+    v = np.empty(cols, np.float32)
+    r = np.empty(cols, np.int32)
+    start = np.empty(cols, np.float32)
+    clipped = np.empty(cols, np.float32)
+    for i in range(i0, i1):
+        s = row_scale[i]
+        z = zbuf[i * cols - zbase:(i + 1) * cols - zbase]
+        # three simple loops per row rather than one: the first and last vectorise
+        for j in range(cols):
+            x = min(max(integ[i, j] * s, -h), h)
+            clipped[j] = x
+            vj = min(max(x + offset[j] + z[j], -lim), lim)
+            v[j] = vj
+            r[j] = np.int32(vj + up)  # round(v) + 2**k: vj + up > 0, so the cast is floor
+        for j in range(cols):
+            start[j] = floors[r[j]]
+        for j in range(cols):
+            out[i, j] = r[j] - base - np.int32(v[j] < start[j])
+        sq_rows[i] = row_sq(clipped)
+
+
+@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def noisy_convert(integ, row_scale, h, offset, start, bin_flat, scale, floors, top, i0, i1, out,
+                  sq_rows):  # pragma: no cover - compiled
+    """:func:`clip_convert` of rows ``i0 .. i1`` with the noise drawn on the way: element
+    ``n = i * cols + j`` takes draw ``n`` of stream ``start`` from word 0, as
+    ``normals(start, 0, rows * cols, scale)`` lays them out, so any split into row blocks gives the
+    same codes. A group of rows at a time: the chunks that cover it, then its conversion, in cache."""
+    rows, cols = integ.shape
+    total = rows * cols
+    bits = np.empty(CHUNK, np.uint32)
+    zb = np.empty(CHUNK, f32)
+    wb = np.empty(CHUNK, f32)
+    z = np.empty(max(cols, CHUNK) + 2 * CHUNK, f32)
+    i = i0
+    while i < i1:
+        c0 = (i * cols) // CHUNK
+        iend = min(i1, max(i + 1, ((c0 + 1) * CHUNK) // cols))  # the rows starting in chunk c0 (one at least)
+        k = 0
+        c = c0
+        while c * CHUNK < iend * cols:
+            r = min(CHUNK, total - c * CHUNK)
+            normal_chunk(start, np.uint64(c * (CHUNK // 2)), r, bin_flat, scale, bits, zb, wb, z[k:k + r])
+            k += r
+            c += 1
+        _convert_rows(integ, row_scale, h, offset, z, c0 * CHUNK, floors, top, i, iend, out, sq_rows)
+        i = iend

@@ -30,8 +30,6 @@ arithmetic is the same operations in the same order; the tail's float64
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from scipy.special import ndtri
 
@@ -78,6 +76,7 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray]:
 Z_MID, WIDTH = _build_tables()
 BIN_TABLE = np.ascontiguousarray(np.stack([Z_MID, WIDTH], axis=1))  # (4096, 2): one look-up per draw
 BIN_TABLE.flags.writeable = False
+BIN_FLAT = BIN_TABLE.ravel()  # the compiled look-up's view: bin b's middle at 2 b, its width at 2 b + 1
 
 
 def mix(x: np.ndarray) -> np.ndarray:
@@ -192,18 +191,6 @@ def _chunk_numpy(start, first_word: int, n: int) -> np.ndarray:
     return z
 
 
-_LOCAL = threading.local()
-
-
-def _scratch():
-    """This thread's work arrays for the compiled draws, one chunk each (kept between calls)."""
-    buf = getattr(_LOCAL, "buf", None)
-    if buf is None:
-        buf = _LOCAL.buf = (np.empty(CHUNK, np.uint32), np.empty(CHUNK, np.float32), np.empty(CHUNK, np.float32),
-                            np.empty(CHUNK // 64, np.int64))
-    return buf
-
-
 def normals(start, first_word: int, n: int, scale: float = 1.0, out=None) -> np.ndarray:
     """``n`` draws of rms ``scale`` (float32; into ``out`` if given, else a new array): compiled where
     numba is present."""
@@ -213,12 +200,11 @@ def normals(start, first_word: int, n: int, scale: float = 1.0, out=None) -> np.
     if _kernels.available():
         start, first, scale = np.uint64(start), np.uint64(first_word), np.float32(scale)
         out = np.empty(n, np.float32) if out is None else out
-        lim = np.float32(3.28) * abs(scale)  # every outer-bin draw's body value lies beyond (edge 3.29)
         fill = _kernels.kernel("fill_normals")
 
         def part(i):  # whole chunks, so the draws do not depend on the parts or their threads
             a, b = i * PART, min(i * PART + PART, n)
-            fill(start, first + np.uint64(a // 2), CHUNK, BIN_TABLE, scale, lim, out[a:b], *_scratch())
+            fill(start, first + np.uint64(a // 2), BIN_FLAT, scale, out[a:b])
 
         run_blocks(part, -(-n // PART))
         return out
@@ -276,14 +262,20 @@ class FreshNormals:
         self.requests = 0
         self._buf = np.empty(0, np.float32)
 
+    def next_stream(self) -> np.uint64:
+        """The start word of the next request's stream (the request counted): for a caller that draws
+        ``normals(start, 0, n, scale)`` itself, or its compiled equivalent (the twin's fused conversion)."""
+        start = stream_start(self.key, self.requests)
+        self.requests += 1
+        return start
+
     def normal(self, shape, scale: float = 1.0) -> np.ndarray:
         """Draws of rms ``scale`` shaped ``shape`` (float32), from a stream of their own.
 
         The array is this source's buffer, valid until its next request (a
         fresh 2 MB array page-faults in on every MVM call).
         """
-        start = stream_start(self.key, self.requests)
-        self.requests += 1
+        start = self.next_stream()
         n = int(np.prod(shape))
         if self._buf.size < n:
             self._buf = np.empty(n, np.float32)

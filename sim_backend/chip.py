@@ -67,10 +67,13 @@ def _clip_convert_rows(integ, row_scale, h_lsb, offset_lsb, k, thr, floors, sigm
     threshold near its integer: ``floors`` given), else the numpy
     reference; both give the same codes.
     """
-    z = noise.normal(integ.shape, sigma_lsb) if sigma_lsb > 0 else None
     if floors is not None and k > 0 and _kernels.available():
         rs = row_scale if row_scale is not None else np.ones(integ.shape[0], np.float32)
-        return _kernels.clip_convert(integ, rs, h_lsb, offset_lsb, z, floors, 2**k - 1)
+        if sigma_lsb > 0:  # the noise drawn inside the conversion pass: the same draws as noise.normal's
+            return _kernels.noisy_clip_convert(integ, rs, h_lsb, offset_lsb, noise.next_stream(), sigma_lsb,
+                                               floors, 2**k - 1)
+        return _kernels.clip_convert(integ, rs, h_lsb, offset_lsb, None, floors, 2**k - 1)
+    z = noise.normal(integ.shape, sigma_lsb) if sigma_lsb > 0 else None
     if row_scale is not None:
         integ *= row_scale[:, None]
     np.clip(integ, -h_lsb, h_lsb, out=integ)

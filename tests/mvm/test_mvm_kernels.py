@@ -51,8 +51,9 @@ def test_kernel_codes_equal_the_reference(k, noisy, dac_err):
 def _codes(kernels_on, monkeypatch):
     monkeypatch.setattr(_jit, "ENABLED", kernels_on)
     calls = []
-    real = _kernels.clip_convert
-    monkeypatch.setattr(_kernels, "clip_convert", lambda *a: calls.append(1) or real(*a))
+    for name in ("clip_convert", "noisy_clip_convert"):  # the board's noisy path draws inside the kernel
+        real = getattr(_kernels, name)
+        monkeypatch.setattr(_kernels, name, lambda *a, real=real: calls.append(1) or real(*a))
     board = open_board("sim://?seed=3")
     rng = np.random.default_rng(0)
     x = rng.integers(-7, 8, (1, 600, 64)).astype(np.int16)
@@ -80,3 +81,27 @@ def test_scaled_fresh_noise_matches_scaling_by_hand():
     a = p1.normal((30, 40), 0.37).copy()
     b = p2.normal((30, 40)) * np.float32(0.37)
     assert np.array_equal(a, b)
+
+
+@needs_numba
+@pytest.mark.parametrize("rows, cols", [(300, 70), (16, 256), (9, 2500), (1, 5)])
+def test_noise_drawn_in_the_conversion_pass_is_the_fresh_stream(rows, cols, monkeypatch):
+    """The fused kernel's codes are those of FreshNormals' draws then clip_convert, for row blocks of
+    any size (element n takes draw n, so chunks that straddle rows and blocks give the same draws)."""
+    rng = np.random.default_rng(rows)
+    k = 5
+    thr = sar_thresholds(k, 0.004 * rng.standard_normal(k))
+    integ = (rng.standard_normal((rows, cols)) * 25).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, rows).astype(np.float32)
+    off = rng.normal(0, 0.4, cols).astype(np.float32)
+    key = np.array([11, 12], np.uint64)
+    z = FreshNormals(key).normal((rows, cols), 0.45)
+    want, want_sq = _kernels.clip_convert(integ, scale, 30.0, off, z, code_floors(thr, k), 2**k - 1)
+    for cells in (1, 3 * cols + 1, 10**6):
+        monkeypatch.setattr(_kernels, "ROWS_MIN_CELLS", cells)
+        src = FreshNormals(key)
+        got, sq = _kernels.noisy_clip_convert(integ, scale, 30.0, off, src.next_stream(), 0.45,
+                                              code_floors(thr, k), 2**k - 1)
+        assert np.array_equal(got, want)
+        assert sq == want_sq
+        assert src.requests == 1
