@@ -81,7 +81,21 @@ FPGA time (``neurram_top.v`` and its modules)
   latched in 0x02. A plain read (0x43 bit 0) is one iteration.
 - DAC word (0x40 bit 1): 35 DAC clocks of 6.25 MHz (``dac_daisy_control.v``:
   1 to see the FIFO not empty, 2 in RD_EN, 32 shifting) = 5.6 us; the update
-  (0x41 bit 0) one more DAC clock. Words queue behind each other.
+  (0x41 bit 0) one more DAC clock. Words queue behind each other in time (the
+  FIFO itself must hold one word at a time: RD_EN pops a second one and drops
+  it, :164-178; the host's pushes are a USB transaction apart).
+
+Rail ramps (``FpgaBoard._ramp_nodes``): one check that the DAC FIFO is not
+full (2 calls, 1 USB transaction), then one daisy-chain frame an update, each
+carrying the next 0.1 V step of one channel on every DAC with steps left:
+four pushes, SetWireInValue + UpdateWireIns only before a word that differs
+from the one on wire-in 0x01 (a no-op after a no-op is pushed as it stands),
+the FIFO-empty poll, the update and the idle poll, no per-word ACK poll
+(:func:`rail_frame_calls`: 9 + 2 w calls, 7 + w USB transactions for w words
+written, 13-17 calls, ~1.9-2.3 ms). The frames of a ramp are as many as the
+most steps one DAC has: the open's 103 channel steps, 76 of them on DAC 1,
+are 76 frames, 1 044 calls, ~0.16 s (the authors' one-channel group per step:
+27 calls and ~3.6 ms each, 2 781 calls and ~0.37 s).
 - Neuron phases (0x45 bits 0-4): t_opamp (0x09[11:4]) + 4 clocks of 80 ns.
 - Bit-serial MVM (0x45 bit 7, one vector; bit 8, the batch count in
   0x0E[17:10]): ``matmul_unsigned_helper.v`` runs 2 (bits + 1) cycles
@@ -188,6 +202,18 @@ def authors_cell_calls(pulses: int, read_cycles: int = 8) -> dict:
     pulse_calls, pulse_usb = 76, 44
     return {"calls": sel_calls + 2 * read_calls + p * (pulse_calls + read_calls),
             "usb_transactions": sel_usb + 2 * read_usb + p * (pulse_usb + read_usb)}
+
+
+def rail_frame_calls(words_written: int) -> dict:
+    """FrontPanel calls of one rail-ramp frame (see module doc) with ``words_written`` of its four words put on
+    wire-in 0x01 (the others pushed again as they stand), every busy-poll ending at its first pass.
+
+    Returns ``{"calls": ..., "usb_transactions": ...}``.
+    """
+    w = int(words_written)
+    if not 0 <= w <= 4:
+        raise InputError(f"words_written must be 0-4 (a frame has four words), got {words_written!r}")
+    return {"calls": 4 + 2 * w + 2 + 1 + 2, "usb_transactions": 4 + w + 1 + 1 + 1}
 
 
 class BoardTimeModel:

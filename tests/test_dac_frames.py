@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from neurram_lab.drivers import neurram_top as nt
+from neurram_lab.errors import InputError
 from neurram_lab.drivers.hil import connect, make_emulated_board
 from neurram_lab.drivers.trace_summary import summarize_trace
 
@@ -105,3 +106,24 @@ def test_an_engine_run_costs_under_two_frontpanel_calls_a_cell_with_the_open(tmp
     assert (fixed + per_cell * 1024) / 1024 < 2.0
     g = s["dac_groups"]
     assert g["malformed"] == 0 and g["words_pending"] == 0 and g["multi_dac"] > 10
+
+
+def test_board_time_counts_the_open_s_frames_as_the_driver_sends_them():
+    """drivers.board_time.rail_frame_calls against the open's own trace: every frame's calls from its words."""
+    from neurram_lab.drivers.board_time import USB_S_PER_CALL, rail_frame_calls
+
+    b, _emu, _ = _watched_board()
+    with b:
+        rails = b._link.calls["rails"]
+        n_rails = sum(rails.values())
+        frames = b.counters()["dac_groups"]
+        sets = rails["SetWireInValue"]  # one a word written
+        assert rails["SetWireInValue"] == rails["UpdateWireIns"]
+        want = 2 + sum(rail_frame_calls(0)["calls"] for _ in range(frames)) + 2 * sets
+        assert n_rails == want and frames == 76  # DAC 1's 76 steps bound the open's 103
+        usb = 1 + sum(rail_frame_calls(0)["usb_transactions"] for _ in range(frames)) + sets
+        assert usb == rails["UpdateWireIns"] + rails["UpdateWireOuts"] + rails["ActivateTriggerIn"]
+        t = b.board_time.predicted_s_by_board_op["rails"]
+        assert usb * min(USB_S_PER_CALL["UpdateWireIns"], USB_S_PER_CALL["UpdateWireOuts"]) < t < 0.2
+    with pytest.raises(InputError, match="words_written"):
+        rail_frame_calls(5)

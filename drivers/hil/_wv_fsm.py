@@ -10,7 +10,7 @@ those of wv_engine.v state by state (S_DECIDE, S_AMP/S_GATE shadows, refusals of
 S_RES). The host's wire-ins are restored when the run ends (the engine owns the nets only while busy).
 
 Board time: :func:`cell_clocks` counts the engine's clocks from the waits of its states (STEP_WAIT,
-RA_WAIT, DAC_TAIL, the 32-bit DAC words at sys/16, the reads' t_shld + t_delta per ranging iteration, the
+RA_WAIT, DAC_TAIL, the DAC words at board_time's 35 DAC clocks (sys/16) each, the reads' t_shld + t_delta per ranging iteration, the
 24-clock division, the pulse), kept per cell in r3 as on the RTL and in :attr:`WvFsm.busy_clocks`.
 """
 
@@ -20,18 +20,30 @@ import numpy as np
 
 from .. import _wv_engine as wv
 from .. import neurram_top as nt
-from ..board_time import ADC_CONVERSION_S, autorange_s
+from ..board_time import ADC_CONVERSION_S, DAC_WORD_S, SYS_TICK_S, autorange_s
 
 STEP_WAIT, RA_WAIT, DAC_TAIL = 16, 48, 560
 NOP_WORD = 0x00F00000
-DAC_WORD_CLOCKS = 32 * 16 + 24  # 32 bits at dac_clk = sys/16, plus FIFO/sync handshakes
 READ_UNIT_CLOCKS = 128  # 1.28 us of sys_clk
 DIVIDE_CLOCKS = 24  # S_R4, one quotient bit a clock
-# S_R0 wait, S_R1 wait, division, sync and ack, and READ_FIT_CLOCKS; DAC_FIT_CLOCKS is added to each DAC group.
-# Both fitted together (least squares) to the RTL bench's unranged reads (test_wv_engine_sim, 8 cells, residuals
-# within 100 clocks, under r3's 128-clock unit). Reads and DAC groups go nearly together (a pulse is one of each),
-# so only their sum, -232 clocks a pulse, is well determined.
-READ_FIT_CLOCKS, DAC_FIT_CLOCKS = 168, -400
+# One DAC group of the engine (wv_engine.v S_D0..S_D7, S_D4, S_D5) in sys clocks, from the states and the
+# authors' DAC FSM (dac_daisy_control.v), with board_time's word of 35 DAC clocks (1 seeing the FIFO not
+# empty, :160/:200; 2 in DAC_RD_EN, :164-177; 32 in DAC_SHIFT, :180-190) at dac_clk = sys / 16:
+# - the first word: S_D0, S_D1 and its 3-clock wait, S_D2 (6 clocks); the FIFO's write pointer reaching the
+#   read side (3 DAC clocks, xilinx_fifos.v's two-flop synchroniser and the edge after), the DAC FSM seeing
+#   it and popping it in DAC_RD_EN (2 DAC clocks), the engine's 2-flop sync of fifo_empty (2 clocks);
+# - each of the three later words: pushed while the one before shifts (S_D7 pushes again on the pop), so
+#   popped one DAC word (35 DAC clocks) after it;
+# - after the last pop: S_D7 seeing it (2-clock sync), DAC_TAIL (the word's 32 bits shift out, :201 needs an
+#   empty FIFO in SHIFT_DONE), S_D4 and its 96-clock wait (the update's crossing and idle's sync land inside
+#   it), S_D5 (1).
+SYS_PER_DAC_CLOCK = 16
+DAC_WORD_CLOCKS = round(DAC_WORD_S / SYS_TICK_S)  # 560: board_time's 35 DAC clocks a word
+DAC_FIRST_WORD_CLOCKS = 6 + (3 + 2) * SYS_PER_DAC_CLOCK + 2
+DAC_GROUP_CLOCKS = DAC_FIRST_WORD_CLOCKS + 3 * DAC_WORD_CLOCKS + 2 + DAC_TAIL + 1 + 96 + 1
+# S_R0 wait, S_R1 wait, division, sync and ack, and READ_FIT_CLOCKS, fitted (least squares) to the RTL bench's
+# unranged reads with the DAC group above fixed (test_wv_engine_sim, residuals under r3's 128-clock unit).
+READ_FIT_CLOCKS = 149
 READ_OVERHEAD_CLOCKS = 16 + 64 + DIVIDE_CLOCKS + 28 + READ_FIT_CLOCKS
 ITER_OVERHEAD_CLOCKS = 120  # resistance_read's reset and ADC conversions; 8 x 40 before, fitted to the RTL bench (test_wv_engine_sim's differential test)
 SELECT_CLOCKS = 2 * STEP_WAIT + 2 * RA_WAIT + 2 * STEP_WAIT
@@ -250,7 +262,7 @@ class WvFsm:
         e._dac_update()
         self.shadow[ch] = code
         self.hiwater = max(self.hiwater, code)
-        return 4 * DAC_WORD_CLOCKS + DAC_TAIL + 96 + DAC_FIT_CLOCKS
+        return DAC_GROUP_CLOCKS
 
     def _pulse(self, pol_set: bool, width: int) -> int:
         """S_P0..S_P3: one pulse through the emulator's program FSM (width ticks, held width - 1 + 1)."""
