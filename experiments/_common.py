@@ -15,6 +15,8 @@ Convention for every experiment module (so ``neurram replay`` can re-run it):
   before the parameter existed must replay as it ran);
 - ``report(summary, board_spec) -> str``: the text printed at the end of a
   run, by its CLI front and by ``neurram replay`` alike;
+- optionally ``MERIT = "figure"``: the summary figure a sweep draws by default
+  (:func:`neurram_lab.experiments._registry.figure_of_merit`);
 - summary keys that are not results of the experiment say so by their name:
   wall-clock times are ``wall_s`` or end in ``_wall_s``, paths the run wrote
   are ``figure``, ``figures`` or end in ``_file`` (``run_file``,

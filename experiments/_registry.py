@@ -31,18 +31,10 @@ EXPERIMENT_MODULES: list[str] = [
 # Experiments without a CLI command of their own (tests add theirs here).
 EXTRA_MODULES: list[str] = []
 
-# Each experiment's figure of merit: the summary figure a sweep draws by default (``neurram sweep``,
-# :func:`figure_of_merit`). An experiment module may declare its own as ``MERIT = "figure"``; ``name[-1]``
-# is the last entry of a list figure. A new experiment declares ``MERIT`` in its module, or none (the
-# sweep then draws the first numeric figure).
-MERIT: dict[str, str] = {
-    "characterize-write-verify": "sigma_us_by_iteration[-1]",  # spread after settling, after the last pass
-    "characterize-relaxation": "sigma_mean_us",
-    "characterize-mvm": "rmse_lsb",
-    "deploy-mnist-cnn": "accuracy",
-    "deploy-rbm-recovery": "l2_reduction",
-    "demo": "in_window_fraction",
-}
+# Each experiment module declares its figure of merit, the summary figure a sweep draws by default
+# (``neurram sweep``, :func:`figure_of_merit`), as ``MERIT = "figure"`` (``name[-1]``: the last entry of a
+# list figure), or none (the sweep then draws the first numeric figure). A new experiment touches its own
+# module and its line above, nothing else.
 
 # Old experiment names (run files written before a name was its command's words joined by "-")
 # are the migration module's knowledge: they still replay and list under the new ones. It is
@@ -75,11 +67,9 @@ def experiment_modules() -> dict:
 
 
 def figure_of_merit(module) -> str | None:
-    """The figure of merit an experiment module declares: its ``MERIT``, else its entry in ``MERIT``, else None."""
+    """The figure of merit an experiment module declares (its ``MERIT``), or None."""
     declared = getattr(module, "MERIT", None)
-    if isinstance(declared, str) and declared:
-        return declared
-    return MERIT.get(getattr(module, "EXPERIMENT", None))
+    return declared if isinstance(declared, str) and declared else None
 
 
 def find_experiment(name: str):

@@ -22,6 +22,7 @@ from ._common import finish_run, progress_callback, pyplot, run_and_report, star
 EXPERIMENT = "demo"
 COMMAND = (None, "demo")
 HELP = "form, program and read back a pattern on the twin; log and plot it"
+MERIT = "in_window_fraction"  # the figure a sweep draws by default: cells in their window after programming
 
 PATCH = 64
 READ_TIMES_S = (1.0, 10.0, 100.0, 1800.0)

@@ -31,6 +31,7 @@ from neurram_lab.program.programming import program_weights
 EXPERIMENT = "characterize-mvm"
 COMMAND = ("characterize", "mvm")
 HELP = "MVM error of a random matrix against the ideal result, in output LSB"
+MERIT = "rmse_lsb"  # the figure a sweep draws by default: MVM error against the ideal, output LSB
 
 WAIT_BEFORE_INFERENCE_S = 1800.0
 CALIBRATION_VECTORS = 256

@@ -33,6 +33,7 @@ from ._common import finish_run, progress_callback, pyplot, start_run
 EXPERIMENT = "characterize-relaxation"
 COMMAND = ("characterize", "relaxation")
 HELP = "program cells to a set of levels and follow their relaxation over (virtual) time"
+MERIT = "sigma_mean_us"  # the figure a sweep draws by default: spread over levels and times
 
 DEFAULT_LEVELS_US = (1,) + tuple(range(2, 41, 2))
 

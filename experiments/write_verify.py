@@ -34,6 +34,7 @@ from ._common import finish_run, pyplot, run_and_report, start_run
 EXPERIMENT = "characterize-write-verify"
 COMMAND = ("characterize", "write-verify")
 HELP = "write-verify random targets on chosen cores, iterate, log every pulse and read"
+MERIT = "sigma_us_by_iteration[-1]"  # the figure a sweep draws by default: spread after settling, after the last pass
 
 
 def add_arguments(parser) -> None:
