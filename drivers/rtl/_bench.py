@@ -31,6 +31,7 @@ EV_DEPTH = 4096
 # FSM looks at it only in DAC_SHIFT_DONE (dac_daisy_control.v:200-203). So a trigger waits until no DAC word
 # is part-way through the chain (the board's own pins: SCK edges since CS fell, not a multiple of 32), then
 # this gap. No driver table is known here.
+PIPE_SETTLE_US = 200
 TRIGGER_GAP_NS = int(os.environ.get("NEURRAM_RTL_TRIGGER_GAP_NS", "200"))
 
 
@@ -75,6 +76,16 @@ class _Host:
         self.ev_seen = n
         return out
 
+    async def settle_pipe_in(self):
+        """A real host's next call comes a USB transaction later (>= 200 us, drivers.board_time); the design's
+        pipe-in arbiters (arbiter_pipein2fifo.v: one word a clock, ~10 clocks a turn) have moved what they can
+        by then. So wait, up to that latency, until both are idle (a full core-row FIFO keeps one busy)."""
+        dut = self.tb.dut
+        for _ in range(PIPE_SETTLE_US):
+            if _int(dut.arb_pipein2spi_idle.value) and _int(dut.arb_pipein2nmlo_idle.value):
+                return
+            await Timer(1, "us")
+
     async def serve(self, req):
         op = req[0]
         ok = self.ok
@@ -104,6 +115,7 @@ class _Host:
                     flat |= (int(w) & 0xFFFFFFFF) << (32 * i)
                 ok.pipe_buf.value = flat
                 await self.cmd(OP_PIPE_IN, req[1], 0, len(chunk))
+            await self.settle_pipe_in()
             return len(words)
         if op == "po":
             out = []
@@ -164,6 +176,8 @@ async def _conversion_watch(host, conn):
         snaps, host.snaps = host.snaps, []
         conn.send((("need_conversion", snaps, y_addr), host.events(), get_sim_time("ns")))
         tables = conn.recv()
+        if not isinstance(tables, dict):
+            raise RuntimeError(f"conversion answer {tables!r} at {get_sim_time('ns')} ns")
         valid = 0
         for core, (sign, flip) in tables.items():
             tb.cmp_sign[core].value = int(sign)
@@ -194,6 +208,9 @@ async def serve_frontpanel(tb):
             return
         try:
             res = await host.serve(req)
+            # a watcher woken in this request's last time step (a conversion, a read) asks the parent while
+            # it still waits for this answer: 1 ps on, every such watcher has run (board.v waits 1 ns)
+            await Timer(1, "ps")
         except Exception as exc:  # handed to the parent as its typed error
             conn.send((("error", f"{type(exc).__name__}: {exc}"), [], get_sim_time("ns")))
             continue

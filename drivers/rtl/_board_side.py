@@ -119,7 +119,9 @@ class _ConvShim:
         self.rows = [self._Row(np.unpackbits(np.frombuffer(int(y).to_bytes(48, "little"), np.uint8),
                                              bitorder="little")[:256].astype(bool)) for y in y_addr]
         self.last_request = None
+        self.lfsr_noise_v = {}  # no LFSR pulses on the chip side (the plan has none)
         self._fwd = bool(forward)
+        self._with_lfsr_noise = lambda cores, fn: MvmFsm._with_lfsr_noise(self, cores, fn)
         self._step_v = lambda: MvmFsm._step_v(self)
         self._twin_call = lambda fn: MvmFsm._twin_call(self, fn)
 

@@ -61,9 +61,28 @@ def ci_plan(seed: int = 0, n_cells: int = 64, exclude=frozenset()) -> list[tuple
     ops += [("manual_range", True), ("reset", core, cells[8:10]), ("read", core, cells[8:10]),
             ("manual_range", False)]
     ops += [("manual_read", core, cell) for cell in cells[10:14]]
+    ops += [("mvm", core, cells) + BATCH_MVM, ("neuron_test", core, NEURON_LEVELS_V, 6)]
     ops += [("error", name) for name in ERRORS]
     ops.append(("read", core, cells[:2]))  # the board still works after the refusals
     return ops
+
+
+NEURON_LEVELS_V = (0.85, 0.95)  # neuron test: the external line below and above v_ref (0.9 V)
+
+
+BATCH_MVM = (16, 1, 2, "forward", 8, False)  # the CI plan's 16-vector batch: 1-bit inputs, 2-bit outputs (short readout)
+
+
+def mvm_ops(core: int, cells) -> list[tuple]:
+    """MVM batches on ``core`` over ``cells`` (formed): 1, 4 and 8 input bits, 1 to 7 output bits (8 is refused:
+    the 100-step readout), forward and backward. The simulated time goes to the readout (one SPI shift and a
+    neuron compare per step, up to 2**(b-1) steps), so the many-bit outputs run at a lower input amplitude."""
+    # (vectors, input bits, output bits, direction, seed, signed, v_read_v)
+    runs = [(1, 1, 1, "forward", 0, False, None), (1, 4, 2, "forward", 1, True, None),
+            (1, 4, 3, "backward", 2, True, None), (1, 1, 4, "backward", 3, False, None),
+            (1, 8, 5, "forward", 5, True, 0.1), (1, 2, 6, "forward", 6, True, 0.05),
+            (1, 2, 7, "backward", 7, True, 0.025), (1, 4, 8, "forward", 4, True, None)]
+    return [("mvm", core, cells) + r for r in runs]
 
 
 def random_ops(n: int, seed: int, plan: list[tuple]) -> list[tuple]:
@@ -176,7 +195,7 @@ def _manual_read(board, core: int, cell) -> tuple[int, int]:
 
 
 def mvm_request(core: int, cells, n_vec: int, input_bits: int, output_bits: int, direction: str = "forward",
-                seed: int = 0, signed: bool = True, n_out: int = 8):
+                seed: int = 0, signed: bool = True, v_read_v=None, n_out: int = 8):
     """An MVM batch on ``core`` over the rows / columns of ``cells`` (formed ones carry current): inputs on
     their rows (forward) or columns (backward), ``n_out`` outputs on the other side, seeded inputs."""
     from neurram_lab.board import MVMRequest
@@ -190,11 +209,12 @@ def mvm_request(core: int, cells, n_vec: int, input_bits: int, output_bits: int,
     x = rng.integers(lo, top + 1, size=(1, n_vec, len(ins)))
     return MVMRequest(cores=(int(core),), inputs=x.astype(np.int16), input_lines=np.array(ins, np.int64),
                       output_lines=np.array(outs, np.int64), direction=direction, input_bits=int(input_bits),
-                      output_bits=int(output_bits), signed_inputs=signed, differential=False, parallel=False)
+                      output_bits=int(output_bits), signed_inputs=signed, differential=False, parallel=False,
+                      v_read_v=v_read_v)
 
 
-def _mvm(board, core, cells, n_vec, input_bits, output_bits, direction="forward", seed=0, signed=True):
-    return board.mvm(mvm_request(core, cells, n_vec, input_bits, output_bits, direction, seed, signed))
+def _mvm(board, core, cells, n_vec, input_bits, output_bits, direction="forward", seed=0, signed=True, v_read_v=None):
+    return board.mvm(mvm_request(core, cells, n_vec, input_bits, output_bits, direction, seed, signed, v_read_v))
 
 
 def _neuron_test(board, core, levels_v, output_bits=6):

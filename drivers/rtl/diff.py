@@ -189,12 +189,18 @@ def _fmt(v):
 
 
 # --------------------------------------------------------------------------- scenarios
-def scenario_ops(n_ops: int, seed: int, n_cells: int = 64):
-    """The CI-size plan (:func:`drivers.rtl._scenario.ci_plan`) and ``n_ops`` seeded operations after it,
-    without cells whose reads would range for hours (:func:`drivers.rtl._scenario.bounded_ops`)."""
-    from ._scenario import bounded_ops
+def scenario_ops(n_ops: int, seed: int, n_cells: int = 64, full: bool = True):
+    """The CI-size plan (:func:`drivers.rtl._scenario.ci_plan`: cells, rails, a 16-vector MVM, the neuron
+    test) and ``n_ops`` seeded operations after it, without cells whose reads would range for hours
+    (:func:`drivers.rtl._scenario.bounded_ops`); ``full`` adds the MVM variety
+    (:func:`drivers.rtl._scenario.mvm_ops`: 1 / 4 / 8 input bits, 1-8 output bits, both directions)."""
+    from ._scenario import bounded_ops, mvm_ops
 
-    return bounded_ops(seed, n_cells, n_ops)
+    ops = bounded_ops(seed, n_cells, n_ops)
+    if full:
+        core, cells = next((op[1], op[2]) for op in ops if op[0] == "form")
+        ops = ops + mvm_ops(core, cells)
+    return ops
 
 
 def run_op(board, op):

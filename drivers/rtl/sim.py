@@ -131,7 +131,12 @@ class RtlSim:
                     self._conn.send(self.current_fn() if self.current_fn is not None else (0.0, 0.9))
                 elif ask == "need_conversion":
                     self._take(events, ns)
-                    self._conn.send(self.conversion_fn(res[1], res[2]) if self.conversion_fn is not None else {})
+                    try:
+                        tables = self.conversion_fn(res[1], res[2]) if self.conversion_fn is not None else {}
+                    except BaseException:
+                        self._conn.send({})  # the bench waits for an answer: keep the protocol in step
+                        raise
+                    self._conn.send(tables)
                 else:
                     break
         except (EOFError, OSError) as exc:

@@ -52,6 +52,67 @@ def test_board_time_model_within_5_percent_of_the_rtl_for_dac_operations(pair):
         assert rtl_s > 0 and abs(model_s / rtl_s - 1) <= 0.05, (op[0], model_s, rtl_s)
 
 
+MVM_OPS = [("mvm", CORE, CELLS, 1, 1, 3, "forward", 0, False, None),
+           ("mvm", CORE, CELLS, 1, 2, 4, "backward", 1, True, None),
+           ("neuron_test", CORE, (0.95,), 4)]
+
+
+def test_mvm_and_neuron_test_match_plane_for_plane_and_byte_for_byte(pair):
+    """An MVM forward and backward and a neuron test through the chip's scan chains in board.v: every input
+    plane the neurons sampled (core, direction, pulses, 256 lines), every 0x28 status after each wait and
+    every 0xA2 readout byte equal on hil:// and rtl://, the codes too."""
+    if not _FORMED:
+        assert diff.check(None, "neurram_top", ops=FORM, pair=pair)["mismatch_list"] == []
+        _FORMED.append(True)
+    n0 = len(pair[3].calls)
+    res = diff.check(None, "neurram_top", ops=MVM_OPS, pair=pair)
+    assert res["mismatch_list"] == [] and res["mismatches"] == 0
+    effects = [e for c in pair[3].calls[n0:] for e in c[3]]
+    planes = [e for e in effects if e[0] == "input_plane"]
+    assert [(e[2], e[3]) for e in planes] == [("forward", 1)] * 2 + [("backward", 1)] * 2  # 2 cycles, 1 pulse
+    reads = [c[2][1] for c in pair[3].calls[n0:] if c[0] == "ReadFromPipeOut"]
+    assert len(reads) == 3 and all(len(r) == 256 for r in reads)
+    assert pair[2].rtl.chip.conversions >= 3
+
+
+def test_board_time_mvm_reference_within_10_percent_of_the_rtl(pair):
+    """drivers.rtl._mvm_time (the bit-serial cycles and the readout steps, from the HDL) against the design's
+    own busy clocks (hdl/board.v mvm_cycle_clk, readout_clk; neuron_writes = readout steps), within 10 %."""
+    from neurram_lab.drivers.rtl import _mvm_time as mt
+
+    _hb, _rh, rb, _rr = pair
+    if not _FORMED:
+        diff.check(None, "neurram_top", ops=FORM, pair=pair)
+        _FORMED.append(True)
+    names = ["mvm_cycle_clk", "readout_clk", "neuron_writes", "wi09", "wi0D", "wi0E", "wi0F", "wi10"]
+    c0 = rb.rtl.sim.request("pins", names)
+    op = ("mvm", CORE, CELLS, 2, 4, 3, "forward", 2, True, None)
+    diff.run_op(rb, op)
+    diff.run_op(pair[0], op)
+    c1 = rb.rtl.sim.request("pins", names)
+    wi = dict(zip(names, c1))
+    t_opamp, t_sample = wi["wi09"] >> 4 & 0xFF, wi["wi10"] >> 4 & 0xFF
+    mm, n_vec = wi["wi0E"], 2
+    want_cycles = n_vec * mt.cycles_s(mm >> 2 & 7, mm >> 5 & 0x1F, wi["wi0D"] >> 2 & 0xF, t_opamp, t_sample, bool(mm & 1))
+    rtl_cycles = (c1[0] - c0[0]) * 10e-9
+    steps = c1[2] - c0[2]
+    want_readout = steps * mt.readout_step_s(wi["wi0F"] >> 3 & 0xF, t_opamp)
+    rtl_readout = (c1[1] - c0[1]) * 10e-9
+    assert steps >= n_vec
+    assert abs(want_cycles / rtl_cycles - 1) <= 0.10, (want_cycles, rtl_cycles)
+    assert abs(want_readout / rtl_readout - 1) <= 0.10, (want_readout, rtl_readout)
+    # drivers.board_time's MVM part (owned by another issue, not changed here) counts one 25 MHz clock a bit
+    # (the RTL shifts two) and always 100 readout steps: it is not within 10 % of the RTL yet
+    m0 = rb.board_time.fpga_s
+    diff.run_op(rb, op)
+    diff.run_op(pair[0], op)
+    c2 = rb.rtl.sim.request("pins", names)
+    model_s, rtl_s = rb.board_time.fpga_s - m0, (c2[0] - c1[0] + c2[1] - c1[1]) * 10e-9
+    if abs(model_s / rtl_s - 1) > 0.10:
+        pytest.xfail(f"drivers.board_time MVM {model_s * 1e3:.3f} ms vs the RTL's {rtl_s * 1e3:.3f} ms "
+                     "(the model's SPI bit is one clock, its readout 100 steps): see drivers/rtl/_mvm_time.py")
+
+
 # mutation -> what the first mismatch must name (the dac_channel one last: it leaves the driver's record of
 # the DAC codes wrong for the operations after it)
 EXPECTED = {"formula": "GetWireOutValue(0x29): result", "endpoint": "GetWireOutValue(0x22): result",

@@ -401,6 +401,15 @@ always @(negedge clear_horz_b or negedge clear_vert_b) begin : chain_clear
 	end
 	chain_out;
 end
+// FPGA clocks (100 MHz) the MVM blocks work, for the board-time check: the bit-serial cycles
+// (matmul_unsigned_helper busy) and the multi-level readout (neuron_multi_level_output busy)
+reg [31:0] mvm_cycle_clk = 0, readout_clk = 0;
+always @(posedge sys_clkp) begin
+	if (dut.matmul_unsigned_idle === 1'b0) mvm_cycle_clk = mvm_cycle_clk + 1;
+	if (dut.ml_read_idle === 1'b0) readout_clk = readout_clk + 1;
+end
+// the wire-ins those blocks run on (0x09 neuron, 0x0D SPI, 0x0E bit-serial, 0x0F readout, 0x10 timing)
+wire [31:0] wi09 = dut.ep09wire, wi0D = dut.ep0Dwire, wi0E = dut.ep0Ewire, wi0F = dut.ep0Fwire, wi10 = dut.ep10wire;
 // the FPGA's output masks (neuron_multi_level_output.v y_addr): the bench converts the neurons they enable
 wire [383:0] y_addr0 = dut.gen_nmlo[0].nmlo.y_addr;
 wire [383:0] y_addr1 = dut.gen_nmlo[1].nmlo.y_addr;
