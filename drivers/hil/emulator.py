@@ -8,7 +8,11 @@ does, at the level the host can see through FrontPanel:
 - the DAC FIFO and daisy chain (``dac_daisy_control.v``): each pushed word
   shifts the chain by one DAC (the first word of a group ends in DAC 3); on
   the update trigger every DAC executes the word it holds. A group without its
-  no-ops therefore lands where it would on hardware: on the wrong DAC.
+  no-ops therefore lands where it would on hardware: on the wrong DAC; a frame
+  with a word for each of several DACs (the driver's rail ramps) moves them
+  all at that update. Untimed: the RTL's limit of one word in the FIFO at a
+  time (``dac_daisy_control.v``:164-178) is checked by ``neurram rtl-check``,
+  not here.
   :attr:`node_v` maps each physical node (``neurram_top.NODES``) to its volts;
 - the auto-ranging read (``auto_ranging.v`` over ``resistance_read.v``): 18-bit
   ADC codes of the TIA integrator, ranged until the end code sits in the HDL's
