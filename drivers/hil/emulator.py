@@ -11,8 +11,8 @@ does, at the level the host can see through FrontPanel:
   no-ops therefore lands where it would on hardware: on the wrong DAC; a frame
   with a word for each of several DACs (the driver's rail ramps) moves them
   all at that update. Untimed: the RTL's limit of one word in the FIFO at a
-  time (``dac_daisy_control.v``:164-178) is checked by ``neurram rtl-check``,
-  not here.
+  time (``dac_daisy_control.v``:164-178) holds because the host's pushes are
+  a USB transaction apart (``FpgaBoard._dac_frame``); it is not modelled here.
   :attr:`node_v` maps each physical node (``neurram_top.NODES``) to its volts;
 - the auto-ranging read (``auto_ranging.v`` over ``resistance_read.v``): 18-bit
   ADC codes of the TIA integrator, ranged until the end code sits in the HDL's
