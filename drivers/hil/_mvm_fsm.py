@@ -84,6 +84,7 @@ N_REGS = 2 * N_COLS
 PLANE_WORDS = 16
 SPI_FIFO_WORDS = 2048
 MASK_FIFO_WORDS = 64
+SPI_ROW_OUT_WORDS = SPI_OUT_FIFO_WORDS = 256  # FIFO32x256: neurram_spi_control.v:70, arbiter_fifo2pipeout.v:2
 MASK_WORDS = 12  # 384 bits per core row
 NMLO_FIFO_BYTES = 512 * 4
 READOUT_FIFO_BYTES = 4096 * 4
@@ -153,6 +154,8 @@ class MvmFsm:
         self.emu = emu
         self.rows = [_Row() for _ in range(N_ROWS)]
         self.spi_arb = np.zeros(0, np.uint32)
+        self.spi_out = [np.zeros(0, np.uint32) for _ in range(N_ROWS)]  # each row's FIFO32x256 of read-back words
+        self.spi_out_fifo = np.zeros(0, np.uint32)  # arbiter_spi2pipeout's FIFO32x256 (pipe 0xA0)
         self.mask_arb = np.zeros(0, np.uint32)
         self.out_fifo = bytearray()  # 0xA2
         self._out_turn = 0
@@ -172,6 +175,7 @@ class MvmFsm:
         e.on_pipe_in[nt.PI_SPI] = self.pipe_in_spi
         e.on_pipe_in[nt.PI_OUTPUT_MASK] = self.pipe_in_mask
         e.on_pipe_out[nt.PO_READOUT] = self.pipe_out_readout
+        e.on_pipe_out[nt.PO_SPI] = self.pipe_out_spi
         e.on_trigger[(nt.TI_SPI, nt.T_SPI_SHIFT)] = self.spi_shift_trigger
         for bit, fn in ((0, self.neuron_cds), (1, self.neuron_sample), (2, self.neuron_phase), (3, self.neuron_sample),
                         (4, self.neuron_phase), (5, self.readout_trigger), (6, self.mask_trigger),
@@ -209,7 +213,11 @@ class MvmFsm:
 
     def _status(self) -> None:
         rows = self.rows
-        s = NEURON_IDLE | ENERGY_IDLE | SPI_OUT_ARB_IDLE | SPI_OUT_EMPTY
+        s = NEURON_IDLE | ENERGY_IDLE
+        if self.spi_out_fifo.size >= SPI_OUT_FIFO_WORDS or not any(w.size for w in self.spi_out):
+            s |= SPI_OUT_ARB_IDLE
+        if self.spi_out_fifo.size == 0:
+            s |= SPI_OUT_EMPTY
         if not self.stalled:
             s |= SPI_IDLE | MATMUL_IDLE | BATCH_IDLE
         if not any(r.waiting_mask for r in rows):
@@ -317,11 +325,89 @@ class MvmFsm:
     def spi_shift_trigger(self) -> None:
         """Trigger 0x44 bit 0: one SPI operation on every selected row (pipe-fed write, or shift only)."""
         cfg = self._wi(nt.WI_SPI)
-        if cfg & 1:  # read back to pipe 0xA0: not emulated
-            self.emu.violations.append("SPI read-back to pipe 0xA0 is not emulated")
+        if cfg & 1:  # read back to pipe 0xA0
+            if cfg >> 15 & 0xF or not cfg >> 10 & 0xF:
+                self.emu.violations.append("SPI read-back with extra shift cycles or 0 pipe-out steps is not emulated")
+            elif not self._spi_read(self._selected_rows(), cfg):
+                self.stalled = True
+            self._status()
+            return
         if not self._spi_write(self._selected_rows()):
             self.stalled = True
         self._status()
+
+    def _spi_read(self, rows, cfg: int) -> bool:
+        """An SPI operation with read-back (0x0D bit 0; ``neurram_spi_control.v:179-289``): the pipe-in steps
+        (bit 1) each push a plane and shift ``0x0D[5:2]`` registers, then ``0x0D[13:10]`` times the 256 bits
+        last shifted out go to the row's read FIFO as 16 words (bit ``2i`` lane 0 = the -1 driver, ``2i + 1``
+        lane 1, of the ``i``-th bit out of word ``w``'s 16), each after a further shift but the first. The
+        bits leave forward from V5 line 255 down, backward from H0 line 0 up. False on a stall."""
+        write = bool(cfg >> 1 & 1)
+        mult = max(cfg >> 2 & 0xF, 1)
+        steps = max(cfg >> 6 & 0xF, 1) if write else 0
+        outs = cfg >> 10 & 0xF
+        fwd = bool(cfg >> 14 & 1)
+        if write and any(self.rows[r].spi_fifo.size < steps * PLANE_WORDS for r in rows):
+            return False
+        zero = np.zeros(N_LINES, np.int8)
+        for r in rows:
+            row = self.rows[r]
+            planes = []
+            if write:
+                words, row.spi_fifo = row.spi_fifo[:steps * PLANE_WORDS], row.spi_fifo[steps * PLANE_WORDS:]
+                planes = list(planes_of_words(words))
+            last = zero
+            got = []
+
+            def shift(pipe_reg):
+                nonlocal last
+                out = row.chain[-1] if fwd else row.chain[0]
+                last = (out[::-1] if fwd else out).copy()  # in the order the bits left the chain
+                self._shift(row, pipe_reg, fwd)
+
+            for plane in planes:
+                shift(plane)  # _shift lands it as _spi_ops does
+                for _ in range(mult - 1):
+                    shift(zero)
+            if not write:
+                for _ in range(mult):
+                    shift(zero)
+            for k in range(outs):
+                if k:
+                    for _ in range(mult):
+                        shift(zero)
+                bits = np.zeros((N_LINES, 2), np.uint8)
+                bits[:, 0], bits[:, 1] = last == -1, last == 1
+                got.append(np.packbits(bits.reshape(PLANE_WORDS, 32), axis=1, bitorder="little").view("<u4")
+                           .reshape(-1).astype(np.uint32))
+            self.spi_out[r] = np.concatenate([self.spi_out[r]] + got)[:SPI_ROW_OUT_WORDS]
+        self._move_spi_out()
+        return True
+
+    def _move_spi_out(self) -> None:
+        """arbiter_fifo2pipeout (``arbiter_fifo2pipeout.v``): ``0x15[25:18]`` words from each selected row in
+        ascending order while the 0xA0 FIFO has room; it waits on a row that has not got them."""
+        turn = (self._wi(nt.WI_SPI_MASK) >> 18) & 0xFF
+        rows = self._selected_rows()
+        while turn and rows:
+            moved = False
+            for r in rows:
+                if self.spi_out[r].size < turn or self.spi_out_fifo.size + turn > SPI_OUT_FIFO_WORDS:
+                    return
+                self.spi_out_fifo = np.concatenate([self.spi_out_fifo, self.spi_out[r][:turn]])
+                self.spi_out[r] = self.spi_out[r][turn:]
+                moved = True
+            if not moved:
+                return
+
+    def pipe_out_spi(self, n: int) -> bytes:
+        """ReadFromPipeOut(0xA0): the read-back FIFO's words (zeros past its end)."""
+        take = min(int(n) // 4, self.spi_out_fifo.size)
+        got = self.spi_out_fifo[:take].astype("<u4").tobytes()
+        self.spi_out_fifo = self.spi_out_fifo[take:]
+        self._move_spi_out()
+        self._status()
+        return got + bytes(int(n) - len(got))
 
     def _spi_write(self, rows) -> bool:
         """One SPI operation per row as 0x0D configures it; False when a row's FIFO lacks a plane (stall)."""

@@ -75,14 +75,17 @@ BATCH_MVM = (16, 1, 2, "forward", 8, False)  # the CI plan's 16-vector batch: 1-
 
 def mvm_ops(core: int, cells) -> list[tuple]:
     """MVM batches on ``core`` over ``cells`` (formed): 1, 4 and 8 input bits, 1 to 7 output bits (8 is refused:
-    the 100-step readout), forward and backward. The simulated time goes to the readout (one SPI shift and a
+    the 100-step readout), forward and backward; then SPI round trips (pipe 0x80 in, pipe 0xA0 out) through
+    the core row's scan chain, shifting forward and backward. The simulated time goes to the readout (one SPI shift and a
     neuron compare per step, up to 2**(b-1) steps), so the many-bit outputs run at a lower input amplitude."""
     # (vectors, input bits, output bits, direction, seed, signed, v_read_v)
     runs = [(1, 1, 1, "forward", 0, False, None), (1, 4, 2, "forward", 1, True, None),
             (1, 4, 3, "backward", 2, True, None), (1, 1, 4, "backward", 3, False, None),
             (1, 8, 5, "forward", 5, True, 0.1), (1, 2, 6, "forward", 6, True, 0.05),
             (1, 2, 7, "backward", 7, True, 0.025), (1, 4, 8, "forward", 4, True, None)]
-    return [("mvm", core, cells) + r for r in runs]
+    row = core // nt.CORE_COLS
+    return [("mvm", core, cells) + r for r in runs] + [("spi_round_trip", row, True, 0),
+                                                        ("spi_round_trip", row, False, 1)]
 
 
 def random_ops(n: int, seed: int, plan: list[tuple]) -> list[tuple]:
@@ -221,6 +224,37 @@ def _neuron_test(board, core, levels_v, output_bits=6):
     return board.neuron_test(core, np.asarray(levels_v, np.float64)[:, None], output_bits)
 
 
+def _spi_round_trip(board, row: int, forward: bool, seed: int = 0):
+    """Planes through the chip's scan chain and back (raw endpoints; the driver has no read-back): pipe 0x80
+    a plane into core row ``row``'s chain shifted 12 registers (the whole chain), then an SPI read of one
+    register to pipe 0xA0 (0x0D bit 0, one pipe-out step), twice; the words read."""
+    from .. import _mvm_host as mh
+
+    rng = np.random.default_rng(seed + 11)
+    L = board._link
+    L.op("spi_round_trip")
+    planes = rng.integers(-1, 2, size=(2, 256)).astype(np.int8)
+    turn = mh.PLANE_WORDS
+    board._set(nt.WI_SPI_MASK, mh.spi_mask_word([row], turn) | turn << 18)
+    out = []
+    for p in planes:
+        board._set(nt.WI_SPI, 0b10 | 12 << 2 | 1 << 6 | int(forward) << 14)
+        L.update_wire_ins()
+        L.pipe_in(nt.PI_SPI, mh.encode_planes(p, forward))
+        L.trigger(nt.TI_SPI, nt.T_SPI_SHIFT)
+        board._poll(mh.WO_STATUS, 1 << 2, "SPI idle (0x28 bit 2)")
+        board._set(nt.WI_SPI, 0b01 | 1 << 2 | 1 << 10 | int(forward) << 14)
+        L.update_wire_ins()
+        L.trigger(nt.TI_SPI, nt.T_SPI_SHIFT)
+        board._poll(mh.WO_STATUS, 1 << 2, "SPI idle (0x28 bit 2)")
+        board._poll(mh.WO_STATUS, 1 << 11, "read-back data (0x28 bit 11 clear)", clear=True)
+        out.append(bytes(L.pipe_out(nt.PO_SPI, 64)))
+    board._set(nt.WI_SPI, 0)
+    board._set(nt.WI_SPI_MASK, 0)
+    L.update_wire_ins()
+    return out
+
+
 def _err_pulse_over_limit(board):
     c, r, k = _arrays(0, [(0, 0)])
     board.pulse("set", c, r, k, np.array([9.0]), np.array([1e-6]), np.array([2.0]))
@@ -285,6 +319,8 @@ def _run(board, op):
         return ERRORS[op[1]](board)
     if kind == "mvm":
         return _mvm(board, *op[1:])
+    if kind == "spi_round_trip":
+        return _spi_round_trip(board, *op[1:])
     if kind == "neuron_test":
         return _neuron_test(board, *op[1:])
     c, r, k = _arrays(op[1], op[2])
