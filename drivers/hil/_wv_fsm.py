@@ -10,8 +10,9 @@ those of wv_engine.v state by state (S_DECIDE, S_AMP/S_GATE shadows, refusals of
 S_RES). The host's wire-ins are restored when the run ends (the engine owns the nets only while busy).
 
 Board time: :func:`cell_clocks` counts the engine's clocks from the waits of its states (STEP_WAIT,
-RA_WAIT, DAC_TAIL, the DAC words at board_time's 35 DAC clocks (sys/16) each, the reads' t_shld + t_delta per ranging iteration, the
-24-clock division, the pulse), kept per cell in r3 as on the RTL and in :attr:`WvFsm.busy_clocks`.
+RA_WAIT, DAC_TAIL, the DAC words at board_time's 35 DAC clocks (sys/16) each, the reads' t_shld + t_delta
+per ranging iteration, the 24-clock division, the pulse), kept per cell in r3 as on the RTL and in
+:attr:`WvFsm.busy_clocks`.
 """
 
 from __future__ import annotations
