@@ -45,7 +45,10 @@ def make_rtl_ok(hdl=None, top: str = DEFAULT_TOP, seed: int = 0, params=None):
         raise InputError("rtl:// needs the authors' HDL: give hdl=DIR or set NEURRAM_SHARED")
     vvp = build(hdl, top)
     twin = SimBoard(seed=seed, params=params)
-    ok = RtlOk(lambda on_events, current_fn, conversion_fn: RtlSim(vvp, on_events, current_fn, conversion_fn), twin, serial=f"RTL-{int(seed)}")
+    def sim_factory(on_events, current_fn, conversion_fn):
+        return RtlSim(vvp, on_events, current_fn, conversion_fn)
+
+    ok = RtlOk(sim_factory, twin, serial=f"RTL-{int(seed)}")
     ok.top, ok.hdl = top, str(hdl)
     return ok
 

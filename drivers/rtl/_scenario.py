@@ -70,14 +70,16 @@ def ci_plan(seed: int = 0, n_cells: int = 64, exclude=frozenset()) -> list[tuple
 NEURON_LEVELS_V = (0.85, 0.95)  # neuron test: the external line below and above v_ref (0.9 V)
 
 
-BATCH_MVM = (16, 1, 2, "forward", 8, False)  # the CI plan's 16-vector batch: 1-bit inputs, 2-bit outputs (short readout)
+# the CI plan's 16-vector batch: 1-bit inputs, 2-bit outputs (a short readout)
+BATCH_MVM = (16, 1, 2, "forward", 8, False)
 
 
 def mvm_ops(core: int, cells) -> list[tuple]:
     """MVM batches on ``core`` over ``cells`` (formed): 1, 4 and 8 input bits, 1 to 7 output bits (8 is refused:
     the 100-step readout), forward and backward; then SPI round trips (pipe 0x80 in, pipe 0xA0 out) through
-    the core row's scan chain, shifting forward and backward. The simulated time goes to the readout (one SPI shift and a
-    neuron compare per step, up to 2**(b-1) steps), so the many-bit outputs run at a lower input amplitude."""
+    the core row's scan chain, shifting forward and backward. The simulated time goes to the readout (one SPI
+    shift and a neuron compare per step, up to 2**(b-1) steps), so the many-bit outputs run at a lower input
+    amplitude."""
     # (vectors, input bits, output bits, direction, seed, signed, v_read_v)
     runs = [(1, 1, 1, "forward", 0, False, None), (1, 4, 2, "forward", 1, True, None),
             (1, 4, 3, "backward", 2, True, None), (1, 1, 4, "backward", 3, False, None),
