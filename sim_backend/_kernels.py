@@ -82,7 +82,7 @@ def noisy_clip_convert(integ, row_scale, h_lsb: float, offset_lsb, stream_start,
     or threads: each element's draw depends only on its index. Returns ``(codes, sq)`` as
     :func:`clip_convert` does.
     """
-    from ._normal import BIN_FLAT
+    from ._normal import BIN_PAIRS
     from ._parallel import run_blocks
 
     integ = np.ascontiguousarray(integ, np.float32)
@@ -90,7 +90,7 @@ def noisy_clip_convert(integ, row_scale, h_lsb: float, offset_lsb, stream_start,
     out = np.empty((rows, cols), np.int16)
     sq_rows = np.empty(rows, np.float64)
     args = (np.ascontiguousarray(row_scale, np.float32), np.float32(h_lsb), np.ascontiguousarray(offset_lsb, np.float32),
-            np.uint64(stream_start), BIN_FLAT, np.float32(sigma_lsb), np.ascontiguousarray(floors, np.float32), int(top))
+            np.uint64(stream_start), BIN_PAIRS, np.float32(sigma_lsb), np.ascontiguousarray(floors, np.float32), int(top))
     fn = kernel("noisy_convert")
     step = max(1, -(-ROWS_MIN_CELLS // max(cols, 1)))
 
@@ -99,3 +99,14 @@ def noisy_clip_convert(integ, row_scale, h_lsb: float, offset_lsb, stream_start,
 
     run_blocks(block, -(-rows // step))
     return out, float(sq_rows.sum())
+
+
+def input_planes(x, signed: bool):
+    """``(float32(x), float32(|x|), set bits of |x|)`` of int16 inputs ``x`` (any shape, values fit
+    15 bits) in one pass; for unsigned inputs the first two are the same array."""
+    x = np.ascontiguousarray(x, np.int16)
+    xs = np.empty(x.shape, np.float32)
+    if not signed:
+        return xs, xs, float(kernel("input_planes_unsigned")(x.ravel(), xs.ravel()))
+    mag32 = np.empty(x.shape, np.float32)
+    return xs, mag32, float(kernel("input_planes_signed")(x.ravel(), xs.ravel(), mag32.ravel()))

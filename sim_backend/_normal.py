@@ -76,7 +76,7 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray]:
 Z_MID, WIDTH = _build_tables()
 BIN_TABLE = np.ascontiguousarray(np.stack([Z_MID, WIDTH], axis=1))  # (4096, 2): one look-up per draw
 BIN_TABLE.flags.writeable = False
-BIN_FLAT = BIN_TABLE.ravel()  # the compiled look-up's view: bin b's middle at 2 b, its width at 2 b + 1
+BIN_PAIRS = BIN_TABLE.view(np.uint64).ravel()  # the compiled look-up's view: bin b's (middle, width) as one word
 
 
 def mix(x: np.ndarray) -> np.ndarray:
@@ -204,7 +204,7 @@ def normals(start, first_word: int, n: int, scale: float = 1.0, out=None) -> np.
 
         def part(i):  # whole chunks, so the draws do not depend on the parts or their threads
             a, b = i * PART, min(i * PART + PART, n)
-            fill(start, first + np.uint64(a // 2), BIN_FLAT, scale, out[a:b])
+            fill(start, first + np.uint64(a // 2), BIN_PAIRS, scale, out[a:b])
 
         run_blocks(part, -(-n // PART))
         return out

@@ -208,7 +208,12 @@ class ChipCircuit:
             # supply: time-averaged rail current of each core, then the sag each core sees
             # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
             # float32 inputs of each core, made once: the supply's mean current and the product both use them
-            seg32 = [seg[i].astype(np.float32) for i in range(nc)] if nbits else None
+            planes = None  # (float32 x, float32 |x|, its set bits) per core, in one compiled pass
+            if single and _kernels.available():
+                planes = [_kernels.input_planes(x[i], req.signed_inputs) for i in range(nc)]
+                seg32 = [pl[1] for pl in planes]
+            else:
+                seg32 = [seg[i].astype(np.float32) for i in range(nc)] if nbits else None
             i_core = np.stack([v_read * (seg32[i] @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
                                for i in range(nc)]) if nbits else np.zeros((nc, batch))
             i_seen = np.broadcast_to(i_core.sum(axis=0), i_core.shape) if parallel else i_core
@@ -228,7 +233,9 @@ class ChipCircuit:
                 amap = maps[i]
                 # integrator in LSB units: per-vector amplitude, Cs/Ci and 1/LSB on the (smaller) input side
                 scale = (amp[i] * (cg * cc.gain / lsb)).astype(np.float32)
-                if single and not req.signed_inputs:  # x == seg: its float32 copy is made already
+                if planes is not None:
+                    xs = planes[i][0]
+                elif single and not req.signed_inputs:  # x == seg: its float32 copy is made already
                     xs = seg32[i]
                 else:
                     xs = (x[i] if single else sgn[i] * seg[i]).astype(np.float32)
@@ -263,7 +270,8 @@ class ChipCircuit:
                     codes[i] += seg_codes
                 else:
                     codes[i] += seg_codes * np.int16(mult)
-                e = _energy.segment_energy(batch, _set_bits(seg[i]), nbits, kbits, n_out, amap.wl_on,
+                e = _energy.segment_energy(batch, planes[i][2] if planes is not None else _set_bits(seg[i]), nbits,
+                                           kbits, n_out, amap.wl_on,
                                            amap.n_lines_in, v_read, v_line_sq, stochastic, p)
                 for k, v in e.items():
                     e_tot[k] += v

@@ -105,3 +105,20 @@ def test_noise_drawn_in_the_conversion_pass_is_the_fresh_stream(rows, cols, monk
         assert np.array_equal(got, want)
         assert sq == want_sq
         assert src.requests == 1
+
+
+@needs_numba
+@pytest.mark.parametrize("signed", [True, False])
+def test_input_planes_are_the_float_copies_and_the_pulse_count(signed):
+    from neurram_lab.sim_backend.chip import _set_bits
+
+    rng = np.random.default_rng(7)
+    lo = -(2**15 - 1) if signed else 0
+    x = rng.integers(lo, 2**15, (3, 37, 65)).astype(np.int16)
+    x[0, 0, :4] = [0, 1, -1 if signed else 2, 2**15 - 1]
+    xs, mag32, bits = _kernels.input_planes(x, signed)
+    mag = np.abs(x) if signed else x
+    assert xs.dtype == mag32.dtype == np.float32
+    assert np.array_equal(xs, x.astype(np.float32))
+    assert np.array_equal(mag32, mag.astype(np.float32))
+    assert bits == _set_bits(mag) == float(sum(bin(int(v)).count("1") for v in mag.ravel()))
