@@ -5,7 +5,8 @@ maps the 61 matrices of the authors' ResNet-20 onto the 48 cores (paper's rule, 
 programs them on ``sim://?seed=1`` (1 write-verify pass, no settle), runs the paper's per-layer
 calibration on ``C`` synthetic CIFAR-shaped images (uint8 32 x 32 x 3,
 random 4 x 4-pixel blocks), then
-classifies ``N`` more in batches of ``B``, printing one JSON line: program / calibration /
+classifies ``N`` more in batches of ``B`` (with ``--error-images E``: plain inference, and the per-layer
+error on ``E`` more images afterwards, timed apart), printing one JSON line: program / calibration /
 inference wall seconds, images per second, the projection to 10 000 images, the chip's own MVM
 time by the twin's circuit timing (``twin_chip_mvm_time_s``: pulses, sampling, conversion; no host
 transfers), the chip/software class agreement and the per-layer normalised error
@@ -29,7 +30,10 @@ import numpy as np
 MODELS = Path(os.environ.get("NEURRAM_SHARED", "../shared")) / "models"
 
 
-def _deploy(board, model, images, cal, batch, **map_kw) -> dict:
+def _deploy(board, model, images, cal, batch, error_images=None, **map_kw) -> dict:
+    """Program, calibrate, then classify ``images`` (timed: plain inference, ``ChipNetwork.predict``) and, when
+    ``error_images`` is not None, measure the per-layer error on those (timed apart: the exact reference products
+    of every layer). ``error_images`` None: one pass through the meter does both, timed as inference."""
     from neurram_lab.deploy.fidelity import LayerErrors
     from neurram_lab.deploy.mapping import map_model
     from neurram_lab.deploy.network import ChipNetwork
@@ -45,11 +49,17 @@ def _deploy(board, model, images, cal, batch, **map_kw) -> dict:
     mvm_s0 = board.counters()["mvm_time_s"]
     meter = LayerErrors(net)
     t = time.perf_counter()
-    pred = meter.predict(images, batch=batch).argmax(1)
+    pred = (meter if error_images is None else net).predict(images, batch=batch).argmax(1)
     inference_s = time.perf_counter() - t
+    chip_mvm_s = board.counters()["mvm_time_s"] - mvm_s0
+    error_s = None
+    if error_images is not None:
+        t = time.perf_counter()
+        meter.predict(error_images, batch=batch)
+        error_s = time.perf_counter() - t
     return {"mapping": mapping, "prog": prog, "program_s": program_s, "calibration_s": calibration_s,
-            "inference_s": inference_s, "chip_mvm_s": board.counters()["mvm_time_s"] - mvm_s0, "pred": pred,
-            "layer_error": meter.table()}
+            "inference_s": inference_s, "chip_mvm_s": chip_mvm_s, "pred": pred,
+            "layer_error": meter.table(), "layer_error_s": error_s}
 
 
 def _blocky(rng, n: int) -> np.ndarray:
@@ -66,6 +76,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--calibration-images", type=int, default=200)
     ap.add_argument("--model", default=str(MODELS / "resnet20_cifar10_act3b_wnoise0.10.npz"))
+    ap.add_argument("--error-images", type=int, default=-1, metavar="E", help="measure the per-layer error on E more "
+                    "synthetic images after the timed inference, timed apart (default -1: through the meter during "
+                    "the inference, which then includes the exact reference products)")
     ap.add_argument("--mnist-cnn", type=int, default=0, metavar="M", help="also the MNIST CNN's per-layer error "
                     "on M synthetic images (default 0: skipped)")
     ap.add_argument("--board-time", action="store_true", help="also the predicted real-board MVM time of 10 000 "
@@ -75,8 +88,9 @@ def main(argv=None) -> dict:
     software, chip = load_resnet20(a.model)
     rng = np.random.default_rng(0)
     cal, images = _blocky(rng, a.calibration_images), _blocky(rng, a.images)
+    err_images = _blocky(rng, a.error_images) if a.error_images > 0 else None
     board = open_board("sim://?seed=1")
-    r = _deploy(board, chip, images, cal, a.batch)
+    r = _deploy(board, chip, images, cal, a.batch, err_images)
     soft = software.predict(images, batch=a.batch).argmax(1)
     m = r["mapping"]
     out = {"images": a.images, "batch": a.batch, "matrices": m.n_matrices, "cores_used": m.cores_used,
@@ -87,7 +101,11 @@ def main(argv=None) -> dict:
            "twin_chip_mvm_time_s": round(r["chip_mvm_s"], 4),
            "twin_chip_mvm_time_10000_images_s": round(r["chip_mvm_s"] * 10_000 / a.images, 3),
            "chip_software_agreement": float(np.mean(r["pred"] == soft)),
+           "inference_includes_layer_error": err_images is None,
+           "layer_error_images": a.images if err_images is None else a.error_images,
            "layer_error": {k: round(v, 4) for k, v in r["layer_error"].items()}}
+    if r["layer_error_s"] is not None:
+        out["layer_error_wall_s"] = round(r["layer_error_s"], 2)
     if a.mnist_cnn:
         out["mnist_cnn_layer_error"] = _mnist_cnn(a.mnist_cnn)
     if a.board_time:

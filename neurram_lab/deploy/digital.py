@@ -98,8 +98,12 @@ def act_quant(x: np.ndarray, max_value: float, bits: int) -> np.ndarray:
     max_value = positive("max_value", max_value)
     bits = integer("bits", bits, 1, MAX_ACT_BITS)
     step = float(max_value) / (2**bits - 1)
-    y = np.clip(x, 0.0, max_value)
-    return (np.floor(y / step + 0.5) * step).astype(np.float32)
+    y = np.clip(x, 0.0, max_value, out=np.empty_like(x))  # a new array; the rest in place (same arithmetic)
+    y /= step
+    y += 0.5
+    np.floor(y, out=y)
+    y *= step
+    return y
 
 
 def accumulate(partials) -> np.ndarray:

@@ -71,8 +71,12 @@ class Grid:
 
     def codes(self, x) -> np.ndarray:
         """Integer codes of ``x`` (clipped and rounded half up), int16."""
-        y = np.clip(np.asarray(x, np.float64), 0.0, self.max)
-        return np.floor(y / self.step + 0.5).astype(np.int16)
+        y = np.array(x, np.float64)  # one float64 copy; the rest in place (same arithmetic, no temporaries)
+        np.clip(y, 0.0, self.max, out=y)
+        y /= self.step
+        y += 0.5
+        np.floor(y, out=y)
+        return y.astype(np.int16)
 
 
 @dataclass

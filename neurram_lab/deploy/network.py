@@ -310,10 +310,20 @@ class ChipNetwork:
         if share * n_rep > n:
             codes = np.vstack([codes, np.zeros((share * n_rep - n, codes.shape[1]), codes.dtype)])
         progs, inputs, spans = [], [], []
-        for idx, r in rows:
+        widths = {r["in_stop"] - r["in_start"] + r["n_bias_rows"] for _, r in rows}
+        # one buffer for every matrix's inputs when they have one width: matrices on the same lines then go to
+        # the board as slices of it (run_mvm sends consecutive slices as they are instead of stacking copies)
+        buf = np.empty((len(rows), share, widths.pop()), codes.dtype) if len(widths) == 1 else None
+        for j, (idx, r) in enumerate(rows):
             a = r["replica"] * share
             progs.append(self.programmed[idx])
-            inputs.append(self.matrix_inputs(r, codes[a : a + share], grid.levels))
+            if buf is None:
+                inputs.append(self.matrix_inputs(r, codes[a : a + share], grid.levels))
+            else:
+                k = r["in_stop"] - r["in_start"]
+                buf[j, :, :k] = codes[a : a + share, r["in_start"] : r["in_stop"]]
+                buf[j, :, k:] = grid.levels
+                inputs.append(buf[j])
             spans.append((a, min(a + share, n)))
         opts = dict(self.mvm_options)
         cals = self.mvm_calibration.get(layer.name)

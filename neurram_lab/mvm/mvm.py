@@ -248,6 +248,22 @@ def check_recurrent_signs(mats, signed: bool) -> None:
 DEFAULT_OUTPUT_BITS = 6
 
 
+def _stacked(arrays: list) -> np.ndarray:
+    """``np.stack(arrays)``, without the copy where it is one array (a view) or consecutive slices
+    ``base[j], base[j + 1], ...`` of one C-contiguous 3-D array (then that part of the base)."""
+    first = arrays[0]
+    if len(arrays) == 1:
+        return first[None]
+    base = first.base
+    if (isinstance(base, np.ndarray) and base.ndim == 3 and base.flags.c_contiguous and base.dtype == first.dtype
+            and base.shape[1:] == first.shape and all(a.base is base and a.shape == first.shape for a in arrays)):
+        at = [(a.__array_interface__["data"][0] - base.__array_interface__["data"][0]) for a in arrays]
+        j0, step = divmod(at[0], base.strides[0])
+        if step == 0 and at == [(j0 + i) * base.strides[0] for i in range(len(arrays))]:
+            return base[j0 : j0 + len(arrays)]
+    return np.stack(arrays)
+
+
 def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = None, direction: str = "forward",
             two_phase: bool = False, parallel: bool = True, activation: str = "none",
             calibration: MVMCalibration | None = None, signed: bool = True, return_codes: bool = False):
@@ -354,8 +370,7 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
         il, ol = matrix_lines(mats[members[0]], direction)
         req = MVMRequest(
             cores=tuple(cores[k] for k in members),
-            inputs=(line_inputs(mats[members[0]], ints[members[0]])[None] if len(members) == 1  # a view, no copy
-                    else np.stack([line_inputs(mats[k], ints[k]) for k in members])),
+            inputs=_stacked([line_inputs(mats[k], ints[k]) for k in members]),
             input_lines=il, output_lines=ol, direction=direction, input_bits=input_bits,
             output_bits=output_bits, signed_inputs=signed,
             differential=request_differential(mats[members[0]]), two_phase=two_phase,
