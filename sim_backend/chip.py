@@ -93,6 +93,22 @@ class _Signs:
         return self._s[i]
 
 
+class _Magnitudes:
+    """``|x|`` of the inputs (int16; the inputs themselves when unsigned), computed on first use:
+    indexed by core like the array, or whole by :meth:`all`."""
+
+    def __init__(self, x, signed):
+        self.x, self.signed, self._m = x, signed, None
+
+    def all(self):
+        if self._m is None:  # validated: int16, >= 0 when unsigned
+            self._m = np.abs(self.x).astype(np.int16, copy=False) if self.signed else self.x
+        return self._m
+
+    def __getitem__(self, i):
+        return self.all()[i]
+
+
 class _Drawn:
     """Pre-drawn normal samples (already of the right rms) served to :func:`convert`."""
 
@@ -177,7 +193,7 @@ class ChipCircuit:
         nc = len(cores)
         x = np.asarray(req.inputs)
         batch = x.shape[1]
-        mag = np.abs(x).astype(np.int16, copy=False) if req.signed_inputs else x  # validated: int16, >= 0 unsigned
+        mag = _Magnitudes(x, req.signed_inputs)  # |x| int16, computed only where a segment needs it
         sgn = _Signs(x, req.signed_inputs)  # computed only where a segment needs them
         maps, factor_s = [], 0.0
         for c in cores:
@@ -198,11 +214,11 @@ class ChipCircuit:
         single = len(segs) == 1 and segs[0][1] > 0  # the whole input in one segment: seg * sgn == x
         for shift, nbits, kbits, mult in segs:
             if nbits == 0:
-                seg = np.zeros_like(mag)
+                seg = np.zeros(x.shape, np.int16)
             elif single:  # validated inputs fit the segment's bits
                 seg = mag
             else:
-                seg = (mag >> shift) & (2**nbits - 1)
+                seg = (mag.all() >> shift) & (2**nbits - 1)
             cycles = 2**nbits - 1
             t_vec += _energy.segment_latency_s(nbits, kbits, p)
             # supply: time-averaged rail current of each core, then the sag each core sees
@@ -214,7 +230,7 @@ class ChipCircuit:
                 seg32 = [pl[1] for pl in planes]
             else:
                 seg32 = [seg[i].astype(np.float32) for i in range(nc)] if nbits else None
-            i_core = np.stack([v_read * (seg32[i] @ maps[i].load_s.astype(np.float32)) / max(cycles, 1)
+            i_core = np.stack([v_read * (seg32[i] @ maps[i].load32) / max(cycles, 1)
                                for i in range(nc)]) if nbits else np.zeros((nc, batch))
             i_seen = np.broadcast_to(i_core.sum(axis=0), i_core.shape) if parallel else i_core
             # the arrays load the supply as a conductance (i_seen / v_read), so the rail divides between the

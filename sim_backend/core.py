@@ -81,6 +81,7 @@ class ArrayMap:
         self.factor_s = factor_s
         self.abs_row_sum = np.abs(m).sum(axis=1)
         self.m32 = np.ascontiguousarray(m, np.float32)
+        self.load32 = np.asarray(load_s, np.float32)  # the supply current's float32 product takes it every call
         self._factor_reported = False
 
     def take_factor_time(self) -> float:
