@@ -32,6 +32,12 @@ EV_DEPTH = 4096
 # is part-way through the chain (the board's own pins: SCK edges since CS fell, not a multiple of 32), then
 # this gap. No driver table is known here.
 PIPE_SETTLE_US = 200
+# A status wait is a run of UpdateWireOuts with nothing between; a real host's polls are a USB transaction
+# (>= 250 us, drivers.board_time) apart, the simulated host's a few hundred ns, so a 3 ms MVM took thousands
+# of round trips to the simulator. The 2nd, 3rd, ... poll of a run now lets the design run 0.5, 1, 2 ... up
+# to 16 us first (the check compares only the last poll of a wait; the values after it do not change).
+POLL_WAIT_NS = int(os.environ.get("NEURRAM_RTL_POLL_WAIT_NS", "500"))
+POLL_WAIT_MAX_NS = 16_000
 TRIGGER_GAP_NS = int(os.environ.get("NEURRAM_RTL_TRIGGER_GAP_NS", "200"))
 
 
@@ -52,6 +58,7 @@ class _Host:
         self.ok = tb.dut.okHI
         self.go = 0
         self.ev_seen = 0
+        self.polls = 0  # UpdateWireOuts since the last other request
         self.snaps = []  # (burst index, [(lane 0, lane 1) per core row]) since the last conversion
 
     async def cmd(self, op, addr=0, data=0, n=0):
@@ -88,6 +95,8 @@ class _Host:
 
     async def serve(self, req):
         op = req[0]
+        if op != "wo":
+            self.polls = 0
         ok = self.ok
         if op == "wi":
             flat = 0
@@ -97,6 +106,9 @@ class _Host:
             await self.cmd(OP_WI)
             return 0
         if op == "wo":
+            if self.polls:  # a status wait: the next poll a little later, up to POLL_WAIT_MAX_NS
+                await Timer(min(POLL_WAIT_MAX_NS, POLL_WAIT_NS << min(self.polls - 1, 16)), "ns")
+            self.polls += 1
             await self.cmd(OP_WO)
             flat = _int(ok.wo_flat.value)
             return [(flat >> (32 * i)) & 0xFFFFFFFF for i in range(32)]
