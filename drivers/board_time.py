@@ -117,6 +117,8 @@ import math
 
 from neurram_lab.errors import InputError
 
+from . import neurram_top as nt
+
 # ---------------------------------------------------------------- USB costs (see module doc)
 USB_S_PER_CALL: dict[str, float] = {
     "UpdateWireIns": 1 / 5000,
@@ -153,12 +155,6 @@ SAMPLE_EXTRA_CLOCKS = 2
 READOUT_STEPS_MAX = 100
 PULSE_OVERHEAD_S = 3 * SYS_TICK_S  # IDLE -> PROGRAM -> PROGRAM_DONE state changes
 
-# endpoints (neurram_top.v; the same names as drivers.neurram_top)
-_WI_DAC, _WI_READ_TIMING, _WI_PULSE_WIDTH, _WI_NEURON = 0x01, 0x02, 0x07, 0x09
-_WI_WL_PULSE_WIDTH, _WI_SPI, _WI_MATMUL = 0x0C, 0x0D, 0x0E
-_WI_WRITE_MUX, _MUX_READ = 0x0B, 0b11
-_WO_AR_END, _WO_AR_TIMING = 0x2A, 0x2B
-_DAC_NOP = 0b1111
 
 
 def read_s(t_shld: int, t_delta: int) -> float:
@@ -325,7 +321,7 @@ class BoardTimeModel:
         if self._staged:
             self._staged = False
             self._wi.update(self._host_wi)
-            self._mux_read = self._wi.get(_WI_WRITE_MUX, 0) == _MUX_READ
+            self._mux_read = self._wi.get(nt.WI_WRITE_MUX, 0) == nt.MUX_READ
         if not self._mux_read:  # a read ends when the mux leaves "read"
             self._read_since_select = False
 
@@ -357,9 +353,9 @@ class BoardTimeModel:
         self.predicted_s += self._k_get
         ar = self._ar
         if ar is not None:
-            if ep == _WO_AR_END:
+            if ep == nt.WO_AR_END:
                 ar[3] = max((value >> 18) & 0x1FF, 1)
-            elif ep == _WO_AR_TIMING:
+            elif ep == nt.WO_AR_TIMING:
                 ar[4] = (value & 0xFFFF, (value >> 16) & 0xFFFF)
 
     def trigger(self, ep: int, bit: int) -> None:
@@ -474,59 +470,59 @@ class BoardTimeModel:
 
     def _trigger(self, ep: int, bit: int) -> None:
         wi = self._wi
-        if ep == 0x40:
-            if bit in (2, 3):
+        if ep == nt.TI_SYS:
+            if bit == nt.T_SET or bit == nt.T_RESET:
                 self.pulses += 1
                 self._read_since_select = False
-                self._start(wi.get(_WI_PULSE_WIDTH, 0) * SYS_TICK_S + PULSE_OVERHEAD_S)
-            elif bit == 5:
-                self._start(wi.get(_WI_WL_PULSE_WIDTH, 0) * SYS_TICK_S + PULSE_OVERHEAD_S)
-            elif bit == 1:
+                self._start(wi.get(nt.WI_PULSE_WIDTH, 0) * SYS_TICK_S + PULSE_OVERHEAD_S)
+            elif bit == nt.T_WL_PULSE:
+                self._start(wi.get(nt.WI_WL_PULSE_WIDTH, 0) * SYS_TICK_S + PULSE_OVERHEAD_S)
+            elif bit == nt.T_DAC_PUSH:
                 self.dac_words += 1
                 self._dac_busy_until = max(self._dac_busy_until, self.predicted_s) + DAC_WORD_S
                 self.fpga_s += DAC_WORD_S
-        elif ep == 0x41 and bit == 0:
+        elif ep == nt.TI_DAC and bit == nt.T_DAC_UPDATE:
             self.dac_updates += 1
             self._dac_busy_until = max(self._dac_busy_until, self.predicted_s) + DAC_UPDATE_S
             self.fpga_s += DAC_UPDATE_S
-        elif ep == 0x43:
-            if bit in (1, 3):  # acks
+        elif ep == nt.TI_ADC:
+            if bit == nt.T_READ_ACK or bit == nt.T_AUTORANGE_ACK:
                 return
-            timing = wi.get(_WI_READ_TIMING, 0)
+            timing = wi.get(nt.WI_READ_TIMING, 0)
             ts, td = timing & 0xFFFF, (timing >> 16) & 0xFFFF
             self.adc_reads += 1
             if not self._read_since_select:
                 self.cell_reads += 1
                 self._read_since_select = True
             self._start(read_s(ts, td))
-            if bit == 2:
+            if bit == nt.T_AUTORANGE:
                 self._finish_autorange()
                 self._ar = [self.predicted_s, ts, td, None, None]
-        elif ep == 0x44:
-            if bit == 1:
+        elif ep == nt.TI_SPI:
+            if bit == nt.T_RANDOM_ACCESS:
                 self._read_since_select = False
                 self._start(4 * SPI_CLK_S)
-            elif bit == 0:
-                spi = wi.get(_WI_SPI, 0)
+            elif bit == nt.T_SPI_SHIFT:
+                spi = wi.get(nt.WI_SPI, 0)
                 mult = max((spi >> 2) & 0xF, 1)
                 extra = (spi >> 15) & 0xF
                 self._start((256 * mult + extra) * SPI_CLK_S)
-        elif ep == 0x45:
-            t_opamp = (wi.get(_WI_NEURON, 0) >> 4) & 0xFF
-            if bit <= 4:
+        elif ep == nt.TI_NEURON:
+            t_opamp = (wi.get(nt.WI_NEURON, 0) >> 4) & 0xFF
+            if bit in nt.NEURON_PHASE_TRIGGERS:
                 self._start((t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S)
-            elif bit == 5:
+            elif bit == nt.T_READOUT:
                 self._start(READOUT_STEPS_MAX * (t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S)
-            elif bit in (7, 8):
+            elif bit == nt.T_MATMUL or bit == nt.T_BATCH_MATMUL:
                 self.mvm_runs += 1
-                self._start(self._mvm_s(t_opamp, batched=bit == 8))
+                self._start(self._mvm_s(t_opamp, batched=bit == nt.T_BATCH_MATMUL))
 
     def _mvm_s(self, t_opamp: int, batched: bool) -> float:
-        mm = self._wi.get(_WI_MATMUL, 0)
+        mm = self._wi.get(nt.WI_MATMUL, 0)
         bits = (mm >> 2) & 0x7
         mult = (mm >> 5) & 0x1F
         batch = max((mm >> 10) & 0xFF, 1) if batched else 1
-        spi = self._wi.get(_WI_SPI, 0)
+        spi = self._wi.get(nt.WI_SPI, 0)
         shift = (256 * max((spi >> 2) & 0xF, 1) + 64) * SPI_CLK_S
         per_vector = 0.0
         pulses = mult
@@ -592,5 +588,5 @@ _RECORD_HOOKS = {
 }
 _RESULT_OPS = frozenset(("GetWireOutValue", "SetWireInValue"))
 # wire-ins whose latched values the model reads
-_WATCHED = frozenset((_WI_READ_TIMING, _WI_PULSE_WIDTH, _WI_NEURON, _WI_WL_PULSE_WIDTH, _WI_SPI, _WI_MATMUL,
-                      _WI_WRITE_MUX))
+_WATCHED = frozenset((nt.WI_READ_TIMING, nt.WI_PULSE_WIDTH, nt.WI_NEURON, nt.WI_WL_PULSE_WIDTH, nt.WI_SPI,
+                      nt.WI_MATMUL, nt.WI_WRITE_MUX))

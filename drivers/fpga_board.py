@@ -47,8 +47,10 @@ from neurram_lab.errors import BoardError, CapabilityError, FrontPanelError, Inp
 from neurram_lab.board._options import option_integer, option_number, writable_file
 from neurram_lab.board.limits import N_CORES, SafetyLimits
 
+from . import _mvm_host
 from . import frontpanel as fp
 from . import neurram_top as nt
+from .board_time import BoardTimeModel
 
 POLL_TIMEOUT_S = 5.0
 POLL_TIMEOUT_MAX_S = 3600.0  # a status bit that takes an hour is a dead board
@@ -74,23 +76,6 @@ class HostClock:
 
     def wait(self, seconds: float) -> None:
         time.sleep(seconds)
-
-
-def _board_time_model():
-    """A :class:`drivers.board_time.BoardTimeModel`, or None while that module does not exist."""
-    try:
-        from .board_time import BoardTimeModel
-    except ImportError:
-        return None
-    return BoardTimeModel()
-
-
-def _predicted_s(model) -> float | None:
-    for name in ("predicted_s", "seconds", "total_s", "board_time_s"):
-        v = getattr(model, name, None)
-        if v is not None:
-            return float(v() if callable(v) else v)
-    return None
 
 
 class FpgaBoard(Board):
@@ -140,7 +125,7 @@ class FpgaBoard(Board):
         self.bitfile = str(bitfile) if bitfile else None
         self._info_extra = dict(info_extra or {})
         self._snapshot_extra_fn = snapshot_extra
-        self.board_time = _board_time_model()
+        self.board_time = BoardTimeModel()
         self._link = fp.Link(dev, list(observers), timer=self.board_time)  # the model through its direct hooks
         self._wi = [0] * 32  # staged wire-in values (the SDK keeps them between updates)
         self._codes: dict[tuple[int, int], int] = {}  # DAC codes this host set (0 after power-up)
@@ -360,11 +345,7 @@ class FpgaBoard(Board):
 
     # -------------------------------------------------------------- contract
     def _capabilities(self):
-        try:
-            from ._mvm_host import capabilities
-        except ImportError:  # the MVM host code is not there: no MVM capabilities beyond the defaults
-            from neurram_lab.board.capabilities import BoardCapabilities as capabilities  # noqa: N813
-        return capabilities(power_gating=False, clock=self.clock.kind, pulse_v_step_v=nt.DAC_VREF_V[3] / 65536.0,
+        return _mvm_host.capabilities(power_gating=False, clock=self.clock.kind, pulse_v_step_v=nt.DAC_VREF_V[3] / 65536.0,
                             pulse_width_tick_s=nt.TICK_S, rails=nt.BOARD_RAILS,
                             pulse_v_max_v=nt.DAC_CODE_MAX * nt.DAC_VREF_V[3] / 65536.0)  # DAC 3's top code
 
@@ -572,10 +553,6 @@ class FpgaBoard(Board):
 
     # ------------------------------------------------------- MVM, neurons
     def _mvm(self, request):
-        from . import _mvm_host
-
-        if not hasattr(_mvm_host, "run_mvm"):
-            raise BoardError("MVM through neurram_top is not implemented yet (drivers._mvm_host.run_mvm)")
         self._link.op("mvm")
         codes = _mvm_host.run_mvm(self, request)
         self._counts["mvms"] += int(np.shape(request.inputs)[1]) if np.ndim(request.inputs) == 3 else 1
@@ -588,10 +565,6 @@ class FpgaBoard(Board):
         return _lfsr_host.scale_noise(self, factor, min_pulses)
 
     def _neuron_test(self, core, v_in_v, output_bits):
-        from . import _mvm_host
-
-        if not hasattr(_mvm_host, "neuron_test"):
-            raise BoardError("neuron test through neurram_top is not implemented yet (drivers._mvm_host.neuron_test)")
         self._link.op("neuron_test")
         codes = _mvm_host.neuron_test(self, core, v_in_v, output_bits)
         self._counts["neuron_tests"] += int(v_in_v.shape[0])
@@ -607,10 +580,7 @@ class FpgaBoard(Board):
     def _counters(self):
         out = dict(self._counts)
         out["frontpanel_calls"] = self._link.totals()
-        if self.board_time is not None:
-            t = _predicted_s(self.board_time)
-            if t is not None:
-                out["predicted_board_time_s"] = t
+        out["predicted_board_time_s"] = float(self.board_time.predicted_s)
         return out
 
     def _snapshot_extra(self):

@@ -87,6 +87,22 @@ ST_PULSE_DONE = 1 << 4  # program_done
 ST_DAC_IDLE = 1 << 5
 ST_READ_VALID = 1 << 8  # adc_rram_valid (manual read)
 
+# bits of wire-out 0x28 (WO_NEURON_STATUS; neurram_top.v:663-680, 880, 910; arbiter FIFO flags)
+NS_NEURON_IDLE = 1 << 0  # neuron_control idle (neuron phases, LFSR pulse integrated)
+NS_ENERGY_IDLE = 1 << 1
+NS_SPI_IDLE = 1 << 2
+NS_READOUT_IDLE = 1 << 3  # neuron_multi_level_output idle (readout, mask load)
+NS_MATMUL_IDLE = 1 << 4  # matmul_unsigned_helper idle (neurram_top.v:880)
+NS_SPI_ARB_IDLE = 1 << 5  # arbiter_pipein2fifo idle
+NS_SPI_OUT_ARB_IDLE = 1 << 6  # arbiter_fifo2pipeout idle (SPI read-back)
+NS_MASK_ARB_IDLE = 1 << 7
+NS_OUT_ARB_IDLE = 1 << 8
+NS_BATCH_IDLE = 1 << 9  # batched bit-serial MVM with readout idle
+NS_SPI_IN_FULL = 1 << 10  # SPI pipe-in FIFO full
+NS_SPI_OUT_EMPTY = 1 << 11  # SPI read-back pipe-out FIFO empty
+NS_MASK_IN_FULL = 1 << 12  # readout mask pipe-in full
+NS_READOUT_EMPTY = 1 << 13  # readout pipe-out 0xA2 empty
+
 # ---------------------------------------------------------- trigger-ins
 TI_SYS = 0x40  # sys_clk triggers (neurram_top.v:288,575-577)
 TI_DAC = 0x41  # dac_clk trigger (neurram_top.v:289)
@@ -102,6 +118,16 @@ T_WL_PULSE = 5  # 0x40: wupdate_mode_trigger
 T_DAC_UPDATE = 0  # 0x41
 T_READ, T_READ_ACK, T_AUTORANGE, T_AUTORANGE_ACK = 0, 1, 2, 3  # 0x43
 T_SPI_SHIFT, T_RANDOM_ACCESS, T_LFSR_SHIFT, T_LFSR_PULSE = 0, 1, 4, 5  # 0x44 (LFSR: neurram_top.v:613-614)
+# 0x45: neuron phases (neurram_top.v:680-691), readout and mask (:813-814), bit-serial MVM (:873, :909)
+T_CDS, T_SAMPLE, T_COMPARE, T_INTEGRATE, T_PARTIAL_RESET = 0, 1, 2, 3, 4
+T_READOUT, T_LOAD_MASK, T_MATMUL, T_BATCH_MATMUL = 5, 6, 7, 8
+T_SAR = 9  # neurram_top_sar only
+T_ENERGY_IN = 10  # energy test (neurram_top, :738); input energy test in neurram_top_voltage_mode
+T_ENERGY_OUT = 11  # neurram_top_voltage_mode only: output energy test
+NEURON_PHASE_TRIGGERS = (T_CDS, T_SAMPLE, T_COMPARE, T_INTEGRATE, T_PARTIAL_RESET)
+# 0x46: the write-verify engine (neurram_top_wv only, gateware/hdl/wv_top_engine.vh)
+TI_ENGINE = 0x46
+T_ENGINE_START, T_ENGINE_ABORT, T_ENGINE_CLEAR = 0, 1, 2
 
 # ----------------------------------------------------------------- pipes
 PI_SPI = 0x80  # SPI register data, 2 bits a line
@@ -145,22 +171,25 @@ class Bitstream:
 _COMMON_WI = frozenset(range(0x00, 0x16))
 _COMMON_WO = frozenset((0x20, 0x21, 0x22, 0x28, 0x29, 0x2A, 0x2B))
 _COMMON_TI = frozenset(
-    [(TI_SYS, b) for b in (1, 2, 3, 4, 5)] + [(TI_DAC, 0)] + [(TI_ADC, b) for b in (0, 1, 2, 3)]
-    + [(TI_SPI, b) for b in (0, 1, 4, 5)] + [(TI_NEURON, b) for b in (0, 1, 2, 3, 4, 5, 6, 7, 8, 10)]
+    [(TI_SYS, b) for b in (T_DAC_PUSH, T_SET, T_RESET, T_PULSE_ACK, T_WL_PULSE)] + [(TI_DAC, T_DAC_UPDATE)]
+    + [(TI_ADC, b) for b in (T_READ, T_READ_ACK, T_AUTORANGE, T_AUTORANGE_ACK)]
+    + [(TI_SPI, b) for b in (T_SPI_SHIFT, T_RANDOM_ACCESS, T_LFSR_SHIFT, T_LFSR_PULSE)]
+    + [(TI_NEURON, b) for b in NEURON_PHASE_TRIGGERS + (T_READOUT, T_LOAD_MASK, T_MATMUL, T_BATCH_MATMUL,
+                                                        T_ENERGY_IN)]
 )
 BITSTREAMS: dict[str, Bitstream] = {
     "neurram_top": Bitstream("neurram_top", _COMMON_WI, _COMMON_WO, _COMMON_TI,
                              frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT))),
     "neurram_top_sar": Bitstream(
         "neurram_top_sar", (_COMMON_WI - {0x11}) | {0x16, 0x17}, _COMMON_WO,
-        (_COMMON_TI - {(TI_NEURON, 10)}) | {(TI_NEURON, 9)},
+        (_COMMON_TI - {(TI_NEURON, T_ENERGY_IN)}) | {(TI_NEURON, T_SAR)},
         frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT, 0xA3)),
         note="neurram_top_sar.v adds wire-ins 0x16/0x17 (SAR bits, DAC settle; vreset/vref codes), "
              "trigger 0x45 bit 9 (SAR conversion), 0x28 bit 14 (SAR idle) and pipe-out 0xA3 (SAR codes), and "
              "drops wire-in 0x11 and trigger 0x45 bit 10 (energy test commented out); this driver uses none of them",
     ),
     "neurram_top_voltage_mode": Bitstream(
-        "neurram_top_voltage_mode", _COMMON_WI, _COMMON_WO, _COMMON_TI | {(TI_NEURON, 11)},
+        "neurram_top_voltage_mode", _COMMON_WI, _COMMON_WO, _COMMON_TI | {(TI_NEURON, T_ENERGY_OUT)},
         frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT)),
         note="neurram_top_voltage_mode.v uses trigger 0x45 bits 10/11 for the input/output energy tests, "
              "drives 0x28 bit 14 (output energy test idle) and runs the neurons in voltage mode "
@@ -169,7 +198,8 @@ BITSTREAMS: dict[str, Bitstream] = {
 }
 BITSTREAMS["neurram_top_wv"] = Bitstream(
     "neurram_top_wv", _COMMON_WI | {0x18, 0x19, 0x1A}, _COMMON_WO | {0x23, 0x24, 0x25, 0x26, 0x27},
-    _COMMON_TI | {(0x46, 0), (0x46, 1), (0x46, 2)}, frozenset((PI_SPI, PI_OUTPUT_MASK, 0x82)),
+    _COMMON_TI | {(TI_ENGINE, b) for b in (T_ENGINE_START, T_ENGINE_ABORT, T_ENGINE_CLEAR)},
+    frozenset((PI_SPI, PI_OUTPUT_MASK, 0x82)),
     frozenset((PO_SPI, PO_LFSR, PO_READOUT, 0xA4)),
     note="neurram_top with the write-verify engine patched in (gateware/, docs/gateware.md): wire-ins 0x18-0x1A "
          "(ceilings), trigger 0x46 (start/abort/clear), pipe-in 0x82 (commands), pipe-out 0xA4 (results), "

@@ -26,26 +26,12 @@ from __future__ import annotations
 
 import os
 
+from . import neurram_top as nt
 from .board_time import BoardTimeModel
 
 _KIND = {"SetWireInValue": "wire_in", "GetWireOutValue": "wire_out", "ActivateTriggerIn": "trigger",
          "WriteToPipeIn": "pipe_in", "ReadFromPipeOut": "pipe_out"}
-_DAC_NOP = 0b1111
-_DAC_WRITE_UPDATE = 0b0011
-_MUX_FOR_TRIGGER = {2: 0b10, 3: 0b01}  # 0x40 bit 2 SET needs mux SET, bit 3 RESET needs mux RESET
 _MAX_EXAMPLES = 5
-
-
-# The endpoint map of neurram_top.v as BOARD_PROTOCOL.md tables it; used only while
-# drivers.neurram_top (the driver's own map) cannot be imported.
-_FALLBACK = {
-    "wire_in": set(range(0x00, 0x16)),
-    "wire_out": {0x20, 0x21, 0x22, 0x28, 0x29, 0x2A, 0x2B},
-    "trigger": {(0x40, b) for b in (1, 2, 3, 4, 5)} | {(0x41, 0)} | {(0x43, b) for b in range(4)}
-    | {(0x44, b) for b in (0, 1, 4, 5)} | {(0x45, b) for b in (0, 1, 2, 3, 4, 5, 6, 7, 8, 10)},
-    "pipe_in": {0x80, 0x81},
-    "pipe_out": {0xA0, 0xA1, 0xA2},
-}
 
 
 # Bits of each wire-in that the top level reads (every ``epXXwire[..]`` slice outside comments, the
@@ -65,17 +51,6 @@ WIRE_IN_BITS = {
 }
 
 
-def _bitstream_map(name: str):
-    """``has(kind, ep, bit)`` of the authors' top level ``name`` (drivers.neurram_top when importable)."""
-    try:
-        from .neurram_top import bitstream
-    except ImportError:
-        if name != "neurram_top":
-            raise
-        return lambda kind, ep, bit=None: ((ep, bit) if kind == "trigger" else ep) in _FALLBACK[kind]
-    return bitstream(name).has
-
-
 class _DacGroups:
     def __init__(self):
         self.groups = 0
@@ -91,10 +66,10 @@ class _DacGroups:
     def update(self, call_index: int):
         w = self.words
         cmds = [((x >> 20) & 0xF, (x >> 16) & 0xF) for x in w]
-        nops = sum(c == _DAC_NOP for c, _ in cmds)
-        writes = sum(c == _DAC_WRITE_UPDATE and ch < 8 for c, ch in cmds)
+        nops = sum(c == nt.CMD_NOP for c, _ in cmds)
+        writes = sum(c == nt.CMD_WRITE_UPDATE and ch < nt.DAC_CHANNELS for c, ch in cmds)
         self.groups += 1
-        if len(w) == 4 and nops + writes == 4 and writes >= 1:
+        if len(w) == nt.N_DACS and nops + writes == nt.N_DACS and writes >= 1:
             self.well_formed += 1
             self.steps += writes
             self.multi += writes > 1
@@ -114,7 +89,8 @@ def summarize_trace(records, bitstream: str = "neurram_top", **model_options) ->
         from .trace import iter_trace
 
         records = iter_trace(os.fspath(records))
-    has = _bitstream_map(bitstream)
+    has = nt.bitstream(bitstream).has
+    mux_for_pulse = {nt.T_SET: nt.MUX_SET, nt.T_RESET: nt.MUX_RESET}  # the mux 0x0B each pulse trigger needs
     model = BoardTimeModel(**model_options)
     wire_in_bits: dict[int, int] = {}
     used: dict[str, set] = {"wire_out": set(), "trigger": set(), "pipe_in": set(), "pipe_out": set()}
@@ -142,16 +118,17 @@ def summarize_trace(records, bitstream: str = "neurram_top", **model_options) ->
         elif kind == "trigger":
             bit = int(r["bit"])
             used["trigger"].add((ep, bit))
-            if ep == 0x40 and bit == 1:
-                dac.push(latched.get(0x01, 0))
-            elif ep == 0x41 and bit == 0:
+            if ep == nt.TI_SYS and bit == nt.T_DAC_PUSH:
+                dac.push(latched.get(nt.WI_DAC, 0))
+            elif ep == nt.TI_DAC and bit == nt.T_DAC_UPDATE:
                 dac.update(i)
-            elif ep == 0x40 and bit in _MUX_FOR_TRIGGER:
-                pulses["set" if bit == 2 else "reset"] += 1
-                if latched.get(0x0B, 0) != _MUX_FOR_TRIGGER[bit]:
+            elif ep == nt.TI_SYS and bit in mux_for_pulse:
+                pulses["set" if bit == nt.T_SET else "reset"] += 1
+                mux = latched.get(nt.WI_WRITE_MUX, 0)
+                if mux != mux_for_pulse[bit]:
                     pulses["wrong_mux"] += 1
                     if len(pulses["wrong_mux_examples"]) < _MAX_EXAMPLES:
-                        pulses["wrong_mux_examples"].append({"call": i, "bit": bit, "mux": latched.get(0x0B, 0)})
+                        pulses["wrong_mux_examples"].append({"call": i, "bit": bit, "mux": mux})
         else:
             used[kind].add(ep)
             if kind.startswith("pipe"):

@@ -2,8 +2,9 @@
 
 ``open_board("hil://?seed=N")`` builds a twin chip (:class:`~sim_backend.SimBoard`,
 seed N), the emulated FPGA on it (:class:`~drivers.hil.emulator.EmulatedBitstream`,
-plus the MVM / neuron / readout emulation of :mod:`drivers.hil._mvm_fsm` when
-present), an ``ok``-module look-alike serving it (:class:`~drivers.hil.okmodule.EmulatedOk`),
+plus the MVM / neuron / readout emulation of :mod:`drivers.hil._mvm_fsm` and, on
+``neurram_top_wv``, the write-verify engine of :mod:`drivers.hil._wv_fsm`), an
+``ok``-module look-alike serving it (:class:`~drivers.hil.okmodule.EmulatedOk`),
 and opens :class:`~drivers.fpga_board.FpgaBoard` through it: everything above the
 FrontPanel calls is the code a real board runs. The board clock is the twin's
 (virtual) time.
@@ -18,6 +19,7 @@ from neurram_lab.board.limits import SafetyLimits
 
 from .. import neurram_top as nt
 from ..fpga_board import read_options
+from . import _mvm_fsm, _wv_fsm
 from .emulator import EmulatedBitstream
 from .faults import FAULT_KINDS, Fault, FaultPlan, fault_plan
 from .okmodule import EmulatedOk
@@ -53,15 +55,8 @@ def make_emulated_board(seed: int = 0, params=None, bitstream: str = nt.DEFAULT_
     faults = fault_plan(faults, nt.bitstream(bitstream))
     twin = SimBoard(seed=seed, params=params)
     emu = EmulatedBitstream(twin, bitstream=bitstream, strict=strict)
-    try:
-        from . import _mvm_fsm
-    except ImportError:
-        _mvm_fsm = None
-    if _mvm_fsm is not None and hasattr(_mvm_fsm, "attach"):
-        _mvm_fsm.attach(emu)
+    _mvm_fsm.attach(emu)
     if emu.bitstream.name == "neurram_top_wv":
-        from . import _wv_fsm
-
         _wv_fsm.attach(emu)
     serial = f"HIL-{twin.seed}"
     ok = EmulatedOk({serial: emu}, {serial: faults} if faults is not None else None)
