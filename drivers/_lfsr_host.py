@@ -114,7 +114,6 @@ def read_bits(board, core: int, reads: int = 1) -> np.ndarray:
 
 # ------------------------------------------------------------------ the LFSR pulse
 DAC_VPLFSR, DAC_VNLFSR = (0, 5), (0, 6)  # neuron_control.py:23-26
-ST_NEURON_IDLE = 1 << 0  # 0x28 bit 0 (neurram_top.v:663)
 MAX_PULSES = 255
 
 
@@ -186,7 +185,7 @@ def pulse(board, n: int) -> None:
     link = board._link
     for _ in range(int(n)):
         link.trigger(nt.TI_SPI, nt.T_LFSR_PULSE)
-        board._poll(0x28, ST_NEURON_IDLE, "LFSR pulse integrated (0x28 bit 0)", clear=False)
+        board._poll(nt.WO_NEURON_STATUS, nt.NS_NEURON_IDLE, "LFSR pulse integrated (0x28 bit 0)", clear=False)
 
 
 def zero_input_request(core: int, output_bits: int, vectors: int, direction: str = "backward"):

@@ -79,23 +79,10 @@ READOUT_FIFO_WORDS = 4096
 READOUT_WORDS_PER_VECTOR = READOUT_BYTES // 4  # 64 per core row
 RUNS_PER_BLOCK = 64  # runs whose planes the host encodes, and whose readout it decodes, together
 
-# endpoints (neurram_top.v)
-WI_MODES, WI_CONTROL, WI_EXT, WI_NEURON = 0x05, 0x06, 0x08, 0x09
-WI_SPI, WI_MATMUL, WI_READOUT, WI_TIMING, WI_SPI_MASK = 0x0D, 0x0E, 0x0F, 0x10, 0x15
-WO_STATUS = 0x28
-TI_NEURON = 0x45
-PI_SPI, PI_MASK, PO_READOUT = 0x80, 0x81, 0xA2
-# bits of 0x28
-ST_NEURON_IDLE = 1 << 0
-ST_MATMUL_IDLE = 1 << 4  # matmul_unsigned_helper idle (neurram_top.v:880)
-ST_READOUT_IDLE = 1 << 3
-ST_BATCH_IDLE = 1 << 9
-ST_READOUT_EMPTY = 1 << 13
-# bits of trigger 0x45
-TR_CDS, TR_SAMPLE, TR_COMPARE, TR_INTEG, TR_PARTIAL_RESET = 0, 1, 2, 3, 4
-TR_READOUT, TR_MASK, TR_MATMUL, TR_BATCH = 5, 6, 7, 8
-# 0x08: the neuron inputs on the shared external 1n line, from the bit-line side
-EXT_1N, EXT_1N_BL, EXT_INF_BL = 1 << 3, 1 << 4, 1 << 8
+# endpoints, status and trigger bits: drivers.neurram_top (nt), the one endpoint map. WO_STATUS is kept only
+# for drivers/rtl/_scenario.py and tests/rtl/test_hil_spi_readback.py (issue 18's files): it is 0x28, which
+# neurram_top calls WO_NEURON_STATUS (its WO_STATUS is 0x20); new code reads nt.WO_NEURON_STATUS.
+WO_STATUS = nt.WO_NEURON_STATUS
 
 # neuron timing (80 ns clocks), as the authors run it
 T_OPAMP, T_SAMPLE, T_COMPARE = 63, 2, 2
@@ -372,11 +359,11 @@ class _Wires:
 
 def _poll(board, mask: int, want_set: bool, what: str) -> int:
     """Poll 0x28 until ``mask`` is set (or clear); FrontPanelError(Timeout) past the board's deadline."""
-    return board._poll(WO_STATUS, mask, what, clear=not want_set)
+    return board._poll(nt.WO_NEURON_STATUS, mask, what, clear=not want_set)
 
 
 def _trigger_wait(board, bit: int, mask: int, what: str) -> None:
-    _link(board).trigger(TI_NEURON, bit)
+    _link(board).trigger(nt.TI_NEURON, bit)
     _poll(board, mask, True, what)
 
 
@@ -445,16 +432,17 @@ def _run_once(board, wires: _Wires, rows, col: int, forward: bool, planes: np.nd
     link = _link(board)
     batch = planes.shape[0]
     mult, shift_fwd = spi_write_setup(col, vertical=forward)
-    wires.set({WI_SPI_MASK: spi_mask_word(rows), WI_SPI: spi_write_word(mult, shift_fwd)})
-    link.pipe_in(PI_SPI, encode_planes(planes, shift_fwd))
-    wires.set({WI_CONTROL: 0b01100000, WI_NEURON: neuron_word(1), WI_TIMING: timing_word(),
-               WI_READOUT: readout_word(readout_multiplier(col, forward)), WI_MATMUL: matmul_word(batch, m_bits)})
-    wires.set({WI_MODES: mode_word(forward)})
-    link.pipe_in(PI_MASK, mask_bytes(out_lines) * len(rows))
-    _trigger_wait(board, TR_MASK, ST_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
-    _trigger_wait(board, TR_BATCH, ST_BATCH_IDLE, "batched MVM done (0x28 bit 9)")
-    _poll(board, ST_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
-    data = link.pipe_out(PO_READOUT, batch * len(rows) * READOUT_BYTES)
+    wires.set({nt.WI_SPI_MASK: spi_mask_word(rows), nt.WI_SPI: spi_write_word(mult, shift_fwd)})
+    link.pipe_in(nt.PI_SPI, encode_planes(planes, shift_fwd))
+    wires.set({nt.WI_CONTROL: nt.CONTROL_REG_WL | nt.CONTROL_OTA, nt.WI_NEURON: neuron_word(1),
+               nt.WI_DEBUG: timing_word(), nt.WI_READOUT: readout_word(readout_multiplier(col, forward)),
+               nt.WI_MATMUL: matmul_word(batch, m_bits)})
+    wires.set({nt.WI_MODE: mode_word(forward)})
+    link.pipe_in(nt.PI_OUTPUT_MASK, mask_bytes(out_lines) * len(rows))
+    _trigger_wait(board, nt.T_LOAD_MASK, nt.NS_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
+    _trigger_wait(board, nt.T_BATCH_MATMUL, nt.NS_BATCH_IDLE, "batched MVM done (0x28 bit 9)")
+    _poll(board, nt.NS_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
+    data = link.pipe_out(nt.PO_READOUT, batch * len(rows) * READOUT_BYTES)
     return np.frombuffer(bytes(data), np.uint8).reshape(batch, len(rows), READOUT_BYTES)
 
 
@@ -467,23 +455,23 @@ def _run_stochastic(board, wires: _Wires, rows, col: int, forward: bool, planes:
     link = _link(board)
     batch = planes.shape[0]
     mult, shift_fwd = spi_write_setup(col, vertical=forward)
-    wires.set({WI_SPI_MASK: spi_mask_word(rows), WI_SPI: spi_write_word(mult, shift_fwd)})
-    link.pipe_in(PI_SPI, encode_planes(planes, shift_fwd))
+    wires.set({nt.WI_SPI_MASK: spi_mask_word(rows), nt.WI_SPI: spi_write_word(mult, shift_fwd)})
+    link.pipe_in(nt.PI_SPI, encode_planes(planes, shift_fwd))
     # 0x09's pulse count 0: the integration an LFSR pulse triggers must not go on sampling (neuron_control.v:1319)
-    wires.set({WI_CONTROL: 0b01100000, WI_NEURON: neuron_word(0), WI_TIMING: timing_word() | int(inj.pulse_width),
-               WI_READOUT: readout_word(readout_multiplier(col, forward)),
-               WI_MATMUL: matmul_word(batch, m_bits)})
-    wires.set({WI_MODES: mode_word(forward)})
-    link.pipe_in(PI_MASK, mask_bytes(out_lines) * len(rows))
-    _trigger_wait(board, TR_MASK, ST_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
+    wires.set({nt.WI_CONTROL: nt.CONTROL_REG_WL | nt.CONTROL_OTA, nt.WI_NEURON: neuron_word(0),
+               nt.WI_DEBUG: timing_word() | int(inj.pulse_width),
+               nt.WI_READOUT: readout_word(readout_multiplier(col, forward)), nt.WI_MATMUL: matmul_word(batch, m_bits)})
+    wires.set({nt.WI_MODE: mode_word(forward)})
+    link.pipe_in(nt.PI_OUTPUT_MASK, mask_bytes(out_lines) * len(rows))
+    _trigger_wait(board, nt.T_LOAD_MASK, nt.NS_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
     out = np.empty((batch, len(rows), READOUT_BYTES), np.uint8)
     n = len(rows) * READOUT_BYTES
     for v in range(batch):
-        _trigger_wait(board, TR_MATMUL, ST_MATMUL_IDLE, "bit-serial MVM done (0x28 bit 4)")
+        _trigger_wait(board, nt.T_MATMUL, nt.NS_MATMUL_IDLE, "bit-serial MVM done (0x28 bit 4)")
         lfsr.pulse(board, inj.pulses)
-        _trigger_wait(board, TR_READOUT, ST_READOUT_IDLE, "readout (0x28 bit 3)")
-        _poll(board, ST_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
-        out[v] = np.frombuffer(bytes(link.pipe_out(PO_READOUT, n)), np.uint8).reshape(len(rows), READOUT_BYTES)
+        _trigger_wait(board, nt.T_READOUT, nt.NS_READOUT_IDLE, "readout (0x28 bit 3)")
+        _poll(board, nt.NS_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
+        out[v] = np.frombuffer(bytes(link.pipe_out(nt.PO_READOUT, n)), np.uint8).reshape(len(rows), READOUT_BYTES)
     return out
 
 
@@ -539,7 +527,7 @@ def run_mvm(board, request) -> np.ndarray:
                 for j, i in enumerate(group):
                     codes[i, b0:b1] = steps_to_codes(sign[:, j], steps[:, j], request.output_bits)
     finally:
-        wires.set({WI_MODES: 0})  # inference off: weight updates need 0x05 bit 0 low (neurram_top.v:402)
+        wires.set({nt.WI_MODE: 0})  # inference off: weight updates need 0x05 bit 0 low (neurram_top.v:402)
     if request.activation == "relu":
         np.maximum(codes, 0, out=codes)
     return codes
@@ -572,21 +560,22 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
     _apply_dacs(board, plan, output_bits)
     enable_cores(board, [int(core)])
     try:
-        wires.set({WI_SPI_MASK: spi_mask_word([row]), WI_CONTROL: 0b01100000, WI_NEURON: neuron_word(1),
-                   WI_TIMING: timing_word(), WI_READOUT: readout_word(readout_multiplier(col, True)),
-                   WI_EXT: EXT_1N | EXT_1N_BL | EXT_INF_BL, WI_MODES: mode_word(True) & ~1})
-        link.pipe_in(PI_MASK, mask_bytes(np.arange(N_LINES)))
-        _trigger_wait(board, TR_MASK, ST_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
+        wires.set({nt.WI_SPI_MASK: spi_mask_word([row]), nt.WI_CONTROL: nt.CONTROL_REG_WL | nt.CONTROL_OTA,
+                   nt.WI_NEURON: neuron_word(1), nt.WI_DEBUG: timing_word(),
+                   nt.WI_READOUT: readout_word(readout_multiplier(col, True)),
+                   nt.WI_EXT: nt.EXT_1N | nt.EXT_1N_BL | nt.EXT_INF_BL, nt.WI_MODE: mode_word(True) & ~1})
+        link.pipe_in(nt.PI_OUTPUT_MASK, mask_bytes(np.arange(N_LINES)))
+        _trigger_wait(board, nt.T_LOAD_MASK, nt.NS_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
         for k, x in enumerate(levels):
             board._ramp_nodes({DAC_NEURON_TEST: float(x)})
-            _trigger_wait(board, TR_CDS, ST_NEURON_IDLE, "neuron CDS (0x28 bit 0)")
-            _trigger_wait(board, TR_SAMPLE, ST_NEURON_IDLE, "neuron sample (0x28 bit 0)")
-            _trigger_wait(board, TR_READOUT, ST_READOUT_IDLE, "readout (0x28 bit 3)")
-            _poll(board, ST_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
-            data = link.pipe_out(PO_READOUT, READOUT_BYTES)
+            _trigger_wait(board, nt.T_CDS, nt.NS_NEURON_IDLE, "neuron CDS (0x28 bit 0)")
+            _trigger_wait(board, nt.T_SAMPLE, nt.NS_NEURON_IDLE, "neuron sample (0x28 bit 0)")
+            _trigger_wait(board, nt.T_READOUT, nt.NS_READOUT_IDLE, "readout (0x28 bit 3)")
+            _poll(board, nt.NS_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
+            data = link.pipe_out(nt.PO_READOUT, READOUT_BYTES)
             sign, steps = decode_readout(bytes(data))
             out[k] = steps_to_codes(sign, steps, output_bits)
     finally:
-        wires.set({WI_EXT: 0, WI_MODES: 0})
+        wires.set({nt.WI_EXT: 0, nt.WI_MODE: 0})
         board._ramp_nodes(rest)  # the bit-line input level back where the v_read rail puts it
     return out

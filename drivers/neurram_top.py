@@ -69,6 +69,9 @@ CE_RESET, CE_CLOCK, CE_DATA = 1 << 0, 1 << 1, 1 << 2
 CA_DEC_HORZ, CA_DEC_VERT = 1 << 6, 1 << 7
 MUX_IDLE, MUX_RESET, MUX_SET, MUX_READ = 0b00, 0b01, 0b10, 0b11  # wupdate_control.py:77,98; adc_control.py:115
 AUTORANGE_MANUAL = 1 << 18
+CONTROL_REG_WL, CONTROL_OTA = 1 << 5, 1 << 6  # 0x06: the host writes both (0b01100000, matmul.py)
+EXT_1N, EXT_1N_BL, EXT_INF_BL = 1 << 3, 1 << 4, 1 << 8  # 0x08: neuron inputs on the shared external 1n line,
+# from the bit-line side (the neuron test)
 
 # ------------------------------------------------------------ wire-outs
 WO_STATUS = 0x20  # DAC / ADC / program status (neurram_top.v:293-296,319,376,582)

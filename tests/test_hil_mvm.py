@@ -195,7 +195,7 @@ def test_words_beyond_the_fifos_are_lost_and_flagged():
     f.pipe_in_spi(bytes(64 * 300))  # 4800 words: 2048 in the row FIFO, 2048 in the arbiter's
     assert f.rows[2].spi_fifo.size == 2048 and f.spi_arb.size == 2048
     assert f.counts["lost_words"] == 4800 - 4096
-    assert emu.status_bits[0x28] & fsm.SPI_IN_FULL and not emu.status_bits[0x28] & fsm.SPI_ARB_IDLE
+    assert emu.status_bits[0x28] & nt.NS_SPI_IN_FULL and not emu.status_bits[0x28] & nt.NS_SPI_ARB_IDLE
 
 
 # ------------------------------------------------------- through hil:// (FpgaBoard on the emulator)

@@ -90,10 +90,7 @@ NMLO_FIFO_BYTES = 512 * 4
 READOUT_FIFO_BYTES = 4096 * 4
 MAX_STEPS = 100
 TWIN_BITS = 8  # codes -128..127 cover the 100 steps
-# 0x28 bits
-NEURON_IDLE, ENERGY_IDLE, SPI_IDLE, READOUT_IDLE, MATMUL_IDLE = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4
-SPI_ARB_IDLE, SPI_OUT_ARB_IDLE, MASK_ARB_IDLE, OUT_ARB_IDLE, BATCH_IDLE = 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9
-SPI_IN_FULL, SPI_OUT_EMPTY, MASK_IN_FULL, READOUT_EMPTY = 1 << 10, 1 << 11, 1 << 12, 1 << 13
+# 0x28's bits: drivers.neurram_top's NS_* (rtl-check compares this word with the RTL's after every wait)
 
 
 def words_of(data: bytes) -> np.ndarray:
@@ -177,9 +174,11 @@ class MvmFsm:
         e.on_pipe_out[nt.PO_READOUT] = self.pipe_out_readout
         e.on_pipe_out[nt.PO_SPI] = self.pipe_out_spi
         e.on_trigger[(nt.TI_SPI, nt.T_SPI_SHIFT)] = self.spi_shift_trigger
-        for bit, fn in ((0, self.neuron_cds), (1, self.neuron_sample), (2, self.neuron_phase), (3, self.neuron_sample),
-                        (4, self.neuron_phase), (5, self.readout_trigger), (6, self.mask_trigger),
-                        (7, self.matmul_trigger), (8, self.batch_trigger)):
+        for bit, fn in ((nt.T_CDS, self.neuron_cds), (nt.T_SAMPLE, self.neuron_sample),
+                        (nt.T_COMPARE, self.neuron_phase), (nt.T_INTEGRATE, self.neuron_sample),
+                        (nt.T_PARTIAL_RESET, self.neuron_phase), (nt.T_READOUT, self.readout_trigger),
+                        (nt.T_LOAD_MASK, self.mask_trigger), (nt.T_MATMUL, self.matmul_trigger),
+                        (nt.T_BATCH_MATMUL, self.batch_trigger)):
             e.on_trigger[(nt.TI_NEURON, bit)] = fn
         e.on_trigger[(nt.TI_SPI, nt.T_LFSR_SHIFT)] = self.lfsr_shift_trigger
         e.on_trigger[(nt.TI_SPI, nt.T_LFSR_PULSE)] = self.lfsr_pulse_trigger
@@ -213,27 +212,27 @@ class MvmFsm:
 
     def _status(self) -> None:
         rows = self.rows
-        s = NEURON_IDLE | ENERGY_IDLE
+        s = nt.NS_NEURON_IDLE | nt.NS_ENERGY_IDLE
         if self.spi_out_fifo.size >= SPI_OUT_FIFO_WORDS or not any(w.size for w in self.spi_out):
-            s |= SPI_OUT_ARB_IDLE
+            s |= nt.NS_SPI_OUT_ARB_IDLE
         if self.spi_out_fifo.size == 0:
-            s |= SPI_OUT_EMPTY
+            s |= nt.NS_SPI_OUT_EMPTY
         if not self.stalled:
-            s |= SPI_IDLE | MATMUL_IDLE | BATCH_IDLE
+            s |= nt.NS_SPI_IDLE | nt.NS_MATMUL_IDLE | nt.NS_BATCH_IDLE
         if not any(r.waiting_mask for r in rows):
-            s |= READOUT_IDLE
+            s |= nt.NS_READOUT_IDLE
         if self.spi_arb.size == 0:
-            s |= SPI_ARB_IDLE
+            s |= nt.NS_SPI_ARB_IDLE
         if self.spi_arb.size >= SPI_FIFO_WORDS:
-            s |= SPI_IN_FULL
+            s |= nt.NS_SPI_IN_FULL
         if self.mask_arb.size == 0:
-            s |= MASK_ARB_IDLE
+            s |= nt.NS_MASK_ARB_IDLE
         if self.mask_arb.size >= MASK_FIFO_WORDS:
-            s |= MASK_IN_FULL
+            s |= nt.NS_MASK_IN_FULL
         if not any(len(r.out) for r in rows):
-            s |= OUT_ARB_IDLE
+            s |= nt.NS_OUT_ARB_IDLE
         if not self.out_fifo:
-            s |= READOUT_EMPTY
+            s |= nt.NS_READOUT_EMPTY
         self.emu.status_bits[nt.WO_NEURON_STATUS] = s
 
     # ------------------------------------------------------ pipe-in 0x80
