@@ -2,9 +2,9 @@
 batch of jobs becomes, the result records it returns, and the conversions between physical units and the
 engine's codes. Every job is checked here, with a typed error, before any word is sent.
 
-Endpoints (gateware/hdl/wv_top_engine.vh): wire-ins 0x18 (SET ceilings: VSET_BL code [15:0], VSET_WL code
-[31:16]), 0x19 (RESET ceilings: VRESET_SL [15:0], VRESET_WL [31:16]), 0x1A (pulse-width ceiling, ticks);
-trigger-in 0x46 (bit 0 start, 1 abort, 2 clear); wire-outs 0x23 status, 0x24 records written, 0x25
+Endpoints (gateware/hdl/wv_top_engine.vh; named in :mod:`drivers.neurram_top`): wire-ins 0x18 (SET ceilings:
+VSET_BL code [15:0], VSET_WL code [31:16]), 0x19 (RESET ceilings: VRESET_SL [15:0], VRESET_WL [31:16]), 0x1A
+(pulse-width ceiling, ticks); trigger-in 0x46 (bit 0 start, 1 abort, 2 clear); wire-outs 0x23 status, 0x24 records written, 0x25
 pulses, 0x26 current cell, 0x27 DAC high-water / blocked code; pipe-in 0x82 commands, pipe-out 0xA4
 results (4 words a record).
 """
@@ -19,11 +19,8 @@ from neurram_lab.errors import InputError, LimitError
 
 from . import neurram_top as nt
 
-WI_LIM_SET, WI_LIM_RESET, WI_LIM_WIDTH = 0x18, 0x19, 0x1A
-TI_ENGINE = 0x46
-T_START, T_ABORT, T_CLEAR = 0, 1, 2
-WO_STATUS, WO_RECORDS, WO_PULSES, WO_CELL, WO_DAC = 0x23, 0x24, 0x25, 0x26, 0x27
-PI_COMMANDS, PO_RESULTS = 0x82, 0xA4
+# endpoints: drivers.neurram_top's *_ENGINE_* names (TI_ENGINE, T_ENGINE_START, WO_ENGINE_STATUS, ...)
+# bits of wire-out 0x23 (nt.WO_ENGINE_STATUS)
 ST_BUSY, ST_CMD_EMPTY, ST_RES_FULL, ST_FAULT, ST_GUARD = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4
 
 OP_NOP, OP_LEVEL, OP_CELL, OP_RANGE, OP_MARK = 0, 1, 2, 3, 15
@@ -76,8 +73,9 @@ class Ceilings:
     width_ticks: int
 
     def wire_ins(self) -> dict[int, int]:
-        return {WI_LIM_SET: self.set_bl | self.set_wl << 16, WI_LIM_RESET: self.reset_sl | self.reset_wl << 16,
-                WI_LIM_WIDTH: self.width_ticks & 0xFFFFFF}
+        return {nt.WI_ENGINE_LIM_SET: self.set_bl | self.set_wl << 16,
+                nt.WI_ENGINE_LIM_RESET: self.reset_sl | self.reset_wl << 16,
+                nt.WI_ENGINE_LIM_WIDTH: self.width_ticks & 0xFFFFFF}
 
     @classmethod
     def from_volts(cls, pulse_v_max_v: float, gate_v_max_v: float, width_max_s: float) -> "Ceilings":

@@ -37,9 +37,9 @@ def probe(board, op: str = "write_verify") -> tuple[bool, int]:
     counted under the board operation ``op``."""
     L = board._link
     L.op(op)
-    L.trigger(wv.TI_ENGINE, wv.T_CLEAR)
+    L.trigger(nt.TI_ENGINE, nt.T_ENGINE_CLEAR)
     L.update_wire_outs()
-    st = L.get_wire(wv.WO_STATUS)
+    st = L.get_wire(nt.WO_ENGINE_STATUS)
     return (st & _STATUS_IDLE_MASK) == wv.ST_CMD_EMPTY, st
 
 
@@ -138,14 +138,14 @@ def _run_batch(board, words: np.ndarray, n_cells: int, done_before: int, op: str
     """Send one batch, start, poll until its records are written, read them: 6 calls when it is quick."""
     L = board._link
     L.op(op)
-    L.pipe_in(wv.PI_COMMANDS, wv.words_bytes(wv.pad16(words.tolist())))
-    L.trigger(wv.TI_ENGINE, wv.T_START)
+    L.pipe_in(nt.PI_ENGINE_COMMANDS, wv.words_bytes(wv.pad16(words.tolist())))
+    L.trigger(nt.TI_ENGINE, nt.T_ENGINE_START)
     want = done_before + n_cells
     last, deadline = -1, None
     while True:
         L.update_wire_outs()
-        st = L.get_wire(wv.WO_STATUS)
-        got = L.get_wire(wv.WO_RECORDS)
+        st = L.get_wire(nt.WO_ENGINE_STATUS)
+        got = L.get_wire(nt.WO_ENGINE_RECORDS)
         if st & (wv.ST_FAULT | wv.ST_GUARD):
             raise BoardError(f"write-verify engine halted (wire-out 0x23 = 0x{st:08X}: fault bit 3, guard bit 4; "
                              f"0x27 DAC high-water/blocked); {got - done_before} of {n_cells} records written")
@@ -154,11 +154,11 @@ def _run_batch(board, words: np.ndarray, n_cells: int, done_before: int, op: str
         if got != last:
             last, deadline = got, time.monotonic() + board.poll_timeout_s
         elif time.monotonic() > deadline:
-            L.trigger(wv.TI_ENGINE, wv.T_ABORT)
+            L.trigger(nt.TI_ENGINE, nt.T_ENGINE_ABORT)
             raise FrontPanelError(fp.TIMEOUT, fp.error_name(fp.TIMEOUT),
                                   f"write-verify engine wrote no record for {board.poll_timeout_s:g} s "
                                   f"({got - done_before} of {n_cells}; status 0x{st:08X})")
-    raw = np.frombuffer(bytes(L.pipe_out(wv.PO_RESULTS, 16 * n_cells)), "<u4")
+    raw = np.frombuffer(bytes(L.pipe_out(nt.PO_ENGINE_RESULTS, 16 * n_cells)), "<u4")
     return wv.decode_records(raw)
 
 

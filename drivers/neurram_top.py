@@ -128,9 +128,19 @@ T_SAR = 9  # neurram_top_sar only
 T_ENERGY_IN = 10  # energy test (neurram_top, :738); input energy test in neurram_top_voltage_mode
 T_ENERGY_OUT = 11  # neurram_top_voltage_mode only: output energy test
 NEURON_PHASE_TRIGGERS = (T_CDS, T_SAMPLE, T_COMPARE, T_INTEGRATE, T_PARTIAL_RESET)
-# 0x46: the write-verify engine (neurram_top_wv only, gateware/hdl/wv_top_engine.vh)
+
+# ------------------------------------- the write-verify engine (neurram_top_wv only)
+# gateware/hdl/wv_top_engine.vh; the command and record formats are in drivers._wv_engine
+WI_ENGINE_LIM_SET = 0x18  # SET ceilings: VSET_BL code [15:0], VSET_WL code [31:16]
+WI_ENGINE_LIM_RESET = 0x19  # RESET ceilings: VRESET_SL code [15:0], VRESET_WL code [31:16]
+WI_ENGINE_LIM_WIDTH = 0x1A  # pulse-width ceiling, TICK_S
+WO_ENGINE_STATUS = 0x23  # [0] busy, [1] command FIFO empty, [2] result FIFO full, [3] fault, [4] guard, [31:16] refused
+WO_ENGINE_RECORDS, WO_ENGINE_PULSES, WO_ENGINE_CELL = 0x24, 0x25, 0x26  # records written, pulses, current cell
+WO_ENGINE_DAC = 0x27  # DAC high-water [15:0] / blocked code [31:16]
 TI_ENGINE = 0x46
 T_ENGINE_START, T_ENGINE_ABORT, T_ENGINE_CLEAR = 0, 1, 2
+PI_ENGINE_COMMANDS = 0x82
+PO_ENGINE_RESULTS = 0xA4  # 4 words a record
 
 # ----------------------------------------------------------------- pipes
 PI_SPI = 0x80  # SPI register data, 2 bits a line
@@ -200,10 +210,11 @@ BITSTREAMS: dict[str, Bitstream] = {
     ),
 }
 BITSTREAMS["neurram_top_wv"] = Bitstream(
-    "neurram_top_wv", _COMMON_WI | {0x18, 0x19, 0x1A}, _COMMON_WO | {0x23, 0x24, 0x25, 0x26, 0x27},
+    "neurram_top_wv", _COMMON_WI | {WI_ENGINE_LIM_SET, WI_ENGINE_LIM_RESET, WI_ENGINE_LIM_WIDTH},
+    _COMMON_WO | {WO_ENGINE_STATUS, WO_ENGINE_RECORDS, WO_ENGINE_PULSES, WO_ENGINE_CELL, WO_ENGINE_DAC},
     _COMMON_TI | {(TI_ENGINE, b) for b in (T_ENGINE_START, T_ENGINE_ABORT, T_ENGINE_CLEAR)},
-    frozenset((PI_SPI, PI_OUTPUT_MASK, 0x82)),
-    frozenset((PO_SPI, PO_LFSR, PO_READOUT, 0xA4)),
+    frozenset((PI_SPI, PI_OUTPUT_MASK, PI_ENGINE_COMMANDS)),
+    frozenset((PO_SPI, PO_LFSR, PO_READOUT, PO_ENGINE_RESULTS)),
     note="neurram_top with the write-verify engine patched in (gateware/, docs/gateware.md): wire-ins 0x18-0x1A "
          "(ceilings), trigger 0x46 (start/abort/clear), pipe-in 0x82 (commands), pipe-out 0xA4 (results), "
          "wire-outs 0x23-0x27 (status, diagnostics)",

@@ -72,11 +72,11 @@ class WvFsm:
     # ------------------------------------------------------------ endpoints
     def attach(self) -> "WvFsm":
         e = self.emu
-        e.on_pipe_in[wv.PI_COMMANDS] = self.pipe_in
-        e.on_pipe_out[wv.PO_RESULTS] = self.pipe_out
-        e.on_trigger[(wv.TI_ENGINE, wv.T_START)] = self.start
-        e.on_trigger[(wv.TI_ENGINE, wv.T_ABORT)] = lambda: None  # runs finish within their start trigger
-        e.on_trigger[(wv.TI_ENGINE, wv.T_CLEAR)] = self.clear
+        e.on_pipe_in[nt.PI_ENGINE_COMMANDS] = self.pipe_in
+        e.on_pipe_out[nt.PO_ENGINE_RESULTS] = self.pipe_out
+        e.on_trigger[(nt.TI_ENGINE, nt.T_ENGINE_START)] = self.start
+        e.on_trigger[(nt.TI_ENGINE, nt.T_ENGINE_ABORT)] = lambda: None  # runs finish within their start trigger
+        e.on_trigger[(nt.TI_ENGINE, nt.T_ENGINE_CLEAR)] = self.clear
         e.on_reset.append(lambda chip: None)
         return self
 
@@ -101,10 +101,10 @@ class WvFsm:
 
     def _status(self) -> None:
         s = self.emu.status_bits
-        s[wv.WO_STATUS] = ((not self.cmd) << 1 | (len(self.res) >= 4 * wv.RES_FIFO_RECORDS) << 2 | self.fault << 3
-                           | self.guard_trip << 4 | (self.refused_n & 0xFFFF) << 16)
-        s[wv.WO_RECORDS], s[wv.WO_PULSES], s[wv.WO_CELL] = self.cells, self.pulses, self.last_cell
-        s[wv.WO_DAC] = self.hiwater | self.blocked << 16
+        s[nt.WO_ENGINE_STATUS] = ((not self.cmd) << 1 | (len(self.res) >= 4 * wv.RES_FIFO_RECORDS) << 2
+                                  | self.fault << 3 | self.guard_trip << 4 | (self.refused_n & 0xFFFF) << 16)
+        s[nt.WO_ENGINE_RECORDS], s[nt.WO_ENGINE_PULSES], s[nt.WO_ENGINE_CELL] = self.cells, self.pulses, self.last_cell
+        s[nt.WO_ENGINE_DAC] = self.hiwater | self.blocked << 16
 
     # ----------------------------------------------------------------- run
     def start(self) -> None:
@@ -112,7 +112,7 @@ class WvFsm:
             return
         e = self.emu
         wi = e.wire_in
-        lim = wi[wv.WI_LIM_SET], wi[wv.WI_LIM_RESET], wi[wv.WI_LIM_WIDTH] & 0xFFFFFF
+        lim = wi[nt.WI_ENGINE_LIM_SET], wi[nt.WI_ENGINE_LIM_RESET], wi[nt.WI_ENGINE_LIM_WIDTH] & 0xFFFFFF
         self.lim = {"set_bl": lim[0] & 0xFFFF, "set_wl": lim[0] >> 16, "reset_sl": lim[1] & 0xFFFF,
                     "reset_wl": lim[1] >> 16, "width": lim[2]}
         self.cur_core, self.shadow = None, {}

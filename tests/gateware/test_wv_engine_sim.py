@@ -145,11 +145,11 @@ def _emulate(spec):
         emu.wire_in[int(ep)] = val
     out = []
     for b in spec["batches"]:
-        n0 = emu.status_bits[wv.WO_RECORDS]
-        emu.pipe_in(wv.PI_COMMANDS, wv.words_bytes(b["words"]))
-        emu.trigger(wv.TI_ENGINE, wv.T_START)
-        n = emu.status_bits[wv.WO_RECORDS] - n0 + b.get("marks", 0)
-        out.append(wv.decode_records(np.frombuffer(emu.pipe_out(wv.PO_RESULTS, 16 * n), "<u4")))
+        n0 = emu.status_bits[nt.WO_ENGINE_RECORDS]
+        emu.pipe_in(nt.PI_ENGINE_COMMANDS, wv.words_bytes(b["words"]))
+        emu.trigger(nt.TI_ENGINE, nt.T_ENGINE_START)
+        n = emu.status_bits[nt.WO_ENGINE_RECORDS] - n0 + b.get("marks", 0)
+        out.append(wv.decode_records(np.frombuffer(emu.pipe_out(nt.PO_ENGINE_RESULTS, 16 * n), "<u4")))
     return out, emu
 
 

@@ -15,10 +15,10 @@ def _run(words, ceil):
     for ep, val in ceil.wire_ins().items():
         emu.wire_in[ep] = val
     fsm = emu.wv_fsm
-    emu.pipe_in(wv.PI_COMMANDS, wv.words_bytes(wv.pad16(words)))
-    emu.trigger(wv.TI_ENGINE, wv.T_START)
-    n = emu.status_bits[wv.WO_RECORDS]
-    rec = wv.decode_records(np.frombuffer(emu.pipe_out(wv.PO_RESULTS, 16 * n), "<u4"))
+    emu.pipe_in(nt.PI_ENGINE_COMMANDS, wv.words_bytes(wv.pad16(words)))
+    emu.trigger(nt.TI_ENGINE, nt.T_ENGINE_START)
+    n = emu.status_bits[nt.WO_ENGINE_RECORDS]
+    rec = wv.decode_records(np.frombuffer(emu.pipe_out(nt.PO_ENGINE_RESULTS, 16 * n), "<u4"))
     return emu, fsm, rec
 
 

@@ -8,6 +8,7 @@ import pytest
 from neurram_lab import open_board
 from neurram_lab.board.limits import SafetyLimits
 from neurram_lab.drivers import _wv_engine as wv
+from neurram_lab.drivers import neurram_top as nt
 from neurram_lab.drivers.hil import connect, make_emulated_board
 from neurram_lab.errors import BoardError, CapabilityError, InputError, LimitError
 from neurram_lab.program.programming import iterative_program
@@ -106,10 +107,10 @@ def test_refusals_are_typed_and_send_nothing():
 
 def test_bitstream_without_engine_is_a_board_error():
     ok, emu = make_emulated_board(seed=4, bitstream="neurram_top_wv", strict=False)
-    for key in [k for k in emu.on_trigger if k[0] == wv.TI_ENGINE]:
+    for key in [k for k in emu.on_trigger if k[0] == nt.TI_ENGINE]:
         del emu.on_trigger[key]
-    emu.on_pipe_in.pop(wv.PI_COMMANDS)
-    emu.status_bits[wv.WO_STATUS] = 0  # an unassigned wire-out reads 0
+    emu.on_pipe_in.pop(nt.PI_ENGINE_COMMANDS)
+    emu.status_bits[nt.WO_ENGINE_STATUS] = 0  # an unassigned wire-out reads 0
     b = connect(ok, "hil://?bitstream=neurram_top_wv")
     with pytest.raises(BoardError, match="no write-verify engine"):
         write_verify(b, 0, 0, np.arange(2), 10e-6)
