@@ -528,6 +528,7 @@ def run_mvm(board, request) -> np.ndarray:
                     codes[i, b0:b1] = steps_to_codes(sign[:, j], steps[:, j], request.output_bits)
     finally:
         wires.set({nt.WI_MODE: 0})  # inference off: weight updates need 0x05 bit 0 low (neurram_top.v:402)
+        board._cell = None  # the bit-serial cycles and the readout pulse the register clears (neurram_top.v:353-354)
     if request.activation == "relu":
         np.maximum(codes, 0, out=codes)
     return codes
@@ -577,5 +578,6 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
             out[k] = steps_to_codes(sign, steps, output_bits)
     finally:
         wires.set({nt.WI_EXT: 0, nt.WI_MODE: 0})
+        board._cell = None  # each readout step pulses the register clears (neurram_top.v:353-354)
         board._ramp_nodes(rest)  # the bit-line input level back where the v_read rail puts it
     return out

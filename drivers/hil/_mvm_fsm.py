@@ -524,6 +524,8 @@ class MvmFsm:
         targets = {r: self._readout_target(r) for r in rows}
         sample = {r: t[2] for r, t in targets.items() if t is not None}
         k, sampled = self._spi_ops(rows, n_vec * n_cyc, sample, clear)
+        if clear and k:  # matmul_reg_reset pulses clear_horz_b / clear_vert_b (neurram_top.v:353-354)
+            self.emu._clear(True, True)
         done = k // n_cyc
         if done == 0:
             return 0
@@ -606,6 +608,8 @@ class MvmFsm:
     def _readout(self, rows) -> None:
         """neuron_multi_level_output: convert what each row's target core holds, bytes to the FIFOs."""
         self.counts["readouts"] += 1
+        if rows:  # every readout step pulses the clears (nmlo_reg_reset, neuron_multi_level_output.v:280)
+            self.emu._clear(True, True)
         per_row = {}  # r -> (sign, steps) arrays (n_vec, 256)
         groups: dict = {}
         for r in rows:
