@@ -13,6 +13,8 @@ with the authors' measured 0.16-0.23 s per cell.
 
 from __future__ import annotations
 
+from . import neurram_top as nt
+
 _AR_VREF_CODE = int(0.9 * 2**18 / 2.048)  # auto-range vref 0.9 V over the 2.048 V ADC
 
 
@@ -35,10 +37,12 @@ def _t(ep, bit, board_op):
 
 def select_records(row: int = 0, col: int = 0, board_op: str = "select") -> list[dict]:
     """Clear the registers, then random-access write the row (vertical) and the column."""
-    out = [_w(0x03, 0b11, board_op), _u(board_op), _w(0x03, 0, board_op), _u(board_op)]
+    out = [_w(nt.WI_CLEAR, nt.CLEAR_HORZ | nt.CLEAR_VERT, board_op), _u(board_op), _w(nt.WI_CLEAR, 0, board_op),
+           _u(board_op)]
     for vert, addr in ((1, row), (0, col)):
-        out += [_w(0x13, 0, board_op), _w(0x04, vert << 10 | 0b01 << 8 | addr, board_op), _u(board_op),
-                _t(0x44, 1, board_op)]
+        out += [_w(nt.WI_CORE_ADDRESS, 0, board_op),
+                _w(nt.WI_RANDOM_ACCESS, vert << 10 | nt.RA_SELECT << nt.RA_DATA_SHIFT | addr, board_op), _u(board_op),
+                _t(nt.TI_SPI, nt.T_RANDOM_ACCESS, board_op)]
     return out
 
 
@@ -49,20 +53,20 @@ def read_records(cycles: int = 8, t_shld: int = 10, t_delta: int = 20, iteration
     The first cycle ranges in ``iterations`` steps from (t_shld, t_delta) to doubled
     values; later cycles start from where the previous one ended (one step each).
     """
-    out = [_w(0x0B, 0b11, board_op), _u(board_op)]
+    out = [_w(nt.WI_WRITE_MUX, nt.MUX_READ, board_op), _u(board_op)]
     ts, td = int(t_shld), int(t_delta)
     for i in range(int(cycles)):
         n = int(iterations) if i == 0 else 1
         ts1, td1 = ts << (n - 1), td << (n - 1)
-        out += [_w(0x02, td << 16 | ts, board_op), _w(0x12, _AR_VREF_CODE, board_op), _u(board_op),
-                _t(0x43, 2, board_op)]
-        out += _poll(0x20, 0b100, board_op)
-        out += [{"op": "GetWireOutValue", "ep": 0x29, "value": 100000, "board_op": board_op},
-                {"op": "GetWireOutValue", "ep": 0x2A, "value": n << 18 | 80000, "board_op": board_op},
-                {"op": "GetWireOutValue", "ep": 0x2B, "value": td1 << 16 | ts1, "board_op": board_op},
-                _t(0x43, 3, board_op)]
+        out += [_w(nt.WI_READ_TIMING, td << 16 | ts, board_op), _w(nt.WI_AUTORANGE_VREF, _AR_VREF_CODE, board_op),
+                _u(board_op), _t(nt.TI_ADC, nt.T_AUTORANGE, board_op)]
+        out += _poll(nt.WO_STATUS, nt.ST_AR_VALID, board_op)
+        out += [{"op": "GetWireOutValue", "ep": nt.WO_AR_START, "value": 100000, "board_op": board_op},
+                {"op": "GetWireOutValue", "ep": nt.WO_AR_END, "value": n << 18 | 80000, "board_op": board_op},
+                {"op": "GetWireOutValue", "ep": nt.WO_AR_TIMING, "value": td1 << 16 | ts1, "board_op": board_op},
+                _t(nt.TI_ADC, nt.T_AUTORANGE_ACK, board_op)]
         ts, td = ts1, td1
-    out += [_w(0x0B, 0, board_op), _u(board_op)]
+    out += [_w(nt.WI_WRITE_MUX, nt.MUX_IDLE, board_op), _u(board_op)]
     return out
 
 
@@ -70,14 +74,14 @@ def dac_records(dac: int, channel: int, code: int, board_op: str) -> list[dict]:
     """One daisy-chain DAC update: four words (DAC 3 first; no-ops for the others), update, idle poll."""
     out = []
     for i in (3, 2, 1, 0):
-        cmd = 0b0011 if i == dac else 0b1111
-        out += _poll(0x20, 0b1000, board_op)  # FIFO-full check
-        out += [_w(0x01, cmd << 20 | channel << 16 | (code if i == dac else 0), board_op), _u(board_op),
-                _t(0x40, 1, board_op)]
-        out += _poll(0x20, 0b1010, board_op)  # write ack
-    out += _poll(0x20, 0b1000, board_op)  # FIFO empty
-    out += [_t(0x41, 0, board_op)]
-    out += _poll(0x20, 0b101000, board_op)  # DAC idle
+        cmd = nt.CMD_WRITE_UPDATE if i == dac else nt.CMD_NOP
+        out += _poll(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY, board_op)  # FIFO-full check
+        out += [_w(nt.WI_DAC, cmd << 20 | channel << 16 | (code if i == dac else 0), board_op), _u(board_op),
+                _t(nt.TI_SYS, nt.T_DAC_PUSH, board_op)]
+        out += _poll(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY | nt.ST_DAC_ACK, board_op)  # write ack
+    out += _poll(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY, board_op)  # FIFO empty
+    out += [_t(nt.TI_DAC, nt.T_DAC_UPDATE, board_op)]
+    out += _poll(nt.WO_STATUS, nt.ST_DAC_IDLE | nt.ST_DAC_FIFO_EMPTY, board_op)  # DAC idle
     return out
 
 
@@ -86,10 +90,11 @@ def pulse_records(kind: str = "set", width_s: float = 1e-6, board_op: str = "pul
     set_ = kind == "set"
     chans = (0, 1) if set_ else (2, 3)
     out = dac_records(3, chans[0], 20000, board_op) + dac_records(3, chans[1], 30000, board_op)
-    out += [_w(0x07, round(width_s / 10e-9), board_op), _u(board_op),
-            _w(0x0B, 0b10 if set_ else 0b01, board_op), _u(board_op), _t(0x40, 2 if set_ else 3, board_op)]
-    out += _poll(0x20, 0b10000, board_op)
-    out += [_t(0x40, 4, board_op), _w(0x0B, 0, board_op), _u(board_op)]
+    out += [_w(nt.WI_PULSE_WIDTH, round(width_s / 10e-9), board_op), _u(board_op),
+            _w(nt.WI_WRITE_MUX, nt.MUX_SET if set_ else nt.MUX_RESET, board_op), _u(board_op),
+            _t(nt.TI_SYS, nt.T_SET if set_ else nt.T_RESET, board_op)]
+    out += _poll(nt.WO_STATUS, nt.ST_PULSE_DONE, board_op)
+    out += [_t(nt.TI_SYS, nt.T_PULSE_ACK, board_op), _w(nt.WI_WRITE_MUX, nt.MUX_IDLE, board_op), _u(board_op)]
     return out
 
 
