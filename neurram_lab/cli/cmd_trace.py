@@ -5,7 +5,8 @@ option on ``okusb://``): one JSON object per FrontPanel call. The summary
 (:func:`drivers.trace_summary.summarize_trace`) gives the calls per
 FrontPanel op and per Board operation, calls per cell read and per pulse,
 the endpoints and bits used checked against the authors' ``neurram_top.v``,
-the DAC word groups (four words with three no-ops each), the SET/RESET
+the DAC daisy-chain frames (four words each, every word a no-op or a channel
+step: the authors' one-channel group or a rail-ramp frame moving several DACs), the SET/RESET
 triggers and their write-voltage mux, and the predicted wall time on a real
 XEM6310 (:mod:`drivers.board_time`). ``neurram show FILE.jsonl`` prints the same.
 """
@@ -53,7 +54,8 @@ def format_summary(path, s: dict) -> str:
         lines.append(f"check       every endpoint, trigger bit and wire-in bit written exists in {s['bitstream']}.v")
     g = s["dac_groups"]
     if g["groups"] or g["words_pending"]:
-        msg = f"DAC groups  {g['groups']} updates, {g['well_formed']} of four words with three no-ops"
+        msg = (f"DAC groups  {g['groups']} updates, {g['well_formed']} well formed (four words, each a no-op or a "
+               f"channel step); {g['channel_steps']} channel steps, {g['multi_dac']} frames moving several DACs")
         if g["malformed"]:
             msg += f"; MALFORMED {g['malformed']} (first: {g['malformed_examples'][0]})"
         if g["words_pending"]:
