@@ -364,10 +364,11 @@ def fill_normals(start, first, bin_pairs, scale, out):  # pragma: no cover - com
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _convert_rows(integ, row_scale, h, offset, zbuf, zbase, floors, top, i0, i1, out, sq_rows, v, r, start,
+def _convert_rows(integ, row0, row_scale, h, offset, zbuf, zbase, floors, top, i0, i1, out, sq_rows, v, r, start,
                   clipped):  # pragma: no cover
-    """:func:`clip_convert` on rows ``i0 .. i1``, the noise of element ``n = i * cols + j`` being
-    ``zbuf[n - zbase]`` (``v``, ``r``, ``start``, ``clipped``: work arrays of ``cols``)."""
+    """:func:`clip_convert` on rows ``i0 .. i1``, row ``i`` of the request being ``integ[i - row0]``
+    and the noise of its element ``n = i * cols + j`` ``zbuf[n - zbase]`` (``v``, ``r``, ``start``,
+    ``clipped``: work arrays of ``cols``)."""
     cols = integ.shape[1]
     lim = np.float32(top + 0.5)
     up = np.float32(top + 1.5)
@@ -377,7 +378,7 @@ def _convert_rows(integ, row_scale, h, offset, zbuf, zbase, floors, top, i0, i1,
         z = zbuf[i * cols - zbase:(i + 1) * cols - zbase]
         # three simple loops per row rather than one: the first and last vectorise
         for j in range(cols):
-            x = min(max(integ[i, j] * s, -h), h)
+            x = min(max(integ[i - row0, j] * s, -h), h)
             clipped[j] = x
             vj = min(max(x + offset[j] + z[j], -lim), lim)
             v[j] = vj
@@ -390,13 +391,13 @@ def _convert_rows(integ, row_scale, h, offset, zbuf, zbase, floors, top, i0, i1,
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def noisy_convert(integ, row_scale, h, offset, start, bin_pairs, scale, floors, top, i0, i1, out,
+def noisy_convert(integ, row0, rows, row_scale, h, offset, start, bin_pairs, scale, floors, top, i0, i1, out,
                   sq_rows):  # pragma: no cover - compiled
-    """:func:`clip_convert` of rows ``i0 .. i1`` with the noise drawn on the way: element
-    ``n = i * cols + j`` takes draw ``n`` of stream ``start`` from word 0, as
-    ``normals(start, 0, rows * cols, scale)`` lays them out, so any split into row blocks gives the
-    same codes. A group of rows at a time: the chunks that cover it, then its conversion, in cache."""
-    rows, cols = integ.shape
+    """:func:`clip_convert` of rows ``i0 .. i1`` of a ``rows``-row request, row ``i`` being
+    ``integ[i - row0]``, with the noise drawn on the way: element ``n = i * cols + j`` takes draw
+    ``n`` of stream ``start`` from word 0, as ``normals(start, 0, rows * cols, scale)`` lays them
+    out, so any split into row blocks gives the same codes. A group of rows at a time: the chunks that cover it, then its conversion, in cache."""
+    cols = integ.shape[1]
     total = rows * cols
     bits = np.empty(CHUNK, np.uint32)
     zw = np.empty(CHUNK, np.uint64)
@@ -417,8 +418,8 @@ def noisy_convert(integ, row_scale, h, offset, start, bin_pairs, scale, floors, 
             normal_chunk(start, np.uint64(c * (CHUNK // 2)), r, bin_pairs, scale, bits, zw, block_hits, z[k:k + r])
             k += r
             c += 1
-        _convert_rows(integ, row_scale, h, offset, z, c0 * CHUNK, floors, top, i, iend, out, sq_rows, v, rk, st,
-                      clipped)
+        _convert_rows(integ, row0, row_scale, h, offset, z, c0 * CHUNK, floors, top, i, iend, out, sq_rows, v, rk,
+                      st, clipped)
         i = iend
 
 

@@ -149,6 +149,18 @@ class ChipCircuit:
         self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x3D7]))
         # conversion noise: fresh draws for every request, never served twice (sim_backend._normal)
         self.noise = FreshNormals(np.random.SeedSequence([self.seed, 0x3D8]).generate_state(2, np.uint64))
+        self._buffers: dict = {}  # per-call float32 work arrays (see _scratch)
+
+    def _scratch(self, i: int, shape) -> tuple[np.ndarray, np.ndarray]:
+        """Two float32 work arrays of ``shape`` for the ``i``-th core of a request, kept between calls
+        (temporaries of one call: a fresh 1 MB array page-faults in on every MVM)."""
+        key = (i, tuple(shape))
+        buf = self._buffers.get(key)
+        if buf is None:
+            if len(self._buffers) >= 8:
+                self._buffers.clear()
+            buf = self._buffers[key] = (np.empty(shape, np.float32), np.empty(shape, np.float32))
+        return buf
 
     def core(self, c: int) -> CoreCircuit:
         if c not in self._cores:
@@ -226,7 +238,8 @@ class ChipCircuit:
             # float32 inputs of each core, made once: the supply's mean current and the product both use them
             planes = None  # (float32 x, float32 |x|, its set bits) per core, in one compiled pass
             if single and _kernels.available():
-                planes = [_kernels.input_planes(x[i], req.signed_inputs) for i in range(nc)]
+                planes = [_kernels.input_planes(x[i], req.signed_inputs, self._scratch(i, x.shape[1:]))
+                          for i in range(nc)]
                 seg32 = [pl[1] for pl in planes]
             else:
                 seg32 = [seg[i].astype(np.float32) for i in range(nc)] if nbits else None
@@ -264,19 +277,29 @@ class ChipCircuit:
                 if risky.size or stochastic:
                     xs *= scale[:, None]
                     row_scale = None
-                integ = xs @ amap.m32.T
-                if risky.size:
-                    integ[:, risky] = self._planes(sgn[i], seg[i], nbits, amap.m32[risky], scale[:, None], h_lsb)
-                h_conv = h_lsb
-                if stochastic:  # the LFSR noise enters after the integrator's clip
-                    np.clip(integ, -h_lsb, h_lsb, out=integ)
-                    sq_clipped = float(np.vdot(integ, integ))
-                    integ += (p.lfsr_noise_v / lsb) * cc.lfsr.uniform(batch)[:, amap.neurons]
-                    h_conv = np.inf
-                seg_codes, sq = _clip_convert_rows(integ, row_scale, h_conv, cc.offset32[amap.neurons] / np.float32(lsb),
-                                                   kbits - 1, thr, self.floors(kbits - 1), sigma / lsb, self.noise)
-                if stochastic:
-                    sq = sq_clipped
+                offset_lsb = cc.offset32[amap.neurons] / np.float32(lsb)
+                floors = self.floors(kbits - 1)
+                if not (risky.size or stochastic) and floors is not None and kbits > 1 and sigma > 0 \
+                        and _kernels.available():
+                    # the common case in one pass per row block: product, noise, clip and conversion,
+                    # the blocks on the twin's threads (the same codes as the steps below)
+                    seg_codes, sq = _kernels.product_noisy_convert(xs, amap.m32, scale, h_lsb, offset_lsb,
+                                                                   self.noise.next_stream(), sigma / lsb, floors,
+                                                                   2 ** (kbits - 1) - 1)
+                else:
+                    integ = xs @ amap.m32.T
+                    if risky.size:
+                        integ[:, risky] = self._planes(sgn[i], seg[i], nbits, amap.m32[risky], scale[:, None], h_lsb)
+                    h_conv = h_lsb
+                    if stochastic:  # the LFSR noise enters after the integrator's clip
+                        np.clip(integ, -h_lsb, h_lsb, out=integ)
+                        sq_clipped = float(np.vdot(integ, integ))
+                        integ += (p.lfsr_noise_v / lsb) * cc.lfsr.uniform(batch)[:, amap.neurons]
+                        h_conv = np.inf
+                    seg_codes, sq = _clip_convert_rows(integ, row_scale, h_conv, offset_lsb, kbits - 1, thr, floors,
+                                                       sigma / lsb, self.noise)
+                    if stochastic:
+                        sq = sq_clipped
                 v_line_sq = sq * (lsb / (cg * cc.gain * max(cycles, 1))) ** 2 * nbits
                 if len(segs) == 1 and nc == 1:
                     codes = seg_codes[None]

@@ -51,7 +51,7 @@ def test_kernel_codes_equal_the_reference(k, noisy, dac_err):
 def _codes(kernels_on, monkeypatch):
     monkeypatch.setattr(_jit, "ENABLED", kernels_on)
     calls = []
-    for name in ("clip_convert", "noisy_clip_convert"):  # the board's noisy path draws inside the kernel
+    for name in ("clip_convert", "noisy_clip_convert", "product_noisy_convert"):  # the noisy paths draw inside
         real = getattr(_kernels, name)
         monkeypatch.setattr(_kernels, name, lambda *a, real=real: calls.append(1) or real(*a))
     board = open_board("sim://?seed=3")
@@ -122,3 +122,31 @@ def test_input_planes_are_the_float_copies_and_the_pulse_count(signed):
     assert np.array_equal(xs, x.astype(np.float32))
     assert np.array_equal(mag32, mag.astype(np.float32))
     assert bits == _set_bits(mag) == float(sum(bin(int(v)).count("1") for v in mag.ravel()))
+
+
+@needs_numba
+@pytest.mark.parametrize("rows, cols, k_in", [(2048, 256, 128), (600, 100, 64), (7, 256, 128), (1500, 70, 16)])
+def test_product_made_by_row_blocks_gives_the_same_codes(rows, cols, k_in, monkeypatch):
+    """The product made block by block on the twin's threads (BLAS on one thread meanwhile, restored
+    after) gives the codes of the whole product then the noisy conversion, on this machine's BLAS."""
+    from neurram_lab.sim_backend import _parallel
+
+    rng = np.random.default_rng(cols)
+    k = 5
+    floors = code_floors(sar_thresholds(k, 0.004 * rng.standard_normal(k)), k)
+    xs = rng.integers(-7, 8, (rows, k_in)).astype(np.float32)
+    m32 = (rng.standard_normal((cols, k_in)) * 0.3).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, rows).astype(np.float32)
+    off = rng.normal(0, 0.4, cols).astype(np.float32)
+    want, want_sq = _kernels.noisy_clip_convert(xs @ m32.T, scale, 30.0, off, 99, 0.45, floors, 2**k - 1)
+    blas = _kernels._numpy_blas()
+    before = [c.num_threads for c in blas]
+    for threads in ("1", "2"):
+        monkeypatch.setenv("NEURRAM_TWIN_THREADS", threads)
+        for cells in (1, 5 * cols, 10**7):
+            monkeypatch.setattr(_kernels, "ROWS_MIN_CELLS", cells)
+            got, sq = _kernels.product_noisy_convert(xs, m32, scale, 30.0, off, 99, 0.45, floors, 2**k - 1)
+            assert np.array_equal(got, want)
+            assert sq == want_sq
+    assert [c.num_threads for c in blas] == before
+    assert _parallel.n_threads() >= 1
