@@ -61,7 +61,8 @@ def ci_plan(seed: int = 0, n_cells: int = 64, exclude=frozenset()) -> list[tuple
     ops += [("manual_range", True), ("reset", core, cells[8:10]), ("read", core, cells[8:10]),
             ("manual_range", False)]
     ops += [("manual_read", core, cell) for cell in cells[10:14]]
-    ops += [("mvm", core, cells) + BATCH_MVM, ("neuron_test", core, NEURON_LEVELS_V, 6)]
+    ops += [("mvm", core, cells) + BATCH_MVM, ("neuron_test", core, NEURON_LEVELS_V, 6),
+            ("read", core, cells[13:14])]  # the cell selected before them: the readout cleared its registers
     ops += [("error", name) for name in ERRORS]
     ops.append(("read", core, cells[:2]))  # the board still works after the refusals
     return ops

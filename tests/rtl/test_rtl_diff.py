@@ -104,12 +104,14 @@ def test_board_time_mvm_reference_within_10_percent_of_the_rtl(pair):
     assert steps >= n_vec
     assert abs(want_cycles / rtl_cycles - 1) <= 0.10, (want_cycles, rtl_cycles)
     assert abs(want_readout / rtl_readout - 1) <= 0.10, (want_readout, rtl_readout)
-    # drivers.board_time's MVM part (owned by another issue, not changed here) counts one 25 MHz clock a bit
-    # (the RTL shifts two) and always 100 readout steps: it is not within 10 % of the RTL yet
-    rtl_s = rtl_cycles + rtl_readout
-    if abs(model_s / rtl_s - 1) > 0.10:
-        pytest.xfail(f"drivers.board_time MVM {model_s * 1e3:.3f} ms vs the RTL's {rtl_s * 1e3:.3f} ms "
-                     "(the model's SPI bit is one clock, its readout 100 steps): see drivers/rtl/_mvm_time.py")
+    # drivers.board_time's MVM part (owned by another issue, not changed here): its bit-serial cycles of one
+    # vector (the 0x0E/0x0D it saw) count one 25 MHz clock an SPI bit where the RTL takes two; its readout is
+    # the 100-step bound. Not within 10 % of the RTL yet: reported, not failed
+    model_cycles = n_vec * rb.board_time._mvm_s(t_opamp, batched=False)
+    assert model_s > 0
+    if abs(model_cycles / rtl_cycles - 1) > 0.10:
+        pytest.xfail(f"drivers.board_time's bit-serial cycles {model_cycles * 1e6:.1f} us vs the RTL's "
+                     f"{rtl_cycles * 1e6:.1f} us (one SPI clock a bit, not two): see drivers/rtl/_mvm_time.py")
 
 
 # mutation -> what the first mismatch must name (the dac_channel one last: it leaves the driver's record of
