@@ -89,14 +89,18 @@ def any_kind(kind, idx, value):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def pulse_cells(is_set, idx, v, width_s, gate_v, t_end, t0, t_step, z_relax, c2c, k, out):  # pragma: no cover
+def pulse_cells(is_set, c, k):  # pragma: no cover - compiled
     """SET (``is_set``) or RESET pulses on distinct non-pristine cells: relax, respond, restart relaxation.
 
-    ``k``: the cell array's :class:`~sim_backend.cells.CellKernelRecord` (its state, die and
-    parameters, by field name). Pulse ``i`` ends at ``t_end[i]``, or at ``(i + 1) * t_step + t0``
-    when ``t_step > 0``. Noise: the standard normal draws ``z_relax`` and the cycle-to-cycle factors
-    ``c2c`` (one per pulse each). Returns ``(sum(v^2 * g * width), sum(v^2))`` for the energy.
+    ``c``: the call's :class:`~sim_backend.cells.PulseCall` (cells, amplitudes, widths, gates, end
+    times, noise, output), ``k``: the cell array's :class:`~sim_backend.cells.CellKernelRecord`
+    (its state, die and parameters), both read by field name. Pulse ``i`` ends at ``c.t_end[i]``, or
+    at ``(i + 1) * c.t_step + c.t0`` when ``c.t_step > 0``. Noise: the standard normal draws
+    ``c.z_relax`` and the cycle-to-cycle factors ``c.c2c`` (one per pulse each). Returns
+    ``(sum(v^2 * g * width), sum(v^2))`` for the energy.
     """
+    idx, v, width_s, gate_v, t_end, t0, t_step = c.idx, c.v, c.width_s, c.gate_v, c.t_end, c.t0, c.t_step
+    z_relax, c2c, out = c.z_relax, c.c2c, c.out
     one = f32(1.0)
     fb = np.empty(1, f32)
     ib = fb.view(np.int32)
@@ -169,12 +173,15 @@ def read_timing(idx, g_s, over, t_span, t_lo, g_fast_inv, g_out, dur_out, t_out)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def read_cells(idx, t, t_start, g_then, z_relax, z_leaky, use_leaky, z_read, k, dur, out):  # pragma: no cover
-    """Noisy readings of distinct cells at times ``t + t_start``; stores their relaxed state.
+def read_cells(c, k):  # pragma: no cover - compiled
+    """Noisy readings of distinct cells at times ``c.t_s + c.t_start_s``; stores their relaxed state.
 
-    ``k``: the cell array's :class:`~sim_backend.cells.CellKernelRecord`. Returns
-    ``sum(g_read * dur)`` (S s) for the energy when ``dur`` is given (size > 0).
+    ``c``: the call's :class:`~sim_backend.cells.ReadCall`, ``k``: the cell array's
+    :class:`~sim_backend.cells.CellKernelRecord`, both read by field name. Returns
+    ``sum(g_read * dur)`` (S s) for the energy when ``c.dur_s`` is given (size > 0).
     """
+    idx, t, t_start, g_then, use_leaky = c.idx, c.t_s, c.t_start_s, c.g_then, c.use_leaky
+    z_relax, z_leaky, z_read, dur, out = c.z_relax, c.z_leaky, c.z_read, c.dur_s, c.out
     fb = np.empty(1, f32)
     ib = fb.view(np.int32)
     noise_rel, floor_sq = k.read_noise_rel, k.read_floor_sq_s2

@@ -55,6 +55,18 @@ CellKernelRecord = namedtuple("CellKernelRecord", [
 ])
 
 
+#: One call of the compiled ``pulse_cells``, by field name: cells (flat index), amplitude (V, float32),
+#: width (s), gate (V), end times (s; or ``t0 + (i + 1) * t_step`` when ``t_step > 0``), the standard
+#: normal relaxation draws and cycle-to-cycle factors (float32), the new conductances' output (S).
+PulseCall = namedtuple("PulseCall", ["idx", "v", "width_s", "gate_v", "t_end", "t0", "t_step", "z_relax", "c2c",
+                                     "out"])
+#: One call of the compiled ``read_cells``, by field name: cells, times (s) from ``t_start_s``, their
+#: stored conductance (S), the relaxation, leaky-cell and read-noise draws (float32), whether leaky
+#: cells are among them, the read durations (s; empty: no energy sum), the readings' output (S).
+ReadCall = namedtuple("ReadCall", ["idx", "t_s", "t_start_s", "g_then", "z_relax", "z_leaky", "use_leaky", "z_read",
+                                   "dur_s", "out"])
+
+
 def kernel_record(cells: "CellArray") -> CellKernelRecord:
     """The :data:`CellKernelRecord` of ``cells`` (its parameters as fixed when it was made)."""
     p, r, rp = cells.params.device, cells.params.relax, cells.params.read
@@ -255,9 +267,10 @@ class CellArray:
         else:
             t0, step, t_end = 0.0, -1.0, _per_cell(t_end_s, n, np.float64)
         out = np.empty(n, F32)
-        e_cell, v2 = _kernels.kernel("pulse_cells")(
-            is_set, idx, _per_cell(v, n, F32), _per_cell(width_s, n, np.float64), _per_cell(v_gate, n, np.float64),
-            t_end, t0, step, z_relax, c2c, self._kernel_record, out)
+        call = PulseCall(idx=idx, v=_per_cell(v, n, F32), width_s=_per_cell(width_s, n, np.float64),
+                         gate_v=_per_cell(v_gate, n, np.float64), t_end=t_end, t0=t0, t_step=step,
+                         z_relax=z_relax, c2c=c2c, out=out)
+        e_cell, v2 = _kernels.kernel("pulse_cells")(is_set, call, self._kernel_record)
         return out, e_cell, v2
 
     def _reprogrammed(self, idx, new, act, normal, t_end_s, j, rec) -> None:
@@ -329,9 +342,10 @@ class CellArray:
         z_leaky = noise(n) if leaky else z_relax
         z_read = noise(n)
         out = np.empty(n, F32)
-        ig = _kernels.kernel("read_cells")(
-            idx, t_s, float(t_start_s), np.ascontiguousarray(g0, F32), z_relax, z_leaky, leaky, z_read,
-            self._kernel_record, _NO_DUR if dur_s is None else dur_s, out)
+        call = ReadCall(idx=idx, t_s=t_s, t_start_s=float(t_start_s), g_then=np.ascontiguousarray(g0, F32),
+                        z_relax=z_relax, z_leaky=z_leaky, use_leaky=leaky, z_read=z_read,
+                        dur_s=_NO_DUR if dur_s is None else dur_s, out=out)
+        ig = _kernels.kernel("read_cells")(call, self._kernel_record)
         return out, ig
 
     def true_conductance(self, idx, t_s) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The twin's compiled cell kernels read one parameter record by field name (issue 23 item 6)."""
+"""The twin's compiled cell kernels read one parameter record per cell array and one record per call,
+both by field name (issue 23 item 6)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from neurram_lab.board.registry import open_board
 from neurram_lab.program.writeverify import form_cells, write_verify
 from neurram_lab.sim_backend import _kernels
-from neurram_lab.sim_backend.cells import CellArray, CellKernelRecord, kernel_record
+from neurram_lab.sim_backend.cells import CellArray, CellKernelRecord, PulseCall, ReadCall, kernel_record
 from neurram_lab.sim_backend.params import TwinParams
 
 pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is a dependency; absent only on odd platforms")
@@ -74,6 +75,18 @@ def test_a_kernel_given_a_record_without_its_field_refuses_to_compile():
     bad = Renamed(*ca._kernel_record)
     idx = np.arange(8, dtype=np.int64)
     z = np.zeros(8, np.float32)
+    call = ReadCall(idx=idx, t_s=np.ones(8), t_start_s=0.0, g_then=ca.g_s[idx], z_relax=z, z_leaky=z,
+                    use_leaky=False, z_read=z, dur_s=np.zeros(0, np.float32), out=np.empty(8, np.float32))
+    _kernels.kernel("read_cells")(call, ca._kernel_record)  # the record it was built for compiles and runs
     with pytest.raises(numba.core.errors.TypingError, match="read_noise_rel"):
-        _kernels.kernel("read_cells")(idx, np.ones(8), 0.0, ca.g_s[idx], z, z, False, z, bad,
-                                      np.zeros(0, np.float32), np.empty(8, np.float32))
+        _kernels.kernel("read_cells")(call, bad)
+
+
+def test_a_call_is_built_by_field_name():
+    fields = dict(idx=None, t_s=None, t_start_s=0.0, g_then=None, z_relax=None, z_leaky=None, use_leaky=False,
+                  z_read=None, dur_s=None, out=None)
+    ReadCall(**fields)
+    with pytest.raises(TypeError, match="z_noise"):
+        ReadCall(**{**fields, "z_noise": None})  # a misspelt draw
+    with pytest.raises(TypeError, match="gate_v"):
+        PulseCall(idx=None, v=None, width_s=None, t_end=None, t0=0.0, t_step=-1.0, z_relax=None, c2c=None, out=None)
