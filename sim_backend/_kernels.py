@@ -127,19 +127,31 @@ def _numpy_blas():
     return _BLAS[0]
 
 
+_BLAS_LOCK = threading.Lock()
+_BLAS_HELD = [0, []]  # callers inside _blas_single_thread, the thread counts to restore when the last leaves
+
+
 @contextlib.contextmanager
 def _blas_single_thread():
     """numpy's BLAS on one thread inside (restored after): the twin's own threads then run the row
-    blocks' products, each in its thread, instead of BLAS's threads spinning beside them."""
+    blocks' products, each in its thread, instead of BLAS's threads spinning beside them. Nested or
+    concurrent callers (boards on several threads) share it: the first saves the counts, the last
+    restores them."""
     libs = _numpy_blas()
-    before = [c.num_threads for c in libs]
-    for c in libs:
-        c.set_num_threads(1)
+    with _BLAS_LOCK:
+        if _BLAS_HELD[0] == 0:
+            _BLAS_HELD[1] = [c.num_threads for c in libs]
+            for c in libs:
+                c.set_num_threads(1)
+        _BLAS_HELD[0] += 1
     try:
         yield
     finally:
-        for c, n in zip(libs, before):
-            c.set_num_threads(n)
+        with _BLAS_LOCK:
+            _BLAS_HELD[0] -= 1
+            if _BLAS_HELD[0] == 0:
+                for c, n in zip(libs, _BLAS_HELD[1]):
+                    c.set_num_threads(n)
 
 
 def product_noisy_convert(xs, m32, row_scale, h_lsb: float, offset_lsb, stream_start, sigma_lsb: float, floors,

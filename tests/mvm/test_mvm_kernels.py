@@ -150,3 +150,31 @@ def test_product_made_by_row_blocks_gives_the_same_codes(rows, cols, k_in, monke
             assert sq == want_sq
     assert [c.num_threads for c in blas] == before
     assert _parallel.n_threads() >= 1
+
+
+def test_blas_single_thread_restores_the_count_after_overlapping_callers():
+    """Two boards on two threads inside at once: the first saves numpy's BLAS thread count, the last
+    to leave restores it (the one inside when the other leaves keeps its single thread)."""
+    import threading
+
+    blas = _kernels._numpy_blas()
+    if not blas:
+        pytest.skip("threadpoolctl sees no numpy BLAS here")
+    before = blas[0].num_threads
+    inside, leave = threading.Event(), threading.Event()
+
+    def other():
+        with _kernels._blas_single_thread():
+            inside.set()
+            leave.wait(10)
+
+    t = threading.Thread(target=other)
+    t.start()
+    assert inside.wait(10)
+    with _kernels._blas_single_thread():
+        assert _kernels._BLAS_HELD[0] == 2
+    assert _kernels._BLAS_HELD[0] == 1  # the other caller is still inside: nothing restored yet
+    leave.set()
+    t.join(10)
+    assert _kernels._BLAS_HELD[0] == 0
+    assert blas[0].num_threads == before
