@@ -16,7 +16,10 @@ kernel other than OpenBLAS's own choice, so measure with it unset
 (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE neurram bench mvm``).
 
 The matrix is programmed with write-verify first (not timed); the MVM path
-is the one every MVM takes.
+is the one every MVM takes. The twin's thread count is printed too: it runs its
+blocks on one thread while the machine is busier than its CPUs (1-minute load
+average), and under such load numpy's two-thread matmul slows far more than the
+twin does, so a ratio measured then is no measure of the goal.
 """
 
 from __future__ import annotations
@@ -97,7 +100,16 @@ def run_bench(board, batch: int = 2048, repeats: int = 20, seed: int = 0) -> dic
         "first_call_s": first_s,
         "program_s": program_s,
         "blas": blas_info(),
+        "twin_threads": _twin_threads(),
     }
+
+
+def _twin_threads() -> int:
+    """Threads the twin's blocks ran on at the end (``sim_backend._parallel``: 1 while the machine is
+    busier than its CPUs, whatever the CPUs), so a ratio measured under load says so."""
+    from neurram_lab.sim_backend._parallel import n_threads
+
+    return n_threads()
 
 
 def main(args, ctx) -> dict:
@@ -107,5 +119,6 @@ def main(args, ctx) -> dict:
             f"ratio {out['ratio']:.3f}; network solve {out['factor_s']:.3f} s")
     b = out["blas"]
     env = ", ".join(f"{k}={v}" for k, v in b["env"].items()) or "no OPENBLAS_*/OMP_* variables set"
-    ctx.say(f"BLAS: {b['library']} {b['version']}, kernel {b['kernel']}, {b['threads']} threads ({env})")
+    ctx.say(f"BLAS: {b['library']} {b['version']}, kernel {b['kernel']}, {b['threads']} threads ({env}); "
+            f"twin threads {out['twin_threads']}")
     return out
