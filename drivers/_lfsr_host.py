@@ -181,7 +181,11 @@ def injection_dac_plan(rails: dict, inj: NoiseInjection) -> dict:
 
 
 def pulse(board, n: int) -> None:
-    """``n`` LFSR pulses: trigger 0x44 bit 5, then poll 0x28 bit 0 (the neuron FSM's integration done)."""
+    """``n`` LFSR pulses: trigger 0x44 bit 5, then poll 0x28 bit 0 (the neuron FSM's integration done).
+
+    The bitstream has no LFSR-busy status bit: the poll relies on the pulse reaching the neuron FSM's
+    integration (PREP1-4 and at most 16 clocks of 40 ns, under 1 us) before the next USB transaction
+    (hundreds of us); the integration then holds 0x28 bit 0 low for ``t_opamp`` 80 ns clocks."""
     link = board._link
     for _ in range(int(n)):
         link.trigger(nt.TI_SPI, nt.T_LFSR_PULSE)
