@@ -189,17 +189,25 @@ def _fmt(v):
 
 
 # --------------------------------------------------------------------------- scenarios
-def scenario_ops(n_ops: int, seed: int, n_cells: int = 64, full: bool = True):
+NO_MVM_TOPS = frozenset({"neurram_top_voltage_mode"})  # neuron_control_voltage_mode.v: a readout neither side models
+
+
+def scenario_ops(n_ops: int, seed: int, n_cells: int = 64, full: bool = True, top: str = "neurram_top"):
     """The CI-size plan (:func:`drivers.rtl._scenario.ci_plan`: cells, rails, a 16-vector MVM, the neuron
     test) and ``n_ops`` seeded operations after it, without cells whose reads would range for hours
     (:func:`drivers.rtl._scenario.bounded_ops`); ``full`` adds the MVM variety
-    (:func:`drivers.rtl._scenario.mvm_ops`: 1 / 4 / 8 input bits, 1-8 output bits, both directions)."""
+    (:func:`drivers.rtl._scenario.mvm_ops`: 1 / 4 / 8 input bits, 1-8 output bits, both directions). For a
+    top in :data:`NO_MVM_TOPS` the MVMs and the neuron test are left out (the SPI round trips stay): its
+    neuron controller (``neuron_control_voltage_mode.v``) reads out otherwise than the emulator and the board
+    model assume (docs/board_protocol.md)."""
     from ._scenario import bounded_ops, mvm_ops
 
     ops = bounded_ops(seed, n_cells, n_ops)
     if full:
         core, cells = next((op[1], op[2]) for op in ops if op[0] == "form")
         ops = ops + mvm_ops(core, cells)
+    if top in NO_MVM_TOPS:
+        ops = [op for op in ops if op[0] not in ("mvm", "neuron_test")]
     return ops
 
 

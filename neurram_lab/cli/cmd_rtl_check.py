@@ -46,7 +46,7 @@ def main(args, ctx) -> dict:
     from neurram_lab.drivers.rtl import diff
 
     seed = int(args.seed or 0)
-    ops = diff.scenario_ops(n_ops, seed)  # the plan, cells whose reads would range for hours left out
+    ops = diff.scenario_ops(n_ops, seed, top=args.top)  # the plan, cells whose reads would range for hours left out
     bar = ctx.progress(len(ops), "rtl-check", "op")
     lines = not ctx.show_progress and not ctx.quiet  # no bar (not a terminal): a line on stderr now and then
     if lines:
