@@ -250,7 +250,7 @@ DEFAULT_OUTPUT_BITS = 6
 
 def _stacked(arrays: list) -> np.ndarray:
     """``np.stack(arrays)``, without the copy where it is one array (a view) or consecutive slices
-    ``base[j], base[j + 1], ...`` of one C-contiguous 3-D array (then that part of the base)."""
+    ``base[j], base[j + 1], ...`` of one C-contiguous 3-D array that owns its memory (then that part of it)."""
     first = arrays[0]
     if len(arrays) == 1:
         return first[None]

@@ -160,3 +160,18 @@ def test_run_mvm_activations(programmed):
     s = run_mvm(b, pm, x, activation="sigmoid")
     assert -1 < t.min() and t.max() < 1 and 0 < s.min() and s.max() < 1
     assert np.corrcoef(lin.ravel(), t.ravel())[0, 1] > 0.8 and np.corrcoef(lin.ravel(), s.ravel())[0, 1] > 0.8
+
+
+def test_consecutive_slices_of_one_buffer_go_to_the_board_without_a_copy():
+    """run_mvm's request inputs: one matrix's array as a view, consecutive slices of one buffer as that buffer,
+    anything else stacked; the values are np.stack's in every case."""
+    from neurram_lab.mvm.mvm import _stacked
+
+    buf = np.empty((4, 5, 3), np.int16)  # owns its memory, as ChipNetwork.raw_partials's input buffer does
+    buf[...] = np.arange(buf.size).reshape(buf.shape)
+    got = _stacked([buf[1], buf[2], buf[3]])
+    assert np.shares_memory(got, buf) and np.array_equal(got, buf[1:4])
+    assert np.shares_memory(_stacked([buf[2]]), buf) and np.array_equal(_stacked([buf[2]]), buf[2:3])
+    for parts in ([buf[2], buf[1]], [buf[0], buf[2]], [buf[0], buf[1].copy()], [buf[0, :4], buf[1, :4]]):
+        got = _stacked(parts)
+        assert not np.shares_memory(got, buf) and np.array_equal(got, np.stack(parts))
