@@ -105,6 +105,7 @@ NS_SPI_IN_FULL = 1 << 10  # SPI pipe-in FIFO full
 NS_SPI_OUT_EMPTY = 1 << 11  # SPI read-back pipe-out FIFO empty
 NS_MASK_IN_FULL = 1 << 12  # readout mask pipe-in full
 NS_READOUT_EMPTY = 1 << 13  # readout pipe-out 0xA2 empty
+NS_TOP_IDLE = 1 << 14  # undriven in neurram_top; SAR idle (neurram_top_sar), out_energy_idle (voltage mode, :727)
 
 # ---------------------------------------------------------- trigger-ins
 TI_SYS = 0x40  # sys_clk triggers (neurram_top.v:288,575-577)

@@ -94,7 +94,7 @@ def test_every_trigger_bit_of_every_bitstream_has_a_name():
         assert bs.triggers <= named, (bs.name, sorted(bs.triggers - named))
     # the 0x28 word: the names the MVM host polls and the emulated FSM sets are one table
     ns = {b: getattr(nt, b) for b in dir(nt) if b.startswith("NS_")}
-    assert len(set(ns.values())) == len(ns) == 14 and max(ns.values()) == 1 << 13
+    assert len(set(ns.values())) == len(ns) == 15 and max(ns.values()) == 1 << 14
     assert nt.WO_STATUS == 0x20 and nt.WO_NEURON_STATUS == 0x28 and nt.WO_ENGINE_STATUS == 0x23
 
 

@@ -214,7 +214,7 @@ class MvmFsm:
         rows = self.rows
         s = nt.NS_NEURON_IDLE | nt.NS_ENERGY_IDLE
         if getattr(getattr(self.emu, "bitstream", None), "name", None) == "neurram_top_voltage_mode":
-            s |= 1 << 14  # 0x28 bit 14 = out_energy_idle there (neurram_top_voltage_mode.v:727), undriven elsewhere
+            s |= nt.NS_TOP_IDLE  # out_energy_idle there (neurram_top_voltage_mode.v:727)
         if self.spi_out_fifo.size >= SPI_OUT_FIFO_WORDS or not any(w.size for w in self.spi_out):
             s |= nt.NS_SPI_OUT_ARB_IDLE
         if self.spi_out_fifo.size == 0:
