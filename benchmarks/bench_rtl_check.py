@@ -4,10 +4,13 @@ tables run on boards opened under it.
 Run from the repository root (needs Icarus Verilog, cocotb and the authors' HDL)::
 
     python benchmarks/bench_rtl_check.py [--hdl DIR (default $NEURRAM_SHARED/authors/HDL)] [--skip-plan]
-        [--mutations all|none|NAME,...] [--board-time]
+        [--plan ci|full] [--mutations all|none|NAME,...] [--board-time]
 
-- the plan: ``drivers.rtl.diff.check`` with the default plan (what ``neurram rtl-check`` runs): wall seconds
-  (open included), simulated cycles, cycles/s, calls and fields compared, mismatches;
+- the plan: ``drivers.rtl.diff.check``; ``--plan ci`` (default) the size CI uses (the issue's speed goal:
+  64 cells formed and read back, every rail, SET/RESET, manual reads, a 16-vector MVM, the neuron test,
+  the error paths, no random operations), ``--plan full`` what ``neurram rtl-check`` runs (that, 8 seeded
+  operations and the MVM variety); wall seconds (open included), simulated cycles, cycles/s, calls and
+  fields compared, mismatches;
 - the mutations (``drivers.rtl._mutate.MUTATIONS``): each made before both boards open (the open itself runs
   under it, as a wrong ``neurram_top.py`` would), then a rail move, a form, a SET and an auto-ranged read of
   one cell; caught = at least one mismatch, with the first one shown. ~30 s each (the open is ~270 000
@@ -31,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurram_lab.drivers.rtl import _mutate, default_hdl_dir, diff  # noqa: E402
-from neurram_lab.drivers.rtl._scenario import V_CELL_READ_V, ci_plan  # noqa: E402
+from neurram_lab.drivers.rtl._scenario import V_CELL_READ_V, bounded_ops, ci_plan  # noqa: E402
 
 
 def _rtl_busy_ps(chip) -> int:
@@ -71,6 +74,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hdl", default=None)
     ap.add_argument("--skip-plan", action="store_true")
+    ap.add_argument("--plan", default="ci", choices=("ci", "full"))
     ap.add_argument("--mutations", default="all", help="all, none or NAME,NAME")
     ap.add_argument("--board-time", action="store_true", help="the board-time model's FPGA time against the RTL's")
     a = ap.parse_args(argv)
@@ -78,9 +82,11 @@ def main(argv=None) -> dict:
     out: dict = {}
     if not a.skip_plan:
         t0 = time.perf_counter()
-        res = diff.check(hdl, "neurram_top")
+        ops = bounded_ops(0, 64, 0) if a.plan == "ci" else None  # None: rtl-check's default plan
+        res = diff.check(hdl, "neurram_top", ops=ops)
         res["wall_with_open_s"] = round(time.perf_counter() - t0, 2)
-        out["plan"] = {k: res[k] for k in ("ops", "calls_compared", "fields_compared", "mismatches", "mismatch_list",
+        out["plan"] = {"plan": a.plan} | {k: res[k] for k in ("ops", "op_kinds", "calls_compared", "fields_compared",
+                                                              "mismatches", "mismatch_list",
                                            "simulated_cycles", "wall_s", "wall_with_open_s", "cycles_per_s")}
     if a.board_time:
         out["board_time"] = board_time_vs_rtl(hdl)
