@@ -85,6 +85,15 @@ def run(vvp, spec: dict, timeout_s: float = 900.0) -> dict:
     from neurram_lab.drivers.rtl.sim import _gpi_env
 
     env, vpi = _gpi_env()
+    return run_command(["vvp", "-m", vpi, str(vvp), "-none"], env, spec, timeout_s)
+
+
+def run_command(cmd: list[str], env: dict, spec: dict, timeout_s: float = 900.0) -> dict:
+    """Run a compiled simulation (``cmd``, cocotb environment ``env``) with the bench on ``spec``.
+
+    Used by :func:`run` (Icarus) and :func:`gateware.verilator.run` (Verilator); same answers.
+    """
+    env = dict(env)
     env["COCOTB_TEST_MODULES"] = "neurram_lab.gateware._wv_bench"
     with tempfile.TemporaryDirectory(prefix="neurram-wv-") as d:
         spec_f, out_f = Path(d) / "spec.json", Path(d) / "out.json"
@@ -93,7 +102,7 @@ def run(vvp, spec: dict, timeout_s: float = 900.0) -> dict:
         env["COCOTB_RESULTS_FILE"] = str(Path(d) / "results.xml")
         t0 = time.perf_counter()
         with open(Path(d) / "sim.log", "w+") as log:
-            proc = subprocess.run(["vvp", "-m", vpi, str(vvp), "-none"], env=env, cwd=d, stdout=log,
+            proc = subprocess.run(cmd, env=env, cwd=d, stdout=log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout_s)
             log.seek(0)
             tail = " | ".join(ln.strip() for ln in log.read().splitlines()[-8:] if ln.strip())
