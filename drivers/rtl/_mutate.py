@@ -40,9 +40,10 @@ MUTATIONS = {
     "formula": ("ADC_VREF_V", 2.0, "ADC code formula with a 2.0 V reference instead of 2.048 V"),
     "trigger_bit": ("T_DAC_PUSH", 0, "DAC word push sent on trigger 0x40 bit 0 instead of bit 1"),
     "pulse_extra": ("PULSE_EXTRA_TICKS", nt.PULSE_EXTRA_TICKS + 1, "pulse width register off by one tick"),
+    "mvm_status_bit": ("NS_BATCH_IDLE", 1 << 4, "batched MVM done polled on 0x28 bit 4 (matmul idle) instead of bit 9"),
 }
 # looked up at each call by the driver and the emulator: checkable on an already open pair
-CALL_TIME = ("endpoint", "status_bit", "dac_channel", "formula", "pulse_extra")
+CALL_TIME = ("endpoint", "status_bit", "dac_channel", "formula", "pulse_extra", "mvm_status_bit")
 
 
 _PRISTINE_NAME = "neurram_lab.drivers._neurram_top_pristine"
@@ -81,6 +82,8 @@ def ops_for(name: str, core: int, cells) -> list[tuple]:
         return [("rails", {"v_cell_read": 0.25}), ("rails", {"v_cell_read": 0.3})]
     if name == "pulse_extra":
         return [("set", core, cells[:1])]
+    if name == "mvm_status_bit":
+        return [("mvm", core, cells, 1, 1, 2, "forward", 0, False, None)]
     return [("read", core, cells[:1])]
 
 

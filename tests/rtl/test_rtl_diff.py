@@ -117,6 +117,7 @@ def test_board_time_mvm_reference_within_10_percent_of_the_rtl(pair):
 # mutation -> what the first mismatch must name (the dac_channel one last: it leaves the driver's record of
 # the DAC codes wrong for the operations after it)
 EXPECTED = {"formula": "GetWireOutValue(0x29): result", "endpoint": "GetWireOutValue(0x22): result",
+            "mvm_status_bit": "GetWireOutValue(0x28): result",
             "dac_channel": ": the driver set code"}
 
 
