@@ -98,14 +98,21 @@ are 76 frames, 1 044 calls, ~0.16 s (the authors' one-channel group per step:
 27 calls and ~3.6 ms each, 2 781 calls and ~0.37 s).
 - Neuron phases (0x45 bits 0-4): t_opamp (0x09[11:4]) + 4 clocks of 80 ns.
 - Bit-serial MVM (0x45 bit 7, one vector; bit 8, the batch count in
-  0x0E[17:10]): ``matmul_unsigned_helper.v`` runs 2 (bits + 1) cycles
-  (bits = 0x0E[4:2]); each shifts the input register (SPI, ~(256 x shift
-  multiplier + 64) clocks of 25 MHz, an approximation) and samples
-  num_pulses times, num_pulses starting at the multiplier 0x0E[9:5] and
-  doubling every two cycles; a sample pulse is taken as t_opamp + 2 clocks of
-  80 ns (approximation). Batched runs add the multi-level readout, counted at
-  its bound of 100 steps of t_opamp + 4 clocks (``neuron_multi_level_output.v``
-  stops when every neuron has flipped or after 100 steps): an upper bound.
+  0x0E[17:10]), from the HDL (weierwan/Neurram_48core HDL/) and held within
+  10 % of the RTL's busy clocks by ``tests/rtl``: ``matmul_unsigned_helper.v``
+  (:196-291) runs 2 (bits + 1) cycles (bits = 0x0E[4:2]); each is an SPI write
+  of one plane (``neurram_spi_control.v`` :179-265: 16 pipe words, then two
+  25 MHz clocks a bit, 256 x the 0x0D[5:2] multiplier bits), about 14 FSM
+  states of the 80 ns neuron clock, and num_pulses samples (SAMPLING,
+  SAMPLING1 for t_sample = 0x10[11:4], SAMPLING2, INTEG1 for t_opamp), num_pulses
+  starting at 0x0E[9:5] and doubling after every second cycle; a CDS first
+  when 0x0E bit 0 is set (t_opamp + 4 clocks).
+- Multi-level readout (0x45 bit 5, and after each batched vector),
+  ``neuron_multi_level_output.v`` :357-599, per step: compare and write,
+  partial reset (3 t_opamp + 31 clocks of 80 ns) and one SPI shift of
+  256 x the 0x0F[6:3] multiplier bits. The step count (the last neuron's flip
+  + 1) depends on the data; the model counts its bound of 100 steps, an upper
+  bound (the RTL's per-step time is checked, not the count).
 - SPI shift (0x44 bit 0): (256 x shift multiplier 0x0D[5:2] + extra 0x0D[18:15])
   clocks of 25 MHz per pipe step (approximation); random-access write (0x44
   bit 1): 4 clocks.
@@ -149,12 +156,43 @@ DAC_CLK_S = 160e-9  # 6.25 MHz
 # frame and its update (benchmarks/bench_rtl_check.py --board-time, hdl/board.v dac_busy_clk)
 DAC_WORD_S = 35 * DAC_CLK_S
 DAC_UPDATE_S = 1 * DAC_CLK_S
-SPI_CLK_S = 40e-9  # 25 MHz
+SPI_CLK_S = 40e-9  # 25 MHz: spi_ctrl_clk = clk_cnt[1] (neurram_top.v:106,118)
 NEURON_EXTRA_CLOCKS = 4
-SAMPLE_EXTRA_CLOCKS = 2
 READOUT_STEPS_MAX = 100
+SPI_PLANE_WORDS = 16  # pipe words of one input plane (neurram_spi_control.v STATE_PIPE_IN)
+MVM_CYCLE_FSM_CLOCKS = 14  # matmul_unsigned_helper states around one cycle (80 ns clocks)
+MVM_SAMPLE_EXTRA_CLOCKS = 4  # SAMPLING, SAMPLING1's last, SAMPLING2, INTEG1's last
+MVM_CDS_EXTRA_CLOCKS = 4
+READOUT_STEP_EXTRA_CLOCKS = 31  # compare (13), partial reset (6), readout FSM (12) beyond 3 t_opamp
 PULSE_OVERHEAD_S = 3 * SYS_TICK_S  # IDLE -> PROGRAM -> PROGRAM_DONE state changes
 
+
+
+def spi_write_s(multiplier: int, extra: int = 0) -> float:
+    """FPGA time (s) of one pipe-fed SPI write of a plane: its 16 words, then two 25 MHz clocks a bit for
+    256 x ``multiplier`` + ``extra`` bits (neurram_spi_control.v :179-265)."""
+    return (SPI_PLANE_WORDS + 2 * (256 * max(int(multiplier), 1) + int(extra))) * SPI_CLK_S
+
+
+def mvm_cycles_s(bits_field: int, pulse_multiplier: int, spi_multiplier: int, t_opamp: int, t_sample: int,
+                 cds: bool = True) -> float:
+    """FPGA time (s) of one vector's bit-serial cycles (0x0E[4:2] = ``bits_field``, 0x0E[9:5] =
+    ``pulse_multiplier``, 0x0D[5:2] = ``spi_multiplier``; ``t_opamp``, ``t_sample`` in 80 ns clocks)."""
+    total = (t_opamp + MVM_CDS_EXTRA_CLOCKS) * ADC_CLK_S if cds else 0.0
+    pulses = int(pulse_multiplier)
+    for c in range(2 * (int(bits_field) + 1)):
+        total += spi_write_s(spi_multiplier) + MVM_CYCLE_FSM_CLOCKS * ADC_CLK_S
+        total += pulses * (t_sample + t_opamp + MVM_SAMPLE_EXTRA_CLOCKS) * ADC_CLK_S
+        if c % 2 == 1:
+            pulses = (pulses << 1) & 0xFF
+    return total
+
+
+def readout_step_s(readout_multiplier: int, t_opamp: int) -> float:
+    """FPGA time (s) of one multi-level readout step: compare and write, partial reset, the SPI shift out of
+    256 x ``readout_multiplier`` (0x0F[6:3]) bits (neuron_multi_level_output.v :357-599)."""
+    shift_bits = 256 * max(int(readout_multiplier), 1)
+    return (3 * t_opamp + READOUT_STEP_EXTRA_CLOCKS) * ADC_CLK_S + 2 * shift_bits * SPI_CLK_S
 
 
 def read_s(t_shld: int, t_delta: int) -> float:
@@ -512,27 +550,26 @@ class BoardTimeModel:
             if bit in nt.NEURON_PHASE_TRIGGERS:
                 self._start((t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S)
             elif bit == nt.T_READOUT:
-                self._start(READOUT_STEPS_MAX * (t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S)
+                self._start(self._readout_s(t_opamp))
             elif bit == nt.T_MATMUL or bit == nt.T_BATCH_MATMUL:
                 self.mvm_runs += 1
                 self._start(self._mvm_s(t_opamp, batched=bit == nt.T_BATCH_MATMUL))
 
     def _mvm_s(self, t_opamp: int, batched: bool) -> float:
-        mm = self._wi.get(nt.WI_MATMUL, 0)
-        bits = (mm >> 2) & 0x7
-        mult = (mm >> 5) & 0x1F
+        """One MVM trigger's FPGA time (s) from the wire-ins it runs with (0x0D, 0x0E, 0x0F, 0x10)."""
+        wi = self._wi
+        mm = wi.get(nt.WI_MATMUL, 0)
         batch = max((mm >> 10) & 0xFF, 1) if batched else 1
-        spi = self._wi.get(nt.WI_SPI, 0)
-        shift = (256 * max((spi >> 2) & 0xF, 1) + 64) * SPI_CLK_S
-        per_vector = 0.0
-        pulses = mult
-        for c in range(2 * (bits + 1)):
-            per_vector += shift + pulses * (t_opamp + SAMPLE_EXTRA_CLOCKS) * ADC_CLK_S
-            if c % 2 == 1:
-                pulses <<= 1
+        t_sample = (wi.get(nt.WI_DEBUG, 0) >> 4) & 0xFF
+        per_vector = mvm_cycles_s((mm >> 2) & 0x7, (mm >> 5) & 0x1F, (wi.get(nt.WI_SPI, 0) >> 2) & 0xF,
+                                  t_opamp, t_sample, bool(mm & 1))
         if batched:
-            per_vector += READOUT_STEPS_MAX * (t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S
+            per_vector += self._readout_s(t_opamp)
         return batch * per_vector
+
+    def _readout_s(self, t_opamp: int) -> float:
+        """The multi-level readout at its bound of 100 steps (s)."""
+        return READOUT_STEPS_MAX * readout_step_s((self._wi.get(nt.WI_READOUT, 0) >> 3) & 0xF, t_opamp)
 
     # ------------------------------------------------------------ results
     def summary(self) -> dict:
