@@ -297,11 +297,11 @@ class ChipRBM:
         before = self.hidden_noise_spread(v_codes)
         scale = getattr(self.board, "scale_stochastic_noise", None)
         out = {"sigma_before": before, "sigma": before, "target": float(target), "tuned": False}
-        if scale is not None and before > 0:
-            inj = scale(target / before, min_pulses)
-            out.update(sigma=self.hidden_noise_spread(v_codes), tuned=True,
-                       injection={"amplitude_v": float(inj.amplitude_v), "pulses": int(inj.pulses),
-                                  "pulse_width": int(inj.pulse_width)})
+        inj = scale(target / before, min_pulses) if scale is not None and before > 0 else None
+        if inj is not None:  # None: a journal or replay over a board whose level is fixed
+            from ..runlog.journal_board import injection_dict  # not at import: the run log pulls in h5py
+
+            out.update(sigma=self.hidden_noise_spread(v_codes), tuned=True, injection=injection_dict(inj))
         return out
 
     # --------------------------------------------------------- half steps

@@ -166,6 +166,30 @@ class JournalBoard(Board):
                                 dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
         return got
 
+    # ------------------------------------------------------------ optional: the stochastic neurons' noise level
+    def scale_stochastic_noise(self, factor, min_pulses=1):
+        """The inner board's ``scale_stochastic_noise`` (the LFSR noise level of the ``stochastic`` activation),
+        journaled as one call (:data:`NOISE_OP`): factor and pulse floor as arguments, the injection it set
+        (``amplitude_v``, ``pulses``, ``pulse_width``) as response, or the error. None, nothing recorded, where
+        the inner board has no such hook or answers None (its noise level is fixed)."""
+        hook = getattr(self.inner, "scale_stochastic_noise", None)
+        if hook is None:
+            return None
+        self._check_open()
+        args = {"factor": float(factor), "min_pulses": int(min_pulses)}
+        t0 = time.time()
+        c0 = time.perf_counter()
+        try:
+            inj = hook(factor, min_pulses)
+        except Exception as exc:
+            self.journal.record(NOISE_OP, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
+                                t_board_s=self._board_time())
+            raise
+        if inj is not None:  # None: a replay of a run whose board had a fixed level
+            self.journal.record(NOISE_OP, args, injection_dict(inj), t_wall_s=t0,
+                                dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
+        return inj
+
     # ------------------------------------------------------------ hooks: the inner board's
     def _capabilities(self):
         return self.inner.capabilities()
@@ -217,6 +241,16 @@ class JournalBoard(Board):
 ENGINE_OP = "write_verify_engine"
 #: Journal op of one tier-2 forming call run on a board's engine (``form_on_engine``).
 FORM_ENGINE_OP = "form_engine"
+# the journal op of JournalBoard.scale_stochastic_noise (the RBM's noise calibration on boards that set it)
+NOISE_OP = "scale_stochastic_noise"
+
+
+def injection_dict(inj) -> dict:
+    """A noise injection (the driver's NoiseInjection, or its journaled dict) as a plain dict: amplitude_v (V),
+    pulses, pulse_width (clocks)."""
+    get = inj.get if isinstance(inj, dict) else (lambda k: getattr(inj, k))
+    return {"amplitude_v": float(get("amplitude_v")), "pulses": int(get("pulses")),
+            "pulse_width": int(get("pulse_width"))}
 _ENGINE_FIELDS = ("g_final_s", "pulses", "reversals", "success", "outcome")
 
 

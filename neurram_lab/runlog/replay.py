@@ -18,7 +18,7 @@ from ..board.contract import Board, BoardCapabilities, BoardInfo, call_args
 from ..errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
 from ..board.limits import SafetyLimits
 from ._journal_codec import first_difference
-from .journal_board import ENGINE_OP, FORM_ENGINE_OP, apply_engine_response
+from .journal_board import ENGINE_OP, FORM_ENGINE_OP, NOISE_OP, apply_engine_response
 from .migrate import board_capabilities, recorded_without
 from ._mvm_codec import Predicted
 from .runlog import read_run
@@ -208,6 +208,16 @@ class ReplayBoard(Board):
         args = {"core": core, "row": row, "col": col, "v_form_v": np.asarray(v_form_v, float),
                 "width_s": float(width_s), "g_formed_s": float(g_formed_s)}
         return np.asarray(self._serve(FORM_ENGINE_OP, args), bool)
+
+    def scale_stochastic_noise(self, factor, min_pulses=1):
+        """Serve a recorded noise-level call (:data:`NOISE_OP`) when it is the next call (same factor and pulse
+        floor, else :class:`ReplayDivergence`): the injection dict it recorded. None when the next call is
+        another (the recorded board's noise level was fixed)."""
+        self._check_open()
+        i = self.cursor
+        if i >= len(self.journal) or self.journal.calls["op"].iat[i] != NOISE_OP:
+            return None
+        return dict(self._serve(NOISE_OP, {"factor": float(factor), "min_pulses": int(min_pulses)}))
 
     # ------------------------------------------------------------ hooks
     def _capabilities(self) -> BoardCapabilities:
