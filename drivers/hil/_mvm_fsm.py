@@ -79,8 +79,8 @@ from neurram_lab.board.limits import N_ROWS as N_LINES  # lines of a core, rows 
 
 from .. import neurram_top as nt
 
-N_ROWS, N_COLS = 8, 6
-N_REGS = 2 * N_COLS
+CORE_GRID_ROWS, CORE_GRID_COLS = 8, 6  # the chip's 48 cores as an 8 x 6 grid (core = row * 6 + col)
+N_REGS = 2 * CORE_GRID_COLS
 PLANE_WORDS = 16
 SPI_FIFO_WORDS = 2048
 MASK_FIFO_WORDS = 64
@@ -149,9 +149,9 @@ class MvmFsm:
 
     def __init__(self, emu):
         self.emu = emu
-        self.rows = [_Row() for _ in range(N_ROWS)]
+        self.rows = [_Row() for _ in range(CORE_GRID_ROWS)]
         self.spi_arb = np.zeros(0, np.uint32)
-        self.spi_out = [np.zeros(0, np.uint32) for _ in range(N_ROWS)]  # each row's FIFO32x256 of read-back words
+        self.spi_out = [np.zeros(0, np.uint32) for _ in range(CORE_GRID_ROWS)]  # per grid row: its FIFO32x256 read back
         self.spi_out_fifo = np.zeros(0, np.uint32)  # arbiter_spi2pipeout's FIFO32x256 (pipe 0xA0)
         self.mask_arb = np.zeros(0, np.uint32)
         self.out_fifo = bytearray()  # 0xA2
@@ -208,7 +208,7 @@ class MvmFsm:
 
     def _selected_rows(self) -> list[int]:
         m = self._wi(nt.WI_SPI_MASK) & 0xFF
-        return [r for r in range(N_ROWS) if m >> r & 1]
+        return [r for r in range(CORE_GRID_ROWS) if m >> r & 1]
 
     def _status(self) -> None:
         rows = self.rows
@@ -510,7 +510,7 @@ class MvmFsm:
         if not 0 <= pos < N_REGS:
             return None
         col = pos // 2
-        return r * N_COLS + col, pos, pos ^ 1
+        return r * CORE_GRID_COLS + col, pos, pos ^ 1
 
     def _matmul(self, rows, n_vec: int) -> int:
         """matmul_unsigned_helper for up to ``n_vec`` vectors: ``2 (n + 1)`` cycles each, an SPI operation
@@ -712,7 +712,7 @@ class MvmFsm:
     # ------------------------------------------------------------- LFSR
     def _lfsr_preset(self) -> None:
         circuit = self.emu.twin.circuit
-        for c in range(N_ROWS * N_COLS):
+        for c in range(CORE_GRID_ROWS * CORE_GRID_COLS):
             circuit.core(c).lfsr.preset()
 
     def lfsr_shift_trigger(self) -> None:
