@@ -45,7 +45,7 @@ import numpy as np
 from neurram_lab.board.contract import Board, BoardInfo
 from neurram_lab.errors import BoardError, CapabilityError, FrontPanelError, InputError
 from neurram_lab.board._options import option_integer, option_number, writable_file
-from neurram_lab.board.limits import N_CORES, SafetyLimits
+from neurram_lab.board.limits import N_CORES, SafetyLimits, flat_cell_index
 
 from . import _mvm_host
 from . import frontpanel as fp
@@ -597,7 +597,7 @@ def _pulse_order(core, row, col, v, g, w) -> list[int]:
     n = core.size
     if n < 2:
         return list(range(n))
-    flat = (core.astype(np.int64) << 16) | (row.astype(np.int64) << 8) | col.astype(np.int64)
+    flat = flat_cell_index(core, row, col)
     if np.unique(flat).size != n:
         return list(range(n))
     return np.lexsort((flat, w, g, v)).tolist()

@@ -24,7 +24,7 @@ import numpy as np
 from neurram_lab._cores import parse_cores
 from neurram_lab._validate import MAX_SETTLE_S, conductance, int_list, integer, number
 from neurram_lab.errors import InputError, LimitError
-from neurram_lab.program.programming import flat_index
+from neurram_lab.board.limits import flat_cell_index
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 
 from . import _stage
@@ -122,7 +122,7 @@ def run(board, out_dir, progress=None, levels_s=tuple(x * 1e-6 for x in DEFAULT_
         tick, close = progress_callback(progress, f.size, "write-verify")
         res = write_verify(board, c[f], r[f], k[f], tgt[f], cfg, progress=tick)
         close()
-        flat = flat_index(c, r, k)
+        flat = flat_cell_index(c, r, k)
         log.append("program", cell=flat[f], target_s=res.target_s, g_final_s=res.g_final_s, pulses=res.pulses,
                    success=res.success)
         ok = np.zeros(n, bool)

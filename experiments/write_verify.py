@@ -24,6 +24,7 @@ import numpy as np
 from neurram_lab._cores import parse_cores
 from neurram_lab._progress import bar_factory
 from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, conductance, int_list, integer, number
+from neurram_lab.board.limits import flat_cell_index
 from neurram_lab.errors import InputError
 from neurram_lab.program.programming import EVENT_TABLE, PROGRAM_TABLES, iterative_program
 from neurram_lab.runlog.runlog import read_run
@@ -148,7 +149,7 @@ def _figure(path, run, res, cfg, gmin_s, gmax_s) -> None:
     reads = first[first["op"] == 0]
     cells = reads["cell"].unique()
     pick = cells[np.linspace(0, cells.size - 1, min(10, cells.size)).astype(int)] if cells.size else []
-    tgt_of = dict(zip(_flat(res), res.target_s))
+    tgt_of = dict(zip(flat_cell_index(res.core, res.row, res.col), res.target_s))
     for cell in pick:
         rr = reads[reads["cell"] == cell]
         (line,) = ax[0, 0].plot(np.arange(len(rr)), rr["g_read_s"] * 1e6, ".-", ms=3, lw=0.8)
@@ -172,7 +173,7 @@ def _figure(path, run, res, cfg, gmin_s, gmax_s) -> None:
     ax[0, 1].set_title(f"mean {res.mean_pulses_per_cell:.2f} pulses, {res.wv_success_fraction:.2%} in window")
     # (c) error after settling, per pass
     ver = run.tables["wv_verify"]
-    order = {int(cc): i for i, cc in enumerate(_flat(res))}
+    order = {int(cc): i for i, cc in enumerate(flat_cell_index(res.core, res.row, res.col))}
     for it in sorted(ver["iteration"].unique()):
         v = ver[ver["iteration"] == it]
         pos = np.array([order[int(cc)] for cc in v["cell"]])
@@ -193,10 +194,6 @@ def _figure(path, run, res, cfg, gmin_s, gmax_s) -> None:
                  f"{res.n_cells} cells, targets {gmin_s*1e6:g}–{gmax_s*1e6:g} µS, window ±{cfg.window_s*1e6:g} µS",
                  fontsize=9)
     plt.save(fig, path)
-
-
-def _flat(res):
-    return (res.core.astype(np.int64) << 16) | (res.row.astype(np.int64) << 8) | res.col.astype(np.int64)
 
 
 def main(args, ctx) -> dict:

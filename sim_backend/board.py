@@ -7,7 +7,7 @@ import numpy as np
 from neurram_lab.board.contract import Board, BoardCapabilities, BoardInfo
 from neurram_lab.board._options import option_seed
 from neurram_lab.errors import InputError
-from neurram_lab.board.limits import SafetyLimits
+from neurram_lab.board.limits import SafetyLimits, flat_cell_index
 
 from . import _kernels, device
 from ._malloc import keep_freed_memory, tuning_requested
@@ -285,16 +285,8 @@ class SimBoard(Board):
         """Noise-free conductance now (S): the twin's ground truth, not a board call."""
         c, r, k = self.limits.check_cells(core, row, col)
         self.cells.ensure_cores(c)
-        idx = c * CELLS_PER_CORE + r * 256 + k
+        idx = flat_cell_index(c, r, k)
         return self.cells.true_conductance(idx, self._t_s)
-
-
-def _flat(core, row, col) -> np.ndarray:
-    """Flat cell index ``core * 65536 + row * 256 + col``."""
-    idx = core << 16
-    idx += row << 8
-    idx += col
-    return idx
 
 
 _ALL = slice(None)
@@ -336,7 +328,7 @@ class _Call:
             seen = np.zeros(N_CORES, bool)
             self.increasing[i] = bool(_kernels.kernel("flat_cells")(core[a:b], row[a:b], col[a:b], idx, seen))
             return seen
-        idx = self.idx[i] = _flat(core[a:b], row[a:b], col[a:b])
+        idx = self.idx[i] = flat_cell_index(core[a:b], row[a:b], col[a:b])
         inc = self.increasing[i] = bool(idx.size < 2 or np.all(idx[1:] > idx[:-1]))
         if inc:  # which cores: one binary search per core edge instead of a pass over the cells
             return np.diff(np.searchsorted(idx, np.arange(N_CORES + 1, dtype=np.int64) << 16)) > 0

@@ -98,3 +98,16 @@ def test_spec_options_query_and_keywords():
 def test_bad_sim_options(spec):
     with pytest.raises(InputError):
         open_board(spec)
+
+
+def test_flat_cell_index_round_trip():
+    from neurram_lab.board.limits import N_COLS, N_CORES, N_ROWS, cell_of_flat_index, flat_cell_index
+
+    rng = np.random.default_rng(0)
+    c, r, k = rng.integers(0, N_CORES, 500), rng.integers(0, N_ROWS, 500), rng.integers(0, N_COLS, 500)
+    flat = flat_cell_index(c, r, k)
+    assert flat.dtype == np.int64
+    np.testing.assert_array_equal(flat, c * 65536 + r * 256 + k)
+    for got, want in zip(cell_of_flat_index(flat), (c, r, k)):
+        np.testing.assert_array_equal(got, want)
+    assert int(flat_cell_index(47, 255, 255)) == 47 * 65536 + 255 * 256 + 255

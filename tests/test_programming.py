@@ -23,7 +23,8 @@ from neurram_lab import (
 )
 from neurram_lab._cores import parse_cores
 from neurram_lab.board.contract import Board
-from neurram_lab.program.programming import ALIVE, flat_index
+from neurram_lab.board.limits import flat_cell_index as flat_index
+from neurram_lab.program.programming import ALIVE
 from neurram_lab.sim_backend import CellKind, SimBoard
 from neurram_lab.sim_backend.defects import draw_die
 

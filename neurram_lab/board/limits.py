@@ -28,6 +28,18 @@ N_ROWS = 256
 N_COLS = 256
 CELLS_PER_CORE = N_ROWS * N_COLS
 
+
+def flat_cell_index(core, row, col) -> np.ndarray:
+    """Flat cell index ``core * 65536 + row * 256 + col`` (int64): one number per cell, in (core, row, col)
+    order; :func:`cell_of_flat_index` is its inverse."""
+    return (np.asarray(core, np.int64) << 16) | (np.asarray(row, np.int64) << 8) | np.asarray(col, np.int64)
+
+
+def cell_of_flat_index(flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(core, row, col)`` (int64) of flat cell indices made by :func:`flat_cell_index`."""
+    f = np.asarray(flat, np.int64)
+    return f >> 16, (f >> 8) & 0xFF, f & 0xFF
+
 PULSE_KINDS = ("set", "reset", "form")
 
 # The chip's ratings (SPEC §1): ceilings that no limits file or constructor argument can

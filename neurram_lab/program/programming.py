@@ -27,7 +27,7 @@ import numpy as np
 from .._validate import (MAX_ITERATIONS, MAX_SETTLE_S, array, boolean, conductance, file_path, integer, number,
                          same_length)
 from ..board.contract import Board, as_board
-from ..board.limits import N_COLS, N_CORES, N_ROWS
+from ..board.limits import N_COLS, N_CORES, N_ROWS, flat_cell_index
 from ..errors import InputError, LimitError, RunLogError
 from .weights import MatrixPlacement, ProgrammedMatrix, weights_to_conductance
 from .writeverify import OUTCOME_STALLED, OUTCOME_SUCCESS, ProgramResult, WriteVerifyConfig, form_cells, write_verify
@@ -49,11 +49,6 @@ EVENT_TABLE = {
 
 #: Dead-cell reasons of :class:`DeadCellScan`.
 ALIVE, UNFORMED, STUCK_ON, STUCK_OFF, UNRESPONSIVE = 0, 1, 2, 3, 4
-
-
-def flat_index(core, row, col) -> np.ndarray:
-    """Flat cell index ``core * 65536 + row * 256 + col`` (int64)."""
-    return (np.asarray(core, np.int64) << 16) | (np.asarray(row, np.int64) << 8) | np.asarray(col, np.int64)
 
 
 def relaxation_spread_s(g_s, target_s, lo_s: float | None = None, hi_s: float | None = None, n_bins: int = 10) -> float:
@@ -258,7 +253,7 @@ def iterative_program(
     if tgt.size not in (1, n):
         raise InputError(f"target_s has {tgt.size} values for {n} cells")
     tgt = np.broadcast_to(tgt.ravel(), (n,)).copy()
-    flat = flat_index(c, r, k)
+    flat = flat_cell_index(c, r, k)
     if n and np.bincount(flat).max() > 1:
         raise InputError("iterative_program cells must be distinct")
     if log_events and log is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..board.limits import cell_of_flat_index
 from ..program.programming import relaxation_spread_s
 from ..program.writeverify import OUTCOME_SUCCESS
 
@@ -61,7 +62,7 @@ def conductance_maps(wv_cells) -> dict:
     """Per core with data: its map of the last conductance written (µS), cropped to the rows written, block-averaged."""
     cell = wv_cells["cell"].to_numpy().astype(np.int64)
     cells, g = _last_per_cell(cell, wv_cells["g_final_s"].to_numpy().astype(np.float64))
-    core, row, col = cells >> 16, (cells >> 8) & 0xFF, cells & 0xFF
+    core, row, col = cell_of_flat_index(cells)
     maps = {}
     for c in np.unique(core)[:MAX_MAP_CORES]:
         m = core == c
