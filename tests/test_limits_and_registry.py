@@ -111,3 +111,21 @@ def test_flat_cell_index_round_trip():
     for got, want in zip(cell_of_flat_index(flat), (c, r, k)):
         np.testing.assert_array_equal(got, want)
     assert int(flat_cell_index(47, 255, 255)) == 47 * 65536 + 255 * 256 + 255
+
+
+def test_conductance_range_refusals_keep_their_type_and_message():
+    from neurram_lab.deploy.network import deploy_conductances
+    from neurram_lab.program.weights import conductance_to_weights, weights_to_conductance
+
+    lim = SafetyLimits()
+    assert lim.check_conductance_range(1e-6, 4e-5) == (1e-6, 4e-5)
+    with pytest.raises(InputError, match=r"^need gmin_s < gmax_s, got 4e-05 and 1e-05$"):
+        lim.check_conductance_range(4e-5, 1e-5)
+    with pytest.raises(InputError, match=r"^need gmin_s < gmax_s, got 4e-05 and 1e-05$"):
+        deploy_conductances(None, 4e-5, 1e-5)
+    with pytest.raises(LimitError, match="gmax_s"):
+        lim.check_conductance_range(0.0, 0.0)  # gmax_s at the floor is out of range, not an ordering error
+    for call in (lambda: weights_to_conductance(np.ones((2, 2)), 4e-5, 1e-5),
+                 lambda: conductance_to_weights(np.ones((2, 2)), 4e-5, 1e-5, 1.0)):
+        with pytest.raises(InputError, match=r"^need 0 <= gmin_s < gmax_s, got 4e-05, 1e-05$"):
+            call()

@@ -254,6 +254,16 @@ class SafetyLimits:
             out[name] = number(name, v, lo, hi, "volts")
         return out
 
+    def check_conductance_range(self, gmin_s, gmax_s) -> tuple[float, float]:
+        """``(gmin_s, gmax_s)`` (S) of a weight mapping: both within ``g_cell_s``, ``gmax_s`` above its floor,
+        and ``gmin_s < gmax_s``."""
+        from .._validate import conductance
+
+        lo, hi = conductance("gmin_s", gmin_s, self), conductance("gmax_s", gmax_s, self, lo_open=True)
+        if lo >= hi:
+            raise InputError(f"need gmin_s < gmax_s, got {lo} and {hi}")
+        return lo, hi
+
     def check_cores(self, core) -> np.ndarray:
         """Validate core indices (0..47); returns an int64 array."""
         return _check_index("core", core, self.n_cores)

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from .._validate import boolean, conductance
+from .._validate import boolean
 from ..mvm._mvm_caps import plan_mvm
 from ..board.capabilities import capabilities_of
 from ..board.contract import as_board
@@ -167,11 +167,7 @@ def deploy_board(board, mvm_fn):
 
 def deploy_conductances(board, gmin_s, gmax_s) -> tuple[float, float]:
     """``(gmin_s, gmax_s)`` checked against the board's cell range (the default limits without a board)."""
-    limits = board.limits if board is not None else SafetyLimits()
-    lo, hi = conductance("gmin_s", gmin_s, limits), conductance("gmax_s", gmax_s, limits, lo_open=True)
-    if lo >= hi:
-        raise InputError(f"need gmin_s < gmax_s, got {lo} and {hi}")
-    return lo, hi
+    return (board.limits if board is not None else SafetyLimits()).check_conductance_range(gmin_s, gmax_s)
 
 
 class ChipNetwork:

@@ -677,10 +677,7 @@ def program_matrices(board: Board, items, gmin_s: float = 1e-6, gmax_s: float = 
     check_program_args(board, config, iterations, settle_s)
     form = boolean("form", form)
     check_log(log, PROGRAM_TABLES)
-    gmin_s = conductance("gmin_s", gmin_s, board.limits)
-    gmax_s = conductance("gmax_s", gmax_s, board.limits, lo_open=True)
-    if gmin_s >= gmax_s:
-        raise InputError(f"need gmin_s < gmax_s, got {gmin_s} and {gmax_s}")
+    gmin_s, gmax_s = board.limits.check_conductance_range(gmin_s, gmax_s)
     if progress is not None and not callable(progress):
         raise InputError(f"progress must be callable, got {progress!r}")
     if resume_from is not None:

@@ -79,6 +79,14 @@ class MatrixPlacement:
         return self.col0 + np.arange(self.n_out)
 
 
+def _rated_range(gmin_s, gmax_s) -> tuple[float, float]:
+    """``(gmin_s, gmax_s)`` (S) within the chip's rated cell range, ``gmin_s < gmax_s`` (no board's limits here)."""
+    gmin_s, gmax_s = number("gmin_s", gmin_s, 0.0, RATED_G_CELL_S[1]), number("gmax_s", gmax_s, 0.0, RATED_G_CELL_S[1])
+    if not gmin_s < gmax_s:
+        raise InputError(f"need 0 <= gmin_s < gmax_s, got {gmin_s}, {gmax_s}")
+    return gmin_s, gmax_s
+
+
 def weights_to_conductance(weights, gmin_s: float = 1e-6, gmax_s: float = 40e-6, w_max: float | None = None,
                            differential: bool = True) -> tuple[np.ndarray, float]:
     """Target conductances (S) of a weight matrix, and the w_max used.
@@ -87,9 +95,7 @@ def weights_to_conductance(weights, gmin_s: float = 1e-6, gmax_s: float = 40e-6,
     interleaved G+, G-), else (n_in, n_out) for non-negative weights.
     """
     w = array("weights", weights, 2)
-    gmin_s, gmax_s = number("gmin_s", gmin_s, 0.0, RATED_G_CELL_S[1]), number("gmax_s", gmax_s, 0.0, RATED_G_CELL_S[1])
-    if not gmin_s < gmax_s:
-        raise InputError(f"need 0 <= gmin_s < gmax_s, got {gmin_s}, {gmax_s}")
+    gmin_s, gmax_s = _rated_range(gmin_s, gmax_s)
     if w_max is None:
         w_max = float(np.max(np.abs(w))) or 1.0
     w_max = positive("w_max", w_max)
@@ -109,9 +115,7 @@ def weights_to_conductance(weights, gmin_s: float = 1e-6, gmax_s: float = 40e-6,
 def conductance_to_weights(g, gmin_s: float, gmax_s: float, w_max: float, differential: bool = True) -> np.ndarray:
     """Inverse of :func:`weights_to_conductance` (for measured conductances)."""
     g = array("g", g, 2)
-    gmin_s, gmax_s = number("gmin_s", gmin_s, 0.0, RATED_G_CELL_S[1]), number("gmax_s", gmax_s, 0.0, RATED_G_CELL_S[1])
-    if not gmin_s < gmax_s:
-        raise InputError(f"need 0 <= gmin_s < gmax_s, got {gmin_s}, {gmax_s}")
+    gmin_s, gmax_s = _rated_range(gmin_s, gmax_s)
     scale = positive("w_max", w_max) / (gmax_s - gmin_s)
     if boolean("differential", differential):
         if g.shape[0] % 2:
