@@ -50,6 +50,7 @@ def make_rtl_ok(hdl=None, top: str = DEFAULT_TOP, seed: int = 0, params=None):
 
     ok = RtlOk(sim_factory, twin, serial=f"RTL-{int(seed)}")
     ok.top, ok.hdl = top, str(hdl)
+    ok.chip.top = top
     return ok
 
 

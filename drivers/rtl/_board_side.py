@@ -30,7 +30,12 @@ the twin converts it as ``hil://`` does (:meth:`drivers.hil._mvm_fsm.MvmFsm._mvm
 mask enables: the design's ``y_addr``, so that the twin is asked the same question; the other neurons'
 comparators read 0, the emulator's assumption). A neuron-test burst (inference off, ext_1n on) samples the
 external line: the bit-line input level with ext_1n_bl_sel, the source-line one with ext_1n_sl_sel. A
-neuron's comparator reads its sign until the write at which it flips (``codes_to_flips``).
+neuron's comparator reads its sign until the write at which it flips (``codes_to_flips``). On a top in
+:data:`UNCONVERTED_TOPS` (voltage mode) nothing is converted: every comparator reads 0 and each burst is
+recorded as an effect ``("unconverted_sample", top, pulses, pins)``; that top ties inference_mode low
+(``neurram_top_voltage_mode.v:375``), so the pins do not tell its MVM bursts from the neuron test, and its
+neurons sample the line's settled voltage with the word lines on (``neuron_control_voltage_mode.v:265-350``),
+which the twin does not model.
 
 How the chip decodes its core address is not in the HDL: :class:`ChipSide` latches the core-enable data
 into the core whose decoder address is (addr_horz, addr_vert) through the authors' swap
@@ -50,6 +55,10 @@ from .. import neurram_top as nt
 EV_DAC, EV_REG, EV_CLEAR, EV_CE_CLK, EV_CE_RESET, EV_PULSE, EV_ADC, EV_FRAME, EV_CS_LOW, EV_SAMPLE, EV_OVERFLOW = (
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15)
 N_CORES = nt.CORE_ROWS * nt.CORE_COLS
+# Tops whose neurons' samples the twin cannot convert: neurram_top_voltage_mode.v ties inference_mode low (:375)
+# and its neuron controller samples the bit/source line's settled voltage with the word lines on
+# (neuron_control_voltage_mode.v:265-350), not the charge the input pulses move (docs/board_protocol.md)
+UNCONVERTED_TOPS = frozenset({"neurram_top_voltage_mode"})
 DAC_CLK_PS = 160_000  # dac_clk = clk_cnt[3] of the 100 MHz system clock (neurram_top.v:108,115)
 _UNSWAP = [nt.unswap_addr(a) for a in range(8)]
 
@@ -146,8 +155,9 @@ class ChipSide:
         ``("frame_bits", n)`` for a DAC frame that is not four words.
     """
 
-    def __init__(self, twin):
+    def __init__(self, twin, top: str = "neurram_top"):
         self.twin = twin
+        self.top = top  # the simulated top level: in UNCONVERTED_TOPS no sample is converted
         self.dac_code = {}
         self.core_enable = np.zeros(N_CORES, bool)
         self.rows = [dict() for _ in range(N_CORES)]
@@ -239,6 +249,14 @@ class ChipSide:
         bursts = [(self.bursts.pop(idx, (0, 0)), lanes) for idx, lanes in sorted(snaps, key=lambda t: t[0])]
         self.bursts.clear()
         if not bursts:
+            return {}
+        if self.top in UNCONVERTED_TOPS:
+            # what the chip makes of a voltage-mode sample is analog (the line's settled voltage through the
+            # word lines the neuron controller turns on); the pins cannot even tell an MVM burst from the
+            # neuron test there (inference_mode is tied low). No conversion: every comparator reads 0, and
+            # the effect says so, so that a check which compares these samples fails naming them
+            for (p, pins), _lanes in bursts:
+                self.effects.append(("unconverted_sample", self.top, int(p), int(pins)))
             return {}
         cores = np.flatnonzero(self.core_enable).tolist()
         mvm = [(p, pins, lanes) for (p, pins), lanes in bursts if pins >> 4 & 1]

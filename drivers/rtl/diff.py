@@ -19,6 +19,8 @@ import numpy as np
 
 from neurram_lab.errors import NeuRRAMError
 
+from ._board_side import UNCONVERTED_TOPS
+
 _CALLS = ("OpenBySerial", "ConfigureFPGA", "IsFrontPanelEnabled", "SetWireInValue", "UpdateWireIns",
           "UpdateWireOuts", "GetWireOutValue", "ActivateTriggerIn", "WriteToPipeIn", "ReadFromPipeOut", "Close",
           "GetSerialNumber", "IsOpen", "GetDeviceCount", "GetDeviceListSerial", "GetDeviceID")
@@ -177,7 +179,8 @@ def compare(hil_calls, rtl_calls, label: str = "", result: DiffResult | None = N
 
 _EFFECT_FIELDS = {"dac": ("effect", "dac", "channel", "code"),
                   "input_plane": ("effect", "core", "direction", "pulses", "plane"),
-                  "pulse": ("effect", "polarity", "cells", "width_ns", "amplitude_v", "gate_v")}
+                  "pulse": ("effect", "polarity", "cells", "width_ns", "amplitude_v", "gate_v"),
+                  "unconverted_sample": ("effect", "top", "pulses", "pins")}
 
 
 def _fmt(v):
@@ -189,7 +192,9 @@ def _fmt(v):
 
 
 # --------------------------------------------------------------------------- scenarios
-NO_MVM_TOPS = frozenset({"neurram_top_voltage_mode"})  # neuron_control_voltage_mode.v: a readout neither side models
+# tops whose MVM / neuron-test samples only the chip can convert (voltage mode: the line's settled voltage,
+# not the integrated charge both models compute); rtl:// logs their samples as unconverted
+NO_MVM_TOPS = UNCONVERTED_TOPS
 
 
 def scenario_ops(n_ops: int, seed: int, n_cells: int = 64, full: bool = True, top: str = "neurram_top"):
@@ -198,8 +203,9 @@ def scenario_ops(n_ops: int, seed: int, n_cells: int = 64, full: bool = True, to
     (:func:`drivers.rtl._scenario.bounded_ops`); ``full`` adds the MVM variety
     (:func:`drivers.rtl._scenario.mvm_ops`: 1 / 4 / 8 input bits, 1-8 output bits, both directions). For a
     top in :data:`NO_MVM_TOPS` the MVMs and the neuron test are left out (the SPI round trips stay): its
-    neuron controller (``neuron_control_voltage_mode.v``) reads out otherwise than the emulator and the board
-    model assume (docs/board_protocol.md)."""
+    neuron controller (``neuron_control_voltage_mode.v``) samples the settled line voltage with the word
+    lines on, an analog result neither the emulator nor the board model computes (``rtl://`` records such
+    samples as ``unconverted_sample``; docs/board_protocol.md)."""
     from ._scenario import bounded_ops, mvm_ops
 
     ops = bounded_ops(seed, n_cells, n_ops)
