@@ -45,7 +45,7 @@ import numpy as np
 from neurram_lab.board.contract import Board, BoardInfo
 from neurram_lab.errors import BoardError, CapabilityError, FrontPanelError, InputError
 from neurram_lab.board._options import option_integer, option_number, writable_file
-from neurram_lab.board.limits import N_CORES, SafetyLimits, flat_cell_index
+from neurram_lab.board.limits import DEFAULT_RAILS_V, N_CORES, SafetyLimits, flat_cell_index
 
 from . import _mvm_host
 from . import frontpanel as fp
@@ -59,8 +59,6 @@ POLL_TIMEOUT_MAX_S = 3600.0  # a status bit that takes an hour is a dead board
 # so 100 cycles are ~4 s for one cell at worst, 10x what any of their code uses.
 MAX_READ_CYCLES = 100
 WV_ENGINE_BITSTREAM = "neurram_top_wv"  # the authors' neurram_top with gateware/'s engine patched in
-DEFAULT_RAILS_V = {"v_ref": 0.9, "v_read": 0.5, "v_cell_read": 0.2, "v_decr": 0.5,
-                   "v_wl_set": 2.0, "v_wl_reset": 4.5, "v_wl_form": 1.6}
 
 
 class HostClock:
@@ -129,7 +127,7 @@ class FpgaBoard(Board):
         self._link = fp.Link(dev, list(observers), timer=self.board_time)  # the model through its direct hooks
         self._wi = [0] * 32  # staged wire-in values (the SDK keeps them between updates)
         self._codes: dict[tuple[int, int], int] = {}  # DAC codes this host set (0 after power-up)
-        self._rails = dict(DEFAULT_RAILS_V)
+        self._rails = {r: v for r, v in DEFAULT_RAILS_V.items() if r in nt.BOARD_RAILS}  # v_wl_read: no DAC
         self._decr_bits = nt.DECR_BITS_AT_OPEN  # output bits the decrement levels (v_decr's nodes) are set for
         self._core = None  # core enabled through the shift register
         self._cell = None  # (row, col) selected in that core

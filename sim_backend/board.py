@@ -7,7 +7,7 @@ import numpy as np
 from neurram_lab.board.contract import Board, BoardCapabilities, BoardInfo
 from neurram_lab.board._options import option_seed
 from neurram_lab.errors import InputError
-from neurram_lab.board.limits import SafetyLimits, flat_cell_index
+from neurram_lab.board.limits import DEFAULT_RAILS_V, SafetyLimits, flat_cell_index
 
 from . import _kernels, device
 from ._malloc import keep_freed_memory, tuning_requested
@@ -16,16 +16,6 @@ from .cells import CELLS_PER_CORE, N_CORES, CellArray
 from .chip import ChipCircuit
 from .params import TwinParams, twin_params
 
-DEFAULT_RAILS_V = {
-    "v_ref": 0.9,
-    "v_read": 0.5,
-    "v_cell_read": 0.2,
-    "v_decr": 0.5,
-    "v_wl_set": 2.0,
-    "v_wl_reset": 4.5,
-    "v_wl_form": 1.6,
-    "v_wl_read": 4.5,
-}
 TWIN_VERSION = "twin-1"
 
 

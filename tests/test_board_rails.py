@@ -238,3 +238,21 @@ def test_a_journaled_board_caps_the_form_amplitude_too(hil, tmp_path):
     with start_run(hil, tmp_path, "form", {}, {}) as log:
         applied = log.board.pulse("form", [1], [0], [0], 5.0, 1e-6)
     assert applied.v_pulse_v[0] == 65535 * 5.0 / 65536 == hil.emulator.node_v["VSET_BL"]
+
+
+# The rails each board opened with before the default table became one (issue 23), written out here.
+_TWIN_OPEN_RAILS_V = {"v_ref": 0.9, "v_read": 0.5, "v_cell_read": 0.2, "v_decr": 0.5, "v_wl_set": 2.0,
+                      "v_wl_reset": 4.5, "v_wl_form": 1.6, "v_wl_read": 4.5}
+_FPGA_OPEN_RAILS_V = {r: v for r, v in _TWIN_OPEN_RAILS_V.items() if r != "v_wl_read"}  # no DAC on v_wl_read
+
+
+@pytest.mark.parametrize("spec, want", [("sim://?seed=7", _TWIN_OPEN_RAILS_V),
+                                        ("restricted://?seed=7", _TWIN_OPEN_RAILS_V),
+                                        ("hil://?seed=7", _FPGA_OPEN_RAILS_V)])
+def test_each_board_opens_with_the_rails_it_opened_with_before(spec, want):
+    board = open_board(spec)
+    try:
+        got = board.get_rails()
+    finally:
+        board.close()
+    assert list(got) == list(want) and got == want

@@ -65,6 +65,20 @@ def _default_rails() -> dict[str, tuple[float, float]]:
     }
 
 
+#: Rail values (V) a board opens with, one table for every board; a board that cannot drive a rail
+#: (the FPGA test board has no DAC on ``v_wl_read``) opens with the others.
+DEFAULT_RAILS_V = {
+    "v_ref": 0.9,
+    "v_read": 0.5,
+    "v_cell_read": 0.2,
+    "v_decr": 0.5,
+    "v_wl_set": 2.0,
+    "v_wl_reset": 4.5,
+    "v_wl_form": 1.6,
+    "v_wl_read": 4.5,
+}
+
+
 class RailRanges(Mapping):
     """A read-only mapping rail name -> (min_v, max_v); item assignment or deletion is a
     :class:`~neurram_lab.errors.FrozenLimitsError`."""
