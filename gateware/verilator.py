@@ -13,12 +13,14 @@ the C++20 / coroutine flags ``--timing`` needs are given to ``make`` here. Optio
 - ``--default-language 1364-2005``: the authors' ``dac_daisy_control.v`` has a port named ``program``
   (a SystemVerilog keyword: "syntax error, unexpected program" otherwise);
 - ``--timing``: the board and vendor models use delays, ``wait`` and event controls inside processes;
-- ``-Wno-fatal -Wno-lint -Wno-style``: the authors' files give MULTIDRIVEN and INITIALDLY warnings;
+- ``-Wno-fatal -Wno-lint -Wno-style``: the authors' files give MULTIDRIVEN and INITIALDLY warnings (our
+  models must not: Verilator compiles ``<=`` inside an ``initial`` block as ``=``, which is how the okHost
+  model once lost the first pipe-in word; gateware/README.md "The Verilator-only race");
 - public (VPI read/write) access for every signal of the project's models and the engine
   (:data:`PUBLIC_MODULES`), not for the authors' modules: ``--public-flat-rw`` on everything runs at
-  less than half the speed (the authors' combinational blocks are re-evaluated after every VPI write),
-  and public access on only the signals the bench touches gave different results (the first job's LEVEL
-  words were lost: an evaluation-order race somewhere in the models, not found yet), so it is not used.
+  less than half the speed (the authors' combinational blocks are re-evaluated after every VPI write).
+  Public access on only the signals the bench touches gave different results before the okHost fix (the
+  first job's LEVEL word was lost), because public nets are separate variables and changed the order.
 
 The build is cached by the hash of every source and option under ``$NEURRAM_RTL_CACHE/wv/verilator``.
 """

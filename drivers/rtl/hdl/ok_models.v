@@ -45,59 +45,61 @@ reg last_go = 0;
 integer i;
 localparam OP_WI = 1, OP_WO = 2, OP_TRIG = 3, OP_PIPE_IN = 4, OP_PIPE_OUT = 5, OP_WAIT = 6;
 
-initial begin
-	forever begin
-		@(posedge clk);
-		if (cmd_go != last_go) begin
-			last_go = cmd_go;
-			case (cmd_op)
-				OP_WI: begin
-					for (i = 0; i < 32; i = i + 1) begin
-						he <= {72'd0, 1'b1, i[7:0], wi_flat[i*32 +: 32]};
-						@(posedge clk);
-					end
-					he <= {70'd0, 1'b1, 1'b0, 8'd0, 32'd0};
+// The host is an always process, not initial + forever: Verilator (INITIALDLY, silenced by -Wno-lint)
+// compiles a `<=` inside an initial block as a blocking `=`, so `he` changed before the endpoints and the
+// FIFOs sampled okHE at the same okClk edge (the first pipe-in word was lost under Verilator, depending on
+// which nets were public). last_go is a non-blocking write too: ok_cycles below reads it on the same edge.
+always begin
+	@(posedge clk);
+	if (cmd_go != last_go) begin
+		last_go <= cmd_go;
+		case (cmd_op)
+			OP_WI: begin
+				for (i = 0; i < 32; i = i + 1) begin
+					he <= {72'd0, 1'b1, i[7:0], wi_flat[i*32 +: 32]};
 					@(posedge clk);
 				end
-				OP_WO: begin
-					he <= {69'd0, 1'b1, 2'b00, 8'd0, 32'd0};
+				he <= {70'd0, 1'b1, 1'b0, 8'd0, 32'd0};
+				@(posedge clk);
+			end
+			OP_WO: begin
+				he <= {69'd0, 1'b1, 2'b00, 8'd0, 32'd0};
+				@(posedge clk);
+				// okEH answers the address put on okHE at the last edge
+				for (i = 0; i < 32; i = i + 1) begin
+					he <= {68'd0, 1'b1, 3'b000, i[7:0] + 8'h20, 32'd0};
 					@(posedge clk);
-					// okEH answers the address put on okHE at the last edge
-					for (i = 0; i < 32; i = i + 1) begin
-						he <= {68'd0, 1'b1, 3'b000, i[7:0] + 8'h20, 32'd0};
-						@(posedge clk);
-						wo_flat[i*32 +: 32] = okEH[31:0];
-					end
+					wo_flat[i*32 +: 32] = okEH[31:0];
 				end
-				OP_TRIG: begin
-					he <= {67'd0, 1'b1, 4'b0000, cmd_addr, cmd_data};
+			end
+			OP_TRIG: begin
+				he <= {67'd0, 1'b1, 4'b0000, cmd_addr, cmd_data};
+				@(posedge clk);
+				he <= 0;
+				// the trigger-ins have no okEH in the design: wait out the slowest ep_clk's synchroniser
+				for (i = 0; i < TRIG_WAIT; i = i + 1) @(posedge clk);
+			end
+			OP_PIPE_IN: begin
+				for (i = 0; i < cmd_len; i = i + 1) begin
+					he <= {66'd0, 1'b1, 5'b00000, cmd_addr, pipe_buf[i*32 +: 32]};
 					@(posedge clk);
-					he <= 0;
-					// the trigger-ins have no okEH in the design: wait out the slowest ep_clk's synchroniser
-					for (i = 0; i < TRIG_WAIT; i = i + 1) @(posedge clk);
 				end
-				OP_PIPE_IN: begin
-					for (i = 0; i < cmd_len; i = i + 1) begin
-						he <= {66'd0, 1'b1, 5'b00000, cmd_addr, pipe_buf[i*32 +: 32]};
-						@(posedge clk);
-					end
+			end
+			OP_PIPE_OUT: begin
+				// ep_read one cycle ahead of the word (the endpoint's FIFO gives it the cycle after rd_en)
+				for (i = 0; i <= cmd_len; i = i + 1) begin
+					he <= {64'd0, (i > 0) ? 1'b1 : 1'b0, (i < cmd_len) ? 1'b1 : 1'b0, 6'd0, cmd_addr, 32'd0};
+					@(posedge clk);
+					if (i > 0) pipe_buf[(i-1)*32 +: 32] = okEH[31:0];
 				end
-				OP_PIPE_OUT: begin
-					// ep_read one cycle ahead of the word (the endpoint's FIFO gives it the cycle after rd_en)
-					for (i = 0; i <= cmd_len; i = i + 1) begin
-						he <= {64'd0, (i > 0) ? 1'b1 : 1'b0, (i < cmd_len) ? 1'b1 : 1'b0, 6'd0, cmd_addr, 32'd0};
-						@(posedge clk);
-						if (i > 0) pipe_buf[(i-1)*32 +: 32] = okEH[31:0];
-					end
-				end
-				OP_WAIT: begin
-					for (i = 0; i < cmd_data; i = i + 1) @(posedge clk);
-				end
-				default: ;
-			endcase
-			he <= 0;
-			cmd_done <= ~cmd_done;
-		end
+			end
+			OP_WAIT: begin
+				for (i = 0; i < cmd_data; i = i + 1) @(posedge clk);
+			end
+			default: ;
+		endcase
+		he <= 0;
+		cmd_done <= ~cmd_done;
 	end
 end
 always @(posedge clk) if (cmd_go != last_go || he != 0) ok_cycles <= ok_cycles + 1;
