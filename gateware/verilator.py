@@ -13,9 +13,10 @@ the C++20 / coroutine flags ``--timing`` needs are given to ``make`` here. Optio
 - ``--default-language 1364-2005``: the authors' ``dac_daisy_control.v`` has a port named ``program``
   (a SystemVerilog keyword: "syntax error, unexpected program" otherwise);
 - ``--timing``: the board and vendor models use delays, ``wait`` and event controls inside processes;
-- ``-Wno-fatal -Wno-lint -Wno-style``: the authors' files give MULTIDRIVEN and INITIALDLY warnings (our
-  models must not: Verilator compiles ``<=`` inside an ``initial`` block as ``=``, which is how the okHost
-  model once lost the first pipe-in word; gateware/README.md "The Verilator-only race");
+- ``-Wno-fatal -Wno-lint -Wno-style``: the authors' files give MULTIDRIVEN warnings, board.v BLKSEQ. No file
+  may give INITIALDLY (tests/gateware/test_wv_lint.py for ours): Verilator compiles ``<=`` inside an
+  ``initial`` block as ``=``, which is how the okHost model lost the first pipe-in word before 2026-12-07
+  (gateware/README.md "The Verilator-only race");
 - public (VPI read/write) access for every signal of the project's models and the engine
   (:data:`PUBLIC_MODULES`), not for the authors' modules: ``--public-flat-rw`` on everything runs at
   less than half the speed (the authors' combinational blocks are re-evaluated after every VPI write).
