@@ -76,6 +76,14 @@ class HostClock:
         time.sleep(seconds)
 
 
+# bitstreams whose neurons sample in a way this driver's MVM and neuron-test sequences do not handle: refused
+UNMODELLED_NEURON_BITSTREAMS = {
+    "neurram_top_voltage_mode": "its neurons sample the settled line voltage after each pulse "
+    "(neuron_control_voltage_mode.v:265-350), t_sample counts 10 ns there (:1016) and t_cds/t_reset/keep-WL "
+    "(0x09[31:22], 0x10[27:20]) are its own; the driver's sequences are neurram_top's charge-mode ones "
+    "(docs/board_protocol.md, voltage mode)",
+}
+
 class FpgaBoard(Board):
     """NeuRRAM test board (XEM6310 + the authors' ``neurram_top`` bitstream).
 
@@ -550,7 +558,16 @@ class FpgaBoard(Board):
         return self.write_verify_engine().run_form(self, core, row, col, v_form_v, width_s, g_formed_s)
 
     # ------------------------------------------------------- MVM, neurons
+    def _refuse_unmodelled_neurons(self, what: str) -> None:
+        """CapabilityError, nothing sent, for an MVM or neuron test on a bitstream whose neurons this driver does
+        not model (:data:`UNMODELLED_NEURON_BITSTREAMS`)."""
+        name = self.bitstream.name
+        if name in UNMODELLED_NEURON_BITSTREAMS:
+            raise CapabilityError(what, name, tuple(sorted(set(nt.BITSTREAMS) - set(UNMODELLED_NEURON_BITSTREAMS))),
+                                  UNMODELLED_NEURON_BITSTREAMS[name])
+
     def _mvm(self, request):
+        self._refuse_unmodelled_neurons("mvm")
         self._link.op("mvm")
         codes = _mvm_host.run_mvm(self, request)
         self._counts["mvms"] += int(np.shape(request.inputs)[1]) if np.ndim(request.inputs) == 3 else 1
@@ -563,6 +580,7 @@ class FpgaBoard(Board):
         return _lfsr_host.scale_noise(self, factor, min_pulses)
 
     def _neuron_test(self, core, v_in_v, output_bits):
+        self._refuse_unmodelled_neurons("neuron_test")
         self._link.op("neuron_test")
         codes = _mvm_host.neuron_test(self, core, v_in_v, output_bits)
         self._counts["neuron_tests"] += int(v_in_v.shape[0])

@@ -207,7 +207,8 @@ BITSTREAMS: dict[str, Bitstream] = {
         frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT)),
         note="neurram_top_voltage_mode.v uses trigger 0x45 bits 10/11 for the input/output energy tests, "
              "drives 0x28 bit 14 (output energy test idle) and runs the neurons in voltage mode "
-             "(neuron_control_voltage_mode.v); the endpoints and host sequences this driver uses are as neurram_top",
+             "(neuron_control_voltage_mode.v); the endpoints and cell sequences this driver uses are as neurram_top; "
+             "its MVM and neuron test are refused (fpga_board.UNMODELLED_NEURON_BITSTREAMS)",
     ),
 }
 BITSTREAMS["neurram_top_wv"] = Bitstream(
