@@ -79,10 +79,7 @@ READOUT_FIFO_WORDS = 4096
 READOUT_WORDS_PER_VECTOR = READOUT_BYTES // 4  # 64 per core row
 RUNS_PER_BLOCK = 64  # runs whose planes the host encodes, and whose readout it decodes, together
 
-# endpoints, status and trigger bits: drivers.neurram_top (nt), the one endpoint map. WO_STATUS is kept only
-# for drivers/rtl/_scenario.py and tests/rtl/test_hil_spi_readback.py (issue 18's files): it is 0x28, which
-# neurram_top calls WO_NEURON_STATUS (its WO_STATUS is 0x20); new code reads nt.WO_NEURON_STATUS.
-WO_STATUS = nt.WO_NEURON_STATUS
+# endpoints, status and trigger bits: drivers.neurram_top (nt), the one endpoint map
 
 # neuron timing (80 ns clocks), as the authors run it
 T_OPAMP, T_SAMPLE, T_COMPARE = 63, 2, 2

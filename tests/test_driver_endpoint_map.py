@@ -110,3 +110,11 @@ def test_hil_board_declares_the_mvm_capabilities_and_a_time_model(bitstream):
         assert caps.directions == ("forward", "backward")
         assert isinstance(b.board_time, BoardTimeModel)
         assert b.counters()["predicted_board_time_s"] == b.board_time.predicted_s > 0
+
+
+def test_the_mvm_host_keeps_no_alias_of_the_status_word():
+    """0x28 has one name, nt.WO_NEURON_STATUS: the MVM host's old WO_STATUS (0x28 where nt.WO_STATUS is 0x20)
+    is gone, so the clashing name cannot come back by import."""
+    from neurram_lab.drivers import _mvm_host as mh
+
+    assert not hasattr(mh, "WO_STATUS")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurram_lab.drivers import _mvm_host as mh
+from neurram_lab.drivers import neurram_top as nt
 from neurram_lab.drivers.hil import connect, make_emulated_board
 from neurram_lab.drivers.rtl._scenario import run_op
 
@@ -20,7 +21,7 @@ def test_round_trip_returns_the_plane_and_the_status_bits_follow():
         assert out == [mh.encode_planes(p, True) for p in planes]
         back = run_op(b, ("spi_round_trip", 3, False, 0))
         assert back == [mh.encode_planes(p, False) for p in planes]  # backward: in at V5, H0 line 0 leaves first
-        st = emu.status_bits[mh.WO_STATUS]
+        st = emu.status_bits[nt.WO_NEURON_STATUS]
         assert st & (1 << 11) and st & (1 << 6)  # 0xA0 FIFO empty, its arbiter idle after the reads
         assert emu.violations == []
     finally:
