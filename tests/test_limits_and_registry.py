@@ -129,3 +129,12 @@ def test_conductance_range_refusals_keep_their_type_and_message():
                  lambda: conductance_to_weights(np.ones((2, 2)), 4e-5, 1e-5, 1.0)):
         with pytest.raises(InputError, match=r"^need 0 <= gmin_s < gmax_s, got 4e-05, 1e-05$"):
             call()
+
+
+def test_the_default_rail_table_is_read_only():
+    """The twin and the driver share one table: a script cannot change what every board opens with."""
+    from neurram_lab.board.limits import DEFAULT_RAILS_V
+
+    with pytest.raises(TypeError):
+        DEFAULT_RAILS_V["v_wl_reset"] = 5.5
+    assert DEFAULT_RAILS_V["v_wl_reset"] == 4.5

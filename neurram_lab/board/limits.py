@@ -16,6 +16,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -65,9 +66,10 @@ def _default_rails() -> dict[str, tuple[float, float]]:
     }
 
 
-#: Rail values (V) a board opens with, one table for every board; a board that cannot drive a rail
-#: (the FPGA test board has no DAC on ``v_wl_read``) opens with the others.
-DEFAULT_RAILS_V = {
+#: Rail values (V) a board opens with, one table for every board (read-only: the twin and the driver
+#: share it); a board that cannot drive a rail (the FPGA test board has no DAC on ``v_wl_read``) opens
+#: with the others.
+DEFAULT_RAILS_V = MappingProxyType({
     "v_ref": 0.9,
     "v_read": 0.5,
     "v_cell_read": 0.2,
@@ -76,7 +78,7 @@ DEFAULT_RAILS_V = {
     "v_wl_reset": 4.5,
     "v_wl_form": 1.6,
     "v_wl_read": 4.5,
-}
+})
 
 
 class RailRanges(Mapping):
