@@ -422,21 +422,30 @@ def _apply_dacs(board, plan: dict, output_bits: int) -> None:
     board._decr_bits = int(output_bits)
 
 
+def _load_run(board, wires: _Wires, rows, col: int, forward: bool, planes: np.ndarray, m_bits: int,
+              out_lines: np.ndarray, pulses: int, pulse_width: int = 0):
+    """A run's set-up on cores (row, col) for rows: the input planes through the SPI pipe, the neuron,
+    timing (0x10[3:0] = ``pulse_width``), readout, MVM and mode words (0x09 with ``pulses``), and the
+    output mask loaded; returns the link."""
+    link = _link(board)
+    mult, shift_fwd = spi_write_setup(col, vertical=forward)
+    wires.set({nt.WI_SPI_MASK: spi_mask_word(rows), nt.WI_SPI: spi_write_word(mult, shift_fwd)})
+    link.pipe_in(nt.PI_SPI, encode_planes(planes, shift_fwd))
+    wires.set({nt.WI_CONTROL: nt.CONTROL_REG_WL | nt.CONTROL_OTA, nt.WI_NEURON: neuron_word(pulses),
+               nt.WI_DEBUG: timing_word() | pulse_width, nt.WI_READOUT: readout_word(readout_multiplier(col, forward)),
+               nt.WI_MATMUL: matmul_word(planes.shape[0], m_bits)})
+    wires.set({nt.WI_MODE: mode_word(forward)})
+    link.pipe_in(nt.PI_OUTPUT_MASK, mask_bytes(out_lines) * len(rows))
+    _trigger_wait(board, nt.T_LOAD_MASK, nt.NS_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
+    return link
+
+
 def _run_once(board, wires: _Wires, rows, col: int, forward: bool, planes: np.ndarray, m_bits: int,
               out_lines: np.ndarray) -> np.ndarray:
     """One batched run on cores (row, col) for rows: planes (batch, n_planes, n_rows, 256);
     returns readout bytes (batch, n_rows, 256)."""
-    link = _link(board)
+    link = _load_run(board, wires, rows, col, forward, planes, m_bits, out_lines, pulses=1)
     batch = planes.shape[0]
-    mult, shift_fwd = spi_write_setup(col, vertical=forward)
-    wires.set({nt.WI_SPI_MASK: spi_mask_word(rows), nt.WI_SPI: spi_write_word(mult, shift_fwd)})
-    link.pipe_in(nt.PI_SPI, encode_planes(planes, shift_fwd))
-    wires.set({nt.WI_CONTROL: nt.CONTROL_REG_WL | nt.CONTROL_OTA, nt.WI_NEURON: neuron_word(1),
-               nt.WI_DEBUG: timing_word(), nt.WI_READOUT: readout_word(readout_multiplier(col, forward)),
-               nt.WI_MATMUL: matmul_word(batch, m_bits)})
-    wires.set({nt.WI_MODE: mode_word(forward)})
-    link.pipe_in(nt.PI_OUTPUT_MASK, mask_bytes(out_lines) * len(rows))
-    _trigger_wait(board, nt.T_LOAD_MASK, nt.NS_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
     _trigger_wait(board, nt.T_BATCH_MATMUL, nt.NS_BATCH_IDLE, "batched MVM done (0x28 bit 9)")
     _poll(board, nt.NS_READOUT_EMPTY, False, "readout data (0x28 bit 13 clear)")
     data = link.pipe_out(nt.PO_READOUT, batch * len(rows) * READOUT_BYTES)
@@ -449,18 +458,10 @@ def _run_stochastic(board, wires: _Wires, rows, col: int, forward: bool, planes:
     injection's LFSR pulses, then the readout (0x45 bit 5); returns readout bytes (batch, n_rows, 256)."""
     from . import _lfsr_host as lfsr
 
-    link = _link(board)
-    batch = planes.shape[0]
-    mult, shift_fwd = spi_write_setup(col, vertical=forward)
-    wires.set({nt.WI_SPI_MASK: spi_mask_word(rows), nt.WI_SPI: spi_write_word(mult, shift_fwd)})
-    link.pipe_in(nt.PI_SPI, encode_planes(planes, shift_fwd))
     # 0x09's pulse count 0: the integration an LFSR pulse triggers must not go on sampling (neuron_control.v:1319)
-    wires.set({nt.WI_CONTROL: nt.CONTROL_REG_WL | nt.CONTROL_OTA, nt.WI_NEURON: neuron_word(0),
-               nt.WI_DEBUG: timing_word() | int(inj.pulse_width),
-               nt.WI_READOUT: readout_word(readout_multiplier(col, forward)), nt.WI_MATMUL: matmul_word(batch, m_bits)})
-    wires.set({nt.WI_MODE: mode_word(forward)})
-    link.pipe_in(nt.PI_OUTPUT_MASK, mask_bytes(out_lines) * len(rows))
-    _trigger_wait(board, nt.T_LOAD_MASK, nt.NS_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
+    link = _load_run(board, wires, rows, col, forward, planes, m_bits, out_lines, pulses=0,
+                     pulse_width=int(inj.pulse_width))
+    batch = planes.shape[0]
     out = np.empty((batch, len(rows), READOUT_BYTES), np.uint8)
     n = len(rows) * READOUT_BYTES
     for v in range(batch):
