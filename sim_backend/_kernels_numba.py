@@ -41,19 +41,28 @@ def clip_convert(integ, row_scale, h, offset, z, floors, top, out, sq_rows):  # 
     start = np.empty(cols, np.float32)
     clipped = np.empty(cols, np.float32)
     for i in range(rows):
-        s = row_scale[i]
-        # three simple loops per row rather than one: the first and last vectorise
-        for j in range(cols):
-            x = min(max(integ[i, j] * s, -h), h)
-            clipped[j] = x
-            vj = min(max(x + offset[j] + z[i, j], -lim), lim)
-            v[j] = vj
-            r[j] = np.int32(vj + up)  # round(v) + 2**k: vj + up > 0, so the cast is floor
-        for j in range(cols):
-            start[j] = floors[r[j]]
-        for j in range(cols):
-            out[i, j] = r[j] - base - np.int32(v[j] < start[j])
-        sq_rows[i] = row_sq(clipped)
+        sq_rows[i] = _convert_row(integ[i], row_scale[i], h, offset, z[i], floors, lim, up, base, out[i], v, r,
+                                  start, clipped)
+
+
+@njit(cache=True, nogil=True, boundscheck=False, inline="always")
+def _convert_row(integ_row, s, h, offset, z_row, floors, lim, up, base, out_row, v, r, start,
+                 clipped):  # pragma: no cover - compiled
+    """One row of :func:`clip_convert` (integrator values ``integ_row`` times ``s``, noise ``z_row``) into
+    ``out_row``; returns its clipped sum of squares. Inlined where it is called."""
+    cols = integ_row.shape[0]
+    # three simple loops per row rather than one: the first and last vectorise
+    for j in range(cols):
+        x = min(max(integ_row[j] * s, -h), h)
+        clipped[j] = x
+        vj = min(max(x + offset[j] + z_row[j], -lim), lim)
+        v[j] = vj
+        r[j] = np.int32(vj + up)  # round(v) + 2**k: vj + up > 0, so the cast is floor
+    for j in range(cols):
+        start[j] = floors[r[j]]
+    for j in range(cols):
+        out_row[j] = r[j] - base - np.int32(v[j] < start[j])
+    return row_sq(clipped)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -381,20 +390,9 @@ def _convert_rows(integ, row0, row_scale, h, offset, zbuf, zbase, floors, top, i
     up = np.float32(top + 1.5)
     base = np.int32(top + 1)
     for i in range(i0, i1):
-        s = row_scale[i]
         z = zbuf[i * cols - zbase:(i + 1) * cols - zbase]
-        # three simple loops per row rather than one: the first and last vectorise
-        for j in range(cols):
-            x = min(max(integ[i - row0, j] * s, -h), h)
-            clipped[j] = x
-            vj = min(max(x + offset[j] + z[j], -lim), lim)
-            v[j] = vj
-            r[j] = np.int32(vj + up)  # round(v) + 2**k: vj + up > 0, so the cast is floor
-        for j in range(cols):
-            start[j] = floors[r[j]]
-        for j in range(cols):
-            out[i, j] = r[j] - base - np.int32(v[j] < start[j])
-        sq_rows[i] = row_sq(clipped)
+        sq_rows[i] = _convert_row(integ[i - row0], row_scale[i], h, offset, z, floors, lim, up, base, out[i], v, r,
+                                  start, clipped)
 
 
 @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
