@@ -165,18 +165,26 @@ def set_injection(board, amplitude_v=None, pulses=None, pulse_width=None) -> Noi
     kw = {k: v for k, v in (("amplitude_v", amplitude_v), ("pulses", pulses), ("pulse_width", pulse_width))
           if v is not None}
     new = replace(cur, **kw)
-    injection_dac_plan(dict(board._get_rails()), new)
+    injection_dac_plan(dict(board._get_rails()), new, board.limits)
     board._lfsr_injection = new
     return new
 
 
-def injection_dac_plan(rails: dict, inj: NoiseInjection) -> dict:
-    """DAC voltages (V) of VPLFSR / VNLFSR: ``v_ref +- amplitude_v``, each checked (LimitError naming the node)."""
+def injection_dac_plan(rails: dict, inj: NoiseInjection, limits) -> dict:
+    """DAC voltages (V) of VPLFSR / VNLFSR: ``v_ref +- amplitude_v``, each checked (LimitError naming the node)
+    against the DAC's range and against ``limits``' range for ``v_ref``: the two levels are references the
+    neurons sample beside v_ref, so they stay in the window the limits allow the reference (checked at each
+    MVM, so limits lowered after the level was set hold)."""
     v_ref = float(rails["v_ref"])
     plan = {DAC_VPLFSR: v_ref + float(inj.amplitude_v), DAC_VNLFSR: v_ref - float(inj.amplitude_v)}
-    for (dac, ch), v in plan.items():
-        nt.dac_code(v, dac, f"{nt.NODES[(dac, ch)]} voltage (v_ref {v_ref:.3f} V +- LFSR amplitude "
-                            f"{inj.amplitude_v:.3f} V)")
+    what = {dc: f"{nt.NODES[dc]} voltage (v_ref {v_ref:.3f} V +- LFSR amplitude {inj.amplitude_v:.3f} V)"
+            for dc in plan}
+    for (dac, ch), v in plan.items():  # the DAC's range first, then the limits'
+        nt.dac_code(v, dac, what[(dac, ch)])
+    lo, hi = limits.rails_v["v_ref"]
+    for dc, v in plan.items():
+        if not lo <= v <= hi:
+            raise LimitError(nt.NODES[dc], round(v, 6), (lo, hi), f"{what[dc]}: outside the limits' v_ref range")
     return plan
 
 

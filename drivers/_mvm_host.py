@@ -491,7 +491,7 @@ def run_mvm(board, request) -> np.ndarray:
         from . import _lfsr_host as lfsr
 
         inj = lfsr.injection(board)
-        plan = {**plan, **lfsr.injection_dac_plan(rails, inj)}
+        plan = {**plan, **lfsr.injection_dac_plan(rails, inj, board.limits)}
     cores = list(request.cores)
     n_cores, batch = len(cores), int(np.shape(request.inputs)[1])
     out_lines = np.asarray(request.output_lines, np.int64)

@@ -153,3 +153,25 @@ def test_rbm_on_hil_samples_its_hidden_units_with_the_chips_lfsr_pulses_and_reco
         assert pulses == 10 * len(x) * chip.cores_used * spread["injection"]["pulses"]  # 10 Gibbs steps
         assert out["l2_after"] < out["l2_before"]
         assert not emu.violations
+
+
+def test_lfsr_levels_outside_the_limits_v_ref_range_are_refused_even_after_the_limits_are_lowered():
+    """VPLFSR / VNLFSR are references beside v_ref: a level outside the limits' v_ref window is a LimitError
+    naming the node, at set time and at each stochastic MVM (limits lowered after the level was set hold),
+    with nothing sent."""
+    import dataclasses
+
+    board, emu, trace = _hil()
+    with board:
+        lfsr.set_injection(board, amplitude_v=0.3)  # VPLFSR 1.2 V, inside the default v_ref range (0, 1.8)
+        rails = dict(board.limits.rails_v)
+        rails["v_ref"] = (0.0, 1.0)
+        board.limits = dataclasses.replace(board.limits, rails_v=rails)
+        n0 = len(trace)
+        with pytest.raises(LimitError, match=r"VPLFSR.*outside the limits' v_ref range"):
+            board.mvm(lfsr.zero_input_request(3, 6, 2))
+        with pytest.raises(LimitError, match="VPLFSR"):
+            lfsr.set_injection(board, amplitude_v=0.2)
+        assert [r for r in trace[n0:] if r["op"] != "op"] == []
+        lfsr.set_injection(board, amplitude_v=0.05)  # 0.95 V: inside, and the MVM runs
+        assert board.mvm(lfsr.zero_input_request(3, 6, 2)).shape == (1, 2, 256)
