@@ -9,7 +9,7 @@ Layout: ``neurram_top`` (endpoint map, rail table, DAC and ADC conversions),
 ``_mvm_host`` (MVM and neuron-test host sequences), ``trace`` / ``board_time``
 (call observers), ``hil/`` (emulated bitstream, ``ok``-module look-alike,
 faults), ``instruments/`` (DC supply, SMU, thermal stage), ``discovery``
-(``neurram info``). The protocol is described in ``docs/board_protocol.md``.
+(the USB boards, VISA instruments and twin this machine reaches; ``neurram info`` prints it). The protocol is described in ``docs/board_protocol.md``.
 """
 
 from .fpga_board import FpgaBoard, open_okusb

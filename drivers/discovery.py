@@ -1,15 +1,14 @@
-"""``neurram info``: what equipment this machine can reach — USB test boards, VISA instruments, the twin.
+"""Discovery of the equipment this machine can reach: USB test boards, FrontPanel SDK boards, VISA
+instruments, the twin.
 
-Runs on a machine with no board, no libusb and no VISA library: each source
-that is missing is reported as such, never raised.
+Works on a machine with no board, no libusb and no VISA library: each source
+that is missing is reported as such, never raised. The ``neurram info``
+command (:mod:`neurram_lab.cli.cmd_info`) prints :func:`discover`.
 """
 
 from __future__ import annotations
 
 from neurram_lab._data import data_path
-
-COMMAND = (None, "info")
-HELP = "list USB test boards (Opal Kelly VID), pyvisa resources and the twin"
 
 SIM_INSTRUMENTS = "instruments.yaml"
 
@@ -82,28 +81,5 @@ def twin() -> dict:
 
 
 def discover() -> dict:
-    """Everything :func:`main` prints, as one JSON-able mapping."""
+    """Everything ``neurram info`` prints, as one JSON-able mapping."""
     return {"usb": usb_boards(), "frontpanel": frontpanel_boards(), "visa": visa_resources(), "twin": twin()}
-
-
-def add_arguments(parser) -> None:
-    pass
-
-
-def main(args, ctx) -> dict:
-    found = discover()
-    usb_ = found["usb"]
-    ctx.say(f"USB test boards (Opal Kelly VID 0x151f): {len(usb_['boards'])}" + (f"  [{usb_['note']}]" if usb_["note"] else ""))
-    for b in usb_["boards"]:
-        ctx.say(f"  okusb://{b['serial'] or '?'}  bus {b['bus']} address {b['address']}  pid {b['pid']}")
-    fp_ = found["frontpanel"]
-    ctx.say(f"FrontPanel SDK boards: {len(fp_['serials'])}" + (f"  [{fp_['note']}]" if fp_["note"] else ""))
-    visa = found["visa"]
-    ctx.say(f"VISA resources: {len(visa['system'])}" + (f"  [{visa['system_note']}]" if visa["system_note"] else ""))
-    for r in visa["system"]:
-        ctx.say(f"  {r}")
-    ctx.say(f"Simulated instruments ({visa['simulated_file']}@sim):")
-    for r in visa["simulated"]:
-        ctx.say(f"  {r}")
-    ctx.say(f"Twin: {found['twin']['sim']['spec']} ({found['twin']['sim']['model']}); HIL board: {found['twin']['hil']['spec']}")
-    return found

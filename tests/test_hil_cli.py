@@ -103,3 +103,12 @@ def test_hil_trace_shows_only_neurram_top_endpoints(tmp_path):
             assert top.has("wire_out", x["ep"])
     assert {x["board_op"] for x in recs} >= {"open", "rails", "select", "pulse", "read", "close"}
     assert {"op": "ActivateTriggerIn", "ep": 64, "bit": 2, "board_op": "pulse"} in recs
+
+
+def test_info_command_lives_in_the_cli_and_discovery_in_the_drivers():
+    from neurram_lab.cli import cmd_info
+    from neurram_lab.cli.cli import COMMAND_MODULES
+    from neurram_lab.drivers import discovery
+
+    assert cmd_info.COMMAND == (None, "info") and "neurram_lab.cli.cmd_info" in COMMAND_MODULES
+    assert not hasattr(discovery, "COMMAND") and not hasattr(discovery, "main")

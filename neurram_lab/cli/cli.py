@@ -24,7 +24,7 @@ from ..errors import InputError, NeuRRAMError
 # The CLI's own commands; the experiments come from their registry
 # (neurram_lab.experiments._registry) and the benchmarks from the checkout (bench.py).
 COMMAND_MODULES = [
-    "neurram_lab.drivers.discovery",
+    "neurram_lab.cli.cmd_info",
     "neurram_lab.cli.cmd_replay",
     "neurram_lab.cli.cmd_runs",
     "neurram_lab.cli.cmd_show",
