@@ -20,7 +20,8 @@ and the emulated bitstream (:mod:`drivers.hil.emulator`) both read these names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 from neurram_lab.errors import InputError, LimitError
 
@@ -72,6 +73,18 @@ AUTORANGE_MANUAL = 1 << 18
 CONTROL_REG_WL, CONTROL_OTA = 1 << 5, 1 << 6  # 0x06: the host writes both (0b01100000, matmul.py)
 EXT_1N, EXT_1N_BL, EXT_INF_BL = 1 << 3, 1 << 4, 1 << 8  # 0x08: neuron inputs on the shared external 1n line,
 # from the bit-line side (the neuron test)
+
+# Bits of each wire-in that neurram_top reads (every ``epXXwire[..]`` slice outside comments, the whole word
+# where it is used whole: 0x01 -> dac_din, 0x11 -> net_cycles), from the authors' HDL at 2ed5f8d. Writing other
+# bits does nothing on the board; the trace summary lists any it sees. Each :class:`Bitstream` carries its own.
+WORD = 0xFFFFFFFF
+WIRE_IN_READ_BITS: dict[int, int] = {
+    WI_RESET: RESET_DAC_ADC | RESET_CHIP, WI_DAC: WORD, WI_READ_TIMING: WORD, WI_CLEAR: CLEAR_HORZ | CLEAR_VERT,
+    WI_RANDOM_ACCESS: 0x7FF, WI_MODE: 0x37, WI_CONTROL: CONTROL_REG_WL | CONTROL_OTA, WI_PULSE_WIDTH: WORD,
+    WI_EXT: 0xFFF, WI_NEURON: 0x3FFFFF, WI_LFSR: 0x1, WI_WRITE_MUX: 0x3, WI_WL_PULSE_WIDTH: WORD, WI_SPI: 0x7FFFF,
+    WI_MATMUL: 0x3FFFF, WI_READOUT: 0xFF, WI_DEBUG: 0x1FFFFF, WI_ENERGY: WORD, WI_AUTORANGE_VREF: 0x7FFFF,
+    WI_CORE_ADDRESS: 0xFF, WI_CORE_ENABLE: CE_RESET | CE_CLOCK | CE_DATA, WI_SPI_MASK: 0x3FFFFFF,
+}
 
 # ------------------------------------------------------------ wire-outs
 WO_STATUS = 0x20  # DAC / ADC / program status (neurram_top.v:293-296,319,376,582)
@@ -164,6 +177,9 @@ class Bitstream:
     pipes_in, pipes_out : frozenset of int
     note : str
         What differs from ``neurram_top`` (with the HDL file).
+    wire_in_bits : mapping of int to int
+        Wire-in -> the bits of it the top level reads (:data:`WIRE_IN_READ_BITS` and what differs); empty
+        where not tabulated (the trace summary then checks no bits).
     """
 
     name: str
@@ -173,6 +189,10 @@ class Bitstream:
     pipes_in: frozenset
     pipes_out: frozenset
     note: str = ""
+    wire_in_bits: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "wire_in_bits", MappingProxyType(dict(self.wire_in_bits)))
 
     def has(self, kind: str, ep: int, bit: int | None = None) -> bool:
         """True when endpoint ``ep`` (and ``bit`` for triggers) exists in this top level."""
@@ -193,7 +213,8 @@ _COMMON_TI = frozenset(
 )
 BITSTREAMS: dict[str, Bitstream] = {
     "neurram_top": Bitstream("neurram_top", _COMMON_WI, _COMMON_WO, _COMMON_TI,
-                             frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT))),
+                             frozenset((PI_SPI, PI_OUTPUT_MASK)), frozenset((PO_SPI, PO_LFSR, PO_READOUT)),
+                             wire_in_bits=WIRE_IN_READ_BITS),
     "neurram_top_sar": Bitstream(
         "neurram_top_sar", (_COMMON_WI - {0x11}) | {0x16, 0x17}, _COMMON_WO,
         (_COMMON_TI - {(TI_NEURON, T_ENERGY_IN)}) | {(TI_NEURON, T_SAR)},
@@ -201,6 +222,7 @@ BITSTREAMS: dict[str, Bitstream] = {
         note="neurram_top_sar.v adds wire-ins 0x16/0x17 (SAR bits, DAC settle; vreset/vref codes), "
              "trigger 0x45 bit 9 (SAR conversion), 0x28 bit 14 (SAR idle) and pipe-out 0xA3 (SAR codes), and "
              "drops wire-in 0x11 and trigger 0x45 bit 10 (energy test commented out); this driver uses none of them",
+        wire_in_bits={**WIRE_IN_READ_BITS, WI_DEBUG: 0xFFF, 0x16: 0x17FFFF, 0x17: WORD},
     ),
     "neurram_top_voltage_mode": Bitstream(
         "neurram_top_voltage_mode", _COMMON_WI, _COMMON_WO, _COMMON_TI | {(TI_NEURON, T_ENERGY_OUT)},
@@ -209,6 +231,8 @@ BITSTREAMS: dict[str, Bitstream] = {
              "drives 0x28 bit 14 (output energy test idle) and runs the neurons in voltage mode "
              "(neuron_control_voltage_mode.v); the endpoints and cell sequences this driver uses are as neurram_top; "
              "its MVM and neuron test are refused (fpga_board.UNMODELLED_NEURON_BITSTREAMS)",
+        wire_in_bits={**WIRE_IN_READ_BITS, WI_EXT: 0xFC9, WI_NEURON: 0xFFFFFFF3, WI_READOUT: 0x1FFFF,
+                      WI_DEBUG: 0xFFFFFFF, WI_AUTORANGE_VREF: 0x3FFFF},
     ),
 }
 BITSTREAMS["neurram_top_wv"] = Bitstream(

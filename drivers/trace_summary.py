@@ -9,7 +9,7 @@
 - ``endpoints``: every wire-in (with the OR of the bits written), wire-out,
   trigger bit and pipe used, and ``unknown_endpoints``: those the authors'
   ``neurram_top.v`` does not have (from :mod:`drivers.neurram_top`), and
-  wire-in bits written that the HDL does not read (:data:`WIRE_IN_BITS`);
+  wire-in bits written that the HDL does not read (``Bitstream.wire_in_bits``, :data:`WIRE_IN_BITS`);
 - ``dac_groups``: the words pushed between DAC updates (0x40 bit 1 ... 0x41
   bit 0), one daisy-chain frame each; a frame is well formed with four words,
   each the no-op (command 0b1111 in bits 23:20) or a write+update (0b0011) of
@@ -34,21 +34,9 @@ _KIND = {"SetWireInValue": "wire_in", "GetWireOutValue": "wire_out", "ActivateTr
 _MAX_EXAMPLES = 5
 
 
-# Bits of each wire-in that the top level reads (every ``epXXwire[..]`` slice outside comments, the
-# whole word where it is used whole: 0x01 -> dac_din, 0x11 -> net_cycles), from the authors' HDL at
-# 2ed5f8d. Writing other bits does nothing on the board; the summary lists any it sees.
-_NEURRAM_TOP_WIRE_IN_BITS = {
-    0x00: 0x3, 0x01: 0xFFFFFFFF, 0x02: 0xFFFFFFFF, 0x03: 0x3, 0x04: 0x7FF, 0x05: 0x37, 0x06: 0x60,
-    0x07: 0xFFFFFFFF, 0x08: 0xFFF, 0x09: 0x3FFFFF, 0x0A: 0x1, 0x0B: 0x3, 0x0C: 0xFFFFFFFF, 0x0D: 0x7FFFF,
-    0x0E: 0x3FFFF, 0x0F: 0xFF, 0x10: 0x1FFFFF, 0x11: 0xFFFFFFFF, 0x12: 0x7FFFF, 0x13: 0xFF, 0x14: 0x7,
-    0x15: 0x3FFFFFF,
-}
-WIRE_IN_BITS = {
-    "neurram_top": _NEURRAM_TOP_WIRE_IN_BITS,
-    "neurram_top_sar": {**_NEURRAM_TOP_WIRE_IN_BITS, 0x10: 0xFFF, 0x16: 0x17FFFF, 0x17: 0xFFFFFFFF},
-    "neurram_top_voltage_mode": {**_NEURRAM_TOP_WIRE_IN_BITS, 0x08: 0xFC9, 0x09: 0xFFFFFFF3, 0x0F: 0x1FFFF,
-                                 0x10: 0xFFFFFFF, 0x12: 0x3FFFF},
-}
+# Bitstream -> wire-in -> the bits its top level reads, from the one endpoint map (Bitstream.wire_in_bits
+# in drivers.neurram_top); bitstreams without a table check no bits.
+WIRE_IN_BITS = {name: dict(b.wire_in_bits) for name, b in nt.BITSTREAMS.items() if b.wire_in_bits}
 
 
 class _DacGroups:

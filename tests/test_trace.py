@@ -275,3 +275,23 @@ def test_trace_writer_takes_numpy_scalars(tmp_path):
     with TraceWriter(path) as w:
         w({"op": "SetWireInValue", "ep": np.int64(1), "value": np.uint32(7), "mask": np.uint32(0xFFFFFFFF)})
     assert read_trace(path) == [{"op": "SetWireInValue", "ep": 1, "value": 7, "mask": 0xFFFFFFFF}]
+
+
+def test_wire_in_bits_come_from_the_endpoint_map_with_the_values_the_summary_always_used():
+    from neurram_lab.drivers import neurram_top as nt
+    from neurram_lab.drivers.trace_summary import WIRE_IN_BITS
+
+    top = {0x00: 0x3, 0x01: 0xFFFFFFFF, 0x02: 0xFFFFFFFF, 0x03: 0x3, 0x04: 0x7FF, 0x05: 0x37, 0x06: 0x60,
+           0x07: 0xFFFFFFFF, 0x08: 0xFFF, 0x09: 0x3FFFFF, 0x0A: 0x1, 0x0B: 0x3, 0x0C: 0xFFFFFFFF, 0x0D: 0x7FFFF,
+           0x0E: 0x3FFFF, 0x0F: 0xFF, 0x10: 0x1FFFFF, 0x11: 0xFFFFFFFF, 0x12: 0x7FFFF, 0x13: 0xFF, 0x14: 0x7,
+           0x15: 0x3FFFFFF}  # the summary's own table before it moved into drivers.neurram_top
+    assert WIRE_IN_BITS == {
+        "neurram_top": top,
+        "neurram_top_sar": {**top, 0x10: 0xFFF, 0x16: 0x17FFFF, 0x17: 0xFFFFFFFF},
+        "neurram_top_voltage_mode": {**top, 0x08: 0xFC9, 0x09: 0xFFFFFFF3, 0x0F: 0x1FFFF, 0x10: 0xFFFFFFF,
+                                     0x12: 0x3FFFF},
+    }
+    assert {n: dict(b.wire_in_bits) for n, b in nt.BITSTREAMS.items() if b.wire_in_bits} == WIRE_IN_BITS
+    assert not nt.BITSTREAMS["neurram_top_wv"].wire_in_bits  # not tabulated: no bit check, as before
+    s = summarize_trace([_set(0x05, 0x8), _upd()])
+    assert s["unknown_endpoints"] == ["wire-in 0x05 bits 0x8"]
