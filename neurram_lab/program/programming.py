@@ -623,12 +623,8 @@ def program_weights(
         ``dead`` holds the given dead cells plus those that failed to form or
         did not respond; ``info`` the programming statistics (see :func:`program_matrices`).
     """
-    if not isinstance(placement, MatrixPlacement):
-        raise InputError(f"placement must be a MatrixPlacement, got {type(placement).__name__}")
-    w = array("weights", weights, 2)
-    if w.shape != (placement.n_in, placement.n_out):
-        raise InputError(f"weights have shape {w.shape}; placement expects ({placement.n_in}, {placement.n_out})")
-    return program_matrices(board, [(w, placement, w_max)], gmin_s, gmax_s, iterations, settle_s, config, dead,
+    # program_matrices checks every argument, once, in this signature's order (board, weights, placement, ...)
+    return program_matrices(board, [(weights, placement, w_max)], gmin_s, gmax_s, iterations, settle_s, config, dead,
                             form, log, resume_from, progress)[0]
 
 
@@ -674,24 +670,33 @@ def program_matrices(board: Board, items, gmin_s: float = 1e-6, gmax_s: float = 
         dead ones counted outside the window), ``iterations``, ``settle_s``;
         of the whole call: ``sigma_s_by_iteration``, ``per_iteration``, ``resumed_cells``.
     """
-    check_program_args(board, config, iterations, settle_s)
-    form = boolean("form", form)
-    check_log(log, PROGRAM_TABLES)
-    gmin_s, gmax_s = board.limits.check_conductance_range(gmin_s, gmax_s)
-    if progress is not None and not callable(progress):
-        raise InputError(f"progress must be callable, got {progress!r}")
-    if resume_from is not None:
-        file_path("resume_from", resume_from)
-    mats = []
+    # One check of every argument, in program_weights' signature order, so that the first error names the first
+    # wrong argument: board, each item's weights then placement, gmin_s/gmax_s, w_max, config, iterations, dead,
+    # settle_s, form, log, resume_from, progress.
+    as_board(board)
+    checked = []
     for w, place, w_max in items:
+        w = array("weights", w, 2)
         if not isinstance(place, MatrixPlacement):
             raise InputError(f"placement must be a MatrixPlacement, got {type(place).__name__}")
-        w = array("weights", w, 2)
         if w.shape != (place.n_in, place.n_out):
             raise InputError(f"weights have shape {w.shape}; placement expects ({place.n_in}, {place.n_out})")
-        g_t, w_max = weights_to_conductance(w, gmin_s, gmax_s, w_max, place.differential)
+        checked.append((w, place, w_max))
+    gmin_s, gmax_s = board.limits.check_conductance_range(gmin_s, gmax_s)
+    mapped = [(w, place, *weights_to_conductance(w, gmin_s, gmax_s, w_max, place.differential))
+              for w, place, w_max in checked]
+    check_program_args(board, config, iterations, 0.0)  # settle_s below, after dead (its place in the signature)
+    mats = []
+    for w, place, g_t, w_max in mapped:
         cr = place.cells()
         mats.append((np.asarray(w), place, w_max, g_t, _dead_mask(dead, place, g_t.shape, *cr), cr))
+    check_passes(iterations, settle_s)
+    form = boolean("form", form)
+    check_log(log, PROGRAM_TABLES)
+    if resume_from is not None:
+        file_path("resume_from", resume_from)
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress must be callable, got {progress!r}")
     core, row, col = (np.concatenate([m[5][i] for m in mats]) for i in range(3))
     board.limits.check_cells(core, row, col)
     _check_no_overlap([m[5] for m in mats], [m[1] for m in mats])
