@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -65,22 +66,42 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@dataclass(frozen=True)
+class ReplayPlan:
+    """What the ``board`` fixture gives a contract test on ``replay://``: where to record it. The test is run
+    by :func:`pytest_pyfunc_call`, not by the fixture."""
+
+    recorded_on: str
+    run_dir: Path
+
+
 @pytest.fixture
-def board(board_spec, request, tmp_path):
-    if board_spec != REPLAY_SPEC:
-        b = open_board(board_spec)
-        yield b
-        b.close()
+def board(board_spec, tmp_path):
+    if board_spec == REPLAY_SPEC:
+        yield ReplayPlan(REPLAY_RECORDED_ON, tmp_path / "recorded")
         return
+    b = open_board(board_spec)
+    yield b
+    b.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """A contract test on ``replay://`` runs twice in its own call phase: recorded on ``REPLAY_RECORDED_ON``
+    through the run log's journal, then on the replay of that run file, which must serve every call."""
+    plan = pyfuncitem.funcargs.get("board")
+    if not isinstance(plan, ReplayPlan):
+        return None
     from neurram_lab.experiments._common import start_run
 
-    with open_board(REPLAY_RECORDED_ON) as sim, start_run(sim, tmp_path / "recorded", "contract", {}, {}) as log:
-        request.function(board=log.board)  # the test itself, recorded
-    b = open_board(f"replay://{log.path}")
-    b.snapshot()  # call 0 of every run file: the start snapshot
-    yield b
-    assert b.remaining == 0, "the replay served every recorded call"
-    b.close()
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    with open_board(plan.recorded_on) as sim, start_run(sim, plan.run_dir, "contract", {}, {}) as log:
+        pyfuncitem.obj(**{**args, "board": log.board})  # the test, recorded
+    with open_board(f"replay://{log.path}") as b:
+        b.snapshot()  # call 0 of every run file: the start snapshot
+        pyfuncitem.obj(**{**args, "board": b})  # the test, on the replay
+        assert b.remaining == 0, "the replay served every recorded call"
+    return True
 
 
 @pytest.fixture
