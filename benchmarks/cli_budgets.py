@@ -5,8 +5,8 @@ Run from the repository root::
     python benchmarks/cli_budgets.py [--budget-s 60]
 
 Runs ``neurram demo``, ``neurram characterize write-verify`` and ``neurram
-characterize relaxation`` with the options of ``tests/test_cli.py`` and
-``tests/test_programming_cli.py``, one JSON line each (command, ``wall_s`` as
+characterize relaxation`` with the options of ``tests/cli/test_cli.py`` and
+``tests/cli/test_programming_cli.py``, one JSON line each (command, ``wall_s`` as
 the run reports it, budget, within); exits 1 when a run is over its budget.
 Times swing with the machine's load: a figure over budget on a busy machine is
 a reason to run again on a quiet one, not a verdict.
