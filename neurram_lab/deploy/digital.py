@@ -51,6 +51,14 @@ def _pads(shape_hw, k, stride, padding):
     return (t, b, l, r), (oh, ow)
 
 
+def conv_geometry(hw, k, stride: int = 1, padding: str = "same"):
+    """``((pad_top, pad_bottom, pad_left, pad_right), (oh, ow))`` of a conv window ``k`` over a map of
+    ``hw = (h, w)``, as :func:`im2col` pads and strides it."""
+    stride = integer("stride", stride, lo=1)
+    k, stride, padding = _window("k", k, stride, padding, tuple(hw))
+    return _pads(tuple(hw), k, stride, padding)
+
+
 def im2col(x: np.ndarray, k, stride: int = 1, padding: str = "same", pad_value=0):
     """Conv input patches: (n, oh, ow, kh*kw*c) view-backed array, and (oh, ow).
 

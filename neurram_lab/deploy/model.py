@@ -34,9 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _jit
 from .._validate import _short, array, integer, npz_arrays, positive
 from ..errors import InputError, LimitError, NeuRRAMError
 from . import digital
+
+_KERNELS = "neurram_lab.deploy._deploy_numba"
 
 WEIGHT_OPS = ("conv2d", "dense")
 OPS = WEIGHT_OPS + ("batch_norm", "act_quant", "relu", "softmax", "flatten", "add", "max_pool", "avg_pool")
@@ -71,6 +74,12 @@ class Grid:
 
     def codes(self, x) -> np.ndarray:
         """Integer codes of ``x`` (clipped and rounded half up), int16."""
+        kern = _jit.kernels(_KERNELS) if self.bits <= 15 else None
+        if kern is not None and isinstance(x, np.ndarray) and x.dtype.kind in "fiu" and x.size:
+            xc = np.ascontiguousarray(x)
+            out = np.empty(xc.shape, np.int16)
+            if kern.grid_codes(xc.ravel(), float(self.max), float(self.step), out.ravel()):  # compiled, same codes
+                return out
         y = np.array(x, np.float64)  # one float64 copy; the rest in place (same arithmetic, no temporaries)
         np.clip(y, 0.0, self.max, out=y)
         y /= self.step

@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from .. import _jit
 from .._validate import boolean
 from ..mvm._mvm_caps import plan_mvm
 from ..board.capabilities import capabilities_of
@@ -32,6 +33,8 @@ from ..program.programming import check_passes, program_matrices
 from ..program.weights import conductance_to_weights
 from . import digital
 from .mapping import Mapping
+
+_KERNELS = "neurram_lab.deploy._deploy_numba"
 
 
 def measured_weights_mvm(board, programmed, inputs, input_bits, direction="forward", **_):
@@ -282,46 +285,54 @@ class ChipNetwork:
     def raw_partials(self, layer, x, rows=None):
         """Per-matrix outputs (weight units, uncalibrated) of a layer for input tensor ``x``.
 
-        Returns (rows, partials, spans, codes, inverse): table rows; for each an
+        Returns (rows, partials, spans, inputs, inverse): table rows; for each an
         array (vectors assigned to it, n_out) and the vector range it covers;
-        the layer codes that were sent; and, with ``skip_zero_inputs``, the index
-        of the sent vector that stands for each original one (else None).
+        the integer inputs sent to each matrix (its share of the layer's vectors,
+        bias rows included; the last replica's share zero-padded); and, with
+        ``skip_zero_inputs``, the index of the sent vector that stands for each
+        original one (else None).
         ``rows``: the layer's ``_layer_rows`` when the caller has them already.
         """
         grid = self.model.input_grid(layer.name)
-        codes = self.layer_codes(layer, x)
-        inverse = None
-        if self.skip_zero_inputs:
-            nz = codes.any(axis=1)
-            if not nz.all():  # all-zero patches: one bias-only MVM stands for all of them
-                keep = np.flatnonzero(nz)
-                first_zero = int(np.argmin(nz))
-                inverse = np.full(codes.shape[0], keep.size, np.int64)
-                inverse[keep] = np.arange(keep.size)
-                codes = np.vstack([codes[keep], codes[first_zero : first_zero + 1]])
-        n = codes.shape[0]
         rows = self._layer_rows(layer.name) if rows is None else rows
         n_rep = 1 + max(r["replica"] for _, r in rows)
-        share = -(-n // n_rep)  # replicas take equal shares (the last one zero-padded)
-        if share * n_rep > n:
-            codes = np.vstack([codes, np.zeros((share * n_rep - n, codes.shape[1]), codes.dtype)])
-        progs, inputs, spans = [], [], []
         widths = {r["in_stop"] - r["in_start"] + r["n_bias_rows"] for _, r in rows}
-        # one buffer for every matrix's inputs when they have one width: matrices on the same lines then go to
-        # the board as slices of it (run_mvm sends consecutive slices as they are instead of stacking copies)
-        buf = np.empty((len(rows), share, widths.pop()), codes.dtype) if len(widths) == 1 else None
-        for j, (idx, r) in enumerate(rows):
-            a = r["replica"] * share
-            progs.append(self.programmed[idx])
-            if buf is None:
-                inputs.append(self.matrix_inputs(r, codes[a : a + share], grid.levels))
-            else:
-                k = r["in_stop"] - r["in_start"]
-                buf[j, :, :k] = codes[a : a + share, r["in_start"] : r["in_stop"]]
-                buf[j, :, k:] = grid.levels
-                inputs.append(buf[j])
-            spans.append((a, min(a + share, n)))
+        inverse = None
+        built = None if self.skip_zero_inputs or len(widths) != 1 else self._compiled_inputs(layer, x, rows, n_rep)
+        if built is not None:
+            inputs, n, share = built
+        else:
+            codes = self.layer_codes(layer, x)
+            if self.skip_zero_inputs:
+                nz = codes.any(axis=1)
+                if not nz.all():  # all-zero patches: one bias-only MVM stands for all of them
+                    keep = np.flatnonzero(nz)
+                    first_zero = int(np.argmin(nz))
+                    inverse = np.full(codes.shape[0], keep.size, np.int64)
+                    inverse[keep] = np.arange(keep.size)
+                    codes = np.vstack([codes[keep], codes[first_zero : first_zero + 1]])
+            n = codes.shape[0]
+            share = -(-n // n_rep)  # replicas take equal shares (the last one zero-padded)
+            if share * n_rep > n:
+                codes = np.vstack([codes, np.zeros((share * n_rep - n, codes.shape[1]), codes.dtype)])
+            inputs = []
+            # one buffer for every matrix's inputs when they have one width: matrices on the same lines then go to
+            # the board as slices of it (run_mvm sends consecutive slices as they are instead of stacking copies)
+            buf = np.empty((len(rows), share, widths.pop()), codes.dtype) if len(widths) == 1 else None
+            for j, (idx, r) in enumerate(rows):
+                a = r["replica"] * share
+                if buf is None:
+                    inputs.append(self.matrix_inputs(r, codes[a : a + share], grid.levels))
+                else:
+                    k = r["in_stop"] - r["in_start"]
+                    buf[j, :, :k] = codes[a : a + share, r["in_start"] : r["in_stop"]]
+                    buf[j, :, k:] = grid.levels
+                    inputs.append(buf[j])
+        progs = [self.programmed[idx] for idx, _ in rows]
+        spans = [(r["replica"] * share, min(r["replica"] * share + share, n)) for _, r in rows]
         opts = dict(self.mvm_options)
+        if self._mvm is chip_mvm:  # the partials are float32: the float64 result rounded once, inside run_mvm
+            opts["dtype"] = np.float32
         cals = self.mvm_calibration.get(layer.name)
         outs = [None] * len(rows)
         t0 = time.perf_counter()
@@ -333,16 +344,47 @@ class ChipNetwork:
             for j, o in zip(members, res):
                 outs[j] = o
         self.mvm_time_s += time.perf_counter() - t0
-        return rows, [np.asarray(o, np.float32) for o in outs], spans, codes[:n], inverse
+        return rows, [np.asarray(o, np.float32) for o in outs], spans, inputs, inverse
+
+    def _compiled_inputs(self, layer, x, rows, n_rep):
+        """Every matrix's inputs of a layer in one buffer, straight from the quantised input tensor (the
+        compiled kernel: no im2col array, no copy per matrix), as ``(inputs, n_vectors, share)``; None
+        where the kernel is off or the layer is not a conv2d / dense on int16 codes (the numpy path then)."""
+        kern = _jit.kernels(_KERNELS)
+        if kern is None or layer.op not in ("conv2d", "dense"):
+            return None
+        grid = self.model.input_grid(layer.name)
+        if grid is None:
+            return None  # layer_codes names the missing quantiser
+        q = grid.codes(x)
+        if layer.op == "conv2d":
+            if q.ndim != 4:
+                return None
+            k = layer.params["kernel"].shape[:2]
+            (t, _, lft, _), (oh, ow) = digital.conv_geometry(q.shape[1:3], k, layer.config.get("stride", 1),
+                                                             layer.config.get("padding", "same"))
+            stride = int(layer.config.get("stride", 1))
+        else:
+            q = q.reshape(q.shape[0], 1, 1, -1)
+            k, stride, t, lft, oh, ow = (1, 1), 1, 0, 0, 1, 1
+        n = q.shape[0] * oh * ow
+        share = -(-n // n_rep)
+        width = rows[0][1]["in_stop"] - rows[0][1]["in_start"] + rows[0][1]["n_bias_rows"]
+        buf = np.empty((len(rows), share, width), np.int16)
+        col = {c: np.array([r[c] for _, r in rows], np.int64) for c in ("in_start", "in_stop", "n_bias_rows", "replica")}
+        kern.matrix_inputs(np.ascontiguousarray(q, np.int16), int(k[0]), int(k[1]), stride, int(t), int(lft),
+                           int(oh), int(ow), col["in_start"], col["in_stop"], col["n_bias_rows"], int(grid.levels),
+                           col["replica"] * share, n, buf)
+        return [buf[j] for j in range(len(rows))], n, share
 
     def matmul(self, layer, x) -> np.ndarray:
         """A weight layer on the chip: partial sums added, calibrated, rescaled to layer units."""
         rows = self._layer_rows(layer.name)  # a pandas look-up: once per layer and batch
         if not all(i in self.programmed for i, _ in rows):
             raise InputError(f"layer {layer.name!r} is not programmed; call program() first")
-        rows, outs, spans, codes, inverse = self.raw_partials(layer, x, rows)
+        rows, outs, spans, _, inverse = self.raw_partials(layer, x, rows)
         n_out = layer.params["kernel"].shape[-1]
-        y = np.zeros((codes.shape[0], n_out), np.float32)
+        y = np.zeros((max(z for _, z in spans), n_out), np.float32)
         for (idx, r), o, (a, z) in zip(rows, outs, spans):
             o = o[: z - a]
             if idx in self.calibration:
@@ -410,11 +452,11 @@ class ChipNetwork:
                 for members in core_rounds([r["core"] for _, r in rows])]
         for idx, _ in self._layer_rows(name):
             self.calibration.pop(idx, None)
-        rows, outs, spans, codes, _ = self.raw_partials(lay, x)
+        rows, outs, spans, inputs, _ = self.raw_partials(lay, x)
         errs = []
-        for (idx, r), o, (a, z) in zip(rows, outs, spans):
+        for (idx, r), o, (a, z), xin in zip(rows, outs, spans, inputs):
             o = o[: z - a]
-            ideal = self.matrix_inputs(r, codes[a:z], grid.levels).astype(np.float64) @ self.mapping.weights(r)
+            ideal = xin[: z - a].astype(np.float64) @ self.mapping.weights(r)
             if per_column:
                 slope, icpt = fit_columns(ideal, o)
                 self.calibration[idx] = (slope.astype(np.float32), icpt.astype(np.float32))

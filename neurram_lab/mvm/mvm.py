@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._mvm_caps import board_mvm, plan_mvm
+from .. import _jit
 from .._validate import array, boolean
 from ..board.contract import MVMRequest, as_board, input_segments
 from ..board.capabilities import capabilities_of
@@ -122,6 +123,15 @@ def matrices_and_inputs(matrices, x) -> tuple[list, list]:
     return list(matrices), list(x)
 
 
+def int_range(a: np.ndarray) -> tuple[int, int]:
+    """``(a.min(), a.max())`` of a non-empty integer array (one compiled pass where numba is on)."""
+    kern = _jit.kernels(_KERNELS)
+    if kern is not None and a.dtype.kind in "iu" and a.dtype.itemsize <= 8:
+        lo, hi = kern.int_range(a if a.flags.c_contiguous else np.ascontiguousarray(a))
+        return int(lo), int(hi)
+    return int(a.min()), int(a.max())
+
+
 def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray, float]:
     """Integer inputs and the scale they carry: floats in [-1, 1] ([0, 1] unsigned) are rounded
     to ``2**(n-1) - 1`` (``2**n - 1``) levels; integers pass through with scale 1."""
@@ -138,8 +148,9 @@ def quantize_inputs(x, input_bits: int, signed: bool = True) -> tuple[np.ndarray
         raise InputError(f"x has an empty batch (shape {a.shape})")
     if a.dtype.kind in "iu":
         lo_i, hi_i = (-(2 ** (input_bits - 1) - 1), 2 ** (input_bits - 1) - 1) if signed else (0, 2**input_bits - 1)
-        if a.size and (a.min() < lo_i or a.max() > hi_i):
-            bad = int(a.min() if a.min() < lo_i else a.max())
+        a_lo, a_hi = int_range(a)
+        if a_lo < lo_i or a_hi > hi_i:
+            bad = int(a_lo if a_lo < lo_i else a_hi)
             raise LimitError("mvm input", bad, (lo_i, hi_i),
                              f"integer inputs at input_bits={input_bits}, {'signed' if signed else 'unsigned'}")
         return a.astype(np.int16, copy=False), 1.0  # inputs of at most 8 bits: int16 keeps the copies small
@@ -245,6 +256,43 @@ def check_recurrent_signs(mats, signed: bool) -> None:
             raise InputError("differential recurrent inputs drive -x on every second line: use signed inputs")
 
 
+RESULT_DTYPES = (np.float64, np.float32)
+_KERNELS = "neurram_lab.mvm._mvm_numba"
+
+
+def result_dtype(dtype):
+    """``dtype`` as numpy.float64 or numpy.float32 (what :func:`run_mvm` returns), InputError otherwise."""
+    try:
+        d = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype)
+    except TypeError:
+        d = None
+    if d is None or d.type not in RESULT_DTYPES:
+        raise InputError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    return d.type
+
+
+def forward_result(codes, base, col_scale, row_coef, ints, dtype=np.float64) -> np.ndarray:
+    """Forward results in weight units from raw codes: ``(codes + base) * col_scale``, minus
+    ``row_coef * ints.sum(-1)`` per vector when ``row_coef`` is not None (single-ended placements),
+    computed in float64 and rounded once to ``dtype``. ``base`` a float or (n_out,), ``col_scale``
+    (n_out,). The compiled kernel and the numpy lines give the same bits."""
+    kern = _jit.kernels(_KERNELS)
+    if kern is not None and codes.ndim == 2 and ints.ndim == 2:
+        cols = codes.shape[1]
+        b = np.broadcast_to(np.asarray(base, np.float64), (cols,))
+        out = np.empty(codes.shape, dtype)
+        kern.forward_result(codes, np.ascontiguousarray(b), np.ascontiguousarray(col_scale, np.float64),
+                            0.0 if row_coef is None else float(row_coef), ints if row_coef is not None else
+                            ints[:, :0], out)
+        return out
+    y = codes.astype(np.float64)
+    y += base
+    y *= col_scale
+    if row_coef is not None:
+        y -= row_coef * ints.sum(axis=-1, keepdims=True)
+    return y.astype(dtype, copy=False)
+
+
 DEFAULT_OUTPUT_BITS = 6
 
 
@@ -266,7 +314,8 @@ def _stacked(arrays: list) -> np.ndarray:
 
 def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = None, direction: str = "forward",
             two_phase: bool = False, parallel: bool = True, activation: str = "none",
-            calibration: MVMCalibration | None = None, signed: bool = True, return_codes: bool = False):
+            calibration: MVMCalibration | None = None, signed: bool = True, return_codes: bool = False,
+            dtype=np.float64):
     """Multiply programmed matrices by input vectors on the chip.
 
     Parameters
@@ -301,6 +350,9 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
     signed : bool
     return_codes : bool
         Also return the raw codes (list per matrix).
+    dtype : numpy.float64 or numpy.float32
+        Of the results: float32 is the float64 result rounded once (what a caller converting the
+        float64 result to float32 would get, without the float64 array).
 
     Returns
     -------
@@ -318,6 +370,7 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
     """
     board = as_board(board)
     parallel, return_codes = boolean("parallel", parallel), boolean("return_codes", return_codes)
+    dtype = result_dtype(dtype)
     caps = capabilities_of(board)
     if calibration is not None and not isinstance(calibration, MVMCalibration):
         raise InputError(f"calibration must be an MVMCalibration, got {type(calibration).__name__}")
@@ -388,19 +441,18 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
             y = (codes_of[k].astype(np.float64) + 0.5) / span
             if direction == "backward" and m.placement.differential:
                 y = y[..., 0::2] - y[..., 1::2]
+            y = y.astype(dtype, copy=False)
             results.append(y[0] if squeeze[k] else y)
             continue
         base = off - calibration.offsets[k] if calibration is not None and calibration.offsets is not None else off
         if direction == "forward" and isinstance(m, ProgrammedMatrix):  # to_weight_units folded into one column scale
             kw = m.w_max / (m.gmax_s - m.gmin_s) / scales[k]
-            y = codes_of[k].astype(np.float64)
-            y += base
-            y *= conductance_of(m).sum(axis=0) * (unit / (cs_over_ci * v_read) * kw)
-            if not m.placement.differential:
-                y -= (m.gmin_s * kw) * ints[k].sum(axis=-1, keepdims=True)
+            col_scale = conductance_of(m).sum(axis=0) * (unit / (cs_over_ci * v_read) * kw)
+            y = forward_result(codes_of[k], base, col_scale, None if m.placement.differential else m.gmin_s * kw,
+                               ints[k], dtype)
         else:
             y_wm = (codes_of[k].astype(np.float64) + base) * (unit / (cs_over_ci * v_read))
-            y = to_weight_units(m, y_wm, ints[k], direction) / scales[k]
+            y = (to_weight_units(m, y_wm, ints[k], direction) / scales[k]).astype(dtype, copy=False)
         results.append(y[0] if squeeze[k] else y)
     if single:
         return (results[0], codes_of[0]) if return_codes else results[0]

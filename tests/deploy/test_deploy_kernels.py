@@ -1,0 +1,84 @@
+"""The compiled kernels of tier 3 (matrix inputs, grid codes) and tier 2 (forward results, input range)
+give the same bits as the numpy lines they stand for (issue 19 speed)."""
+
+import numpy as np
+import pytest
+
+from neurram_lab import _jit
+from neurram_lab.deploy import digital
+from neurram_lab.deploy.model import Grid
+from neurram_lab.errors import InputError
+from neurram_lab.mvm import mvm as mvm_mod
+
+deploy_k = _jit.kernels("neurram_lab.deploy._deploy_numba")
+mvm_k = _jit.kernels("neurram_lab.mvm._mvm_numba")
+needs_jit = pytest.mark.skipif(deploy_k is None or mvm_k is None, reason="compiled kernels off")
+
+
+@needs_jit
+@pytest.mark.parametrize("stride,padding,k", [(1, "same", 3), (2, "same", 3), (1, "valid", 3), (2, "same", 1)])
+def test_matrix_inputs_equal_im2col_slices(stride, padding, k):
+    rng = np.random.default_rng(stride * 10 + k)
+    q = rng.integers(0, 8, (3, 7, 6, 5)).astype(np.int16)
+    cols, (oh, ow) = digital.im2col(q, (k, k), stride, padding)
+    codes = cols.reshape(-1, cols.shape[-1])
+    n, width_in = codes.shape
+    n_rep = 2
+    share = -(-n // n_rep)
+    padded = np.vstack([codes, np.zeros((share * n_rep - n, width_in), codes.dtype)])
+    # three matrices: two row segments of replica 0 (different bias counts, one width), one of replica 1
+    half = width_in // 2
+    segs = [(0, half, width_in - half + 1, 0), (half, width_in, half + 1, 0), (0, half, width_in - half + 1, 1)]
+    width = width_in + 1
+    starts, stops, nb, rep = (np.array(c, np.int64) for c in zip(*segs))
+    buf = np.full((3, share, width), -9, np.int16)
+    (t, _, lft, _), (oh2, ow2) = digital.conv_geometry(q.shape[1:3], (k, k), stride, padding)
+    assert (oh2, ow2) == (oh, ow)
+    deploy_k.matrix_inputs(q, k, k, stride, t, lft, oh, ow, starts, stops, nb, 7, rep * share, n, buf)
+    for j, (s0, s1, nbias, r) in enumerate(segs):
+        want = np.hstack([padded[r * share : r * share + share, s0:s1], np.full((share, nbias), 7, np.int16)])
+        assert np.array_equal(buf[j], want)
+
+
+@needs_jit
+def test_grid_codes_compiled_equal_numpy(monkeypatch):
+    rng = np.random.default_rng(3)
+    x = (rng.normal(0.5, 1.0, (4, 5, 6)) * 2).astype(np.float32)
+    x.flat[:3] = [0.0, -0.0, 2.0]
+    g = Grid(3, 1.7)
+    fast = g.codes(x)
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    slow = g.codes(x)
+    assert fast.dtype == slow.dtype == np.int16 and np.array_equal(fast, slow)
+    x[0, 0, 1] = np.nan  # not finite: the numpy path decides, as before
+    slow = g.codes(x)
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    assert np.array_equal(g.codes(x), slow)
+
+
+@needs_jit
+@pytest.mark.parametrize("row_coef", [None, 2.5e-6])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_forward_result_compiled_equal_numpy(monkeypatch, row_coef, dtype):
+    rng = np.random.default_rng(5)
+    codes = rng.integers(-128, 128, (37, 11)).astype(np.int16)
+    ints = rng.integers(0, 8, (37, 9)).astype(np.int16)
+    base = 0.5 - rng.normal(0, 0.3, 11)
+    col = rng.uniform(1e-7, 3e-6, 11) * 1.37
+    fast = mvm_mod.forward_result(codes, base, col, row_coef, ints, dtype)
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    slow = mvm_mod.forward_result(codes, base, col, row_coef, ints, dtype)
+    assert fast.dtype == slow.dtype == dtype
+    assert fast.tobytes() == slow.tobytes()
+    if dtype is np.float32:  # the float32 result is the float64 one rounded once
+        assert fast.tobytes() == mvm_mod.forward_result(codes, base, col, row_coef, ints).astype(np.float32).tobytes()
+
+
+@needs_jit
+def test_int_range_and_result_dtype():
+    x = np.array([[3, -4, 7], [0, 2, -1]], np.int16)
+    assert mvm_mod.int_range(x) == (-4, 7)
+    assert mvm_mod.int_range(x[:, ::2]) == (-1, 7)
+    for bad in (None, True, np.int16, "x"):
+        with pytest.raises(InputError, match="dtype"):
+            mvm_mod.result_dtype(bad)
