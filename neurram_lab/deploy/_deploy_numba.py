@@ -41,38 +41,55 @@ def matrix_inputs(q, kh, kw, stride, pad_top, pad_left, oh, ow, starts, stops, n
     n, h, w, c = q.shape
     n_mat, share, width = buf.shape
     per_image = oh * ow
+    # each matrix's elements as runs of consecutive channels at one window offset, worked out once
+    max_runs = kh * kw + 1
+    r_dy = np.empty((n_mat, max_runs), np.int64)
+    r_dx = np.empty((n_mat, max_runs), np.int64)
+    r_ch = np.empty((n_mat, max_runs), np.int64)
+    r_len = np.empty((n_mat, max_runs), np.int64)
+    r_at = np.empty((n_mat, max_runs), np.int64)
+    n_runs = np.zeros(n_mat, np.int64)
     for j in range(n_mat):
-        s0 = starts[j]
-        s1 = stops[j]
-        k = s1 - s0
+        p = starts[j]
+        u = 0
+        while p < stops[j]:
+            ch = p % c
+            run = min(c - ch, stops[j] - p)
+            r_dy[j, u] = p // (kw * c)
+            r_dx[j, u] = (p // c) % kw
+            r_ch[j, u] = ch
+            r_len[j, u] = run
+            r_at[j, u] = p - starts[j]
+            u += 1
+            p += run
+        n_runs[j] = u
+    for j in range(n_mat):
+        k = stops[j] - starts[j]
+        nb = n_bias[j]
         for r in range(share):
-            row = buf[j, r]
             v = first[j] + r
             if v >= n_valid:
                 for t in range(k):
-                    row[t] = 0
+                    buf[j, r, t] = 0
             else:
                 img = v // per_image
                 rem = v - img * per_image
                 oy = rem // ow
-                ox = rem - oy * ow
-                p = s0
-                while p < s1:
-                    ky = p // (kw * c)
-                    kx = (p // c) % kw
-                    ch = p % c
-                    run = min(c - ch, s1 - p)
-                    y = oy * stride + ky - pad_top
-                    xx = ox * stride + kx - pad_left
-                    at = p - s0
+                y0 = oy * stride - pad_top
+                x0 = (rem - oy * ow) * stride - pad_left
+                for u in range(n_runs[j]):
+                    y = y0 + r_dy[j, u]
+                    xx = x0 + r_dx[j, u]
+                    at = r_at[j, u]
+                    ln = r_len[j, u]
                     if 0 <= y < h and 0 <= xx < w:
-                        for t in range(run):
-                            row[at + t] = q[img, y, xx, ch + t]
+                        ch = r_ch[j, u]
+                        for t in range(ln):
+                            buf[j, r, at + t] = q[img, y, xx, ch + t]
                     else:
-                        for t in range(run):
-                            row[at + t] = 0
-                    p += run
-            for t in range(k, k + n_bias[j]):
-                row[t] = levels
-            for t in range(k + n_bias[j], width):
-                row[t] = 0
+                        for t in range(ln):
+                            buf[j, r, at + t] = 0
+            for t in range(k, k + nb):
+                buf[j, r, t] = levels
+            for t in range(k + nb, width):
+                buf[j, r, t] = 0
