@@ -116,16 +116,38 @@ def main(argv=None) -> dict:
     return out
 
 
+def hil_per_vector_s(bits_list=(4, 3), signed: bool = False) -> dict:
+    """Predicted real-board seconds of one input vector at each of ``bits_list`` input bits (in that order, on
+    one ``hil://`` board) by its board-time model: the slope between 64 and 256 vectors on one programmed
+    8 x 16 matrix (one core per request)."""
+    from neurram_lab import open_board
+    from neurram_lab.mvm.mvm import run_mvm
+    from neurram_lab.program.programming import program_weights
+    from neurram_lab.program.weights import MatrixPlacement
+
+    board = open_board("hil://?seed=1")
+    rng = np.random.default_rng(0)
+    pm = program_weights(board, rng.uniform(-1, 1, (8, 16)), MatrixPlacement(0, 0, 0, 8, 16), iterations=1,
+                         settle_s=0.0)
+    per_vector_s = {}
+    for bits in bits_list:
+        lo, hi = (-(2 ** (bits - 1) - 1), 2 ** (bits - 1)) if signed else (0, 2 ** (bits - 1))
+        t = []
+        for n in (64, 256):
+            t0 = board.counters()["predicted_board_time_s"]
+            run_mvm(board, pm, rng.integers(lo, hi, (n, 8)).astype(np.int16), input_bits=bits, output_bits=7,
+                    signed=signed)
+            t.append(board.counters()["predicted_board_time_s"] - t0)
+        per_vector_s[bits] = (t[1] - t[0]) / 192
+    return per_vector_s
+
+
 def _board_time(model, mapping) -> dict:
     """Predicted real-board MVM time of 10 000 images from ``hil://``'s board-time model (FrontPanel calls and
     the bitstream's FPGA cycles): the cost of one input vector at 3 and 4 input bits (slope between 64 and 256
     vectors on one programmed 8 x 16 matrix), times the vectors each of the 61 matrices gets per image (one per
     output position of its layer; the authors' bitstream runs one core per request)."""
-    from neurram_lab import open_board
     from neurram_lab.deploy.model import exact_matmul
-    from neurram_lab.mvm.mvm import run_mvm
-    from neurram_lab.program.programming import program_weights
-    from neurram_lab.program.weights import MatrixPlacement
 
     vectors = {}
 
@@ -134,19 +156,7 @@ def _board_time(model, mapping) -> dict:
         return exact_matmul(layer, x)
 
     model.predict(np.zeros((1, 32, 32, 3), np.uint8), count, batch=1)
-    board = open_board("hil://?seed=1")
-    rng = np.random.default_rng(0)
-    pm = program_weights(board, rng.uniform(-1, 1, (8, 16)), MatrixPlacement(0, 0, 0, 8, 16), iterations=1,
-                         settle_s=0.0)
-    per_vector_s = {}
-    for bits in (4, 3):
-        t = []
-        for n in (64, 256):
-            t0 = board.counters()["predicted_board_time_s"]
-            run_mvm(board, pm, rng.integers(0, 2 ** (bits - 1), (n, 8)).astype(np.int16), input_bits=bits,
-                    output_bits=7, signed=False)
-            t.append(board.counters()["predicted_board_time_s"] - t0)
-        per_vector_s[bits] = (t[1] - t[0]) / 192
+    per_vector_s = hil_per_vector_s((4, 3))
     tab = mapping.table
     per_image = sum(vectors[r.layer] * per_vector_s[4 if r.layer == "stem.conv" else 3]
                     for r in tab[tab["replica"] == 0].itertuples())
