@@ -17,12 +17,10 @@ def int_range(x):  # pragma: no cover - compiled
     flat = x.ravel()
     lo = flat[0]
     hi = flat[0]
-    for i in range(1, flat.size):
+    for i in range(1, flat.size):  # branch-free, so that it vectorises
         v = flat[i]
-        if v < lo:
-            lo = v
-        elif v > hi:
-            hi = v
+        lo = min(lo, v)
+        hi = max(hi, v)
     return lo, hi
 
 
