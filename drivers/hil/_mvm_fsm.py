@@ -186,8 +186,11 @@ class MvmFsm:
         latch = e.latch
 
         def latch_lfsr_set(values):  # 0x0A bit 0 is a level on the chip's set pin: act while it is high
+            was = self._wi(nt.WI_LFSR) & 1
             latch(values)
             if self._wi(nt.WI_LFSR) & 1:
+                if not was:  # the pin's falling edge (lfsrhorz_set_b = ~0x0A[0], neurram_top.v:404)
+                    self._log_lfsr(("lfsr_preset",))
                 self._lfsr_preset()
 
         e.latch = latch_lfsr_set
@@ -710,6 +713,12 @@ class MvmFsm:
         return codes_to_flips(codes)
 
     # ------------------------------------------------------------- LFSR
+    def _log_lfsr(self, effect: tuple) -> None:
+        """Record an LFSR effect where a check asks for them (``emu.lfsr_log``, :mod:`drivers.rtl.diff`)."""
+        log = getattr(self.emu, "lfsr_log", None)
+        if log is not None:
+            log.append(effect)
+
     def _lfsr_preset(self) -> None:
         circuit = self.emu.twin.circuit
         for c in range(CORE_GRID_ROWS * CORE_GRID_COLS):
@@ -722,6 +731,7 @@ class MvmFsm:
             self.emu.violations.append("LFSR shift with 0x10[20:12] = 0: lfsr_control.v never leaves STATE_SHIFT")
             return
         cores = self.emu.enabled_cores()
+        self._log_lfsr(("lfsr_shift", cores[0] if len(cores) == 1 else None, int(n)))
         if len(cores) == 1:
             bits = self.emu.twin.circuit.core(cores[0]).lfsr.shift_out(n)
             if self._wi(nt.WI_LFSR) & 1:  # held set while it shifts
@@ -757,6 +767,9 @@ class MvmFsm:
         from neurram_lab.sim_backend.neuron import cs_over_ci
 
         cg = cs_over_ci(circuit.p)
+        # the neurons sample for 0x10[3:0] + 1 clocks of the 25 MHz SPI clock (lfsr_control.v:232-246, 390-392;
+        # neurram_top.v:118, 392), then the neuron FSM integrates once (TRIG_INTEG1/2, :262-291, 397-404)
+        self._log_lfsr(("lfsr_pulse", tuple(e.enabled_cores()), ((self._wi(nt.WI_DEBUG) & 0xF) + 1) * 40.0, 1, False))
         for core in e.enabled_cores():
             cc = circuit.core(core)
             bit = cc.lfsr._step()  # A xor B per neuron, one step a pulse

@@ -45,8 +45,8 @@ def make_rtl_ok(hdl=None, top: str = DEFAULT_TOP, seed: int = 0, params=None):
         raise InputError("rtl:// needs the authors' HDL: give hdl=DIR or set NEURRAM_SHARED")
     vvp = build(hdl, top)
     twin = SimBoard(seed=seed, params=params)
-    def sim_factory(on_events, current_fn, conversion_fn):
-        return RtlSim(vvp, on_events, current_fn, conversion_fn)
+    def sim_factory(on_events, current_fn, conversion_fn, lfsr_fn=None):
+        return RtlSim(vvp, on_events, current_fn, conversion_fn, lfsr_fn)
 
     ok = RtlOk(sim_factory, twin, serial=f"RTL-{int(seed)}")
     ok.top, ok.hdl = top, str(hdl)

@@ -8,7 +8,8 @@ parent (:mod:`drivers.rtl.sim`) at ``NEURRAM_RTL_ADDRESS`` and serves requests, 
 start, ``("pins", [names])`` -> values, ``("wait", ns)``, ``("close",)``. When the read voltage reaches the cell
 (mid-request) the bench asks ``("need_current",)`` and takes the answer ``(i_a, v0_v)`` before going on; at the
 neurons' first comparator write after a sample burst it asks ``("need_conversion", snapshots, y_addr)`` (the scan
-chains at each burst, the FPGA's output masks) and loads the answer ``{core: (sign bits, flip steps)}``. Every answer is
+chains at each burst, the FPGA's output masks) and loads the answer ``{core: (sign bits, flip steps)}``; at each LFSR shift trigger it asks
+``("need_lfsr",)`` and puts the answer ``(chain A bits, chain B bits)`` on ``lfsr_out``. Every answer is
 ``(result, events, sim_ns)`` (``result`` a tuple ``("error", message)`` when the request failed): the board's events since the last answer (``(kind word, time_ps)``) and the
 simulated time. Nothing here knows the driver's tables.
 """
@@ -39,6 +40,11 @@ PIPE_SETTLE_US = 200
 POLL_WAIT_NS = int(os.environ.get("NEURRAM_RTL_POLL_WAIT_NS", "500"))
 POLL_WAIT_MAX_NS = 16_000
 TRIGGER_GAP_NS = int(os.environ.get("NEURRAM_RTL_TRIGGER_GAP_NS", "200"))
+# A pipe-out read comes a USB transaction after the host's last call on a real board; a block that has no
+# status bit for its data (lfsr_control.v's FIFO32x32: out_fifo_empty is left open, neurram_top.v:627) is
+# read on that latency alone (the LFSR read: trigger 0x44 bit 4, then pipe 0xA1 at once, 256 shift clocks of
+# 80 ns = 20.5 us later on the design). So a pipe-out waits until this long after the last request ended.
+PIPE_OUT_LATENCY_NS = int(os.environ.get("NEURRAM_RTL_PIPE_OUT_LATENCY_NS", "50000"))
 
 
 def _int(value) -> int:
@@ -60,6 +66,7 @@ class _Host:
         self.ev_seen = 0
         self.polls = 0  # UpdateWireOuts since the last other request
         self.snaps = []  # (burst index, [(lane 0, lane 1) per core row]) since the last conversion
+        self.last_end_ns = 0.0  # when the last request's answer went out (simulated)
 
     async def cmd(self, op, addr=0, data=0, n=0):
         ok = self.ok
@@ -130,6 +137,9 @@ class _Host:
             await self.settle_pipe_in()
             return len(words)
         if op == "po":
+            gap = PIPE_OUT_LATENCY_NS - (get_sim_time("ns") - self.last_end_ns)
+            if gap > 0:
+                await Timer(int(gap), "ns")
             out = []
             left = int(req[2])
             while left:
@@ -165,6 +175,18 @@ async def _read_watch(host, conn):
 
 
 N_ROWS = 8
+
+
+async def _lfsr_watch(host, conn):
+    """At each LFSR shift trigger the design receives (board.v ``lfsr_req``), ask the parent for the next 512
+    bits each of the chip's two chains will put on ``lfsr_out`` and load them before the first clock."""
+    tb = host.tb
+    while True:
+        await Edge(tb.lfsr_req)
+        conn.send((("need_lfsr",), host.events(), get_sim_time("ns")))
+        a_bits, b_bits = conn.recv()
+        tb.lfsr_a_bits.value = int(a_bits)
+        tb.lfsr_b_bits.value = int(b_bits)
 
 
 async def _sample_watch(host):
@@ -208,6 +230,7 @@ async def serve_frontpanel(tb):
     conn.send((("ready",), host.events(), get_sim_time("ns")))
     cocotb.start_soon(_read_watch(host, conn))
     cocotb.start_soon(_sample_watch(host))
+    cocotb.start_soon(_lfsr_watch(host, conn))
     cocotb.start_soon(_conversion_watch(host, conn))
     while True:
         try:
@@ -226,4 +249,5 @@ async def serve_frontpanel(tb):
         except Exception as exc:  # handed to the parent as its typed error
             conn.send((("error", f"{type(exc).__name__}: {exc}"), [], get_sim_time("ns")))
             continue
+        host.last_end_ns = get_sim_time("ns")
         conn.send((res, host.events(), get_sim_time("ns")))

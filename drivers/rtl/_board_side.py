@@ -18,7 +18,12 @@ kind  what         fields
 8     DAC frame    SCK edges while CS was low[7:0], DAC clocks dac_daisy_control's FSM worked[39:8]
 9     DAC CS low   (none: the frame's start)
 10    sample burst trigger_in pulses[15:0], burst index[31:16], pins at its start[36:32]:
-                   ext_1n_sl_sel[32], ext_1n_bl_sel[33], ext_1n[34], forward[35], inference_mode[36]
+                   ext_1n_sl_sel[32], ext_1n_bl_sel[33], ext_1n[34], forward[35], inference_mode[36];
+                   dated at its first pulse
+12    LFSR pulse   sw_in_sample high time with lfsr_mode (ps)[39:0], sw_integ pulses then[47:40],
+                   inference_mode high in the window[48]; logged when lfsr_mode falls
+13    LFSR set     (none: lfsrhorz_set_b fell)
+14    LFSR shift   lfsrhorz_clk rising edges[9:0]; logged when lfsr_control.v starts its pipe-out FIFO
 ===== ============ ==========================================================================
 
 The scan chains (board.v): at each burst's first pulse the bench reads every core row's two chains; at the
@@ -54,6 +59,8 @@ from .. import neurram_top as nt
 
 EV_DAC, EV_REG, EV_CLEAR, EV_CE_CLK, EV_CE_RESET, EV_PULSE, EV_ADC, EV_FRAME, EV_CS_LOW, EV_SAMPLE, EV_OVERFLOW = (
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15)
+EV_LFSR_PULSE, EV_LFSR_SET, EV_LFSR_SHIFT = 12, 13, 14
+LFSR_WINDOW_BITS = 512  # bits of each chain the bench puts on lfsr_out at a shift trigger (board.v)
 N_CORES = nt.CORE_ROWS * nt.CORE_COLS
 # Tops whose neurons' samples the twin cannot convert: neurram_top_voltage_mode.v ties inference_mode low (:375)
 # and its neuron controller samples the bit/source line's settled voltage with the word lines on
@@ -83,6 +90,10 @@ def decode(word: int) -> tuple:
         return kind, word & 0xFF, (word >> 8) & 0xFFFFFFFF
     if kind == EV_SAMPLE:
         return kind, word & 0xFFFF, (word >> 16) & 0xFFFF, (word >> 32) & 0x1F
+    if kind == EV_LFSR_PULSE:
+        return kind, word & ((1 << 40) - 1), (word >> 40) & 0xFF, bool(word >> 48 & 1)
+    if kind == EV_LFSR_SHIFT:
+        return kind, word & 0x3FF
     return (kind,)
 
 
@@ -128,7 +139,7 @@ class _ConvShim:
         self.rows = [self._Row(np.unpackbits(np.frombuffer(int(y).to_bytes(48, "little"), np.uint8),
                                              bitorder="little")[:256].astype(bool)) for y in y_addr]
         self.last_request = None
-        self.lfsr_noise_v = {}  # no LFSR pulses on the chip side (the plan has none)
+        self.lfsr_noise_v = chip.lfsr_noise_v  # the LFSR pulses' charge on each core's integrators (used up here)
         self._fwd = bool(forward)
         self._with_lfsr_noise = lambda cores, fn: MvmFsm._with_lfsr_noise(self, cores, fn)
         self._step_v = lambda: MvmFsm._step_v(self)
@@ -175,6 +186,8 @@ class ChipSide:
         self._k = np.zeros(1, np.int64)
         self.bursts: dict[int, tuple[int, int]] = {}  # burst index -> (pulses, pins) since the last conversion
         self.conversions = 0
+        self.lfsr_noise_v: dict[int, np.ndarray] = {}  # core -> LFSR pulses' charge on its integrators (V)
+        self._noise_ps: dict[int, int] = {}  # core -> time of its last LFSR pulse (ps)
 
     # ------------------------------------------------------------ events
     def take(self, events) -> None:
@@ -215,6 +228,15 @@ class ChipSide:
                 self.adc_codes.append(ev[1])
             elif kind == EV_SAMPLE:
                 self.bursts[ev[2]] = (ev[1], ev[3])
+                for core in [c for c, t in self._noise_ps.items() if t < t_ps]:  # sampled after the pulse: a CDS
+                    self.lfsr_noise_v.pop(core, None)
+                    del self._noise_ps[core]
+            elif kind == EV_LFSR_SET:
+                self._lfsr_preset()
+            elif kind == EV_LFSR_SHIFT:
+                self._lfsr_shift(ev[1])
+            elif kind == EV_LFSR_PULSE:
+                self._lfsr_pulse(ev[1], ev[2], ev[3], t_ps)
             elif kind == EV_OVERFLOW:
                 self.lost_events = True
 
@@ -237,6 +259,55 @@ class ChipSide:
             for v in cols:
                 if h < nt.CORE_ROWS and v < nt.CORE_COLS:
                     self.core_enable[h * nt.CORE_COLS + v] = data
+
+    # ------------------------------------------------------------ LFSR
+    def _lfsr_driver(self):
+        """The core whose LFSR chains drive lfsr_out: the one enabled core (with several or none, which the
+        chip's output mux picks is not published: none, the pins read 0, as ``hil://`` answers)."""
+        cores = np.flatnonzero(self.core_enable).tolist()
+        return cores[0] if len(cores) == 1 else None
+
+    def lfsr_bits(self) -> tuple[int, int]:
+        """The next :data:`LFSR_WINDOW_BITS` bits of the driving core's two chains on lfsr_out, bit ``k``
+        after ``k`` clocks, as ints (chain A's, chain B's); the chains themselves move at the shift event."""
+        import copy
+
+        core = self._lfsr_driver()
+        if core is None:
+            return 0, 0
+        bits = copy.deepcopy(self.twin.circuit.core(core).lfsr).shift_out(LFSR_WINDOW_BITS)
+        return _pack(bits[:, 0]), _pack(bits[:, 1])
+
+    def _lfsr_preset(self) -> None:
+        for c in range(N_CORES):
+            self.twin.circuit.core(c).lfsr.preset()
+        self.effects.append(("lfsr_preset",))
+
+    def _lfsr_shift(self, n: int) -> None:
+        core = self._lfsr_driver()
+        if core is not None:
+            self.twin.circuit.core(core).lfsr.shift_out(n)
+        self.effects.append(("lfsr_shift", core, int(n)))
+
+    def _lfsr_pulse(self, sample_ps: int, integrations: int, inference: bool, t_ps: int) -> None:
+        """An LFSR pulse on the pins: where the neurons sampled VPLFSR / VNLFSR (sample_ps > 0) and the neuron
+        FSM integrated it, each enabled core's neurons get the twin's LFSR charge (the model ``hil://`` uses,
+        :meth:`drivers.hil._mvm_fsm.MvmFsm.lfsr_pulse_trigger`, from the DAC pins' levels)."""
+        from neurram_lab.sim_backend.neuron import cs_over_ci
+
+        cores = np.flatnonzero(self.core_enable).tolist()
+        if sample_ps > 0 and integrations > 0 and not inference:
+            circuit = self.twin.circuit
+            cg = cs_over_ci(circuit.p)
+            v_pos, v_neg, v_ref = self.volts("VPLFSR"), self.volts("VNLFSR"), self.volts("VREF")
+            for core in cores:
+                cc = circuit.core(core)
+                bit = cc.lfsr._step()
+                self.lfsr_noise_v[core] = self.lfsr_noise_v.get(core, 0.0) + cg * cc.gain * (
+                    np.where(bit, v_pos, v_neg) - v_ref)
+                self._noise_ps[core] = t_ps
+        self.effects.append(("lfsr_pulse", tuple(cores), round(sample_ps / 1000.0, 2), int(integrations),
+                             bool(inference)))
 
     # ------------------------------------------------------- conversion
     def convert(self, snaps, y_addr) -> dict:

@@ -41,9 +41,14 @@ MUTATIONS = {
     "trigger_bit": ("T_DAC_PUSH", 0, "DAC word push sent on trigger 0x40 bit 0 instead of bit 1"),
     "pulse_extra": ("PULSE_EXTRA_TICKS", nt.PULSE_EXTRA_TICKS + 1, "pulse width register off by one tick"),
     "mvm_status_bit": ("NS_BATCH_IDLE", 1 << 4, "batched MVM done polled on 0x28 bit 4 (matmul idle) instead of bit 9"),
+    # the LFSR path (drivers/_lfsr_host.py): the chains' set pin is ~0x0A[0] (neurram_top.v:404), 0x0B is the
+    # write mux (:601), so the preset reaches the pins only on 0x0A
+    "lfsr_set_wire": ("WI_LFSR", 0x0B, "LFSR preset sent on wire-in 0x0B bit 0 instead of 0x0A bit 0"),
+    # trigger 0x44 bit 5 starts lfsr_control.v's pulse (neurram_top.v:614); bit 6 is not wired
+    "lfsr_pulse_bit": ("T_LFSR_PULSE", 6, "LFSR pulse sent on trigger 0x44 bit 6 instead of bit 5"),
 }
 # looked up at each call by the driver and the emulator: checkable on an already open pair
-CALL_TIME = ("endpoint", "status_bit", "dac_channel", "formula", "pulse_extra", "mvm_status_bit")
+CALL_TIME = ("endpoint", "status_bit", "dac_channel", "formula", "pulse_extra", "mvm_status_bit", "lfsr_set_wire")
 
 
 _PRISTINE_NAME = "neurram_lab.drivers._neurram_top_pristine"
@@ -84,6 +89,12 @@ def ops_for(name: str, core: int, cells) -> list[tuple]:
         return [("set", core, cells[:1])]
     if name == "mvm_status_bit":
         return [("mvm", core, cells, 1, 1, 2, "forward", 0, False, None)]
+    if name == "lfsr_set_wire":
+        return [("lfsr_preset",), ("lfsr_read", core, 1)]
+    if name == "lfsr_pulse_bit":
+        from ._scenario import LFSR_MVM_CI
+
+        return [("stochastic_mvm", core, cells) + LFSR_MVM_CI[0]]
     return [("read", core, cells[:1])]
 
 

@@ -4,7 +4,8 @@
 read back (auto-ranged), some SET and RESET and read again (RESET cells with the manual-range bit of wire-in
 0x12, so a low conductance costs at most 12 fixed-length measurements of simulated time instead of
 auto-ranging to ``t_delta`` ~ 30 000 units = hours of wall time); single manual reads (trigger 0x43 bit 0);
-the error paths (requests refused before any call, FrontPanel refusals). :func:`random_ops` adds ``n``
+the LFSR path (:func:`lfsr_ops`: preset, state reads, a stochastic MVM); the error paths (requests refused
+before any call, FrontPanel refusals). :func:`random_ops` adds ``n``
 seeded operations of the same kinds on the formed cells. Everything goes through the driver
 (:class:`~drivers.fpga_board.FpgaBoard`) or, for what it does not offer (the manual read, the
 manual-range bit, raw endpoints), through its :class:`~drivers.frontpanel.Link`, so the constants of
@@ -63,6 +64,7 @@ def ci_plan(seed: int = 0, n_cells: int = 64, exclude=frozenset()) -> list[tuple
     ops += [("manual_read", core, cell) for cell in cells[10:14]]
     ops += [("mvm", core, cells) + BATCH_MVM, ("neuron_test", core, NEURON_LEVELS_V, 6),
             ("read", core, cells[13:14])]  # the cell selected before them: the readout cleared its registers
+    ops += lfsr_ops(core, cells, LFSR_MVM_CI)
     ops += [("error", name) for name in ERRORS]
     ops.append(("read", core, cells[:2]))  # the board still works after the refusals
     return ops
@@ -89,6 +91,20 @@ def mvm_ops(core: int, cells) -> list[tuple]:
     row = core // nt.CORE_COLS
     return [("mvm", core, cells) + r for r in runs] + [("spi_round_trip", row, True, 0),
                                                         ("spi_round_trip", row, False, 1)]
+
+
+# stochastic MVMs (activation "stochastic": per vector 0x45 bit 7, the LFSR pulses, the 0x45 bit 5 readout):
+# (vectors, input bits, output bits, direction, seed, signed, v_read_v, pulses, pulse width, amplitude V)
+LFSR_MVMS = ((2, 2, 3, "forward", 9, True, None, 2, 2, 0.1), (1, 1, 4, "backward", 10, False, None, 3, 5, 0.05))
+LFSR_MVM_CI = LFSR_MVMS[:1]
+
+
+def lfsr_ops(core: int, cells, mvms=LFSR_MVMS) -> list[tuple]:
+    """The LFSR path on ``core``: the chains preset (0x0A bit 0), two state reads of 256 clocks (trigger 0x44
+    bit 4, pipe 0xA1), stochastic MVMs (:data:`LFSR_MVMS`: LFSR pulses, trigger 0x44 bit 5, with VPLFSR /
+    VNLFSR on DAC 0 channels 5 / 6), and a read after them (the pulses stepped the chains)."""
+    return ([("lfsr_preset",), ("lfsr_read", core, 2)] + [("stochastic_mvm", core, cells) + m for m in mvms]
+            + [("lfsr_read", core, 1)])
 
 
 def random_ops(n: int, seed: int, plan: list[tuple]) -> list[tuple]:
@@ -219,8 +235,48 @@ def mvm_request(core: int, cells, n_vec: int, input_bits: int, output_bits: int,
                       v_read_v=v_read_v)
 
 
+def mvm_rows_request(cores, cells, n_vec: int, input_bits: int, output_bits: int, direction: str = "forward",
+                     seed: int = 0, signed: bool = True, v_read_v=None):
+    """:func:`mvm_request` on several ``cores`` of one core column (the driver runs them as one batch over
+    their core rows, ``_mvm_host.run_groups``): the same lines, each core its own seeded inputs."""
+    import dataclasses
+
+    reqs = [mvm_request(c, cells, n_vec, input_bits, output_bits, direction, seed + k, signed, v_read_v)
+            for k, c in enumerate(cores)]
+    x = np.concatenate([r.inputs for r in reqs])
+    return dataclasses.replace(reqs[0], cores=tuple(int(c) for c in cores), inputs=x, parallel=True)
+
+
+def _mvm_rows(board, cores, cells, *args):
+    return board.mvm(mvm_rows_request(cores, cells, *args))
+
+
 def _mvm(board, core, cells, n_vec, input_bits, output_bits, direction="forward", seed=0, signed=True, v_read_v=None):
     return board.mvm(mvm_request(core, cells, n_vec, input_bits, output_bits, direction, seed, signed, v_read_v))
+
+
+def _stochastic_mvm(board, core, cells, n_vec, input_bits, output_bits, direction, seed, signed, v_read_v,
+                    pulses, pulse_width, amplitude_v):
+    """An MVM batch with LFSR noise (``activation="stochastic"``) at the injection given."""
+    import dataclasses
+
+    from .. import _lfsr_host as lfsr
+
+    lfsr.set_injection(board, amplitude_v=amplitude_v, pulses=pulses, pulse_width=pulse_width)
+    req = mvm_request(core, cells, n_vec, input_bits, output_bits, direction, seed, signed, v_read_v)
+    return board.mvm(dataclasses.replace(req, activation="stochastic"))
+
+
+def _lfsr_read(board, core, reads):
+    from .. import _lfsr_host as lfsr
+
+    return lfsr.read_bits(board, core, reads)
+
+
+def _lfsr_preset(board):
+    from .. import _lfsr_host as lfsr
+
+    return lfsr.preset(board)
 
 
 def _neuron_test(board, core, levels_v, output_bits=6):
@@ -326,6 +382,14 @@ def _run(board, op):
         return _spi_round_trip(board, *op[1:])
     if kind == "neuron_test":
         return _neuron_test(board, *op[1:])
+    if kind == "mvm_rows":
+        return _mvm_rows(board, *op[1:])
+    if kind == "stochastic_mvm":
+        return _stochastic_mvm(board, *op[1:])
+    if kind == "lfsr_read":
+        return _lfsr_read(board, *op[1:])
+    if kind == "lfsr_preset":
+        return _lfsr_preset(board)
     c, r, k = _arrays(op[1], op[2])
     if kind == "read":
         return board.read(c, r, k)

@@ -58,11 +58,16 @@ def hil_effects(emu):
     """Effects function of an emulated bitstream: its DAC log and program pulses, as the pins would show them."""
     if getattr(emu, "plane_log", None) is None:
         emu.plane_log = []  # drivers.hil._mvm_fsm logs each MVM run's sampled input planes there
-    state = {"dac": len(emu.dac_log), "pulse": emu.last_pulse, "planes": len(emu.plane_log)}
+    if getattr(emu, "lfsr_log", None) is None:
+        emu.lfsr_log = []  # and each LFSR preset, shift and pulse
+    state = {"dac": len(emu.dac_log), "pulse": emu.last_pulse, "planes": len(emu.plane_log),
+             "lfsr": len(emu.lfsr_log)}
 
     def effects():
         out = [("dac",) + tuple(e) for e in emu.dac_log[state["dac"]:]]
         state["dac"] = len(emu.dac_log)
+        out += emu.lfsr_log[state["lfsr"]:]
+        state["lfsr"] = len(emu.lfsr_log)
         for core, forward, pulses, planes in emu.plane_log[state["planes"]:]:
             for vec in planes:
                 for p, plane in zip(pulses, vec):
@@ -162,25 +167,43 @@ def compare(hil_calls, rtl_calls, label: str = "", result: DiffResult | None = N
         extra = a[k] if len(a) > k else b[k]
         miss(f"call {k} {_show(extra[0], extra[1])}: only on {'hil' if len(a) > k else 'rtl'} "
              f"(hil {len(a)} calls, rtl {len(b)} after collapsing polls)")
-    ea = [(i, e) for i, c in enumerate(a) for e in c[3]]
-    eb = [(i, e) for i, c in enumerate(b) for e in c[3]]
-    for k, ((i, u), (_j, v)) in enumerate(zip(ea, eb)):
-        r.fields_compared += max(len(u), len(v))
-        if u != v:
-            fld = next((f for f, p, q in zip(_EFFECT_FIELDS.get(u[0], ()), u, v) if p != q), "effect")
-            miss(f"effect {k} after call {i} {_show(a[i][0], a[i][1])}: {u[0]} {fld} hil={u} rtl={v}")
+    # two streams, each in order: the input planes (rtl:// learns a burst's planes at its conversion, the
+    # readout's first compare, hil:// at the bit-serial cycles: an LFSR pulse between them is seen in
+    # another order) and every other effect
+    # the planes core by core (rtl:// converts a batch vector by vector, every core of a vector together;
+    # hil:// a run core row by core row), each core's in order
+    for planes in (True, False):
+        ea = [(i, e) for i, c in enumerate(a) for e in c[3] if (e[0] == "input_plane") == planes]
+        eb = [(i, e) for i, c in enumerate(b) for e in c[3] if (e[0] == "input_plane") == planes]
+        if planes:
+            ea.sort(key=lambda t: t[1][1])
+            eb.sort(key=lambda t: t[1][1])
+        for k, ((i, u), (_j, v)) in enumerate(zip(ea, eb)):
+            r.fields_compared += max(len(u), len(v))
+            if u != v:
+                fld = next((f for f, p, q in zip(_EFFECT_FIELDS.get(u[0], ()), u, v) if p != q), "effect")
+                miss(f"effect {k} after call {i} {_show(a[i][0], a[i][1])}: {u[0]} {fld} hil={_short(u)} "
+                     f"rtl={_short(v)}")
+                return r
+        if len(ea) != len(eb):
+            r.fields_compared += 1
+            miss(f"pin effects{' (input planes)' if planes else ''}: hil {len(ea)}, rtl {len(eb)}; first unmatched "
+                 f"{_short((ea[len(eb)] if len(ea) > len(eb) else eb[len(ea)])[1])}")
             return r
-    if len(ea) != len(eb):
-        r.fields_compared += 1
-        miss(f"pin effects: hil {len(ea)}, rtl {len(eb)}; first unmatched "
-             f"{(ea[len(eb)] if len(ea) > len(eb) else eb[len(ea)])[1]}")
     return r
+
+
+def _short(effect):
+    """An effect for a message: byte fields as their length and first bytes."""
+    return tuple(f"<{len(x)} bytes {x[:8].hex()}...>" if isinstance(x, bytes) else x for x in effect)
 
 
 _EFFECT_FIELDS = {"dac": ("effect", "dac", "channel", "code"),
                   "input_plane": ("effect", "core", "direction", "pulses", "plane"),
                   "pulse": ("effect", "polarity", "cells", "width_ns", "amplitude_v", "gate_v"),
-                  "unconverted_sample": ("effect", "top", "pulses", "pins")}
+                  "unconverted_sample": ("effect", "top", "pulses", "pins"),
+                  "lfsr_preset": ("effect",), "lfsr_shift": ("effect", "core", "clocks"),
+                  "lfsr_pulse": ("effect", "cores", "sample_ns", "integrations", "inference_mode")}
 
 
 def _fmt(v):
@@ -201,19 +224,21 @@ def scenario_ops(n_ops: int, seed: int, n_cells: int = 64, full: bool = True, to
     """The CI-size plan (:func:`drivers.rtl._scenario.ci_plan`: cells, rails, a 16-vector MVM, the neuron
     test) and ``n_ops`` seeded operations after it, without cells whose reads would range for hours
     (:func:`drivers.rtl._scenario.bounded_ops`); ``full`` adds the MVM variety
-    (:func:`drivers.rtl._scenario.mvm_ops`: 1 / 4 / 8 input bits, 1-8 output bits, both directions). For a
-    top in :data:`NO_MVM_TOPS` the MVMs and the neuron test are left out (the SPI round trips stay): its
+    (:func:`drivers.rtl._scenario.mvm_ops`: 1 / 4 / 8 input bits, 1-8 output bits, both directions) and the
+    LFSR path again with a second stochastic MVM (:func:`drivers.rtl._scenario.lfsr_ops`). For a top in
+    :data:`NO_MVM_TOPS` the MVMs (stochastic ones too) and the neuron test are left out (the SPI round trips
+    and the LFSR state reads stay): its
     neuron controller (``neuron_control_voltage_mode.v``) samples the settled line voltage with the word
     lines on, an analog result neither the emulator nor the board model computes (``rtl://`` records such
     samples as ``unconverted_sample``; docs/board_protocol.md)."""
-    from ._scenario import bounded_ops, mvm_ops
+    from ._scenario import LFSR_MVMS, bounded_ops, lfsr_ops, mvm_ops
 
     ops = bounded_ops(seed, n_cells, n_ops)
     if full:
         core, cells = next((op[1], op[2]) for op in ops if op[0] == "form")
-        ops = ops + mvm_ops(core, cells)
+        ops = ops + mvm_ops(core, cells) + lfsr_ops(core, cells, LFSR_MVMS[1:])
     if top in NO_MVM_TOPS:
-        ops = [op for op in ops if op[0] not in ("mvm", "neuron_test")]
+        ops = [op for op in ops if op[0] not in ("mvm", "neuron_test", "stochastic_mvm")]
     return ops
 
 

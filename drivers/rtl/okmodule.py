@@ -23,7 +23,7 @@ class RtlOk:
     Parameters
     ----------
     sim_factory : callable
-        ``sim_factory(on_events, current_fn, conversion_fn) -> RtlSim``, called at ``OpenBySerial``.
+        ``sim_factory(on_events, current_fn, conversion_fn, lfsr_fn) -> RtlSim``, called at ``OpenBySerial``.
     twin : SimBoard
         The chip's physics.
     serial : str
@@ -98,7 +98,7 @@ class _Handle:
         if serial and serial != m.serial:
             return DEVICE_NOT_OPEN
         if m.sim is None:
-            m.sim = m.sim_factory(m._events, m._read_current, m.chip.convert)
+            m.sim = m.sim_factory(m._events, m._read_current, m.chip.convert, m.chip.lfsr_bits)
         self.open = True
         return NO_ERROR
 

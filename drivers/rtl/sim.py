@@ -57,10 +57,14 @@ class RtlSim:
     conversion_fn : callable, optional
         ``conversion_fn(snapshots, y_addr) -> {core: (sign, flip)}``: the neurons' comparator tables, asked at
         their first write after a sample burst (see :mod:`drivers.rtl._bench`).
+    lfsr_fn : callable, optional
+        ``lfsr_fn() -> (a_bits, b_bits)``: the next 512 bits the chip's two LFSR chains put on ``lfsr_out``
+        (bit k after k clocks, as ints), asked at each LFSR shift trigger.
     """
 
-    def __init__(self, vvp, on_events=None, current_fn=None, conversion_fn=None):
+    def __init__(self, vvp, on_events=None, current_fn=None, conversion_fn=None, lfsr_fn=None):
         self.on_events = on_events
+        self.lfsr_fn = lfsr_fn
         self.current_fn = current_fn
         self.conversion_fn = conversion_fn
         self.sim_ns = 0.0
@@ -129,6 +133,14 @@ class RtlSim:
                 if ask == "need_current":
                     self._take(events, ns)
                     self._conn.send(self.current_fn() if self.current_fn is not None else (0.0, 0.9))
+                elif ask == "need_lfsr":
+                    self._take(events, ns)
+                    try:
+                        bits = self.lfsr_fn() if self.lfsr_fn is not None else (0, 0)
+                    except BaseException:
+                        self._conn.send((0, 0))
+                        raise
+                    self._conn.send(bits)
                 elif ask == "need_conversion":
                     self._take(events, ns)
                     try:

@@ -114,10 +114,31 @@ def test_board_time_mvm_within_10_percent_of_the_rtl(pair):
     assert model_s >= rtl_cycles + rtl_readout
 
 
+def test_lfsr_path_matches_effect_for_effect(pair):
+    """The LFSR path on hil:// and rtl:// (board.v's chip LFSR pins over the twin's chains): the preset on
+    the set pin, a 256-clock state read (pipe 0xA1 words), a stochastic MVM (0x45 bit 7, LFSR pulses on 0x44
+    bit 5 with the neurons sampling (0x10[3:0] + 1) * 40 ns and integrating once, the 0x45 bit 5 readout):
+    every call, word and pin effect equal, and the noise reaches the codes."""
+    from neurram_lab.drivers.rtl._scenario import LFSR_MVM_CI, lfsr_ops
+
+    if not _FORMED:
+        assert diff.check(None, "neurram_top", ops=FORM, pair=pair)["mismatch_list"] == []
+        _FORMED.append(True)
+    n0 = len(pair[3].calls)
+    res = diff.check(None, "neurram_top", ops=lfsr_ops(CORE, CELLS, LFSR_MVM_CI), pair=pair)
+    assert res["mismatch_list"] == [] and res["mismatches"] == 0
+    effects = [e for c in pair[3].calls[n0:] for e in c[3]]
+    kinds = [e[0] for e in effects if e[0].startswith("lfsr")]
+    assert kinds[:2] == ["lfsr_preset", "lfsr_shift"] and kinds.count("lfsr_pulse") == 2 * LFSR_MVM_CI[0][0] * 1
+    pulse = next(e for e in effects if e[0] == "lfsr_pulse")
+    assert pulse[1] == (CORE,) and pulse[2] == (LFSR_MVM_CI[0][8] + 1) * 40.0 and pulse[3] == 1
+
+
 # mutation -> what the first mismatch must name (the dac_channel one last: it leaves the driver's record of
 # the DAC codes wrong for the operations after it)
 EXPECTED = {"formula": "GetWireOutValue(0x29): result", "endpoint": "GetWireOutValue(0x22): result",
             "mvm_status_bit": "GetWireOutValue(0x28): result",
+            "lfsr_set_wire": "lfsr_preset",
             "dac_channel": ": the driver set code"}
 
 

@@ -25,6 +25,14 @@
 //   a sample burst (trigger_in pulses) conv_req toggles and the bench loads cmp_sign / cmp_flip / cmp_valid;
 //   neuron n of a valid core reads cmp_sign until its cmp_flip-th write since then, the opposite after.
 //   At each burst's first trigger_in pulse smp_tog toggles (the bench reads the chains then).
+// - the chip's LFSR chains (lfsrhorz_clk, lfsrhorz_set_b, lfsr_out) and the LFSR pulse (lfsrpulse, lfsr_mode,
+//   sw_in_sample, sw_integ): the host side (the twin's LFSR pairs) owns the chains' state. At each LFSR shift
+//   trigger the design receives (dut.lfsr_shift_trigger, neurram_top.v:613) lfsr_req toggles and the bench
+//   loads the next 512 bits each chain will put on lfsr_out (lfsr_a_bits / lfsr_b_bits, bit k after k
+//   clocks); each lfsrhorz_clk rising edge moves to the next bit, and their count is logged when the FSM
+//   goes on to its pipe-out FIFO; lfsrhorz_set_b falling (the active-low set) is logged. An LFSR pulse is logged when lfsr_mode falls: the time sw_in_sample was high
+//   with lfsr_mode (the neurons sampling VPLFSR / VNLFSR), the sw_integ pulses in that window (the neuron
+//   FSM's integration) and whether inference_mode was high in it.
 // The event log (ev_a, ev_t) is what the simulation host reads after each FrontPanel call: ev_a[63:60] the
 // kind, its fields packed from bit 0 up (the layouts: drivers/rtl/_board_side.py), ev_t the time in ps.
 
@@ -37,7 +45,7 @@ wire [2:0] okHU;
 wire [31:0] okUHU;
 wire okAA;
 wire [15:0] shift2ok;
-wire [1:0] lfsr_out = 2'd0;
+wire [1:0] lfsr_out;
 reg adc_rram_sdo = 0;
 wire [7:0] addr_local;
 wire clear_horz_b;
@@ -195,6 +203,13 @@ task log_event(input [63:0] a);
 		ev_n = ev_n + 1;
 	end
 endtask
+task log_event_at(input [63:0] a, input real t_ns);  // an event dated t_ns (a sample burst: its start)
+	begin
+		ev_a[ev_n % 4096] = a;
+		ev_t[ev_n % 4096] = t_ns * 1000.0;
+		ev_n = ev_n + 1;
+	end
+endtask
 
 // ------------------------------------------------------------------- DACs
 reg [127:0] dac_sr = 0;
@@ -311,6 +326,7 @@ reg smp_open = 0;
 reg smp_tog = 0;
 reg [15:0] smp_pulses = 0;
 reg [15:0] smp_idx = 0;
+real smp_t0_ns = 0.0;      // the open burst's first trigger_in pulse (its event is dated then)
 reg [4:0] smp_pins = 0;    // at the burst's start: inference_mode, forward, ext_1n, ext_1n_bl_sel, ext_1n_sl_sel
 reg [31:0] neuron_writes = 0;
 localparam EV_SAMPLE = 10, EV_NWRITE = 11;
@@ -327,7 +343,7 @@ always @(reg_config) chain_out;
 task close_burst;
 	if (smp_open) begin
 		smp_open = 0;
-		log_event({4'd10, 23'd0, smp_pins, smp_idx, smp_pulses});
+		log_event_at({4'd10, 23'd0, smp_pins, smp_idx, smp_pulses}, smp_t0_ns);
 		smp_idx = smp_idx + 1;
 	end
 endtask
@@ -337,6 +353,7 @@ always @(posedge trigger_in) begin
 		smp_since = 1;
 		smp_pulses = 0;
 		smp_pins = {inference_mode, forward, ext_1n, ext_1n_bl_sel, ext_1n_sl_sel};
+		smp_t0_ns = $realtime;
 		smp_tog = ~smp_tog;
 	end
 	smp_pulses = smp_pulses + 1;
@@ -401,6 +418,32 @@ always @(negedge clear_horz_b or negedge clear_vert_b) begin : chain_clear
 	end
 	chain_out;
 end
+// ------------------------------------------------------------------- chip: LFSR chains and the LFSR pulse
+localparam EV_LFSR_PULSE = 12, EV_LFSR_SET = 13, EV_LFSR_CLK = 14;
+reg [511:0] lfsr_a_bits = 0, lfsr_b_bits = 0;   // from the host side at each shift trigger
+reg [9:0] lfsr_k = 0;
+reg lfsr_req = 0;
+assign lfsr_out = {lfsr_b_bits[lfsr_k], lfsr_a_bits[lfsr_k]};
+always @(posedge dut.lfsr_shift_trigger) begin lfsr_k = 0; lfsr_req = ~lfsr_req; end
+reg [9:0] lfsr_clks = 0;   // lfsrhorz_clk rising edges of the present shift
+always @(posedge lfsrhorz_clk) begin
+	if (lfsr_k != 10'd511) lfsr_k = lfsr_k + 1;
+	lfsr_clks = lfsr_clks + 1;
+end
+// the shift's end: lfsr_control.v's FSM starts writing the pipe-out FIFO (STATE_PIPE_OUT, :153-171)
+always @(posedge dut.lfsr.out_fifo_wr_en) begin log_event({4'd14, 50'd0, lfsr_clks}); lfsr_clks = 0; end
+always @(negedge lfsrhorz_set_b) log_event({4'd13, 60'd0});
+real lfsr_smp_t0_ns = 0.0;
+reg [39:0] lfsr_smp_ps = 0;
+reg [7:0] lfsr_integs = 0;
+reg lfsr_inf_seen = 0;
+always @(posedge lfsr_mode) begin lfsr_smp_ps = 0; lfsr_integs = 0; lfsr_inf_seen = inference_mode; end
+always @(posedge inference_mode) if (lfsr_mode) lfsr_inf_seen = 1;
+always @(posedge sw_in_sample) if (lfsr_mode) lfsr_smp_t0_ns = $realtime;
+always @(negedge sw_in_sample) if (lfsr_mode) lfsr_smp_ps = lfsr_smp_ps + ($realtime - lfsr_smp_t0_ns) * 1000.0;
+always @(posedge sw_integ) if (lfsr_mode && lfsr_integs != 8'hFF) lfsr_integs = lfsr_integs + 1;
+always @(negedge lfsr_mode) log_event({4'd12, 11'd0, lfsr_inf_seen, lfsr_integs, lfsr_smp_ps});
+
 // FPGA clocks (100 MHz) the MVM blocks work, for the board-time check: the bit-serial cycles
 // (matmul_unsigned_helper busy) and the multi-level readout (neuron_multi_level_output busy)
 reg [31:0] mvm_cycle_clk = 0, readout_clk = 0;
