@@ -10,9 +10,9 @@ Convention for every experiment module (so ``neurram replay`` can re-run it):
 - inside ``with start_run(...) as log:`` every board call goes through
   ``log.board`` (the board the run journals), and none after ``log.close``.
   ``neurram replay RUN.h5`` then serves the same calls from the journal;
-- optionally ``recorded_parameters(params) -> dict``: the parameters a
-  recorded run is repeated with, where a default changed since (a run from
-  before the parameter existed must replay as it ran);
+- no experiment knows older run files: a replay serves the run with its
+  current record (:func:`neurram_lab.runlog.migrate.current_record`), whose
+  parameters say in today's terms what the run did;
 - ``report(summary, board_spec) -> str``: the text printed at the end of a
   run, by its CLI front and by ``neurram replay`` alike;
 - optionally ``MERIT = "figure"``: the summary figure a sweep draws by default
@@ -38,7 +38,6 @@ from neurram_lab._validate import MAX_SETTLE_S, choice, number
 from neurram_lab.errors import DataNotFoundError
 from neurram_lab.runlog.journal_board import JournalBoard
 from neurram_lab.runlog._html import RunSummary
-from neurram_lab.runlog.migrate import LEGACY_SETTLE_S
 from neurram_lab.runlog.runlog import RunLog
 
 # Models and datasets are not shipped with the package: the environment says where they are
@@ -157,18 +156,26 @@ def add_protocol_arguments(parser, what: str = "inference") -> None:
                              "measure each (twice the MVMs and run file), the paper's as the headline")
 
 
-def settle_protocol(settle_s, calibration, relax_s=None) -> tuple[float, str, float, bool]:
-    """``(settle_s, calibration, relax_s, legacy)`` of a deploy experiment, checked.
+def settle_protocol(settle_s, calibration, inference_wait_s=None) -> tuple[float, str, float]:
+    """``(settle_s, calibration, inference_wait_s)`` of a deploy experiment, checked.
 
-    Runs recorded before the paper's protocol have ``relax_s`` among their parameters
-    (``legacy``): their write-verify settled ``LEGACY_SETTLE_S`` and they calibrated
-    per column; otherwise ``relax_s`` (the wait before inference) is ``settle_s``.
+    ``settle_s``: board time each write-verify pass settles before its re-read; ``inference_wait_s``:
+    board time the programmed conductances settle before inference (or use), None: ``settle_s`` (the
+    paper's protocol: the same 30 min). Runs recorded with older parameters reach the experiment in these
+    (:func:`neurram_lab.runlog.migrate.current_parameters`).
     """
-    if relax_s is not None:
-        relax_s = number("relax_s", relax_s, 0.0, MAX_SETTLE_S, "seconds")
-        return LEGACY_SETTLE_S, "per-column", relax_s, True
     settle_s = number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")
-    return settle_s, choice("calibration", calibration, CALIBRATIONS), settle_s, False
+    calibration = choice("calibration", calibration, CALIBRATIONS)
+    if inference_wait_s is None:
+        return settle_s, calibration, settle_s
+    return settle_s, calibration, number("inference_wait_s", inference_wait_s, 0.0, MAX_SETTLE_S, "seconds")
+
+
+def protocol_parameters(settle_s: float, calibration: str, inference_wait_s: float, given_wait_s) -> dict:
+    """The protocol's entries of a deploy run's recorded parameters: ``settle_s``, ``calibration`` and, when the
+    caller gave one (``given_wait_s`` not None), ``inference_wait_s``."""
+    return {"settle_s": settle_s, "calibration": calibration,
+            **({} if given_wait_s is None else {"inference_wait_s": inference_wait_s})}
 
 
 def add_data_arguments(parser, model_help: str | None = None) -> None:

@@ -174,7 +174,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None, calibr
     calibration_images = integer("calibration_images", calibration_images, 1, 50_000, "calibration images")
     mvm = choice("mvm", mvm, MVM_MODES)
     output_bits = optional_integer("output_bits", output_bits, 1, 10)
-    settle_s, calibration, relax_s, _ = settle_protocol(settle_s, calibration)
+    settle_s, calibration, relax_s = settle_protocol(settle_s, calibration)
     batch = integer("batch", batch, 1, 10_000, "images per batch")
     iterations = integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
     final_quant = choice("final_quant", final_quant, FINAL_QUANTS)

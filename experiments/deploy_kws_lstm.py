@@ -85,7 +85,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None, calibr
     calibration_clips = integer("calibration_clips", calibration_clips, 1, 100_000, "calibration clips")
     mvm = choice("mvm", mvm, MVM_MODES)
     output_bits = optional_integer("output_bits", output_bits, 1, 10)
-    settle_s, _, relax_s, _ = settle_protocol(settle_s, "paper")
+    settle_s, _, inference_wait_s = settle_protocol(settle_s, "paper")
     batch = integer("batch", batch, 1, 100_000, "clips per batch")
     iterations = integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
     model = file_path("model", model, (".npz",)) if model is not None else default_model(KWS_MODEL)
@@ -119,7 +119,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None, calibr
         tick, close = progress_callback(progress, cells, "program")
         prog = net.program(iterations=iterations, settle_s=settle_s, progress=lambda d, n: tick(d))
         close()
-        board.wait(relax_s)
+        board.wait(inference_wait_s)
         if mvm == "measured-weights":
             from neurram_lab.deploy.network import read_back
 

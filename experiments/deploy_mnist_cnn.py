@@ -35,7 +35,7 @@ from neurram_lab.deploy.network import ChipNetwork, deploy_output_bits, network_
 
 from ._common import (CNN_MODEL, PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes,
                       default_model, finish_run, mnist_dir, progress_callback, pyplot, run_and_report,
-                      settle_protocol, start_run)
+                      protocol_parameters, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-mnist-cnn"
 COMMAND = ("deploy", "mnist-cnn")
@@ -63,20 +63,21 @@ def add_arguments(parser) -> None:
 
 def run(board, out_dir, progress=None, model=None, data=None, limit=None,
         calibration_images=500, mvm="chip", output_bits=None, settle_s=PAPER_SETTLE_S, calibration="paper",
-        replicate=False, batch=1000, iterations=3, max_inputs=100, skip_zero=False, relax_s=None) -> dict:
+        replicate=False, batch=1000, iterations=3, max_inputs=100, skip_zero=False, inference_wait_s=None) -> dict:
     """Deploy and evaluate; returns the summary (accuracy, accuracy_paper, accuracy_per_column, software_accuracy,
     cores_used, cells_used, wall_s).
 
     ``output_bits`` None takes 8 brought into the board's range (the run records the bits used); what the
-    board cannot run raises CapabilityError before anything is sent. ``relax_s`` (runs recorded before the
-    paper's protocol, which name it): the wait before inference, passes settled 1 s, per-column calibration only.
+    board cannot run raises CapabilityError before anything is sent. ``inference_wait_s``: board time (s) the
+    programmed conductances settle before inference; None: ``settle_s``, the paper's protocol.
     """
     t0 = time.perf_counter()
     limit = optional_integer("limit", limit, 1, 10_000, "test images")
     calibration_images = integer("calibration_images", calibration_images, 1, 5000)
     mvm = choice("mvm", mvm, ("chip", "measured-weights"))
     output_bits = optional_integer("output_bits", output_bits, 1, 10)
-    settle_s, calibration, relax_s, legacy = settle_protocol(settle_s, calibration, relax_s)
+    given_wait_s = inference_wait_s
+    settle_s, calibration, inference_wait_s = settle_protocol(settle_s, calibration, inference_wait_s)
     replicate, skip_zero = boolean("replicate", replicate), boolean("skip_zero", skip_zero)
     batch = integer("batch", batch, 1, 100_000, "images per batch")
     iterations = integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
@@ -88,7 +89,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
     params = {"model": str(model), "data": str(data), "limit": limit, "calibration_images": calibration_images,
               "mvm": mvm, "output_bits": output_bits, "replicate": replicate, "batch": batch,
               "iterations": iterations, "max_inputs": max_inputs, "skip_zero": skip_zero,
-              **({"relax_s": relax_s} if legacy else {"settle_s": settle_s, "calibration": calibration})}
+              **protocol_parameters(settle_s, calibration, inference_wait_s, given_wait_s)}
     modes = calibration_modes(calibration)
     images, labels = load_mnist(data, "test", limit)
     cal_x, _ = load_mnist(data, "train-5k")
@@ -96,11 +97,11 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
     mapping = map_model(net_model, replicate=replicate, max_inputs=max_inputs, split_wide=False)
     tables = {
         "predictions": {"index": ("i4", ""), "label": ("u1", ""), "chip": ("u1", ""), "software": ("u1", ""),
-                        **({} if legacy else {"chip_paper": ("u1", ""), "chip_per_column": ("u1", "")})},
+                        "chip_paper": ("u1", ""), "chip_per_column": ("u1", "")},
         "matrices": {"core": ("i2", ""), "row0": ("i2", ""), "col0": ("i2", ""), "n_in": ("i2", ""),
                      "n_out": ("i2", ""), "replica": ("i2", ""), "w_max": ("f4", "")},
         "calibration": {"layer_index": ("i2", ""), "residual": ("f4", "weight units"),
-                        **({} if legacy else {"per_column": ("u1", "")})},
+                        "per_column": ("u1", "")},
     }
     with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
         board = log.board
@@ -112,14 +113,14 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
         tick, close = progress_callback(progress, mapping.cells_used, "program")
         prog = net.program(iterations=iterations, settle_s=settle_s, progress=lambda d, n: tick(d))
         close()
-        board.wait(relax_s)
+        board.wait(inference_wait_s)
         if mvm == "measured-weights":
             read_back(board, list(net.programmed.values()))
         preds, resids, errors, inference_wall_s = {}, {}, {}, 0.0
         for name, per_column in modes:  # calibrate, then classify the test set, each way
             resid = resids[name] = net.calibrate(cal_x, per_column=per_column)
             log.append("calibration", layer_index=np.arange(len(resid)), residual=list(resid.values()),
-                       **({} if legacy else {"per_column": np.full(len(resid), per_column, np.uint8)}))
+                       per_column=np.full(len(resid), per_column, np.uint8))
             t_inf = time.perf_counter()
             tick, close = progress_callback(progress, len(images), f"inference ({name})")
             meter = LayerErrors(net)  # per-layer chip-vs-software error on the same inputs, no extra MVM
@@ -132,13 +133,12 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
         pred, spred = preds[headline], soft.argmax(1)
         none = np.full(len(labels), 255, np.uint8)  # not measured that way
         log.append("predictions", index=np.arange(len(labels)), label=labels, chip=pred, software=spred,
-                   **({} if legacy else {"chip_paper": preds.get("paper", none),
-                                         "chip_per_column": preds.get("per-column", none)}))
+                   chip_paper=preds.get("paper", none), chip_per_column=preds.get("per-column", none))
         acc = {k: float(np.mean(v == labels)) for k, v in preds.items()}
         summary = {
             "accuracy": acc[headline],
-            **({} if legacy else {"calibration": headline, "accuracy_paper": acc.get("paper"),
-                                  "accuracy_per_column": acc.get("per-column"), "settle_s": settle_s}),
+            "calibration": headline, "accuracy_paper": acc.get("paper"),
+            "accuracy_per_column": acc.get("per-column"), "settle_s": settle_s,
             "software_accuracy": float(np.mean(spred == labels)),
             "n_images": int(len(labels)),
             "cores_used": mapping.cores_used,
@@ -146,8 +146,8 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
             "matrices": mapping.n_matrices,
             "settled_in_window_fraction": prog["settled_in_window_fraction"],
             "calibration_residual": resids[headline],
-            **({} if legacy else {"calibration_residual_per_column": resids.get("per-column"),
-                                  "layer_error": errors[headline]}),
+            "calibration_residual_per_column": resids.get("per-column"),
+            "layer_error": errors[headline],
             "mvm": mvm,
             "output_bits": net.output_bits,
             "inference_wall_s": inference_wall_s,
@@ -159,7 +159,7 @@ def run(board, out_dir, progress=None, model=None, data=None, limit=None,
 
 def _figure(path, mapping, labels, pred, spred, s) -> None:
     plt = pyplot()
-    err = s.get("layer_error")  # runs recorded before it have none
+    err = s["layer_error"]
     fig, ax = plt.subplots(1, 3 if err else 2, figsize=(16 if err else 11, 4), layout="constrained")
     if err:
         ax[2].bar(np.arange(len(err)), list(err.values()), color="tab:blue")
@@ -181,7 +181,7 @@ def _figure(path, mapping, labels, pred, spred, s) -> None:
     acc_c = [np.mean(pred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
     acc_s = [np.mean(spred[labels == c] == c) if np.any(labels == c) else np.nan for c in cls]
     ax[1].bar(cls - 0.2, acc_s, 0.4, label=f"software {s['software_accuracy']:.2%}")
-    cal = s.get("calibration", "per-column")  # runs recorded before name none: per-column
+    cal = s["calibration"]
     ax[1].bar(cls + 0.2, acc_c, 0.4, label=f"chip ({s['mvm']}, {cal} calibration) {s['accuracy']:.2%}")
     ax[1].set_ylim(0.9, 1.0)
     ax[1].set_xticks(cls)

@@ -28,7 +28,7 @@ from neurram_lab.deploy.rbm import RBM, ChipRBM, rbm_layers, recover
 
 from ._common import (PAPER_SETTLE_S, RBM_MODEL, add_data_arguments, add_protocol_arguments, calibration_modes,
                       default_model, finish_run, mnist_dir, progress_callback, pyplot, run_and_report,
-                      settle_protocol, start_run)
+                      protocol_parameters, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-rbm-recovery"
 COMMAND = ("deploy", "rbm-recovery")
@@ -53,13 +53,13 @@ def add_arguments(parser) -> None:
 
 
 def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
-        limit=1000, steps=10, mvm="chip", settle_s=PAPER_SETTLE_S, calibration="paper", seed=0, relax_s=None,
+        limit=1000, steps=10, mvm="chip", settle_s=PAPER_SETTLE_S, calibration="paper", seed=0, inference_wait_s=None,
         hidden_noise=None) -> dict:
     """Program, corrupt, recover; returns l2_before, l2_after, l2_reduction (the paper's calibration),
     l2_after_per_column, l2_reduction_per_column and paths.
 
-    ``relax_s`` (runs recorded before the paper's protocol, which name it): the wait before use, passes
-    settled 1 s, per-column calibration only. ``hidden_noise`` None (runs recorded without it): sampled
+    ``inference_wait_s``: board time (s) the programmed conductances settle before use; None: ``settle_s``,
+    the paper's protocol. ``hidden_noise`` None (runs recorded without it): sampled
     on the host, as they were.
     """
     t0 = time.perf_counter()
@@ -67,21 +67,22 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
     limit = integer("limit", limit, 1, 10_000, "test images")
     steps = integer("steps", steps, 1, MAX_STEPS, "Gibbs cycles")
     mvm = choice("mvm", mvm, ("chip", "measured-weights", "exact"))
-    settle_s, calibration, relax_s, legacy = settle_protocol(settle_s, calibration, relax_s)
+    given_wait_s = inference_wait_s
+    settle_s, calibration, inference_wait_s = settle_protocol(settle_s, calibration, inference_wait_s)
     seed = integer("seed", seed, 0)
     noise = "host" if hidden_noise is None else choice("hidden_noise", hidden_noise, ("auto", "chip", "host"))
     model = file_path("model", model, (".npz",)) if model is not None else default_model(RBM_MODEL)
     data = dir_path("data", data) if data is not None else mnist_dir()
     params = {"model": str(model), "data": str(data), "corruption": corruption, "limit": limit, "steps": steps,
               "mvm": mvm, "seed": seed, **({} if hidden_noise is None else {"hidden_noise": hidden_noise}),
-              **({"relax_s": relax_s} if legacy else {"settle_s": settle_s, "calibration": calibration})}
+              **protocol_parameters(settle_s, calibration, inference_wait_s, given_wait_s)}
     modes = calibration_modes(calibration) if mvm != "exact" else [(None, False)]
     rbm = RBM.load(model)
     if mvm == "chip":  # visible -> hidden runs backward: a board without it is refused before anything is sent
         deploy_output_bits(board, rbm_layers(3, {"parallel": False}), mvm)
     images, labels = load_mnist(data, "test", limit)
     tables = {"images": {"index": ("i4", ""), "label": ("u1", ""), "l2_before": ("f4", ""), "l2_after": ("f4", ""),
-                         **({} if legacy else {"l2_after_per_column": ("f4", "")})}}
+                         "l2_after_per_column": ("f4", "")}}
     with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
         board = log.board
         chip = ChipRBM(board, rbm, 1e-6, 30e-6, mvm=mvm, seed=seed, hidden_noise=noise)
@@ -90,7 +91,7 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
             tick, close = progress_callback(progress, chip.cells_used, "program")
             prog = chip.program(settle_s=settle_s, progress=lambda d, n: tick(d))
             close()
-            board.wait(relax_s)
+            board.wait(inference_wait_s)
             if mvm == "measured-weights":
                 read_back(board, chip.programmed)
             cal_x, cal_y = load_mnist(data, "train-5k")  # sorted by class: take a seeded random 500
@@ -107,14 +108,13 @@ def run(board, out_dir, progress=None, model=None, data=None, corruption="flip",
         x, bad, rec = out["clean"], out["corrupted"], out["recovered"]
         log.append("images", index=np.arange(len(labels)), label=labels,
                    l2_before=np.linalg.norm(bad - x, axis=1), l2_after=np.linalg.norm(rec - x, axis=1),
-                   **({} if legacy else {"l2_after_per_column": np.full(len(labels), np.nan) if other is None
-                                         else np.linalg.norm(other["recovered"] - x, axis=1)}))
+                   l2_after_per_column=np.full(len(labels), np.nan) if other is None
+                   else np.linalg.norm(other["recovered"] - x, axis=1))
         summary = {"l2_before": out["l2_before"], "l2_after": out["l2_after"], "l2_reduction": out["l2_reduction"],
-                   **({} if legacy else {
-                       "calibration": headline, "settle_s": settle_s,
-                       "l2_after_paper": outs["paper"]["l2_after"] if "paper" in outs else None,
-                       "l2_after_per_column": None if other is None else other["l2_after"],
-                       "l2_reduction_per_column": None if other is None else other["l2_reduction"]}),
+                   "calibration": headline, "settle_s": settle_s,
+                   "l2_after_paper": outs["paper"]["l2_after"] if "paper" in outs else None,
+                   "l2_after_per_column": None if other is None else other["l2_after"],
+                   "l2_reduction_per_column": None if other is None else other["l2_reduction"],
                    "corruption": corruption, "n_images": int(len(labels)), "steps": steps, "mvm": mvm,
                    "hidden_noise": chip.hidden_noise, "cores_used": chip.cores_used, "cells_used": chip.cells_used,
                    "settled_in_window_fraction": prog.get("settled_in_window_fraction"), "run_file": str(log.path)}

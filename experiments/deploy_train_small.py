@@ -27,7 +27,7 @@ from neurram_lab.deploy.zoo import small_cnn
 from neurram_lab.errors import InputError
 
 from ._common import (PAPER_SETTLE_S, add_data_arguments, add_protocol_arguments, calibration_modes, finish_run,
-                      mnist_dir, pyplot, run_and_report, settle_protocol, start_run)
+                      mnist_dir, protocol_parameters, pyplot, run_and_report, settle_protocol, start_run)
 
 EXPERIMENT = "deploy-train-small"
 COMMAND = ("deploy", "train-small")
@@ -51,13 +51,13 @@ def add_arguments(parser) -> None:
 
 def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, noise=0.15, limit=2000,
         train_images=5000, mvm="chip", lr=1e-3, finetune_lr=1e-4, seed=0, settle_s=PAPER_SETTLE_S,
-        calibration="paper", relax_s=None) -> dict:
+        calibration="paper", inference_wait_s=None) -> dict:
     """Train, deploy, fine-tune; returns software and chip accuracies of each model.
 
     ``accuracy`` is with the headline calibration (``calibration``: the paper's when ``both``, which also
     gives ``accuracy_per_column``); chip-in-the-loop fine-tuning calibrates each layer the headline way.
-    ``relax_s`` (runs recorded before the paper's protocol, see :func:`recorded_parameters`): the wait
-    before inference, passes settled 1 s, per-column calibration only.
+    ``inference_wait_s``: board time (s) the programmed conductances settle before inference (and before
+    each fine-tuning layer's measurement); None: ``settle_s``, the paper's protocol.
     """
     epochs = integer("epochs", epochs, 1, MAX_ITERATIONS)
     finetune_epochs = integer("finetune_epochs", finetune_epochs, 0, MAX_ITERATIONS)
@@ -68,7 +68,8 @@ def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, n
     lr = number("lr", lr, 0.0, 10.0, "learning rate", lo_open=True)
     finetune_lr = number("finetune_lr", finetune_lr, 0.0, 10.0, "learning rate", lo_open=True)
     seed = integer("seed", seed, 0)
-    settle_s, calibration, relax_s, legacy = settle_protocol(settle_s, calibration, relax_s)
+    given_wait_s = inference_wait_s
+    settle_s, calibration, inference_wait_s = settle_protocol(settle_s, calibration, inference_wait_s)
     modes = calibration_modes(calibration)
     data = dir_path("data", data) if data is not None else data
     try:
@@ -79,7 +80,7 @@ def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, n
     data = data if data is not None else mnist_dir()
     params = {"data": str(data), "epochs": epochs, "finetune_epochs": finetune_epochs, "noise": noise, "limit": limit,
               "train_images": train_images, "mvm": mvm, "lr": lr, "finetune_lr": finetune_lr, "seed": seed,
-              **({} if legacy else {"settle_s": settle_s, "calibration": calibration})}
+              **protocol_parameters(settle_s, calibration, inference_wait_s, given_wait_s)}
     x, y = load_mnist(data, "train-5k")  # the sample is sorted by class: shuffle before taking a subset
     pick = np.random.default_rng(seed).permutation(len(x))[:train_images]
     x, y = x[pick], y[pick]
@@ -87,48 +88,42 @@ def run(board, out_dir, progress=None, data=None, epochs=6, finetune_epochs=3, n
     arch = small_cnn()
     init = Model.from_arch(arch, init_params(arch, seed))
     tables = {"scores": {"model": ("i1", ""), "software": ("f4", ""), "chip": ("f4", ""),
-                         **({} if legacy else {"chip_per_column": ("f4", "")})}}
+                         "chip_per_column": ("f4", "")}}
     with start_run(board, out_dir, EXPERIMENT, params, tables) as log:
         board = log.board
         models = {"plain": train(init, x, y, epochs, 0.0, lr, seed=seed),
                   "noise": train(init, x, y, epochs, noise, lr, seed=seed)}
         result = {}
         for (name, model), cores in zip(models.items(), CORE_SETS):
-            net = _deploy(board, model, cores, mvm, settle_s, relax_s)
+            net = _deploy(board, model, cores, mvm, settle_s, inference_wait_s)
             result[name] = {"software": _acc(model.predict(xt), yt), **_chip_acc(net, x[:500], xt, yt, modes)}
         # chip-in-the-loop progressive fine-tuning of the noise-trained model on fresh cores
         mapping = map_model(models["noise"], cores=list(CORE_SETS[2]), split_wide=False)
         net = ChipNetwork(board, mapping, 1e-6, 40e-6, mvm=mvm)
-        report = progressive_finetune(net, x, y, finetune_epochs, noise, finetune_lr, relax_s=relax_s,
+        report = progressive_finetune(net, x, y, finetune_epochs, noise, finetune_lr, relax_s=inference_wait_s,
                                       settle_s=settle_s, per_column=modes[0][1])
-        board.wait(relax_s)
+        board.wait(inference_wait_s)
         if mvm == "measured-weights":
             read_back(board, list(net.programmed.values()))
         result["noise+finetune"] = {"software": _acc(mapping.model.predict(xt), yt),
                                     **_chip_acc(net, x[:500], xt, yt, modes)}
         for i, (k, v) in enumerate(result.items()):
             log.append("scores", model=i, software=v["software"], chip=v["chip"],
-                       **({} if legacy else {"chip_per_column": v.get("per-column", float("nan"))}))
+                       chip_per_column=v.get("per-column", float("nan")))
         summary = {"accuracy": {k: v["chip"] for k, v in result.items()},
-                   **({} if legacy else {
-                       "calibration": modes[0][0], "settle_s": settle_s,
-                       "accuracy_per_column": ({k: v["per-column"] for k, v in result.items()}
-                                               if "per-column" in result["plain"] else None)}),
+                   "calibration": modes[0][0], "settle_s": settle_s,
+                   "accuracy_per_column": ({k: v["per-column"] for k, v in result.items()}
+                                           if "per-column" in result["plain"] else None),
                    "software_accuracy": {k: v["software"] for k, v in result.items()},
                    "finetune_train_accuracy": report, "n_test": int(len(yt)), "n_train": int(len(y)), "mvm": mvm,
                    "run_file": str(log.path)}
         return finish_run(log, summary, t0, lambda fig: _figure(fig, result, summary))
 
 
-def recorded_parameters(params: dict) -> dict:
-    """The parameters a recorded run is repeated with: runs from before the paper's protocol name no settle_s."""
-    return params if "settle_s" in params or "relax_s" in params else {**params, "relax_s": 1800.0}
-
-
-def _deploy(board, model, cores, mvm, settle_s, relax_s):
+def _deploy(board, model, cores, mvm, settle_s, inference_wait_s):
     net = ChipNetwork(board, map_model(model, cores=list(cores), split_wide=False), 1e-6, 40e-6, mvm=mvm)
     net.program(settle_s=settle_s)
-    board.wait(relax_s)
+    board.wait(inference_wait_s)
     if mvm == "measured-weights":
         read_back(board, list(net.programmed.values()))
     return net

@@ -31,10 +31,7 @@ def main(args, ctx) -> dict:
     try:
         record = board.record
         mod = find_experiment(record["experiment"])
-        params = record["parameters"]
-        if callable(getattr(mod, "recorded_parameters", None)):  # an experiment whose defaults changed since
-            params = mod.recorded_parameters(params)
-        summary = mod.run(board, ctx.out, progress=ctx.progress, **params)
+        summary = mod.run(board, ctx.out, progress=ctx.progress, **record["parameters"])  # today's terms (migrate)
         if board.remaining and record["status"] == "success":
             nxt = board.journal.call(board.cursor)
             raise ReplayDivergence(board.cursor, nxt.op, "<end of experiment>",
@@ -44,7 +41,10 @@ def main(args, ctx) -> dict:
     spec = record.get("board", {}).get("info", {}).get("spec", "?")
     report = getattr(mod, "report", None)
     ctx.say(report(summary, spec) if callable(report) else _generic_report(summary))
-    same = differing_keys(record.get("summary") or {}, summary)
+    from ..runlog.migrate import unrecorded_summary_keys
+
+    same = [k for k in differing_keys(record.get("summary") or {}, summary)
+            if k not in unrecorded_summary_keys(board.recorded)]
     if record["status"] == "success":
         ctx.say(f"Replayed {len(board.journal)} recorded calls of {args.run}: "
                 + ("summary identical to the recording (wall time and paths aside)." if not same

@@ -9,8 +9,17 @@ registry), so the rest of the code sees only current names:
   packages that moved under ``neurram_lab`` (:data:`OLD_TOP_PACKAGES`);
 - :func:`experiment_name`: an experiment's old name -> its current one
   (:data:`OLD_EXPERIMENT_NAMES`);
-- :data:`LEGACY_SETTLE_S`: the write-verify settle of deploy runs recorded
-  before the paper's protocol (their parameters name ``relax_s``).
+- :func:`current_record`: a run record with its experiment's current name and
+  the parameters and summary the experiment has today: deploy runs recorded
+  before the paper's protocol name ``relax_s`` (the wait before inference) and
+  ran that protocol's way (write-verify passes settled :data:`LEGACY_SETTLE_S`,
+  per-column calibration only), which the current parameters say as
+  ``settle_s``, ``calibration`` and ``inference_wait_s``; their summaries gain
+  the keys the experiment reports today, where the recorded ones determine them
+  (:func:`unrecorded_summary_keys`: those they do not).
+
+A replay (:class:`~neurram_lab.runlog.replay.ReplayBoard`) serves a run with its
+current record, so an experiment module sees only current parameters.
 """
 
 from __future__ import annotations
@@ -45,6 +54,10 @@ OLD_EXPERIMENT_NAMES: dict[str, str] = {
 }
 
 LEGACY_SETTLE_S = 1.0  # write-verify settle of deploy runs recorded before the paper's protocol (they name relax_s)
+# Deploy experiments whose runs from before the paper's protocol name ``relax_s``; a deploy-train-small
+# run of then names neither ``relax_s`` nor ``settle_s`` (it waited 1800 s before inference).
+_RELAX_S_EXPERIMENTS = ("deploy-mnist-cnn", "deploy-rbm-recovery", "deploy-train-small")
+_TRAIN_SMALL_RELAX_S = 1800.0
 
 
 def class_path(path: str) -> str:
@@ -75,3 +88,73 @@ def recorded_without(op: str, next_op: str | None) -> bool:
     ``next_op``): runs recorded before boards had ``rail_range_v`` read their rail ranges from the safety
     limits, without a board call."""
     return op == "rail_range_v" and next_op != "rail_range_v"
+
+
+def _relax_s(experiment: str, params: dict):
+    """The old ``relax_s`` of a deploy run recorded before the paper's protocol, else None."""
+    if experiment not in _RELAX_S_EXPERIMENTS:
+        return None
+    if "relax_s" in params:
+        return params["relax_s"]
+    if experiment == "deploy-train-small" and "settle_s" not in params:
+        return _TRAIN_SMALL_RELAX_S
+    return None
+
+
+def current_parameters(experiment: str, params: dict) -> dict:
+    """The parameters the current experiment ``experiment`` (its current name) repeats a recorded run with.
+
+    A deploy run from before the paper's protocol (``relax_s``): write-verify passes settled
+    ``LEGACY_SETTLE_S``, per-column calibration, ``inference_wait_s`` = its ``relax_s``.
+    """
+    params = dict(params or {})
+    relax_s = _relax_s(experiment, params)
+    if relax_s is None:
+        return params
+    params.pop("relax_s", None)
+    return {**params, "settle_s": LEGACY_SETTLE_S, "calibration": "per-column", "inference_wait_s": relax_s}
+
+
+def _summary_additions(experiment: str, s: dict) -> dict:
+    """What a summary of a run from before the paper's protocol lacks, as the current experiment reports it
+    (per-column calibration, the only one those runs made)."""
+    base = {"calibration": "per-column", "settle_s": LEGACY_SETTLE_S}
+    if experiment == "deploy-mnist-cnn":
+        return {**base, "accuracy_paper": None, "accuracy_per_column": s.get("accuracy"),
+                "calibration_residual_per_column": s.get("calibration_residual")}
+    if experiment == "deploy-rbm-recovery":
+        return {**base, "l2_after_paper": None, "l2_after_per_column": s.get("l2_after"),
+                "l2_reduction_per_column": s.get("l2_reduction")}
+    if experiment == "deploy-train-small":
+        return {**base, "accuracy_per_column": s.get("accuracy")}
+    return {}
+
+
+def unrecorded_summary_keys(record: dict) -> list[str]:
+    """Summary keys the current experiment reports that a run recorded before them cannot give (a replay
+    reports them, the recording has none): a deploy-mnist-cnn run from before the paper's protocol has no
+    ``layer_error``."""
+    rec = record or {}
+    name = experiment_name(rec.get("experiment") or "")
+    if _relax_s(name, rec.get("parameters") or {}) is not None and name == "deploy-mnist-cnn":
+        return ["layer_error"]
+    return []
+
+
+def current_record(record: dict) -> dict:
+    """``record`` (a run record as :func:`~neurram_lab.runlog.runlog.read_run` gives it) with its experiment's
+    current name, parameters (:func:`current_parameters`) and summary; the recorded one is not changed."""
+    rec = dict(record or {})
+    name = rec.get("experiment")
+    if not name:
+        return rec
+    rec["experiment"] = name = experiment_name(name)
+    params = rec.get("parameters") or {}
+    if _relax_s(name, params) is None:
+        return rec
+    rec["parameters"] = current_parameters(name, params)
+    if isinstance(rec.get("summary"), dict):
+        recorded = rec["summary"]
+        rec["summary"] = {**recorded, **{k: v for k, v in _summary_additions(name, recorded).items()
+                                         if k not in recorded}}
+    return rec

@@ -19,7 +19,7 @@ from ..errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted
 from ..board.limits import SafetyLimits
 from ._journal_codec import first_difference
 from .journal_board import ENGINE_OP, FORM_ENGINE_OP, NOISE_OP, apply_engine_response
-from .migrate import board_capabilities, recorded_without
+from .migrate import board_capabilities, current_record, recorded_without
 from ._mvm_codec import Predicted
 from .runlog import read_run
 
@@ -50,7 +50,11 @@ class ReplayBoard(Board):
     Attributes
     ----------
     record : dict
-        The run record (experiment, parameters, status, summary ...).
+        The run record (experiment, parameters, status, summary ...) in today's terms
+        (:func:`~neurram_lab.runlog.migrate.current_record`): an experiment repeats the run with its
+        ``parameters``.
+    recorded : dict
+        The run record as the file holds it.
     journal : Journal
         The recorded calls.
     cursor : int
@@ -73,7 +77,8 @@ class ReplayBoard(Board):
         run = read_run(self.path, tables=False, journal=True)
         if not run.has_journal:
             raise RunLogError(f"{self.path} has no journal of board calls (written before format 2): it cannot be replayed")
-        self.record = run.record
+        self.recorded = run.record
+        self.record = current_record(run.record)
         self.journal = run.journal
         board = self.record.get("board", {})
         limits = board.get("limits")

@@ -6,7 +6,6 @@ import numpy as np
 
 from neurram_lab import open_board, read_run
 from neurram_lab.experiments import deploy_mnist_cnn, deploy_rbm_recovery
-from neurram_lab.runlog.replay import ReplayBoard
 
 CNN = {"limit": 10, "calibration_images": 20}
 
@@ -33,15 +32,7 @@ def test_cnn_settles_30_min_and_reports_both_calibrations_with_the_papers_as_hea
     assert default["accuracy"] == default["accuracy_paper"] == s["accuracy"]  # the same die, the same paper way
 
 
-def test_cnn_run_recorded_before_the_protocol_replays_as_it_ran(tmp_path):
-    """Parameters naming relax_s (the old option): passes settle 1 s, per-column fit only, no new keys."""
-    s = deploy_mnist_cnn.run(open_board("sim://?seed=3"), tmp_path, relax_s=60.0, **CNN)
-    assert "calibration" not in s and "accuracy_per_column" not in s
-    assert 1.0 in _waits(s["run_file"])
-    rec = read_run(s["run_file"]).record["parameters"]
-    assert "settle_s" not in rec and rec["relax_s"] == 60.0
-    again = deploy_mnist_cnn.run(ReplayBoard(s["run_file"]), tmp_path / "replay", **rec)
-    assert again["accuracy"] == s["accuracy"] and again["calibration_residual"] == s["calibration_residual"]
+# runs recorded before the protocol (relax_s): tests/test_run_migrate_protocol.py
 
 
 def test_rbm_reports_both_calibrations(tmp_path):
