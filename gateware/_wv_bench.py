@@ -24,10 +24,15 @@ import numpy as np
 from cocotb.triggers import Edge, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
+from neurram_lab.drivers import _wv_engine as wv
+from neurram_lab.drivers import neurram_top as nt
+
 OP_WI, OP_WO, OP_TRIG, OP_PIPE_IN, OP_PIPE_OUT = 1, 2, 3, 4, 5
 CHUNK = 512
 EV_DEPTH = 4096
 _XZ0 = str.maketrans("xXzZuUwW-", "000000000")
+# endpoint names: drivers/neurram_top.py, the one endpoint map (wire-out i of a snapshot is endpoint 0x20 + i)
+_WO_STATUS, _WO_RECORDS = nt.WO_ENGINE_STATUS - nt.WO_STATUS, nt.WO_ENGINE_RECORDS - nt.WO_STATUS
 
 
 def _int(value) -> int:
@@ -95,11 +100,11 @@ class Host:
         """One channel through the authors' daisy chain, as the driver does it (four words, then update)."""
         for i in range(3, -1, -1):
             word = (0b0011 << 20 | channel << 16 | code) if i == dac else (0b1111 << 20)
-            await self.update_wire_ins({0x01: word})
-            await self.trigger(0x40, 1)
+            await self.update_wire_ins({nt.WI_DAC: word})
+            await self.trigger(nt.TI_SYS, nt.T_DAC_PUSH)
             await Timer(3000, "ns")
         await Timer(30000, "ns")
-        await self.trigger(0x41, 0)
+        await self.trigger(nt.TI_DAC, nt.T_DAC_UPDATE)
         await Timer(2000, "ns")
 
 
@@ -122,8 +127,6 @@ class Physics:
         self.chip.take(ev)
 
     async def reads(self):
-        from neurram_lab.drivers import neurram_top as nt
-
         tb = self.tb
         while True:
             await Edge(tb.read_on)
@@ -159,9 +162,10 @@ async def run_wv(tb):
     phys.drain()
     cocotb.start_soon(phys.reads())
     cocotb.start_soon(phys.ends())
-    await host.update_wire_ins({0x00: 3})
-    await host.update_wire_ins({0x00: 0})
-    await host.update_wire_ins({0x02: 10 | 20 << 16, 0x12: int(0.9 * 2 ** 18 / 2.048)})
+    await host.update_wire_ins({nt.WI_RESET: 3})
+    await host.update_wire_ins({nt.WI_RESET: 0})
+    await host.update_wire_ins({nt.WI_READ_TIMING: nt.READ_T_SHLD | nt.READ_T_DELTA << 16,
+                                 nt.WI_AUTORANGE_VREF: int(0.9 * 2 ** 18 / 2.048)})
     for dac, ch, code in spec.get("dac", []):
         await host.dac_group(int(dac), int(ch), int(code))
     if spec.get("wire_ins"):
@@ -172,25 +176,25 @@ async def run_wv(tb):
     for batch in spec.get("batches", []):
         calls0 = host.calls
         before = await host.wire_outs()
-        await host.pipe_in(0x82, batch["words"])
+        await host.pipe_in(nt.PI_ENGINE_COMMANDS, batch["words"])
         t0 = get_sim_time("ns")
-        await host.trigger(0x46, 0)
+        await host.trigger(nt.TI_ENGINE, nt.T_ENGINE_START)
         deadline = t0 + float(spec.get("timeout_ns", 5e7))
         polls = 0
         while True:
             await Timer(int(spec.get("poll_ns", 100000)), "ns")
             wo = await host.wire_outs()
             polls += 1
-            if not wo[3] & 1 or get_sim_time("ns") > deadline:
+            if not wo[_WO_STATUS] & wv.ST_BUSY or get_sim_time("ns") > deadline:
                 break
         t1 = get_sim_time("ns")
-        n_rec = wo[4] - before[4] + int(batch.get("marks", 0))
-        words = await host.pipe_out(0xA4, 4 * n_rec) if n_rec > 0 else []
+        n_rec = wo[_WO_RECORDS] - before[_WO_RECORDS] + int(batch.get("marks", 0))
+        words = await host.pipe_out(nt.PO_ENGINE_RESULTS, 4 * n_rec) if n_rec > 0 else []
         phys.drain()
         out["batches"].append({"words": words, "wire_outs": wo, "t_ns": t1 - t0, "polls": polls,
-                               "calls": host.calls - calls0, "timed_out": bool(wo[3] & 1)})
+                               "calls": host.calls - calls0, "timed_out": bool(wo[_WO_STATUS] & wv.ST_BUSY)})
         if batch.get("clear"):
-            await host.trigger(0x46, 2)
+            await host.trigger(nt.TI_ENGINE, nt.T_ENGINE_CLEAR)
     phys.drain()
     dac_max = {}
     pulses = []
