@@ -86,7 +86,7 @@ def run(seed: int = 0, cores=tuple(range(16)), cells_per_core: int = 256, iterat
     """Measure; returns the summary (see module doc)."""
     from neurram_lab.drivers.board_time import authors_cell_calls
     from neurram_lab import open_board
-    from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, integer, number
+    from neurram_lab.validate import MAX_ITERATIONS, MAX_SETTLE_S, integer, number
 
     integer("iterations", iterations, 1, MAX_ITERATIONS, "write-verify passes")
     number("settle_s", settle_s, 0.0, MAX_SETTLE_S, "seconds")

@@ -34,7 +34,7 @@ import uuid
 from pathlib import Path
 
 from neurram_lab._progress import bar_factory
-from neurram_lab._validate import MAX_SETTLE_S, choice, number
+from neurram_lab.validate import MAX_SETTLE_S, choice, number
 from neurram_lab.errors import DataNotFoundError
 from neurram_lab.runlog.journal_board import JournalBoard
 from neurram_lab.runlog._html import RunSummary

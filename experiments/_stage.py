@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-from neurram_lab._validate import number
+from neurram_lab.validate import number
 from neurram_lab.errors import InputError, LimitError
 
 STAGE_TABLE = {"t_board_s": ("f8", "s"), "temperature_k": ("f8", "K"), "setpoint_k": ("f8", "K"),

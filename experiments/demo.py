@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
-from neurram_lab._validate import conductance, int_list
+from neurram_lab.validate import conductance, int_list
 from neurram_lab.errors import LimitError
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify
 

@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import MAX_ITERATIONS, boolean, choice, dir_path, file_path, integer, optional_integer
+from neurram_lab.validate import MAX_ITERATIONS, boolean, choice, dir_path, file_path, integer, optional_integer
 from neurram_lab.deploy.cifar10 import class_names, has_training_batches, load_cifar10
 from neurram_lab.deploy.fidelity import LayerErrors
 from neurram_lab.deploy.mapping import map_model

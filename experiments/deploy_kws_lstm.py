@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import MAX_ITERATIONS, choice, dir_path, file_path, integer, optional_integer
+from neurram_lab.validate import MAX_ITERATIONS, choice, dir_path, file_path, integer, optional_integer
 from neurram_lab.deploy.kws import ChipKWS, forward, load_kws
 from neurram_lab.deploy.speech_commands import load_waves, mfcc_features, test_clips, training_clips
 from neurram_lab.errors import DataNotFoundError

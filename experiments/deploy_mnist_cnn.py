@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import (MAX_ITERATIONS, boolean, choice, dir_path, file_path, integer,
+from neurram_lab.validate import (MAX_ITERATIONS, boolean, choice, dir_path, file_path, integer,
                                    optional_integer)
 
 from neurram_lab.deploy import load_mnist, load_model, map_model

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import MAX_STEPS, choice, dir_path, file_path, integer
+from neurram_lab.validate import MAX_STEPS, choice, dir_path, file_path, integer
 
 from neurram_lab.deploy import load_mnist
 from neurram_lab.deploy.network import deploy_output_bits, read_back

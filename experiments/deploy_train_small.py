@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import MAX_ITERATIONS, choice, dir_path, integer, number
+from neurram_lab.validate import MAX_ITERATIONS, choice, dir_path, integer, number
 
 from neurram_lab.deploy import load_mnist, map_model
 from neurram_lab.deploy.model import Model

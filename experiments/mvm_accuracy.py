@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import boolean, choice, integer, optional_integer
+from neurram_lab.validate import boolean, choice, integer, optional_integer
 
 from neurram_lab.mvm._mvm_caps import plan_mvm
 from neurram_lab.mvm.calibration import calibrate

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from neurram_lab._validate import int_list, integer
+from neurram_lab.validate import int_list, integer
 
 from neurram_lab._cores import parse_ranges
 from neurram_lab.board.contract import MVMRequest

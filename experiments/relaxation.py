@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from neurram_lab._cores import parse_cores
-from neurram_lab._validate import MAX_SETTLE_S, conductance, int_list, integer, number
+from neurram_lab.validate import MAX_SETTLE_S, conductance, int_list, integer, number
 from neurram_lab.errors import InputError, LimitError
 from neurram_lab.board.limits import flat_cell_index
 from neurram_lab.program.writeverify import WriteVerifyConfig, form_cells, write_verify

@@ -23,7 +23,7 @@ import numpy as np
 
 from neurram_lab._cores import parse_cores
 from neurram_lab._progress import bar_factory
-from neurram_lab._validate import MAX_ITERATIONS, MAX_SETTLE_S, conductance, int_list, integer, number
+from neurram_lab.validate import MAX_ITERATIONS, MAX_SETTLE_S, conductance, int_list, integer, number
 from neurram_lab.board.limits import flat_cell_index
 from neurram_lab.errors import InputError
 from neurram_lab.program.programming import EVENT_TABLE, PROGRAM_TABLES, iterative_program

@@ -21,7 +21,7 @@ import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from neurram_lab._validate import integer
+from neurram_lab.validate import integer
 
 BLOCK = 32768  # cells per block: a block's temporaries stay in the CPU cache
 

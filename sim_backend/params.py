@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from neurram_lab._files import load_mapping
-from neurram_lab._validate import integer, number, path_like
+from neurram_lab.validate import integer, number, path_like
 from neurram_lab.errors import InputError, LimitError
 
 # ------------------------------------------------------------ ranges (one per field, in its metadata)

@@ -265,11 +265,11 @@ def test_cli_hot_limits_file_refused(tmp_path, capsys):
 
 def test_input_error_names_the_argument():
     with pytest.raises(InputError, match="iterations"):
-        from neurram_lab._validate import integer
+        from neurram_lab.validate import integer
 
         integer("iterations", "3")
     with pytest.raises(LimitError) as exc:
-        from neurram_lab._validate import number
+        from neurram_lab.validate import number
 
         number("gmax_s", 5e-3, 0.0, 100e-6)
     assert exc.value.name == "gmax_s" and exc.value.value == 5e-3 and exc.value.limit == (0.0, 100e-6)

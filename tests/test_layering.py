@@ -22,7 +22,7 @@ SCANNED = ("neurram_lab", "sim_backend", "drivers", "experiments", "benchmarks")
 # level of each part of neurram_lab (a module may import its own level and below)
 LEVELS = [
     ("neurram_lab.errors", 0), ("neurram_lab._files", 0), ("neurram_lab._jit", 0), ("neurram_lab._data", 0),
-    ("neurram_lab._validate", 0),
+    ("neurram_lab.validate", 0),
     ("neurram_lab.board", 1), ("neurram_lab._cores", 1),
     ("neurram_lab.runlog", 2),
     ("neurram_lab.program", 3),

@@ -12,7 +12,7 @@ FrontPanel calls is the code a real board runs. The board clock is the twin's
 
 from __future__ import annotations
 
-from neurram_lab._validate import text
+from neurram_lab.validate import text
 from neurram_lab.errors import InputError
 from neurram_lab.board._options import option_seed, writable_file
 from neurram_lab.board.limits import SafetyLimits

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neurram_lab._validate import choice, integer
+from neurram_lab.validate import choice, integer
 from neurram_lab.errors import InputError
 
 FAULT_KINDS = ("timeout", "stuck", "short_read", "disconnect")

@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from .._validate import integer, number, path_like
+from ..validate import integer, number, path_like
 from ..errors import InputError
 
 SEED_MAX = 2**63 - 1  # numpy's seeds are unbounded; the twin's counters take 63-bit seeds

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import boolean, choice, int_list, integer, optional_number, positive
+from ..validate import boolean, choice, int_list, integer, optional_number, positive
 from ..errors import CapabilityError, InputError
 from .limits import N_CORES
 

@@ -27,7 +27,7 @@ import numpy as np
 from .capabilities import (ACTIVATIONS, CHIP_INPUT_BITS, CHIP_OUTPUT_BITS, MVM_DIRECTIONS, AppliedPulse,
                            BoardCapabilities, quantize)
 from ..errors import BoardError, InputError, LimitError
-from .._validate import array, boolean, integer, number
+from ..validate import array, boolean, integer, number
 from .limits import (N_COLS, N_CORES, N_ROWS, RATED_V_MAX, SafetyLimits, as_limits, check_ratings_pulse,
                      check_ratings_rails)
 

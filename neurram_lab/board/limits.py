@@ -21,7 +21,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .._files import load_mapping
-from .._validate import RATED_G_CELL_MAX_S
+from ..validate import RATED_G_CELL_MAX_S
 from ..errors import FrozenLimitsError, InputError, LimitError
 
 N_CORES = 48
@@ -168,7 +168,7 @@ class SafetyLimits:
     n_cols: int = N_COLS
 
     def __post_init__(self):
-        from .._validate import integer, number
+        from ..validate import integer, number
 
         src = getattr(self, "_source", "limits")
         if not isinstance(self.rails_v, Mapping):
@@ -207,7 +207,7 @@ class SafetyLimits:
         A missing, empty or unparsable file is an InputError, and so is one
         with unknown keys or non-numeric values; see :meth:`from_dict`.
         """
-        from .._validate import file_path
+        from ..validate import file_path
 
         data = load_mapping(file_path("limits", path))
         return cls.from_dict(data, source=str(path))
@@ -258,7 +258,7 @@ class SafetyLimits:
     # ----------------------------------------------------------------- checks
     def check_rails(self, volts: dict[str, float]) -> dict[str, float]:
         """Validate a rail update; returns it as plain floats."""
-        from .._validate import number
+        from ..validate import number
 
         if not isinstance(volts, Mapping):
             raise InputError(f"rails must be a mapping of rail -> volts, got {volts!r}")
@@ -273,7 +273,7 @@ class SafetyLimits:
     def check_conductance_range(self, gmin_s, gmax_s) -> tuple[float, float]:
         """``(gmin_s, gmax_s)`` (S) of a weight mapping: both within ``g_cell_s``, ``gmax_s`` above its floor,
         and ``gmin_s < gmax_s``."""
-        from .._validate import conductance
+        from ..validate import conductance
 
         lo, hi = conductance("gmin_s", gmin_s, self), conductance("gmax_s", gmax_s, self, lo_open=True)
         if lo >= hi:

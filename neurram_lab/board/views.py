@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import array, integer
+from ..validate import array, integer
 from ..errors import InputError
 from .contract import Board
 

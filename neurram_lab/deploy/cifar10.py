@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import choice, dir_path, optional_integer
+from ..validate import choice, dir_path, optional_integer
 from ..errors import InputError
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")

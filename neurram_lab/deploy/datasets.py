@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import file_path, optional_integer
+from ..validate import file_path, optional_integer
 from ..errors import InputError
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

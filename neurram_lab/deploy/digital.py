@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import array, choice, int_pair, integer, number, positive
+from ..validate import array, choice, int_pair, integer, number, positive
 from ..errors import InputError
 
 

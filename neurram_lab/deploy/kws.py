@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._validate import array, choice, int_list, integer, npz_arrays
+from ..validate import array, choice, int_list, integer, npz_arrays
 from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError, LimitError
 from ..program.weights import MatrixPlacement
@@ -406,7 +406,7 @@ class ChipKWS:
 
     def predict(self, feats, batch: int = 500, progress=None) -> np.ndarray:
         """Output scores (n, 12) of features (n, time, 40) on the chip, in batches; ``progress(n_done)``."""
-        from .._validate import integer
+        from ..validate import integer
 
         batch = integer("batch", batch, 1, 100_000, "clips per batch")
         feats = features(feats)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import int_list, integer
+from ..validate import int_list, integer
 from ..errors import InputError
 
 _TAPS_A = np.uint32(0xA3000000)  # x^32 + x^30 + x^26 + x^25 + 1 (maximal length)

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .._validate import array, int_list, integer, optional_integer, positive
+from ..validate import array, int_list, integer, optional_integer, positive
 from ..board.limits import N_CORES
 from ..errors import InputError, LimitError
 from ..program.programming import check_passes, program_matrices

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validate import boolean, file_path, int_list, integer, number, optional_integer, path_like
+from ..validate import boolean, file_path, int_list, integer, number, optional_integer, path_like
 from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import InputError, LimitError
 from ..program.weights import MatrixPlacement

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _jit
-from .._validate import _short, array, integer, npz_arrays, positive
+from ..validate import _short, array, integer, npz_arrays, positive
 from ..errors import InputError, LimitError, NeuRRAMError
 from . import digital
 

@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from .. import _jit
-from .._validate import boolean
+from ..validate import boolean
 from ..mvm._mvm_caps import plan_mvm
 from ..board.capabilities import capabilities_of
 from ..board.contract import as_board

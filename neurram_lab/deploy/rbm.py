@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import MAX_STEPS, array, choice, int_list, integer, npz_arrays, number, optional_integer, positive
-from .._validate import rng as as_rng
+from ..validate import MAX_STEPS, array, choice, int_list, integer, npz_arrays, number, optional_integer, positive
+from ..validate import rng as as_rng
 from ..board.capabilities import capabilities_of
 from ..board.limits import N_COLS, N_CORES, N_ROWS
 from ..errors import CapabilityError, InputError

@@ -31,7 +31,7 @@ from collections import abc
 
 import numpy as np
 
-from .._validate import choice, npz_arrays, text
+from ..validate import choice, npz_arrays, text
 from ..errors import InputError, LimitError
 from .model import Model
 from .zoo import resnet20_v1
@@ -73,7 +73,7 @@ def resnet20_shapes() -> dict:
 def check_resnet20_arrays(params: dict, source: str = "model") -> None:
     """Refuse (InputError/LimitError naming the array) a parameter set that is not the authors' ResNet-20.
 
-    ``params`` is a dict ``{array name: numpy array}`` (as :func:`~neurram_lab._validate.npz_arrays` reads it);
+    ``params`` is a dict ``{array name: numpy array}`` (as :func:`~neurram_lab.validate.npz_arrays` reads it);
     anything else is an InputError.
     """
     source = text("source", source)

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import array, dir_path, integer, optional_integer
+from ..validate import array, dir_path, integer, optional_integer
 from ..errors import InputError
 
 SAMPLE_RATE = 16000

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._validate import boolean, integer, number, optional_integer, positive
+from ..validate import boolean, integer, number, optional_integer, positive
 from ..errors import InputError
 from . import digital
 from .model import Model

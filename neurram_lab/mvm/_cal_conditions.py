@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import boolean
+from ..validate import boolean
 from ..errors import CalibrationError
 
 # Rails an MVM result depends on that run_mvm does not set itself (v_read goes in the request,

@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from .._validate import boolean, choice, integer, optional_integer
+from ..validate import boolean, choice, integer, optional_integer
 from ..board.capabilities import ACTIVATIONS, MVM_DIRECTIONS
 from ..board.capabilities import BoardCapabilities, capabilities_of
 from ..errors import CapabilityError

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._mvm_caps import board_mvm, plan_mvm
-from .._validate import array, boolean, integer, number, positive
+from ..validate import array, boolean, integer, number, positive
 from ..board.limits import RATED_V_MAX
 from ..board.capabilities import capabilities_of
 from ..errors import CalibrationError, InputError

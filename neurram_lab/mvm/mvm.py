@@ -25,7 +25,7 @@ import numpy as np
 
 from ._mvm_caps import board_mvm, plan_mvm
 from .. import _jit
-from .._validate import array, boolean
+from ..validate import array, boolean
 from ..board.contract import MVMRequest, as_board, input_segments
 from ..board.capabilities import capabilities_of
 from ..errors import InputError, LimitError

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import boolean, integer, positive
+from ..validate import boolean, integer, positive
 from ..board.contract import as_board, check_lines
 from ..board.limits import N_CORES, N_ROWS
 from ..errors import InputError

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import (MAX_ITERATIONS, MAX_SETTLE_S, array, boolean, conductance, file_path, integer, number,
+from ..validate import (MAX_ITERATIONS, MAX_SETTLE_S, array, boolean, conductance, file_path, integer, number,
                          same_length)
 from ..board.contract import Board, as_board
 from ..board.limits import N_COLS, N_CORES, N_ROWS, flat_cell_index

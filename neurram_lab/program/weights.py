@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import array, boolean, integer, number, positive
+from ..validate import array, boolean, integer, number, positive
 from ..board.limits import N_COLS, N_CORES, N_ROWS, RATED_G_CELL_S
 from ..errors import InputError, LimitError
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _jit
-from .._validate import MAX_ITERATIONS, MAX_STEPS, array, boolean, conductance, integer, number
+from ..validate import MAX_ITERATIONS, MAX_STEPS, array, boolean, conductance, integer, number
 from ..board.capabilities import engine_fits
 from ..board.contract import Board, as_board
 from ..errors import CapabilityError, InputError, LimitError

@@ -27,7 +27,7 @@ import pandas as pd
 from . import journal as _journal
 from ._format import CHECK_COLUMNS, READABLE_VERSIONS, RECORD_TEXTS, STATUSES, layout_crc, record_crc, \
     required_parts, stop_crc, unverifiable_parts
-from .._validate import path_like
+from ..validate import path_like
 from ..errors import RunLogDamaged, RunLogError
 
 INTACT, DAMAGED, MISSING, UNVERIFIABLE, INTERRUPTED = "intact", "damaged", "missing", "not verifiable", "interrupted"

@@ -51,9 +51,9 @@ from . import journal as _journal
 from ._fit import column_values
 from ._format import CHECK_COLUMNS as _CHECK_COLUMNS
 from ._format import FORMAT_VERSION, READABLE_VERSIONS, STATUSES, layout_crc, record_crc, stop_crc
-from .._validate import dtype as as_dtype
-from .._validate import json_able, path_like
-from .._validate import text as as_text
+from ..validate import dtype as as_dtype
+from ..validate import json_able, path_like
+from ..validate import text as as_text
 from ..errors import InputError, RunLogError
 
 _CHUNK = 4096

@@ -12,7 +12,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .._validate import number, path_like
+from ..validate import number, path_like
 from ..errors import InputError, LimitError, RunLogDamaged, RunLogError
 from ..runlog.runlog import read_run, to_json
 from . import _page

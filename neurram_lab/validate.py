@@ -1,4 +1,5 @@
-"""Argument checks shared by every public entry point (private; below everything but the errors).
+"""Argument checks shared by every public entry point: the one place each package
+checks its arguments (public; it sits below everything but the errors).
 
 One rule: a public function checks its arguments here, at its boundary,
 before anything is sent to a board or written to a file, and a bad one is a
