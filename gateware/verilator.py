@@ -48,6 +48,12 @@ MAKE_VARS = ("CFG_CXXFLAGS_STD=-std=gnu++20", "CFG_CXXFLAGS_COROUTINES=-fcorouti
              "CFG_LDLIBS_THREADS=-pthread -lpthread -latomic", "CFG_CXXFLAGS_PCH_I=-include",
              "CFG_CXXFLAGS_NO_UNUSED=-Wno-unused", "VM_TRACE=0")
 EXE = "rtl_tb"
+# the FIFO models statically scheduled (see the file's header): 2.5x the speed and a third of the build time
+CLOCKED_FIFOS = patch.hdl_dir() / "verilator" / "xilinx_fifos_clocked.v"
+
+
+def _sources(authors_hdl) -> list[Path]:
+    return [CLOCKED_FIFOS if f.name == "xilinx_fifos.v" else f for f in sim._sources(authors_hdl)]
 
 
 def verilator_path() -> tuple[str, dict] | None:
@@ -93,7 +99,7 @@ def build(authors_hdl, jobs: int = 2) -> Path:
         if shutil.which(tool) is None:
             raise InputError(f"Verilator needs {tool}, which is not on PATH")
     exe, extra_env = found
-    srcs = sim._sources(authors_hdl)
+    srcs = _sources(authors_hdl)
     top_text = patch.patch_text((Path(authors_hdl) / "neurram_top.v").read_text(errors="replace"), sim.SIM_MODULE)
     vlt = control_file()
     main_cpp = Path(str(cfg.share_dir)) / "lib" / "verilator" / "verilator.cpp"
