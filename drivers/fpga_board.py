@@ -76,12 +76,16 @@ class HostClock:
         time.sleep(seconds)
 
 
-# bitstreams whose neurons sample in a way this driver's MVM and neuron-test sequences do not handle: refused
+# bitstreams whose neurons sample in a way this driver's MVM and neuron-test sequences do not handle, or whose
+# neuron side cannot be checked against the published RTL: MVM and neuron test refused before anything is sent
 UNMODELLED_NEURON_BITSTREAMS = {
     "neurram_top_voltage_mode": "its neurons sample the settled line voltage after each pulse "
     "(neuron_control_voltage_mode.v:265-350), t_sample counts 10 ns there (:1016) and t_cds/t_reset/keep-WL "
     "(0x09[31:22], 0x10[27:20]) are its own; the driver's sequences are neurram_top's charge-mode ones "
     "(docs/board_protocol.md, voltage mode)",
+    "neurram_top_sar": "its readout instances (neurram_top_sar.v:552-561) connect a `state` port that the "
+    "published neurram_spi_control.v (ports :10-40) lacks, so that top does not elaborate and its MVM and "
+    "neuron-test sequences cannot be checked against the RTL (docs/board_protocol.md, SAR top level)",
 }
 
 class FpgaBoard(Board):
