@@ -313,14 +313,23 @@ def check_request(request) -> None:
         raise CapabilityError("activations", request.activation, ACTIVATIONS, "neuron activation")
 
 
+# The chip's SPI clocks per core row: row 0 has its own; rows 1-3 share spi_clock_1_3 and rows 4-7 share
+# spi_clock_4_7, each the OR of its rows' state clocks (neurram_top.v:531-534). Two cores of one group in a run
+# would each be shifted by the other's readout clocks, which end at different steps (the RTL returns their codes
+# swapped), so a run holds at most one core per clock group.
+SPI_CLOCK_GROUP_OF_ROW = (0, 1, 1, 1, 2, 2, 2, 2)
+
+
 def run_groups(cores) -> list[list[int]]:
-    """Indices of a request's cores grouped into runs: one core per core row, same core column."""
+    """Indices of a request's cores grouped into runs: same core column, at most one core per SPI clock group
+    (row 0, rows 1-3, rows 4-7: :data:`SPI_CLOCK_GROUP_OF_ROW`)."""
     groups: dict = {}
     for i, c in enumerate(cores):
         r, col = core_row_col(c)
+        g = SPI_CLOCK_GROUP_OF_ROW[r]
         runs = groups.setdefault(col, [])
         for run in runs:
-            if all(core_row_col(cores[j])[0] != r for j in run):
+            if all(SPI_CLOCK_GROUP_OF_ROW[core_row_col(cores[j])[0]] != g for j in run):
                 run.append(i)
                 break
         else:

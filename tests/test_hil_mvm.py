@@ -184,7 +184,11 @@ def test_run_limits_follow_the_fifos():
     assert host.run_batch_limit(2, 1) == 64  # 2048 words / 32 per vector in; 4096 / 64 out
     assert host.run_batch_limit(16, 1) == 8
     assert host.run_batch_limit(2, 8) == 8
-    assert host.run_groups([0, 6, 12, 1, 7, 13, 18]) == [[0, 1, 2, 6], [3, 4, 5]]
+    # cores 0, 6, 12, 18 sit in rows 0-3 of column 0 and 1, 7, 13 in rows 0-2 of column 1; rows 1-3 share one SPI
+    # clock (neurram_top.v:531-534), so a run takes at most one of them: row 0 + row 1, then row 2, then row 3
+    assert host.run_groups([0, 6, 12, 1, 7, 13, 18]) == [[0, 1], [2], [6], [3, 4], [5]]
+    assert host.run_groups([0, 6, 24]) == [[0, 1, 2]]  # rows 0, 1, 4: one core per clock group, one run
+    assert host.run_groups([24, 30, 36, 42]) == [[0], [1], [2], [3]]  # rows 4-7 share spi_clock_4_7
     assert host.run_groups([0, 3]) == [[0], [1]]  # same core row, two columns: two runs
 
 
