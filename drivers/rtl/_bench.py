@@ -162,31 +162,30 @@ class _Host:
         raise ValueError(f"unknown request {op!r}")
 
 
-async def _read_watch(host, conn):
-    """Each time the read voltage reaches the cell (board.v ``read_on`` toggles), ask the parent for the
-    cell current and the integrator's start, mid-request, and put them on the board's ADC model."""
+async def _answer_on_edge(host, conn, edge: str, request: str, targets: tuple[str, ...], cast):
+    """Each time ``edge`` toggles, send ``request`` to the parent (with the events so far and the time in ns)
+    and put its answer, one value per name in ``targets``, on those testbench signals (``cast`` each)."""
     tb = host.tb
     while True:
-        await Edge(tb.read_on)
-        conn.send((("need_current",), host.events(), get_sim_time("ns")))
-        i_a, v0_v = conn.recv()
-        tb.adc_i_a.value = float(i_a)
-        tb.adc_v0_v.value = float(v0_v)
+        await Edge(getattr(tb, edge))
+        conn.send(((request,), host.events(), get_sim_time("ns")))
+        for name, value in zip(targets, conn.recv()):
+            getattr(tb, name).value = cast(value)
+
+
+def _read_watch(host, conn):
+    """Each time the read voltage reaches the cell (board.v ``read_on`` toggles), ask the parent for the
+    cell current (A) and the integrator's start (V), mid-request, and put them on the board's ADC model."""
+    return _answer_on_edge(host, conn, "read_on", "need_current", ("adc_i_a", "adc_v0_v"), float)
 
 
 N_ROWS = 8
 
 
-async def _lfsr_watch(host, conn):
+def _lfsr_watch(host, conn):
     """At each LFSR shift trigger the design receives (board.v ``lfsr_req``), ask the parent for the next 512
     bits each of the chip's two chains will put on ``lfsr_out`` and load them before the first clock."""
-    tb = host.tb
-    while True:
-        await Edge(tb.lfsr_req)
-        conn.send((("need_lfsr",), host.events(), get_sim_time("ns")))
-        a_bits, b_bits = conn.recv()
-        tb.lfsr_a_bits.value = int(a_bits)
-        tb.lfsr_b_bits.value = int(b_bits)
+    return _answer_on_edge(host, conn, "lfsr_req", "need_lfsr", ("lfsr_a_bits", "lfsr_b_bits"), int)
 
 
 async def _sample_watch(host):
