@@ -89,6 +89,10 @@ MASK_WORDS = 12  # 384 bits per core row
 NMLO_FIFO_BYTES = 512 * 4
 READOUT_FIFO_BYTES = 4096 * 4
 MAX_STEPS = 100
+# the chip's SPI clock pins: row 0 on spi_clock_0, rows 1-3 share spi_clock_1_3, rows 4-7 spi_clock_4_7, each the
+# OR of its rows' controllers' clocks (neurram_top.v:529-534): a shift of one row clocks its group's every chain
+SPI_CLOCK_GROUPS = ((0,), (1, 2, 3), (4, 5, 6, 7))
+SPI_CLOCK_GROUP_OF_ROW = {r: g for g, rows in enumerate(SPI_CLOCK_GROUPS) for r in rows}
 TWIN_BITS = 8  # codes -128..127 cover the 100 steps
 # 0x28's bits: drivers.neurram_top's NS_* (rtl-check compares this word with the RTL's after every wait)
 
@@ -385,6 +389,11 @@ class MvmFsm:
                 got.append(np.packbits(bits.reshape(PLANE_WORDS, 32), axis=1, bitorder="little").view("<u4")
                            .reshape(-1).astype(np.uint32))
             self.spi_out[r] = np.concatenate([self.spi_out[r]] + got)[:SPI_ROW_OUT_WORDS]
+        n_shifts = (steps if write else 1) * mult + max(outs - 1, 0) * mult
+        sel = set(rows)
+        for m in sorted({m for r in rows for m in SPI_CLOCK_GROUPS[SPI_CLOCK_GROUP_OF_ROW[r]]} - sel):
+            for _ in range(n_shifts):  # a group mate shifts with the row, zeros in (see _spi_ops)
+                self._shift(self.rows[m], zero, fwd)
         self._move_spi_out()
         return True
 
@@ -417,7 +426,7 @@ class MvmFsm:
         """One SPI operation per row as 0x0D configures it; False when a row's FIFO lacks a plane (stall)."""
         return self._spi_ops(rows, 1)[0] == 1
 
-    def _spi_ops(self, rows, n_ops: int, sample: dict | None = None, clear: bool = False):
+    def _spi_ops(self, rows, n_ops: int, sample: dict | None = None, clear: bool = False, also=None):
         """Up to ``n_ops`` SPI operations (as 0x0D configures them) on every row of ``rows``, at once.
 
         Each operation pops ``0x0D[9:6]`` planes from the row's FIFO and shifts
@@ -432,12 +441,21 @@ class MvmFsm:
         before its end (age = index from the H0 end shifting forward, from the
         V5 end backward), so the whole run is one gather from the popped planes.
 
+        The chip's SPI clock pins are shared (:data:`SPI_CLOCK_GROUPS`): a row
+        not in ``rows`` whose group holds one of them shifts with it, zeros in
+        (its idle ``neurram_spi_control`` drives ``shift_out`` from a pipe
+        register its last shift emptied, ``neurram_spi_control.v:112``,
+        ``:238-239``); a row of no such group keeps its chain. ``also`` (row ->
+        register indices) samples further registers after each operation, of
+        any row.
+
         Returns
         -------
         done : int
             Operations completed.
         sampled : dict
-            Row -> (done, 256) int8, the sampled register after each operation.
+            Row -> (done, 256) int8, the sampled register after each operation;
+            with ``also``, (row, register) -> the same for each register asked.
         """
         cfg = self._wi(nt.WI_SPI)
         write = bool(cfg >> 1 & 1)
@@ -468,24 +486,41 @@ class MvmFsm:
 
         ages = np.arange(N_REGS)
         last = np.full(N_REGS, k - 1)
-        for r in rows:
+        also = also or {}
+        selected = set(rows)
+        clocked = sorted({m for r in rows for m in SPI_CLOCK_GROUPS[SPI_CLOCK_GROUP_OF_ROW[r]]})
+        for r in clocked:
             row = self.rows[r]
-            if write:
+            if write and r in selected:
                 words, row.spi_fifo = row.spi_fifo[:n_planes * PLANE_WORDS], row.spi_fifo[n_planes * PLANE_WORDS:]
                 planes = planes_of_words(words)
                 if fwd:
                     planes = planes[:, ::-1]
+            elif write:  # a group mate: its idle controller shifts zeros in where the planes go
+                planes = np.zeros((n_planes, N_LINES), np.int8)
             else:
                 planes = np.zeros((0, N_LINES), np.int8)
             by_age = row.chain if fwd else row.chain[::-1]
             table = np.concatenate([zero, planes, by_age])
-            reg = None if sample is None else sample.get(r)
-            if reg is not None:
-                age = reg if fwd else N_REGS - 1 - reg
-                sampled[r] = table[source(np.arange(k), np.full(k, age))]
+            reg = None if sample is None or r not in selected else sample.get(r)
+            for rg in ([] if reg is None else [reg]) + list(also.get(r, ())):
+                age = rg if fwd else N_REGS - 1 - rg
+                got = table[source(np.arange(k), np.full(k, age))]
+                if rg == reg and r not in sampled:
+                    sampled[r] = got
+                if rg in also.get(r, ()):
+                    sampled[(r, rg)] = got
             if not clear:
                 new = table[source(last, ages)]
                 row.chain = np.ascontiguousarray(new if fwd else new[::-1])
+        for r, regs in also.items():  # rows no clock reached: their registers as they are (zeroed by a clear)
+            if r in clocked:
+                continue
+            for rg in regs:
+                got = np.repeat(self.rows[r].chain[rg][None], k, axis=0)
+                if clear:
+                    got[1:] = 0
+                sampled[(r, rg)] = got
         if clear:
             for row in self.rows:
                 row.chain = np.zeros((N_REGS, N_LINES), np.int8)
@@ -528,7 +563,19 @@ class MvmFsm:
         inference = bool(self._wi(nt.WI_MODE) & 1)
         targets = {r: self._readout_target(r) for r in rows}
         sample = {r: t[2] for r, t in targets.items() if t is not None}
-        k, sampled = self._spi_ops(rows, n_vec * n_cyc, sample, clear)
+        forward = self._forward()
+        # every enabled core's lines carry its input register (V of its column forward, H backward) at each
+        # cycle's sample, whichever rows 0x15 selects: the input pulses are one pin for the whole chip
+        # (trigger_in = neuron_control's ns_pulse_trig, neurram_top.v:53, :700), the core-enable chain picks
+        # the cores, and a row's chain shifts with its clock group (_spi_ops); the board model reads the
+        # same registers (drivers/rtl/_board_side.ChipSide.convert)
+        seen = {targets[r][0] for r in rows if targets[r] is not None}
+        others = [c for c in sorted(enabled) if c not in seen] if inference else []
+        also: dict = {}
+        for c in others:
+            r, col = divmod(c, CORE_GRID_COLS)
+            also.setdefault(r, []).append(2 * col + 1 if forward else 2 * col)
+        k, sampled = self._spi_ops(rows, n_vec * n_cyc, sample, clear, also)
         if clear and k:  # matmul_reg_reset pulses clear_horz_b / clear_vert_b (neurram_top.v:353-354)
             self.emu._clear(True, True)
         done = k // n_cyc
@@ -554,6 +601,15 @@ class MvmFsm:
             self.pending.setdefault(core, []).append((q, driven, pulses))
             self.neuron_v.pop(core, None)
             self.lfsr_noise_v.pop(core, None)  # the cycles start with a CDS: the integrator is reset
+        log = getattr(self.emu, "plane_log", None)
+        for c in others:  # enabled cores no selected row reads: their lines' planes (nothing is read out)
+            r, col = divmod(c, CORE_GRID_COLS)
+            planes = sampled[(r, 2 * col + 1 if forward else 2 * col)][:done * n_cyc].reshape(done, n_cyc, N_LINES)
+            if log is not None:
+                log.append((c, forward, pulses, planes))
+            self.pending.pop(c, None)  # its neurons integrated these cycles: what was pending there is gone
+            self.neuron_v.pop(c, None)
+            self.lfsr_noise_v.pop(c, None)
         return done
 
     def matmul_trigger(self) -> None:
