@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from neurram_lab.board.contract import Board, BoardCapabilities, BoardInfo
@@ -268,6 +270,74 @@ class SimBoard(Board):
         return dict(self._counts)
 
     def _snapshot_extra(self):
+        return self.twin_snapshot()
+
+    # ------------------------------------------- for an emulated bitstream
+    # The chip side of an emulated FPGA (``drivers.hil``, ``drivers.rtl``): what the board's wires do to the
+    # chip, below the Board contract. No limits, quantisation, power check or observers: the emulated
+    # driver above the FPGA has done what the contract does. Counters, energy and the clock move as for
+    # the contract's calls.
+    @property
+    def time_s(self) -> float:
+        """The twin's virtual clock (s) (what :meth:`now` reports, without a Board call)."""
+        return self._t_s
+
+    def advance_s(self, seconds: float) -> None:
+        """Let ``seconds`` (s) pass on the virtual clock, as :meth:`wait` does, without a Board call."""
+        self._wait(seconds)
+
+    @property
+    def rails_v(self) -> dict:
+        """The rails (V) the physics reads now (a copy)."""
+        return dict(self._rails)
+
+    def drive_rails_v(self, volts: dict) -> None:
+        """Put the rails ``volts`` (name -> V) on the chip as the FPGA's DACs drive them: unchecked against
+        the limits (the nodes are what they are); :class:`InputError` for a name the twin has no rail for."""
+        unknown = set(volts) - set(self._rails)
+        if unknown:
+            raise InputError(f"the twin has no rails {sorted(unknown)}; known: {sorted(self._rails)}")
+        self._rails.update(volts)
+
+    @contextmanager
+    def rails_held_v(self, volts: dict):
+        """Within the ``with`` block the rails ``volts`` (name -> V) stand (:meth:`drive_rails_v`); after it,
+        every rail is back at what it was before."""
+        saved = dict(self._rails)
+        self.drive_rails_v(volts)
+        try:
+            yield self
+        finally:
+            self._rails.clear()
+            self._rails.update(saved)
+
+    def pulse_cells(self, kind: str, core, row, col, v_pulse_v, width_s, v_gate_v) -> None:
+        """Pulse cells as the chip gets them: ``kind`` ``"set"``/``"reset"``/``"form"``, equal-length arrays
+        ``core``/``row``/``col`` (int64), ``v_pulse_v``/``width_s``/``v_gate_v`` (float64, V / s / V),
+        applied one after the other on the virtual clock."""
+        self._pulse(kind, core, row, col, v_pulse_v, width_s, v_gate_v)
+
+    def read_conductance_s(self, core, row, col) -> np.ndarray:
+        """Read cells as the chip's read path sees them (equal-length int64 arrays): measured conductance
+        (S, float32) at the present ``v_cell_read`` rail, with the read's noise and time."""
+        return self._read(core, row, col)
+
+    def mvm_codes(self, request) -> np.ndarray:
+        """Run an :class:`~neurram_lab.board.contract.MVMRequest` the emulated FPGA built (not validated
+        again) at the present rails; codes int16 (cores, batch, outputs)."""
+        return self._mvm(request)
+
+    def neuron_test_codes(self, core: int, v_in_v: np.ndarray, output_bits: int) -> np.ndarray:
+        """The neuron test of ``core`` with inputs ``v_in_v`` (V, (batch, 256) float64) at the present
+        rails; codes int16 (batch, 256) of ``output_bits``."""
+        return self._neuron_test(core, v_in_v, output_bits)
+
+    def lfsr_step(self, core: int) -> np.ndarray:
+        """Clock ``core``'s LFSR once: one bit per neuron (the A xor B output, bool (256,))."""
+        return self.circuit.core(core).lfsr._step()
+
+    def twin_snapshot(self) -> dict:
+        """What a snapshot records of the twin: ``{"twin": {seed, params_file, params}}``."""
         return {"twin": {"seed": self.seed, "params_file": self.params_file, "params": self.params.to_dict()}}
 
     # ------------------------------------------------------ twin-only views

@@ -38,10 +38,10 @@ class TwinClock:
         self.twin = twin
 
     def now(self) -> float:
-        return self.twin._t_s
+        return self.twin.time_s
 
     def wait(self, seconds: float) -> None:
-        self.twin._wait(seconds)
+        self.twin.advance_s(seconds)
 
 
 def make_emulated_board(seed: int = 0, params=None, bitstream: str = nt.DEFAULT_BITSTREAM, faults=None,
@@ -75,7 +75,7 @@ def connect(ok: EmulatedOk, spec: str = "hil://", limits=None, observers=(), **b
     info = {"seed": getattr(ok, "seed", twin.seed), "params_file": getattr(ok, "params_file", None), "hil": HIL_VERSION}
     board = FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="hil", serial=serial, bitstream=emu.bitstream.name,
                       clock=TwinClock(twin), observers=observers, info_extra=info,
-                      snapshot_extra=twin._snapshot_extra, **board_opts)
+                      snapshot_extra=twin.twin_snapshot, **board_opts)
     board.emulator = emu  # for tests and tools: the emulated FPGA (node voltages, registers, violations)
     return board
 

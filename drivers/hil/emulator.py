@@ -27,7 +27,8 @@ does, at the level the host can see through FrontPanel:
 Everything completes within the trigger that starts it (the host's USB round
 trip is longer than these FSMs on hardware, except for long pulses), so a poll
 finds the status bit already set. Physics belongs to the twin: the pulse and
-read hooks (``twin._pulse`` / ``twin._read``) get one cell at a time.
+read calls of the twin's emulated-bitstream interface (``twin.pulse_cells`` /
+``twin.read_conductance_s``, :class:`~sim_backend.board.SimBoard`) get one cell at a time.
 
 Hook points for the MVM / neuron / readout emulation (``drivers.hil._mvm_fsm``,
 whose ``attach(emu)`` registers into them): :attr:`on_trigger` ``[(ep, bit)] = fn()``,
@@ -88,7 +89,8 @@ class EmulatedBitstream:
     Parameters
     ----------
     twin : SimBoard
-        The physics (its ``_pulse``/``_read`` hooks and clock).
+        The physics, through its emulated-bitstream interface (``pulse_cells``, ``read_conductance_s``,
+        ``drive_rails_v``, ``advance_s``; the MVM emulation adds ``rails_held_v``, ``mvm_codes``, ...).
     bitstream : str
         Top level (``neurram_top`` ...); endpoints it lacks are violations.
     strict : bool
@@ -295,10 +297,8 @@ class EmulatedBitstream:
         """Give the twin the rails its physics reads, from the nodes (:meth:`rails_view`): v_ref, v_cell_read
         (reads), v_read from the bit-line side; the MVM emulation hands the twin its own levels at MVM time."""
         n = self.node_v
-        rails = self.twin._rails
-        rails["v_ref"] = n["VREF"]
-        rails["v_cell_read"] = n["VREAD"] - n["VREF_TIA"]
-        rails["v_read"] = n["VPOS_BL"] - n["VNEG_BL"]
+        self.twin.drive_rails_v({"v_ref": n["VREF"], "v_cell_read": n["VREAD"] - n["VREF_TIA"],
+                                 "v_read": n["VPOS_BL"] - n["VNEG_BL"]})
 
     # ---------------------------------------------------- core enable / regs
     def _core_enable_edge(self, old: int, new: int) -> None:
@@ -365,11 +365,11 @@ class EmulatedBitstream:
             for core, row, col in cells:
                 self._c[0], self._r[0], self._k[0] = core, row, col
                 self._v[0], self._w[0], self._g[0] = v, width_s, g
-                tw._pulse(kind, self._c, self._r, self._k, self._v, self._w, self._g)
+                tw.pulse_cells(kind, self._c, self._r, self._k, self._v, self._w, self._g)
                 self.counts["pulses"] += 1
             self.last_pulse = (kind, cells, v, width_s, g)
         else:
-            self.twin._wait(width_s)
+            self.twin.advance_s(width_s)
             self.last_pulse = (None, cells, 0.0, width_s, 0.0)
         self._program_done = True
         self.status_bits[nt.WO_STATUS] |= nt.ST_PULSE_DONE
@@ -389,7 +389,7 @@ class EmulatedBitstream:
         tw = self.twin
         for core, row, col in cells:
             self._c[0], self._r[0], self._k[0] = core, row, col
-            g_sum += float(tw._read(self._c, self._r, self._k)[0])
+            g_sum += float(tw.read_conductance_s(self._c, self._r, self._k)[0])
             self.counts["reads"] += 1
         self._read_cells = cells
         v_cell = self.node_v["VREAD"] - self.node_v["VREF_TIA"]
