@@ -159,8 +159,7 @@ class MvmFsm:
         self.spi_out_fifo = np.zeros(0, np.uint32)  # arbiter_spi2pipeout's FIFO32x256 (pipe 0xA0)
         self.mask_arb = np.zeros(0, np.uint32)
         self.out_fifo = bytearray()  # 0xA2
-        # arbiter_fifo2pipeout's addr_counter and write_counter, one per arbiter (0xA2 readout, 0xA0 SPI read-back)
-        self._arb = {"out": [0, 0], "spi": [0, 0]}
+        self._out_turn = 0
         self.pending: dict[int, list] = {}  # core -> integrated vectors awaiting a readout
         self.neuron_v: dict[int, float] = {}  # core -> sampled external-line voltage (V)
         self.stalled = False
@@ -398,43 +397,21 @@ class MvmFsm:
         self._move_spi_out()
         return True
 
-    def _arbiter(self, name: str, turn: int, held, room: int):
-        """One move of an ``arbiter_fifo2pipeout.v``: (row, units to move now) or None while it waits.
-
-        Its FSM keeps its place: ``addr_counter`` walks the rows in ascending order, transferring ``turn``
-        units from each row ``0x15[7:0]`` selects (``:121-150``, waiting on a row that has none), and only
-        past row 7 does it go idle and start again at row 0 (``:107-125``; reset: row 0). So a run whose rows
-        differ from the last one's still starts at its lowest row. ``held(r)``: units row ``r`` has;
-        ``room``: what the pipe-out FIFO takes."""
-        rows = self._selected_rows()
-        state = self._arb[name]
-        if not turn or not rows:
-            return None
-        addr, done = state
-        if done == 0:  # CHECK_ADDR: the first selected row from addr on, else idle and again from row 0
-            nxt = [r for r in rows if r >= addr]
-            addr = state[0] = nxt[0] if nxt else rows[0]
-        take = min(turn - done, held(addr), room)
-        return (addr, take) if take > 0 else None
-
-    def _arbiter_moved(self, name: str, turn: int, n: int) -> None:
-        state = self._arb[name]
-        state[1] += n
-        if state[1] >= turn:
-            state[0], state[1] = state[0] + 1, 0
-
     def _move_spi_out(self) -> None:
-        """arbiter_fifo2pipeout (``arbiter_fifo2pipeout.v``, :meth:`_arbiter`): ``0x15[25:18]`` words from each
-        selected row in ascending order while the 0xA0 FIFO has room; it waits on a row that has not got them."""
+        """arbiter_fifo2pipeout (``arbiter_fifo2pipeout.v``): ``0x15[25:18]`` words from each selected row in
+        ascending order while the 0xA0 FIFO has room; it waits on a row that has not got them."""
         turn = (self._wi(nt.WI_SPI_MASK) >> 18) & 0xFF
-        while True:
-            got = self._arbiter("spi", turn, lambda r: self.spi_out[r].size, SPI_OUT_FIFO_WORDS - self.spi_out_fifo.size)
-            if got is None:
+        rows = self._selected_rows()
+        while turn and rows:
+            moved = False
+            for r in rows:
+                if self.spi_out[r].size < turn or self.spi_out_fifo.size + turn > SPI_OUT_FIFO_WORDS:
+                    return
+                self.spi_out_fifo = np.concatenate([self.spi_out_fifo, self.spi_out[r][:turn]])
+                self.spi_out[r] = self.spi_out[r][turn:]
+                moved = True
+            if not moved:
                 return
-            r, take = got
-            self.spi_out_fifo = np.concatenate([self.spi_out_fifo, self.spi_out[r][:take]])
-            self.spi_out[r] = self.spi_out[r][take:]
-            self._arbiter_moved("spi", turn, take)
 
     def pipe_out_spi(self, n: int) -> bytes:
         """ReadFromPipeOut(0xA0): the read-back FIFO's words (zeros past its end)."""
@@ -491,8 +468,7 @@ class MvmFsm:
         if write and rows:
             k = min(k, min(self.rows[r].spi_fifo.size // (steps * PLANE_WORDS) for r in rows))
         if k <= 0:
-            empty = {r: np.zeros((0, N_LINES), np.int8) for r in (sample or {})}
-            return 0, empty | {(r, g): np.zeros((0, N_LINES), np.int8) for r, regs in (also or {}).items() for g in regs}
+            return 0, {r: np.zeros((0, N_LINES), np.int8) for r in (sample or {})}
         sampled: dict = {}
         n_planes = k * steps if write else 0
         zero = np.zeros((1, N_LINES), np.int8)
@@ -891,18 +867,22 @@ class MvmFsm:
             self._move_out()
 
     def _move_out(self) -> None:
-        """arbiter_fifo2pipeout (:meth:`_arbiter`): 64 words from each selected row in ascending order while
-        the 0xA2 FIFO has room; it waits on a row that has not got them."""
-        while True:
-            got = self._arbiter("out", N_LINES // 4, lambda r: len(self.rows[r].out) // 4,
-                                (READOUT_FIFO_BYTES - len(self.out_fifo)) // 4)
-            if got is None:
-                return
-            r, take = got
+        """arbiter_fifo2pipeout: 64 words from each selected row in turn while the 0xA2 FIFO has room."""
+        rows = self._selected_rows()
+        if not rows:
+            return
+        while len(self.out_fifo) < READOUT_FIFO_BYTES:
+            r = rows[self._out_turn % len(rows)]
             row = self.rows[r]
-            self.out_fifo += row.out[:4 * take]
-            del row.out[:4 * take]
-            self._arbiter_moved("out", N_LINES // 4, take)
+            if len(row.out) < N_LINES:
+                return  # the arbiter waits on this row
+            room = READOUT_FIFO_BYTES - len(self.out_fifo)
+            take = min(N_LINES, room)
+            self.out_fifo += row.out[:take]
+            del row.out[:take]
+            if take < N_LINES:
+                return
+            self._out_turn += 1
 
     def pipe_out_readout(self, n: int) -> bytes:
         """ReadFromPipeOut(0xA2): FIFO bytes (an empty FIFO gives zeros, as an unthrottled pipe does)."""
