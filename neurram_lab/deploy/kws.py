@@ -306,17 +306,17 @@ class ChipKWS:
     def program(self, iterations: int = 3, settle_s: float = 1.0, progress=None) -> dict:
         """Program the 36 matrices (write-verify, ``settle_s`` of board time before each verify re-read)."""
         from ..program.programming import check_passes, program_matrices
-        from .network import _cells_progress, _Intended, exact_mvm
+        from .network import IntendedMatrix, cells_progress, exact_mvm
 
         iterations, settle_s = check_passes(iterations, settle_s)
         check_recurrent_options(self.gmin_s, self.gmax_s, None, progress)
         if self._mvm is exact_mvm:
-            self.programmed = [_Intended(m["weights"]) for m in self.matrices]
+            self.programmed = [IntendedMatrix(m["weights"]) for m in self.matrices]
             return {"cells_programmed": 0, "settled_in_window_fraction": 1.0}
         items = [(m["weights"], m["placement"], m["w_max"]) for m in self.matrices]
         self.board.power_cores(sorted({m["placement"].core for m in self.matrices}), True)
         self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s,
-                                           progress=_cells_progress(progress))
+                                           progress=cells_progress(progress))
         cells = sum(pm.g_target_s.size for pm in self.programmed)
         inwin = sum(pm.info["settled_in_window_fraction"] * pm.g_target_s.size for pm in self.programmed)
         return {"cells_programmed": int(cells), "settled_in_window_fraction": float(inwin / max(cells, 1))}

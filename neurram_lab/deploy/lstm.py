@@ -21,7 +21,7 @@ from ..board.limits import N_CORES
 from ..errors import InputError, LimitError
 from ..program.programming import check_passes, program_matrices
 from ..program.weights import MatrixPlacement
-from .network import (_cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_board, deploy_conductances,
+from .network import (IntendedMatrix, cells_progress, chip_calibrate, chip_mvm, deploy_board, deploy_conductances,
                       deploy_output_bits, resolve_mvm)
 
 
@@ -143,12 +143,12 @@ class ChipLSTMCell:
         iterations, _ = check_passes(iterations, 1.0)
         check_recurrent_options(self.gmin_s, self.gmax_s, None, progress)
         if self.exact:
-            self.programmed = [_Intended(p["weights"]) for p in self.pieces]
+            self.programmed = [IntendedMatrix(p["weights"]) for p in self.pieces]
             return {"cells_programmed": 0}
         items = [(p["weights"], p["placement"], p["w_max"]) for p in self.pieces]
         self.board.power_cores([p["placement"].core for p in self.pieces], True)
         self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, 1.0,
-                                           progress=_cells_progress(progress))
+                                           progress=cells_progress(progress))
         return {"cells_programmed": int(sum(p.g_target_s.size for p in self.programmed))}
 
     def _codes(self, x, h):

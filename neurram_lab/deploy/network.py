@@ -91,9 +91,20 @@ def chip_calibrate(board, programmed, inputs, input_bits, output_bits=None, dire
                      direction=direction, signed=signed_inputs, **options)
 
 
-def _cells_progress(progress):
-    """``progress(cells_done, cells_total)`` as :func:`~neurram_lab.program.programming.program_matrices` calls it
-    (with the pass first)."""
+def cells_progress(progress):
+    """A deployment's ``progress(cells_done, cells_total)`` callback in the form
+    :func:`~neurram_lab.program.programming.program_matrices` calls it (``(pass, done, total)``).
+
+    Parameters
+    ----------
+    progress : callable or None
+        ``progress(cells_done, cells_total)``, as the deployments' ``program`` methods take it.
+
+    Returns
+    -------
+    callable or None
+        ``f(pass, cells_done, cells_total)`` that drops the pass and calls ``progress``; None for None.
+    """
     return (lambda it, done, total: progress(done, total)) if progress else None
 
 
@@ -241,14 +252,14 @@ class ChipNetwork:
             t.at[i, "w_max"] = w_max
             r["w_max"] = w_max
         if self._mvm is exact_mvm:
-            self.programmed.update({i: _Intended(self.mapping.weights(r)) for i, r in rows.items()})
+            self.programmed.update({i: IntendedMatrix(self.mapping.weights(r)) for i, r in rows.items()})
             return {"cells_programmed": 0, "settled_in_window_fraction": 1.0, "pulses": 0, "unformed_cells": 0}
         items = [(self.mapping.weights(r), self.mapping.placement(r), r["w_max"]) for r in rows.values()]
         self.board.power_cores(sorted({r["core"] for r in rows.values()}), True)
         if hasattr(dead, "chip_mask"):
             dead = dead.chip_mask()
         pms = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s, dead=dead,
-                               progress=_cells_progress(progress))
+                               progress=cells_progress(progress))
         self.programmed.update(dict(zip(idx, pms)))
         for i in idx:
             self.calibration.pop(i, None)
@@ -484,8 +495,18 @@ def core_rounds(cores) -> list:
     return rounds
 
 
-class _Intended:
-    """The intended weights of a matrix, for exact (board-free) runs."""
+class IntendedMatrix:
+    """A matrix as exact (board-free) runs see it: only its intended weights, nothing programmed.
+
+    Deployments (:class:`ChipNetwork`, the LSTM, KWS and RBM ones) keep one in place of a
+    :class:`~neurram_lab.program.weights.ProgrammedMatrix` when they run with ``mvm="exact"``;
+    :func:`exact_mvm` multiplies by its ``weights``.
+
+    Parameters
+    ----------
+    weights : array (n_in, n_out)
+        The weights (weight units), kept as given.
+    """
 
     def __init__(self, weights):
         self.weights = weights

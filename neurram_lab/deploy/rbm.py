@@ -51,7 +51,7 @@ from ..errors import CapabilityError, InputError
 from ..program.programming import check_passes, program_matrices
 from ..program.weights import MatrixPlacement
 from .lfsr import LFSRNoise
-from .network import (MVM_MODES, _cells_progress, _Intended, chip_calibrate, chip_mvm, deploy_board,
+from .network import (MVM_MODES, IntendedMatrix, cells_progress, chip_calibrate, chip_mvm, deploy_board,
                       deploy_conductances, deploy_output_bits, exact_mvm, fit_columns, resolve_mvm)
 
 
@@ -231,7 +231,7 @@ class ChipRBM:
         items = [(np.clip(b.weights, -self.rbm.w_max, self.rbm.w_max), b.placement, self.rbm.w_max) for b in self.blocks]
         self.board.power_cores([b.core for b in self.blocks], True)
         self.programmed = program_matrices(self.board, items, self.gmin_s, self.gmax_s, iterations, settle_s,
-                                           progress=_cells_progress(progress))
+                                           progress=cells_progress(progress))
         cells = sum(p.g_target_s.size for p in self.programmed)
         return {"cells_programmed": int(cells),
                 "settled_in_window_fraction": float(sum(p.info["settled_in_window_fraction"] * p.g_target_s.size
@@ -396,7 +396,7 @@ def _unfit(y, fit):
 
 def _exact(block, w_max):
     """Stand-in 'programmed matrix' for exact arithmetic: the clipped intended weights."""
-    return _Intended(np.clip(block.weights, -w_max, w_max))
+    return IntendedMatrix(np.clip(block.weights, -w_max, w_max))
 
 
 def corrupt(images, kind: str, rng, flip_fraction: float = 0.2, threshold: float = 0.7):
