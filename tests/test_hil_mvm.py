@@ -387,3 +387,34 @@ def test_a_neuron_past_100_steps_keeps_the_previous_count_as_the_hdl_does():
     assert np.array_equal(c_h[1][stale & same_sign], c_h[0][stale & same_sign])  # the previous vector's count
     ok = ~stale
     assert np.abs(c_h[1][ok].astype(int) - c_s[1][ok]).max() <= 2
+
+
+def test_a_multi_row_run_reads_each_row_out_in_ascending_order_whatever_ran_before():
+    """arbiter_fifo2pipeout.v:107-150: after a run's last vector the 0xA2 arbiter is idle and the next run
+    starts at its own lowest row. Before, hil:// kept a turn count across runs, so after a one-row run a
+    run of rows 0, 2 and 5 came out rotated (each core given another's codes), where the RTL did not."""
+    from neurram_lab.drivers.hil import connect, make_emulated_board
+    from neurram_lab.drivers.rtl import _scenario as sc
+    from neurram_lab.drivers.rtl.diff import check_params
+
+    plan = sc.ci_plan(0, 8)
+    cells = next(op[2] for op in plan if op[0] == "form")[:8]
+
+    def board():
+        ok, _emu = make_emulated_board(0, params=check_params())
+        b = connect(ok)
+        for op in plan[:6] + [("form", c, cells) for c in (0, 12)]:  # core 30 left unformed: other codes
+            sc.run_op(b, op)
+        return b
+
+    mvm = (2, 4, 3, "backward", 3, True, None)
+    b = board()
+    sc.run_op(b, ("mvm", 12) + (cells,) + mvm)  # one row (2): a turn count would now be off by one
+    got = sc.run_op(b, ("mvm_rows", (0, 12, 30), cells) + mvm)
+    b.close()
+    for k, core in enumerate((0, 12, 30)):
+        alone = board()
+        want = sc.run_op(alone, ("mvm", core, cells) + mvm[:4] + (mvm[4] + k,) + mvm[5:])
+        alone.close()
+        assert got[k] == want[0], core
+    assert got[0] != got[2]  # formed and unformed cores differ, so a rotation would show

@@ -159,7 +159,8 @@ class MvmFsm:
         self.spi_out_fifo = np.zeros(0, np.uint32)  # arbiter_spi2pipeout's FIFO32x256 (pipe 0xA0)
         self.mask_arb = np.zeros(0, np.uint32)
         self.out_fifo = bytearray()  # 0xA2
-        self._out_turn = 0
+        # arbiter_fifo2pipeout's addr_counter and write_counter, one per arbiter (0xA2 readout, 0xA0 SPI read-back)
+        self._arb = {"out": [None, 0], "spi": [None, 0]}
         self.pending: dict[int, list] = {}  # core -> integrated vectors awaiting a readout
         self.neuron_v: dict[int, float] = {}  # core -> sampled external-line voltage (V)
         self.stalled = False
@@ -397,21 +398,46 @@ class MvmFsm:
         self._move_spi_out()
         return True
 
+    def _arbiter(self, name: str, turn: int, held, room: int):
+        """One move of an ``arbiter_fifo2pipeout.v``: (row, units to move now) or None while it waits.
+
+        Its FSM: ``addr_counter`` walks the rows in ascending order, transferring ``turn`` units from each row
+        ``0x15[7:0]`` selects (TRANSFER, ``:136-150``: it waits there on a row that has none, whatever the
+        mask does meanwhile); after a row, CHECK_ADDR (``:121-135``) at once looks for the next selected row,
+        and past row 7 the FSM goes idle and starts again at row 0 (``:107-118``; reset: idle). So once a
+        run's last vector is out the arbiter is idle, and the next run starts at its own lowest row.
+        ``held(r)``: units row ``r`` has; ``room``: what the pipe-out FIFO takes."""
+        state = self._arb[name]  # [row it transfers from (None: idle), units of that turn done]
+        if not turn:
+            return None
+        if state[0] is None:  # idle until some row's FIFO holds words, then CHECK_ADDR from row 0
+            rows = self._selected_rows()
+            if not rows or not any(held(r) for r in range(CORE_GRID_ROWS)):
+                return None
+            state[0], state[1] = rows[0], 0
+        addr, done = state
+        take = min(turn - done, held(addr), room)
+        return (addr, take) if take > 0 else None
+
+    def _arbiter_moved(self, name: str, turn: int, n: int) -> None:
+        state = self._arb[name]
+        state[1] += n
+        if state[1] >= turn:  # CHECK_ADDR: the next selected row, else idle
+            nxt = [r for r in self._selected_rows() if r > state[0]]
+            state[0], state[1] = (nxt[0] if nxt else None), 0
+
     def _move_spi_out(self) -> None:
-        """arbiter_fifo2pipeout (``arbiter_fifo2pipeout.v``): ``0x15[25:18]`` words from each selected row in
-        ascending order while the 0xA0 FIFO has room; it waits on a row that has not got them."""
+        """arbiter_fifo2pipeout (``arbiter_fifo2pipeout.v``, :meth:`_arbiter`): ``0x15[25:18]`` words from each
+        selected row in ascending order while the 0xA0 FIFO has room; it waits on a row that has not got them."""
         turn = (self._wi(nt.WI_SPI_MASK) >> 18) & 0xFF
-        rows = self._selected_rows()
-        while turn and rows:
-            moved = False
-            for r in rows:
-                if self.spi_out[r].size < turn or self.spi_out_fifo.size + turn > SPI_OUT_FIFO_WORDS:
-                    return
-                self.spi_out_fifo = np.concatenate([self.spi_out_fifo, self.spi_out[r][:turn]])
-                self.spi_out[r] = self.spi_out[r][turn:]
-                moved = True
-            if not moved:
+        while True:
+            got = self._arbiter("spi", turn, lambda r: self.spi_out[r].size, SPI_OUT_FIFO_WORDS - self.spi_out_fifo.size)
+            if got is None:
                 return
+            r, take = got
+            self.spi_out_fifo = np.concatenate([self.spi_out_fifo, self.spi_out[r][:take]])
+            self.spi_out[r] = self.spi_out[r][take:]
+            self._arbiter_moved("spi", turn, take)
 
     def pipe_out_spi(self, n: int) -> bytes:
         """ReadFromPipeOut(0xA0): the read-back FIFO's words (zeros past its end)."""
@@ -468,7 +494,8 @@ class MvmFsm:
         if write and rows:
             k = min(k, min(self.rows[r].spi_fifo.size // (steps * PLANE_WORDS) for r in rows))
         if k <= 0:
-            return 0, {r: np.zeros((0, N_LINES), np.int8) for r in (sample or {})}
+            empty = {r: np.zeros((0, N_LINES), np.int8) for r in (sample or {})}
+            return 0, empty | {(r, g): np.zeros((0, N_LINES), np.int8) for r, regs in (also or {}).items() for g in regs}
         sampled: dict = {}
         n_planes = k * steps if write else 0
         zero = np.zeros((1, N_LINES), np.int8)
@@ -867,22 +894,18 @@ class MvmFsm:
             self._move_out()
 
     def _move_out(self) -> None:
-        """arbiter_fifo2pipeout: 64 words from each selected row in turn while the 0xA2 FIFO has room."""
-        rows = self._selected_rows()
-        if not rows:
-            return
-        while len(self.out_fifo) < READOUT_FIFO_BYTES:
-            r = rows[self._out_turn % len(rows)]
-            row = self.rows[r]
-            if len(row.out) < N_LINES:
-                return  # the arbiter waits on this row
-            room = READOUT_FIFO_BYTES - len(self.out_fifo)
-            take = min(N_LINES, room)
-            self.out_fifo += row.out[:take]
-            del row.out[:take]
-            if take < N_LINES:
+        """arbiter_fifo2pipeout (:meth:`_arbiter`): 64 words from each selected row in ascending order while
+        the 0xA2 FIFO has room; it waits on a row that has not got them."""
+        while True:
+            got = self._arbiter("out", N_LINES // 4, lambda r: len(self.rows[r].out) // 4,
+                                (READOUT_FIFO_BYTES - len(self.out_fifo)) // 4)
+            if got is None:
                 return
-            self._out_turn += 1
+            r, take = got
+            row = self.rows[r]
+            self.out_fifo += row.out[:4 * take]
+            del row.out[:4 * take]
+            self._arbiter_moved("out", N_LINES // 4, take)
 
     def pipe_out_readout(self, n: int) -> bytes:
         """ReadFromPipeOut(0xA2): FIFO bytes (an empty FIFO gives zeros, as an unthrottled pipe does)."""
