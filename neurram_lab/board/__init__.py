@@ -1,8 +1,10 @@
 """The Board contract: what a test board can do, the safety limits checked first, boards by spec string.
 
-- :mod:`.contract`: :class:`Board` (the abstract board every implementation
-  subclasses), :class:`BoardInfo`, :class:`MVMRequest`, :func:`validate_mvm`,
-  :func:`input_segments` (how a request's input bits run as segments);
+- :mod:`.contract`: :class:`Board` (the frontend every board shares: checks,
+  quantisation, observers of each call), :class:`BoardInfo`, :class:`MVMRequest`,
+  :func:`validate_mvm`, :func:`input_segments` (how a request's input bits run as segments);
+- :mod:`.backend`: the backend interface (:class:`~.backend.BoardBackend`, the hooks a
+  board implements) and :data:`~.backend.CALLS`, from each public call to its hooks;
 - :mod:`.capabilities`: what each board declares it can do
   (:class:`BoardCapabilities`) and the pulses it actually applied;
 - :mod:`.limits`: :class:`SafetyLimits` and the chip's dimensions;

@@ -1,13 +1,15 @@
 """The Board contract: the vectorised operations the NeuRRAM firmware offers.
 
-Every board (physics twin, FPGA test board, hardware-in-the-loop stub, replay
-of a logged run) subclasses :class:`Board`. The public methods validate their
-arguments against :class:`~neurram_lab.board.limits.SafetyLimits` and only then call
-the board's ``_``-prefixed implementation, so no board ever receives a request
-that broke a limit, and a rejected request sends nothing at all. Requests are
-also checked against the board's :class:`~neurram_lab.board.capabilities.BoardCapabilities`
-(``capabilities()``); one beyond them raises
-:class:`~neurram_lab.errors.CapabilityError` before the board is called.
+:class:`Board` is the frontend every board shares. Its public methods validate
+their arguments against :class:`~neurram_lab.board.limits.SafetyLimits` and
+only then call the hooks of the board's backend (:mod:`~neurram_lab.board.backend`),
+so no backend ever receives a request that broke a limit, and a rejected
+request sends nothing at all. Requests are also checked against the board's
+:class:`~neurram_lab.board.capabilities.BoardCapabilities` (``capabilities()``);
+one beyond them raises :class:`~neurram_lab.errors.CapabilityError` before any
+hook is called. The physics twin and the FPGA driver subclass :class:`Board`
+and are their own backend; the run log's journal wraps another board's
+backend, and a replay serves the recorded calls from hooks of its own.
 
 All cell operations take arrays of cells (core, row, col), broadcast together,
 so neither the twin nor a USB link pays per-cell Python overhead.
@@ -15,7 +17,6 @@ so neither the twin nor a USB link pays per-cell Python overhead.
 
 from __future__ import annotations
 
-import abc
 import dataclasses
 import functools
 import inspect
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .backend import HOOKS, OptionalHooks, missing_hooks
 from .capabilities import (ACTIVATIONS, CHIP_INPUT_BITS, CHIP_OUTPUT_BITS, MVM_DIRECTIONS, AppliedPulse,
                            BoardCapabilities, quantize)
 from ..errors import BoardError, InputError, LimitError
@@ -145,22 +147,26 @@ def input_segments(input_bits: int, output_bits: int, signed: bool, two_phase: b
 
 
 def _observed(method):
-    """A public Board call that a board observing its own calls (``_observe``) sees whole.
+    """A public Board call that the board's observers (a run log's journal, a replay) see whole.
 
-    The run log's :class:`~neurram_lab.runlog.journal_board.JournalBoard` journals each
-    call (arguments as the caller gave them, response or error) around the contract's
-    own validate-then-implement path, and
-    :class:`~neurram_lab.runlog.replay.ReplayBoard` serves the recorded response from
-    its hooks; every other board runs the method as it is.
+    With no observer the method runs as it is. Otherwise each observer is called as
+    ``observe(op, args, proceed)``, ``args`` the call's arguments by name (:func:`call_args`)
+    and ``proceed()`` the rest of the chain, the method itself last: the
+    :class:`~neurram_lab.runlog.journal_board.JournalBoard` journals the call around it, the
+    :class:`~neurram_lab.runlog.replay.ReplayBoard` has its hooks serve the recorded call.
     """
     op = method.__name__
 
     @functools.wraps(method)
     def call(self, *args, **kwargs):
-        observe = self._observe
-        if observe is None:
+        observers = self._observers
+        if not observers:
             return method(self, *args, **kwargs)
-        return observe(op, method, args, kwargs)
+        rec = call_args(method, args, kwargs)
+        proceed = functools.partial(method, self, *args, **kwargs)
+        for observe in observers:  # the first one innermost
+            proceed = functools.partial(observe, op, rec, proceed)
+        return proceed()
 
     return call
 
@@ -182,6 +188,9 @@ def _signature(method) -> inspect.Signature:
     return inspect.signature(method)
 
 
+_HOOK_NAMES = frozenset(HOOKS)
+
+
 def _last_accepted(ok, good: float, bad: float, steps: int = 60) -> float:
     """The value nearest ``bad`` (refused) that ``ok`` accepts, bisecting from ``good`` (accepted)."""
     for _ in range(steps):
@@ -190,8 +199,13 @@ def _last_accepted(ok, good: float, bad: float, steps: int = 60) -> float:
     return good
 
 
-class Board(abc.ABC):
-    """Abstract NeuRRAM test board.
+class Board:
+    """A NeuRRAM test board: the frontend every board shares, over a backend that does the work.
+
+    Each public call is checked (limits, capabilities, the chip's ratings), a pulse
+    quantised onto the board's steps, the call shown whole to the board's observers,
+    and only then handed to the backend's hooks (:mod:`~neurram_lab.board.backend`:
+    :data:`~neurram_lab.board.backend.CALLS` lists which call uses which hook).
 
     Parameters
     ----------
@@ -199,6 +213,19 @@ class Board(abc.ABC):
         The spec string this board was opened with.
     limits : SafetyLimits, optional
         Safety limits; the defaults are safe for the chip.
+    backend : BoardBackend or Board, optional
+        What carries the calls. None: this board itself, a subclass that
+        implements the hooks (the twin, the driver). A Board: that board's own
+        backend and observers, this frontend wrapping them (the journal); it is
+        not closed with this one, it belongs to whoever opened it.
+    observe : callable, optional
+        ``observe(op, args, proceed)``, called around each public call outside
+        the observers of ``backend`` (see ``_observed``).
+
+    Raises
+    ------
+    TypeError
+        The backend lacks a required hook (:data:`~neurram_lab.board.backend.REQUIRED_HOOKS`).
 
     Notes
     -----
@@ -209,13 +236,37 @@ class Board(abc.ABC):
     board's hook, so nothing beyond them is ever sent.
     """
 
-    #: ``observe(op, method, args, kwargs)``, called instead of each public call's method (see ``_observed``)
-    _observe = None
-
-    def __init__(self, spec: str, limits: SafetyLimits | None = None):
+    def __init__(self, spec: str, limits: SafetyLimits | None = None, backend=None, observe=None):
         self.spec = spec
         self._limits = as_limits(limits)
         self._closed = False
+        over = backend if isinstance(backend, Board) else None
+        #: the object whose hooks carry the calls
+        self._backend = self if backend is None else over._backend if over is not None else backend
+        #: observers of each public call, the first one innermost
+        self._observers = (over._observers if over is not None else ()) + ((observe,) if observe is not None else ())
+        self._owns_backend = over is None
+        missing = missing_hooks(self._backend)
+        if missing:
+            raise TypeError(f"can't make a {type(self).__name__}: its backend {type(self._backend).__name__} "
+                            f"lacks the hooks {missing}")
+
+    def __getattr__(self, name: str):
+        """A hook asked of the frontend itself (reached only when no class defines it): a wrapper's is its
+        backend's, as code that reaches past the public calls expects; a board that is its own backend and
+        lacks an optional hook has the default (:class:`~neurram_lab.board.backend.OptionalHooks`)."""
+        if name in _HOOK_NAMES:
+            backend = self.__dict__.get("_backend")
+            if backend is not None and backend is not self:
+                return getattr(backend, name)
+            default = getattr(OptionalHooks, name, None)
+            if default is not None:
+                return default.__get__(self)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _backend_time_s(self) -> float:
+        """The backend's clock (s), asked without a public call: nothing observes it (a journal's time stamps)."""
+        return float(self._backend._now())
 
     # --------------------------------------------------------------- limits
     @property
@@ -240,10 +291,8 @@ class Board(abc.ABC):
         """Release the board; later calls raise :class:`BoardError`."""
         if not self._closed:
             self._closed = True
-            self._close()
-
-    def _close(self) -> None:
-        """Board-specific release; default does nothing."""
+            if self._owns_backend:
+                self._backend._close()
 
     @property
     def closed(self) -> bool:
@@ -265,10 +314,7 @@ class Board(abc.ABC):
     def info(self) -> BoardInfo:
         """Describe the board."""
         self._check_open()
-        return self._info()
-
-    @abc.abstractmethod
-    def _info(self) -> BoardInfo: ...
+        return self._backend._info()
 
     # --------------------------------------------------------- capabilities
     def capabilities(self) -> BoardCapabilities:
@@ -276,15 +322,11 @@ class Board(abc.ABC):
         self._check_open()
         return self._caps()
 
-    def _capabilities(self) -> BoardCapabilities:
-        """Board-specific capabilities; default the full set the chip's design allows."""
-        return BoardCapabilities()
-
     def _caps(self) -> BoardCapabilities:
         """The capabilities, asked of the board once (they do not change while it is open)."""
         caps = self.__dict__.get("_caps_cached")
         if caps is None:
-            caps = self._capabilities()
+            caps = self._backend._capabilities()
             if not isinstance(caps, BoardCapabilities):
                 raise BoardError(f"board {self.spec!r} declared capabilities of type {type(caps).__name__}")
             self._caps_cached = caps
@@ -303,10 +345,7 @@ class Board(abc.ABC):
         checked = self.limits.check_rails(req)
         self._caps().check_rails(checked)
         check_ratings_rails(checked)
-        self._set_rails(checked)
-
-    @abc.abstractmethod
-    def _set_rails(self, volts: dict[str, float]) -> None: ...
+        self._backend._set_rails(checked)
 
     @_observed
     def rail_range_v(self, name: str) -> tuple[float, float]:
@@ -324,14 +363,14 @@ class Board(abc.ABC):
 
         def ok(v: float) -> bool:
             try:
-                self._check_rails({name: float(v)})
+                self._backend._check_rails({name: float(v)})
             except LimitError:
                 return False
             return True
 
         if ok(lo) and ok(hi):
             return (float(lo), float(hi))
-        cur = self._get_rails().get(name)
+        cur = self._backend._get_rails().get(name)
         inside = [v for v in ([cur] if cur is not None else []) + list(np.linspace(lo, hi, 257)) if lo <= v <= hi and ok(v)]
         if not inside:
             raise LimitError(name, cur, (lo, hi), "the board reaches no value of this rail with the other rails as they are")
@@ -340,18 +379,11 @@ class Board(abc.ABC):
         b = hi if ok(hi) else _last_accepted(ok, float(inside[0]), hi)
         return (float(a), float(b))
 
-    def _check_rails(self, volts: dict[str, float]) -> None:
-        """Refuse (LimitError) rail values the board cannot make with its other rails as they are; sends
-        nothing. Default: the safety limits are all there is."""
-
     @_observed
     def get_rails(self) -> dict[str, float]:
         """Present value of every rail (V)."""
         self._check_open()
-        return dict(self._get_rails())
-
-    @abc.abstractmethod
-    def _get_rails(self) -> dict[str, float]: ...
+        return dict(self._backend._get_rails())
 
     # ---------------------------------------------------------------- power
     @_observed
@@ -362,24 +394,18 @@ class Board(abc.ABC):
         on = boolean("on", on)
         if not on:
             self._caps().check_power_off()
-        self._power_cores(np.unique(c), bool(on))
-
-    @abc.abstractmethod
-    def _power_cores(self, cores: np.ndarray, on: bool) -> None: ...
+        self._backend._power_cores(np.unique(c), bool(on))
 
     @_observed
     def powered_cores(self) -> np.ndarray:
         """Bool array (n_cores,), True where the core is powered."""
         self._check_open()
-        return np.asarray(self._powered_cores(), dtype=bool).copy()
-
-    @abc.abstractmethod
-    def _powered_cores(self) -> np.ndarray: ...
+        return np.asarray(self._backend._powered_cores(), dtype=bool).copy()
 
     def _check_powered(self, cores: np.ndarray) -> None:
         if cores.size == 0:
             return
-        powered = np.asarray(self._powered_cores(), dtype=bool)
+        powered = np.asarray(self._backend._powered_cores(), dtype=bool)
         if powered.all():  # the usual case: skip the per-cell lookup
             return
         off = np.unique(cores[~powered[cores]])
@@ -418,7 +444,7 @@ class Board(abc.ABC):
         c, r, k = self.limits.check_cells(core, row, col)
         v, w, g = self.limits.check_pulse(kind, v_pulse, width_s, v_gate, n=c.size)
         if g is None:
-            g = np.broadcast_to(np.float64(self._get_rails()[f"v_wl_{kind}"]), (c.size,))
+            g = np.broadcast_to(np.float64(self._backend._get_rails()[f"v_wl_{kind}"]), (c.size,))
         v, w, g = np.asarray(v, float), np.asarray(w, float), np.asarray(g, float)
         caps = self._caps()
         if caps.pulse_v_step_v is not None or caps.pulse_width_tick_s is not None:
@@ -426,7 +452,7 @@ class Board(abc.ABC):
         self._check_powered(c)
         check_ratings_pulse(v, w, g)
         if c.size:
-            self._pulse(kind, c, r, k, v, w, g)
+            self._backend._pulse(kind, c, r, k, v, w, g)
         return AppliedPulse(v, w, g)
 
     def _quantize_pulse(self, kind, caps, v, w, g):
@@ -443,10 +469,6 @@ class Board(abc.ABC):
         w = quantize("pulse_width_tick_s", w, caps.pulse_width_tick_s, *lim.width_s, at_least_one=True)
         return v, w, g
 
-    @abc.abstractmethod
-    def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate) -> None:
-        """Apply the pulses; the values are already on the board's steps (see ``capabilities``)."""
-
     @_observed
     def read(self, core, row, col) -> np.ndarray:
         """Read the conductance of each addressed cell (siemens, float32)."""
@@ -455,10 +477,7 @@ class Board(abc.ABC):
         self._check_powered(c)
         if c.size == 0:
             return np.zeros(0, np.float32)
-        return np.asarray(self._read(c, r, k), dtype=np.float32)
-
-    @abc.abstractmethod
-    def _read(self, core, row, col) -> np.ndarray: ...
+        return np.asarray(self._backend._read(c, r, k), dtype=np.float32)
 
     # ------------------------------------------------------------------ MVM
     @_observed
@@ -467,10 +486,7 @@ class Board(abc.ABC):
         self._check_open()
         req = validate_mvm(request, self.limits, self._caps())
         self._check_powered(np.asarray(req.cores, dtype=np.int64))
-        return np.asarray(self._mvm(req), dtype=np.int16)
-
-    def _mvm(self, request: MVMRequest) -> np.ndarray:
-        raise BoardError(f"board {self.spec!r} does not implement MVM yet")
+        return np.asarray(self._backend._mvm(req), dtype=np.int16)
 
     @_observed
     def neuron_test(self, core: int, v_in_v, output_bits: int | None = None) -> np.ndarray:
@@ -497,60 +513,46 @@ class Board(abc.ABC):
         caps.check_bits("output_bits", output_bits)
         caps.check_neuron_voltages(v)
         self._check_powered(c)
-        return np.asarray(self._neuron_test(int(c[0]), v, int(output_bits)), dtype=np.int16)
-
-    def _neuron_test(self, core: int, v_in_v: np.ndarray, output_bits: int) -> np.ndarray:
-        raise BoardError(f"board {self.spec!r} does not implement neuron test yet")
+        return np.asarray(self._backend._neuron_test(int(c[0]), v, int(output_bits)), dtype=np.int16)
 
     # ---------------------------------------------------------------- clock
     @_observed
     def now(self) -> float:
         """Board time (s): virtual on the twin, monotonic since open on hardware."""
         self._check_open()
-        return float(self._now())
-
-    @abc.abstractmethod
-    def _now(self) -> float: ...
+        return float(self._backend._now())
 
     @_observed
     def wait(self, seconds: float) -> None:
         """Let ``seconds`` pass: advances virtual time on the twin, sleeps on hardware."""
         self._check_open()
         s = number("seconds", seconds, 0.0, None, "wait needs a finite, non-negative time")
-        self._wait(s)
-
-    @abc.abstractmethod
-    def _wait(self, seconds: float) -> None: ...
+        self._backend._wait(s)
 
     # ------------------------------------------------------------- snapshot
     @_observed
     def snapshot(self) -> dict:
         """JSON-able state for run records: info, rails, powered cores, limits, counters, board extras."""
         self._check_open()
+        b = self._backend
         snap = {
-            "info": self._info().to_dict(),
-            "rails_v": dict(self._get_rails()),
-            "powered_cores": [int(i) for i in np.flatnonzero(self._powered_cores())],
+            "info": b._info().to_dict(),
+            "rails_v": dict(b._get_rails()),
+            "powered_cores": [int(i) for i in np.flatnonzero(b._powered_cores())],
             "limits": self.limits.to_dict(),
             "capabilities": self._caps().to_dict(),
-            "counters": dict(self._counters()),
-            "time_s": float(self._now()),
+            "counters": dict(b._counters()),
+            "time_s": float(b._now()),
         }
-        snap.update(self._snapshot_extra())
+        snap.update(b._snapshot_extra())
         return snap
-
-    def _snapshot_extra(self) -> dict:
-        return {}
 
     # ------------------------------------------------------------- counters
     @_observed
     def counters(self) -> dict:
         """Running totals of the board's work: pulses, reads, MVMs, energy_j (where known)."""
         self._check_open()
-        return dict(self._counters())
-
-    def _counters(self) -> dict:
-        return {}
+        return dict(self._backend._counters())
 
 
 def as_board(value, name: str = "board") -> "Board":

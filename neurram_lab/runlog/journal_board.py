@@ -1,4 +1,4 @@
-"""JournalBoard: a Board that runs on another board's hooks and journals every public call.
+"""JournalBoard: a Board frontend over another board's backend that journals every public call.
 
 ``neurram_lab.experiments._common.start_run`` wraps the experiment's board in one, so each
 logged run records every call (arguments, response or error, wall and board
@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from ..board.contract import AppliedPulse, Board, call_args
+from ..board.contract import AppliedPulse, Board
 from .journal import JournalWriter
 
 
 class JournalBoard(Board):
-    """A Board implemented by ``inner``'s hooks, journaling each public call.
+    """A Board frontend over ``inner``'s backend, journaling each public call.
 
     Parameters
     ----------
@@ -28,23 +28,29 @@ class JournalBoard(Board):
 
     Notes
     -----
-    Every public call runs the contract's own path on this board (limits and
-    capabilities, the inner board's, checked before any hook), whose hooks are
-    the inner board's; the journal records the call as the caller made it, with
-    its response or the error it raised (a refused request included), so the
-    journal reads the same whatever the board. Only the Board contract is
-    journaled: twin-only views (``true_conductance_s``) belong to the inner board.
-    ``close()`` closes this board only; the inner board belongs to whoever opened
-    it. Calls made after the run log is closed run but are not journaled.
+    This board is a frontend over the inner board's backend (``Board(...,
+    backend=inner)``) with the journal as its outermost observer: every public
+    call runs the contract's own path (limits and capabilities, the inner
+    board's, checked before any hook) on the inner board's hooks, seen by the
+    inner board's observers too (a replay's), and the journal records the call
+    as the caller made it, with its response or the error it raised (a refused
+    request included), so the journal reads the same whatever the board. No
+    hook is forwarded: the frontend calls the backend's. Only the Board
+    contract is journaled: twin-only views (``true_conductance_s``) belong to
+    the inner board. ``close()`` closes this board only; the inner board
+    belongs to whoever opened it. Calls made after the run log is closed run
+    but are not journaled.
 
     ``capabilities()`` are the inner board's (not journaled: they are fixed
     while it is open, and the run record's start snapshot holds them).
     ``pulse`` returns the :class:`~neurram_lab.board.contract.AppliedPulse`;
-    the journal keeps it compactly (:func:`compact_applied`).
+    the journal keeps it compactly (:func:`compact_applied`). The optional calls
+    (:data:`~neurram_lab.board.backend.EXTENSIONS`) are the inner board's,
+    journaled each as one call.
     """
 
     def __init__(self, inner: Board, journal: JournalWriter):
-        super().__init__(inner.spec, inner.limits)
+        super().__init__(inner.spec, inner.limits, backend=inner, observe=self._call)
         self.inner = inner
         self.journal = journal
 
@@ -68,31 +74,30 @@ class JournalBoard(Board):
         return getattr(self.inner, "replay_of", None)
 
     # ------------------------------------------------------------ journaling
-    def _observe(self, op: str, method, args: tuple, kwargs: dict):
-        """Run the public ``method`` (the contract's path on this board's hooks) and journal it."""
+    def _call(self, op: str, args: dict, run, *run_args, **run_kwargs):
+        """``run(*run_args, **run_kwargs)`` (the rest of a public call's path), journaled as ``op`` with the
+        call's ``args``: its response (a pulse's compacted) or the error it raised."""
         self._check_open()
-        rec = call_args(method, args, kwargs)
         if op == "wait":
             self.journal.flush_if_pending()  # a long call: nothing recorded waits in memory meanwhile
-        # the contract's path on this board's hooks, or, over a board that observes its own calls
-        # (a replay), on that board's own public call
-        run = getattr(self.inner, op) if self.inner._observe is not None else method.__get__(self)
         t0 = time.time()
         c0 = time.perf_counter()
         try:
-            out = run(*args, **kwargs)
+            out = run(*run_args, **run_kwargs)
         except Exception as exc:
-            self.journal.record(op, rec, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
-                                t_board_s=self._board_time())
+            self._record(op, args, t0, c0, error=exc)
             raise
-        kept = compact_applied(rec, out) if op == "pulse" else out
-        self.journal.record(op, rec, kept, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
-                            t_board_s=self._board_time())
+        self._record(op, args, t0, c0, compact_applied(args, out) if op == "pulse" else out)
         return out
+
+    def _record(self, op: str, args: dict, t0: float, c0: float, response=None, error=None) -> None:
+        """Journal a call that started at wall time ``t0`` (``time.time()``), ``c0`` (``perf_counter``)."""
+        self.journal.record(op, args, response, error=error, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
+                            t_board_s=self._board_time())
 
     def _board_time(self) -> float:
         try:
-            return float(self.inner._now())
+            return self._backend_time_s()
         except Exception:  # noqa: BLE001 - a closed or failing board has no time to give
             return float("nan")
 
@@ -133,14 +138,11 @@ class JournalBoard(Board):
             ran = hook(res, cfg, progress, done)
         except Exception as exc:
             if batches:  # the batches done before the failure, then the error: replay repeats both
-                self.journal.record(ENGINE_OP, args, dict(engine_response(res, batches), partial=np.ones(1, bool)),
-                                    t_wall_s=t0, dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
-            self.journal.record(ENGINE_OP, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
-                                t_board_s=self._board_time())
+                self._record(ENGINE_OP, args, t0, c0, dict(engine_response(res, batches), partial=np.ones(1, bool)))
+            self._record(ENGINE_OP, args, t0, c0, error=exc)
             raise
         if ran:
-            self.journal.record(ENGINE_OP, args, engine_response(res, batches), t_wall_s=t0,
-                                dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
+            self._record(ENGINE_OP, args, t0, c0, engine_response(res, batches))
         return bool(ran)
 
     def form_on_engine(self, core, row, col, v_form_v, width_s, g_formed_s):
@@ -158,12 +160,10 @@ class JournalBoard(Board):
         try:
             got = hook(core, row, col, v_form_v, width_s, g_formed_s)
         except Exception as exc:
-            self.journal.record(FORM_ENGINE_OP, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
-                                t_board_s=self._board_time())
+            self._record(FORM_ENGINE_OP, args, t0, c0, error=exc)
             raise
         if got is not None:
-            self.journal.record(FORM_ENGINE_OP, args, np.asarray(got, bool), t_wall_s=t0,
-                                dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
+            self._record(FORM_ENGINE_OP, args, t0, c0, np.asarray(got, bool))
         return got
 
     # ------------------------------------------------------------ optional: the stochastic neurons' noise level
@@ -182,59 +182,11 @@ class JournalBoard(Board):
         try:
             inj = hook(factor, min_pulses)
         except Exception as exc:
-            self.journal.record(NOISE_OP, args, error=exc, t_wall_s=t0, dt_wall_s=time.perf_counter() - c0,
-                                t_board_s=self._board_time())
+            self._record(NOISE_OP, args, t0, c0, error=exc)
             raise
         if inj is not None:  # None: a replay of a run whose board had a fixed level
-            self.journal.record(NOISE_OP, args, injection_dict(inj), t_wall_s=t0,
-                                dt_wall_s=time.perf_counter() - c0, t_board_s=self._board_time())
+            self._record(NOISE_OP, args, t0, c0, injection_dict(inj))
         return inj
-
-    # ------------------------------------------------------------ hooks: the inner board's
-    def _capabilities(self):
-        return self.inner.capabilities()
-
-    def _info(self):
-        return self.inner._info()
-
-    def _set_rails(self, volts):
-        return self.inner._set_rails(volts)
-
-    def _get_rails(self):
-        return self.inner._get_rails()
-
-    def _check_rails(self, volts):
-        return self.inner._check_rails(volts)
-
-    def _power_cores(self, cores, on):
-        return self.inner._power_cores(cores, on)
-
-    def _powered_cores(self):
-        return self.inner._powered_cores()
-
-    def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
-        return self.inner._pulse(kind, core, row, col, v_pulse, width_s, v_gate)
-
-    def _read(self, core, row, col):
-        return self.inner._read(core, row, col)
-
-    def _mvm(self, request):
-        return self.inner._mvm(request)
-
-    def _neuron_test(self, core, v_in_v, output_bits):
-        return self.inner._neuron_test(core, v_in_v, output_bits)
-
-    def _now(self):
-        return self.inner._now()
-
-    def _wait(self, seconds):
-        return self.inner._wait(seconds)
-
-    def _counters(self):
-        return self.inner._counters()
-
-    def _snapshot_extra(self):
-        return self.inner._snapshot_extra()
 
 
 #: Journal op of one tier-2 write-verify call run on a board's engine (``write_verify_on_engine``).

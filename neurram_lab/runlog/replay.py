@@ -10,11 +10,13 @@ code runs unchanged and reproduces its analysis bit for bit, with no hardware.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
 
-from ..board.contract import Board, BoardCapabilities, BoardInfo, call_args
+from ..board.backend import CALLS, BoardBackend
+from ..board.contract import Board, BoardCapabilities, BoardInfo
 from ..errors import BoardError, InputError, ReplayDivergence, ReplayInterrupted, RunLogError
 from ..board.limits import SafetyLimits
 from ._journal_codec import first_difference
@@ -26,20 +28,31 @@ from .runlog import read_run
 _END = "<end of recording>"
 
 
-_WHOLE = ("snapshot", "rail_range_v")  # compound calls with no hook of their own: served whole
-_INTERNAL = object()  # a hook's answer to the contract's own checks (not a recorded call)
+_WHOLE = tuple(op for op, c in CALLS.items() if c.hook is None and c.observed)  # no hook of their own: served whole
+
+
+class _Pending:
+    """The public call being replayed until the hook that carries it (``CALLS[op].hook``) serves it."""
+
+    __slots__ = ("op", "args", "hook", "served")
+
+    def __init__(self, op: str, args: dict):
+        self.op, self.args, self.hook, self.served = op, args, CALLS[op].hook, False
 
 
 class ReplayBoard(Board):
     """Serve the recorded calls of a run file, in order.
 
-    Every public call runs the contract's own path (the recorded run's limits
-    and capabilities checked first); its hook then serves the recorded call,
-    which must be the one the run made at that point with equal arguments. A
-    request the checks refuse must be one the run's board refused too (its
-    recorded error is raised). The state the checks consult (powered cores,
-    rails for a pulse's default gate) is the run's start snapshot, followed
-    through the replayed calls.
+    The board is its own backend, and its own observer. The observer makes
+    each public call pending (``_Pending``) and runs the contract's own path
+    (the recorded run's limits and capabilities checked first); the hook that
+    carries the call (:data:`~neurram_lab.board.backend.CALLS`) then serves the
+    recorded call, which must be the one the run made at that point with equal
+    arguments. A request the checks refuse must be one the run's board refused
+    too (its recorded error is raised). Any other hook the checks consult
+    (powered cores, rails for a pulse's default gate) answers from the run's
+    start snapshot, followed through the replayed calls. The hooks are made
+    from that table (``_hook``), not written one by one.
 
     Parameters
     ----------
@@ -82,13 +95,14 @@ class ReplayBoard(Board):
         self.journal = run.journal
         board = self.record.get("board", {})
         limits = board.get("limits")
-        super().__init__(spec or f"replay://{self.path}", SafetyLimits.from_dict(limits) if limits else None)
+        super().__init__(spec or f"replay://{self.path}", SafetyLimits.from_dict(limits) if limits else None,
+                         observe=self._replay_call)
         self.cursor = 0
         self._t_board_s = float(board.get("time_s", 0.0))
         self._rails = dict(board.get("rails_v", {}))
         self._powered = np.zeros(self.limits.n_cores, bool)
         self._powered[board.get("powered_cores", [])] = True
-        self._current = None  # (op, args) of the public call being replayed, until a hook serves it
+        self._pending: _Pending | None = None
         self.replay_of = {"path": str(self.path), "uid": self.record["uid"]}
 
     @classmethod
@@ -106,23 +120,23 @@ class ReplayBoard(Board):
         return len(self.journal) - self.cursor
 
     # ------------------------------------------------------------ serving
-    def _observe(self, op: str, method, args: tuple, kwargs: dict):
-        """Run the public ``method`` on this board: the contract's checks, then the hook that serves it."""
+    def _replay_call(self, op: str, args: dict, proceed):
+        """Observer of each public call: the contract's path (``proceed``) with the call pending, served by
+        its hook, or served here when no hook had to run (no cells); a refusal of the checks must be recorded."""
         self._check_open()
-        rec = call_args(method, args, kwargs)
         if op in _WHOLE:
-            return self._serve_whole(op, rec)
-        self._current = (op, rec)
+            return self._serve_whole(op, args)
+        pending = self._pending = _Pending(op, args)
         try:
-            out = method(self, *args, **kwargs)
+            out = proceed()
         except Exception as exc:
-            if self._current is None:  # raised by the recorded call or the replay itself
+            self._pending = None
+            if pending.served:  # raised by the recorded call or the replay itself
                 raise
-            self._current = None
-            self._refused(op, rec, exc)
-        if self._current is not None:  # nothing for a hook to do (no cells): the recorded call is served all the same
-            self._current = None
-            self._serve(op, rec)
+            self._refused(op, args, exc)
+        self._pending = None
+        if not pending.served:  # nothing for a hook to do (no cells): the recorded call is served all the same
+            self._serve(op, args)
         return out
 
     def _next(self, op: str):
@@ -165,21 +179,6 @@ class ReplayBoard(Board):
         if i < len(self.journal) and recorded_without(op, self.journal.calls["op"].iat[i]):  # a run from before the call
             return tuple(self.limits.rails_v[args["name"]])
         return self._serve(op, args)
-
-    def _main(self, op: str):
-        """The recorded response when the public call being replayed is ``op``; else ``_INTERNAL`` (the hook
-        answers the contract's own checks)."""
-        cur = self._current
-        if cur is None or cur[0] != op:
-            return _INTERNAL
-        self._current = None
-        return self._serve(*cur)
-
-    def _action(self, op: str):
-        out = self._main(op)
-        if out is _INTERNAL:
-            raise BoardError(f"a replay board only serves {op} as a public Board call")
-        return out
 
     # ------------------------------------------------------------ optional: a write-verify engine
     def write_verify_engine_fits(self, cfg) -> bool:
@@ -225,61 +224,68 @@ class ReplayBoard(Board):
         return dict(self._serve(NOISE_OP, {"factor": float(factor), "min_pulses": int(min_pulses)}))
 
     # ------------------------------------------------------------ hooks
+    def _serves(self, hook: str):
+        """The pending call when ``hook`` carries it (marked served), else None: the checks' own question."""
+        p = self._pending
+        if p is None or p.served or p.hook != hook:
+            return None
+        p.served = True
+        return p
+
     def _capabilities(self) -> BoardCapabilities:
         """Those of the recorded board (its start snapshot); the full set for runs recorded before boards
         declared capabilities."""
         return board_capabilities(self.record)
 
-    def _info(self) -> BoardInfo:
-        out = self._main("info")
-        if out is not _INTERNAL:
-            return out
+    # the state the checks consult, as the recorded run's board had it: (answer to a check, state kept after
+    # the recorded call was served with ``response``) per hook; a hook with no answer serves only its call
+    def _recorded_info(self) -> BoardInfo:
         info = dict(self.record.get("board", {}).get("info", {}))
         extra = dict(info.get("extra", {}), replay_of=str(self.path))
         return BoardInfo(kind="replay", spec=self.spec, serial=str(info.get("serial", "")),
                          firmware=str(info.get("firmware", "")), extra=extra)
 
-    def _get_rails(self):
-        out = self._main("get_rails")
-        if out is _INTERNAL:
-            return dict(self._rails)
-        self._rails = dict(out)
-        return out
+    def _keep_powered(self, response, *_):
+        self._powered = np.asarray(response, bool).copy()
 
-    def _set_rails(self, volts):
-        self._action("set_rails")
-        self._rails.update(volts)
-
-    def _power_cores(self, cores, on):
-        self._action("power_cores")
+    def _keep_power(self, response, cores, on):
         self._powered[cores] = on
 
-    def _powered_cores(self):
-        out = self._main("powered_cores")
-        if out is _INTERNAL:
-            return self._powered.copy()
-        self._powered = np.asarray(out, bool).copy()
-        return out
+    def _keep_rails(self, response, *_):
+        self._rails = dict(response)
 
-    def _pulse(self, kind, core, row, col, v_pulse, width_s, v_gate):
-        self._action("pulse")  # the contract returns the AppliedPulse, from the same values and steps
 
-    def _read(self, core, row, col):
-        return self._action("read")
+def _hook(name: str, answer=None, keep=None):
+    """The replay's hook ``name``: serve the pending call it carries (then ``keep(self, response, *args)``
+    follow the state), else ``answer(self, *args)``, the state's answer to the checks' question."""
+    op = next(op for op, c in CALLS.items() if c.hook == name)
 
-    def _mvm(self, request):
-        return self._action("mvm")
+    def hook(self, *args):
+        pending = self._serves(name)
+        if pending is None:
+            if answer is None:
+                raise BoardError(f"a replay board only serves {op} as a public Board call")
+            return answer(self, *args)
+        response = self._serve(pending.op, pending.args)
+        if keep is not None:
+            keep(self, response, *args)
+        return response
 
-    def _neuron_test(self, core, v_in_v, output_bits):
-        return self._action("neuron_test")
+    hook.__name__, hook.__qualname__ = name, f"ReplayBoard.{name}"
+    hook.__signature__ = inspect.signature(getattr(BoardBackend, name))
+    hook.__doc__ = f"Serve the recorded ``{op}`` call{'' if answer is None else ', else the recorded state'}."
+    return hook
 
-    def _now(self) -> float:
-        out = self._main("now")
-        return self._t_board_s if out is _INTERNAL else out
 
-    def _wait(self, seconds):
-        self._action("wait")
-
-    def _counters(self):
-        out = self._main("counters")
-        return dict(self.record.get("board", {}).get("counters", {})) if out is _INTERNAL else out
+_HOOKS = {
+    "_info": (ReplayBoard._recorded_info, None),
+    "_get_rails": (lambda self: dict(self._rails), ReplayBoard._keep_rails),
+    "_set_rails": (None, lambda self, response, volts: self._rails.update(volts)),
+    "_power_cores": (None, ReplayBoard._keep_power),
+    "_powered_cores": (lambda self: self._powered.copy(), ReplayBoard._keep_powered),
+    "_now": (lambda self: self._t_board_s, None),
+    "_counters": (lambda self: dict(self.record.get("board", {}).get("counters", {})), None),
+}
+for _name in (c.hook for c in CALLS.values() if c.observed and c.hook is not None):
+    setattr(ReplayBoard, _name, _hook(_name, *_HOOKS.get(_name, (None, None))))
+del _name
