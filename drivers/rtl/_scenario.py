@@ -4,7 +4,8 @@
 read back (auto-ranged), some SET and RESET and read again (RESET cells with the manual-range bit of wire-in
 0x12, so a low conductance costs at most 12 fixed-length measurements of simulated time instead of
 auto-ranging to ``t_delta`` ~ 30 000 units = hours of wall time); single manual reads (trigger 0x43 bit 0);
-the LFSR path (:func:`lfsr_ops`: preset, state reads, a stochastic MVM); the error paths (requests refused
+the LFSR path (:func:`lfsr_ops`: preset, state reads, a stochastic MVM); multi-row MVMs on core column 0
+(:func:`mvm_rows_ops`: two runs of one clock group, a run of rows 0 and 1); the error paths (requests refused
 before any call, FrontPanel refusals). :func:`random_ops` adds ``n``
 seeded operations of the same kinds on the formed cells. Everything goes through the driver
 (:class:`~drivers.fpga_board.FpgaBoard`) or, for what it does not offer (the manual read, the
@@ -64,6 +65,7 @@ def ci_plan(seed: int = 0, n_cells: int = 64, exclude=frozenset()) -> list[tuple
     ops += [("manual_read", core, cell) for cell in cells[10:14]]
     ops += [("mvm", core, cells) + BATCH_MVM, ("neuron_test", core, NEURON_LEVELS_V, 6),
             ("read", core, cells[13:14])]  # the cell selected before them: the readout cleared its registers
+    ops += mvm_rows_ops(cells, ROWS_MVM_CI)
     ops += lfsr_ops(core, cells, LFSR_MVM_CI)
     ops += [("error", name) for name in ERRORS]
     ops.append(("read", core, cells[:2]))  # the board still works after the refusals
@@ -75,6 +77,26 @@ NEURON_LEVELS_V = (0.85, 0.95)  # neuron test: the external line below and above
 
 # the CI plan's 16-vector batch: 1-bit inputs, 2-bit outputs (a short readout)
 BATCH_MVM = (16, 1, 2, "forward", 8, False)
+
+
+# multi-row MVMs (several cores of core column 0, ``mvm_rows``): the driver runs at most one core per SPI clock
+# group together (row 0, rows 1-3, rows 4-7; ``_mvm_host.run_groups``) and enables the whole column for a run
+# of several rows, so hil:// must show every enabled core's input planes and read the rows out in the 0xA2
+# arbiter's order: (cores, vectors, input bits, output bits, direction, seed, signed, v_read_v)
+ROWS_MVMS = (((6, 12), 4, 1, 2, "forward", 12, False, None),      # rows 1 and 2: one clock group, two runs
+             ((0, 6, 12), 4, 1, 2, "forward", 13, False, None),   # a run of rows 0 and 1, then row 2
+             ((0, 12, 30), 2, 4, 3, "backward", 14, True, None),  # rows 0, 2, 5: one run over three groups
+             ((6, 12, 30), 1, 2, 4, "forward", 15, True, None))
+ROWS_MVM_CI = ROWS_MVMS[:2]
+ROWS_CORES_FORMED = (6, 12)  # cores formed (the plan's first cells) for them; core 30 left unformed
+
+
+def mvm_rows_ops(cells, mvms=ROWS_MVMS, form: bool = True) -> list[tuple]:
+    """The first 8 of ``cells`` (formed on core 0) formed on :data:`ROWS_CORES_FORMED` too (unless ``form`` is
+    false: done before), then the multi-row MVMs ``mvms`` (:data:`ROWS_MVMS`) over them."""
+    cells = cells[:8]
+    forms = [("form", c, cells) for c in ROWS_CORES_FORMED] if form else []
+    return forms + [("mvm_rows", m[0], cells) + m[1:] for m in mvms]
 
 
 def mvm_ops(core: int, cells) -> list[tuple]:
@@ -110,7 +132,9 @@ def lfsr_ops(core: int, cells, mvms=LFSR_MVMS) -> list[tuple]:
 def random_ops(n: int, seed: int, plan: list[tuple]) -> list[tuple]:
     """``n`` seeded operations on the cells ``plan`` formed (reads stay short: see the module docstring)."""
     rng = np.random.default_rng(seed + 1)
-    formed = [(op[1], op[2]) for op in plan if op[0] == "form"]
+    # the plan's two cell groups (not the cores formed for the multi-row MVMs: their cells are not screened
+    # for long reads, see bounded_ops)
+    formed = [(op[1], op[2]) for op in plan if op[0] == "form"][:2]
     out: list[tuple] = []
     for _ in range(n):
         core, cells = formed[int(rng.integers(len(formed)))]

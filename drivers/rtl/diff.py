@@ -224,23 +224,26 @@ def scenario_ops(n_ops: int, seed: int, n_cells: int = 64, full: bool = True, to
     """The CI-size plan (:func:`drivers.rtl._scenario.ci_plan`: cells, rails, a 16-vector MVM, the neuron
     test) and ``n_ops`` seeded operations after it, without cells whose reads would range for hours
     (:func:`drivers.rtl._scenario.bounded_ops`); ``full`` adds the MVM variety
-    (:func:`drivers.rtl._scenario.mvm_ops`: 1 / 4 / 8 input bits, 1-8 output bits, both directions) and the
-    LFSR path again with a second stochastic MVM (:func:`drivers.rtl._scenario.lfsr_ops`). For a top in
+    (:func:`drivers.rtl._scenario.mvm_ops`: 1 / 4 / 8 input bits, 1-8 output bits, both directions), the
+    LFSR path again with a second stochastic MVM (:func:`drivers.rtl._scenario.lfsr_ops`) and the multi-row
+    MVMs the CI plan does not run (:data:`drivers.rtl._scenario.ROWS_MVMS`: a run over three clock groups). For a top in
     :data:`NO_MVM_TOPS` the MVMs (stochastic ones too), the neuron test and the LFSR ops are left out (the
     SPI round trips stay): its
     neuron controller (``neuron_control_voltage_mode.v``) samples the settled line voltage with the word
     lines on, an analog result neither the emulator nor the board model computes (``rtl://`` records such
     samples as ``unconverted_sample``; docs/board_protocol.md)."""
-    from ._scenario import LFSR_MVMS, bounded_ops, lfsr_ops, mvm_ops
+    from ._scenario import LFSR_MVMS, ROWS_MVM_CI, ROWS_MVMS, bounded_ops, lfsr_ops, mvm_ops, mvm_rows_ops
 
     ops = bounded_ops(seed, n_cells, n_ops)
     if full:
         core, cells = next((op[1], op[2]) for op in ops if op[0] == "form")
-        ops = ops + mvm_ops(core, cells) + lfsr_ops(core, cells, LFSR_MVMS[1:])
+        ops = (ops + mvm_ops(core, cells) + lfsr_ops(core, cells, LFSR_MVMS[1:])
+               + mvm_rows_ops(cells, ROWS_MVMS[len(ROWS_MVM_CI):], form=False))
     if top in NO_MVM_TOPS:
         # (the LFSR state reads too: on neurram_top_voltage_mode the RTL's 0xA1 words read 0 where hil:// gives
         # the preset chains, 2026-12-07, not yet explained: docs/board_protocol.md)
-        ops = [op for op in ops if op[0] not in ("mvm", "neuron_test", "stochastic_mvm", "lfsr_preset", "lfsr_read")]
+        ops = [op for op in ops if op[0] not in ("mvm", "mvm_rows", "neuron_test", "stochastic_mvm", "lfsr_preset",
+                                                 "lfsr_read")]
     return ops
 
 
