@@ -155,9 +155,13 @@ def _blas_single_thread():
 
 
 def product_noisy_convert(xs, m32, row_scale, h_lsb: float, offset_lsb, stream_start, sigma_lsb: float, floors,
-                          top: int):
-    """``noisy_clip_convert(xs @ m32.T, ...)`` with the product made block by block in the blocks'
-    threads (numpy's BLAS on one thread meanwhile), each block converted while it is in the cache.
+                          top: int, out=None):
+    """``noisy_clip_convert(float32(xs) @ m32.T, ...)`` with the product made block by block in the
+    blocks' threads (numpy's BLAS on one thread meanwhile), each block converted while it is in the cache.
+
+    ``xs``: the inputs, float32 or int16 (rows, n_in); int16 rows are made float32 a block at a time in
+    the block's thread (no float32 copy of the whole request). ``out``: an int16 (rows, cols) array to
+    write the codes into (C-contiguous), else a new one.
 
     Same codes as the product made whole, as long as BLAS computes an element of a product the same
     in a row block as in the whole: so on OpenBLAS 0.3.31 (SkylakeX and Haswell kernels) for blocks of
@@ -166,25 +170,34 @@ def product_noisy_convert(xs, m32, row_scale, h_lsb: float, offset_lsb, stream_s
     """
     from ._parallel import run_blocks
 
-    rows = xs.shape[0]
+    rows, n_in = xs.shape
     cols = m32.shape[0]
-    out = np.empty((rows, cols), np.int16)
+    if out is None:
+        out = np.empty((rows, cols), np.int16)
     sq_rows = np.empty(rows, np.float64)
     args = _noisy_args(row_scale, h_lsb, offset_lsb, stream_start, sigma_lsb, floors, top)
     fn = kernel("noisy_convert")
     # blocks of about equal size, each of at least PRODUCT_MIN_MACS / 2 multiply-adds: below about 1e6
     # OpenBLAS takes its small-matrix kernels, which round differently from the whole product
     n_blocks = -(-rows // max(1, -(-ROWS_MIN_CELLS // max(cols, 1)),
-                             -(-PRODUCT_MIN_MACS // max(cols * xs.shape[1], 1))))
+                             -(-PRODUCT_MIN_MACS // max(cols * n_in, 1))))
     step = -(-rows // n_blocks)
     mT = m32.T
+    convert_in = xs.dtype != np.float32
 
     def block(b):
         a, e = b * step, min(rows, b * step + step)
         buf = getattr(_LOCAL, "buf", None)
         if buf is None or buf.shape != (step, cols):
             buf = _LOCAL.buf = np.empty((step, cols), np.float32)
-        integ = np.matmul(xs[a:e], mT, out=buf[: e - a])
+        x_blk = xs[a:e]
+        if convert_in:  # this block's inputs as float32, into a buffer of the thread's that stays in the cache
+            xbuf = getattr(_LOCAL, "xbuf", None)
+            if xbuf is None or xbuf.shape != (step, n_in):
+                xbuf = _LOCAL.xbuf = np.empty((step, n_in), np.float32)
+            x_blk = xbuf[: e - a]
+            np.copyto(x_blk, xs[a:e], casting="unsafe")
+        integ = np.matmul(x_blk, mT, out=buf[: e - a])
         fn(integ, a, rows, *args, a, e, out, sq_rows)
 
     if n_blocks < 2:
@@ -193,6 +206,17 @@ def product_noisy_convert(xs, m32, row_scale, h_lsb: float, offset_lsb, stream_s
         with _blas_single_thread():  # behind the other jobs (measured 12.6 vs 21.7 ms a 2048 x 256 MVM at load 7)
             run_blocks(block, n_blocks)
     return out, float(sq_rows.sum())
+
+
+def input_magnitudes(x, signed: bool, out=None):
+    """``(float32(|x|), set bits of |x|)`` of int16 inputs ``x`` (any shape, values fit 15 bits) in one
+    pass (the supply current's input and the input pulses). ``out``: a float32 array of ``x``'s shape
+    to fill (a fresh 1 MB array page-faults in on every call), else a new one."""
+    x = np.ascontiguousarray(x, np.int16)
+    mag32 = out if out is not None else np.empty(x.shape, np.float32)
+    if not signed:
+        return mag32, float(kernel("input_planes_unsigned")(x.ravel(), mag32.ravel()))
+    return mag32, float(kernel("input_magnitudes_signed")(x.ravel(), mag32.ravel()))
 
 
 def input_planes(x, signed: bool, out=None):

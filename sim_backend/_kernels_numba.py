@@ -463,3 +463,15 @@ def input_planes_unsigned(x, xs):  # pragma: no cover - compiled
         xs[k] = f32(a)
         bits += _popcount32(a)
     return bits
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def input_magnitudes_signed(x, mag32):  # pragma: no cover - compiled
+    """As :func:`input_planes_signed` without the signed copy: ``mag32 = float32(|x|)`` and the 1 bits of
+    ``|x|`` (the product's row blocks convert ``x`` themselves, in cache)."""
+    bits = 0
+    for k in range(x.shape[0]):
+        m = np.int32(abs(np.int32(x[k])))
+        mag32[k] = f32(m)
+        bits += _popcount32(m)
+    return bits

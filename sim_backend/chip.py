@@ -151,16 +151,16 @@ class ChipCircuit:
         self.noise = FreshNormals(np.random.SeedSequence([self.seed, 0x3D8]).generate_state(2, np.uint64))
         self._buffers: dict = {}  # per-call float32 work arrays (see _scratch)
 
-    def _scratch(self, i: int, shape) -> tuple[np.ndarray, np.ndarray]:
-        """Two float32 work arrays of ``shape`` for the ``i``-th core of a request, kept between calls
-        (temporaries of one call: a fresh 1 MB array page-faults in on every MVM)."""
-        key = (i, tuple(shape))
-        buf = self._buffers.get(key)
-        if buf is None:
-            if len(self._buffers) >= 8:
-                self._buffers.clear()
-            buf = self._buffers[key] = (np.empty(shape, np.float32), np.empty(shape, np.float32))
-        return buf
+    def _scratch(self, i: int, shape) -> np.ndarray:
+        """A float32 work array of ``shape`` for the ``i``-th core of a request, kept between calls
+        (temporaries of one call: a fresh array page-faults in on every MVM, ~8 ns an element on these
+        machines). One buffer per core index, grown to the largest call's size and viewed in the shape
+        asked, so calls of changing shapes (a network's layers) reuse it too."""
+        n = int(np.prod(shape))
+        buf = self._buffers.get(i)
+        if buf is None or buf.size < n:
+            buf = self._buffers[i] = np.empty(n, np.float32)
+        return buf[:n].reshape(shape)
 
     def core(self, c: int) -> CoreCircuit:
         if c not in self._cores:
@@ -236,11 +236,11 @@ class ChipCircuit:
             # supply: time-averaged rail current of each core, then the sag each core sees
             # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
             # float32 inputs of each core, made once: the supply's mean current and the product both use them
-            planes = None  # (float32 x, float32 |x|, its set bits) per core, in one compiled pass
+            planes = None  # (float32 |x|, its set bits) per core, in one compiled pass
             if single and _kernels.available():
-                planes = [_kernels.input_planes(x[i], req.signed_inputs, self._scratch(i, x.shape[1:]))
+                planes = [_kernels.input_magnitudes(x[i], req.signed_inputs, self._scratch(i, x.shape[1:]))
                           for i in range(nc)]
-                seg32 = [pl[1] for pl in planes]
+                seg32 = [pl[0] for pl in planes]
             else:
                 seg32 = [seg[i].astype(np.float32) for i in range(nc)] if nbits else None
             i_core = np.stack([v_read * (seg32[i] @ maps[i].load32) / max(cycles, 1)
@@ -262,31 +262,33 @@ class ChipCircuit:
                 amap = maps[i]
                 # integrator in LSB units: per-vector amplitude, Cs/Ci and 1/LSB on the (smaller) input side
                 scale = (amp[i] * (cg * cc.gain / lsb)).astype(np.float32)
-                if planes is not None:
-                    xs = planes[i][0]
-                elif single and not req.signed_inputs:  # x == seg: its float32 copy is made already
-                    xs = seg32[i]
-                else:
-                    xs = (x[i] if single else sgn[i] * seg[i]).astype(np.float32)
                 h_lsb = h / lsb
                 # before the last plane the integrator holds at most (2**(m-1) - 1) * max|v_line|;
                 # if that stays inside the headroom, the only clip is of the final value (exact)
                 early = float(scale.max()) * (2 ** max(nbits - 1, 0) - 1) * amap.abs_row_sum
                 risky = np.flatnonzero(early > h_lsb)
                 row_scale = scale  # applied after the product, in the conversion pass
-                if risky.size or stochastic:
-                    xs *= scale[:, None]
-                    row_scale = None
                 offset_lsb = cc.offset32[amap.neurons] / np.float32(lsb)
                 floors = self.floors(kbits - 1)
                 if not (risky.size or stochastic) and floors is not None and kbits > 1 and sigma > 0 \
                         and _kernels.available():
                     # the common case in one pass per row block: product, noise, clip and conversion,
-                    # the blocks on the twin's threads (the same codes as the steps below)
+                    # the blocks on the twin's threads (the same codes as the steps below); the int16
+                    # inputs go in as they are, each block made float32 in its thread
+                    xs = x[i] if single else sgn[i] * seg[i]  # int16
+                    into = codes[i] if len(segs) == 1 and nc > 1 else None  # this core's codes, in place
                     seg_codes, sq = _kernels.product_noisy_convert(xs, amap.m32, scale, h_lsb, offset_lsb,
                                                                    self.noise.next_stream(), sigma / lsb, floors,
-                                                                   2 ** (kbits - 1) - 1)
+                                                                   2 ** (kbits - 1) - 1, into)
                 else:
+                    into = None
+                    if single and not req.signed_inputs:  # x == |x|: its float32 copy is made already
+                        xs = seg32[i]
+                    else:
+                        xs = (x[i] if single else sgn[i] * seg[i]).astype(np.float32)
+                    if risky.size or stochastic:
+                        xs *= scale[:, None]
+                        row_scale = None
                     integ = xs @ amap.m32.T
                     if risky.size:
                         integ[:, risky] = self._planes(sgn[i], seg[i], nbits, amap.m32[risky], scale[:, None], h_lsb)
@@ -304,12 +306,13 @@ class ChipCircuit:
                 if len(segs) == 1 and nc == 1:
                     codes = seg_codes[None]
                 elif len(segs) == 1:
-                    codes[i] = seg_codes
+                    if into is None:  # else written in place
+                        codes[i] = seg_codes
                 elif mult == 1:
                     codes[i] += seg_codes
                 else:
                     codes[i] += seg_codes * np.int16(mult)
-                e = _energy.segment_energy(batch, planes[i][2] if planes is not None else _set_bits(seg[i]), nbits,
+                e = _energy.segment_energy(batch, planes[i][1] if planes is not None else _set_bits(seg[i]), nbits,
                                            kbits, n_out, amap.wl_on,
                                            amap.n_lines_in, v_read, v_line_sq, stochastic, p)
                 for k, v in e.items():
