@@ -75,6 +75,27 @@ def test_mvm_and_neuron_test_match_plane_for_plane_and_byte_for_byte(pair):
     assert pair[2].rtl.chip.conversions >= 3
 
 
+ROWS_OPS = [("form", 6, CELLS), ("form", 12, CELLS),
+            ("mvm_rows", (0, 6), CELLS, 1, 1, 2, "forward", 2, False, None),       # rows 0, 1: one run
+            ("mvm_rows", (0, 12, 30), CELLS, 1, 2, 3, "backward", 3, True, None)]  # rows 0, 2, 5: one run
+
+
+def test_multi_row_mvm_runs_match_on_every_enabled_core(pair):
+    """Runs of several core rows (the driver enables the whole core column): the input planes of all eight
+    enabled cores, the rows' readout bytes in the 0xA2 arbiter's order and the codes equal on hil:// and
+    rtl://; before, hil:// showed only the planes of the rows it read (16 against 64 here) and, after a
+    one-row run, read a three-row run out rotated."""
+    if not _FORMED:
+        assert diff.check(None, "neurram_top", ops=FORM, pair=pair)["mismatch_list"] == []
+        _FORMED.append(True)
+    n0 = len(pair[3].calls)
+    res = diff.check(None, "neurram_top", ops=[("mvm", 12, CELLS, 1, 1, 2, "forward", 4, False, None)] + ROWS_OPS,
+                     pair=pair)
+    assert res["mismatch_list"] == [] and res["mismatches"] == 0
+    cores = {e[1] for c in pair[3].calls[n0:] for e in c[3] if e[0] == "input_plane"}
+    assert cores == {0, 6, 12, 18, 24, 30, 36, 42}  # the column, not only the rows read
+
+
 def test_board_time_mvm_within_10_percent_of_the_rtl(pair):
     """drivers.board_time's MVM model (the bit-serial cycles from the wire-ins the batch ran with, and the
     multi-level readout's time a step) against the design's own busy clocks (hdl/board.v mvm_cycle_clk,
