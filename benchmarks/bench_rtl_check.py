@@ -12,9 +12,10 @@ Run from the repository root (needs Icarus Verilog, cocotb and the authors' HDL)
   operations and the MVM variety); wall seconds (open included), simulated cycles, cycles/s, calls and
   fields compared, mismatches;
 - the mutations (``drivers.rtl._mutate.MUTATIONS``): each made before both boards open (the open itself runs
-  under it, as a wrong ``neurram_top.py`` would), then a rail move, a form, a SET and an auto-ranged read of
-  one cell; caught = at least one mismatch, with the first one shown. ~30 s each (the open is ~270 000
-  simulated cycles of DAC writes).
+  under it, as a wrong ``neurram_top.py`` would), then a rail move, two cells formed and the operations
+  ``drivers.rtl._mutate.ops_for`` gives for that mutation (the ones that use the changed entry: a rail move,
+  a SET, an auto-ranged read, an MVM, the LFSR preset and read, a stochastic MVM); caught = at least one
+  mismatch, with the first one shown. ~30-60 s each (the open is ~270 000 simulated cycles of DAC writes).
 
 - ``--board-time``: per operation kind (rails, form, read, set), the FPGA busy time ``drivers.board_time``
   predicts for the driver's calls against the FPGA's own work in the RTL (the DAC FSM's working clocks,
@@ -92,14 +93,15 @@ def main(argv=None) -> dict:
         out["board_time"] = board_time_vs_rtl(hdl)
         print("board_time", out["board_time"], file=sys.stderr, flush=True)
     names = [] if a.mutations == "none" else list(_mutate.MUTATIONS) if a.mutations == "all" else a.mutations.split(",")
-    core, cells = next((op[1], op[2][:1]) for op in ci_plan(0, 4) if op[0] == "form")
-    ops = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", core, cells), ("set", core, cells),
-           ("read", core, cells)]
+    core, cells = next((op[1], op[2][:2]) for op in ci_plan(0, 4) if op[0] == "form")
+    form = [("rails", {"v_cell_read": V_CELL_READ_V}), ("form", core, cells)]
     out["mutations"] = {}
     for name in names:
         t0 = time.perf_counter()
+        ops = form + _mutate.ops_for(name, core, cells)  # the operations that use the changed entry
         r = _mutate.check_mutation(name, ops, hdl=hdl)
-        out["mutations"][name] = {"what": _mutate.MUTATIONS[name][2], "caught": r["mismatches"] > 0,
+        out["mutations"][name] = {"what": _mutate.MUTATIONS[name][2], "ops": [op[0] for op in ops],
+                                  "caught": r["mismatches"] > 0,
                                   "first_mismatch": (r["mismatch_list"] or [None])[0],
                                   "wall_s": round(time.perf_counter() - t0, 1)}
         print(name, out["mutations"][name], file=sys.stderr, flush=True)
