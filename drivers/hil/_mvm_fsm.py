@@ -91,6 +91,13 @@ READOUT_FIFO_BYTES = 4096 * 4
 MAX_STEPS = 100
 # the chip's SPI clock pins: row 0 on spi_clock_0, rows 1-3 share spi_clock_1_3, rows 4-7 spi_clock_4_7, each the
 # OR of its rows' controllers' clocks (neurram_top.v:529-534): a shift of one row clocks its group's every chain
+# tops whose lfsr_control instance leaves its shift_cycle input (lfsr_control.v:18) unconnected
+# (neurram_top_voltage_mode.v:615-636, neurram_top_sar.v:630-649; neurram_top.v:616/624 drives it from
+# 0x10[20:12]): the shift's end test ``clk_counter == shift_cycle-1`` (lfsr_control.v:371) is never true (z / x
+# in simulation; tied to 0 by synthesis, 0 - 1 is 32 bits of ones against a 9-bit counter), so after a shift
+# trigger the FSM shifts for ever: nothing reaches the 0xA1 FIFO and the block ignores further shift and pulse
+# triggers (it leaves STATE_IDLE only, :357-365) until neurram_rst
+LFSR_SHIFT_UNENDING_TOPS = frozenset({"neurram_top_voltage_mode", "neurram_top_sar"})
 SPI_CLOCK_GROUPS = ((0,), (1, 2, 3), (4, 5, 6, 7))
 SPI_CLOCK_GROUP_OF_ROW = {r: g for g, rows in enumerate(SPI_CLOCK_GROUPS) for r in rows}
 TWIN_BITS = 8  # codes -128..127 cover the 100 steps
@@ -170,6 +177,7 @@ class MvmFsm:
         self.lfsr_fifo = np.zeros(0, np.uint32)  # lfsr_control.v's FIFO32x32 (pipe 0xA1)
         self.lfsr_noise_v: dict[int, np.ndarray] = {}  # core -> LFSR charge on each integrator (V)
         self.counts["lfsr_pulses"] = 0
+        self.lfsr_stuck = False  # lfsr_control shifting for ever (LFSR_SHIFT_UNENDING_TOPS)
 
     # ------------------------------------------------------------ wiring
     def attach(self) -> "MvmFsm":
@@ -803,6 +811,14 @@ class MvmFsm:
 
     def lfsr_shift_trigger(self) -> None:
         """Trigger 0x44 bit 4: clock the LFSR ``0x10[20:12]`` times, then 16 words into the 0xA1 FIFO."""
+        if self.lfsr_stuck:
+            return  # still in STATE_SHIFT: the trigger is not seen
+        if getattr(getattr(self.emu, "bitstream", None), "name", None) in LFSR_SHIFT_UNENDING_TOPS:
+            self.lfsr_stuck = True
+            self.emu.violations.append(
+                f"LFSR shift on {self.emu.bitstream.name}: its lfsr_control has no shift_cycle (0x10[20:12] is not "
+                "wired), so the shift never ends, 0xA1 stays empty and the LFSR block is dead until neurram_rst")
+            return
         n = (self._wi(nt.WI_DEBUG) >> 12) & 0x1FF
         if n == 0:
             self.emu.violations.append("LFSR shift with 0x10[20:12] = 0: lfsr_control.v never leaves STATE_SHIFT")
@@ -827,6 +843,9 @@ class MvmFsm:
 
     def lfsr_pulse_trigger(self) -> None:
         """Trigger 0x44 bit 5: one LFSR pulse into every enabled core's neurons (see the module notes)."""
+        if self.lfsr_stuck:
+            self._status()
+            return  # lfsr_control still shifting: the pulse trigger is not seen (lfsr_control.v:357-365)
         neuron = self._wi(nt.WI_NEURON)
         if neuron >> 14 & 0xFF:
             self.emu.violations.append(f"LFSR pulse with 0x09[21:14] = {neuron >> 14 & 0xFF}: the neuron FSM goes on "
