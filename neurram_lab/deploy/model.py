@@ -295,12 +295,17 @@ class Model:
         if start:
             acts.update(start)
         mm = matmul or exact_matmul
-        for lay in self.layers:
+        last_use = {s: i for i, lay in enumerate(self.layers) for s in lay.inputs}
+        for i, lay in enumerate(self.layers):
             if lay.name not in acts:
                 ins = [acts[s] for s in lay.inputs]
                 acts[lay.name] = mm(lay, ins[0]) if lay.is_weight else digital.apply(lay, ins)
+                del ins
             if lay.name == upto:
                 return acts[lay.name]
+            for s in lay.inputs:  # a tensor no later layer reads goes now (a batch's tensors add up to GBs)
+                if last_use[s] == i:
+                    acts.pop(s, None)
         return acts[self.layers[-1].name]
 
     def predict(self, images, matmul=None, batch: int = 1000, progress=None) -> np.ndarray:

@@ -18,6 +18,7 @@ MVM error.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -184,6 +185,50 @@ def deploy_conductances(board, gmin_s, gmax_s) -> tuple[float, float]:
     return (board.limits if board is not None else SafetyLimits()).check_conductance_range(gmin_s, gmax_s)
 
 
+def _refcount_tells_holders() -> bool:
+    """Whether ``sys.getrefcount`` counts an array's views here (CPython does; the pool relies on it)."""
+    a = np.empty(1)
+    n0 = sys.getrefcount(a)
+    v = a[:]
+    held = sys.getrefcount(a) == n0 + 1
+    del v
+    return held and sys.getrefcount(a) == n0
+
+
+class ArrayPool:
+    """Large work arrays reused from one call to the next, each handed out again only when nothing holds it.
+
+    A fresh array of some 100 MB page-faults in as it is first written; on this project's
+    2-core test machine that cost 3-25 times the writing itself (issue 19, ResNet-20's partial
+    outputs: 142 ms for a fresh 65 MB array, 5.5 ms for the same kernel into one already used).
+    :meth:`get` returns a view of a kept flat array; it makes a new one where the kept one is too
+    small or still referenced (by any view of it anyone holds, e.g. a result a caller kept, or a
+    board's journal of the inputs it was sent), so an array given out is never overwritten while
+    it can still be seen. Arrays are kept until :meth:`clear` (at most one per key).
+    """
+
+    _SAFE = _refcount_tells_holders()
+
+    def __init__(self):
+        self._flat: dict = {}
+
+    def get(self, key, shape, dtype) -> np.ndarray:
+        """An uninitialised C-contiguous array of ``shape`` and ``dtype`` (the one kept under ``key`` where it is free)."""
+        dtype = np.dtype(dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        flat = self._flat.get(key)
+        # the references of a free kept array: the dict's, ``flat`` and getrefcount's argument
+        if flat is None or flat.dtype != dtype or flat.size < n or sys.getrefcount(flat) > 3 or not self._SAFE:
+            flat = np.empty(max(n, 1), dtype)
+            if self._SAFE:
+                self._flat[key] = flat
+        return flat[:n].reshape(shape)
+
+    def clear(self) -> None:
+        """Forget every kept array (their memory goes once nothing else holds them)."""
+        self._flat.clear()
+
+
 class ChipNetwork:
     """A model mapped and programmed onto a board.
 
@@ -226,6 +271,7 @@ class ChipNetwork:
         self.calibration = {}  # table index -> (slope, intercept) per column
         self.mvm_calibration = {}  # layer -> tier-2 MVMCalibration of each round (core_rounds) of its matrices
         self.mvm_time_s = 0.0  # wall time spent inside the MVM function (the board)
+        self.buffers = ArrayPool()  # the inputs, partial outputs and layer outputs of the chip layers, reused
 
     # ----------------------------------------------------------- programming
     def program(self, iterations: int = 3, settle_s: float = 1.0, dead=None, progress=None) -> dict:
@@ -329,7 +375,8 @@ class ChipNetwork:
             inputs = []
             # one buffer for every matrix's inputs when they have one width: matrices on the same lines then go to
             # the board as slices of it (run_mvm sends consecutive slices as they are instead of stacking copies)
-            buf = np.empty((len(rows), share, widths.pop()), codes.dtype) if len(widths) == 1 else None
+            buf = self.buffers.get("inputs", (len(rows), share, widths.pop()), codes.dtype) if len(widths) == 1 \
+                else None
             for j, (idx, r) in enumerate(rows):
                 a = r["replica"] * share
                 if buf is None:
@@ -342,14 +389,20 @@ class ChipNetwork:
         progs = [self.programmed[idx] for idx, _ in rows]
         spans = [(r["replica"] * share, min(r["replica"] * share + share, n)) for _, r in rows]
         opts = dict(self.mvm_options)
+        pooled = None
         if self._mvm is chip_mvm:  # the partials are float32: the float64 result rounded once, inside run_mvm
             opts["dtype"] = np.float32
+            if opts.get("activation", "none") not in ("tanh", "sigmoid"):  # written into arrays kept for reuse
+                pooled = [self.buffers.get(("partial", j), (share, progs[j].placement.n_out), np.float32)
+                          for j in range(len(rows))]
         cals = self.mvm_calibration.get(layer.name)
         outs = [None] * len(rows)
         t0 = time.perf_counter()
         for k, members in enumerate(core_rounds([r["core"] for _, r in rows])):  # matrices sharing a core: in turn
             if cals is not None:
                 opts["calibration"] = cals[k]
+            if pooled is not None:
+                opts["out"] = [pooled[j] for j in members]
             res = self._mvm(self.board, [progs[j] for j in members], [inputs[j] for j in members], grid.bits,
                             output_bits=self.output_bits, **opts)
             for j, o in zip(members, res):
@@ -381,7 +434,7 @@ class ChipNetwork:
         n = q.shape[0] * oh * ow
         share = -(-n // n_rep)
         width = rows[0][1]["in_stop"] - rows[0][1]["in_start"] + rows[0][1]["n_bias_rows"]
-        buf = np.empty((len(rows), share, width), np.int16)
+        buf = self.buffers.get("inputs", (len(rows), share, width), np.int16)
         col = {c: np.array([r[c] for _, r in rows], np.int64) for c in ("in_start", "in_stop", "n_bias_rows", "replica")}
         kern.matrix_inputs(np.ascontiguousarray(q, np.int16), int(k[0]), int(k[1]), stride, int(t), int(lft),
                            int(oh), int(ow), col["in_start"], col["in_stop"], col["n_bias_rows"], int(grid.levels),
@@ -395,7 +448,8 @@ class ChipNetwork:
             raise InputError(f"layer {layer.name!r} is not programmed; call program() first")
         rows, outs, spans, _, inverse = self.raw_partials(layer, x, rows)
         n_out = layer.params["kernel"].shape[-1]
-        y = np.zeros((max(z for _, z in spans), n_out), np.float32)
+        y = self.buffers.get("output", (max(z for _, z in spans), n_out), np.float32)
+        y[...] = 0.0
         for (idx, r), o, (a, z) in zip(rows, outs, spans):
             o = o[: z - a]
             if idx in self.calibration:

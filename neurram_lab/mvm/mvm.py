@@ -271,16 +271,18 @@ def result_dtype(dtype):
     return d.type
 
 
-def forward_result(codes, base, col_scale, row_coef, ints, dtype=np.float64) -> np.ndarray:
+def forward_result(codes, base, col_scale, row_coef, ints, dtype=np.float64, out=None) -> np.ndarray:
     """Forward results in weight units from raw codes: ``(codes + base) * col_scale``, minus
     ``row_coef * ints.sum(-1)`` per vector when ``row_coef`` is not None (single-ended placements),
     computed in float64 and rounded once to ``dtype``. ``base`` a float or (n_out,), ``col_scale``
-    (n_out,). The compiled kernel and the numpy lines give the same bits."""
+    (n_out,). ``out``: an array of ``codes``' shape and ``dtype`` to write them into (returned), else a
+    new one. The compiled kernel and the numpy lines give the same bits."""
     kern = _jit.kernels(_KERNELS)
     if kern is not None and codes.ndim == 2 and ints.ndim == 2:
         cols = codes.shape[1]
         b = np.broadcast_to(np.asarray(base, np.float64), (cols,))
-        out = np.empty(codes.shape, dtype)
+        if out is None:
+            out = np.empty(codes.shape, dtype)
         kern.forward_result(codes, np.ascontiguousarray(b), np.ascontiguousarray(col_scale, np.float64),
                             0.0 if row_coef is None else float(row_coef), ints if row_coef is not None else
                             ints[:, :0], out)
@@ -290,32 +292,60 @@ def forward_result(codes, base, col_scale, row_coef, ints, dtype=np.float64) -> 
     y *= col_scale
     if row_coef is not None:
         y -= row_coef * ints.sum(axis=-1, keepdims=True)
-    return y.astype(dtype, copy=False)
+    if out is None:
+        return y.astype(dtype, copy=False)
+    out[...] = y
+    return out
 
 
 DEFAULT_OUTPUT_BITS = 6
 
 
+def result_arrays(out, mats, direction: str, activation: str, dtype, batch) -> list | None:
+    """``out`` of :func:`run_mvm` checked against the results it is to hold: None, or one writeable
+    C-contiguous array per matrix of shape ``(batch, n_out)`` (``(n_out,)`` where ``batch[k]`` is None: a
+    single vector) and ``dtype``, for forward MVMs of :class:`ProgrammedMatrix` without ``tanh``/``sigmoid``."""
+    if out is None:
+        return None
+    if direction != "forward" or activation in ("tanh", "sigmoid") or not all(isinstance(m, ProgrammedMatrix)
+                                                                              for m in mats):
+        raise InputError(f"out is for forward MVMs of programmed matrices without tanh/sigmoid, got direction "
+                         f"{direction!r}, activation {activation!r}")
+    if not isinstance(out, (list, tuple)) or len(out) != len(mats):
+        raise InputError(f"out must be a list of {len(mats)} array(s), one per matrix, got {type(out).__name__}"
+                         + (f" of {len(out)}" if isinstance(out, (list, tuple)) else ""))
+    for k, (o, m, b) in enumerate(zip(out, mats, batch)):
+        shape = (m.placement.n_out,) if b is None else (b, m.placement.n_out)
+        if not (isinstance(o, np.ndarray) and o.dtype == dtype and o.shape == shape and o.flags.c_contiguous
+                and o.flags.writeable):
+            got = f"{o.dtype} {o.shape}" if isinstance(o, np.ndarray) else type(o).__name__
+            raise InputError(f"out[{k}] must be a writeable C-contiguous {np.dtype(dtype)} array of shape {shape}, "
+                             f"got {got}")
+    return list(out)
+
+
 def _stacked(arrays: list) -> np.ndarray:
-    """``np.stack(arrays)``, without the copy where it is one array (a view) or consecutive slices
-    ``base[j], base[j + 1], ...`` of one C-contiguous 3-D array that owns its memory (then that part of it)."""
+    """``np.stack(arrays)``, without the copy where it is one array (a view) or C-contiguous arrays of one
+    shape lying back to back, in order, in one C-contiguous array that owns its memory (then that part of
+    it: e.g. consecutive ``base[j], base[j + 1], ...`` of a 3-D buffer, or such slices of a reshaped part of a
+    flat one)."""
     first = arrays[0]
     if len(arrays) == 1:
         return first[None]
     base = first.base
-    if (isinstance(base, np.ndarray) and base.ndim == 3 and base.flags.c_contiguous and base.dtype == first.dtype
-            and base.shape[1:] == first.shape and all(a.base is base and a.shape == first.shape for a in arrays)):
+    if (isinstance(base, np.ndarray) and base.flags.c_contiguous and base.dtype == first.dtype
+            and all(a.base is base and a.shape == first.shape and a.flags.c_contiguous for a in arrays)):
         at = [(a.__array_interface__["data"][0] - base.__array_interface__["data"][0]) for a in arrays]
-        j0, step = divmod(at[0], base.strides[0])
-        if step == 0 and at == [(j0 + i) * base.strides[0] for i in range(len(arrays))]:
-            return base[j0 : j0 + len(arrays)]
+        j0, rem = divmod(at[0], first.itemsize)
+        if rem == 0 and at == [at[0] + i * first.nbytes for i in range(len(arrays))]:
+            return base.reshape(-1)[j0 : j0 + len(arrays) * first.size].reshape((len(arrays),) + first.shape)
     return np.stack(arrays)
 
 
 def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = None, direction: str = "forward",
             two_phase: bool = False, parallel: bool = True, activation: str = "none",
             calibration: MVMCalibration | None = None, signed: bool = True, return_codes: bool = False,
-            dtype=np.float64):
+            dtype=np.float64, out=None):
     """Multiply programmed matrices by input vectors on the chip.
 
     Parameters
@@ -353,6 +383,11 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
     dtype : numpy.float64 or numpy.float32
         Of the results: float32 is the float64 result rounded once (what a caller converting the
         float64 result to float32 would get, without the float64 array).
+    out : list of ndarray, optional
+        Forward MVMs of :class:`ProgrammedMatrix` without ``tanh``/``sigmoid``: one writeable,
+        C-contiguous array per matrix, of its result's shape and ``dtype``, that the results are
+        written into and returned as (for a caller that reuses its arrays from call to call: a
+        fresh array of some 100 MB page-faults in as it is written). Checked before any board call.
 
     Returns
     -------
@@ -404,6 +439,8 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
     batch = {q.shape[0] for q in ints}
     if len(batch) != 1:
         raise InputError(f"every matrix needs the same batch size, got {sorted(batch)}")
+    outs = result_arrays(out, mats, direction, activation, dtype, [(q.shape[0] if not sq else None) for q, sq in
+                                                                    zip(ints, squeeze)])
     if calibration is not None:  # everything checked before a rail moves or an MVM is sent
         check_applicable(calibration, board, mats, direction, input_bits, output_bits, signed, two_phase)
         board.set_rails(v_decr=calibration.v_decr_v)
@@ -449,11 +486,11 @@ def run_mvm(board, matrices, x, input_bits: int = 4, output_bits: int | None = N
             kw = m.w_max / (m.gmax_s - m.gmin_s) / scales[k]
             col_scale = conductance_of(m).sum(axis=0) * (unit / (cs_over_ci * v_read) * kw)
             y = forward_result(codes_of[k], base, col_scale, None if m.placement.differential else m.gmin_s * kw,
-                               ints[k], dtype)
+                               ints[k], dtype, None if outs is None else outs[k].reshape(codes_of[k].shape))
         else:
             y_wm = (codes_of[k].astype(np.float64) + base) * (unit / (cs_over_ci * v_read))
             y = (to_weight_units(m, y_wm, ints[k], direction) / scales[k]).astype(dtype, copy=False)
-        results.append(y[0] if squeeze[k] else y)
+        results.append((y[0] if squeeze[k] else y) if outs is None else outs[k])
     if single:
         return (results[0], codes_of[0]) if return_codes else results[0]
     return (results, codes_of) if return_codes else results

@@ -82,3 +82,54 @@ def test_int_range_and_result_dtype():
     for bad in (None, True, np.int16, "x"):
         with pytest.raises(InputError, match="dtype"):
             mvm_mod.result_dtype(bad)
+
+
+def test_array_pool_reuses_only_arrays_nobody_holds():
+    from neurram_lab.deploy.network import ArrayPool
+
+    pool = ArrayPool()
+    a = pool.get("x", (4, 5), np.int16)
+    a[...] = 3
+    held = a[1]  # a view of it kept: the next get must not hand the same memory out
+    b = pool.get("x", (2, 3), np.int16)
+    assert not np.shares_memory(a, b) and (held == 3).all()
+    del a, held
+    c = pool.get("x", (3, 3), np.int16)  # b's array is the kept one now, and b still holds it
+    assert not np.shares_memory(b, c)
+    at_c = c.__array_interface__["data"][0]
+    del b, c
+    d = pool.get("x", (2, 4), np.int16)  # nothing holds c's array: reused (it is big enough)
+    assert d.__array_interface__["data"][0] == at_c and d.shape == (2, 4) and d.flags.c_contiguous
+    e = pool.get("x", (10, 10), np.float32)  # other dtype or too small: a new one
+    assert e.dtype == np.float32 and e.shape == (10, 10) and not np.shares_memory(d, e)
+    pool.clear()
+    assert pool.get("x", (1,), np.int8).shape == (1,)
+
+
+def test_run_mvm_out_receives_the_results_and_bad_out_is_refused():
+    from neurram_lab import open_board
+    from neurram_lab.mvm.mvm import run_mvm
+    from neurram_lab.program.programming import program_matrices
+    from neurram_lab.program.weights import MatrixPlacement
+
+    b = open_board("sim://?seed=3")
+    b.power_cores([0, 1], True)
+    w = np.random.default_rng(1).uniform(-1, 1, (12, 6))
+    pms = program_matrices(b, [(w, MatrixPlacement(core=c, row0=0, col0=0, n_in=12, n_out=6), 1.0) for c in (0, 1)],
+                           1e-6, 40e-6, 1, 0.0)
+    x = np.random.default_rng(2).integers(0, 8, (2, 9, 12)).astype(np.int16)
+    want = run_mvm(b, pms, [x[0], x[1]], input_bits=3, signed=False, dtype=np.float32)
+    b2 = open_board("sim://?seed=3")
+    b2.power_cores([0, 1], True)
+    pms2 = program_matrices(b2, [(w, MatrixPlacement(core=c, row0=0, col0=0, n_in=12, n_out=6), 1.0) for c in (0, 1)],
+                            1e-6, 40e-6, 1, 0.0)
+    outs = [np.full((9, 6), np.nan, np.float32) for _ in range(2)]
+    got = run_mvm(b2, pms2, [x[0], x[1]], input_bits=3, signed=False, dtype=np.float32, out=outs)
+    assert got[0] is outs[0] and got[1] is outs[1]
+    assert all(np.array_equal(g, w_) for g, w_ in zip(got, want))
+    for bad in ([outs[0]], [outs[0], np.empty((9, 6))], [outs[0], np.empty((8, 6), np.float32)],
+                [outs[0], np.empty((6, 9), np.float32).T]):
+        with pytest.raises(InputError, match="out"):
+            run_mvm(b2, pms2, [x[0], x[1]], input_bits=3, signed=False, dtype=np.float32, out=bad)
+    with pytest.raises(InputError, match="out is for forward"):
+        run_mvm(b2, pms2, [x[0], x[1]], input_bits=3, signed=False, dtype=np.float32, out=outs, activation="tanh")
