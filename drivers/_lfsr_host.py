@@ -60,8 +60,8 @@ from . import neurram_top as nt
 
 N_CHAIN_BITS = 256
 LFSR_BYTES = 64  # 16 pipe words
-MAX_SHIFT = 0x1FF  # 0x10[20:12]
-MAX_PULSE_WIDTH = 0xF  # 0x10[3:0]
+MAX_SHIFT = nt.DEBUG_LFSR_SHIFT_CYCLES.mask >> nt.DEBUG_LFSR_SHIFT_CYCLES.lsb  # 0x10[20:12]: 511
+MAX_PULSE_WIDTH = nt.DEBUG_LFSR_PULSE_WIDTH.mask  # 0x10[3:0]: 15
 
 
 def lfsr_word(shift_cycles: int, pulse_width: int = 0, t_sample: int = 2) -> int:
@@ -72,7 +72,8 @@ def lfsr_word(shift_cycles: int, pulse_width: int = 0, t_sample: int = 2) -> int
                 or not 0 <= int(v) <= hi:
             lo = 1 if name == "shift_cycles" else 0
             raise InputError(f"{name} must be an integer in {lo}..{hi} (0x10 field), got {v!r}")
-    return (int(shift_cycles) & MAX_SHIFT) << 12 | (int(t_sample) & 0xFF) << 4 | (int(pulse_width) & MAX_PULSE_WIDTH)
+    return (nt.DEBUG_LFSR_SHIFT_CYCLES.put(shift_cycles) | nt.DEBUG_T_SAMPLE.put(t_sample)
+            | nt.DEBUG_LFSR_PULSE_WIDTH.put(pulse_width))
 
 
 def decode_state(data) -> np.ndarray:
@@ -85,9 +86,9 @@ def decode_state(data) -> np.ndarray:
 
 def preset(board) -> None:
     """Preset the chips' LFSR chains: 0x0A bit 0 high, then low."""
-    link = board._link
+    link = board.link
     for v in (1, 0):
-        if board._set(nt.WI_LFSR, v):
+        if board.stage_wire_in(nt.WI_LFSR, v):
             link.update_wire_ins()
 
 
@@ -102,8 +103,8 @@ def read_bits(board, core: int, reads: int = 1) -> np.ndarray:
         raise InputError(f"reads must be an integer in 1..{1 << 20}, got {reads!r}")
     word = lfsr_word(N_CHAIN_BITS)
     enable_cores(board, [int(core)])
-    link = board._link
-    if board._set(nt.WI_DEBUG, word):
+    link = board.link
+    if board.stage_wire_in(nt.WI_DEBUG, word):
         link.update_wire_ins()
     out = np.empty((int(reads), 2, N_CHAIN_BITS), np.uint8)
     for k in range(int(reads)):
@@ -155,7 +156,7 @@ DEFAULT_INJECTION = NoiseInjection()
 
 def injection(board) -> NoiseInjection:
     """The board's current :class:`NoiseInjection` (the default until the lab sets or calibrates one)."""
-    return getattr(board, "_lfsr_injection", None) or DEFAULT_INJECTION
+    return getattr(board, "lfsr_injection", None) or DEFAULT_INJECTION
 
 
 def set_injection(board, amplitude_v=None, pulses=None, pulse_width=None) -> NoiseInjection:
@@ -165,8 +166,8 @@ def set_injection(board, amplitude_v=None, pulses=None, pulse_width=None) -> Noi
     kw = {k: v for k, v in (("amplitude_v", amplitude_v), ("pulses", pulses), ("pulse_width", pulse_width))
           if v is not None}
     new = replace(cur, **kw)
-    injection_dac_plan(dict(board._get_rails()), new, board.limits)
-    board._lfsr_injection = new
+    injection_dac_plan(board.rails_v, new, board.limits)
+    board.lfsr_injection = new
     return new
 
 
@@ -194,10 +195,10 @@ def pulse(board, n: int) -> None:
     The bitstream has no LFSR-busy status bit: the poll relies on the pulse reaching the neuron FSM's
     integration (PREP1-4 and at most 16 clocks of 40 ns, under 1 us) before the next USB transaction
     (hundreds of us); the integration then holds 0x28 bit 0 low for ``t_opamp`` 80 ns clocks."""
-    link = board._link
+    link = board.link
     for _ in range(int(n)):
         link.trigger(nt.TI_SPI, nt.T_LFSR_PULSE)
-        board._poll(nt.WO_NEURON_STATUS, nt.NS_NEURON_IDLE, "LFSR pulse integrated (0x28 bit 0)", clear=False)
+        board.poll_wire_out(nt.WO_NEURON_STATUS, nt.NS_NEURON_IDLE, "LFSR pulse integrated (0x28 bit 0)", clear=False)
 
 
 def zero_input_request(core: int, output_bits: int, vectors: int, direction: str = "backward"):

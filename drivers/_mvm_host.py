@@ -222,22 +222,24 @@ def spi_mask_word(rows, words_per_turn: int = PLANE_WORDS) -> int:
 
 def spi_write_word(multiplier: int, shift_forward: bool) -> int:
     """0x0D for a pipe-fed SPI write of one plane per trigger."""
-    return 0b10 | (int(multiplier) & 0xF) << 2 | 1 << 6 | int(bool(shift_forward)) << 14
+    return (nt.SPI_CONFIG.put(0b10) | nt.SPI_SHIFT_MULTIPLIER.put(multiplier) | nt.SPI_PIPE_IN_STEPS.put(1)
+            | (nt.SPI_SHIFT_FORWARD if shift_forward else 0))
 
 
 def neuron_word(pulses: int = 1) -> int:
     """0x09: partial reset between steps, external 1n/3n, OTA time, compare phase, pulses."""
-    return 1 << 1 | 0b11 << 2 | (T_OPAMP & 0xFF) << 4 | 0b01 << 12 | (int(pulses) & 0xFF) << 14
+    return (nt.NEURON_RUN_ALL_RESET | nt.NEURON_USE_EXT_1N | nt.NEURON_USE_EXT_3N | nt.NEURON_T_OPAMP.put(T_OPAMP)
+            | nt.NEURON_PHASE.put(0b01) | nt.NEURON_PULSES.put(pulses))
 
 
 def timing_word() -> int:
     """0x10: sample time [11:4] (and the compare time the authors put in [19:12])."""
-    return (T_SAMPLE & 0xFF) << 4 | (T_COMPARE & 0xFF) << 12
+    return nt.DEBUG_T_SAMPLE.put(T_SAMPLE) | (T_COMPARE & 0xFF) << 12  # [19:12]: read as LFSR shift cycles
 
 
 def readout_word(multiplier: int) -> int:
     """0x0F: one core, its shift multiplier, single-core readout."""
-    return 1 | (int(multiplier) & 0xF) << 3 | 1 << 7
+    return nt.READOUT_NUM_CORE.put(1) | nt.READOUT_SHIFT_MULTIPLIER.put(multiplier) | nt.READOUT_SINGLE_CORE
 
 
 def matmul_word(batch: int, m_bits: int, pulse_multiplier: int = 1) -> int:
@@ -246,12 +248,13 @@ def matmul_word(batch: int, m_bits: int, pulse_multiplier: int = 1) -> int:
         raise InputError(f"a bitstream run takes 1..{MAX_BATCH_FIELD} vectors, got {batch}")
     if not 1 <= int(m_bits) <= 8:
         raise InputError(f"the bit-serial FSM runs 1..8 magnitude bits, got {m_bits}")
-    return 1 | 1 << 1 | (int(m_bits) - 1) << 2 | (int(pulse_multiplier) & 0x1F) << 5 | (int(batch) & 0xFF) << 10
+    return (nt.MATMUL_CDS | nt.MATMUL_RESET | nt.MATMUL_NUM_BITS.put(int(m_bits) - 1)
+            | nt.MATMUL_PULSE_MULTIPLIER.put(pulse_multiplier) | nt.MATMUL_BATCH.put(batch))
 
 
 def mode_word(forward: bool) -> int:
     """0x05: inference mode, direction."""
-    return 1 | int(bool(forward)) << 5
+    return nt.MODE_INFERENCE | (nt.MODE_FORWARD if forward else 0)
 
 
 def mask_bytes(lines) -> bytes:
@@ -338,15 +341,14 @@ def run_groups(cores) -> list[list[int]]:
 
 
 # ===================================================================== host
-# What the driver uses of the board object (an FpgaBoard's primitives): ``_link``
-# (the checked FrontPanel call layer, :class:`drivers.frontpanel.Link`), ``_set(ep,
-# value)`` (stage a wire-in unless it holds the value), ``_poll`` (``clear=True``: until clear),
-# ``_ramp_nodes({(dac, channel): volts})`` (interleaved ramps of at most 0.1 V a
-# step, channels already there send nothing), ``_decr_bits``, ``_enable_core(core)``
-# and ``_get_rails()``.
+# The board object is an FpgaBoard, driven through its sequencer primitives (drivers.fpga_board):
+# ``link`` (the checked FrontPanel call layer), ``stage_wire_ins({ep: value})`` (unchanged values are not
+# re-sent; one UpdateWireIns when any changed), ``poll_wire_out``, ``ramp_dac_nodes({(dac, channel): volts})``
+# (interleaved ramps of at most 0.1 V a step; channels already there send nothing), ``decrement_bits``,
+# ``rails_v``, ``enable_core(core)`` / ``enable_core_column(col)`` and ``forget_cell()``.
 
 def _link(board):
-    return board._link
+    return board.link
 
 
 class _Wires:
@@ -356,16 +358,12 @@ class _Wires:
         self.board = board
 
     def set(self, values: dict) -> None:
-        changed = False
-        for ep, v in values.items():
-            changed |= bool(self.board._set(ep, int(v)))
-        if changed:
-            _link(self.board).update_wire_ins()
+        self.board.stage_wire_ins(values)
 
 
 def _poll(board, mask: int, want_set: bool, what: str) -> int:
     """Poll 0x28 until ``mask`` is set (or clear); FrontPanelError(Timeout) past the board's deadline."""
-    return board._poll(nt.WO_NEURON_STATUS, mask, what, clear=not want_set)
+    return board.poll_wire_out(nt.WO_NEURON_STATUS, mask, what, clear=not want_set)
 
 
 def _trigger_wait(board, bit: int, mask: int, what: str) -> None:
@@ -374,33 +372,20 @@ def _trigger_wait(board, bit: int, mask: int, what: str) -> None:
 
 
 def _rails(board) -> dict:
-    return dict(board._get_rails())
+    return board.rails_v
 
 
 def enable_cores(board, cores) -> None:
     """Enable one core (the board's own single-core sequence), or a core column for cores in
-    several core rows (``spi_control.enable_single_col``: the row decoder off, so one clock
-    reaches every core row of the column)."""
+    several core rows (:meth:`~drivers.fpga_board.FpgaBoard.enable_core_column`)."""
     cores = [int(c) for c in cores]
     link = _link(board)
     op = link.board_op
     if len(cores) == 1:
-        board._enable_core(cores[0])
+        board.enable_core(cores[0])
         link.op(op)  # the board counts its enable under "select"; the calls after it are this operation's
         return
-    col = core_row_col(cores[0])[1]
-    if getattr(board, "_mvm_column", None) == col and board._core is None:
-        return
-    wires = _Wires(board)
-    wires.set({nt.WI_CORE_ENABLE: nt.CE_RESET})
-    wires.set({nt.WI_CORE_ENABLE: 0})
-    for half in (0b000, 0b100):
-        for addr_v, data in ((nt.swap_addr(col), nt.CE_DATA), (col, 0)):
-            wires.set({nt.WI_CORE_ADDRESS: half | (addr_v << 3) | nt.CA_DEC_VERT, nt.WI_CORE_ENABLE: data})
-            wires.set({nt.WI_CORE_ENABLE: data | nt.CE_CLOCK})
-            wires.set({nt.WI_CORE_ENABLE: 0})
-    board._core, board._cell = None, None  # the board's single-core mirror no longer holds
-    board._mvm_column = col
+    board.enable_core_column(core_row_col(cores[0])[1])
 
 
 def _dac_plan(rails: dict, node_v: dict) -> dict:
@@ -427,8 +412,8 @@ def decr_plan(rails: dict, output_bits: int) -> dict:
 
 def _apply_dacs(board, plan: dict, output_bits: int) -> None:
     """Ramp the plan's channels (steps of at most 0.1 V; those already there send nothing)."""
-    board._ramp_nodes(plan)
-    board._decr_bits = int(output_bits)
+    board.ramp_dac_nodes(plan)
+    board.decrement_bits = int(output_bits)
 
 
 def _load_run(board, wires: _Wires, rows, col: int, forward: bool, planes: np.ndarray, m_bits: int,
@@ -535,7 +520,7 @@ def run_mvm(board, request) -> np.ndarray:
                     codes[i, b0:b1] = steps_to_codes(sign[:, j], steps[:, j], request.output_bits)
     finally:
         wires.set({nt.WI_MODE: 0})  # inference off: weight updates need 0x05 bit 0 low (neurram_top.v:402)
-        board._cell = None  # the bit-serial cycles and the readout pulse the register clears (neurram_top.v:353-354)
+        board.forget_cell()  # the bit-serial cycles and the readout pulse the register clears (neurram_top.v:353-354)
     if request.activation == "relu":
         np.maximum(codes, 0, out=codes)
     return codes
@@ -571,11 +556,11 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
         wires.set({nt.WI_SPI_MASK: spi_mask_word([row]), nt.WI_CONTROL: nt.CONTROL_REG_WL | nt.CONTROL_OTA,
                    nt.WI_NEURON: neuron_word(1), nt.WI_DEBUG: timing_word(),
                    nt.WI_READOUT: readout_word(readout_multiplier(col, True)),
-                   nt.WI_EXT: nt.EXT_1N | nt.EXT_1N_BL | nt.EXT_INF_BL, nt.WI_MODE: mode_word(True) & ~1})
+                   nt.WI_EXT: nt.EXT_1N | nt.EXT_1N_BL | nt.EXT_INF_BL, nt.WI_MODE: mode_word(True) & ~nt.MODE_INFERENCE})
         link.pipe_in(nt.PI_OUTPUT_MASK, mask_bytes(np.arange(N_LINES)))
         _trigger_wait(board, nt.T_LOAD_MASK, nt.NS_READOUT_IDLE, "output mask loaded (0x28 bit 3)")
         for k, x in enumerate(levels):
-            board._ramp_nodes({DAC_NEURON_TEST: float(x)})
+            board.ramp_dac_nodes({DAC_NEURON_TEST: float(x)})
             _trigger_wait(board, nt.T_CDS, nt.NS_NEURON_IDLE, "neuron CDS (0x28 bit 0)")
             _trigger_wait(board, nt.T_SAMPLE, nt.NS_NEURON_IDLE, "neuron sample (0x28 bit 0)")
             _trigger_wait(board, nt.T_READOUT, nt.NS_READOUT_IDLE, "readout (0x28 bit 3)")
@@ -585,6 +570,6 @@ def neuron_test(board, core: int, v_in_v: np.ndarray, output_bits: int) -> np.nd
             out[k] = steps_to_codes(sign, steps, output_bits)
     finally:
         wires.set({nt.WI_EXT: 0, nt.WI_MODE: 0})
-        board._cell = None  # each readout step pulses the register clears (neurram_top.v:353-354)
-        board._ramp_nodes(rest)  # the bit-line input level back where the v_read rail puts it
+        board.forget_cell()  # each readout step pulses the register clears (neurram_top.v:353-354)
+        board.ramp_dac_nodes(rest)  # the bit-line input level back where the v_read rail puts it
     return out

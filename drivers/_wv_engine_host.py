@@ -35,7 +35,7 @@ _OUTCOME[[wv.ST_OK, wv.ST_GAVE_UP, wv.ST_CEILING, wv.ST_MAX_PULSES]] = (1, 2, 3,
 def probe(board, op: str = "write_verify") -> tuple[bool, int]:
     """Clear the engine's diagnostics and read its status: (engine there, wire-out 0x23). Three calls,
     counted under the board operation ``op``."""
-    L = board._link
+    L = board.link
     L.op(op)
     L.trigger(nt.TI_ENGINE, nt.T_ENGINE_CLEAR)
     L.update_wire_outs()
@@ -45,7 +45,7 @@ def probe(board, op: str = "write_verify") -> tuple[bool, int]:
 
 def _cell_read_v(board) -> float:
     """The cell read voltage VREAD - VREF_TIA (V) the rails hold now; BoardError when it is not positive."""
-    v_cell = board._dac_volts(1, 6) - board._dac_volts(1, 7)
+    v_cell = board.dac_volts(1, 6) - board.dac_volts(1, 7)
     if v_cell <= 0:
         raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
     return v_cell
@@ -79,7 +79,7 @@ def plan(board, cfg, target_s) -> tuple[wv.Level, np.ndarray, np.ndarray, float]
 
     Returns (level, lo codes, hi codes, v_cell_v)."""
     v_cell = _cell_read_v(board)
-    rails = board._get_rails()
+    rails = board.rails_v
     g_set, g_rst = float(rails["v_wl_set"]), float(rails["v_wl_reset"])
     lim = board.limits
     for kind, v0, v1, g in (("set", cfg.set_v_start_v, cfg.set_v_max_v, g_set),
@@ -136,7 +136,7 @@ def _batches(change_words: np.ndarray) -> list[tuple[int, int]]:
 
 def _run_batch(board, words: np.ndarray, n_cells: int, done_before: int, op: str = "write_verify") -> dict:
     """Send one batch, start, poll until its records are written, read them: 6 calls when it is quick."""
-    L = board._link
+    L = board.link
     L.op(op)
     L.pipe_in(nt.PI_ENGINE_COMMANDS, wv.words_bytes(wv.pad16(words.tolist())))
     L.trigger(nt.TI_ENGINE, nt.T_ENGINE_START)
@@ -166,60 +166,57 @@ def run_write_verify(board, res, cfg, progress=None, on_done=None) -> None:
     """Program ``res``'s cells (validated, distinct) to ``res.target_s`` on the engine; fills ``res``."""
     n = res.n_cells
     level, lo, hi, v_cell = plan(board, cfg, res.target_s)  # every refusal before any call
-    board._check_powered(res.core)
+    board.check_cores_powered(res.core)
     if n == 0:
         return
     order = np.argsort(res.core, kind="stable")  # one core enable per core
     c, r, k, lo, hi = res.core[order], res.row[order], res.col[order], lo[order], hi[order]
     change = np.ones(n, bool)
     change[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    board._dirty = True
-    try:
-        _require_engine(board)
-        L = board._link
-        for ep, val in ceilings(board).wire_ins().items():
-            board._set(ep, val)
-        L.update_wire_ins()
-        done = 0
-        busy_s = 0.0
-        for a, b in _batches(np.where(change, 10, 1)):
-            ch = change[a:b].copy()
-            ch[0] = True  # each batch loads its first window again (2048 - 16 words leave room for it)
-            words = _batch_words(level, c[a:b], r[a:b], k[a:b], lo[a:b], hi[a:b], ch)
-            rec = _run_batch(board, words, b - a, done)
-            done += b - a
-            if not (np.array_equal(rec["core"], c[a:b]) and np.array_equal(rec["row"], r[a:b])
-                    and np.array_equal(rec["col"], k[a:b])):
-                raise BoardError("write-verify engine records do not match the jobs sent (cell order)")
-            bad = np.flatnonzero(_OUTCOME[rec["status"]] == 0)
-            if bad.size:
-                s = int(rec["status"][bad[0]])
-                why = [nm for i, nm in enumerate(wv.REFUSAL_NAMES) if int(rec["raw1"][bad[0]]) >> i & 1]
-                raise BoardError(f"write-verify engine returned status {wv.STATUS_NAMES.get(s, s)!r} for core "
-                                 f"{int(rec['core'][bad[0]])} row {int(rec['row'][bad[0]])} col "
-                                 f"{int(rec['col'][bad[0]])}" + (f" (refused: {', '.join(why)})" if why else ""))
-            pos = order[a:b]
-            res.g_final_s[pos] = wv.code_to_siemens(rec["code"], v_cell).astype(np.float32)
-            res.pulses[pos] = rec["pulses"]
-            res.reversals[pos] = rec["reversals"]
-            res.outcome[pos] = _OUTCOME[rec["status"]]
-            res.success[pos] = rec["status"] == wv.ST_OK
-            busy_s += float(rec["cell_time_s"].sum())
-            _engine_time(board, float(rec["cell_time_s"].sum()))
-            board._counts["pulses"] += int(rec["pulses"].sum())
-            board._counts["reads"] += int(rec["pulses"].sum()) + (b - a)
-            board._counts["wv_engine_cells"] = board._counts.get("wv_engine_cells", 0) + (b - a)
-            if on_done is not None:
-                on_done(pos.copy(), res)
-            if progress is not None:
-                progress(done)
-    finally:
-        # the engine wrote DAC 3 channels 0-3, the core enable and the cell registers: the host's mirrors
-        # of them are stale, so the next host operation writes them again
-        for ch in range(4):
-            board._codes.pop((wv.AMP_DAC, ch), None)
-        board._core = board._cell = None
-    board._dirty = False
+    with board.cell_operation():
+        try:
+            _require_engine(board)
+            L = board.link
+            for ep, val in ceilings(board).wire_ins().items():
+                board.stage_wire_in(ep, val)
+            L.update_wire_ins()
+            done = 0
+            busy_s = 0.0
+            for a, b in _batches(np.where(change, 10, 1)):
+                ch = change[a:b].copy()
+                ch[0] = True  # each batch loads its first window again (2048 - 16 words leave room for it)
+                words = _batch_words(level, c[a:b], r[a:b], k[a:b], lo[a:b], hi[a:b], ch)
+                rec = _run_batch(board, words, b - a, done)
+                done += b - a
+                if not (np.array_equal(rec["core"], c[a:b]) and np.array_equal(rec["row"], r[a:b])
+                        and np.array_equal(rec["col"], k[a:b])):
+                    raise BoardError("write-verify engine records do not match the jobs sent (cell order)")
+                bad = np.flatnonzero(_OUTCOME[rec["status"]] == 0)
+                if bad.size:
+                    s = int(rec["status"][bad[0]])
+                    why = [nm for i, nm in enumerate(wv.REFUSAL_NAMES) if int(rec["raw1"][bad[0]]) >> i & 1]
+                    raise BoardError(f"write-verify engine returned status {wv.STATUS_NAMES.get(s, s)!r} for core "
+                                     f"{int(rec['core'][bad[0]])} row {int(rec['row'][bad[0]])} col "
+                                     f"{int(rec['col'][bad[0]])}" + (f" (refused: {', '.join(why)})" if why else ""))
+                pos = order[a:b]
+                res.g_final_s[pos] = wv.code_to_siemens(rec["code"], v_cell).astype(np.float32)
+                res.pulses[pos] = rec["pulses"]
+                res.reversals[pos] = rec["reversals"]
+                res.outcome[pos] = _OUTCOME[rec["status"]]
+                res.success[pos] = rec["status"] == wv.ST_OK
+                busy_s += float(rec["cell_time_s"].sum())
+                _engine_time(board, float(rec["cell_time_s"].sum()))
+                board.add_counts(pulses=int(rec["pulses"].sum()), reads=int(rec["pulses"].sum()) + (b - a),
+                                 wv_engine_cells=b - a)
+                if on_done is not None:
+                    on_done(pos.copy(), res)
+                if progress is not None:
+                    progress(done)
+        finally:
+            # the engine wrote DAC 3 channels 0-3, the core enable and the cell registers: the host's mirrors
+            # of them are stale, so the next host operation writes them again
+            board.forget_dac_codes([(wv.AMP_DAC, ch) for ch in range(4)])
+            board.forget_selection()
 
 
 def _engine_time(board, seconds: float) -> None:
@@ -227,8 +224,7 @@ def _engine_time(board, seconds: float) -> None:
     m = board.board_time
     if m is None or seconds <= 0:
         return
-    m.fpga_s += seconds
-    m._wait_until(m.predicted_s + seconds)
+    m.wait_for_fpga_s(seconds)
 
 
 def read_level() -> wv.Level:
@@ -242,9 +238,9 @@ def _run_level_jobs(board, op: str, ceil: wv.Ceilings, level: wv.Level, c, r, k)
     the records, concatenated, checked against the jobs (same cells, in order; no refused or faulted record).
     Calls are counted under the board operation ``op``; the engine's busy time goes to the board-time model."""
     _require_engine(board, op)
-    L = board._link
+    L = board.link
     for ep, val in ceil.wire_ins().items():
-        board._set(ep, val)
+        board.stage_wire_in(ep, val)
     L.update_wire_ins()
     head = [wv.OP_LEVEL << 28] + level.words()
     step = min(MAX_BATCH_CELLS, MAX_BATCH_WORDS - len(head))
@@ -273,20 +269,19 @@ def run_read(board, core, row, col) -> tuple[np.ndarray, np.ndarray]:
     cycles, ignore = board.read_cycles, board.ignore_cycles
     order = np.argsort(core, kind="stable")
     c, r, k = (np.repeat(a[order], cycles) for a in (core, row, col))
-    board._dirty = True
-    try:
-        rec = _run_level_jobs(board, "read", ceilings(board), read_level(), c, r, k)
-        if np.any(rec["status"] != wv.ST_OK) or np.any(rec["pulses"]):
-            raise BoardError("write-verify engine pulsed or missed the window of a read-only job")
-    finally:
-        board._core = board._cell = None
-    board._dirty = False
+    with board.cell_operation():
+        try:
+            rec = _run_level_jobs(board, "read", ceilings(board), read_level(), c, r, k)
+            if np.any(rec["status"] != wv.ST_OK) or np.any(rec["pulses"]):
+                raise BoardError("write-verify engine pulsed or missed the window of a read-only job")
+        finally:
+            board.forget_selection()
     codes = rec["code"].reshape(n, cycles)[:, ignore:]
     sat = np.zeros(n, bool)
     sat[order] = (codes == wv.READ_SATURATED).any(axis=1)
     g = np.empty(n, np.float32)
     g[order] = wv.code_to_siemens(codes, v_cell).mean(axis=1).astype(np.float32)
-    board._counts["reads"] += n
+    board.add_counts(reads=n)
     return g, sat
 
 
@@ -307,7 +302,7 @@ def form_level(board, v_form_v, width_s: float, g_formed_s: float, v_cell: float
     n = int(np.arange(v0, v1 + dv / 2, dv).size)
     top_v = nt.code_volts(nt.DAC_CODE_MAX, wv.AMP_DAC)  # the host ramp's pulses are quantised to the DAC too
     v0, v1 = min(v0, top_v), min(v1, top_v)
-    g_form = float(board._get_rails()["v_wl_form"])
+    g_form = float(board.rails_v["v_wl_form"])
     v, w, g = board.limits.check_pulse("form", [v0, v1], width_s, g_form, n=2)
     check_ratings_pulse(np.asarray(v, float), np.asarray(w, float), np.asarray(g, float))
     top_s = float(wv.code_to_siemens(wv.READ_SATURATED, v_cell))
@@ -322,20 +317,17 @@ def run_form(board, core, row, col, v_form_v, width_s: float, g_formed_s: float)
     n = core.size
     v_cell = _cell_read_v(board)
     level, _ = form_level(board, v_form_v, width_s, g_formed_s, v_cell)
-    board._check_powered(core)
+    board.check_cores_powered(core)
     formed = np.zeros(n, bool)
     if n == 0:
         return formed
     order = np.argsort(core, kind="stable")
-    board._dirty = True
-    try:
-        rec = _run_level_jobs(board, "form", form_ceilings(board), level, core[order], row[order], col[order])
-    finally:
-        for ch in range(4):
-            board._codes.pop((wv.AMP_DAC, ch), None)
-        board._core = board._cell = None
-    board._dirty = False
+    with board.cell_operation():
+        try:
+            rec = _run_level_jobs(board, "form", form_ceilings(board), level, core[order], row[order], col[order])
+        finally:
+            board.forget_dac_codes([(wv.AMP_DAC, ch) for ch in range(4)])
+            board.forget_selection()
     formed[order] = rec["status"] == wv.ST_OK
-    board._counts["pulses"] += int(rec["pulses"].sum())
-    board._counts["reads"] += int(rec["pulses"].sum()) + n
+    board.add_counts(pulses=int(rec["pulses"].sum()), reads=int(rec["pulses"].sum()) + n)
     return formed

@@ -482,6 +482,12 @@ class BoardTimeModel:
         return self.calls * self.host_s_per_call
 
     # ------------------------------------------------------------ FPGA state
+    def wait_for_fpga_s(self, seconds: float) -> None:
+        """FPGA work the calls do not show (the write-verify engine's cell times): ``seconds`` (s) busy,
+        and the host waited for it."""
+        self.fpga_s += seconds
+        self._wait_until(self.predicted_s + seconds)
+
     def _wait_until(self, t: float) -> None:
         if t > self.predicted_s:
             self.fpga_wait_s += t - self.predicted_s
@@ -542,11 +548,11 @@ class BoardTimeModel:
                 self._start(4 * SPI_CLK_S)
             elif bit == nt.T_SPI_SHIFT:
                 spi = wi.get(nt.WI_SPI, 0)
-                mult = max((spi >> 2) & 0xF, 1)
-                extra = (spi >> 15) & 0xF
+                mult = max(nt.SPI_SHIFT_MULTIPLIER.get(spi), 1)
+                extra = nt.SPI_EXTRA_SHIFT_CYCLES.get(spi)
                 self._start((256 * mult + extra) * SPI_CLK_S)
         elif ep == nt.TI_NEURON:
-            t_opamp = (wi.get(nt.WI_NEURON, 0) >> 4) & 0xFF
+            t_opamp = nt.NEURON_T_OPAMP.get(wi.get(nt.WI_NEURON, 0))
             if bit in nt.NEURON_PHASE_TRIGGERS:
                 self._start((t_opamp + NEURON_EXTRA_CLOCKS) * ADC_CLK_S)
             elif bit == nt.T_READOUT:
@@ -559,17 +565,19 @@ class BoardTimeModel:
         """One MVM trigger's FPGA time (s) from the wire-ins it runs with (0x0D, 0x0E, 0x0F, 0x10)."""
         wi = self._wi
         mm = wi.get(nt.WI_MATMUL, 0)
-        batch = max((mm >> 10) & 0xFF, 1) if batched else 1
-        t_sample = (wi.get(nt.WI_DEBUG, 0) >> 4) & 0xFF
-        per_vector = mvm_cycles_s((mm >> 2) & 0x7, (mm >> 5) & 0x1F, (wi.get(nt.WI_SPI, 0) >> 2) & 0xF,
-                                  t_opamp, t_sample, bool(mm & 1))
+        batch = max(nt.MATMUL_BATCH.get(mm), 1) if batched else 1
+        t_sample = nt.DEBUG_T_SAMPLE.get(wi.get(nt.WI_DEBUG, 0))
+        per_vector = mvm_cycles_s(nt.MATMUL_NUM_BITS.get(mm), nt.MATMUL_PULSE_MULTIPLIER.get(mm),
+                                  nt.SPI_SHIFT_MULTIPLIER.get(wi.get(nt.WI_SPI, 0)), t_opamp, t_sample,
+                                  bool(mm & nt.MATMUL_CDS))
         if batched:
             per_vector += self._readout_s(t_opamp)
         return batch * per_vector
 
     def _readout_s(self, t_opamp: int) -> float:
         """The multi-level readout at its bound of 100 steps (s)."""
-        return READOUT_STEPS_MAX * readout_step_s((self._wi.get(nt.WI_READOUT, 0) >> 3) & 0xF, t_opamp)
+        return READOUT_STEPS_MAX * readout_step_s(nt.READOUT_SHIFT_MULTIPLIER.get(self._wi.get(nt.WI_READOUT, 0)),
+                                                  t_opamp)
 
     # ------------------------------------------------------------ results
     def summary(self) -> dict:

@@ -26,19 +26,17 @@ see ``docs/board_protocol.md``):
   trigger 0x40 bit 2 / 3, poll 0x20 bit 4, ack 0x40 bit 4, mux back to 0.
   FORM is a SET pulse with the form amplitude and gate.
 
-Primitives for the MVM / neuron-test host code (:mod:`drivers._mvm_host`):
-``board._link`` (the :class:`~drivers.frontpanel.Link`; call ``board._link.op("mvm")``
-first), ``board._set(ep, value)`` (stage a wire-in, skipped when unchanged),
-``board._dac_write(dac, channel, volts)`` (one group, no ramp),
-``board._dac_ramp(dac, channel, volts)``, ``board._ramp_nodes({(dac, channel): volts})`` (interleaved
-ramps), ``board._dac_volts(dac, channel)``, ``board._decr_bits`` (output bits the decrement levels are
-set for; the MVM host code updates it when it moves them),
-``board._enable_core(core)`` and ``board._poll(ep, mask, what, clear=False)`` (until set, or clear).
+The host sequences of the MVM, neuron test, LFSR and write-verify engine (:mod:`drivers._mvm_host`,
+:mod:`drivers._lfsr_host`, :mod:`drivers._wv_engine_host`) drive the board through its documented
+sequencer primitives (:attr:`FpgaBoard.link`, :meth:`~FpgaBoard.stage_wire_ins`,
+:meth:`~FpgaBoard.poll_wire_out`, :meth:`~FpgaBoard.ramp_dac_nodes`, :attr:`~FpgaBoard.decrement_bits`,
+:meth:`~FpgaBoard.enable_core`, :meth:`~FpgaBoard.enable_core_column`, ...), never its privates.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -143,6 +141,8 @@ class FpgaBoard(Board):
         self._decr_bits = nt.DECR_BITS_AT_OPEN  # output bits the decrement levels (v_decr's nodes) are set for
         self._core = None  # core enabled through the shift register
         self._cell = None  # (row, col) selected in that core
+        self._column = None  # core column enabled as a whole (enable_core_column), while _core is None
+        self.lfsr_injection = None  # drivers._lfsr_host.NoiseInjection the lab set; None: its default
         self._dirty = False  # a cell operation failed half-way
         self._counts = {"pulses": 0, "reads": 0, "mvms": 0, "neuron_tests": 0, "dac_groups": 0}
         self.serial = serial
@@ -352,6 +352,119 @@ class FpgaBoard(Board):
         L.update_wire_ins()
         L.trigger(nt.TI_SPI, nt.T_RANDOM_ACCESS)
         self._cell = (row, col)
+
+    # ------------------------------------------------- sequencer primitives
+    # The public interface of the drivers' host sequences (MVM and neuron test :mod:`drivers._mvm_host`,
+    # LFSR :mod:`drivers._lfsr_host`, write-verify engine :mod:`drivers._wv_engine_host`) and of tools that
+    # script FrontPanel calls. They sit below the Board contract: no limits, no journal, no observers but the
+    # call layer's; every FrontPanel call goes through :attr:`link` (counted under its ``op``) and keeps the
+    # board's mirrors (staged wire-ins, DAC codes, enabled core and cell) true.
+    @property
+    def link(self) -> fp.Link:
+        """The checked, counted FrontPanel call layer (:class:`drivers.frontpanel.Link`); a sequence names
+        its Board operation first (``board.link.op("mvm")``)."""
+        return self._link
+
+    def stage_wire_in(self, ep: int, value: int) -> bool:
+        """SetWireInValue ``ep`` = ``value`` unless the staged value already is it; True when a call was made
+        (then an UpdateWireIns must follow)."""
+        return self._set(ep, value)
+
+    def stage_wire_ins(self, values: dict) -> bool:
+        """Stage every ``{ep: value}`` (:meth:`stage_wire_in`), then one UpdateWireIns when any changed;
+        True when it was sent."""
+        changed = False
+        for ep, v in values.items():
+            changed |= bool(self._set(ep, int(v)))
+        if changed:
+            self._link.update_wire_ins()
+        return changed
+
+    def poll_wire_out(self, ep: int, mask: int, what: str, clear: bool = False) -> int:
+        """UpdateWireOuts + GetWireOutValue until ``ep & mask`` is set (clear, with ``clear``); returns the
+        word; FrontPanelError(Timeout) after :attr:`poll_timeout_s` (``what`` names the wait)."""
+        return self._poll(ep, mask, what, clear)
+
+    def dac_volts(self, dac: int, channel: int) -> float:
+        """Voltage (V) this host last set on ``dac`` channel ``channel`` (0 before any write)."""
+        return self._dac_volts(dac, channel)
+
+    def ramp_dac_nodes(self, targets: dict) -> None:
+        """Ramp every ``{(dac, channel): volts}`` together in steps of at most 0.1 V, one daisy-chain frame
+        an update; channels already there send nothing."""
+        self._ramp_nodes(targets)
+
+    @property
+    def decrement_bits(self) -> int:
+        """Output bits the readout's decrement levels (v_decr's DAC nodes) are set for; a sequence that
+        moves those nodes for other bits sets it."""
+        return self._decr_bits
+
+    @decrement_bits.setter
+    def decrement_bits(self, bits: int) -> None:
+        self._decr_bits = int(bits)
+
+    @property
+    def rails_v(self) -> dict:
+        """The rails (V) as this host set them (a copy; no call, not observed)."""
+        return dict(self._rails)
+
+    def enable_core(self, core: int) -> None:
+        """Enable ``core`` alone through the 0x13/0x14 shift register (counted under ``select``); nothing
+        is sent when it is enabled already."""
+        self._enable_core(core)
+
+    def enable_core_column(self, col: int) -> None:
+        """Enable every core of core column ``col`` (``spi_control.enable_single_col``: the row decoder
+        off, so one clock reaches every core row of the column); nothing is sent when that column is
+        enabled already and no single core since."""
+        if self._column == col and self._core is None:
+            return
+        stage = self.stage_wire_ins
+        stage({nt.WI_CORE_ENABLE: nt.CE_RESET})
+        stage({nt.WI_CORE_ENABLE: 0})
+        for half in (0b000, 0b100):
+            for addr_v, data in ((nt.swap_addr(col), nt.CE_DATA), (col, 0)):
+                stage({nt.WI_CORE_ADDRESS: half | (addr_v << 3) | nt.CA_DEC_VERT, nt.WI_CORE_ENABLE: data})
+                stage({nt.WI_CORE_ENABLE: data | nt.CE_CLOCK})
+                stage({nt.WI_CORE_ENABLE: 0})
+        self._core, self._cell = None, None  # the single-core mirror no longer holds
+        self._column = col
+
+    def forget_cell(self) -> None:
+        """The FPGA cleared the cell registers (an MVM's cycles, a readout): the next cell operation
+        selects its cell again."""
+        self._cell = None
+
+    def forget_selection(self) -> None:
+        """The FPGA changed the core enable and the cell registers (the write-verify engine): the next
+        cell operation enables and selects again."""
+        self._core = self._cell = None
+
+    def forget_dac_codes(self, channels) -> None:
+        """The FPGA wrote the DAC channels ``[(dac, channel), ...]`` itself: the next host write of each is
+        sent whatever its code."""
+        for dc in channels:
+            self._codes.pop(tuple(dc), None)
+
+    @contextmanager
+    def cell_operation(self):
+        """Within the block the board is mid-operation: should it raise, the next cell operation first
+        brings the FPGA back to idle (acks, mux idle, select again)."""
+        self._dirty = True
+        yield self
+        self._dirty = False
+
+    def add_counts(self, **counts: int) -> None:
+        """Add to this board's counters (:meth:`counters`), e.g. ``pulses=``, ``reads=`` of work done by
+        the FPGA alone; a new name starts at 0."""
+        c = self._counts
+        for name, n in counts.items():
+            c[name] = c.get(name, 0) + int(n)
+
+    def check_cores_powered(self, cores) -> None:
+        """The contract's check that ``cores`` are powered (every core is, on this board)."""
+        self._check_powered(cores)
 
     # -------------------------------------------------------------- contract
     def _capabilities(self):

@@ -43,14 +43,14 @@ WI_RANDOM_ACCESS = 0x04  # [7:0] address, [9:8] data, [10] vertical (neurram_top
 WI_MODE = 0x05  # [0] inference, [1] IFAT, [2] LFSR, [4] weight update, [5] forward (neurram_top.v:374-378, 402)
 WI_CONTROL = 0x06  # [5] register-controlled WL, [6] OTA enable (neurram_top.v:395,423)
 WI_PULSE_WIDTH = 0x07  # SET/RESET pulse width, TICK_S (neurram_top.v:577)
-WI_EXT = 0x08  # external override lines (neurram_top.v:397-408,437)
-WI_NEURON = 0x09  # neuron configuration (neurram_top.v:683-691)
+WI_EXT = 0x08  # external override lines: EXT_* (neurram_top.v:359-369, 396)
+WI_NEURON = 0x09  # neuron configuration: NEURON_* (neurram_top.v:654-666)
 WI_LFSR = 0x0A  # [0] LFSR set: the chip's lfsrhorz_set_b = ~[0] (neurram_top.v:404)
 WI_WRITE_MUX = 0x0B  # [1:0] write-voltage mux, vupdate_config (neurram_top.v:597)
 WI_WL_PULSE_WIDTH = 0x0C  # WL-only pulse width, TICK_S (neurram_top.v:578)
-WI_SPI = 0x0D  # SPI read/write configuration (neurram_top.v:532-537)
-WI_MATMUL = 0x0E  # bit-serial MVM (neurram_top.v:874-877,909)
-WI_READOUT = 0x0F  # multi-level readout (neurram_top.v:775,815,820)
+WI_SPI = 0x0D  # SPI read/write configuration: SPI_* (neurram_top.v:499-508)
+WI_MATMUL = 0x0E  # bit-serial MVM: MATMUL_* (neurram_top.v:881-884, 891, 911)
+WI_READOUT = 0x0F  # multi-level readout: READOUT_* (neurram_top.v:743, 805, 809)
 WI_DEBUG = 0x10  # [3:0] LFSR pulse width, [11:4] t_sample, [20:12] LFSR shift cycles (neurram_top.v:615-616,660)
 WI_ENERGY = 0x11  # energy-test cycles (neurram_top.v:738)
 WI_AUTORANGE_VREF = 0x12  # [17:0] auto-range vref ADC code, [18] manual range (neurram_top.v:371-372)
@@ -71,8 +71,102 @@ CA_DEC_HORZ, CA_DEC_VERT = 1 << 6, 1 << 7
 MUX_IDLE, MUX_RESET, MUX_SET, MUX_READ = 0b00, 0b01, 0b10, 0b11  # wupdate_control.py:77,98; adc_control.py:115
 AUTORANGE_MANUAL = 1 << 18
 CONTROL_REG_WL, CONTROL_OTA = 1 << 5, 1 << 6  # 0x06: the host writes both (0b01100000, matmul.py)
-EXT_1N, EXT_1N_BL, EXT_INF_BL = 1 << 3, 1 << 4, 1 << 8  # 0x08: neuron inputs on the shared external 1n line,
-# from the bit-line side (the neuron test)
+
+
+@dataclass(frozen=True)
+class Field:
+    """Bits ``[lsb + width - 1 : lsb]`` of a wire-in word, as the HDL slices it."""
+
+    lsb: int
+    width: int
+
+    @property
+    def mask(self) -> int:
+        """The field's bits in place."""
+        return ((1 << self.width) - 1) << self.lsb
+
+    def put(self, value: int) -> int:
+        """``value`` (cut to the field's width) in place."""
+        return (int(value) & ((1 << self.width) - 1)) << self.lsb
+
+    def get(self, word: int) -> int:
+        """The field's value in ``word``."""
+        return (int(word) >> self.lsb) & ((1 << self.width) - 1)
+
+
+# 0x05, operating modes (neurram_top.v:374-378, 402)
+MODE_INFERENCE = 1 << 0  # inference_mode, unless another mode bit is set (:376)
+MODE_IFAT = 1 << 1  # ifat_mode (:375)
+MODE_LFSR = 1 << 2  # lfsr_mode (:378)
+MODE_WEIGHT_UPDATE = 1 << 4  # wupdate_mode (:402)
+MODE_FORWARD = 1 << 5  # forward: MVM direction (:374)
+
+# 0x08, external override lines (neurram_top.v; neurram_top_voltage_mode.v where it differs)
+EXT_3N = 1 << 0  # ext_3n: forced off in neurram_top (`& ~ep08wire[0]`, :362), on in neurram_top_voltage_mode.v:361
+EXT_3N_BL, EXT_3N_SL = 1 << 1, 1 << 2  # ext_3n_bl_sel, ext_3n_sl_sel (:363-364)
+EXT_1N = 1 << 3  # ext_1n: the neurons' inputs on the shared external 1n line (:359)
+EXT_1N_BL, EXT_1N_SL = 1 << 4, 1 << 5  # ext_1n_bl_sel, ext_1n_sl_sel: from the bit-line / source-line side (:360-361)
+EXT_PRECHARGE_BL, EXT_PRECHARGE_SL = 1 << 6, 1 << 7  # ext_precharge_bl / _sl (:367-368)
+EXT_INF_BL, EXT_INF_SL = 1 << 8, 1 << 9  # ext_inference_enable_bl / _sl (:365-366)
+EXT_TURN_ON_WL = 1 << 10  # ext_turn_on_wl (:369)
+EXT_PRECHARGE_OFF = 1 << 11  # turn_off_precharge (:396)
+
+# 0x09, neuron configuration (neurram_top.v:654-666; the voltage-mode top's extras: neurram_top_voltage_mode.v)
+NEURON_RUN_ALL = 1 << 0  # neuron_run_all (:654)
+NEURON_RUN_ALL_RESET = 1 << 1  # neuron_run_all_reset: partial reset between steps (:655)
+NEURON_USE_EXT_1N, NEURON_USE_EXT_3N = 1 << 2, 1 << 3  # use_ext_1n, use_ext_3n (:657-658)
+NEURON_T_OPAMP = Field(4, 8)  # t_opamp, 80 ns clocks (:659)
+NEURON_PHASE = Field(12, 2)  # neuron_comparison_phase = neuron_partial_reset_phase (:661-662)
+NEURON_PULSES = Field(14, 8)  # neuron_num_pulses while the bit-serial MVM is idle (:666)
+NEURON_KEEP_WL_ON = 1 << 22  # voltage mode: keep_wl_on (neurram_top_voltage_mode.v:652)
+NEURON_MULTI_SAMPLING = 1 << 23  # voltage mode: neuron_multi_sampling (:653)
+NEURON_RESET_LATCH_ON = 1 << 24  # voltage mode: reset_latch_on (:679)
+NEURON_T_CDS = Field(25, 7)  # voltage mode: t_cds (:684)
+
+# 0x10, debugging controls (neurram_top.v:615-616, 660; the voltage-mode top's extras: neurram_top_voltage_mode.v)
+DEBUG_LFSR_PULSE_WIDTH = Field(0, 4)  # lfsr_pulse_width, 40 ns clocks - 1 (:615)
+DEBUG_T_SAMPLE = Field(4, 8)  # t_sample, 80 ns clocks (:660)
+DEBUG_LFSR_SHIFT_CYCLES = Field(12, 9)  # lfsr_shift_cycle (:616)
+
+# 0x0D, SPI read/write configuration (neurram_top.v:499-508)
+SPI_CONFIG = Field(0, 2)  # spi_config: [1] write (pipe-fed), [0] read (:499)
+SPI_SHIFT_MULTIPLIER = Field(2, 4)  # spi_shift_multiplier: 256-bit shifts per operation (:500)
+SPI_PIPE_IN_STEPS = Field(6, 4)  # spi_pipe_in_steps: planes popped per operation (:501)
+SPI_PIPE_OUT_STEPS = Field(10, 4)  # spi_pipe_out_steps (:502)
+SPI_SHIFT_FORWARD = 1 << 14  # shift_fwd (:508)
+SPI_EXTRA_SHIFT_CYCLES = Field(15, 4)  # spi_extra_shift_cycles (:503)
+
+# 0x0E, bit-serial MVM (neurram_top.v:881-911)
+MATMUL_CDS = 1 << 0  # matmul_unsigned_cds (:881)
+MATMUL_RESET = 1 << 1  # the helper's register reset after each cycle (.reset, :891)
+MATMUL_NUM_BITS = Field(2, 3)  # matmul_unsigned_num_bits: magnitude bits - 1 (:883)
+MATMUL_PULSE_MULTIPLIER = Field(5, 5)  # matmul_unsigned_pulse_mult: base pulses (:884)
+MATMUL_BATCH = Field(10, 8)  # the batched helper's iteration count (.iteration, :911)
+
+# 0x0F, multi-level readout (neurram_top.v:743-809; the voltage-mode top's extras: neurram_top_voltage_mode.v)
+READOUT_NUM_CORE = Field(0, 3)  # nmlo_num_core (:743)
+READOUT_SHIFT_MULTIPLIER = Field(3, 4)  # nmlo_shift_multiplier (:805)
+READOUT_SINGLE_CORE = 1 << 7  # nmlo_single_core (:809)
+READOUT_ENERGY_STEPS = Field(8, 8)  # voltage mode: out_energy_steps (neurram_top_voltage_mode.v:725)
+READOUT_CDS = 1 << 16  # voltage mode: the output energy test's cds (:748)
+
+_MODE_BITS = MODE_INFERENCE | MODE_IFAT | MODE_LFSR | MODE_WEIGHT_UPDATE | MODE_FORWARD
+_DEBUG_BITS = DEBUG_LFSR_PULSE_WIDTH.mask | DEBUG_T_SAMPLE.mask | DEBUG_LFSR_SHIFT_CYCLES.mask
+_EXT_BITS = (EXT_3N | EXT_3N_BL | EXT_3N_SL | EXT_1N | EXT_1N_BL | EXT_1N_SL | EXT_PRECHARGE_BL | EXT_PRECHARGE_SL
+             | EXT_INF_BL | EXT_INF_SL | EXT_TURN_ON_WL | EXT_PRECHARGE_OFF)
+_NEURON_BITS = (NEURON_RUN_ALL | NEURON_RUN_ALL_RESET | NEURON_USE_EXT_1N | NEURON_USE_EXT_3N | NEURON_T_OPAMP.mask
+                | NEURON_PHASE.mask | NEURON_PULSES.mask)
+_SPI_BITS = (SPI_CONFIG.mask | SPI_SHIFT_MULTIPLIER.mask | SPI_PIPE_IN_STEPS.mask | SPI_PIPE_OUT_STEPS.mask
+             | SPI_SHIFT_FORWARD | SPI_EXTRA_SHIFT_CYCLES.mask)
+_MATMUL_BITS = MATMUL_CDS | MATMUL_RESET | MATMUL_NUM_BITS.mask | MATMUL_PULSE_MULTIPLIER.mask | MATMUL_BATCH.mask
+_READOUT_BITS = READOUT_NUM_CORE.mask | READOUT_SHIFT_MULTIPLIER.mask | READOUT_SINGLE_CORE
+# what neurram_top_voltage_mode.v reads of them: 0x08 without the 3n/1n side selects and ext_1n_sl
+# (voltage_mode.v:358-368, 395); 0x09 without use_ext_1n/3n, with the four extras (:650-684); 0x0F with two extras
+_VM_EXT_BITS = EXT_3N | EXT_1N | EXT_PRECHARGE_BL | EXT_PRECHARGE_SL | EXT_INF_BL | EXT_INF_SL | EXT_TURN_ON_WL \
+    | EXT_PRECHARGE_OFF
+_VM_NEURON_BITS = (_NEURON_BITS & ~(NEURON_USE_EXT_1N | NEURON_USE_EXT_3N)) | NEURON_KEEP_WL_ON \
+    | NEURON_MULTI_SAMPLING | NEURON_RESET_LATCH_ON | NEURON_T_CDS.mask
+_VM_READOUT_BITS = _READOUT_BITS | READOUT_ENERGY_STEPS.mask | READOUT_CDS
 
 # Bits of each wire-in that neurram_top reads (every ``epXXwire[..]`` slice outside comments, the whole word
 # where it is used whole: 0x01 -> dac_din, 0x11 -> net_cycles), from the authors' HDL at 2ed5f8d. Writing other
@@ -80,9 +174,9 @@ EXT_1N, EXT_1N_BL, EXT_INF_BL = 1 << 3, 1 << 4, 1 << 8  # 0x08: neuron inputs on
 WORD = 0xFFFFFFFF
 WIRE_IN_READ_BITS: dict[int, int] = {
     WI_RESET: RESET_DAC_ADC | RESET_CHIP, WI_DAC: WORD, WI_READ_TIMING: WORD, WI_CLEAR: CLEAR_HORZ | CLEAR_VERT,
-    WI_RANDOM_ACCESS: 0x7FF, WI_MODE: 0x37, WI_CONTROL: CONTROL_REG_WL | CONTROL_OTA, WI_PULSE_WIDTH: WORD,
-    WI_EXT: 0xFFF, WI_NEURON: 0x3FFFFF, WI_LFSR: 0x1, WI_WRITE_MUX: 0x3, WI_WL_PULSE_WIDTH: WORD, WI_SPI: 0x7FFFF,
-    WI_MATMUL: 0x3FFFF, WI_READOUT: 0xFF, WI_DEBUG: 0x1FFFFF, WI_ENERGY: WORD, WI_AUTORANGE_VREF: 0x7FFFF,
+    WI_RANDOM_ACCESS: 0x7FF, WI_MODE: _MODE_BITS, WI_CONTROL: CONTROL_REG_WL | CONTROL_OTA, WI_PULSE_WIDTH: WORD,
+    WI_EXT: _EXT_BITS, WI_NEURON: _NEURON_BITS, WI_LFSR: 0x1, WI_WRITE_MUX: 0x3, WI_WL_PULSE_WIDTH: WORD,
+    WI_SPI: _SPI_BITS, WI_MATMUL: _MATMUL_BITS, WI_READOUT: _READOUT_BITS, WI_DEBUG: _DEBUG_BITS, WI_ENERGY: WORD, WI_AUTORANGE_VREF: 0x7FFFF,
     WI_CORE_ADDRESS: 0xFF, WI_CORE_ENABLE: CE_RESET | CE_CLOCK | CE_DATA, WI_SPI_MASK: 0x3FFFFFF,
 }
 
@@ -231,7 +325,7 @@ BITSTREAMS: dict[str, Bitstream] = {
              "drives 0x28 bit 14 (output energy test idle) and runs the neurons in voltage mode "
              "(neuron_control_voltage_mode.v); the endpoints and cell sequences this driver uses are as neurram_top; "
              "its MVM and neuron test are refused (fpga_board.UNMODELLED_NEURON_BITSTREAMS)",
-        wire_in_bits={**WIRE_IN_READ_BITS, WI_EXT: 0xFC9, WI_NEURON: 0xFFFFFFF3, WI_READOUT: 0x1FFFF,
+        wire_in_bits={**WIRE_IN_READ_BITS, WI_EXT: _VM_EXT_BITS, WI_NEURON: _VM_NEURON_BITS, WI_READOUT: _VM_READOUT_BITS,
                       WI_DEBUG: 0xFFFFFFF, WI_AUTORANGE_VREF: 0x3FFFF},
     ),
 }
