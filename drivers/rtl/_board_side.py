@@ -326,8 +326,17 @@ class ChipSide:
             # word lines the neuron controller turns on); the pins cannot even tell an MVM burst from the
             # neuron test there (inference_mode is tied low). No conversion: every comparator reads 0, and
             # the effect says so, so that a check which compares these samples fails naming them
-            for (p, pins), _lanes in bursts:
+            # the input registers are digital all the same: every enabled core's plane at each burst is logged
+            # as on neurram_top (the forward pin picks V or H), so a check can compare them with the codes left out
+            for (p, pins), lanes in bursts:
                 self.effects.append(("unconverted_sample", self.top, int(p), int(pins)))
+                forward = bool(pins >> 3 & 1)
+                for core in np.flatnonzero(self.core_enable).tolist():
+                    r, col = divmod(core, nt.CORE_COLS)
+                    reg = 2 * col + 1 if forward else 2 * col
+                    plane = _lane_bits(lanes[r][1])[reg].astype(np.int8) - _lane_bits(lanes[r][0])[reg].astype(np.int8)
+                    self.effects.append(("input_plane", core, "forward" if forward else "backward", int(p),
+                                         plane.tobytes()))
             return {}
         cores = np.flatnonzero(self.core_enable).tolist()
         mvm = [(p, pins, lanes) for (p, pins), lanes in bursts if pins >> 4 & 1]

@@ -48,7 +48,9 @@ def test_default_top_converts_the_neuron_test_burst():
 def test_voltage_mode_burst_is_not_converted_and_says_so():
     chip = _chip("neurram_top_voltage_mode")
     assert chip.convert(_snaps(), _y_addr_all()) == {}  # cmp_valid stays 0: every comparator reads 0
-    assert chip.effects == [("unconverted_sample", "neurram_top_voltage_mode", 4, PINS_NEURON_TEST_BL)]
+    assert chip.effects[0] == ("unconverted_sample", "neurram_top_voltage_mode", 4, PINS_NEURON_TEST_BL)
+    # and the enabled core's input register, digital on either top (backward: the forward pin is low)
+    assert chip.effects[1:] == [("input_plane", 0, "backward", 4, bytes(256))]
     assert chip.bursts == {}
 
 
@@ -57,4 +59,21 @@ def test_unconverted_tops_leave_mvms_and_the_neuron_test_out(top):
     assert diff.NO_MVM_TOPS == UNCONVERTED_TOPS
     kinds = {op[0] for op in diff.scenario_ops(2, 0, 64, True, top)}
     assert "mvm" not in kinds and "neuron_test" not in kinds
+    # the driver's MVM sequence with codes and planes masked, and the LFSR preset / reads (zeros on both)
+    assert {"mvm_codes_masked", "lfsr_preset", "lfsr_read"} <= kinds and diff.MASKED_OPS == {"mvm_codes_masked"}
     assert {"mvm", "neuron_test"} <= {op[0] for op in diff.scenario_ops(2, 0, 64, True, "neurram_top")}
+
+
+def test_masked_compare_leaves_out_only_the_readout_words_and_the_samples():
+    plane = ("input_plane", 0, "forward", 1, bytes(256))
+    hil = [["ActivateTriggerIn", (0x45, 8), None, [plane]], ["ReadFromPipeOut", (0xA2, 256), (256, bytes(256)), []]]
+    rtl = [["ActivateTriggerIn", (0x45, 8), None, [("unconverted_sample", "neurram_top_voltage_mode", 1, 14),
+                                                   plane[:4] + (b"\x01" * 256,)]],
+           ["ReadFromPipeOut", (0xA2, 256), (256, b"\x80" * 256), []]]
+    assert diff.compare(hil, rtl, mask=True).mismatches == []
+    assert diff.compare(hil, rtl).mismatches  # unmasked, the words differ
+    other = [list(c) for c in rtl]
+    other[0][1] = (0x45, 7)  # a different trigger is never masked
+    assert diff.compare(hil, other, mask=True).mismatches
+    shorter = [c for c in rtl if c[0] != "ReadFromPipeOut"]
+    assert diff.compare(hil, shorter, mask=True).mismatches  # nor a missing read
