@@ -15,12 +15,16 @@ Each part follows its HDL module (weierwan/Neurram_48core, HDL/):
   ``0x0D[5:2]`` registers, forward from the H0 end (0x0D bit 14) or backward
   from the V5 end; ``0x0D[9:6]`` planes per shift, ``0x0D[18:15]`` extra
   registers. A plane lands so that its bit pair ``i`` drives line ``i`` when
-  the host reversed it for a forward shift, as the authors' host does.
+  the host reversed it for a forward shift, as the authors' host does. The
+  rows of one SPI clock pin (row 0; rows 1-3; rows 4-7, ``neurram_top.v:529-534``)
+  shift together, zeros entering the rows 0x15 does not select.
 - ``matmul_unsigned_helper.v`` / ``matmul_dac2adc.v``: per vector, ``2 (n + 1)``
   cycles (``n = 0x0E[4:2]``), each an SPI shift and one sample of the core's
   input register, ``0x0E[9:5]`` pulses doubled after every second cycle
   (8-bit count); registers cleared after each cycle when ``0x0E[1]``; then the
-  readout; ``max(1, 0x0E[17:10])`` vectors on trigger 0x45 bit 8.
+  readout; ``max(1, 0x0E[17:10])`` vectors on trigger 0x45 bit 8. Every
+  enabled core samples its input register (the plane log shows them all);
+  the readout reads the cores of the selected rows.
 - ``neuron_multi_level_output.v``: single-core readout (``0x0F`` bit 7) of the
   register ``0x0F[6:3]`` positions from the H0 end: sign from the first
   compare, then up to 100 compare-and-decrement steps; a neuron's byte is
@@ -28,8 +32,9 @@ Each part follows its HDL module (weierwan/Neurram_48core, HDL/):
   that does not flip within 100 steps keeps the step count it had (0 after a
   mask load): the HDL never clears it. Masked-off neurons read 0 steps; their
   sign bit is not modelled (0). Bytes go to the row's FIFO (512 words), then
-  the 0xA2 FIFO (4096 words), 64 words per row in turn; writes to a full FIFO
-  are lost.
+  the 0xA2 FIFO (4096 words), 64 words per row in ascending row order, each
+  pass from the lowest selected row (``arbiter_fifo2pipeout.v``, as for pipe
+  0xA0); writes to a full FIFO are lost.
 
 - ``lfsr_control.v`` (state read only): trigger 0x44 bit 4 clocks the chip's
   LFSR chains ``0x10[20:12]`` times (``lfsr_clk``), shifting each clock's two
