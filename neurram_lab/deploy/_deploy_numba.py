@@ -37,40 +37,41 @@ def matrix_inputs(q, kh, kw, stride, pad_top, pad_left, oh, ow, starts, stops, n
     """Fill ``buf[j]`` (share, width) with matrix ``j``'s inputs: the conv patches (element order kh, kw, c;
     zero padding) of vectors ``first[j] .. first[j] + share`` (vector = image, out row, out col; those at
     ``n_valid`` or beyond all zero), elements ``starts[j] .. stops[j]``, then ``n_bias[j]`` columns of
-    ``levels``. ``q`` int16 (n, h, w, c): a dense layer's input is (n, 1, 1, features) with a 1 x 1 window."""
+    ``levels``. ``q`` int16 (n, h, w, c): a dense layer's input is (n, 1, 1, features) with a 1 x 1 window.
+
+    A window row's elements are one contiguous span of ``q`` (NHWC) wherever its columns fall inside the
+    image, so they are copied as slices (numba's slice copies vectorise; element loops with signed indices
+    ran 2x slower, 0.26 against 0.13-0.18 s for 2 x 1 M x 75)."""
     n, h, w, c = q.shape
     n_mat, share, width = buf.shape
     per_image = oh * ow
-    # each matrix's elements as runs of consecutive channels at one window offset, worked out once
     max_runs = kh * kw + 1
-    r_dy = np.empty((n_mat, max_runs), np.int64)
-    r_dx = np.empty((n_mat, max_runs), np.int64)
-    r_ch = np.empty((n_mat, max_runs), np.int64)
-    r_len = np.empty((n_mat, max_runs), np.int64)
-    r_at = np.empty((n_mat, max_runs), np.int64)
-    n_runs = np.zeros(n_mat, np.int64)
+    # runs of consecutive elements at one window row dy: (dy, dx of the first, dx of the last, channel of the
+    # first, length, position); the source is one contiguous span when every dx of it falls inside the image
+    r_dy = np.empty((n_mat, max_runs), np.int64); r_dx0 = np.empty((n_mat, max_runs), np.int64)
+    r_dx1 = np.empty((n_mat, max_runs), np.int64)
+    r_ch = np.empty((n_mat, max_runs), np.int64); r_len = np.empty((n_mat, max_runs), np.int64)
+    r_at = np.empty((n_mat, max_runs), np.int64); n_runs = np.zeros(n_mat, np.int64)
     for j in range(n_mat):
-        p = starts[j]
-        u = 0
+        p = starts[j]; u = 0
         while p < stops[j]:
-            ch = p % c
-            run = min(c - ch, stops[j] - p)
-            r_dy[j, u] = p // (kw * c)
-            r_dx[j, u] = (p // c) % kw
-            r_ch[j, u] = ch
-            r_len[j, u] = run
-            r_at[j, u] = p - starts[j]
-            u += 1
-            p += run
+            dy = p // (kw * c)
+            run = min((dy + 1) * kw * c - p, stops[j] - p)  # to the end of this window row
+            r_dy[j, u] = dy; r_dx0[j, u] = (p // c) % kw; r_dx1[j, u] = ((p + run - 1) // c) % kw
+            r_ch[j, u] = p % c; r_len[j, u] = run; r_at[j, u] = p - starts[j]
+            u += 1; p += run
         n_runs[j] = u
+    qf = q.reshape(-1)
+    bf = buf.reshape(-1)
     for j in range(n_mat):
         k = stops[j] - starts[j]
         nb = n_bias[j]
         for r in range(share):
+            o = (j * share + r) * width
             v = first[j] + r
             if v >= n_valid:
                 for t in range(k):
-                    buf[j, r, t] = 0
+                    bf[o + t] = 0
             else:
                 img = v // per_image
                 rem = v - img * per_image
@@ -79,17 +80,27 @@ def matrix_inputs(q, kh, kw, stride, pad_top, pad_left, oh, ow, starts, stops, n
                 x0 = (rem - oy * ow) * stride - pad_left
                 for u in range(n_runs[j]):
                     y = y0 + r_dy[j, u]
-                    xx = x0 + r_dx[j, u]
-                    at = r_at[j, u]
+                    at = o + r_at[j, u]
                     ln = r_len[j, u]
-                    if 0 <= y < h and 0 <= xx < w:
+                    xa = x0 + r_dx0[j, u]
+                    xb = x0 + r_dx1[j, u]
+                    if 0 <= y < h and 0 <= xa and xb < w:  # one contiguous span of q
+                        s = ((img * h + y) * w + xa) * c + r_ch[j, u]
+                        bf[at : at + ln] = qf[s : s + ln]
+                    elif not (0 <= y < h):
+                        bf[at : at + ln] = 0
+                    else:  # element by element: zero where the column falls outside
                         ch = r_ch[j, u]
+                        xx = xa
                         for t in range(ln):
-                            buf[j, r, at + t] = q[img, y, xx, ch + t]
-                    else:
-                        for t in range(ln):
-                            buf[j, r, at + t] = 0
-            for t in range(k, k + nb):
-                buf[j, r, t] = levels
-            for t in range(k + nb, width):
-                buf[j, r, t] = 0
+                            if 0 <= xx < w:
+                                bf[at + t] = qf[((img * h + y) * w + xx) * c + ch]
+                            else:
+                                bf[at + t] = 0
+                            ch += 1
+                            if ch == c:
+                                ch = 0
+                                xx += 1
+            bf[o + k : o + k + nb] = levels
+            bf[o + k + nb : o + width] = 0
+

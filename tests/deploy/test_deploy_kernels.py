@@ -133,3 +133,34 @@ def test_run_mvm_out_receives_the_results_and_bad_out_is_refused():
             run_mvm(b2, pms2, [x[0], x[1]], input_bits=3, signed=False, dtype=np.float32, out=bad)
     with pytest.raises(InputError, match="out is for forward"):
         run_mvm(b2, pms2, [x[0], x[1]], input_bits=3, signed=False, dtype=np.float32, out=outs, activation="tanh")
+
+
+@needs_jit
+@pytest.mark.parametrize("seed", range(6))
+def test_matrix_inputs_any_segment_bounds(seed):
+    """Segments starting and ending anywhere (mid-channel, mid-window-row), 5 x 5 windows, strides 1-3: the
+    kernel's contiguous window-row spans and its element-by-element edges equal im2col's slices."""
+    rng = np.random.default_rng(100 + seed)
+    c, k, stride = int(rng.integers(1, 6)), int(rng.choice([1, 3, 5])), int(rng.integers(1, 4))
+    padding = ["same", "valid"][seed % 2] if k <= 5 else "same"
+    q = rng.integers(0, 8, (2, 6, 7, c)).astype(np.int16)
+    cols, (oh, ow) = digital.im2col(q, (k, k), stride, padding)
+    codes = cols.reshape(-1, cols.shape[-1])
+    n, width_in = codes.shape
+    cuts = np.sort(rng.choice(np.arange(1, width_in), size=min(2, width_in - 1), replace=False)) if width_in > 2 \
+        else np.array([], int)
+    bounds = [0, *cuts.tolist(), width_in]
+    segs = [(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    width = max(b - a for a, b in segs) + 2
+    starts = np.array([a for a, _ in segs], np.int64)
+    stops = np.array([b for _, b in segs], np.int64)
+    nb = np.array([width - (b - a) - int(rng.integers(0, 2)) for a, b in segs], np.int64)
+    buf = np.full((len(segs), n, width), -9, np.int16)
+    (t, _, lft, _), _ = digital.conv_geometry(q.shape[1:3], (k, k), stride, padding)
+    deploy_k.matrix_inputs(q, k, k, stride, t, lft, oh, ow, starts, stops, nb, 7, np.zeros(len(segs), np.int64), n,
+                           buf)
+    for j, (a, b) in enumerate(segs):
+        want = np.zeros((n, width), np.int16)
+        want[:, : b - a] = codes[:, a:b]
+        want[:, b - a : b - a + nb[j]] = 7
+        assert np.array_equal(buf[j], want)
