@@ -235,7 +235,7 @@ class ChipCircuit:
             t_vec += _energy.segment_latency_s(nbits, kbits, p)
             # supply: time-averaged rail current of each core, then the sag each core sees
             # (each plane draws v_read * sum(bit * G_line) and weighs 2**b: the weighted mean is |x| / cycles)
-            # float32 inputs of each core, made once: the supply's mean current and the product both use them
+            # float32 |x| of each core, for the supply's mean current (the product converts its own row blocks)
             planes = None  # (float32 |x|, its set bits) per core, in one compiled pass
             if single and _kernels.available():
                 planes = [_kernels.input_magnitudes(x[i], req.signed_inputs, self._scratch(i, x.shape[1:]))
