@@ -1,14 +1,14 @@
 """Fingerprint of the twin's MVM results, to check that a speed change of the MVM path keeps them.
 
 ``python benchmarks/mvm_codes_hash.py`` (or ``python -m benchmarks.mvm_codes_hash``) programs two cores of
-``sim://?seed=7`` (a full 128-pair x 256 matrix and a 64 x 48 one, two write-verify passes), waits 30 min
-of twin time, then runs seeded MVMs with every noise source on: batches of 2048 (the ``bench mvm`` path, product in row blocks), 300 and 7 vectors;
-1-, 2-, 4-, 6- and 8-bit inputs (signed and unsigned, single and two-phase), forward and backward; two
-cores with ``none``, ``relu``, ``sigmoid`` and ``stochastic`` activations. It prints two sha256 prefixes,
-of the codes alone and of the codes with each call's total energy (``repr``) and the final counters, once
-on 1 twin thread and once on 2: the results must not depend on the threads, and an optimisation must
-leave both hashes as they were. The product uses numpy's BLAS, so the hashes belong to the BLAS kernel
-that ran (printed): compare before and after on the same machine and environment.
+``sim://?seed=7`` (a full 128-pair x 256 matrix and a 64 x 48 one, two write-verify passes), waits 30 min of
+twin time, then runs seeded MVMs with every noise source on: batches of 2048 (the ``bench mvm`` path, product
+in row blocks), 300 and 7 vectors; 1-, 2-, 4-, 6- and 8-bit inputs (signed and unsigned, single and
+two-phase), forward and backward; two cores with ``none``, ``relu``, ``sigmoid`` and ``stochastic`` activations.
+It prints two sha256 prefixes, of the codes alone and of the codes with each call's total energy (``repr``)
+and the final counters, once on 1 twin thread and once on 2: the results must not depend on the threads, and
+an optimisation must leave both hashes as they were. The product uses numpy's BLAS, so the hashes belong to
+the BLAS kernel that ran (printed): compare before and after on the same machine and environment.
 """
 
 from __future__ import annotations
