@@ -96,7 +96,8 @@ class FpgaBoard(Board):
     spec : str
     limits : SafetyLimits, optional
     kind : str
-        ``"fpga"`` for a real board, ``"hil"`` for the emulated one.
+        ``"fpga"`` for a real board (``okusb://``), ``"hil"`` for the emulated one (``hil://``), ``"rtl"`` for
+        the authors' RTL in a simulator (``rtl://``).
     serial : str
         Board serial ("" = the first board).
     bitfile : str, optional
