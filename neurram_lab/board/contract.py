@@ -164,9 +164,9 @@ def _observed(method):
             return method(self, *args, **kwargs)
         rec = call_args(method, args, kwargs)
         proceed = functools.partial(method, self, *args, **kwargs)
-        for observe in observers:  # the first one innermost
+        for observe in observers[:-1]:  # the first one innermost
             proceed = functools.partial(observe, op, rec, proceed)
-        return proceed()
+        return observers[-1](op, rec, proceed)
 
     return call
 

@@ -211,16 +211,16 @@ def test_cli_replay_of_an_interrupted_run_says_so(tmp_path, capsys):
     try:
         from neurram_lab.experiments import _registry
 
-        _registry.EXTRA_MODULES.append("tests.test_journal_replay")
+        _registry.EXTRA_MODULES.append("tests.runlog.test_journal_replay")
         rc = cli_main(["replay", str(log.path), "--out", str(tmp_path / "r"), "--quiet"])
         err = capsys.readouterr().err
         assert rc == 1 and "interrupted after 4 calls" in err
     finally:
-        _registry.EXTRA_MODULES.remove("tests.test_journal_replay")
+        _registry.EXTRA_MODULES.remove("tests.runlog.test_journal_replay")
         log.close()
 
 
-# tests.test_journal_replay doubles as the experiment module of the "small" runs above
+# tests.runlog.test_journal_replay doubles as the experiment module of the "small" runs above
 EXPERIMENT = "small"
 
 
