@@ -215,16 +215,5 @@ def input_magnitudes(x, signed: bool, out=None):
     x = np.ascontiguousarray(x, np.int16)
     mag32 = out if out is not None else np.empty(x.shape, np.float32)
     if not signed:
-        return mag32, float(kernel("input_planes_unsigned")(x.ravel(), mag32.ravel()))
+        return mag32, float(kernel("input_magnitudes_unsigned")(x.ravel(), mag32.ravel()))
     return mag32, float(kernel("input_magnitudes_signed")(x.ravel(), mag32.ravel()))
-
-
-def input_planes(x, signed: bool, out=None):
-    """``(float32(x), float32(|x|), set bits of |x|)`` of int16 inputs ``x`` (any shape, values fit
-    15 bits) in one pass; for unsigned inputs the first two are the same array. ``out``: two float32
-    arrays of ``x``'s shape to fill (a fresh 1 MB array page-faults in on every call), else new ones."""
-    x = np.ascontiguousarray(x, np.int16)
-    xs, mag32 = out if out is not None else (np.empty(x.shape, np.float32), np.empty(x.shape, np.float32))
-    if not signed:
-        return xs, xs, float(kernel("input_planes_unsigned")(x.ravel(), xs.ravel()))
-    return xs, mag32, float(kernel("input_planes_signed")(x.ravel(), xs.ravel(), mag32.ravel()))

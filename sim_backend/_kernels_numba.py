@@ -441,22 +441,8 @@ def _popcount32(typingctx, m):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def input_planes_signed(x, xs, mag32):  # pragma: no cover - compiled
-    """One pass over int16 inputs ``x`` (flat): ``xs = float32(x)``, ``mag32 = float32(|x|)``; returns
-    the number of 1 bits of ``|x|`` (the input pulses of its bit planes, as ``chip._set_bits``)."""
-    bits = 0
-    for k in range(x.shape[0]):
-        a = np.int32(x[k])
-        m = np.int32(abs(a))
-        xs[k] = f32(a)
-        mag32[k] = f32(m)
-        bits += _popcount32(m)
-    return bits
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def input_planes_unsigned(x, xs):  # pragma: no cover - compiled
-    """As :func:`input_planes_signed` for inputs ``x >= 0``: ``xs = float32(x)`` and the 1 bits of ``x``."""
+def input_magnitudes_unsigned(x, xs):  # pragma: no cover - compiled
+    """As :func:`input_magnitudes_signed` for inputs ``x >= 0``: ``xs = float32(x)`` and the 1 bits of ``x``."""
     bits = 0
     for k in range(x.shape[0]):
         a = np.int32(x[k])
@@ -467,8 +453,9 @@ def input_planes_unsigned(x, xs):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def input_magnitudes_signed(x, mag32):  # pragma: no cover - compiled
-    """As :func:`input_planes_signed` without the signed copy: ``mag32 = float32(|x|)`` and the 1 bits of
-    ``|x|`` (the product's row blocks convert ``x`` themselves, in cache)."""
+    """One pass over int16 inputs ``x`` (flat): ``mag32 = float32(|x|)``; returns the number of 1 bits of
+    ``|x|`` (the input pulses of its bit planes, as ``chip._set_bits``). The product's row blocks convert
+    ``x`` themselves, in cache."""
     bits = 0
     for k in range(x.shape[0]):
         m = np.int32(abs(np.int32(x[k])))

@@ -109,19 +109,30 @@ def test_noise_drawn_in_the_conversion_pass_is_the_fresh_stream(rows, cols, monk
 
 @needs_numba
 @pytest.mark.parametrize("signed", [True, False])
-def test_input_planes_are_the_float_copies_and_the_pulse_count(signed):
+def test_input_magnitudes_are_the_float_magnitudes_and_the_pulse_count(signed):
     from neurram_lab.sim_backend.chip import _set_bits
 
     rng = np.random.default_rng(7)
     lo = -(2**15 - 1) if signed else 0
     x = rng.integers(lo, 2**15, (3, 37, 65)).astype(np.int16)
     x[0, 0, :4] = [0, 1, -1 if signed else 2, 2**15 - 1]
-    xs, mag32, bits = _kernels.input_planes(x, signed)
     mag = np.abs(x) if signed else x
-    assert xs.dtype == mag32.dtype == np.float32
-    assert np.array_equal(xs, x.astype(np.float32))
+    buf = np.full(x.shape, np.nan, np.float32)
+    mag32, bits = _kernels.input_magnitudes(x, signed, buf)
+    assert mag32 is buf
     assert np.array_equal(mag32, mag.astype(np.float32))
     assert bits == _set_bits(mag) == float(sum(bin(int(v)).count("1") for v in mag.ravel()))
+
+
+def _conversion_request(rows, cols, k_in, seed, k=5):
+    """A random MVM conversion request: (SAR code floors, int inputs, float32 matrix, row scales, offsets)."""
+    rng = np.random.default_rng(seed)
+    floors = code_floors(sar_thresholds(k, 0.004 * rng.standard_normal(k)), k)
+    x = rng.integers(-7, 8, (rows, k_in))
+    m32 = (rng.standard_normal((cols, k_in)) * 0.3).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, rows).astype(np.float32)
+    off = rng.normal(0, 0.4, cols).astype(np.float32)
+    return floors, x, m32, scale, off
 
 
 @needs_numba
@@ -131,13 +142,9 @@ def test_product_made_by_row_blocks_gives_the_same_codes(rows, cols, k_in, monke
     after) gives the codes of the whole product then the noisy conversion, on this machine's BLAS."""
     from neurram_lab.sim_backend import _parallel
 
-    rng = np.random.default_rng(cols)
     k = 5
-    floors = code_floors(sar_thresholds(k, 0.004 * rng.standard_normal(k)), k)
-    xs = rng.integers(-7, 8, (rows, k_in)).astype(np.float32)
-    m32 = (rng.standard_normal((cols, k_in)) * 0.3).astype(np.float32)
-    scale = rng.uniform(0.5, 1.5, rows).astype(np.float32)
-    off = rng.normal(0, 0.4, cols).astype(np.float32)
+    floors, x, m32, scale, off = _conversion_request(rows, cols, k_in, cols, k)
+    xs = x.astype(np.float32)
     want, want_sq = _kernels.noisy_clip_convert(xs @ m32.T, scale, 30.0, off, 99, 0.45, floors, 2**k - 1)
     blas = _kernels._numpy_blas()
     before = [c.num_threads for c in blas]
@@ -178,3 +185,25 @@ def test_blas_single_thread_restores_the_count_after_overlapping_callers():
     t.join(10)
     assert _kernels._BLAS_HELD[0] == 0
     assert blas[0].num_threads == before
+
+
+@needs_numba
+@pytest.mark.parametrize("rows, cols, k_in", [(2048, 256, 128), (600, 100, 64), (7, 256, 128), (1500, 70, 16)])
+def test_int16_inputs_give_the_codes_of_their_float32_copy(rows, cols, k_in, monkeypatch):
+    """Each row block made float32 in its thread gives the codes (and the energy sum) of the whole
+    request's float32 copy, on 1 and 2 twin threads; ``out`` receives them in place."""
+    k = 5
+    floors, x, m32, scale, off = _conversion_request(rows, cols, k_in, cols + k_in, k)
+    x16 = x.astype(np.int16)
+    want, want_sq = _kernels.product_noisy_convert(x16.astype(np.float32), m32, scale, 30.0, off, 99, 0.45, floors,
+                                                   2**k - 1)
+    for threads in ("1", "2"):
+        monkeypatch.setenv("NEURRAM_TWIN_THREADS", threads)
+        got, sq = _kernels.product_noisy_convert(x16, m32, scale, 30.0, off, 99, 0.45, floors, 2**k - 1)
+        assert np.array_equal(got, want)
+        assert sq == want_sq
+        into = np.full((2, rows, cols), -99, np.int16)
+        got2, sq2 = _kernels.product_noisy_convert(x16, m32, scale, 30.0, off, 99, 0.45, floors, 2**k - 1, into[1])
+        assert np.shares_memory(got2, into[1])
+        assert np.array_equal(into[1], want) and sq2 == want_sq
+        assert (into[0] == -99).all()
