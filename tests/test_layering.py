@@ -180,10 +180,7 @@ KNOWN_REACHES = {
     # argparse's namespace attribute the CLI sets with set_defaults(_module=...), not drivers' _module
     ("neurram_lab/cli/cli.py", "_module"),
     # the RTL bench's board side drives the twin and the FpgaBoard below their public interfaces
-    ("drivers/rtl/__init__.py", "_close"), ("drivers/rtl/__init__.py", "_snapshot_extra"),
-    ("drivers/rtl/_board_side.py", "_wait"), ("drivers/rtl/_board_side.py", "_step"),
-    ("drivers/rtl/_board_side.py", "_pulse"), ("drivers/rtl/_board_side.py", "_read"),
-    ("drivers/rtl/okmodule.py", "_rails"),
+    ("drivers/rtl/__init__.py", "_close"),
     # benchmarks that pulse the twin cell by cell below the contract (as the emulator did)
     ("benchmarks/gateware_rtl_cells.py", "_pulse"), ("benchmarks/gateware_write_verify.py", "_pulse"),
     ("benchmarks/hil_wv_engine.py", "_link"),

@@ -65,7 +65,7 @@ def connect(ok, spec: str = "rtl://", limits=None, observers=(), **board_opts):
     try:
         board = FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="rtl", serial=ok.serial, bitstream=bitstream,
                           clock=TwinClock(ok.twin), observers=observers, info_extra=info,
-                          snapshot_extra=ok.twin._snapshot_extra, **board_opts)
+                          snapshot_extra=ok.twin.twin_snapshot, **board_opts)
     except BaseException:
         ok.close()
         raise

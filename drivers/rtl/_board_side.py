@@ -302,7 +302,7 @@ class ChipSide:
             v_pos, v_neg, v_ref = self.volts("VPLFSR"), self.volts("VNLFSR"), self.volts("VREF")
             for core in cores:
                 cc = circuit.core(core)
-                bit = cc.lfsr._step()
+                bit = self.twin.lfsr_step(core)
                 self.lfsr_noise_v[core] = self.lfsr_noise_v.get(core, 0.0) + cg * cc.gain * (
                     np.where(bit, v_pos, v_neg) - v_ref)
                 self._noise_ps[core] = t_ps
@@ -410,9 +410,9 @@ class ChipSide:
         if kind is not None and v > 0.0:
             for core, row, col in cells:
                 self._c[0], self._r[0], self._k[0] = core, row, col
-                tw._pulse(kind, self._c, self._r, self._k, np.array([v]), np.array([width_s]), np.array([g]))
+                tw.pulse_cells(kind, self._c, self._r, self._k, np.array([v]), np.array([width_s]), np.array([g]))
         else:
-            tw._wait(width_s)
+            tw.advance_s(width_s)
             kind, v, g = None, 0.0, 0.0
         self.effects.append(("pulse", kind, tuple(cells), round(width_ps / 1000.0, 2), v, g))
 
@@ -423,5 +423,5 @@ class ChipSide:
         g_sum = 0.0
         for core, row, col in self.selected():
             self._c[0], self._r[0], self._k[0] = core, row, col
-            g_sum += float(self.twin._read(self._c, self._r, self._k)[0])
+            g_sum += float(self.twin.read_conductance_s(self._c, self._r, self._k)[0])
         return g_sum * (self.volts("VREAD") - self.volts("VREF_TIA"))

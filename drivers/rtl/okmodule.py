@@ -56,10 +56,8 @@ class RtlOk:
     def _twin_rails(self) -> None:
         """The rails the twin's physics reads, from the node voltages (as ``hil://`` gives them)."""
         v = self.chip.volts
-        rails = self.twin._rails
-        rails["v_ref"] = v("VREF")
-        rails["v_cell_read"] = v("VREAD") - v("VREF_TIA")
-        rails["v_read"] = v("VPOS_BL") - v("VNEG_BL")
+        self.twin.drive_rails_v({"v_ref": v("VREF"), "v_cell_read": v("VREAD") - v("VREF_TIA"),
+                                 "v_read": v("VPOS_BL") - v("VNEG_BL")})
 
     def _read_current(self):
         """(i_a, v0_v) for the integrator: one twin read per triggered measurement (its auto-ranging
