@@ -97,8 +97,21 @@ def run_on_dask(plan, todo, rows: dict, workers=None, scheduler=None, on_row=Non
         finally:
             client.close()
             if cluster is not None:
-                cluster.close()
+                _close_local(cluster)
     return where
+
+
+def _close_local(cluster) -> None:
+    """Shut the local cluster down after its points are in. A nanny that is still restarting a killed
+    worker at that moment makes ``distributed`` raise ``AssertionError("can only join a started
+    process")`` from its close (seen in CI under load); the sweep's rows are all kept by then, so that
+    teardown fault is logged, not raised over them."""
+    import logging
+
+    try:
+        cluster.close()
+    except AssertionError as exc:
+        logging.getLogger(__name__).warning("local Dask cluster closed uncleanly: %s", exc)
 
 
 # What a point imports (the experiment, HDF5, the twin, plotting): loaded once by the forkserver the
