@@ -322,9 +322,11 @@ def test_rbm_typed_and_nothing_sent(board, w_max, a_len, rng, flip, v_bits, gmax
     if ok:  # accepted: the hidden bias matches the 3 hidden units, w_max a positive finite number
         assert a_len == 3 and made.w_max == _finite_values(w_max)[0] > 0
     ok, flipped = typed_or_valid(None, lambda: dp.corrupt(np.ones((2, 9)), "flip", rng, flip_fraction=flip))
-    if ok:  # accepted: a fraction in [0, 1]; binary images of the same shape come back
+    if ok:  # accepted: a fraction in [0, 1]; binary images of the same shape come back, with the intact mask
         assert 0.0 <= _finite_values(flip)[0] <= 1.0
-        assert flipped.shape == (2, 9) and set(np.unique(flipped)) <= {0.0, 1.0}
+        flipped, known = flipped
+        assert flipped.shape == known.shape == (2, 9) and set(np.unique(flipped)) <= {0.0, 1.0}
+        assert known.dtype == bool and (flipped[known] == 1.0).all()
     rbm = dp.RBM(np.full((4, 3), 0.5), np.zeros(3), np.zeros(4))
     before = _work(board)
     ok, chip = typed_or_valid(board, lambda: dp.ChipRBM(board, rbm, gmax_s=gmax, visible_bits=v_bits))
