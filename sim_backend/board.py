@@ -9,7 +9,7 @@ import numpy as np
 from neurram_lab.board.contract import Board, BoardCapabilities, BoardInfo
 from neurram_lab.board._options import option_seed
 from neurram_lab.errors import InputError
-from neurram_lab.board.limits import DEFAULT_RAILS_V, SafetyLimits, flat_cell_index
+from neurram_lab.board.limits import DEFAULT_RAILS_V, SafetyLimits, check_ratings_pulse, flat_cell_index
 
 from . import _kernels, device
 from ._malloc import keep_freed_memory, tuning_requested
@@ -314,7 +314,9 @@ class SimBoard(Board):
     def pulse_cells(self, kind: str, core, row, col, v_pulse_v, width_s, v_gate_v) -> None:
         """Pulse cells as the chip gets them: ``kind`` ``"set"``/``"reset"``/``"form"``, equal-length arrays
         ``core``/``row``/``col`` (int64), ``v_pulse_v``/``width_s``/``v_gate_v`` (float64, V / s / V),
-        applied one after the other on the virtual clock."""
+        applied one after the other on the virtual clock. Amplitudes, gates and widths beyond the chip's
+        absolute ratings are refused (LimitError, nothing applied), as every Board call refuses them."""
+        check_ratings_pulse(v_pulse_v, width_s, v_gate_v)
         self._pulse(kind, core, row, col, v_pulse_v, width_s, v_gate_v)
 
     def read_conductance_s(self, core, row, col) -> np.ndarray:
