@@ -54,7 +54,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from neurram_lab.errors import InputError, LimitError
+from neurram_lab.errors import CapabilityError, InputError, LimitError
 
 from . import neurram_top as nt
 
@@ -92,13 +92,30 @@ def preset(board) -> None:
             link.update_wire_ins()
 
 
+def check_readout(board) -> None:
+    """CapabilityError, nothing sent, when ``board``'s top level cannot give its LFSR state (see read_bits)."""
+    bs = getattr(board, "bitstream", None)
+    why = getattr(bs, "lfsr_readout_unavailable", "")
+    if why:
+        raise CapabilityError("lfsr_readout", bs.name, nt.LFSR_READOUT_BITSTREAMS,
+                              f"the LFSR state readout (0x44 bit 4, pipe 0xA1) does not work on {bs.name}: {why}")
+
+
 def read_bits(board, core: int, reads: int = 1) -> np.ndarray:
     """``reads`` LFSR reads of 256 clocks from ``core`` (enabled first): (reads, 2, 256) uint8.
 
     Each read clocks the chains 256 times, so successive reads give new bits.
+
+    Raises
+    ------
+    CapabilityError
+        On a top level whose LFSR state cannot be read (``Bitstream.lfsr_readout_unavailable``: the SAR and
+        voltage-mode tops leave ``lfsr_control``'s ``shift_cycle`` unconnected, so the shift never ends and
+        0xA1 stays empty); nothing is sent.
     """
     from ._mvm_host import enable_cores
 
+    check_readout(board)
     if isinstance(reads, bool) or not isinstance(reads, (int, np.integer)) or not 1 <= int(reads) <= 1 << 20:
         raise InputError(f"reads must be an integer in 1..{1 << 20}, got {reads!r}")
     word = lfsr_word(N_CHAIN_BITS)

@@ -73,6 +73,8 @@ def connect(ok: EmulatedOk, spec: str = "hil://", limits=None, observers=(), **b
     emu = ok.boards[serial]
     twin = emu.twin
     info = {"seed": getattr(ok, "seed", twin.seed), "params_file": getattr(ok, "params_file", None), "hil": HIL_VERSION}
+    # what this top's LFSR block gives (drivers._lfsr_host.read_bits refuses where the readout cannot work)
+    info["lfsr_readout"] = emu.bitstream.lfsr_readout_unavailable or "available"
     board = FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="hil", serial=serial, bitstream=emu.bitstream.name,
                       clock=TwinClock(twin), observers=observers, info_extra=info,
                       snapshot_extra=twin.twin_snapshot, **board_opts)

@@ -102,7 +102,7 @@ MAX_STEPS = 100
 # in simulation; tied to 0 by synthesis, 0 - 1 is 32 bits of ones against a 9-bit counter), so after a shift
 # trigger the FSM shifts for ever: nothing reaches the 0xA1 FIFO and the block ignores further shift and pulse
 # triggers (it leaves STATE_IDLE only, :357-365) until neurram_rst
-LFSR_SHIFT_UNENDING_TOPS = frozenset({"neurram_top_voltage_mode", "neurram_top_sar"})
+LFSR_SHIFT_UNENDING_TOPS = frozenset(n for n, b in nt.BITSTREAMS.items() if b.lfsr_readout_unavailable)
 SPI_CLOCK_GROUPS = ((0,), (1, 2, 3), (4, 5, 6, 7))
 SPI_CLOCK_GROUP_OF_ROW = {r: g for g, rows in enumerate(SPI_CLOCK_GROUPS) for r in rows}
 TWIN_BITS = 8  # codes -128..127 cover the 100 steps

@@ -263,7 +263,8 @@ def scenario_ops(n_ops: int, seed: int, n_cells: int = 64, full: bool = True, to
     ``unconverted_sample``; docs/board_protocol.md); two MVMs run there through the driver's sequence with
     the codes and input planes masked (:data:`MASKED_OPS`). There the first LFSR shift never ends (its
     ``lfsr_control`` has no ``shift_cycle``, :data:`drivers.hil._mvm_fsm.LFSR_SHIFT_UNENDING_TOPS`): the
-    state reads give zeros on both."""
+    state reads are refused on both with the same CapabilityError, nothing sent
+    (:func:`drivers._lfsr_host.check_readout`)."""
     from ._scenario import LFSR_MVMS, ROWS_MVM_CI, ROWS_MVMS, bounded_ops, lfsr_ops, mvm_ops, mvm_rows_ops
 
     ops = bounded_ops(seed, n_cells, n_ops)
