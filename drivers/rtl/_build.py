@@ -105,7 +105,15 @@ def build(hdl_dir, top: str = DEFAULT_TOP) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not tmp.is_file():
         tmp.unlink(missing_ok=True)
-        raise InputError(f"{top} does not elaborate under Icarus Verilog: {first_error(proc.stderr + proc.stdout)}")
+        try:
+            out_dir.rmdir()  # nothing left behind (a concurrent build's folder is not empty and stays)
+        except OSError:
+            pass
+        first = first_error(proc.stderr + proc.stdout)
+        if top == "neurram_top_sar" and "port ``state'' is not a port" in first:
+            first += (" (a defect of the published HDL: neurram_spi_control.v:10-40 has no `state` port; "
+                      "docs/board_protocol.md, SAR top level)")
+        raise InputError(f"{top} does not elaborate under Icarus Verilog: {first}")
     os.replace(tmp, vvp)
     return vvp
 
