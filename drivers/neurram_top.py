@@ -127,6 +127,11 @@ NEURON_T_CDS = Field(25, 7)  # voltage mode: t_cds (:684)
 DEBUG_LFSR_PULSE_WIDTH = Field(0, 4)  # lfsr_pulse_width, 40 ns clocks - 1 (:615)
 DEBUG_T_SAMPLE = Field(4, 8)  # t_sample, 80 ns clocks (:660)
 DEBUG_LFSR_SHIFT_CYCLES = Field(12, 9)  # lfsr_shift_cycle (:616)
+# 0x10 on neurram_top_voltage_mode: [3:0] and [11:4] as above (neurram_top_voltage_mode.v:613, 655); [27:12] go
+# to its neuron controller, not to the LFSR block (whose shift_cycle is unconnected there, see lfsr_readout_unavailable)
+VM_DEBUG_T_COMP = Field(12, 8)  # t_comp (neurram_top_voltage_mode.v:686): compare time (neuron_control_voltage_mode.v:1064)
+VM_DEBUG_T_RESET = Field(20, 8)  # t_reset (:687): partial-reset time (neuron_control_voltage_mode.v:1159)
+VM_DEBUG_FIELDS = (DEBUG_LFSR_PULSE_WIDTH, DEBUG_T_SAMPLE, VM_DEBUG_T_COMP, VM_DEBUG_T_RESET)
 
 # 0x0D, SPI read/write configuration (neurram_top.v:499-508)
 SPI_CONFIG = Field(0, 2)  # spi_config: [1] write (pipe-fed), [0] read (:499)
@@ -152,6 +157,7 @@ READOUT_CDS = 1 << 16  # voltage mode: the output energy test's cds (:748)
 
 _MODE_BITS = MODE_INFERENCE | MODE_IFAT | MODE_LFSR | MODE_WEIGHT_UPDATE | MODE_FORWARD
 _DEBUG_BITS = DEBUG_LFSR_PULSE_WIDTH.mask | DEBUG_T_SAMPLE.mask | DEBUG_LFSR_SHIFT_CYCLES.mask
+_VM_DEBUG_BITS = DEBUG_LFSR_PULSE_WIDTH.mask | DEBUG_T_SAMPLE.mask | VM_DEBUG_T_COMP.mask | VM_DEBUG_T_RESET.mask
 _EXT_BITS = (EXT_3N | EXT_3N_BL | EXT_3N_SL | EXT_1N | EXT_1N_BL | EXT_1N_SL | EXT_PRECHARGE_BL | EXT_PRECHARGE_SL
              | EXT_INF_BL | EXT_INF_SL | EXT_TURN_ON_WL | EXT_PRECHARGE_OFF)
 _NEURON_BITS = (NEURON_RUN_ALL | NEURON_RUN_ALL_RESET | NEURON_USE_EXT_1N | NEURON_USE_EXT_3N | NEURON_T_OPAMP.mask
@@ -325,7 +331,9 @@ BITSTREAMS: dict[str, Bitstream] = {
         note="neurram_top_sar.v adds wire-ins 0x16/0x17 (SAR bits, DAC settle; vreset/vref codes), "
              "trigger 0x45 bit 9 (SAR conversion), 0x28 bit 14 (SAR idle) and pipe-out 0xA3 (SAR codes), and "
              "drops wire-in 0x11 and trigger 0x45 bit 10 (energy test commented out); this driver uses none of them",
-        wire_in_bits={**WIRE_IN_READ_BITS, WI_DEBUG: 0xFFF, 0x16: 0x17FFFF, 0x17: WORD},
+        # 0x11 left out: its okWireIn is commented out in neurram_top_sar.v (:143, :211, :732)
+        wire_in_bits={**{ep: b for ep, b in WIRE_IN_READ_BITS.items() if ep != 0x11}, WI_DEBUG: 0xFFF, 0x16: 0x17FFFF,
+                      0x17: WORD},
         lfsr_readout_unavailable=_LFSR_NO_SHIFT_CYCLE.format(top="neurram_top_sar", lines="630-649"),
     ),
     "neurram_top_voltage_mode": Bitstream(
@@ -336,7 +344,7 @@ BITSTREAMS: dict[str, Bitstream] = {
              "(neuron_control_voltage_mode.v); the endpoints and cell sequences this driver uses are as neurram_top; "
              "its MVM and neuron test are refused (fpga_board.UNMODELLED_NEURON_BITSTREAMS)",
         wire_in_bits={**WIRE_IN_READ_BITS, WI_EXT: _VM_EXT_BITS, WI_NEURON: _VM_NEURON_BITS, WI_READOUT: _VM_READOUT_BITS,
-                      WI_DEBUG: 0xFFFFFFF, WI_AUTORANGE_VREF: 0x3FFFF},
+                      WI_DEBUG: _VM_DEBUG_BITS, WI_AUTORANGE_VREF: 0x3FFFF},
         lfsr_readout_unavailable=_LFSR_NO_SHIFT_CYCLE.format(top="neurram_top_voltage_mode", lines="615-634"),
     ),
 }

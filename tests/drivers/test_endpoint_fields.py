@@ -80,6 +80,42 @@ def test_the_fields_of_a_wire_in_do_not_overlap_and_cover_what_the_top_levels_re
     assert union == read, f"wire-in 0x{ep:02X}: named 0x{union:X}, read by some top level 0x{read:X}"
 
 
+# the voltage-mode top's 0x10 fields and the HDL line each is sliced on: (line, the port it drives)
+VM_DEBUG_LINES = {"DEBUG_LFSR_PULSE_WIDTH": (613, "lfsr_pulse_width"), "DEBUG_T_SAMPLE": (655, "t_sample"),
+                  "VM_DEBUG_T_COMP": (686, "t_comp"), "VM_DEBUG_T_RESET": (687, "t_reset")}
+
+
+def test_the_voltage_mode_debug_fields_are_the_slices_its_hdl_reads():
+    path = HDL / "neurram_top_voltage_mode.v"
+    if not path.is_file():
+        pytest.skip(f"the authors' HDL is not here ({path} missing)")
+    lines = path.read_text().splitlines()
+    fields = {n: getattr(nt, n) for n in VM_DEBUG_LINES}
+    assert tuple(fields.values()) == nt.VM_DEBUG_FIELDS
+    for name, (line, port) in VM_DEBUG_LINES.items():
+        f = fields[name]
+        text = lines[line - 1].split("//")[0]
+        hi, lo = f.lsb + f.width - 1, f.lsb
+        assert re.search(rf"\b{port}\b", text) and f"ep10wire[{hi}:{lo}]" in text.replace(" ", ""), \
+            f"{name}: neurram_top_voltage_mode.v:{line} is {text.strip()!r}, not {port} = ep10wire[{hi}:{lo}]"
+    masks = [f.mask for f in nt.VM_DEBUG_FIELDS]
+    union = 0
+    for m in masks:
+        assert not union & m
+        union |= m
+    assert union == nt.bitstream("neurram_top_voltage_mode").wire_in_bits[nt.WI_DEBUG] == hdl_read_bits(path)[nt.WI_DEBUG]
+
+
+def test_no_top_level_lists_read_bits_of_a_wire_in_it_lacks():
+    # the SAR top's 0x11 (energy-test cycles) is commented out (neurram_top_sar.v:143, 211, 732)
+    for name, bs in nt.BITSTREAMS.items():
+        assert set(bs.wire_in_bits) <= set(bs.wire_ins), name
+    assert 0x11 not in nt.bitstream("neurram_top_sar").wire_ins
+    path = HDL / "neurram_top_sar.v"
+    if path.is_file():
+        assert 0x11 not in hdl_read_bits(path)
+
+
 def test_a_field_puts_and_gets_its_value():
     f = nt.MATMUL_BATCH
     assert (f.lsb, f.width, f.mask) == (10, 8, 0xFF << 10)
