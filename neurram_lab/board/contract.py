@@ -44,7 +44,8 @@ class BoardInfo:
     Attributes
     ----------
     kind : str
-        ``"sim"``, ``"fpga"``, ``"hil"``, ``"replay"``.
+        ``"sim"``, ``"okusb"`` (the real Opal Kelly board, ``okusb://``; run files and
+        calibrations from before call it ``"fpga"``, read as ``"okusb"``), ``"hil"``, ``"rtl"``, ``"replay"``.
     spec : str
         The spec string the board was opened with.
     serial : str
@@ -313,6 +314,14 @@ class Board:
     @_observed
     def info(self) -> BoardInfo:
         """Describe the board."""
+        self._check_open()
+        return self._backend._info()
+
+    @property
+    def identity(self) -> BoardInfo:
+        """The board's description (:class:`BoardInfo`), as :meth:`info` gives it but without a public
+        call: nothing observes or journals it and nothing is sent, so asking it leaves a run's journal as
+        it was (what a calibration records of the board it is taken on, and checks when applied)."""
         self._check_open()
         return self._backend._info()
 

@@ -53,9 +53,23 @@ def matrix_signature(m, direction: str) -> tuple:
 
 
 def board_identity(board) -> tuple[str, str, str]:
-    """``(kind, serial, spec)``; from the board's own description, which no board journals or sends."""
-    info = board._info()
+    """``(kind, serial, spec)``; from the board's own description (``board.identity``), which no board
+    journals or sends."""
+    info = board.identity
     return str(info.kind), str(info.serial), str(info.spec)
+
+
+def same_board(taken: tuple[str, str], used: tuple[str, str]) -> bool:
+    """Whether a calibration taken on the board ``taken`` (kind, serial) is for the board ``used``: the same
+    serial and kind, a kind an older calibration names by its old name read as today's
+    (:data:`~neurram_lab.runlog.migrate.OLD_BOARD_KINDS`: "fpga" is "okusb")."""
+    if taken == used:
+        return True
+    if taken[1] != used[1]:
+        return False
+    from ..runlog.migrate import board_kind  # only for a calibration whose kind differs (loads the run log)
+
+    return board_kind(taken[0]) == used[0]
 
 
 def conditions_of(board, mats, direction: str, rails: dict) -> CalibrationConditions:
@@ -124,7 +138,7 @@ def check_applicable(cal, board, mats, direction: str, input_bits: int, output_b
     if not isinstance(c, CalibrationConditions):
         raise CalibrationError(f"MVMCalibration conditions must be CalibrationConditions, got {type(c).__name__}")
     kind, serial, spec = board_identity(board)
-    if (c.board_kind, c.board_serial) != (kind, serial):
+    if not same_board((c.board_kind, c.board_serial), (kind, serial)):
         raise _differs("board (kind, serial)", (c.board_kind, c.board_serial), (kind, serial))
     used = tuple(matrix_signature(m, direction) for m in mats)
     for k, (t, u) in enumerate(zip(c.placements, used)):

@@ -24,6 +24,7 @@ import numpy as np
 
 from ._mvm_codec import Digest
 from ._type_tags import class_of, tag_of
+from .migrate import record_fields
 
 # Dtypes with a flat store in the run file (kind+size); non-negative ints are stored
 # in the smallest unsigned store that holds them, their own dtype kept in the reference.
@@ -242,7 +243,7 @@ def decode(tree, get_array):
             fields = {k: decode(v, get_array) for k, v in val[1].items()}
             if cls is None or not dataclasses.is_dataclass(cls):
                 return Unencodable(f"{val[0]}({fields!r})")
-            return cls(**fields)
+            return cls(**record_fields(cls.__qualname__, fields))
         if key == "$r":
             return Unencodable(val)
     return {k: decode(v, get_array) for k, v in tree.items()}

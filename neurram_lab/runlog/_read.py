@@ -29,6 +29,7 @@ from ._format import CHECK_COLUMNS, READABLE_VERSIONS, RECORD_TEXTS, STATUSES, l
     required_parts, stop_crc, unverifiable_parts
 from ..validate import path_like
 from ..errors import RunLogDamaged, RunLogError
+from .migrate import board_snapshot
 
 INTACT, DAMAGED, MISSING, UNVERIFIABLE, INTERRUPTED = "intact", "damaged", "missing", "not verifiable", "interrupted"
 
@@ -282,7 +283,7 @@ def _read_record(f: h5py.File, version: int, report: _Report) -> dict:
         if "parameters_json" in texts:
             record["parameters"] = json.loads(texts["parameters_json"])
         if "board_json" in texts:
-            record["board"] = json.loads(texts["board_json"])
+            record["board"] = board_snapshot(json.loads(texts["board_json"]))  # the board's current kind
         report.ok("record")
     return record
 

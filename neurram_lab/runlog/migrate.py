@@ -9,6 +9,12 @@ registry), so the rest of the code sees only current names:
   packages that moved under ``neurram_lab`` (:data:`OLD_TOP_PACKAGES`);
 - :func:`experiment_name`: an experiment's old name -> its current one
   (:data:`OLD_EXPERIMENT_NAMES`);
+- :func:`board_kind`: a board kind as an older run file or calibration names it
+  -> its current name (:data:`OLD_BOARD_KINDS`: the real Opal Kelly board,
+  ``okusb://``, was kind ``"fpga"``); :func:`board_snapshot` and
+  :func:`record_fields` apply it to a run's board snapshot and to the records a
+  journal spells out (a :class:`~neurram_lab.board.contract.BoardInfo`'s ``kind``,
+  a calibration's conditions' ``board_kind``);
 - :func:`current_record`: a run record with its experiment's current name and
   the parameters and summary the experiment has today: deploy runs recorded
   before the paper's protocol name ``relax_s`` (the wait before inference) and
@@ -53,6 +59,14 @@ OLD_EXPERIMENT_NAMES: dict[str, str] = {
     "characterize_energy": "characterize-energy",
 }
 
+# A board's kind (``BoardInfo.kind``): run files and calibrations from before issue 23 name the real
+# Opal Kelly board (okusb://) "fpga", a name that fits hil:// and rtl:// as well.
+OLD_BOARD_KINDS: dict[str, str] = {
+    "fpga": "okusb",
+}
+# the records a journal spells out that name a board kind, and the field that does
+_BOARD_KIND_FIELDS: dict[str, str] = {"BoardInfo": "kind", "CalibrationConditions": "board_kind"}
+
 LEGACY_SETTLE_S = 1.0  # write-verify settle of deploy runs recorded before the paper's protocol (they name relax_s)
 # Deploy experiments whose runs from before the paper's protocol name ``relax_s``; a deploy-train-small
 # run of then names neither ``relax_s`` nor ``settle_s`` (it waited 1800 s before inference).
@@ -72,6 +86,28 @@ def class_path(path: str) -> str:
 def experiment_name(name: str) -> str:
     """The current name of experiment ``name`` (an old run file's name mapped through ``OLD_EXPERIMENT_NAMES``)."""
     return OLD_EXPERIMENT_NAMES.get(name, name)
+
+
+def board_kind(kind):
+    """The current name of board kind ``kind`` (an old one mapped through ``OLD_BOARD_KINDS``)."""
+    return OLD_BOARD_KINDS.get(kind, kind) if isinstance(kind, str) else kind
+
+
+def board_snapshot(snapshot):
+    """A run's board snapshot (its record's ``board``) with the board's current kind; a copy when it changes."""
+    info = snapshot.get("info") if isinstance(snapshot, dict) else None
+    if not isinstance(info, dict) or board_kind(info.get("kind")) == info.get("kind"):
+        return snapshot
+    return {**snapshot, "info": {**info, "kind": board_kind(info["kind"])}}
+
+
+def record_fields(cls_name: str, fields: dict) -> dict:
+    """The fields of a record of class ``cls_name`` a journal spells out, as the current class takes them
+    (a board kind by its current name); a copy when they change."""
+    key = _BOARD_KIND_FIELDS.get(cls_name)
+    if key is None or board_kind(fields.get(key)) == fields.get(key):
+        return fields
+    return {**fields, key: board_kind(fields[key])}
 
 
 def board_capabilities(record: dict):

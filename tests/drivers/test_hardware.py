@@ -18,7 +18,7 @@ def test_real_board_answers_reads_and_keeps_time(request):
     for spec in _real_specs(request.config):
         with open_board(spec) as b:
             info = b.info()
-            assert info.kind == "fpga" and info.firmware.startswith("neurram_top")
+            assert info.kind == "okusb" and info.firmware.startswith("neurram_top")
             caps = b.capabilities()
             assert caps.clock == "host" and caps.output_bits[1] <= 7
             assert b.get_rails()["v_cell_read"] > 0

@@ -57,7 +57,7 @@ def test_okusb_opens_through_the_vendor_module_and_runs_the_same_code(monkeypatc
     c, r, k = np.full(16, 1), np.arange(16), np.arange(16)
     with open_board(f"okusb://1740000ABC?bitfile={bit}&trace={tmp_path / 't.jsonl'}") as b:
         info = b.info()
-        assert info.kind == "fpga" and info.serial == "1740000ABC" and info.firmware == "neurram_top"
+        assert info.kind == "okusb" and info.serial == "1740000ABC" and info.firmware == "neurram_top"
         assert b.capabilities().clock == "host"
         b.pulse("form", c, r, k, 4.8, 2e-6)
         g = b.read(c, r, k)
