@@ -175,8 +175,6 @@ def test_no_generic_top_level_names(name):
 # only for themselves. KNOWN_REACHES lists what the tree still does (path, name): it may only shrink.
 IMPORTED_BY_NONE = ("neurram_lab.cli", "benchmarks")
 KNOWN_REACHES = {
-    # the calibration record reads the board's identity below the journal (no public unjournaled way yet)
-    ("neurram_lab/mvm/_cal_conditions.py", "_info"),
     # argparse's namespace attribute the CLI sets with set_defaults(_module=...), not drivers' _module
     ("neurram_lab/cli/cli.py", "_module"),
     # the RTL bench's board side drives the twin and the FpgaBoard below their public interfaces
