@@ -75,8 +75,8 @@ def host_loop(n: int, target_seed: int = 0) -> dict:
     c, r, k, tgt = cells_and_targets(n, target_seed)
     twin = SimBoard(seed=SEED)
     for a, b, d in zip(c, r, k):
-        twin._pulse("form", np.array([a]), np.array([b]), np.array([d]), np.array([4.0]), np.array([1e-6]),
-                    np.array([1.6]))
+        twin.pulse_cells("form", np.array([a]), np.array([b]), np.array([d]), np.array([4.0]), np.array([1e-6]),
+                         np.array([1.6]))
     res = write_verify(twin, c, r, k, tgt)
     return {"pulses_per_cell": float(res.mean_pulses_per_cell), "in_window_fraction": float(res.in_window_fraction)}
 

@@ -91,7 +91,7 @@ def run(cells: int = 16, seed: int = 0) -> dict:
     t_cell = rec["cell_time_s"][cell]
 
     twin = SimBoard(seed=seed)
-    twin._pulse("form", c, r, k, np.full(cells, FORM[0]), np.full(cells, FORM[1]), np.full(cells, FORM[2]))
+    twin.pulse_cells("form", c, r, k, np.full(cells, FORM[0]), np.full(cells, FORM[1]), np.full(cells, FORM[2]))
     twin.set_rails({"v_cell_read": V_CELL})
     host = write_verify(twin, c, r, k, centres[lv], cfg)
 

@@ -31,7 +31,7 @@ def _one(spec: str, n: int, seed: int) -> dict:
     c, r, k = np.zeros(n, int), idx // 256, idx % 256
     f = form_cells(b, c, r, k, g_pristine_max_s=0.5e-6)
     tgt = np.random.default_rng(seed).uniform(1e-6, 40e-6, n)
-    calls0, t0 = b._link.totals()["total"], b.counters()["predicted_board_time_s"]
+    calls0, t0 = b.link.totals()["total"], b.counters()["predicted_board_time_s"]
     w = time.perf_counter()
     res = write_verify(b, c[f], r[f], k[f], tgt[f])
     wall = time.perf_counter() - w
@@ -39,7 +39,7 @@ def _one(spec: str, n: int, seed: int) -> dict:
     per_s = (b.counters()["predicted_board_time_s"] - t0) / m
     out = {"board": spec, "cells": m, "pulses_per_cell": res.mean_pulses_per_cell,
            "in_window_fraction": res.in_window_fraction,
-           "frontpanel_calls_per_cell": (b._link.totals()["total"] - calls0) / m,
+           "frontpanel_calls_per_cell": (b.link.totals()["total"] - calls0) / m,
            "predicted_s_per_cell": per_s, "cnn_predicted_s": per_s * CNN_CELLS,
            "chip_predicted_h": per_s * CHIP_CELLS / 3600, "wall_s": wall}
     b.close()

@@ -85,7 +85,7 @@ FPGA time (``neurram_top.v`` and its modules)
   FIFO itself must hold one word at a time: RD_EN pops a second one and drops
   it, :164-178; the host's pushes are a USB transaction apart).
 
-Rail ramps (``FpgaBoard._ramp_nodes``): one check that the DAC FIFO is not
+Rail ramps (``FpgaBoard.ramp_dac_nodes``): one check that the DAC FIFO is not
 full (2 calls, 1 USB transaction), then one daisy-chain frame an update, each
 carrying the next 0.1 V step of one channel on every DAC with steps left:
 four pushes, SetWireInValue + UpdateWireIns only before a word that differs

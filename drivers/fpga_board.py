@@ -96,7 +96,7 @@ class FpgaBoard(Board):
     spec : str
     limits : SafetyLimits, optional
     kind : str
-        ``"fpga"`` for a real board (``okusb://``), ``"hil"`` for the emulated one (``hil://``), ``"rtl"`` for
+        ``"okusb"`` for a real board (``okusb://``), ``"hil"`` for the emulated one (``hil://``), ``"rtl"`` for
         the authors' RTL in a simulator (``rtl://``).
     serial : str
         Board serial ("" = the first board).
@@ -117,12 +117,15 @@ class FpgaBoard(Board):
     check_clear : bool
         Before each read and pulse trigger, check that the last ack cleared the valid / done bit (two
         calls more than the authors' sequence; catches a stuck status bit instead of returning stale codes).
+    on_close : callable, optional
+        Called with no argument when the board is closed, after the device is released (even when the
+        release failed): what the factory opened beside the device (``rtl://``: the simulator).
     """
 
-    def __init__(self, dev, spec: str, limits: SafetyLimits | None = None, kind: str = "fpga", serial: str = "",
+    def __init__(self, dev, spec: str, limits: SafetyLimits | None = None, kind: str = "okusb", serial: str = "",
                  bitfile=None, bitstream: str = nt.DEFAULT_BITSTREAM, clock=None, observers=(),
                  read_cycles: int = 1, ignore_cycles: int = 0, poll_timeout_s: float = POLL_TIMEOUT_S,
-                 info_extra: dict | None = None, snapshot_extra=None, check_clear: bool = True):
+                 info_extra: dict | None = None, snapshot_extra=None, check_clear: bool = True, on_close=None):
         super().__init__(spec, limits)
         self.kind = kind
         self.bitstream = nt.bitstream(bitstream)
@@ -134,6 +137,7 @@ class FpgaBoard(Board):
         self.bitfile = str(bitfile) if bitfile else None
         self._info_extra = dict(info_extra or {})
         self._snapshot_extra_fn = snapshot_extra
+        self._on_close = on_close
         self.board_time = BoardTimeModel()
         self._link = fp.Link(dev, list(observers), timer=self.board_time)  # the model through its direct hooks
         self._wi = [0] * 32  # staged wire-in values (the SDK keeps them between updates)
@@ -168,13 +172,13 @@ class FpgaBoard(Board):
         L.update_wire_ins()
         L.set_wire(nt.WI_RESET, 0)
         L.update_wire_ins()
-        self._set(nt.WI_READ_TIMING, nt.READ_T_SHLD | (nt.READ_T_DELTA << 16))
-        self._set(nt.WI_AUTORANGE_VREF, nt.adc_code(nt.READ_REF_V))
+        self.stage_wire_in(nt.WI_READ_TIMING, nt.READ_T_SHLD | (nt.READ_T_DELTA << 16))
+        self.stage_wire_in(nt.WI_AUTORANGE_VREF, nt.adc_code(nt.READ_REF_V))
         L.update_wire_ins()
         L.op("rails")
         targets = nt.node_targets(self._rails, output_bits=self._decr_bits)
         self._check_codes(targets)
-        self._ramp_nodes(targets)
+        self.ramp_dac_nodes(targets)
 
     def _release(self) -> None:
         try:
@@ -188,20 +192,25 @@ class FpgaBoard(Board):
                 close()
 
     def _close(self) -> None:
-        self._release()
+        try:
+            self._release()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     # --------------------------------------------------------- primitives
-    def _set(self, ep: int, value: int) -> bool:
-        """Stage wire-in ``ep`` = ``value`` unless it already holds it; True when a call was made."""
+    def stage_wire_in(self, ep: int, value: int) -> bool:
+        """SetWireInValue ``ep`` = ``value`` unless the staged value already is it; True when a call was made
+        (then an UpdateWireIns must follow)."""
         if self._wi[ep] == value:
             return False
         self._link.set_wire(ep, value)
         self._wi[ep] = value
         return True
 
-    def _poll(self, ep: int, mask: int, what: str, clear: bool = False) -> int:
-        """UpdateWireOuts + GetWireOutValue until ``ep & mask`` is non-zero (zero with ``clear``);
-        FrontPanelError(Timeout) at the deadline."""
+    def poll_wire_out(self, ep: int, mask: int, what: str, clear: bool = False) -> int:
+        """UpdateWireOuts + GetWireOutValue until ``ep & mask`` is set (clear, with ``clear``); returns the
+        word; FrontPanelError(Timeout) after :attr:`poll_timeout_s` (``what`` names the wait)."""
         L = self._link
         deadline = None
         while True:
@@ -219,20 +228,20 @@ class FpgaBoard(Board):
     def _dac_group(self, dac: int, channel: int, code: int) -> None:
         """One channel update: four words through the daisy chain (DAC 3 first), then the update trigger."""
         L = self._link
-        self._poll(nt.WO_STATUS, nt.ST_DAC_FIFO_FULL, "DAC FIFO not full", clear=True)
+        self.poll_wire_out(nt.WO_STATUS, nt.ST_DAC_FIFO_FULL, "DAC FIFO not full", clear=True)
         for word in nt.dac_group(dac, channel, code):
             L.set_wire(nt.WI_DAC, word)
             L.update_wire_ins()
             L.trigger(nt.TI_SYS, nt.T_DAC_PUSH)
-            self._poll(nt.WO_STATUS, nt.ST_DAC_ACK, "DAC word taken")
+            self.poll_wire_out(nt.WO_STATUS, nt.ST_DAC_ACK, "DAC word taken")
         self._wi[nt.WI_DAC] = word
-        self._poll(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY, "DAC FIFO empty")
+        self.poll_wire_out(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY, "DAC FIFO empty")
         L.trigger(nt.TI_DAC, nt.T_DAC_UPDATE)
-        self._poll(nt.WO_STATUS, nt.ST_DAC_IDLE, "DAC idle")
+        self.poll_wire_out(nt.WO_STATUS, nt.ST_DAC_IDLE, "DAC idle")
         self._codes[(dac, channel)] = code
         self._counts["dac_groups"] += 1
 
-    def _dac_volts(self, dac: int, channel: int) -> float:
+    def dac_volts(self, dac: int, channel: int) -> float:
         """Voltage (V) this host last set on ``dac`` channel ``channel`` (0 before any write)."""
         return nt.code_volts(self._codes.get((dac, channel), 0), dac)
 
@@ -245,7 +254,7 @@ class FpgaBoard(Board):
     def _dac_ramp(self, dac: int, channel: int, volts: float) -> None:
         """Move a channel to ``volts`` in steps of at most 0.1 V."""
         nt.dac_code(volts, dac, f"DAC {dac} channel {channel}")
-        for v in nt.ramp(self._dac_volts(dac, channel), volts):
+        for v in nt.ramp(self.dac_volts(dac, channel), volts):
             self._dac_write(dac, channel, v)
 
     def _dac_frame(self, steps: dict[int, tuple[int, int]]) -> None:
@@ -260,7 +269,7 @@ class FpgaBoard(Board):
         - one word in the FIFO at a time: DAC_RD_EN holds rd_en until valid (:164-178), so a second word
           queued there would be popped and lost. Each push is its own USB transaction (>= 200 us,
           :mod:`drivers.board_time`), far more than the ~6 DAC clocks (1 us) from a push to its RD_EN; the
-          FIFO never holds more than one word, so it is never full (checked once a ramp, :meth:`_ramp_nodes`);
+          FIFO never holds more than one word, so it is never full (checked once a ramp, :meth:`ramp_dac_nodes`);
         - a push takes wire-in 0x01 as it stands (``neurram_top.v:249``), so a word equal to the one sent
           before (a no-op after a no-op) is pushed again without SetWireInValue / UpdateWireIns;
         - the update counts only in DAC_SHIFT_DONE with the FIFO empty (:200-202), so the FIFO-empty poll
@@ -278,9 +287,9 @@ class FpgaBoard(Board):
                 wi[nt.WI_DAC] = word
                 L.update_wire_ins()
             L.trigger(nt.TI_SYS, nt.T_DAC_PUSH)
-        self._poll(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY, "DAC FIFO empty")
+        self.poll_wire_out(nt.WO_STATUS, nt.ST_DAC_FIFO_EMPTY, "DAC FIFO empty")
         L.trigger(nt.TI_DAC, nt.T_DAC_UPDATE)
-        self._poll(nt.WO_STATUS, nt.ST_DAC_IDLE, "DAC idle")
+        self.poll_wire_out(nt.WO_STATUS, nt.ST_DAC_IDLE, "DAC idle")
         for dac, (ch, code) in steps.items():
             self._codes[(dac, ch)] = code
         self._counts["dac_groups"] += 1
@@ -289,14 +298,14 @@ class FpgaBoard(Board):
         for (dac, ch), v in targets.items():
             nt.dac_code(v, dac, f"node {nt.NODES[(dac, ch)]}")
 
-    def _ramp_nodes(self, targets: dict) -> None:
-        """Ramp every channel of ``targets`` together, in steps of at most 0.1 V (:data:`nt.RAMP_STEP_V`).
+    def ramp_dac_nodes(self, targets: dict) -> None:
+        """Ramp every ``{(dac, channel): volts}`` together, in steps of at most 0.1 V (:data:`nt.RAMP_STEP_V`).
 
         Each DAC's steps form a queue (its channels interleaved, step by step); frame ``k`` carries the
         ``k``-th step of every DAC's queue (:meth:`_dac_frame`), so channels of different DACs move at the
         same update and no channel moves more than one step an update. The DAC FIFO is checked not full
         once, before the first frame (no frame leaves a word in it)."""
-        plans = [(dc, nt.ramp(self._dac_volts(*dc), v)) for dc, v in targets.items()
+        plans = [(dc, nt.ramp(self.dac_volts(*dc), v)) for dc, v in targets.items()
                  if self._codes.get(dc, 0) != nt.dac_code(v, dc[0])]
         queues: dict[int, list[tuple[int, int]]] = {}
         for i in range(max((len(p) for _, p in plans), default=0)):
@@ -305,12 +314,13 @@ class FpgaBoard(Board):
                     queues.setdefault(dac, []).append((ch, nt.dac_code(steps[i], dac, f"DAC {dac} channel {ch}")))
         if not queues:
             return
-        self._poll(nt.WO_STATUS, nt.ST_DAC_FIFO_FULL, "DAC FIFO not full", clear=True)
+        self.poll_wire_out(nt.WO_STATUS, nt.ST_DAC_FIFO_FULL, "DAC FIFO not full", clear=True)
         for k in range(max(len(q) for q in queues.values())):
             self._dac_frame({dac: q[k] for dac, q in queues.items() if k < len(q)})
 
-    def _enable_core(self, core: int) -> None:
-        """Enable ``core`` alone through the 0x13/0x14 shift register (spi_control.enable_single_core)."""
+    def enable_core(self, core: int) -> None:
+        """Enable ``core`` alone through the 0x13/0x14 shift register (spi_control.enable_single_core,
+        counted under ``select``); nothing is sent when it is enabled already."""
         if core == self._core:
             return
         L = self._link
@@ -318,38 +328,39 @@ class FpgaBoard(Board):
         h, v = nt.core_address(core)
         sh, sv = nt.swap_addr(h), nt.swap_addr(v)
         dec = nt.CA_DEC_HORZ | nt.CA_DEC_VERT
-        self._set(nt.WI_CORE_ENABLE, nt.CE_RESET)
+        self.stage_wire_in(nt.WI_CORE_ENABLE, nt.CE_RESET)
         L.update_wire_ins()
-        self._set(nt.WI_CORE_ENABLE, 0)
+        self.stage_wire_in(nt.WI_CORE_ENABLE, 0)
         L.update_wire_ins()
         for addr_h, addr_v, data in ((sh, sv, nt.CE_DATA), (sh, v, 0), (h, sv, 0)):
-            self._set(nt.WI_CORE_ADDRESS, addr_h | (addr_v << 3) | dec)
-            self._set(nt.WI_CORE_ENABLE, data)
+            self.stage_wire_in(nt.WI_CORE_ADDRESS, addr_h | (addr_v << 3) | dec)
+            self.stage_wire_in(nt.WI_CORE_ENABLE, data)
             L.update_wire_ins()
-            self._set(nt.WI_CORE_ENABLE, data | nt.CE_CLOCK)
+            self.stage_wire_in(nt.WI_CORE_ENABLE, data | nt.CE_CLOCK)
             L.update_wire_ins()
-            self._set(nt.WI_CORE_ENABLE, 0)
+            self.stage_wire_in(nt.WI_CORE_ENABLE, 0)
             L.update_wire_ins()
         self._core, self._cell = core, None
 
-    def _select(self, core: int, row: int, col: int) -> None:
-        """Select one cell: enable its core (when it changed), clear the registers, write its row and column."""
+    def select_cell(self, core: int, row: int, col: int) -> None:
+        """Select one cell: enable its core (when it changed), clear the registers, write its row and column
+        (counted under ``select``); nothing is sent when that cell is selected already."""
         if core != self._core:
-            self._enable_core(core)
+            self.enable_core(core)
         if self._cell == (row, col):
             return
         L = self._link
         L.op("select")
-        self._set(nt.WI_CLEAR, nt.CLEAR_HORZ | nt.CLEAR_VERT)
+        self.stage_wire_in(nt.WI_CLEAR, nt.CLEAR_HORZ | nt.CLEAR_VERT)
         L.update_wire_ins()
-        self._set(nt.WI_CLEAR, 0)
+        self.stage_wire_in(nt.WI_CLEAR, 0)
         h, v = nt.core_address(core)
-        self._set(nt.WI_CORE_ADDRESS, nt.swap_addr(h) | (nt.swap_addr(v) << 3))
+        self.stage_wire_in(nt.WI_CORE_ADDRESS, nt.swap_addr(h) | (nt.swap_addr(v) << 3))
         L.update_wire_ins()
-        self._set(nt.WI_RANDOM_ACCESS, nt.RA_VERTICAL | (nt.RA_SELECT << nt.RA_DATA_SHIFT) | row)
+        self.stage_wire_in(nt.WI_RANDOM_ACCESS, nt.RA_VERTICAL | (nt.RA_SELECT << nt.RA_DATA_SHIFT) | row)
         L.update_wire_ins()
         L.trigger(nt.TI_SPI, nt.T_RANDOM_ACCESS)
-        self._set(nt.WI_RANDOM_ACCESS, (nt.RA_SELECT << nt.RA_DATA_SHIFT) | col)
+        self.stage_wire_in(nt.WI_RANDOM_ACCESS, (nt.RA_SELECT << nt.RA_DATA_SHIFT) | col)
         L.update_wire_ins()
         L.trigger(nt.TI_SPI, nt.T_RANDOM_ACCESS)
         self._cell = (row, col)
@@ -366,34 +377,15 @@ class FpgaBoard(Board):
         its Board operation first (``board.link.op("mvm")``)."""
         return self._link
 
-    def stage_wire_in(self, ep: int, value: int) -> bool:
-        """SetWireInValue ``ep`` = ``value`` unless the staged value already is it; True when a call was made
-        (then an UpdateWireIns must follow)."""
-        return self._set(ep, value)
-
     def stage_wire_ins(self, values: dict) -> bool:
         """Stage every ``{ep: value}`` (:meth:`stage_wire_in`), then one UpdateWireIns when any changed;
         True when it was sent."""
         changed = False
         for ep, v in values.items():
-            changed |= bool(self._set(ep, int(v)))
+            changed |= bool(self.stage_wire_in(ep, int(v)))
         if changed:
             self._link.update_wire_ins()
         return changed
-
-    def poll_wire_out(self, ep: int, mask: int, what: str, clear: bool = False) -> int:
-        """UpdateWireOuts + GetWireOutValue until ``ep & mask`` is set (clear, with ``clear``); returns the
-        word; FrontPanelError(Timeout) after :attr:`poll_timeout_s` (``what`` names the wait)."""
-        return self._poll(ep, mask, what, clear)
-
-    def dac_volts(self, dac: int, channel: int) -> float:
-        """Voltage (V) this host last set on ``dac`` channel ``channel`` (0 before any write)."""
-        return self._dac_volts(dac, channel)
-
-    def ramp_dac_nodes(self, targets: dict) -> None:
-        """Ramp every ``{(dac, channel): volts}`` together in steps of at most 0.1 V, one daisy-chain frame
-        an update; channels already there send nothing."""
-        self._ramp_nodes(targets)
 
     @property
     def decrement_bits(self) -> int:
@@ -409,11 +401,6 @@ class FpgaBoard(Board):
     def rails_v(self) -> dict:
         """The rails (V) as this host set them (a copy; no call, not observed)."""
         return dict(self._rails)
-
-    def enable_core(self, core: int) -> None:
-        """Enable ``core`` alone through the 0x13/0x14 shift register (counted under ``select``); nothing
-        is sent when it is enabled already."""
-        self._enable_core(core)
 
     def enable_core_column(self, col: int) -> None:
         """Enable every core of core column ``col`` (``spi_control.enable_single_col``: the row decoder
@@ -496,7 +483,7 @@ class FpgaBoard(Board):
         self._check_codes(targets)  # every node in its DAC's range before any call
         self._link.op("rails")
         try:
-            self._ramp_nodes(targets)
+            self.ramp_dac_nodes(targets)
         finally:
             self._rails_from_codes(new, volts)
 
@@ -546,7 +533,7 @@ class FpgaBoard(Board):
         L.trigger(nt.TI_SYS, nt.T_PULSE_ACK)
         L.trigger(nt.TI_ADC, nt.T_AUTORANGE_ACK)
         self._wi[nt.WI_WRITE_MUX] = -1
-        self._set(nt.WI_WRITE_MUX, nt.MUX_IDLE)
+        self.stage_wire_in(nt.WI_WRITE_MUX, nt.MUX_IDLE)
         L.update_wire_ins()
         self._core = self._cell = None
         self._dirty = False
@@ -567,21 +554,21 @@ class FpgaBoard(Board):
         for i in order:
             c, r, k = cl[i], rl[i], kl[i]
             if c != self._core or self._cell != (r, k):
-                self._select(c, r, k)
+                self.select_cell(c, r, k)
             L.op("pulse")
             if codes.get((amp.dac, amp.channel)) != amp_codes[i]:
                 self._dac_group(amp.dac, amp.channel, amp_codes[i])
             if codes.get((gate.dac, gate.channel)) != gate_codes[i]:
                 self._dac_group(gate.dac, gate.channel, gate_codes[i])
-            self._set(nt.WI_PULSE_WIDTH, ticks[i] - nt.PULSE_EXTRA_TICKS)
-            self._set(nt.WI_WRITE_MUX, mux)
+            self.stage_wire_in(nt.WI_PULSE_WIDTH, ticks[i] - nt.PULSE_EXTRA_TICKS)
+            self.stage_wire_in(nt.WI_WRITE_MUX, mux)
             L.update_wire_ins()
             if self._check_clear:  # a done bit still set would make the next poll pass without a pulse
-                self._poll(nt.WO_STATUS, nt.ST_PULSE_DONE, "pulse done cleared by the last ack", clear=True)
+                self.poll_wire_out(nt.WO_STATUS, nt.ST_PULSE_DONE, "pulse done cleared by the last ack", clear=True)
             L.trigger(nt.TI_SYS, trig)
-            self._poll(nt.WO_STATUS, nt.ST_PULSE_DONE, f"{kind} pulse done")
+            self.poll_wire_out(nt.WO_STATUS, nt.ST_PULSE_DONE, f"{kind} pulse done")
             L.trigger(nt.TI_SYS, nt.T_PULSE_ACK)
-            self._set(nt.WI_WRITE_MUX, nt.MUX_IDLE)
+            self.stage_wire_in(nt.WI_WRITE_MUX, nt.MUX_IDLE)
             L.update_wire_ins()
             self._counts["pulses"] += 1
         return n
@@ -599,7 +586,7 @@ class FpgaBoard(Board):
         out = np.empty(n, np.float32)
         L = self._link
         cl, rl, kl = core.tolist(), row.tolist(), col.tolist()
-        v_cell = self._dac_volts(1, 6) - self._dac_volts(1, 7)
+        v_cell = self.dac_volts(1, 6) - self.dac_volts(1, 7)
         if v_cell <= 0:
             raise BoardError(f"read voltage VREAD - VREF_TIA = {v_cell:g} V: set the v_cell_read rail first")
         cycles, ignore = self.read_cycles, self.ignore_cycles
@@ -607,26 +594,26 @@ class FpgaBoard(Board):
         for i in _read_order(core, row, col):
             c, r, k = cl[i], rl[i], kl[i]
             if c != self._core or self._cell != (r, k):
-                self._select(c, r, k)
+                self.select_cell(c, r, k)
             L.op("read")
-            self._set(nt.WI_READ_TIMING, t0)
-            self._set(nt.WI_WRITE_MUX, nt.MUX_READ)
+            self.stage_wire_in(nt.WI_READ_TIMING, t0)
+            self.stage_wire_in(nt.WI_WRITE_MUX, nt.MUX_READ)
             L.update_wire_ins()
             total = 0.0
             for cyc in range(cycles):
-                if cyc and self._set(nt.WI_READ_TIMING, timing):
+                if cyc and self.stage_wire_in(nt.WI_READ_TIMING, timing):
                     L.update_wire_ins()
                 if self._check_clear:  # a valid bit still set would hand back the last read's codes
-                    self._poll(nt.WO_STATUS, nt.ST_AR_VALID, "auto-range valid cleared by the last ack", clear=True)
+                    self.poll_wire_out(nt.WO_STATUS, nt.ST_AR_VALID, "auto-range valid cleared by the last ack", clear=True)
                 L.trigger(nt.TI_ADC, nt.T_AUTORANGE)
-                self._poll(nt.WO_STATUS, nt.ST_AR_VALID, "auto-ranged read valid")
+                self.poll_wire_out(nt.WO_STATUS, nt.ST_AR_VALID, "auto-ranged read valid")
                 d1 = L.get_wire(nt.WO_AR_START) & nt.ADC_CODE_MAX
                 d2 = L.get_wire(nt.WO_AR_END) & nt.ADC_CODE_MAX
                 timing = L.get_wire(nt.WO_AR_TIMING)
                 L.trigger(nt.TI_ADC, nt.T_AUTORANGE_ACK)
                 if cyc >= ignore:
                     total += nt.read_siemens(d1, d2, timing >> 16, v_cell + nt.READ_REF_V)
-            self._set(nt.WI_WRITE_MUX, nt.MUX_IDLE)
+            self.stage_wire_in(nt.WI_WRITE_MUX, nt.MUX_IDLE)
             L.update_wire_ins()
             out[i] = total / (cycles - ignore)
             self._counts["reads"] += 1
@@ -787,5 +774,5 @@ def open_okusb(target: str = "", spec: str = "okusb://", limits=None, bitfile=No
         from .trace import TraceWriter
 
         observers.append(TraceWriter(trace))
-    return FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="fpga", serial=target.strip("/"), bitfile=bitfile,
+    return FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="okusb", serial=target.strip("/"), bitfile=bitfile,
                      bitstream=bitstream, observers=observers, **opts)

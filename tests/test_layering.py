@@ -177,11 +177,6 @@ IMPORTED_BY_NONE = ("neurram_lab.cli", "benchmarks")
 KNOWN_REACHES = {
     # argparse's namespace attribute the CLI sets with set_defaults(_module=...), not drivers' _module
     ("neurram_lab/cli/cli.py", "_module"),
-    # the RTL bench's board side drives the twin and the FpgaBoard below their public interfaces
-    ("drivers/rtl/__init__.py", "_close"),
-    # benchmarks that pulse the twin cell by cell below the contract (as the emulator did)
-    ("benchmarks/gateware_rtl_cells.py", "_pulse"), ("benchmarks/gateware_write_verify.py", "_pulse"),
-    ("benchmarks/hil_wv_engine.py", "_link"),
     # the journal benchmark times the journal's per-call hook
     ("benchmarks/bench_journal.py", "_call"),
 }

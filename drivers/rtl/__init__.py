@@ -65,20 +65,11 @@ def connect(ok, spec: str = "rtl://", limits=None, observers=(), **board_opts):
     try:
         board = FpgaBoard(ok.okCFrontPanel(), spec, limits, kind="rtl", serial=ok.serial, bitstream=bitstream,
                           clock=TwinClock(ok.twin), observers=observers, info_extra=info,
-                          snapshot_extra=ok.twin.twin_snapshot, **board_opts)
+                          snapshot_extra=ok.twin.twin_snapshot, on_close=ok.close, **board_opts)
     except BaseException:
         ok.close()
         raise
     board.rtl = ok
-    _close = board._close
-
-    def _close_and_stop():
-        try:
-            _close()
-        finally:
-            ok.close()
-
-    board._close = _close_and_stop
     return board
 
 

@@ -217,25 +217,25 @@ def _manual_range(board, on: bool, vref_v: float = nt.READ_REF_V) -> None:
     """The manual-range bit of 0x12 and the ranging reference ``vref_v`` (V) beside it: with the bit,
     auto_ranging.v still ranges its own copy of the timing on the codes of the fixed-timing measurement, so
     a high (RESET) cell repeats it ~12 times at the driver's reference and once at :data:`FAST_VREF_V`."""
-    board._set(nt.WI_AUTORANGE_VREF, nt.adc_code(vref_v) | (nt.AUTORANGE_MANUAL if on else 0))
-    board._link.update_wire_ins()
+    board.stage_wire_in(nt.WI_AUTORANGE_VREF, nt.adc_code(vref_v) | (nt.AUTORANGE_MANUAL if on else 0))
+    board.link.update_wire_ins()
 
 
 def _manual_read(board, core: int, cell) -> tuple[int, int]:
     """One resistance_read measurement (trigger 0x43 bit 0, the authors' ``adc_control.read``): its codes."""
-    board._select(core, cell[0], cell[1])
-    L = board._link
+    board.select_cell(core, cell[0], cell[1])
+    L = board.link
     L.op("read")
     t_shld, t_delta = MANUAL_TIMING
-    board._set(nt.WI_READ_TIMING, t_shld | (t_delta << 16))
-    board._set(nt.WI_WRITE_MUX, nt.MUX_READ)
+    board.stage_wire_in(nt.WI_READ_TIMING, t_shld | (t_delta << 16))
+    board.stage_wire_in(nt.WI_WRITE_MUX, nt.MUX_READ)
     L.update_wire_ins()
     L.trigger(nt.TI_ADC, nt.T_READ)
-    board._poll(nt.WO_STATUS, nt.ST_READ_VALID, "manual read valid")
+    board.poll_wire_out(nt.WO_STATUS, nt.ST_READ_VALID, "manual read valid")
     codes = L.get_wire(nt.WO_ADC_START), L.get_wire(nt.WO_ADC_END)
     L.trigger(nt.TI_ADC, nt.T_READ_ACK)
-    board._poll(nt.WO_STATUS, nt.ST_READ_VALID, "manual read valid cleared", clear=True)
-    board._set(nt.WI_WRITE_MUX, nt.MUX_IDLE)
+    board.poll_wire_out(nt.WO_STATUS, nt.ST_READ_VALID, "manual read valid cleared", clear=True)
+    board.stage_wire_in(nt.WI_WRITE_MUX, nt.MUX_IDLE)
     L.update_wire_ins()
     return codes
 
@@ -281,7 +281,7 @@ def _mvm_codes_masked(board, core, cells, *args):
     the readout words and codes (:data:`drivers.rtl.diff.MASKED_OPS`), which are the chip's there."""
     from .. import _mvm_host
 
-    board._link.op("mvm")
+    board.link.op("mvm")
     return _mvm_host.run_mvm(board, mvm_request(core, cells, *args))
 
 
@@ -324,26 +324,26 @@ def _spi_round_trip(board, row: int, forward: bool, seed: int = 0):
     from .. import _mvm_host as mh
 
     rng = np.random.default_rng(seed + 11)
-    L = board._link
+    L = board.link
     L.op("spi_round_trip")
     planes = rng.integers(-1, 2, size=(2, 256)).astype(np.int8)
     turn = mh.PLANE_WORDS
-    board._set(nt.WI_SPI_MASK, mh.spi_mask_word([row], turn) | turn << 18)
+    board.stage_wire_in(nt.WI_SPI_MASK, mh.spi_mask_word([row], turn) | turn << 18)
     out = []
     for p in planes:
-        board._set(nt.WI_SPI, 0b10 | 12 << 2 | 1 << 6 | int(forward) << 14)
+        board.stage_wire_in(nt.WI_SPI, 0b10 | 12 << 2 | 1 << 6 | int(forward) << 14)
         L.update_wire_ins()
         L.pipe_in(nt.PI_SPI, mh.encode_planes(p, forward))
         L.trigger(nt.TI_SPI, nt.T_SPI_SHIFT)
-        board._poll(nt.WO_NEURON_STATUS, nt.NS_SPI_IDLE, "SPI idle (0x28 bit 2)")
-        board._set(nt.WI_SPI, 0b01 | 1 << 2 | 1 << 10 | int(forward) << 14)
+        board.poll_wire_out(nt.WO_NEURON_STATUS, nt.NS_SPI_IDLE, "SPI idle (0x28 bit 2)")
+        board.stage_wire_in(nt.WI_SPI, 0b01 | 1 << 2 | 1 << 10 | int(forward) << 14)
         L.update_wire_ins()
         L.trigger(nt.TI_SPI, nt.T_SPI_SHIFT)
-        board._poll(nt.WO_NEURON_STATUS, nt.NS_SPI_IDLE, "SPI idle (0x28 bit 2)")
-        board._poll(nt.WO_NEURON_STATUS, nt.NS_SPI_OUT_EMPTY, "read-back data (0x28 bit 11 clear)", clear=True)
+        board.poll_wire_out(nt.WO_NEURON_STATUS, nt.NS_SPI_IDLE, "SPI idle (0x28 bit 2)")
+        board.poll_wire_out(nt.WO_NEURON_STATUS, nt.NS_SPI_OUT_EMPTY, "read-back data (0x28 bit 11 clear)", clear=True)
         out.append(bytes(L.pipe_out(nt.PO_SPI, 64)))
-    board._set(nt.WI_SPI, 0)
-    board._set(nt.WI_SPI_MASK, 0)
+    board.stage_wire_in(nt.WI_SPI, 0)
+    board.stage_wire_in(nt.WI_SPI_MASK, 0)
     L.update_wire_ins()
     return out
 
@@ -362,15 +362,15 @@ def _err_unknown_rail(board):
 
 
 def _err_trigger_endpoint(board):
-    board._link.trigger(0x60, 0)
+    board.link.trigger(0x60, 0)
 
 
 def _err_pipe_block(board):
-    board._link.pipe_in(nt.PI_SPI, bytes(10))
+    board.link.pipe_in(nt.PI_SPI, bytes(10))
 
 
 def _err_wire_endpoint(board):
-    board._link.set_wire(0x20, 1)
+    board.link.set_wire(0x20, 1)
 
 
 ERRORS = {"pulse_over_limit": _err_pulse_over_limit, "rail_out_of_range": _err_rail_out_of_range,

@@ -59,7 +59,7 @@ def hil():
 
 def calls(board) -> list:
     rec = []
-    board._link.observers.append(rec.append)
+    board.link.observers.append(rec.append)
     return rec
 
 

@@ -61,7 +61,7 @@ def test_a_one_channel_frame_is_pinned_call_for_call():
     b, _emu, _ = _watched_board()
     with b:
         rec = []
-        b._link.observers.append(rec.append)
+        b.link.observers.append(rec.append)
         b.set_rails(v_cell_read=0.25)  # 0.05 V on VREAD (DAC 1 channel 6): one frame
         ops = [(r["op"], r.get("ep"), r.get("bit"), r.get("value")) for r in rec]
     word = nt.dac_word(nt.CMD_WRITE_UPDATE, 6, nt.dac_code(1.15, 1))
@@ -114,7 +114,7 @@ def test_board_time_counts_the_open_s_frames_as_the_driver_sends_them():
 
     b, _emu, _ = _watched_board()
     with b:
-        rails = b._link.calls["rails"]
+        rails = b.link.calls["rails"]
         n_rails = sum(rails.values())
         frames = b.counters()["dac_groups"]
         sets = rails["SetWireInValue"]  # one a word written

@@ -87,7 +87,7 @@ def test_a_short_pipe_read_is_a_transfer_error():
     with b:
         plan.add("short_read")
         with pytest.raises(FrontPanelError, match="TransferError.*0xA2.*128 of 256"):
-            b._link.pipe_out(nt.PO_READOUT, 256)
+            b.link.pipe_out(nt.PO_READOUT, 256)
 
 
 def test_disconnect_is_a_typed_error_and_the_chip_survives():

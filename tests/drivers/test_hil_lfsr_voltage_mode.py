@@ -52,7 +52,7 @@ def test_voltage_mode_lfsr_shift_sent_by_hand_never_ends_and_reads_zeros():
         lfsr.preset(board)
         chain = emu.twin.circuit.core(0).lfsr
         a0 = chain.a.copy()
-        link = board._link
+        link = board.link
         if board.stage_wire_in(nt.WI_DEBUG, lfsr.lfsr_word(lfsr.N_CHAIN_BITS)):
             link.update_wire_ins()
         for _ in range(2):

@@ -45,7 +45,7 @@ def hil():
 
 def _record(board):
     rec = []
-    board._link.observers.append(rec.append)
+    board.link.observers.append(rec.append)
     return rec
 
 
@@ -126,7 +126,7 @@ def test_a_repeated_cell_keeps_the_call_order(hil):
 def test_write_verify_uses_only_neurram_top_endpoints_in_groups_of_four():
     rec = []
     with open_board("hil://?seed=3") as b:
-        b._link.observers.append(rec.append)
+        b.link.observers.append(rec.append)
         r, k = np.divmod(np.arange(64), 8)
         c = np.full(r.size, 1)
         form_cells(b, c, r, k)
@@ -186,12 +186,12 @@ def test_the_manual_read_does_not_read_the_cell(hil):
     # (wupdate_pulse), so a manual read (0x43 bit 0) samples the integrator at rest; rtl:// agrees (tests/rtl)
     hil.pulse("form", [0], [3], [4], 4.6, 2e-6)
     g = float(hil.read([0], [3], [4])[0])
-    L, t = hil._link, hil.emulator.status_bits[nt.WO_AR_TIMING]
-    hil._set(nt.WI_READ_TIMING, t)
-    hil._set(nt.WI_WRITE_MUX, nt.MUX_READ)
+    L, t = hil.link, hil.emulator.status_bits[nt.WO_AR_TIMING]
+    hil.stage_wire_in(nt.WI_READ_TIMING, t)
+    hil.stage_wire_in(nt.WI_WRITE_MUX, nt.MUX_READ)
     L.update_wire_ins()
     L.trigger(nt.TI_ADC, nt.T_READ)
-    hil._poll(nt.WO_STATUS, nt.ST_READ_VALID, "read valid")
+    hil.poll_wire_out(nt.WO_STATUS, nt.ST_READ_VALID, "read valid")
     d1, d2 = L.get_wire(nt.WO_ADC_START), L.get_wire(nt.WO_ADC_END)
     L.trigger(nt.TI_ADC, nt.T_READ_ACK)
     assert not hil.emulator.status_bits[nt.WO_STATUS] & nt.ST_READ_VALID
