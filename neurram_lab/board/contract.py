@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import HOOKS, OptionalHooks, missing_hooks
+from .backend import OptionalHooks, missing_hooks
 from .capabilities import (ACTIVATIONS, CHIP_INPUT_BITS, CHIP_OUTPUT_BITS, MVM_DIRECTIONS, AppliedPulse,
                            BoardCapabilities, quantize)
 from ..errors import BoardError, InputError, LimitError
@@ -189,7 +189,11 @@ def _signature(method) -> inspect.Signature:
     return inspect.signature(method)
 
 
-_HOOK_NAMES = frozenset(HOOKS)
+def _optional(backend, name: str):
+    """The backend's optional hook ``name`` (one of ``OPTIONAL_HOOKS``), or its default from
+    :class:`~neurram_lab.board.backend.OptionalHooks` where the backend does not define it."""
+    hook = getattr(backend, name, None)
+    return hook if hook is not None else getattr(OptionalHooks, name).__get__(backend)
 
 
 def _last_accepted(ok, good: float, bad: float, steps: int = 60) -> float:
@@ -252,19 +256,6 @@ class Board:
             raise TypeError(f"can't make a {type(self).__name__}: its backend {type(self._backend).__name__} "
                             f"lacks the hooks {missing}")
 
-    def __getattr__(self, name: str):
-        """A hook asked of the frontend itself (reached only when no class defines it): a wrapper's is its
-        backend's, as code that reaches past the public calls expects; a board that is its own backend and
-        lacks an optional hook has the default (:class:`~neurram_lab.board.backend.OptionalHooks`)."""
-        if name in _HOOK_NAMES:
-            backend = self.__dict__.get("_backend")
-            if backend is not None and backend is not self:
-                return getattr(backend, name)
-            default = getattr(OptionalHooks, name, None)
-            if default is not None:
-                return default.__get__(self)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def _backend_time_s(self) -> float:
         """The backend's clock (s), asked without a public call: nothing observes it (a journal's time stamps)."""
         return float(self._backend._now())
@@ -293,7 +284,7 @@ class Board:
         if not self._closed:
             self._closed = True
             if self._owns_backend:
-                self._backend._close()
+                _optional(self._backend, "_close")()
 
     @property
     def closed(self) -> bool:
@@ -335,7 +326,7 @@ class Board:
         """The capabilities, asked of the board once (they do not change while it is open)."""
         caps = self.__dict__.get("_caps_cached")
         if caps is None:
-            caps = self._backend._capabilities()
+            caps = _optional(self._backend, "_capabilities")()
             if not isinstance(caps, BoardCapabilities):
                 raise BoardError(f"board {self.spec!r} declared capabilities of type {type(caps).__name__}")
             self._caps_cached = caps
@@ -372,7 +363,7 @@ class Board:
 
         def ok(v: float) -> bool:
             try:
-                self._backend._check_rails({name: float(v)})
+                _optional(self._backend, "_check_rails")({name: float(v)})
             except LimitError:
                 return False
             return True
@@ -495,7 +486,7 @@ class Board:
         self._check_open()
         req = validate_mvm(request, self.limits, self._caps())
         self._check_powered(np.asarray(req.cores, dtype=np.int64))
-        return np.asarray(self._backend._mvm(req), dtype=np.int16)
+        return np.asarray(_optional(self._backend, "_mvm")(req), dtype=np.int16)
 
     @_observed
     def neuron_test(self, core: int, v_in_v, output_bits: int | None = None) -> np.ndarray:
@@ -522,7 +513,7 @@ class Board:
         caps.check_bits("output_bits", output_bits)
         caps.check_neuron_voltages(v)
         self._check_powered(c)
-        return np.asarray(self._backend._neuron_test(int(c[0]), v, int(output_bits)), dtype=np.int16)
+        return np.asarray(_optional(self._backend, "_neuron_test")(int(c[0]), v, int(output_bits)), dtype=np.int16)
 
     # ---------------------------------------------------------------- clock
     @_observed
@@ -550,10 +541,10 @@ class Board:
             "powered_cores": [int(i) for i in np.flatnonzero(b._powered_cores())],
             "limits": self.limits.to_dict(),
             "capabilities": self._caps().to_dict(),
-            "counters": dict(b._counters()),
+            "counters": dict(_optional(b, "_counters")()),
             "time_s": float(b._now()),
         }
-        snap.update(b._snapshot_extra())
+        snap.update(_optional(b, "_snapshot_extra")())
         return snap
 
     # ------------------------------------------------------------- counters
@@ -561,7 +552,7 @@ class Board:
     def counters(self) -> dict:
         """Running totals of the board's work: pulses, reads, MVMs, energy_j (where known)."""
         self._check_open()
-        return dict(self._backend._counters())
+        return dict(_optional(self._backend, "_counters")())
 
 
 def as_board(value, name: str = "board") -> "Board":
