@@ -28,9 +28,9 @@ def formed(tmp_path_factory):
     for name, spec in (("engine", "hil://?seed=2&bitstream=neurram_top_wv"), ("host", "hil://?seed=2")):
         b = open_board(spec)
         c, r, k = _cells()
-        n0 = b._link.totals()["total"]
+        n0 = b.link.totals()["total"]
         f = form_cells(b, c, r, k, g_pristine_max_s=0.5e-6)
-        out[name] = dict(board=b, formed=f, calls=b._link.totals()["total"] - n0, pulses=b.counters()["pulses"],
+        out[name] = dict(board=b, formed=f, calls=b.link.totals()["total"] - n0, pulses=b.counters()["pulses"],
                          g=b.emulator.twin._read(c, r, k), by_op=dict(b.board_time.calls_by_board_op))
     return out
 
@@ -60,9 +60,9 @@ def test_forming_stays_inside_the_form_ceilings_in_hardware(formed):
 def test_engine_reads_equal_the_host_loop_reads(formed):
     b = formed["engine"]["board"]
     c, r, k = _cells()
-    n0 = b._link.totals()["total"]
+    n0 = b.link.totals()["total"]
     g = b.read(c, r, k)
-    calls = b._link.totals()["total"] - n0
+    calls = b.link.totals()["total"] - n0
     g_host = b._read_host(c, r, k)  # the authors' read sequence on the same board, auto-ranged from 10/20
     # each read draws the twin's read noise afresh (a few %): the two agree within it and carry no bias
     rel = (g - g_host) / g_host
@@ -75,10 +75,10 @@ def test_lowered_limits_after_open_are_refused_before_sending(tmp_path):
     with open_board(f"hil://?seed=1&bitstream=neurram_top_wv&trace={trace}") as b:
         c, r, k = _cells(8)
         b.limits = dataclasses.replace(b.limits, pulse_v_max=2.0)  # below WriteVerifyConfig's 3.0 V SET ceiling
-        n0 = b._link.totals()["total"]
+        n0 = b.link.totals()["total"]
         with pytest.raises(LimitError, match="2"):
             write_verify(b, c, r, k, np.full(8, 20e-6), config=WriteVerifyConfig())
-        assert b._link.totals()["total"] == n0  # refused by the driver: nothing sent
+        assert b.link.totals()["total"] == n0  # refused by the driver: nothing sent
         # the engine itself: ceilings loaded from the lowered limits refuse a raw level above them
         ceil = host.ceilings(b)
         lvl = wv.level_from_volts(19e-6, 21e-6, 0.2, 1.2, 1.9, 1.5, 1.9, 2.0, 1.9, 0.1, 1e-6, 50, 5, 4, ceil)
@@ -86,8 +86,8 @@ def test_lowered_limits_after_open_are_refused_before_sending(tmp_path):
         raw[2] = lvl.set_start | (ceil.set_bl + 64) << 16  # SET ceiling code above the loaded one
         assert host.probe(b)[0]
         for ep, val in ceil.wire_ins().items():
-            b._set(ep, val)
-        b._link.update_wire_ins()
+            b.stage_wire_in(ep, val)
+        b.link.update_wire_ins()
         words = np.asarray([wv.OP_LEVEL << 28] + raw + wv.cell_commands(c[:2], r[:2], k[:2], 0), np.int64)
         rec = host._run_batch(b, words, 2, 0)
         assert np.all(rec["status"] == wv.ST_REFUSED) and np.all(rec["pulses"] == 0)

@@ -25,7 +25,7 @@ def _cells(board, n=N):
 
 
 def _calls(board):
-    return board._link.totals()["total"]
+    return board.link.totals()["total"]
 
 
 @pytest.fixture(scope="module")
