@@ -304,9 +304,8 @@ class Board:
     # ----------------------------------------------------------------- info
     @_observed
     def info(self) -> BoardInfo:
-        """Describe the board."""
-        self._check_open()
-        return self._backend._info()
+        """Describe the board (:attr:`identity`, as a public, observed call)."""
+        return self.identity
 
     @property
     def identity(self) -> BoardInfo:

@@ -96,18 +96,23 @@ def board_kind(kind):
 def board_snapshot(snapshot):
     """A run's board snapshot (its record's ``board``) with the board's current kind; a copy when it changes."""
     info = snapshot.get("info") if isinstance(snapshot, dict) else None
-    if not isinstance(info, dict) or board_kind(info.get("kind")) == info.get("kind"):
+    if not isinstance(info, dict):
         return snapshot
-    return {**snapshot, "info": {**info, "kind": board_kind(info["kind"])}}
+    current = _with_current_kind(info, "kind")
+    return snapshot if current is info else {**snapshot, "info": current}
 
 
 def record_fields(cls_name: str, fields: dict) -> dict:
     """The fields of a record of class ``cls_name`` a journal spells out, as the current class takes them
     (a board kind by its current name); a copy when they change."""
     key = _BOARD_KIND_FIELDS.get(cls_name)
-    if key is None or board_kind(fields.get(key)) == fields.get(key):
-        return fields
-    return {**fields, key: board_kind(fields[key])}
+    return fields if key is None else _with_current_kind(fields, key)
+
+
+def _with_current_kind(d: dict, key: str) -> dict:
+    """``d`` with the board kind at ``key`` by its current name; ``d`` itself when it already is."""
+    kind = d.get(key)
+    return d if board_kind(kind) == kind else {**d, key: board_kind(kind)}
 
 
 def board_capabilities(record: dict):
