@@ -59,7 +59,8 @@ def test_unconverted_tops_leave_mvms_and_the_neuron_test_out(top):
     assert diff.NO_MVM_TOPS == UNCONVERTED_TOPS
     kinds = {op[0] for op in diff.scenario_ops(2, 0, 64, True, top)}
     assert "mvm" not in kinds and "neuron_test" not in kinds
-    # the driver's MVM sequence with codes and planes masked, and the LFSR preset / reads (the reads refused on both with the same CapabilityError)
+    # the driver's MVM sequence with codes and planes masked, and the LFSR preset / reads
+    # (the reads refused on both with the same CapabilityError)
     assert {"mvm_codes_masked", "lfsr_preset", "lfsr_read"} <= kinds and diff.MASKED_OPS == {"mvm_codes_masked"}
     assert {"mvm", "neuron_test"} <= {op[0] for op in diff.scenario_ops(2, 0, 64, True, "neurram_top")}
 
