@@ -11,6 +11,8 @@ own run file (``--out X.h5``: that file).
 
 from __future__ import annotations
 
+import math
+
 from ..errors import ReplayDivergence
 
 COMMAND = (None, "replay")
@@ -43,21 +45,52 @@ def main(args, ctx) -> dict:
     ctx.say(report(summary, spec) if callable(report) else _generic_report(summary))
     from ..runlog.migrate import unrecorded_summary_keys
 
-    same = [k for k in differing_keys(record.get("summary") or {}, summary)
-            if k not in unrecorded_summary_keys(board.recorded)]
+    unrecorded = unrecorded_summary_keys(board.recorded)
+    recorded = record.get("summary") or {}
+    differ = [k for k in differing_keys(recorded, summary, rel_tol=ROUNDING_REL_TOL) if k not in unrecorded]
+    rounded = [k for k in differing_keys(recorded, summary) if k not in unrecorded and k not in differ]
     if record["status"] == "success":
-        ctx.say(f"Replayed {len(board.journal)} recorded calls of {args.run}: "
-                + ("summary identical to the recording (wall time and paths aside)." if not same
-                   else f"summary differs from the recording in {same}."))
+        if differ:
+            verdict = f"summary differs from the recording in {differ}."
+        elif rounded:
+            verdict = (f"summary identical to the recording (wall time and paths aside) but for the last digits of "
+                       f"{rounded}: floats equal to {ROUNDING_DIGITS} significant digits, the host's arithmetic "
+                       f"rounding differently from the version that recorded the run.")
+        else:
+            verdict = "summary identical to the recording (wall time and paths aside)."
+        ctx.say(f"Replayed {len(board.journal)} recorded calls of {args.run}: {verdict}")
     return summary
 
 
-def differing_keys(recorded: dict, replayed: dict) -> list[str]:
-    """Summary keys whose values differ, wall times and written paths aside (``is_run_specific``)."""
+#: Significant digits to which a replayed summary's floats must equal the recording's where the host's
+#: analysis code changed its arithmetic (order of sums, fused scales) since the run was recorded; every board
+#: response is served exactly, so anything beyond last-digit rounding is a real difference.
+ROUNDING_DIGITS = 12
+ROUNDING_REL_TOL = 10.0 ** -ROUNDING_DIGITS
+
+
+def differing_keys(recorded: dict, replayed: dict, rel_tol: float = 0.0) -> list[str]:
+    """Summary keys whose values differ, wall times and written paths aside (``is_run_specific``).
+
+    ``rel_tol``: floats (also inside lists and dicts) count as equal within this relative tolerance
+    (0: exactly equal); any other value must be equal.
+    """
     from neurram_lab.experiments._common import is_run_specific
 
     keys = {k for k in set(recorded) | set(replayed) if not is_run_specific(k)}
-    return sorted(k for k in keys if recorded.get(k) != replayed.get(k))
+    return sorted(k for k in keys if not _same(recorded.get(k), replayed.get(k), rel_tol))
+
+
+def _same(a, b, rel_tol: float) -> bool:
+    if a == b:
+        return True
+    if rel_tol and isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=rel_tol)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y, rel_tol) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], rel_tol) for k in a)
+    return False
 
 
 def _generic_report(summary: dict) -> str:  # an experiment without a report() (tests register such)

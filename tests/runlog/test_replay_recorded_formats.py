@@ -1,0 +1,60 @@
+"""Run files written by earlier versions replay through ``neurram replay`` with the recorded summary.
+
+The fixtures are real run files, each written by ``neurram characterize mvm --rows 16 --cols 8 --vectors 20
+--seed 5`` at an earlier commit and gzipped:
+
+- ``run_v4_characterize_mvm.h5.gz``: format 4, at a91d091 (2026-12-06, before the checked format 5);
+- ``run_v5_class_paths.h5.gz``: format 5 naming its classes by Python path (``neurram_lab.board.capabilities:
+  AppliedPulse``), at 9cf6e5d (2026-12-07, before the stable type tags).
+
+Both were recorded by analysis code whose float arithmetic has changed since (the summary's RMSE differs in
+its 16th digit), so the replay must say the summary is the recording's to 12 significant digits, and a real
+difference must still be reported.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+from neurram_lab.cli import main
+from neurram_lab.cli.cmd_replay import ROUNDING_REL_TOL, differing_keys
+from neurram_lab.runlog.runlog import read_run
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+RECORDED = {"run_v4_characterize_mvm.h5.gz": (4, 259), "run_v5_class_paths.h5.gz": (5, 121)}
+
+
+def _unpack(tmp_path, name) -> Path:
+    path = tmp_path / name[:-3]
+    with gzip.open(FIXTURES / name) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+def test_run_file_of_an_earlier_version_replays_with_its_summary(tmp_path, capsys, name):
+    version, n_calls = RECORDED[name]
+    path = _unpack(tmp_path, name)
+    run = read_run(path)
+    assert run.format_version == version and run.record["experiment"] == "characterize-mvm"
+    rc = main(["replay", str(path), "--out", str(tmp_path / "again.h5")])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert rc == 0 and last.startswith(f"Replayed {n_calls} recorded calls") and "differs" not in last, last
+    was, now = run.record["summary"], read_run(tmp_path / "again.h5").record["summary"]
+    assert differing_keys(was, now, rel_tol=ROUNDING_REL_TOL) == []
+    assert now["rmse_lsb"] == pytest.approx(was["rmse_lsb"], rel=ROUNDING_REL_TOL, abs=0)
+    assert now["v_decr_v"] == was["v_decr_v"] and now["excluded_outputs"] == was["excluded_outputs"]
+
+
+def test_rounding_tolerance_still_reports_a_real_difference():
+    was = {"rmse_lsb": 0.42436495968380944, "per_core": [0.4243649596838093], "n": 3, "wall_s": 1.0}
+    rounded = {"rmse_lsb": 0.4243649596838093, "per_core": [0.42436495968380944], "n": 3, "wall_s": 2.0}
+    assert differing_keys(was, rounded) == ["per_core", "rmse_lsb"]  # exact: the last digits differ
+    assert differing_keys(was, rounded, rel_tol=ROUNDING_REL_TOL) == []
+    real = {**rounded, "rmse_lsb": 0.4243649597}  # 1e-10 relative: beyond rounding
+    assert differing_keys(was, real, rel_tol=ROUNDING_REL_TOL) == ["rmse_lsb"]
+    assert differing_keys(was, {**rounded, "n": 4}, rel_tol=ROUNDING_REL_TOL) == ["n"]
