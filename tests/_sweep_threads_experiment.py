@@ -1,4 +1,4 @@
-"""A stand-in experiment for tests/test_twin_threads_parameter.py: reports the twin's thread count and the
+"""A stand-in experiment for tests/sim_backend/test_twin_threads_parameter.py: reports the twin's thread count and the
 environment variable as its point sees them, and how many threads ran a real twin call's blocks."""
 
 from __future__ import annotations

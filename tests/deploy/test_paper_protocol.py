@@ -32,7 +32,7 @@ def test_cnn_settles_30_min_and_reports_both_calibrations_with_the_papers_as_hea
     assert default["accuracy"] == default["accuracy_paper"] == s["accuracy"]  # the same die, the same paper way
 
 
-# runs recorded before the protocol (relax_s): tests/test_run_migrate_protocol.py
+# runs recorded before the protocol (relax_s): tests/runlog/test_run_migrate_protocol.py
 
 
 def test_rbm_reports_both_calibrations(tmp_path):

@@ -18,7 +18,7 @@ from neurram_lab.runlog import migrate
 from neurram_lab.runlog._journal_codec import decode, decode_error, encode, encode_error
 from neurram_lab.runlog._type_tags import TYPE_TAGS, class_of, tag_of
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 class _Sink:

@@ -16,7 +16,7 @@ from neurram_lab.errors import ReplayDivergence
 from neurram_lab.runlog._mvm_codec import Digest, Predicted, compact
 from neurram_lab.runlog.replay import ReplayBoard
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def _request(x):

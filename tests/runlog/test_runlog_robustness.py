@@ -14,7 +14,7 @@ import pytest
 
 from neurram_lab import RunLog, RunLogError, read_run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRIALS = ROOT / "tools" / "robustness_trials.py"
 
 

@@ -19,7 +19,7 @@ from neurram_lab.cli import cli
 from neurram_lab.errors import RunLogDamaged
 from neurram_lab.runlog.replay import ReplayBoard
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 TABLES = {"t": {"x": ("f4", "S"), "n": ("i2", "")}}
 
 
