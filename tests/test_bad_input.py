@@ -8,8 +8,6 @@ broader hand-run probe (every entry point and CLI option, with counts).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -188,10 +186,17 @@ def test_run_mvm_typed(board, bits, x):
 
 @SETTINGS
 @given(seconds=junk)
+@example(seconds=0.25)
 def test_wait_typed(board, seconds):
+    t0 = board.now()
     ok, _ = typed_or_valid(board, lambda: board.wait(seconds))
-    if ok:
-        assert isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
+    if not ok:
+        assert board.now() == t0
+        return
+    # accepted: a finite, non-negative number of seconds, by which the twin's clock moved on
+    s = _finite_values(seconds)
+    assert s.size == 1 and s[0] >= 0 and isinstance(seconds, (int, float))
+    assert board.now() == pytest.approx(t0 + s[0], rel=1e-9)
 
 
 @SETTINGS
@@ -304,13 +309,22 @@ def test_deploy_digital_typed(x, k, stride, max_value, bits):
 
 @DEPLOY
 @given(n=junk, seed=junk, bits=junk)
+@example(n=3, seed=7, bits=8)
 def test_lfsr_typed(n, seed, bits):
     from neurram_lab.deploy import LFSRNoise
+    from neurram_lab.deploy.lfsr import MAX_STREAMS
 
     ok, noise = typed_or_valid(None, lambda: LFSRNoise(n, seed, bits))
-    if ok:
-        u = noise.uniform((2, int(n))) if int(n) <= 64 else None
-        assert u is None or (u.min() >= 0 and u.max() < 1)
+    if not ok:
+        return
+    # accepted: whole numbers in range (streams, a non-negative seed, 1-32 steps per draw), kept as given
+    n_, seed_, bits_ = (_finite_values(v) for v in (n, seed, bits))
+    assert all(v.size == 1 and v[0] == int(v[0]) for v in (n_, seed_, bits_))
+    assert 1 <= n_[0] <= MAX_STREAMS and seed_[0] >= 0 and 1 <= bits_[0] <= 32
+    assert noise.a.size == int(n_[0]) and noise.bits == int(bits_[0])
+    if int(n_[0]) <= 64:  # draws of the declared shape, in [0, 1)
+        u = noise.uniform((2, int(n_[0])))
+        assert u.shape == (2, int(n_[0])) and u.min() >= 0 and u.max() < 1
 
 
 @DEPLOY
