@@ -7,8 +7,9 @@ Run from the repository root::
 Each case runs alternately with the journal on and off (``neurram_lab.experiments._common.JOURNAL_CALLS``)
 on a fresh twin, and reports the median wall and CPU (process) time of each and the overheads
 in per cent. On a shared machine those swing by tens of per cent from run to run, so each case
-also runs once with the journal's own CPU time measured inside the run (time in
-``JournalBoard._call`` minus time in the inner board, flushes included): ``journal_vs_run_pct``
+also runs once with the journal's own CPU time measured inside the run (``JournalTimings.journal_s``
+through ``neurram_lab.runlog.journal_board.timed_journal``: time in each journaled call minus time in
+the inner board, flushes included): ``journal_vs_run_pct``
 is that over the CPU time of the rest of the run (what the journal slows the run by),
 ``journal_vs_board_pct`` over the board calls' time alone; the steadiest figures.
 """
@@ -57,33 +58,12 @@ def run_write_verify(out: Path, n_cells: int) -> tuple[float, Path]:
 
 def journal_share(fn, out: Path) -> tuple[float, float]:
     """Journal CPU time over board CPU time and over the rest of the run (per cent), inside one journaled run."""
-    from neurram_lab.runlog import journal_board
+    from neurram_lab.runlog.journal_board import timed_journal
 
-    acc = {"total": 0.0, "inner": 0.0}
-    orig = journal_board.JournalBoard._call
-
-    def timed_call(self, op, args, fn_, *fa, **fk):
-        def inner(*x, **y):
-            t = time.process_time()
-            try:
-                return fn_(*x, **y)
-            finally:
-                acc["inner"] += time.process_time() - t
-
-        t = time.process_time()
-        try:
-            return orig(self, op, args, inner, *fa, **fk)
-        finally:
-            acc["total"] += time.process_time() - t
-
-    journal_board.JournalBoard._call = timed_call
     _common.JOURNAL_CALLS = True
-    try:
+    with timed_journal() as t:
         _, run_cpu_s, _ = fn(out)
-    finally:
-        journal_board.JournalBoard._call = orig
-    journal_s = acc["total"] - acc["inner"]
-    return 100 * journal_s / acc["inner"], 100 * journal_s / (run_cpu_s - journal_s)
+    return 100 * t.journal_s / t.board_s, 100 * t.journal_s / (run_cpu_s - t.journal_s)
 
 
 def main() -> None:

@@ -177,8 +177,6 @@ IMPORTED_BY_NONE = ("neurram_lab.cli", "benchmarks")
 KNOWN_REACHES = {
     # argparse's namespace attribute the CLI sets with set_defaults(_module=...), not drivers' _module
     ("neurram_lab/cli/cli.py", "_module"),
-    # the journal benchmark times the journal's per-call hook
-    ("benchmarks/bench_journal.py", "_call"),
 }
 
 

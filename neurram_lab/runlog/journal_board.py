@@ -9,11 +9,58 @@ the run again.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..board.contract import AppliedPulse, Board
 from .journal import JournalWriter
+
+
+@dataclass
+class JournalTimings:
+    """What journaling costs, call by call: CPU time of the process (``time.process_time``) in journaled calls.
+
+    Set one as :attr:`JournalBoard.timings` (or use :func:`timed_journal`) and every call of the Board
+    contract the journal records (pulse, read, mvm, wait, snapshot, ...) adds to it; the optional engine
+    calls (``write_verify_on_engine``, ``form_on_engine``, ``scale_stochastic_noise``) are not timed.
+    Timing changes nothing in the journal.
+
+    Attributes
+    ----------
+    calls : int
+        Journaled calls timed.
+    total_s : float
+        CPU seconds in those calls, from the journal's entry to its return (the call's checks, the board's
+        work, the journal's record and its flushes).
+    board_s : float
+        CPU seconds of those spent in the board's part of each call (the contract's path on the inner
+        board's backend).
+    """
+
+    calls: int = 0
+    total_s: float = 0.0
+    board_s: float = 0.0
+
+    @property
+    def journal_s(self) -> float:
+        """CPU seconds the journal itself spent: ``total_s - board_s``."""
+        return self.total_s - self.board_s
+
+
+@contextmanager
+def timed_journal(timings: JournalTimings | None = None):
+    """Time every :class:`JournalBoard`'s journaled calls inside the block; yields the :class:`JournalTimings`
+    (``timings``, or a new one). Sets :attr:`JournalBoard.timings` on the class (a board's own attribute, if
+    set, wins) and restores it on exit; meant for benchmarks (``benchmarks/bench_journal.py``)."""
+    t = JournalTimings() if timings is None else timings
+    before = JournalBoard.timings
+    JournalBoard.timings = t
+    try:
+        yield t
+    finally:
+        JournalBoard.timings = before
 
 
 class JournalBoard(Board):
@@ -49,6 +96,11 @@ class JournalBoard(Board):
     journaled each as one call.
     """
 
+    #: :class:`JournalTimings` that every journaled public call adds its CPU time to (journal and board
+    #: apart), or None (the default: nothing timed). Set on a board, or on the class for every board
+    #: (:func:`timed_journal`).
+    timings: JournalTimings | None = None
+
     def __init__(self, inner: Board, journal: JournalWriter):
         super().__init__(inner.spec, inner.limits, backend=inner, observe=self._call)
         self.inner = inner
@@ -76,7 +128,27 @@ class JournalBoard(Board):
     # ------------------------------------------------------------ journaling
     def _call(self, op: str, args: dict, run, *run_args, **run_kwargs):
         """``run(*run_args, **run_kwargs)`` (the rest of a public call's path), journaled as ``op`` with the
-        call's ``args``: its response (a pulse's compacted) or the error it raised."""
+        call's ``args``: its response (a pulse's compacted) or the error it raised; timed into
+        :attr:`timings` when that is set."""
+        timings = self.timings
+        if timings is None:
+            return self._journaled(op, args, run, *run_args, **run_kwargs)
+        start = time.process_time()
+
+        def board_part(*a, **k):
+            t = time.process_time()
+            try:
+                return run(*a, **k)
+            finally:
+                timings.board_s += time.process_time() - t
+
+        try:
+            return self._journaled(op, args, board_part, *run_args, **run_kwargs)
+        finally:
+            timings.calls += 1
+            timings.total_s += time.process_time() - start
+
+    def _journaled(self, op: str, args: dict, run, *run_args, **run_kwargs):
         self._check_open()
         if op == "wait":
             self.journal.flush_if_pending()  # a long call: nothing recorded waits in memory meanwhile
