@@ -36,17 +36,11 @@ EXTRA_MODULES: list[str] = []
 # list figure), or none (the sweep then draws the first numeric figure). A new experiment touches its own
 # module and its line above, nothing else.
 
-# Old experiment names (run files written before a name was its command's words joined by "-")
-# are the migration module's knowledge: they still replay and list under the new ones. It is
-# imported on first use: importing neurram_lab.runlog loads h5py and pandas, which the registry
-# (imported by `import neurram_lab.experiments`) must not (tests/test_import_light.py).
-
-
-def __getattr__(name):
-    if name == "OLD_NAMES":  # dict[str, str]: old experiment name -> current name
-        from neurram_lab.runlog.migrate import OLD_EXPERIMENT_NAMES
-        return OLD_EXPERIMENT_NAMES
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Old experiment names (run files written before a name was its command's words joined by "-") are the
+# migration module's knowledge (:data:`neurram_lab.runlog.migrate.OLD_EXPERIMENT_NAMES`, read there): they
+# still replay and list under the new ones. It is imported on first use: importing neurram_lab.runlog loads
+# h5py and pandas, which the registry (imported by `import neurram_lab.experiments`) must not
+# (tests/test_import_light.py).
 
 
 def canonical_name(name: str) -> str:
@@ -73,7 +67,7 @@ def figure_of_merit(module) -> str | None:
 
 
 def find_experiment(name: str):
-    """The module of experiment ``name`` (an old name too, see ``OLD_NAMES``).
+    """The module of experiment ``name`` (an old name too, see :func:`canonical_name`).
 
     Raises
     ------

@@ -24,7 +24,7 @@ def list_runs(folder, verify: bool = True) -> list[dict]:
     be read, ``damage`` naming what is damaged); a file that is not a run file as ``unreadable``.
 
     Experiments are listed by their current names (an old run file's name goes through
-    :data:`~neurram_lab.experiments._registry.OLD_NAMES`).
+    :data:`~neurram_lab.runlog.migrate.OLD_EXPERIMENT_NAMES`).
     """
     from neurram_lab.experiments._registry import canonical_name
 

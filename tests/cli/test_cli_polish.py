@@ -12,6 +12,7 @@ from neurram_lab.cli.cmd_replay import differing_keys
 from neurram_lab.cli.cmd_runs import format_table
 from neurram_lab.experiments import _registry, deploy_rbm_recovery, mvm_accuracy
 from neurram_lab.experiments._common import is_run_specific
+from neurram_lab.runlog import migrate
 
 MVM = ["characterize", "mvm", "--rows", "16", "--cols", "8", "--vectors", "20", "--seed", "3"]
 RELAX = ["characterize", "relaxation", "--cells-per-level", "16", "--n-times", "3", "--until-s", "100", "--seed", "3"]
@@ -42,7 +43,7 @@ def test_experiment_names_are_the_command_words_joined_by_dashes():
     for mod in map(importlib.import_module, _registry.EXPERIMENT_MODULES):
         assert mod.EXPERIMENT == "-".join(w for w in mod.COMMAND if w)
         assert callable(getattr(mod, "report", None)), f"{mod.__name__} has no report(summary, board_spec)"
-    for old, new in _registry.OLD_NAMES.items():
+    for old, new in migrate.OLD_EXPERIMENT_NAMES.items():
         assert new in mods and old not in mods
         assert _registry.find_experiment(old) is mods[new]
 
