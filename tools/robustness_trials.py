@@ -1,4 +1,4 @@
-"""Run-file robustness trials, run by hand and by tests/test_runlog_robustness.py (as a subprocess).
+"""Run-file robustness trials, run by hand and by tests/runlog/test_runlog_robustness.py (as a subprocess).
 
     python tools/robustness_trials.py kill [N]      # N writers SIGKILLed at random moments
     python tools/robustness_trials.py damage        # truncated and corrupted copies of a run file

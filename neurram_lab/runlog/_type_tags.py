@@ -5,7 +5,7 @@ A journal names a class by a tag that does not change when the class moves
 parameter sections by their name (``"MVMRequest"``, ``"DeviceParams"``), the
 exceptions of :mod:`neurram_lab.errors` and Python's built-in ones by theirs
 (``"InputError"``, ``"ValueError"``). Every class whose values reach a journal
-has a tag (``tests/test_run_migrate.py`` checks the modules they come from); a
+has a tag (``tests/runlog/test_run_migrate.py`` checks the modules they come from); a
 class without one would still be named by its Python path ``module:qualname``,
 as every class was before tags, and such paths, from any older run file, are
 read through :func:`neurram_lab.runlog.migrate.class_path`, the one migration
