@@ -22,16 +22,9 @@ from neurram_lab.program.programming import program_weights
 from neurram_lab.runlog import migrate
 from neurram_lab.runlog._journal_codec import decode, encode
 from neurram_lab.sim_backend.board import SimBoard
+from tests._journal_sink import NoArraysSink
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-
-
-class _Sink:
-    def keep(self, a):
-        raise AssertionError("no stored arrays in these records")
-
-    def crc(self, data):
-        pass
 
 
 class _OkusbTwin(SimBoard):
@@ -51,7 +44,7 @@ def test_the_old_kind_is_in_the_one_table():
 @pytest.mark.parametrize("name", ["BoardInfo", "neurram_lab.board.contract:BoardInfo", "neurram_lab.board:BoardInfo"])
 def test_a_journaled_board_info_of_kind_fpga_decodes_as_okusb(name):
     old = BoardInfo(kind="fpga", spec="okusb://1740000ABC", serial="1740000ABC", firmware="neurram_top")
-    tree = json.loads(json.dumps(encode(old, _Sink())))
+    tree = json.loads(json.dumps(encode(old, NoArraysSink())))
     tree["$c"][0] = name  # by tag, and by the Python paths of older files
     assert decode(tree, None) == dataclasses.replace(old, kind="okusb")
     for kind in ("hil", "rtl", "sim"):  # every other kind as it was
@@ -62,7 +55,7 @@ def test_a_journaled_board_info_of_kind_fpga_decodes_as_okusb(name):
 def test_a_journaled_calibration_condition_of_kind_fpga_decodes_as_okusb():
     c = CalibrationConditions(placements=((1, (0, 1), (0,), (2, 1)),), rails_v=(("v_ref", 0.5),), board_kind="fpga",
                               board_serial="1740000ABC", board_spec="okusb://1740000ABC")
-    back = decode(json.loads(json.dumps(encode(c, _Sink()))), None)
+    back = decode(json.loads(json.dumps(encode(c, NoArraysSink()))), None)
     assert back == dataclasses.replace(c, board_kind="okusb")
 
 

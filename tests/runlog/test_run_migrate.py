@@ -17,26 +17,19 @@ from neurram_lab.errors import InputError, LimitError
 from neurram_lab.runlog import migrate
 from neurram_lab.runlog._journal_codec import decode, decode_error, encode, encode_error
 from neurram_lab.runlog._type_tags import TYPE_TAGS, class_of, tag_of
+from tests._journal_sink import NoArraysSink
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-class _Sink:
-    def keep(self, a):
-        raise AssertionError("no stored arrays in these records")
-
-    def crc(self, data):
-        pass
-
-
 def test_records_and_errors_are_named_by_tags_not_python_paths():
     pulse = AppliedPulse(np.array([1.5]), np.array([1e-7]), np.array([2.0]))
-    tree = encode(pulse, _Sink())
+    tree = encode(pulse, NoArraysSink())
     assert tree["$c"][0] == "AppliedPulse"
     back = decode(tree, None)
     assert type(back) is AppliedPulse and np.array_equal(back.v_pulse_v, pulse.v_pulse_v)
     for exc, tag in ((LimitError("x", 3.0, (0.0, 1.0)), "LimitError"), (ValueError("bad"), "ValueError")):
-        rec = encode_error(exc, _Sink())
+        rec = encode_error(exc, NoArraysSink())
         assert rec["type"] == tag
         again = decode_error(json.loads(json.dumps(rec)), None)
         assert type(again) is type(exc) and str(again) == str(exc)
@@ -113,10 +106,10 @@ def test_every_record_a_journal_can_carry_has_a_tag():
 def test_twin_parameters_are_tagged_and_their_old_paths_read_the_same():
     from neurram_lab.sim_backend.params import DeviceParams, TwinParams
 
-    tree = encode(DeviceParams(set_v_th_v=1.8), _Sink())
+    tree = encode(DeviceParams(set_v_th_v=1.8), NoArraysSink())
     assert tree["$c"][0] == "DeviceParams"
     back = decode(json.loads(json.dumps(tree)), None)
     assert back == DeviceParams(set_v_th_v=1.8)
     for old in ("neurram_lab.sim_backend.params:DeviceParams", "sim_backend.params:DeviceParams"):  # v5, pre-issue-21
         assert decode({"$c": [old, tree["$c"][1]]}, None) == back
-    assert decode(encode(TwinParams(), _Sink()), None) == TwinParams()
+    assert decode(encode(TwinParams(), NoArraysSink()), None) == TwinParams()
