@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -62,6 +63,11 @@ def check_run_file(path):
     except RunLogDamaged:
         pass  # a run file, damaged: the page shows what can be read and the damage
     return p
+
+
+def _interrupt(signum, frame):
+    """SIGTERM handler of :meth:`WatchServer.serve_forever`: stop as Ctrl-C does."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _plotly_js() -> bytes:
@@ -167,13 +173,24 @@ class WatchServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve until interrupted (Ctrl-C), then shut down."""
-        self.start()
+        """Serve until interrupted, then shut down.
+
+        Ctrl-C (SIGINT) stops it; so does SIGTERM (``kill PID``) when called from the main thread, which is the
+        way to stop a watch started in the background of a script: such a job inherits SIGINT ignored (the
+        shell's rule for ``&`` jobs, which Python keeps), so Ctrl-C and ``kill -INT`` never reach it.
+        """
+        main = threading.current_thread() is threading.main_thread()  # signal handlers: the main thread's only
+        previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
         try:
+            self.start()
             while True:
                 self._stop.wait(3600)
         finally:
-            self.close()
+            try:
+                self.close()
+            finally:
+                if main:
+                    signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
     def snapshot(self) -> dict:
         """The last snapshot served."""

@@ -357,13 +357,49 @@ def test_damaged_while_watched_shows_the_typed_error_and_keeps_serving(tmp_path,
         assert b"<html" in _get(server.url)
 
 
-def test_cli_serves_page_bundle_and_snapshot_on_localhost(tmp_path, unwatched):
-    """``neurram watch`` as a user runs it: 127.0.0.1 only, no asset from the internet, Ctrl-C stops it."""
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "neurram_lab.cli", "watch", str(unwatched[0]), "--port", str(port),
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return s.getsockname()[1]
+
+
+def _sigint_default():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _sigint_ignored():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start_watch(run: Path, port: int, sigint: str = "default") -> subprocess.Popen:
+    """``neurram watch RUN --port P --json`` in a child whose SIGINT is at its default (as a terminal's foreground
+    job has it: Ctrl-C stops it) or ``"ignored"`` (as a ``&`` job of a script has it), whatever this process has.
+
+    Not inherited: the CI flake where the watch never exited within 30 s of SIGINT was a suite run as a background
+    job of a shell (suites side by side: the machine's load ~7), whose children all start with SIGINT ignored;
+    Python then never raises KeyboardInterrupt, so the child of a plain Popen ignored the test's Ctrl-C.
+    """
+    pre = {"default": _sigint_default, "ignored": _sigint_ignored}[sigint]
+    return subprocess.Popen([sys.executable, "-m", "neurram_lab.cli", "watch", str(run), "--port", str(port), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=pre)
+
+
+def _stop_watch(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout_s: float = 30.0) -> tuple[str, str]:
+    """Send ``sig`` and wait for the exit (killed, and a failure that says so, if it does not stop in time)."""
+    proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"neurram watch did not exit within {timeout_s:g} s of {signal.Signals(sig).name}; "
+                    f"stdout {out!r}, stderr {err[-2000:]!r}")
+
+
+def test_cli_serves_page_bundle_and_snapshot_on_localhost(tmp_path, unwatched):
+    """``neurram watch`` as a user runs it: 127.0.0.1 only, no asset from the internet, Ctrl-C stops it."""
+    port = _free_port()
+    proc = _start_watch(unwatched[0], port)
     try:
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}/" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
@@ -376,9 +412,56 @@ def test_cli_serves_page_bundle_and_snapshot_on_localhost(tmp_path, unwatched):
         assert snap["experiment"] == "characterize-write-verify" and snap["frozen"]
         assert snap["board"]["spec"] == "sim://" and snap["parameters"]["iterations"] == 3
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = _stop_watch(proc)
     assert proc.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["state"] == "success"
+
+
+_UNDER_IGNORED_SIGINT = """
+import json, signal, sys
+from pathlib import Path
+from tests.watch.test_watch import _free_port, _get, _start_watch
+assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # as in a `pytest ... &` job of a script
+port = _free_port()
+proc = _start_watch(Path(sys.argv[1]), port)
+proc.stdout.readline()
+_get(f"http://127.0.0.1:{port}/snapshot.json")
+proc.send_signal(signal.SIGINT)
+try:
+    out, _ = proc.communicate(timeout=20)
+    print(json.dumps({"rc": proc.returncode, "last": out.strip().splitlines()[-1]}))
+except Exception:
+    proc.kill()
+    proc.communicate()
+    print(json.dumps({"rc": None}))
+"""
+
+
+def test_ctrl_c_of_the_cli_test_reaches_the_watch_where_the_suite_ignores_sigint(unwatched):
+    """The CI flake: run from a process that ignores SIGINT (a suite in a ``&`` job), the CLI test's Ctrl-C still
+    stops ``neurram watch`` (:func:`_start_watch` gives the child SIGINT at its default); before, it hung."""
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-c", _UNDER_IGNORED_SIGINT, str(unwatched[0])], cwd=root, timeout=120,
+                       capture_output=True, text=True, preexec_fn=_sigint_ignored)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["rc"] == 0, res
+    assert json.loads(res["last"])["state"] == "success"
+
+
+def test_sigterm_stops_a_watch_that_ignores_sigint(unwatched):
+    """A watch started in the background of a script inherits SIGINT ignored (kept, as the shell means it):
+    Ctrl-C leaves it serving, and SIGTERM (``kill PID``) stops it cleanly, exit 0 with its summary line."""
+    port = _free_port()
+    proc = _start_watch(unwatched[0], port, sigint="ignored")
+    try:
+        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None and json.loads(_get(f"http://127.0.0.1:{port}/snapshot.json"))["frozen"]
+    finally:
+        out, err = _stop_watch(proc, signal.SIGTERM)
+    assert proc.returncode == 0, (proc.returncode, err)
     assert json.loads(out.strip().splitlines()[-1])["state"] == "success"
 
 
