@@ -165,10 +165,12 @@ class ReplayDivergence(NeuRRAMError):
         Index of the call in the journal.
     recorded, requested : str
         The recorded and the requested operation names.
+    detail : str
+        How the requested call differs ("" where the operation itself does).
     """
 
     def __init__(self, index: int, recorded: str, requested: str, detail: str = ""):
-        self.index, self.recorded, self.requested = index, recorded, requested
+        self.index, self.recorded, self.requested, self.detail = index, recorded, requested, detail
         msg = f"replay diverged at call {index}: recorded {recorded!r}, requested {requested!r}"
         super().__init__(_detailed(msg, detail))
 

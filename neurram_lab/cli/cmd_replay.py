@@ -33,7 +33,10 @@ def main(args, ctx) -> dict:
     try:
         record = board.record
         mod = find_experiment(record["experiment"])
-        summary = mod.run(board, ctx.out, progress=ctx.progress, **record["parameters"])  # today's terms (migrate)
+        try:
+            summary = mod.run(board, ctx.out, progress=ctx.progress, **record["parameters"])  # today's terms (migrate)
+        except ReplayDivergence as exc:
+            raise ReplayDivergence(exc.index, exc.recorded, exc.requested, _recorded_when(exc.detail, record)) from exc
         if board.remaining and record["status"] == "success":
             nxt = board.journal.call(board.cursor)
             raise ReplayDivergence(board.cursor, nxt.op, "<end of experiment>",
@@ -73,6 +76,15 @@ def main(args, ctx) -> dict:
 #: anything beyond 5 digits is reported as a difference.
 ROUNDING_DIGITS = 5
 ROUNDING_REL_TOL = 10.0 ** -ROUNDING_DIGITS
+
+
+def _recorded_when(detail: str, record: dict) -> str:
+    """``detail`` with when and by which version the run was recorded: an experiment whose code changed since
+    (another mapping, another calibration) asks for other calls than the recording holds."""
+    when = (f"the run was recorded {record.get('start_time_iso', '(time unknown)')} by neurram-lab "
+            f"{record.get('software_version', '(version unknown)')}; an experiment changed since then asks for "
+            f"other calls (docs/runlog.md, 'Runs of earlier versions')")
+    return f"{detail}; {when}" if detail else when
 
 
 def differing_keys(recorded: dict, replayed: dict, rel_tol: float = 0.0) -> list[str]:

@@ -15,6 +15,7 @@ difference must still be reported.
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -71,3 +72,19 @@ def test_a_digest_matches_the_same_integer_values_in_another_integer_dtype():
     assert not d.matches((x + (x == 0)).astype(np.int16))  # one value changed
     assert not d.matches(x.astype(np.float64))  # integer values only
     assert not d.matches(x.astype(np.int16).reshape(5, 3))
+
+
+def test_a_divergence_says_when_and_by_which_version_the_run_was_recorded(tmp_path, capsys):
+    import h5py
+
+    from neurram_lab.runlog._format import RECORD_TEXTS, record_crc
+
+    path = _unpack(tmp_path, "run_v5_class_paths.h5.gz")
+    with h5py.File(path, "r+") as f:  # the run as if recorded with more vectors: today's experiment asks for other MVMs
+        params = json.loads(f.attrs["parameters_json"])
+        f.attrs["parameters_json"] = json.dumps({**params, "vectors": 21}, sort_keys=True)
+        f.attrs["record_crc32"] = record_crc({k: f.attrs[k] for k in RECORD_TEXTS if k in f.attrs})
+    rc = main(["replay", str(path), "--out", str(tmp_path / "again.h5")])
+    err = capsys.readouterr().err
+    assert rc != 0 and "replay diverged at call" in err, err
+    assert "recorded 2026-12-08T01:12:50+00:00 by neurram-lab 0.1.0" in err, err
