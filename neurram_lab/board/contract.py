@@ -443,7 +443,11 @@ class Board:
         c, r, k = self.limits.check_cells(core, row, col)
         v, w, g = self.limits.check_pulse(kind, v_pulse, width_s, v_gate, n=c.size)
         if g is None:
-            g = np.broadcast_to(np.float64(self._backend._get_rails()[f"v_wl_{kind}"]), (c.size,))
+            rails, gate = self._backend._get_rails(), f"v_wl_{kind}"
+            if gate not in rails:  # a backend's fault, not the caller's: say which rail it lacks
+                raise BoardError(f"board {self.spec!r} reports no {gate} rail, the gate of its {kind} pulses when "
+                                 f"v_gate is not given; its rails: {sorted(rails)}")
+            g = np.broadcast_to(np.float64(rails[gate]), (c.size,))
         v, w, g = np.asarray(v, float), np.asarray(w, float), np.asarray(g, float)
         caps = self._caps()
         if caps.pulse_v_step_v is not None or caps.pulse_width_tick_s is not None:

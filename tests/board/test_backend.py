@@ -228,3 +228,14 @@ def test_replay_hooks_outside_a_call_answer_the_checks_or_refuse(tmp_path):
         rb.set_rails(v_read=0.25)
         assert rb._get_rails()["v_read"] == 0.25  # noqa: SLF001 (the state followed through the replay)
         assert rb.read([0, 1], [0, 0], [0, 0]).shape == (2,) and rb.remaining == 0
+
+
+def test_a_backend_without_the_gate_rail_is_named_before_any_pulse():
+    rec = _Recorder()
+    board = Board("rec://", backend=rec)
+    del rec.rails["v_wl_reset"]
+    rec.calls.clear()
+    with pytest.raises(BoardError, match=r"reports no v_wl_reset rail.*reset pulses"):
+        board.pulse("reset", [0], [1], [2], 1.5, 1e-6)
+    assert "_pulse" not in rec.calls
+    assert board.pulse("reset", [0], [1], [2], 1.5, 1e-6, v_gate=3.0).v_gate_v[0] == 3.0  # a given gate needs none
