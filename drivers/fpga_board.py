@@ -241,6 +241,16 @@ class FpgaBoard(Board):
         self._codes[(dac, channel)] = code
         self._counts["dac_groups"] += 1
 
+    @property
+    def dac_codes(self) -> dict[tuple[int, int], int]:
+        """The DAC codes this host last set, ``{(dac, channel): code}``: a copy, read-only.
+
+        A code is the DAC's 16-bit input word, in LSBs of its full scale (volts:
+        :func:`drivers.neurram_top.code_volts`, as :meth:`dac_volts` gives them). A channel not written since
+        the open, or since :meth:`forget_dac_codes`, is absent (after power-up it holds 0).
+        """
+        return dict(self._codes)
+
     def dac_volts(self, dac: int, channel: int) -> float:
         """Voltage (V) this host last set on ``dac`` channel ``channel`` (0 before any write)."""
         return nt.code_volts(self._codes.get((dac, channel), 0), dac)

@@ -337,7 +337,7 @@ def mirror_check(rb, label: str, res: DiffResult) -> None:
     hil:// and rtl:// decode the daisy chain each their own way, so a wrong word or channel in the driver
     lands on the same wrong channel on both and the call-by-call comparison sees nothing; this does."""
     pins = rb.rtl.chip.dac_code
-    for (dac, ch), code in sorted(rb._codes.items()):
+    for (dac, ch), code in sorted(rb.dac_codes.items()):
         res.fields_compared += 1
         got = pins.get((dac, ch), 0)
         if got != code:
