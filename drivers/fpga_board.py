@@ -81,7 +81,7 @@ UNMODELLED_NEURON_BITSTREAMS = {
     "(neuron_control_voltage_mode.v:265-350), t_sample counts 10 ns there (:1016) and t_cds/t_reset/keep-WL "
     "(0x09[31:22], 0x10[27:20]) are its own; the driver's sequences are neurram_top's charge-mode ones "
     "(docs/board_protocol.md, voltage mode)",
-    "neurram_top_sar": "its readout instances (neurram_top_sar.v:552-561) connect a `state` port that the "
+    "neurram_top_sar": "its readout instances (neurram_top_sar.v:552-577) connect a `state` port (:576) that the "
     "published neurram_spi_control.v (ports :10-40) lacks, so that top does not elaborate and its MVM and "
     "neuron-test sequences cannot be checked against the RTL (docs/board_protocol.md, SAR top level)",
 }

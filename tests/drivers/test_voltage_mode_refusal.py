@@ -1,8 +1,8 @@
 """The voltage-mode bitstream's neurons sample the settled line voltage (neuron_control_voltage_mode.v:265-350),
 which the driver's charge-mode MVM and neuron-test sequences do not handle: both are refused with a typed error
 before anything is sent, while cell operations keep working on that bitstream. The SAR top level's readout
-instances need a neurram_spi_control the published HDL does not have (neurram_top_sar.v:552-561), so its neuron
-side cannot be proven against the RTL and is refused the same way."""
+instances need a neurram_spi_control the published HDL does not have (neurram_top_sar.v:552-577, `.state` at
+:576), so its neuron side cannot be proven against the RTL and is refused the same way."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def _request():
 
 @pytest.mark.parametrize("top, mvm_reason, neuron_reason", [
     (TOP, "neuron_control_voltage_mode.v", "t_sample counts 10 ns"),
-    ("neurram_top_sar", r"neurram_top_sar\.v:552-561", "published neurram_spi_control.v"),
+    ("neurram_top_sar", r"neurram_top_sar\.v:552-577\) connect a `state` port \(:576\)",
+     "published neurram_spi_control.v"),
 ])
 def test_mvm_and_neuron_test_on_unmodelled_bitstreams_are_refused_before_anything_is_sent(top, mvm_reason,
                                                                                            neuron_reason):

@@ -20,7 +20,7 @@ def test_default_and_voltage_mode_tops_elaborate(hdl_dir):
 
 
 def test_sar_top_does_not_elaborate_as_published(hdl_dir):
-    # neurram_top_sar.v's instance neurram_spi (line 552) connects .state(spi_state[i]) (line 561) to
+    # neurram_top_sar.v's instance neurram_spi (line 552) connects .state(spi_state[i]) (line 576) to
     # neurram_spi_control, whose published port list (neurram_spi_control.v:10-40) has no such port:
     # iverilog's first error, in one line, at the instance's line
     with pytest.raises(InputError, match=r"neurram_top_sar\.v:552: error: port ``state'' is not a port"):
