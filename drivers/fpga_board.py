@@ -472,7 +472,9 @@ class FpgaBoard(Board):
 
     def _info(self) -> BoardInfo:
         extra = {"bitstream": self.bitstream.name, "bitfile": self.bitfile, "read_cycles": self.read_cycles,
-                 "ignore_cycles": self.ignore_cycles}
+                 "ignore_cycles": self.ignore_cycles,
+                 # what this top's LFSR block gives (drivers._lfsr_host.read_bits refuses where it cannot work)
+                 "lfsr_readout": self.bitstream.lfsr_readout_unavailable or "available"}
         extra.update(self._info_extra)
         return BoardInfo(kind=self.kind, spec=self.spec, serial=self.serial or "unknown",
                          firmware=self.bitstream.name, extra=extra)

@@ -54,3 +54,19 @@ def test_sar_board_on_hil_declares_and_refuses_the_lfsr_read():
     with connect(ok) as board:
         assert board.info().extra["lfsr_readout"] == "available"
     assert "neurram_top_sar" not in nt.LFSR_READOUT_BITSTREAMS and "neurram_top" in nt.LFSR_READOUT_BITSTREAMS
+
+
+def test_every_fpga_board_declares_its_lfsr_readout_as_hil_does():
+    """FpgaBoard.info() itself says whether the top's LFSR state can be read (a real board, rtl://), not only
+    what hil:// adds: the bitstream's reason where it cannot, "available" where it can."""
+    from neurram_lab.drivers import fpga_board
+
+    for top in nt.BITSTREAMS:
+        ok, _ = make_emulated_board(seed=1, bitstream=top)
+        serial = sorted(ok.boards)[0]
+        board = fpga_board.FpgaBoard(ok.okCFrontPanel(), f"okusb://{serial}", kind="okusb", serial=serial,
+                                     bitstream=top)
+        with board:
+            want = nt.BITSTREAMS[top].lfsr_readout_unavailable or "available"
+            assert board.info().extra["lfsr_readout"] == want, top
+            assert (want == "available") == (top in nt.LFSR_READOUT_BITSTREAMS)
