@@ -154,6 +154,14 @@ def _blas_single_thread():
                     c.set_num_threads(n)
 
 
+def product_blocks(rows: int, cols: int, n_in: int) -> tuple[int, int]:
+    """``(n_blocks, rows_per_block)`` of :func:`product_noisy_convert` for a ``(rows, n_in) @ (n_in, cols)``
+    product: blocks of about equal size, each of at least ``PRODUCT_MIN_MACS / 2`` multiply-adds (below
+    about 1e6 OpenBLAS takes its small-matrix kernels). They depend on the shapes only."""
+    n_blocks = -(-rows // max(1, -(-ROWS_MIN_CELLS // max(cols, 1)), -(-PRODUCT_MIN_MACS // max(cols * n_in, 1))))
+    return n_blocks, -(-rows // n_blocks)
+
+
 def product_noisy_convert(xs, m32, row_scale, h_lsb: float, offset_lsb, stream_start, sigma_lsb: float, floors,
                           top: int, out=None):
     """``noisy_clip_convert(float32(xs) @ m32.T, ...)`` with the product made block by block in the
@@ -163,10 +171,12 @@ def product_noisy_convert(xs, m32, row_scale, h_lsb: float, offset_lsb, stream_s
     the block's thread (no float32 copy of the whole request). ``out``: an int16 (rows, cols) array to
     write the codes into (C-contiguous), else a new one.
 
-    Same codes as the product made whole, as long as BLAS computes an element of a product the same
-    in a row block as in the whole: so on OpenBLAS 0.3.31 (SkylakeX and Haswell kernels) for blocks of
-    2**20 multiply-adds or more (the tests check it on the BLAS they run on). The blocks depend only
-    on the shapes, so the codes do not depend on the number of threads in any case.
+    The blocks (:func:`product_blocks`) depend only on the shapes and each is made on one BLAS thread (a
+    single block too), so the codes depend neither on the twin's threads nor on BLAS's. They equal those of the product made whole only
+    where BLAS computes an element the same in a row block as in the whole: OpenBLAS 0.3.31's SkylakeX
+    kernel does for blocks of 2**20 multiply-adds or more; its Haswell kernel on an AMD EPYC without
+    AVX-512 does not, and there even the whole product differs between 1 and 2 BLAS threads (measured
+    2026-12-08; the tests check what the BLAS they run on gives).
     """
     from ._parallel import run_blocks
 
@@ -177,11 +187,7 @@ def product_noisy_convert(xs, m32, row_scale, h_lsb: float, offset_lsb, stream_s
     sq_rows = np.empty(rows, np.float64)
     args = _noisy_args(row_scale, h_lsb, offset_lsb, stream_start, sigma_lsb, floors, top)
     fn = kernel("noisy_convert")
-    # blocks of about equal size, each of at least PRODUCT_MIN_MACS / 2 multiply-adds: below about 1e6
-    # OpenBLAS takes its small-matrix kernels, which round differently from the whole product
-    n_blocks = -(-rows // max(1, -(-ROWS_MIN_CELLS // max(cols, 1)),
-                             -(-PRODUCT_MIN_MACS // max(cols * n_in, 1))))
-    step = -(-rows // n_blocks)
+    n_blocks, step = product_blocks(rows, cols, n_in)
     mT = m32.T
     convert_in = xs.dtype != np.float32
 
@@ -200,11 +206,11 @@ def product_noisy_convert(xs, m32, row_scale, h_lsb: float, offset_lsb, stream_s
         integ = np.matmul(x_blk, mT, out=buf[: e - a])
         fn(integ, a, rows, *args, a, e, out, sq_rows)
 
-    if n_blocks < 2:
-        block(0)
-    else:  # on the twin's threads, or inline where the machine is busy: BLAS's own threads then stall
-        with _blas_single_thread():  # behind the other jobs (measured 12.6 vs 21.7 ms a 2048 x 256 MVM at load 7)
-            run_blocks(block, n_blocks)
+    # on the twin's threads, or inline where the machine is busy: BLAS's own threads then stall behind the other
+    # jobs (measured 12.6 vs 21.7 ms a 2048 x 256 MVM at load 7); one block too, since some BLAS kernels round a
+    # product differently on 1 and 2 threads (Haswell on an AMD EPYC), and the codes must not depend on it
+    with _blas_single_thread():
+        run_blocks(block, n_blocks)
     return out, float(sq_rows.sum())
 
 

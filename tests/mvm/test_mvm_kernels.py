@@ -139,22 +139,35 @@ def _conversion_request(rows, cols, k_in, seed, k=5):
 @pytest.mark.parametrize("rows, cols, k_in", [(2048, 256, 128), (600, 100, 64), (7, 256, 128), (1500, 70, 16)])
 def test_product_made_by_row_blocks_gives_the_same_codes(rows, cols, k_in, monkeypatch):
     """The product made block by block on the twin's threads (BLAS on one thread meanwhile, restored
-    after) gives the codes of the whole product then the noisy conversion, on this machine's BLAS."""
+    after) gives the codes of its blocks' products then the noisy conversion, on 1 and 2 twin threads;
+    and the codes of the whole product wherever this machine's BLAS makes a row block's elements as the
+    whole product's (OpenBLAS's SkylakeX kernel does; its Haswell kernel on an AMD EPYC does not)."""
+    from threadpoolctl import threadpool_limits
+
     from neurram_lab.sim_backend import _parallel
 
     k = 5
     floors, x, m32, scale, off = _conversion_request(rows, cols, k_in, cols, k)
     xs = x.astype(np.float32)
-    want, want_sq = _kernels.noisy_clip_convert(xs @ m32.T, scale, 30.0, off, 99, 0.45, floors, 2**k - 1)
+    convert = lambda integ: _kernels.noisy_clip_convert(integ, scale, 30.0, off, 99, 0.45, floors, 2**k - 1)
+    whole, whole_sq = convert(xs @ m32.T)
     blas = _kernels._numpy_blas()
     before = [c.num_threads for c in blas]
-    for threads in ("1", "2"):
-        monkeypatch.setenv("NEURRAM_TWIN_THREADS", threads)
-        for cells in (1, 5 * cols, 10**7):
-            monkeypatch.setattr(_kernels, "ROWS_MIN_CELLS", cells)
+    for cells in (1, 5 * cols, 10**7):
+        monkeypatch.setattr(_kernels, "ROWS_MIN_CELLS", cells)
+        _, step = _kernels.product_blocks(rows, cols, k_in)
+        with threadpool_limits(1, "blas"):
+            blocks = np.vstack([xs[a:a + step] @ m32.T for a in range(0, rows, step)])
+        want, want_sq = convert(blocks)
+        row_consistent = np.array_equal(blocks, xs @ m32.T)
+        for threads in ("1", "2"):
+            monkeypatch.setenv("NEURRAM_TWIN_THREADS", threads)
             got, sq = _kernels.product_noisy_convert(xs, m32, scale, 30.0, off, 99, 0.45, floors, 2**k - 1)
-            assert np.array_equal(got, want)
-            assert sq == want_sq
+            assert np.array_equal(got, want) and sq == want_sq
+            if row_consistent:
+                assert np.array_equal(got, whole) and sq == whole_sq
+            else:  # float32 rounding apart: the same conversion of nearly the same products
+                assert np.mean(got != whole) < 1e-3 and sq == pytest.approx(whole_sq, rel=1e-6)
     assert [c.num_threads for c in blas] == before
     assert _parallel.n_threads() >= 1
 
@@ -207,3 +220,19 @@ def test_int16_inputs_give_the_codes_of_their_float32_copy(rows, cols, k_in, mon
         assert np.shares_memory(got2, into[1])
         assert np.array_equal(into[1], want) and sq2 == want_sq
         assert (into[0] == -99).all()
+
+
+@needs_numba
+@pytest.mark.parametrize("rows, cols, k_in", [(2048, 256, 128), (64, 256, 128)])  # many blocks; one block
+def test_product_codes_do_not_depend_on_the_callers_blas_threads(rows, cols, k_in):
+    """Some BLAS kernels round a product differently on 1 and 2 threads (OpenBLAS Haswell on an AMD EPYC):
+    the twin makes every block on one BLAS thread, so its codes and energy sum are the same either way."""
+    from threadpoolctl import threadpool_limits
+
+    floors, x, m32, scale, off = _conversion_request(rows, cols, k_in, cols, 5)
+    xs = x.astype(np.float32)
+    out = []
+    for n in (1, 2):
+        with threadpool_limits(n, "blas"):
+            out.append(_kernels.product_noisy_convert(xs, m32, scale, 30.0, off, 7, 0.45, floors, 31))
+    assert np.array_equal(out[0][0], out[1][0]) and out[0][1] == out[1][1]
